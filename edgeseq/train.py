@@ -1,0 +1,139 @@
+"""Training the seed models: `train(config, dataset, out)` -> TrainResult, and its files."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from edgeseq import models
+from edgeseq.data import Dataset
+from edgeseq.environment import library_versions
+from edgeseq.errors import EdgeseqError
+from edgeseq.fileio import atomic_path, ensure_dir, manifest_path, sha256_file, write_json_atomic
+from edgeseq.models import Arch
+from edgeseq.tfsupport import import_keras
+
+Progress = Callable[[str], None]
+
+
+def stderr_progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    arch: Arch
+    epochs: int = 3
+    batch_size: int = 32
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.epochs <= 0 or self.batch_size <= 0:
+            raise EdgeseqError("epochs and batch size must be positive")
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    epoch: int
+    loss: float
+    accuracy: float
+    val_loss: float
+    val_accuracy: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    model: str
+    test_accuracy: float
+    test_loss: float
+    epochs: int
+    batch_size: int
+    seed: int
+    parameters: int
+    seconds: float
+    path: str
+    sha256: str
+    data: dict[str, Any]
+    history: tuple[EpochRecord, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"history": [asdict(e) for e in self.history]}
+
+
+def model_path(root: Path, arch: Arch) -> Path:
+    return Path(root) / arch.value / f"{arch.value}.keras"
+
+
+def _progress_callback(keras: Any, arch: Arch, epochs: int, steps: int, progress: Progress) -> Any:
+    class EpochProgress(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            self.started = time.perf_counter()
+            self.last_report = self.started
+
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            now = time.perf_counter()
+            if now - self.last_report >= 15:  # a heartbeat on long epochs
+                self.last_report = now
+                progress(f"  {arch.value} epoch {self.epoch_no}/{epochs}: step {batch + 1}/{steps}"
+                         f" ({now - self.started:.0f} s)")
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            logs = logs or {}
+            seconds = time.perf_counter() - self.started
+            self.records.append(EpochRecord(
+                epoch + 1, float(logs["loss"]), float(logs["accuracy"]), float(logs["val_loss"]),
+                float(logs["val_accuracy"]), round(seconds, 3)))
+            progress(f"{arch.value} epoch {epoch + 1}/{epochs}: loss {logs['loss']:.4f}"
+                     f" acc {logs['accuracy']:.4f} val_loss {logs['val_loss']:.4f}"
+                     f" val_acc {logs['val_accuracy']:.4f} ({seconds:.1f} s)")
+
+        @property
+        def epoch_no(self) -> int:
+            return len(self.records) + 1
+
+    cb = EpochProgress()
+    cb.records = []
+    return cb
+
+
+def train(config: TrainConfig, dataset: Dataset, out: Path, progress: Progress = stderr_progress) -> TrainResult:
+    """Fit one architecture, validated on the test split, and write model, history and manifest."""
+    target = model_path(out, config.arch)
+    ensure_dir(target.parent)
+    keras = import_keras()
+    keras.utils.set_random_seed(config.seed)
+    model = models.compile_for_training(models.build(config.arch))
+    steps = int(np.ceil(len(dataset.y_train) / config.batch_size))
+    callback = _progress_callback(keras, config.arch, config.epochs, steps, progress)
+    progress(f"training {config.arch.value} on {dataset.name} ({len(dataset.y_train)} train /"
+             f" {len(dataset.y_test)} test digits), {config.epochs} epochs, batch {config.batch_size}")
+    started = time.perf_counter()
+    model.fit(dataset.x_train, dataset.y_train, epochs=config.epochs, batch_size=config.batch_size,
+              validation_data=(dataset.x_test, dataset.y_test), verbose=0, callbacks=[callback])
+    seconds = time.perf_counter() - started
+    history = tuple(callback.records)
+    with atomic_path(target) as tmp:
+        model.save(tmp)
+    result = TrainResult(
+        model=config.arch.value, test_accuracy=history[-1].val_accuracy, test_loss=history[-1].val_loss,
+        epochs=config.epochs, batch_size=config.batch_size, seed=config.seed,
+        parameters=int(model.count_params()), seconds=round(seconds, 3), path=str(target),
+        sha256=sha256_file(target), data=dataset.identity(), history=history)
+    write_json_atomic(target.parent / "history.json", [asdict(e) for e in history])
+    write_json_atomic(manifest_path(target), {
+        "kind": "keras-model",
+        "architecture": config.arch.value,
+        "description": models.ARCHITECTURES[config.arch].description,
+        **{k: v for k, v in result.to_dict().items() if k not in ("path", "model", "history")},
+        "size_bytes": target.stat().st_size,
+        "optimizer": "adam (defaults)",
+        "loss": "sparse_categorical_crossentropy",
+        "library_versions": library_versions(),
+    })
+    return result

@@ -1,0 +1,100 @@
+"""Reproduce the published 3-epoch result on full MNIST and time `edgeseq train` against bare Keras.
+
+    python tools/reproduce_published.py --data ../shared/data/mnist --out runs/reproduce \
+        --table docs/results/reproduce.md
+
+For each architecture, in one run: a bare Keras script (same data, model, seed, fit, save) and
+`edgeseq train`, each in its own process, timed wall-clock from start to exit. Prints a Markdown table
+of test accuracy per epoch, seconds per epoch, and the ratio of the two wall times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PUBLISHED = {"rnn": {"accuracy": 0.9034, "epoch_seconds": 10}, "lstm": {"accuracy": 0.9652, "epoch_seconds": 152}}
+TARGET = {"rnn": 0.903, "lstm": 0.965}
+
+BARE_SCRIPT = """
+import json, sys, time, os
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import keras
+from edgeseq import data, models
+arch, data_spec, epochs, seed, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+ds = data.load(data_spec)
+keras.utils.set_random_seed(seed)
+model = models.build(models.Arch(arch))
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+times = []
+class T(keras.callbacks.Callback):
+    def on_epoch_begin(self, e, logs=None): self.t = time.perf_counter()
+    def on_epoch_end(self, e, logs=None): times.append(time.perf_counter() - self.t)
+h = model.fit(ds.x_train, ds.y_train, epochs=epochs, batch_size=32, validation_data=(ds.x_test, ds.y_test),
+              verbose=0, callbacks=[T()])
+model.save(out)
+print(json.dumps({"val_accuracy": h.history["val_accuracy"], "epoch_seconds": times}))
+"""
+
+
+def timed(cmd: list[str]) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{done.stderr[-2000:]}")
+    return seconds, done.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="../shared/data/mnist")
+    parser.add_argument("--out", default="runs/reproduce")
+    parser.add_argument("--models", default="rnn,lstm")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--table", default=None, help="also write the Markdown table here")
+    args = parser.parse_args()
+    rows = []
+    for arch in args.models.split(","):
+        with tempfile.TemporaryDirectory() as tmp:
+            bare_s, bare_out = timed([sys.executable, "-c", BARE_SCRIPT, arch, args.data, str(args.epochs),
+                                      str(args.seed), str(Path(tmp) / "bare.keras")])
+        bare = json.loads(bare_out.strip().splitlines()[-1])
+        tool_s, tool_out = timed([sys.executable, "-m", "edgeseq", "train", "--model", arch, "--data", args.data,
+                                  "--epochs", str(args.epochs), "--seed", str(args.seed), "--out", args.out, "--json"])
+        tool = json.loads(tool_out)[0]
+        rows.append((arch, bare, bare_s, tool, tool_s))
+        print(f"{arch}: edgeseq {tool['test_accuracy']:.4f} in {tool_s:.0f} s; bare {bare['val_accuracy'][-1]:.4f}"
+              f" in {bare_s:.0f} s", file=sys.stderr, flush=True)
+    lines = [
+        f"# Published result vs edgeseq (data: {args.data}, {args.epochs} epochs, batch 32, seed {args.seed})",
+        "",
+        "| model | published acc | edgeseq acc (per epoch) | target | met | edgeseq s/epoch | published s/epoch "
+        "| bare Keras acc | edgeseq wall s | bare Keras wall s | ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for arch, bare, bare_s, tool, tool_s in rows:
+        accs = " / ".join(f"{e['val_accuracy'] * 100:.2f}" for e in tool["history"])
+        secs = " / ".join(f"{e['seconds']:.0f}" for e in tool["history"])
+        met = "yes" if tool["test_accuracy"] >= TARGET[arch] else "no"
+        lines.append(
+            f"| {arch} | {PUBLISHED[arch]['accuracy'] * 100:.2f} % | {accs} % | ≥ {TARGET[arch] * 100:.1f} % | {met} "
+            f"| {secs} | {PUBLISHED[arch]['epoch_seconds']} | {bare['val_accuracy'][-1] * 100:.2f} % "
+            f"| {tool_s:.1f} | {bare_s:.1f} | {tool_s / bare_s:.3f} |")
+    lines += ["", "Wall times are whole processes (import, data loading, fit, save), measured in the same run.",
+              "The ratio target is ≤ 1.05."]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.table:
+        Path(args.table).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.table).write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
