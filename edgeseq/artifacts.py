@@ -1,0 +1,165 @@
+"""What an exported file contains, read from the file itself without TensorFlow:
+ops (every subgraph), the recurrent op type, inputs/outputs with dtypes and quantization, signatures."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgeseq.errors import ModelError, RuntimeUnavailable
+
+TFLITE_TYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
+ONNX_TYPES = {1: "float32", 2: "uint8", 3: "int8", 5: "int16", 6: "int32", 7: "int64", 10: "float16", 11: "float64"}
+RECURRENT_TFLITE = {"UNIDIRECTIONAL_SEQUENCE_LSTM": "fused LSTM op", "UNIDIRECTIONAL_SEQUENCE_RNN": "fused RNN op",
+                    "WHILE": "WHILE loop"}
+RECURRENT_ONNX = {"LSTM": "ONNX LSTM", "DynamicQuantizeLSTM": "ONNX DynamicQuantizeLSTM", "RNN": "ONNX RNN",
+                  "Loop": "ONNX Loop", "Scan": "ONNX Scan"}
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    name: str
+    shape: list[Any]
+    dtype: str
+    scale: float | None = None
+    zero_point: int | None = None
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    format: str
+    ops: dict[str, int]
+    recurrent_op: str
+    inputs: list[TensorInfo]
+    outputs: list[TensorInfo]
+    signatures: list[str] = field(default_factory=list)
+    custom_ops: list[str] = field(default_factory=list)
+
+    @property
+    def batch_one_only(self) -> bool:
+        return any(isinstance(d, int) and d == 1 for d in self.inputs[0].shape[:1]) if self.inputs else False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"batch_one_only": self.batch_one_only}
+
+
+def _classify(ops: dict[str, int], table: dict[str, str]) -> str:
+    found = [label for op, label in table.items() if op in ops]
+    return ", ".join(found) if found else "unrolled (no recurrent op)"
+
+
+def read_facts(path: Path) -> FileFacts:
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"file not found: {path}")
+    if path.suffix == ".tflite":
+        return tflite_facts(path.read_bytes(), str(path))
+    if path.suffix == ".onnx":
+        return onnx_facts(path)
+    raise ModelError(f"{path}: unknown file type (expected .tflite or .onnx)")
+
+
+# --- TFLite ------------------------------------------------------------------------------------------
+
+def _tflite_schema() -> Any:
+    try:
+        from ai_edge_litert import schema_py_generated  # noqa: PLC0415
+    except ImportError as err:
+        raise RuntimeUnavailable("reading .tflite files needs ai-edge-litert: pip install 'edgeseq[runtime]'") from err
+    return schema_py_generated
+
+
+def tflite_facts(buf: bytes, what: str = "TFLite file") -> FileFacts:
+    schema = _tflite_schema()
+    if len(buf) < 8 or buf[4:8] != b"TFL3":
+        raise ModelError(f"{what} is not a TFLite flatbuffer (no TFL3 identifier)")
+    try:
+        return _tflite_facts(schema, buf)
+    except ModelError:
+        raise
+    except Exception as err:  # noqa: BLE001  (a malformed flatbuffer raises struct/index errors)
+        raise ModelError(f"{what} is corrupt or truncated ({type(err).__name__})") from err
+
+
+def _tflite_facts(schema: Any, buf: bytes) -> FileFacts:
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    model = schema.Model.GetRootAs(buf, 0)
+    codes = []
+    for i in range(model.OperatorCodesLength()):
+        code = model.OperatorCodes(i)
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        name = names.get(builtin, f"BUILTIN_{builtin}")
+        codes.append(("CUSTOM:" + code.CustomCode().decode()) if name == "CUSTOM" else name)
+    ops: Counter[str] = Counter()
+    for s in range(model.SubgraphsLength()):
+        subgraph = model.Subgraphs(s)
+        for o in range(subgraph.OperatorsLength()):
+            ops[codes[subgraph.Operators(o).OpcodeIndex()]] += 1
+    main = model.Subgraphs(0)
+
+    def tensor(index: int) -> TensorInfo:
+        t = main.Tensors(index)
+        quant = t.Quantization()
+        scale = zero = None
+        if quant is not None and quant.ScaleLength() == 1:
+            scale, zero = float(quant.Scale(0)), int(quant.ZeroPoint(0))
+        shape = [int(d) for d in t.ShapeSignatureAsNumpy()] if t.ShapeSignatureLength() else \
+            [int(d) for d in t.ShapeAsNumpy()]
+        return TensorInfo(t.Name().decode(), [None if d < 0 else d for d in shape],
+                          TFLITE_TYPES.get(t.Type(), f"type{t.Type()}"), scale, zero)
+
+    signatures = [model.SignatureDefs(i).SignatureKey().decode() for i in range(model.SignatureDefsLength())]
+    custom = sorted(op for op in ops if op.startswith("CUSTOM:") or op.startswith("Flex"))
+    return FileFacts("tflite", dict(sorted(ops.items())), _classify(ops, RECURRENT_TFLITE),
+                     [tensor(main.Inputs(i)) for i in range(main.InputsLength())],
+                     [tensor(main.Outputs(i)) for i in range(main.OutputsLength())], signatures, custom)
+
+
+# --- ONNX --------------------------------------------------------------------------------------------
+
+def onnx_facts(path: Path) -> FileFacts:
+    try:
+        import onnx  # noqa: PLC0415
+    except ImportError as err:
+        raise RuntimeUnavailable("reading .onnx files needs onnx: pip install 'edgeseq[runtime]'") from err
+    try:
+        model = onnx.load(str(path))
+    except Exception as err:  # noqa: BLE001  (protobuf DecodeError and friends)
+        raise ModelError(f"{path} is not a readable ONNX model ({type(err).__name__})") from err
+    if not model.graph.node:
+        raise ModelError(f"{path} is not an ONNX model (empty graph)")
+    ops: Counter[str] = Counter()
+
+    def walk(graph: Any) -> None:
+        for node in graph.node:
+            ops[node.op_type] += 1
+            for attr in node.attribute:
+                if attr.type == onnx.AttributeProto.GRAPH:
+                    walk(attr.g)
+
+    walk(model.graph)
+    initializers = {i.name for i in model.graph.initializer}
+
+    def value(v: Any) -> TensorInfo:
+        t = v.type.tensor_type
+        shape = [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
+        return TensorInfo(v.name, shape, ONNX_TYPES.get(t.elem_type, f"type{t.elem_type}"))
+
+    return FileFacts("onnx", dict(sorted(ops.items())), _classify(ops, RECURRENT_ONNX),
+                     [value(v) for v in model.graph.input if v.name not in initializers],
+                     [value(v) for v in model.graph.output])
+
+
+def onnx_lstm_activations(path: Path) -> list[list[str]]:
+    """The `activations` attribute of every ONNX LSTM-like node (for structural checks)."""
+    import onnx  # noqa: PLC0415
+
+    found = []
+    for node in onnx.load(str(path)).graph.node:
+        if "LSTM" in node.op_type:
+            for attr in node.attribute:
+                if attr.name == "activations":
+                    found.append([s.decode() for s in attr.strings])
+    return found

@@ -1,0 +1,200 @@
+"""Export orchestration: for each (architecture, recipe), convert in a worker process, check the file,
+write its manifest, and move it into place only when complete."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from edgeseq import data as data_module
+from edgeseq.artifacts import read_facts
+from edgeseq.data import Dataset
+from edgeseq.environment import library_versions
+from edgeseq.errors import ModelError
+from edgeseq.export.recipes import Graph, Recipe
+from edgeseq.fileio import ensure_dir, manifest_path, read_manifest, sha256_file, write_json_atomic
+from edgeseq.models import Arch
+from edgeseq.train import model_path
+
+WORKER_TIMEOUT_S = 1200
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    arch: Arch
+    recipe: Recipe
+    graph: Graph
+    calibration_size: int = 500
+    calibration_seed: int = 0
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    model: str
+    format: str
+    recipe: str
+    graph: str
+    status: str                 # ok | unsupported | failed
+    path: str | None
+    size_bytes: int | None
+    sha256: str | None
+    reason: str | None
+    recurrent_op: str | None
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def source_model(root: Path, arch: Arch) -> Path:
+    path = model_path(root, arch)
+    if not path.is_file():
+        raise ModelError(f"no trained {arch.value} model at {path}; run `edgeseq train --out {root}` first")
+    return path
+
+
+def _reason_from(stderr: str, returncode: int) -> str:
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"converter crashed ({name})"
+    for line in reversed(stderr.splitlines()):
+        if line.startswith("EDGESEQ-REASON: "):
+            return line[len("EDGESEQ-REASON: "):]
+    tail = [ln for ln in stderr.splitlines() if ln.strip()]
+    return f"converter exited with status {returncode}" + (f": {tail[-1][:200]}" if tail else "")
+
+
+def _run_worker(request: dict[str, Any], workdir: Path) -> tuple[int, str]:
+    request_path = workdir / "request.json"
+    request_path.write_text(json.dumps(request), encoding="utf-8")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"))
+    try:
+        done = subprocess.run([sys.executable, "-m", "edgeseq.export.worker", str(request_path)],
+                              capture_output=True, text=True, timeout=WORKER_TIMEOUT_S, env=env, check=False)
+    except subprocess.TimeoutExpired:
+        return -999, f"EDGESEQ-REASON: converter timed out after {WORKER_TIMEOUT_S} s"
+    return done.returncode, done.stderr
+
+
+def _check(path: Path, recipe: Recipe) -> tuple[dict[str, Any], str | None]:
+    """Structural checks on a converted file: returns its facts and a failure reason (or None)."""
+    facts = read_facts(path)
+    if facts.custom_ops:
+        return facts.to_dict(), f"needs non-builtin ops ({', '.join(facts.custom_ops)})"
+    if len(facts.inputs) != 1 or len(facts.outputs) != 1:
+        return facts.to_dict(), f"expected one input and one output, found {len(facts.inputs)}/{len(facts.outputs)}"
+    if facts.inputs[0].dtype != recipe.io_dtype:
+        return facts.to_dict(), f"input dtype {facts.inputs[0].dtype}, the recipe promises {recipe.io_dtype}"
+    return facts.to_dict(), None
+
+
+def _manifest(spec: ExportSpec, source: Path, target: Path, facts: dict[str, Any], calibration: dict[str, Any] | None,
+              zero_digit: list[float]) -> dict[str, Any]:
+    source_manifest = read_manifest(source) or {}
+    stateful = "UNIDIRECTIONAL_SEQUENCE_LSTM" in facts["ops"] or "UNIDIRECTIONAL_SEQUENCE_RNN" in facts["ops"]
+    return {
+        "kind": "exported-model",
+        "architecture": spec.arch.value,
+        "format": spec.recipe.format.value,
+        "recipe": spec.recipe.name,
+        "recipe_description": spec.recipe.description,
+        "graph": spec.graph.value,
+        "batch": "1 (fixed)" if facts["batch_one_only"] else "dynamic",
+        "ops": facts["ops"],
+        "recurrent_op": facts["recurrent_op"],
+        "signature": facts["signatures"][0] if facts["signatures"] else None,
+        "inputs": facts["inputs"],
+        "outputs": facts["outputs"],
+        "stateful": stateful,
+        "usage_note": ("reset variable tensors before every inference (Interpreter.reset_all_variables /"
+                       " resetVariableTensors): the fused op keeps h and c between invokes") if stateful else None,
+        "normalisation": data_module.NORMALISATION,
+        "labels": list(data_module.LABELS),
+        "output_meaning": "softmax probabilities over labels; the class is the argmax",
+        "calibration": calibration,
+        "tolerance": spec.recipe.tolerance.to_dict(),
+        "size_bytes": target.stat().st_size,
+        "sha256": sha256_file(target),
+        "source_keras": {"path": str(source), "sha256": sha256_file(source)},
+        "trained_on": source_manifest.get("data"),
+        "zero_digit_output": zero_digit,
+        "library_versions": library_versions(),
+    }
+
+
+def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | None, workdir: Path) -> ExportResult:
+    """Convert one recipe for one architecture into `out`; never leaves a partial file behind."""
+    started = time.perf_counter()
+    recipe = spec.recipe
+    target = out / spec.arch.value / recipe.filename(spec.arch)
+
+    def result(status: str, reason: str | None = None, facts: dict[str, Any] | None = None) -> ExportResult:
+        ok = status == "ok"
+        return ExportResult(spec.arch.value, recipe.format.value, recipe.name, spec.graph.value, status,
+                            str(target) if ok else None, target.stat().st_size if ok else None,
+                            sha256_file(target) if ok else None, reason,
+                            facts["recurrent_op"] if facts else None, round(time.perf_counter() - started, 2))
+
+    if spec.graph not in recipe.allowed_graphs or (spec.graph is Graph.FUSED and spec.arch is not Arch.LSTM):
+        return result("unsupported", f"graph {spec.graph.value} is not available for {spec.arch.value} {recipe.key}")
+    calibration_info = None
+    request: dict[str, Any] = {"arch": spec.arch.value, "format": recipe.format.value, "recipe": recipe.name,
+                               "graph": spec.graph.value, "source": str(source)}
+    if recipe.calibrated:
+        if dataset is None:
+            return result("failed", "calibration data is required")
+        digits = data_module.calibration_sample(dataset, spec.calibration_size, spec.calibration_seed)
+        np.save(workdir / "calibration.npy", digits, allow_pickle=False)
+        request["calibration"] = str(workdir / "calibration.npy")
+        calibration_info = {"size": int(len(digits)), "seed": spec.calibration_seed, "split": "train",
+                            "data": dataset.identity()}
+    ensure_dir(target.parent)
+    partial = target.with_name(f".{target.name}.partial{target.suffix}")
+    request |= {"output": str(partial), "result": str(workdir / "result.json")}
+    try:
+        returncode, stderr = _run_worker(request, workdir)
+        if returncode != 0 or not partial.is_file():
+            return result("unsupported", _reason_from(stderr, returncode))
+        facts, problem = _check(partial, recipe)
+        if problem:
+            return result("failed", problem, facts)
+        zero_digit = json.loads((workdir / "result.json").read_text(encoding="utf-8"))["zero_digit_output"]
+        os.replace(partial, target)
+        write_json_atomic(manifest_path(target), _manifest(spec, source, target, facts, calibration_info, zero_digit))
+        return result("ok", None, facts)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def export_all(specs: list[ExportSpec], source_root: Path, out: Path, dataset: Dataset | None,
+               progress: Progress) -> list[ExportResult]:
+    """Export every spec (sources checked first); conversions run one after another."""
+    sources = {spec.arch: source_model(source_root, spec.arch) for spec in specs}
+    ensure_dir(out)
+    results = []
+    for number, spec in enumerate(specs, 1):
+        progress(f"[{number}/{len(specs)}] {spec.arch.value} {spec.recipe.key} ({spec.graph.value} graph) ...")
+        workdir = Path(tempfile.mkdtemp(prefix=".edgeseq-export-", dir=out))
+        try:
+            outcome = export_one(spec, sources[spec.arch], out, dataset, workdir)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        detail = f"{outcome.size_bytes:,} bytes" if outcome.status == "ok" else outcome.reason
+        progress(f"      {outcome.status}: {detail} ({outcome.seconds:.1f} s)")
+        results.append(outcome)
+    return results

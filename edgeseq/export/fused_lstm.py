@@ -1,0 +1,220 @@
+"""A TFLite file whose Keras LSTM layers are fused builtin UNIDIRECTIONAL_SEQUENCE_LSTM ops.
+
+Keras 3 LSTMs convert to WHILE loops. TensorFlow's converter fuses a `tf.function` into one
+UNIDIRECTIONAL_SEQUENCE_LSTM op when the function carries `api_implements="lstm_<id>"` (with
+`time_major`, `go_backwards`, `api_preferred_device`), takes (inputs, init_h, init_c, kernel,
+recurrent_kernel, bias) with static shapes and returns the five outputs of Keras 2's `standard_lstm`
+(prepare_composite_functions_tf.cc, lstm_utils.cc). So the model is re-expressed as a batch-1
+`tf.Module` calling one such function per LSTM layer, saved with a named signature and converted.
+
+The converter always writes TANH and cell_clip=10 into the op's options; `rewrite_lstm_activation`
+sets the activation Keras used (RELU for this project's model) and no clip, patching the flatbuffer
+in place with the schema module shipped with ai-edge-litert (no TensorFlow needed).
+
+The fused op keeps h and c in variable tensors across invokes: call `reset_all_variables()` on the
+interpreter before every invoke.
+"""
+
+from __future__ import annotations
+
+import struct
+import tempfile
+import uuid
+from typing import Any
+
+from edgeseq.errors import ExportError
+
+SIGNATURE_KEY = "serving_default"
+INPUT_NAME = "pixels"
+OUTPUT_NAME = "probabilities"
+QUANTIZATIONS = ("fp32", "dynamic", "fp16")
+LSTM_OP = "UNIDIRECTIONAL_SEQUENCE_LSTM"
+KERAS_TO_TFLITE_ACTIVATION = {"relu": "RELU", "tanh": "TANH"}
+
+
+def fused_lstm_tflite(model: Any, quantization: str) -> bytes:
+    """Convert the Keras LSTM `model` (weights as trained) to a batch-1 TFLite flatbuffer whose LSTM layers are
+    fused UNIDIRECTIONAL_SEQUENCE_LSTM ops with the layers' activation (RELU here) and no cell clip.
+
+    quantization: "fp32", "dynamic" (dynamic-range, no representative dataset) or "fp16" (float16 weights).
+    The signature is SIGNATURE_KEY with one input INPUT_NAME [1, timesteps, features] float32 and one output
+    OUTPUT_NAME. Builtin ops only. Raises ExportError (one line) for anything else or on failure.
+    """
+    if quantization not in QUANTIZATIONS:
+        raise ExportError(f"unknown quantization {quantization!r}; choose from {', '.join(QUANTIZATIONS)}")
+    from edgeseq.tfsupport import import_tensorflow, native_stderr_silenced  # noqa: PLC0415
+
+    tf = import_tensorflow()
+    module, activation, lstm_count = _inference_module(tf, model)
+    try:
+        with tempfile.TemporaryDirectory() as folder, native_stderr_silenced():
+            tf.saved_model.save(module, folder, signatures={SIGNATURE_KEY: module.serve.get_concrete_function()})
+            converter = tf.lite.TFLiteConverter.from_saved_model(folder, signature_keys=[SIGNATURE_KEY])
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+            if quantization != "fp32":
+                converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            if quantization == "fp16":
+                converter.target_spec.supported_types = [tf.float16]
+            flatbuffer = converter.convert()
+    except Exception as err:  # noqa: BLE001  (the converter raises many types)
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise ExportError(f"fused LSTM conversion ({quantization}) failed: {first[:200]}") from err
+    ops = operator_names(flatbuffer)
+    unwanted = sorted({op for op in ops if op in ("WHILE", "CUSTOM")})
+    if ops.count(LSTM_OP) != lstm_count or unwanted:
+        raise ExportError(f"the converter did not fuse the {lstm_count} LSTM layer(s): "
+                          f"{ops.count(LSTM_OP)} {LSTM_OP} op(s), other ops {unwanted or 'builtin only'}")
+    return rewrite_lstm_activation(flatbuffer, activation, cell_clip=0.0)
+
+
+def rewrite_lstm_activation(flatbuffer: bytes, activation: str = "RELU", cell_clip: float = 0.0) -> bytes:
+    """Set fused_activation_function, cell_clip and proj_clip=0 of every UNIDIRECTIONAL_SEQUENCE_LSTM op.
+
+    The fields are patched in place, so the rest of the file stays byte-identical. A field the file omits
+    (flatbuffers leave out default values) can only keep its default: asking for another value raises
+    ExportError. The converter writes both the activation (TANH) and cell_clip (10), so that does not happen.
+    """
+    from ai_edge_litert import schema_py_generated as schema  # noqa: PLC0415
+
+    code = getattr(schema.ActivationFunctionType, activation.upper(), None)
+    if code is None:
+        raise ExportError(f"unknown TFLite activation {activation!r}")
+    data = bytearray(flatbuffer)
+    wanted = ((4, "<b", code), (6, "<f", cell_clip), (8, "<f", 0.0))  # (vtable slot, format, value)
+    for options in _lstm_options_tables(schema, data):
+        for slot, fmt, value in wanted:
+            field = options.Offset(slot)
+            if field:
+                struct.pack_into(fmt, data, options.Pos + field, value)
+            elif value != 0:
+                raise ExportError(f"{LSTM_OP} options omit field {slot}; cannot set it to {value} in place")
+    return bytes(data)
+
+
+def operator_names(flatbuffer: bytes) -> list[str]:
+    """The builtin operator name of every op of every subgraph, in order ('CUSTOM' for custom/Flex ops)."""
+    from ai_edge_litert import schema_py_generated as schema  # noqa: PLC0415
+
+    names = {value: name for name, value in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
+    model = schema.Model.GetRootAs(flatbuffer, 0)
+    codes = [_builtin_code(model.OperatorCodes(i)) for i in range(model.OperatorCodesLength())]
+    return [names.get(codes[graph.Operators(j).OpcodeIndex()], "UNKNOWN")
+            for graph in (model.Subgraphs(i) for i in range(model.SubgraphsLength()))
+            for j in range(graph.OperatorsLength())]
+
+
+def lstm_options(flatbuffer: bytes) -> list[dict[str, Any]]:
+    """The options of every UNIDIRECTIONAL_SEQUENCE_LSTM op: activation name, cell_clip, proj_clip, time_major."""
+    from ai_edge_litert import schema_py_generated as schema  # noqa: PLC0415
+
+    names = {value: name for name, value in vars(schema.ActivationFunctionType).items() if not name.startswith("_")}
+    found = []
+    for table in _lstm_options_tables(schema, bytearray(flatbuffer)):
+        options = schema.UnidirectionalSequenceLSTMOptions()
+        options.Init(table.Bytes, table.Pos)
+        found.append({"activation": names.get(options.FusedActivationFunction(), "UNKNOWN"),
+                      "cell_clip": options.CellClip(), "proj_clip": options.ProjClip(),
+                      "time_major": bool(options.TimeMajor())})
+    return found
+
+
+def _builtin_code(opcode: Any) -> int:
+    """An OperatorCode's builtin code (schema v3a keeps small codes in the deprecated int8 field)."""
+    return max(opcode.BuiltinCode(), opcode.DeprecatedBuiltinCode())
+
+
+def _lstm_options_tables(schema: Any, data: bytearray) -> list[Any]:
+    """The flatbuffer tables holding each UNIDIRECTIONAL_SEQUENCE_LSTM op's options, positioned in `data`."""
+    model = schema.Model.GetRootAs(data, 0)
+    codes = [_builtin_code(model.OperatorCodes(i)) for i in range(model.OperatorCodesLength())]
+    tables = []
+    for i in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(i)
+        for j in range(graph.OperatorsLength()):
+            op = graph.Operators(j)
+            if codes[op.OpcodeIndex()] != schema.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM:
+                continue
+            if op.BuiltinOptionsType() != schema.BuiltinOptions.UnidirectionalSequenceLSTMOptions:
+                raise ExportError(f"{LSTM_OP} op {j} of subgraph {i} has no LSTM options")
+            tables.append(op.BuiltinOptions())
+    return tables
+
+
+def _inference_module(tf: Any, model: Any) -> tuple[Any, str, int]:
+    """A batch-1 tf.Module equivalent to `model` at inference, its TFLite LSTM activation and LSTM count.
+
+    Supports LSTM (sigmoid gates, one shared relu or tanh activation, no state options), Dense and Dropout.
+    """
+    import keras  # noqa: PLC0415
+
+    steps = []
+    activations = set()
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dropout):
+            continue
+        config = layer.get_config()
+        if isinstance(layer, keras.layers.LSTM):
+            if (config["activation"] not in KERAS_TO_TFLITE_ACTIVATION or config["recurrent_activation"] != "sigmoid"
+                    or not config["use_bias"] or config["go_backwards"] or config["stateful"]
+                    or config["return_state"]):
+                raise ExportError(f"LSTM layer {layer.name!r} has options the fused TFLite LSTM cannot express")
+            activations.add(config["activation"])
+            steps.append(("lstm", layer.units, config["return_sequences"], layer.get_weights()))
+        elif isinstance(layer, keras.layers.Dense):
+            steps.append(("dense", layer.activation, None, layer.get_weights()))
+        else:
+            raise ExportError(f"layer {layer.name!r} ({type(layer).__name__}) is not supported by the fused export")
+    if len(activations) != 1:
+        raise ExportError(f"expected LSTM layers sharing one activation, found {sorted(activations) or 'none'}")
+    activation = activations.pop()
+    module = tf.Module(name="fused_lstm_model")
+    spec = tf.TensorSpec([1, *model.input_shape[1:]], tf.float32, name=INPUT_NAME)
+    module.serve = _serving_function(tf, steps, activation, spec)
+    return module, KERAS_TO_TFLITE_ACTIVATION[activation], sum(kind == "lstm" for kind, *_ in steps)
+
+
+def _serving_function(tf: Any, steps: list[tuple], activation: str, spec: Any) -> Any:
+    """The batch-1 inference tf.function: weights as graph constants, one fusable function per LSTM layer.
+
+    Constants, not tf.Variables: with variables the converter (TF 2.21) crashes the process (SIGSEGV).
+    """
+    cell_activation = {"relu": tf.nn.relu, "tanh": tf.nn.tanh}[activation]
+    lstms = [_fusable_lstm(tf, cell_activation) if kind == "lstm" else None for kind, *_ in steps]
+
+    @tf.function(input_signature=[spec])
+    def serve(pixels: Any) -> dict[str, Any]:
+        x = pixels
+        for (kind, detail, return_sequences, weights), lstm in zip(steps, lstms):
+            weights = [tf.constant(w) for w in weights]
+            if kind == "lstm":
+                zeros = tf.zeros([x.shape[0], detail], tf.float32)
+                last, sequence, *_ = lstm(x, zeros, zeros, *weights)
+                x = sequence if return_sequences else last
+            else:
+                x = detail(tf.matmul(x, weights[0]) + weights[1])
+        return {OUTPUT_NAME: x}
+
+    return serve
+
+
+def _fusable_lstm(tf: Any, cell_activation: Any) -> Any:
+    """A tf.function with Keras 2's `standard_lstm` interface that the TFLite converter replaces by one fused op.
+
+    Its body (run only by TensorFlow itself) is the Keras LSTM: gates i, f, c, o; c = f*c + i*act(z_c), h = o*act(c).
+    """
+    attributes = {"api_implements": f"lstm_{uuid.uuid4()}", "api_preferred_device": "CPU",
+                  "time_major": False, "go_backwards": False}
+
+    @tf.function(experimental_attributes=attributes, autograph=False)
+    def lstm(inputs: Any, init_h: Any, init_c: Any, kernel: Any, recurrent_kernel: Any, bias: Any) -> tuple:
+        h, c = init_h, init_c
+        outputs = []
+        for x_t in tf.unstack(inputs, axis=1):
+            z = tf.matmul(x_t, kernel) + tf.matmul(h, recurrent_kernel) + bias
+            z_i, z_f, z_c, z_o = tf.split(z, 4, axis=1)
+            c = tf.sigmoid(z_f) * c + tf.sigmoid(z_i) * cell_activation(z_c)
+            h = tf.sigmoid(z_o) * cell_activation(c)
+            outputs.append(h)
+        return h, tf.stack(outputs, axis=1), h, c, tf.constant(1.0)  # last, sequence, h, c, runtime (CPU)
+
+    return lstm
