@@ -198,3 +198,73 @@ def inspect(file: Path, as_json: bool) -> None:
             click.echo(f"note: {manifest['usage_note']}")
     else:
         click.echo("manifest: none (warning: the file cannot be verified)")
+
+
+# --- validate ----------------------------------------------------------------------------------------
+
+TFLITE_BACKEND_CHOICES = click.Choice(["auto", "litert", "tflite-runtime", "tf"])
+
+
+def parse_runtimes(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    from edgeseq.runtimes import runtime_names  # noqa: PLC0415
+
+    try:
+        return runtime_names(value)
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from err
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--reference", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Reference model (.keras, or an fp32 .tflite/.onnx). Default: <arch>.keras beside each file"
+                   " where TensorFlow is installed, else the fp32 file of the same architecture.")
+@click.option("--data", "data_spec", default="sample", show_default=True, help="Test digits: sample, mnist or a path.")
+@click.option("--limit", type=int, default=None, callback=positive, help="Use only the first N test digits.")
+@click.option("--runtime", "wanted", default=None, callback=parse_runtimes,
+              help="Comma-separated runtimes to use (litert, onnxruntime). Default: every one that loads the file.")
+@click.option("--tflite-backend", type=TFLITE_BACKEND_CHOICES, default="auto", show_default=True)
+@click.option("--threads", type=int, default=1, show_default=True, callback=positive)
+@click.option("--max-abs-diff", type=float, default=None, help="Override every file's max_abs_diff tolerance.")
+@click.option("--min-agreement", type=float, default=None, help="Override every file's top-1 agreement tolerance.")
+@click.option("--min-delta-pp", type=float, default=None,
+              help="Override every file's minimum accuracy change in percentage points (e.g. -1.0).")
+@click.option("--no-verify", is_flag=True, help="Skip the sha256 check against each file's manifest.")
+@click.option("--json", "as_json", is_flag=True, help="Print one object per file as JSON on stdout.")
+def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, limit: int | None, wanted: Any,
+             tflite_backend: str, threads: int, max_abs_diff: float | None, min_agreement: float | None,
+             min_delta_pp: float | None, no_verify: bool, as_json: bool) -> None:
+    """Check every exported file against its reference on the test split; exit 1 if any is out of tolerance.
+
+    PATHS are files or folders (default: models).
+
+    Example: edgeseq validate models/lstm --data ../mnist --json
+    """
+    from edgeseq import data  # noqa: PLC0415
+    from edgeseq.validate import validate as run_validate  # noqa: PLC0415
+
+    overrides = {k: v for k, v in (("max_abs_diff", max_abs_diff), ("min_agreement", min_agreement),
+                                   ("min_delta_accuracy_pp", min_delta_pp)) if v is not None}
+    dataset = data.load(data_spec).limited(None, limit)
+    click.echo(f"data: {dataset.name}, {len(dataset.y_test)} test digits", err=True)
+    reports = run_validate(list(paths) or [Path("models")], dataset, reference, wanted, threads, tflite_backend,
+                           overrides, not no_verify, lambda line: click.echo(line, err=True))
+    if as_json:
+        emit_json([r.to_dict() for r in reports])
+    else:
+        def pct(v: float | None) -> str:
+            return "" if v is None else f"{v * 100:.2f}"
+
+        click.echo(render_table(
+            [(r.path, r.runtime, pct(r.accuracy), pct(r.reference_accuracy),
+              "" if r.delta_accuracy_pp is None else f"{r.delta_accuracy_pp:+.2f}", pct(r.agreement),
+              "" if r.max_abs_diff is None else f"{r.max_abs_diff:.2g}", r.state_hygiene,
+              "PASS" if r.passed else f"FAIL: {r.reason}") for r in reports],
+            ("file", "runtime", "acc %", "ref acc %", "delta pp", "agree %", "max diff", "state ok", "verdict")))
+        kinds = sorted({f"{r.reference_kind} ({r.reference})" for r in reports if r.reference})
+        click.echo("reference: " + "; ".join(kinds))
+    failed = [r for r in reports if not r.passed]
+    if failed:
+        click.echo(f"{len(failed)} of {len(reports)} file(s) failed: "
+                   + "; ".join(f"{Path(r.path).name}: {r.reason}" for r in failed), err=True)
+        sys.exit(1)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import struct
 import tempfile
 import uuid
-from typing import Any
+from typing import Any, Callable
 
 from edgeseq.errors import ExportError
 
@@ -32,16 +32,20 @@ LSTM_OP = "UNIDIRECTIONAL_SEQUENCE_LSTM"
 KERAS_TO_TFLITE_ACTIVATION = {"relu": "RELU", "tanh": "TANH"}
 
 
-def fused_lstm_tflite(model: Any, quantization: str) -> bytes:
+def fused_lstm_tflite(model: Any, quantization: str, calibration: Any = None) -> bytes:
     """Convert the Keras LSTM `model` (weights as trained) to a batch-1 TFLite flatbuffer whose LSTM layers are
     fused UNIDIRECTIONAL_SEQUENCE_LSTM ops with the layers' activation (RELU here) and no cell clip.
 
     quantization: "fp32", "dynamic" (dynamic-range, no representative dataset) or "fp16" (float16 weights).
+    calibration: must be None (no fused recipe is calibrated; the argument keeps the converters' call uniform).
     The signature is SIGNATURE_KEY with one input INPUT_NAME [1, timesteps, features] float32 and one output
     OUTPUT_NAME. Builtin ops only. Raises ExportError (one line) for anything else or on failure.
     """
     if quantization not in QUANTIZATIONS:
-        raise ExportError(f"unknown quantization {quantization!r}; choose from {', '.join(QUANTIZATIONS)}")
+        raise ExportError(f"the fused LSTM has no {quantization!r} recipe; choose from {', '.join(QUANTIZATIONS)}"
+                          " (full-integer TFLite LSTM kernels always use tanh)")
+    if calibration is not None:
+        raise ExportError(f"the fused LSTM {quantization} recipe takes no calibration data")
     from edgeseq.tfsupport import import_tensorflow, native_stderr_silenced  # noqa: PLC0415
 
     tf = import_tensorflow()
@@ -141,14 +145,14 @@ def _lstm_options_tables(schema: Any, data: bytearray) -> list[Any]:
 
 
 def _inference_module(tf: Any, model: Any) -> tuple[Any, str, int]:
-    """A batch-1 tf.Module equivalent to `model` at inference, its TFLite LSTM activation and LSTM count.
+    """A tf.Module whose batch-1 `serve` function computes `model` at inference; its TFLite activation; LSTM count.
 
-    Supports LSTM (sigmoid gates, one shared relu or tanh activation, no state options), Dense and Dropout.
+    `model` is a chain of LSTM (sigmoid gates, relu or tanh shared by all LSTMs, no state options), Dense and
+    Dropout layers. Weights become graph constants: with tf.Variables the TF 2.21 converter crashes (SIGSEGV).
     """
     import keras  # noqa: PLC0415
 
-    steps = []
-    activations = set()
+    steps, activations = [], set()
     for layer in model.layers:
         if isinstance(layer, keras.layers.Dropout):
             continue
@@ -159,42 +163,48 @@ def _inference_module(tf: Any, model: Any) -> tuple[Any, str, int]:
                     or config["return_state"]):
                 raise ExportError(f"LSTM layer {layer.name!r} has options the fused TFLite LSTM cannot express")
             activations.add(config["activation"])
-            steps.append(("lstm", layer.units, config["return_sequences"], layer.get_weights()))
+            steps.append(_lstm_step(tf, layer.get_weights(), config["activation"], config["return_sequences"]))
         elif isinstance(layer, keras.layers.Dense):
-            steps.append(("dense", layer.activation, None, layer.get_weights()))
+            steps.append(_dense_step(tf, layer.get_weights(), layer.activation))
         else:
             raise ExportError(f"layer {layer.name!r} ({type(layer).__name__}) is not supported by the fused export")
     if len(activations) != 1:
         raise ExportError(f"expected LSTM layers sharing one activation, found {sorted(activations) or 'none'}")
-    activation = activations.pop()
-    module = tf.Module(name="fused_lstm_model")
-    spec = tf.TensorSpec([1, *model.input_shape[1:]], tf.float32, name=INPUT_NAME)
-    module.serve = _serving_function(tf, steps, activation, spec)
-    return module, KERAS_TO_TFLITE_ACTIVATION[activation], sum(kind == "lstm" for kind, *_ in steps)
 
-
-def _serving_function(tf: Any, steps: list[tuple], activation: str, spec: Any) -> Any:
-    """The batch-1 inference tf.function: weights as graph constants, one fusable function per LSTM layer.
-
-    Constants, not tf.Variables: with variables the converter (TF 2.21) crashes the process (SIGSEGV).
-    """
-    cell_activation = {"relu": tf.nn.relu, "tanh": tf.nn.tanh}[activation]
-    lstms = [_fusable_lstm(tf, cell_activation) if kind == "lstm" else None for kind, *_ in steps]
-
-    @tf.function(input_signature=[spec])
+    @tf.function(input_signature=[tf.TensorSpec([1, *model.input_shape[1:]], tf.float32, name=INPUT_NAME)])
     def serve(pixels: Any) -> dict[str, Any]:
         x = pixels
-        for (kind, detail, return_sequences, weights), lstm in zip(steps, lstms):
-            weights = [tf.constant(w) for w in weights]
-            if kind == "lstm":
-                zeros = tf.zeros([x.shape[0], detail], tf.float32)
-                last, sequence, *_ = lstm(x, zeros, zeros, *weights)
-                x = sequence if return_sequences else last
-            else:
-                x = detail(tf.matmul(x, weights[0]) + weights[1])
+        for step in steps:
+            x = step(x)
         return {OUTPUT_NAME: x}
 
-    return serve
+    module = tf.Module(name="fused_lstm_model")
+    module.serve = serve
+    lstm_count = sum(isinstance(layer, keras.layers.LSTM) for layer in model.layers)
+    return module, KERAS_TO_TFLITE_ACTIVATION[activations.pop()], lstm_count
+
+
+def _lstm_step(tf: Any, weights: list[Any], activation: str, return_sequences: bool) -> Callable[[Any], Any]:
+    """x -> the LSTM layer's sequence or last output, through one fusable function, from zero states."""
+    lstm = _fusable_lstm(tf, {"relu": tf.nn.relu, "tanh": tf.nn.tanh}[activation])
+    units = weights[1].shape[0]  # recurrent_kernel: (units, 4 * units)
+
+    def step(x: Any) -> Any:
+        zeros = tf.zeros([x.shape[0], units], tf.float32)
+        last, sequence, *_ = lstm(x, zeros, zeros, *(tf.constant(w) for w in weights))
+        return sequence if return_sequences else last
+
+    return step
+
+
+def _dense_step(tf: Any, weights: list[Any], activation: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """x -> activation(x @ kernel + bias) of a Dense layer on the last output."""
+
+    def step(x: Any) -> Any:
+        x = tf.matmul(x, tf.constant(weights[0]))
+        return activation(x + tf.constant(weights[1]) if len(weights) > 1 else x)
+
+    return step
 
 
 def _fusable_lstm(tf: Any, cell_activation: Any) -> Any:

@@ -1,0 +1,94 @@
+"""One small runtime interface, one module per backend, one table of runtimes.
+
+Importing this package imports no backend library and never TensorFlow: each loader imports its
+library when called. `load(path, runtime)` returns a Runtime whose `predict` takes float32 digits
+(N, 28, 28) in [0, 1] and returns float32 probabilities (N, 10).
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from edgeseq.errors import RuntimeUnavailable
+
+
+class RuntimeName(str, enum.Enum):
+    KERAS = "keras"
+    LITERT = "litert"
+    ONNXRUNTIME = "onnxruntime"
+
+
+class TFLiteBackend(str, enum.Enum):
+    AUTO = "auto"                      # ai-edge-litert, else tflite-runtime, else tf.lite (the one used is reported)
+    LITERT = "litert"
+    TFLITE_RUNTIME = "tflite-runtime"
+    TF = "tf"
+
+
+class Runtime(Protocol):
+    name: str
+    backend: str                       # the library (and version/settings) that actually runs the file
+    batch_one_only: bool
+    input_name: str
+    output_name: str
+
+    def predict(self, digits: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class RuntimeRow:
+    name: RuntimeName
+    suffixes: tuple[str, ...]
+    module: str
+    needs_tensorflow: bool
+    install_hint: str
+
+
+RUNTIMES: dict[RuntimeName, RuntimeRow] = {
+    RuntimeName.KERAS: RuntimeRow(RuntimeName.KERAS, (".keras",), "edgeseq.runtimes.keras_runtime", True,
+                                  "pip install 'edgeseq[train]'"),
+    RuntimeName.LITERT: RuntimeRow(RuntimeName.LITERT, (".tflite",), "edgeseq.runtimes.litert_runtime", False,
+                                   "pip install 'edgeseq[runtime]'"),
+    RuntimeName.ONNXRUNTIME: RuntimeRow(RuntimeName.ONNXRUNTIME, (".onnx",), "edgeseq.runtimes.onnx_runtime", False,
+                                        "pip install 'edgeseq[runtime]'"),
+}
+ARTIFACT_SUFFIXES = (".tflite", ".onnx")
+
+
+def runtime_names(value: str | None) -> list[RuntimeName]:
+    """'litert,onnxruntime' -> [RuntimeName...]; an unknown name lists the valid ones."""
+    if not value:
+        return list(RuntimeName)
+    names = []
+    for part in (p.strip() for p in value.split(",") if p.strip()):
+        try:
+            names.append(RuntimeName(part))
+        except ValueError as err:
+            raise ValueError(f"unknown runtime {part!r}; choose from {', '.join(r.value for r in RuntimeName)}") from err
+    return names
+
+
+def runtimes_for(path: Path, wanted: list[RuntimeName] | None = None) -> list[RuntimeName]:
+    """The runtimes (among `wanted`) that can load a file with this suffix."""
+    return [r for r in (wanted or list(RuntimeName)) if Path(path).suffix in RUNTIMES[r].suffixes]
+
+
+def load(path: Path, runtime: RuntimeName, threads: int = 1, **options: Any) -> Runtime:
+    row = RUNTIMES[runtime]
+    if Path(path).suffix not in row.suffixes:
+        raise RuntimeUnavailable(f"runtime {runtime.value} cannot load {path} (it loads {', '.join(row.suffixes)})")
+    module = importlib.import_module(row.module)
+    return module.load(Path(path), threads=threads, **options)
+
+
+def predict_in_batches(runtime: Runtime, digits: np.ndarray, batch: int = 256) -> np.ndarray:
+    """Whole-array prediction at a fixed chunk size (quantized kernels can depend slightly on batch size)."""
+    size = 1 if runtime.batch_one_only else batch
+    parts = [runtime.predict(digits[i:i + size]) for i in range(0, len(digits), size)]
+    return np.concatenate(parts, axis=0) if parts else np.zeros((0, 10), np.float32)

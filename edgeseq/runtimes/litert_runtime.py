@@ -1,0 +1,110 @@
+"""TFLite files through ai-edge-litert (else tflite-runtime, else tf.lite; the one used is reported).
+
+The adapter owns the file's int8 input quantization and output dequantization, runs batch-1 files
+digit by digit, resizes dynamic-batch files, and resets variable tensors before every invoke for
+files whose fused recurrent ops keep state between invokes.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeseq.artifacts import tflite_facts
+from edgeseq.errors import ModelError, RuntimeUnavailable
+from edgeseq.runtimes import TFLiteBackend
+from edgeseq.tfsupport import native_stderr_silenced
+
+STATEFUL_OPS = ("UNIDIRECTIONAL_SEQUENCE_LSTM", "UNIDIRECTIONAL_SEQUENCE_RNN", "BIDIRECTIONAL_SEQUENCE_LSTM")
+
+
+def _interpreter_class(backend: TFLiteBackend) -> tuple[Any, str, Any]:
+    """(Interpreter class, label, OpResolverType enum or None) for the requested backend."""
+    order = [TFLiteBackend.LITERT, TFLiteBackend.TFLITE_RUNTIME, TFLiteBackend.TF] \
+        if backend is TFLiteBackend.AUTO else [backend]
+    tried = []
+    for choice in order:
+        try:
+            if choice is TFLiteBackend.LITERT:
+                from ai_edge_litert import interpreter as mod  # noqa: PLC0415
+                label = f"ai-edge-litert {metadata.version('ai-edge-litert')}"
+            elif choice is TFLiteBackend.TFLITE_RUNTIME:
+                from tflite_runtime import interpreter as mod  # noqa: PLC0415
+                label = f"tflite-runtime {metadata.version('tflite-runtime')}"
+            else:
+                from edgeseq.tfsupport import import_tensorflow  # noqa: PLC0415
+                mod = import_tensorflow().lite
+                label = f"tf.lite {mod.__dict__.get('__version__', '') or metadata.version('tensorflow-cpu')}"
+            return mod.Interpreter, label, getattr(mod, "OpResolverType", None)
+        except (ImportError, metadata.PackageNotFoundError, RuntimeUnavailable):
+            tried.append(choice.value)
+    raise RuntimeUnavailable(f"no TFLite interpreter available (tried {', '.join(tried)});"
+                             " pip install 'edgeseq[runtime]'")
+
+
+class LiteRTRuntime:
+    name = "litert"
+
+    def __init__(self, path: Path, threads: int, backend: TFLiteBackend = TFLiteBackend.AUTO) -> None:
+        facts = tflite_facts(path.read_bytes(), str(path))  # rejects non-TFLite bytes before the C++ loader
+        interpreter_cls, label, resolver = _interpreter_class(backend)
+        self.stateful = any(op in facts.ops for op in STATEFUL_OPS)
+        try:
+            with native_stderr_silenced():  # "INFO: Created TensorFlow Lite XNNPACK delegate" and the like
+                self._interpreter = interpreter_cls(model_path=str(path), num_threads=threads)
+                self._interpreter.allocate_tensors()
+            delegate = "XNNPACK"
+        except (RuntimeError, ValueError) as err:
+            if resolver is None or "XNNPACK" not in str(err):
+                raise ModelError(f"{path}: the TFLite interpreter cannot load it ({str(err).splitlines()[0]})") from err
+            # XNNPACK refuses some quantized graphs: run them on the builtin kernels, and say so.
+            with native_stderr_silenced():
+                self._interpreter = interpreter_cls(
+                    model_path=str(path), num_threads=threads,
+                    experimental_op_resolver_type=resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+                self._interpreter.allocate_tensors()
+            delegate = "builtin kernels (XNNPACK refused the graph)"
+        self.backend = f"{label}, {delegate}, {threads} thread(s)"
+        self._input = self._interpreter.get_input_details()[0]
+        self._output = self._interpreter.get_output_details()[0]
+        self.batch_one_only = int(self._input["shape_signature"][0]) == 1
+        self.input_name, self.output_name = self._input["name"], self._output["name"]
+        self._batch = int(self._input["shape"][0])
+
+    def _quantize(self, digits: np.ndarray) -> np.ndarray:
+        dtype = self._input["dtype"]
+        if dtype == np.float32:
+            return digits.astype(np.float32, copy=False)
+        scale, zero = self._input["quantization"]
+        info = np.iinfo(dtype)
+        return np.clip(np.round(digits / scale + zero), info.min, info.max).astype(dtype)
+
+    def _dequantize(self, raw: np.ndarray) -> np.ndarray:
+        if raw.dtype == np.float32:
+            return raw.copy()
+        scale, zero = self._output["quantization"]
+        return ((raw.astype(np.float32) - zero) * scale).astype(np.float32)
+
+    def _invoke(self, batch: np.ndarray) -> np.ndarray:
+        if batch.shape[0] != self._batch:
+            self._interpreter.resize_tensor_input(self._input["index"], list(batch.shape), strict=True)
+            self._interpreter.allocate_tensors()
+            self._batch = batch.shape[0]
+        if self.stateful:
+            self._interpreter.reset_all_variables()
+        self._interpreter.set_tensor(self._input["index"], batch)
+        self._interpreter.invoke()
+        return self._interpreter.get_tensor(self._output["index"])
+
+    def predict(self, digits: np.ndarray) -> np.ndarray:
+        quantized = self._quantize(digits)
+        if self.batch_one_only:
+            return np.concatenate([self._dequantize(self._invoke(quantized[i:i + 1])) for i in range(len(digits))])
+        return self._dequantize(self._invoke(quantized))
+
+
+def load(path: Path, threads: int = 1, tflite_backend: str = "auto", **_: Any) -> LiteRTRuntime:
+    return LiteRTRuntime(path, threads, TFLiteBackend(tflite_backend))

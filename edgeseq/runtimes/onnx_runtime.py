@@ -1,0 +1,45 @@
+"""ONNX files through onnxruntime's CPU execution provider, with an explicit thread count."""
+
+from __future__ import annotations
+
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeseq.errors import ModelError, RuntimeUnavailable
+
+
+class OnnxRuntime:
+    name = "onnxruntime"
+
+    def __init__(self, path: Path, threads: int) -> None:
+        try:
+            import onnxruntime as ort  # noqa: PLC0415
+        except ImportError as err:
+            raise RuntimeUnavailable("onnxruntime is not installed: pip install 'edgeseq[runtime]'") from err
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        except Exception as err:  # noqa: BLE001  (onnxruntime raises its own exception types)
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            raise ModelError(f"{path}: onnxruntime cannot load it ({first[:200]})") from err
+        inp, out = self._session.get_inputs()[0], self._session.get_outputs()[0]
+        self.input_name, self.output_name = inp.name, out.name
+        self.batch_one_only = inp.shape[0] == 1
+        self.backend = f"onnxruntime {metadata.version('onnxruntime')}, CPUExecutionProvider, {threads} thread(s)"
+
+    def predict(self, digits: np.ndarray) -> np.ndarray:
+        if self.batch_one_only and len(digits) != 1:
+            return np.concatenate([self.predict(digits[i:i + 1]) for i in range(len(digits))])
+        result = self._session.run([self.output_name], {self.input_name: digits.astype(np.float32, copy=False)})
+        return np.asarray(result[0], dtype=np.float32)
+
+
+def load(path: Path, threads: int = 1, **_: Any) -> OnnxRuntime:
+    return OnnxRuntime(path, threads)
