@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgeseq.errors import ModelError, RuntimeUnavailable
+from edgeseq.errors import EdgeseqError, ModelError, RuntimeUnavailable
 
 TFLITE_TYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
 ONNX_TYPES = {1: "float32", 2: "uint8", 3: "int8", 5: "int16", 6: "int32", 7: "int64", 10: "float16", 11: "float64"}
@@ -43,6 +43,26 @@ class FileFacts:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"batch_one_only": self.batch_one_only}
+
+
+def collect_files(paths: list[Path], suffixes: tuple[str, ...]) -> list[Path]:
+    """Files and folders -> every file with one of `suffixes` (folders searched recursively; hidden and
+    partial files skipped). A folder with none, or a file of another type, is an error."""
+    found: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise EdgeseqError(f"not found: {path}")
+        if path.is_dir():
+            hits = sorted(p for p in path.rglob("*") if p.suffix in suffixes and p.is_file()
+                          and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            if not hits:
+                raise EdgeseqError(f"no {' or '.join(suffixes)} files under {path}")
+            found.extend(hits)
+        elif path.suffix in suffixes:
+            found.append(path)
+        else:
+            raise EdgeseqError(f"{path}: not a {' or '.join(suffixes)} file")
+    return list(dict.fromkeys(found))
 
 
 def _classify(ops: dict[str, int], table: dict[str, str]) -> str:

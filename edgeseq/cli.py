@@ -268,3 +268,68 @@ def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, li
         click.echo(f"{len(failed)} of {len(reports)} file(s) failed: "
                    + "; ".join(f"{Path(r.path).name}: {r.reason}" for r in failed), err=True)
         sys.exit(1)
+
+
+# --- bench -------------------------------------------------------------------------------------------
+
+def parse_batches(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, ...]:
+    try:
+        batches = tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError as err:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of integers") from err
+    if not batches or min(batches) <= 0:
+        raise click.BadParameter("batch sizes must be positive integers")
+    return batches
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--runtime", "wanted", default="litert,onnxruntime,keras", show_default=True, callback=parse_runtimes,
+              help="Comma-separated runtimes: litert, onnxruntime, keras.")
+@click.option("--threads", type=int, default=1, show_default=True, callback=positive)
+@click.option("--batch", "batches", default="1", show_default=True, callback=parse_batches,
+              help="Comma-separated batch sizes, e.g. 1,8,32.")
+@click.option("--warmup", type=click.IntRange(min=0), default=50, show_default=True)
+@click.option("--min-runs", type=int, default=300, show_default=True, callback=positive)
+@click.option("--min-seconds", type=click.FloatRange(min=0), default=2.0, show_default=True)
+@click.option("--tflite-backend", type=TFLITE_BACKEND_CHOICES, default="auto", show_default=True)
+@click.option("--no-verify", is_flag=True, help="Skip the sha256 check against each file's manifest.")
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON on stdout.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the results as CSV to this file.")
+def bench(paths: tuple[Path, ...], wanted: Any, threads: int, batches: tuple[int, ...], warmup: int, min_runs: int,
+          min_seconds: float, tflite_backend: str, no_verify: bool, as_json: bool, csv_path: Path | None) -> None:
+    """Measure latency (p50/p90/p99), load time, cold start, peak memory and size of exported files.
+
+    PATHS are files or folders (default: models); every .tflite, .onnx and .keras under a folder is measured
+    in every requested runtime that can load it, each in a fresh process.
+
+    Example: edgeseq bench models --runtime litert,onnxruntime --threads 1 --batch 1,8
+    """
+    from edgeseq.bench import BenchConfig, bench as run_bench, to_csv  # noqa: PLC0415
+    from edgeseq.fileio import write_text_atomic  # noqa: PLC0415
+
+    config = BenchConfig(tuple(wanted), threads, batches, warmup, min_runs, min_seconds, tflite_backend, not no_verify)
+    results = run_bench(list(paths) or [Path("models")], config, lambda line: click.echo(line, err=True))
+    if csv_path:
+        write_text_atomic(csv_path, to_csv(results))
+    if as_json:
+        emit_json([r.to_dict() for r in results])
+    else:
+        def num(v: float | None, fmt: str = "{:.1f}") -> str:
+            return "" if v is None else fmt.format(v)
+
+        click.echo(render_table(
+            [(r.path, r.runtime, r.batch, num(r.p50_us), num(r.p90_us), num(r.p99_us), num(r.throughput_dps, "{:.0f}"),
+              num(r.load_ms), num(r.first_inference_ms, "{:.2f}"),
+              num(r.peak_rss_bytes and r.peak_rss_bytes / 2**20, "{:.0f}"), r.size_bytes,
+              r.status if r.status == "ok" else f"{r.status}: {r.reason}") for r in results],
+            ("file", "runtime", "batch", "p50 µs", "p90 µs", "p99 µs", "digits/s", "load ms", "first ms", "RSS MiB",
+             "bytes", "status")))
+        if results:
+            env = results[0].environment
+            click.echo(f"environment: {env.get('cpu')}, {env.get('cores')} cores, {env.get('machine')},"
+                       f" Python {env.get('python')}, {threads} thread(s)")
+    if not any(r.status == "ok" for r in results):
+        click.echo("nothing could be measured", err=True)
+        sys.exit(1)

@@ -12,6 +12,7 @@ import numpy as np
 
 from edgeseq import runtimes
 from edgeseq.data import Dataset
+from edgeseq.artifacts import collect_files
 from edgeseq.errors import EdgeseqError
 from edgeseq.export.recipes import Tolerance, recipe_for_file
 from edgeseq.fileio import read_manifest, sha256_file, verify_against_manifest
@@ -19,25 +20,6 @@ from edgeseq.parity import ParityReport, check_tolerance, compare, state_hygiene
 from edgeseq.runtimes import RuntimeName
 
 Progress = Callable[[str], None]
-
-
-def collect_artifacts(paths: list[Path]) -> list[Path]:
-    """Files and folders -> every .tflite/.onnx (recursively, hidden and partial files skipped)."""
-    found: list[Path] = []
-    for path in paths:
-        if not path.exists():
-            raise EdgeseqError(f"not found: {path}")
-        if path.is_dir():
-            hits = sorted(p for p in path.rglob("*") if p.suffix in runtimes.ARTIFACT_SUFFIXES and p.is_file()
-                          and not any(part.startswith(".") for part in p.relative_to(path).parts))
-            if not hits:
-                raise EdgeseqError(f"no .tflite or .onnx files under {path}")
-            found.extend(hits)
-        elif path.suffix in runtimes.ARTIFACT_SUFFIXES:
-            found.append(path)
-        else:
-            raise EdgeseqError(f"{path}: not an exported file (expected .tflite or .onnx)")
-    return list(dict.fromkeys(found))
 
 
 def tensorflow_installed() -> bool:
@@ -76,7 +58,7 @@ def validate(paths: list[Path], dataset: Dataset, reference: Path | None = None,
              wanted: list[RuntimeName] | None = None, threads: int = 1, tflite_backend: str = "auto",
              overrides: dict[str, float] | None = None, verify: bool = True,
              progress: Progress = lambda _: None) -> list[ParityReport]:
-    files = collect_artifacts(paths)
+    files = collect_files(paths, runtimes.ARTIFACT_SUFFIXES)
     x, y = dataset.x_test, dataset.y_test
     references: dict[Path, np.ndarray] = {}
     reports = []

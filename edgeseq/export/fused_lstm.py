@@ -33,17 +33,18 @@ KERAS_TO_TFLITE_ACTIVATION = {"relu": "RELU", "tanh": "TANH"}
 
 
 def fused_lstm_tflite(model: Any, quantization: str, calibration: Any = None) -> bytes:
-    """Convert the Keras LSTM `model` (weights as trained) to a batch-1 TFLite flatbuffer whose LSTM layers are
-    fused UNIDIRECTIONAL_SEQUENCE_LSTM ops with the layers' activation (RELU here) and no cell clip.
+    """Convert the Keras LSTM `model` (weights as trained) to a batch-1 TFLite flatbuffer whose LSTM
+    layers are fused UNIDIRECTIONAL_SEQUENCE_LSTM ops with the layers' activation (RELU here), no clip.
 
-    quantization: "fp32", "dynamic" (dynamic-range, no representative dataset) or "fp16" (float16 weights).
-    calibration: must be None (no fused recipe is calibrated; the argument keeps the converters' call uniform).
-    The signature is SIGNATURE_KEY with one input INPUT_NAME [1, timesteps, features] float32 and one output
-    OUTPUT_NAME. Builtin ops only. Raises ExportError (one line) for anything else or on failure.
+    quantization: "fp32", "dynamic" (dynamic-range, no representative dataset) or "fp16" (float16
+    weights). calibration: must be None (no fused recipe is calibrated; the argument keeps the
+    converters' call uniform). The signature is SIGNATURE_KEY: one input INPUT_NAME [1, timesteps,
+    features] float32, one output OUTPUT_NAME. Builtin ops only. Raises ExportError (one line) for
+    anything else or on failure.
     """
     if quantization not in QUANTIZATIONS:
-        raise ExportError(f"the fused LSTM has no {quantization!r} recipe; choose from {', '.join(QUANTIZATIONS)}"
-                          " (full-integer TFLite LSTM kernels always use tanh)")
+        raise ExportError(f"the fused LSTM has no {quantization!r} recipe; choose from "
+                          f"{', '.join(QUANTIZATIONS)} (full-integer TFLite LSTM kernels always use tanh)")
     if calibration is not None:
         raise ExportError(f"the fused LSTM {quantization} recipe takes no calibration data")
     from edgeseq.tfsupport import import_tensorflow, native_stderr_silenced  # noqa: PLC0415
@@ -52,7 +53,8 @@ def fused_lstm_tflite(model: Any, quantization: str, calibration: Any = None) ->
     module, activation, lstm_count = _inference_module(tf, model)
     try:
         with tempfile.TemporaryDirectory() as folder, native_stderr_silenced():
-            tf.saved_model.save(module, folder, signatures={SIGNATURE_KEY: module.serve.get_concrete_function()})
+            signature = module.serve.get_concrete_function()
+            tf.saved_model.save(module, folder, signatures={SIGNATURE_KEY: signature})
             converter = tf.lite.TFLiteConverter.from_saved_model(folder, signature_keys=[SIGNATURE_KEY])
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
             if quantization != "fp32":
@@ -74,9 +76,9 @@ def fused_lstm_tflite(model: Any, quantization: str, calibration: Any = None) ->
 def rewrite_lstm_activation(flatbuffer: bytes, activation: str = "RELU", cell_clip: float = 0.0) -> bytes:
     """Set fused_activation_function, cell_clip and proj_clip=0 of every UNIDIRECTIONAL_SEQUENCE_LSTM op.
 
-    The fields are patched in place, so the rest of the file stays byte-identical. A field the file omits
-    (flatbuffers leave out default values) can only keep its default: asking for another value raises
-    ExportError. The converter writes both the activation (TANH) and cell_clip (10), so that does not happen.
+    The fields are patched in place, so the rest of the file stays byte-identical. A field the file
+    omits (flatbuffers leave out default values) can only keep its default: asking for another value
+    raises ExportError. The converter writes both the activation (TANH) and cell_clip (10).
     """
     from ai_edge_litert import schema_py_generated as schema  # noqa: PLC0415
 
@@ -96,10 +98,10 @@ def rewrite_lstm_activation(flatbuffer: bytes, activation: str = "RELU", cell_cl
 
 
 def operator_names(flatbuffer: bytes) -> list[str]:
-    """The builtin operator name of every op of every subgraph, in order ('CUSTOM' for custom/Flex ops)."""
+    """The builtin operator name of every op of every subgraph, in order ('CUSTOM' for custom/Flex)."""
     from ai_edge_litert import schema_py_generated as schema  # noqa: PLC0415
 
-    names = {value: name for name, value in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
+    names = _enum_names(schema.BuiltinOperator)
     model = schema.Model.GetRootAs(flatbuffer, 0)
     codes = [_builtin_code(model.OperatorCodes(i)) for i in range(model.OperatorCodesLength())]
     return [names.get(codes[graph.Operators(j).OpcodeIndex()], "UNKNOWN")
@@ -108,10 +110,10 @@ def operator_names(flatbuffer: bytes) -> list[str]:
 
 
 def lstm_options(flatbuffer: bytes) -> list[dict[str, Any]]:
-    """The options of every UNIDIRECTIONAL_SEQUENCE_LSTM op: activation name, cell_clip, proj_clip, time_major."""
+    """Each UNIDIRECTIONAL_SEQUENCE_LSTM op's options: activation name, cell_clip, proj_clip, time_major."""
     from ai_edge_litert import schema_py_generated as schema  # noqa: PLC0415
 
-    names = {value: name for name, value in vars(schema.ActivationFunctionType).items() if not name.startswith("_")}
+    names = _enum_names(schema.ActivationFunctionType)
     found = []
     for table in _lstm_options_tables(schema, bytearray(flatbuffer)):
         options = schema.UnidirectionalSequenceLSTMOptions()
@@ -120,6 +122,11 @@ def lstm_options(flatbuffer: bytes) -> list[dict[str, Any]]:
                       "cell_clip": options.CellClip(), "proj_clip": options.ProjClip(),
                       "time_major": bool(options.TimeMajor())})
     return found
+
+
+def _enum_names(enum_class: type) -> dict[int, str]:
+    """value -> name of a flatbuffers-generated enum class."""
+    return {value: name for name, value in vars(enum_class).items() if not name.startswith("_")}
 
 
 def _builtin_code(opcode: Any) -> int:
@@ -145,10 +152,11 @@ def _lstm_options_tables(schema: Any, data: bytearray) -> list[Any]:
 
 
 def _inference_module(tf: Any, model: Any) -> tuple[Any, str, int]:
-    """A tf.Module whose batch-1 `serve` function computes `model` at inference; its TFLite activation; LSTM count.
+    """A tf.Module whose batch-1 `serve` computes `model` at inference; the TFLite activation; LSTM count.
 
-    `model` is a chain of LSTM (sigmoid gates, relu or tanh shared by all LSTMs, no state options), Dense and
-    Dropout layers. Weights become graph constants: with tf.Variables the TF 2.21 converter crashes (SIGSEGV).
+    `model` is a chain of LSTM (sigmoid gates, relu or tanh shared by all LSTMs, no state options),
+    Dense and Dropout layers. Weights become graph constants: with tf.Variables the TF 2.21 converter
+    crashes the process (SIGSEGV).
     """
     import keras  # noqa: PLC0415
 
@@ -158,18 +166,22 @@ def _inference_module(tf: Any, model: Any) -> tuple[Any, str, int]:
             continue
         config = layer.get_config()
         if isinstance(layer, keras.layers.LSTM):
-            if (config["activation"] not in KERAS_TO_TFLITE_ACTIVATION or config["recurrent_activation"] != "sigmoid"
-                    or not config["use_bias"] or config["go_backwards"] or config["stateful"]
-                    or config["return_state"]):
-                raise ExportError(f"LSTM layer {layer.name!r} has options the fused TFLite LSTM cannot express")
+            if (config["activation"] not in KERAS_TO_TFLITE_ACTIVATION
+                    or config["recurrent_activation"] != "sigmoid" or not config["use_bias"]
+                    or config["go_backwards"] or config["stateful"] or config["return_state"]):
+                raise ExportError(f"LSTM layer {layer.name!r} has options the fused TFLite LSTM "
+                                  "cannot express")
             activations.add(config["activation"])
-            steps.append(_lstm_step(tf, layer.get_weights(), config["activation"], config["return_sequences"]))
+            steps.append(_lstm_step(tf, layer.get_weights(), config["activation"],
+                                    config["return_sequences"]))
         elif isinstance(layer, keras.layers.Dense):
             steps.append(_dense_step(tf, layer.get_weights(), layer.activation))
         else:
-            raise ExportError(f"layer {layer.name!r} ({type(layer).__name__}) is not supported by the fused export")
+            raise ExportError(f"layer {layer.name!r} ({type(layer).__name__}) is not supported by the "
+                              "fused export")
     if len(activations) != 1:
-        raise ExportError(f"expected LSTM layers sharing one activation, found {sorted(activations) or 'none'}")
+        raise ExportError("expected LSTM layers sharing one activation, found "
+                          f"{sorted(activations) or 'none'}")
 
     @tf.function(input_signature=[tf.TensorSpec([1, *model.input_shape[1:]], tf.float32, name=INPUT_NAME)])
     def serve(pixels: Any) -> dict[str, Any]:
@@ -207,10 +219,11 @@ def _dense_step(tf: Any, weights: list[Any], activation: Callable[[Any], Any]) -
     return step
 
 
-def _fusable_lstm(tf: Any, cell_activation: Any) -> Any:
-    """A tf.function with Keras 2's `standard_lstm` interface that the TFLite converter replaces by one fused op.
+def _fusable_lstm(tf: Any, cell_activation: Callable[[Any], Any]) -> Any:
+    """A tf.function with Keras 2's `standard_lstm` interface, replaced by one fused op on conversion.
 
-    Its body (run only by TensorFlow itself) is the Keras LSTM: gates i, f, c, o; c = f*c + i*act(z_c), h = o*act(c).
+    Its body (run only by TensorFlow itself) is the Keras LSTM: gates i, f, c, o;
+    c = f*c + i*act(z_c), h = o*act(c). The converter requires that only outputs 0 and 1 are used.
     """
     attributes = {"api_implements": f"lstm_{uuid.uuid4()}", "api_preferred_device": "CPU",
                   "time_major": False, "go_backwards": False}

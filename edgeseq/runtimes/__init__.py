@@ -11,7 +11,7 @@ import enum
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -39,6 +39,9 @@ class Runtime(Protocol):
     output_name: str
 
     def predict(self, digits: np.ndarray) -> np.ndarray: ...
+
+    def bind(self, digits: np.ndarray) -> Callable[[], np.ndarray]:
+        """A zero-argument function running one inference on this batch (for benchmarks)."""
 
 
 @dataclass(frozen=True)

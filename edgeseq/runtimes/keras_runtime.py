@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -23,11 +23,17 @@ class KerasRuntime:
             tf.config.threading.set_inter_op_parallelism_threads(1)
         except RuntimeError:
             pass  # already initialised in this process: the first setting stays (recorded in backend)
+        self._tf = tf
         self._model = load_keras_model(path)
         self._function = tf.function(lambda x: self._model(x, training=False), reduce_retracing=True)
         actual = tf.config.threading.get_intra_op_parallelism_threads()
         self.backend = (f"keras {metadata.version('keras')} via tf.function (compiled graph),"
                         f" {actual or 'default'} intra-op thread(s)")
+
+    def bind(self, digits: np.ndarray) -> Callable[[], np.ndarray]:
+        """One call of the compiled function on `digits`, the result brought back as numpy."""
+        tensor, function = self._tf.constant(digits.astype(np.float32)), self._function
+        return lambda: function(tensor).numpy()
 
     def predict(self, digits: np.ndarray) -> np.ndarray:
         return np.asarray(self._function(digits.astype(np.float32, copy=False)), dtype=np.float32)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -98,6 +98,24 @@ class LiteRTRuntime:
         self._interpreter.set_tensor(self._input["index"], batch)
         self._interpreter.invoke()
         return self._interpreter.get_tensor(self._output["index"])
+
+    def bind(self, digits: np.ndarray) -> Callable[[], np.ndarray]:
+        """One inference on `digits` (already a valid batch), with quantization and resizing done up front."""
+        quantized = self._quantize(digits)
+        self._invoke(quantized)  # resizes and allocates if needed
+        interpreter, input_index, output_index = self._interpreter, self._input["index"], self._output["index"]
+        if self.stateful:
+            def run() -> np.ndarray:
+                interpreter.reset_all_variables()
+                interpreter.set_tensor(input_index, quantized)
+                interpreter.invoke()
+                return interpreter.get_tensor(output_index)
+        else:
+            def run() -> np.ndarray:
+                interpreter.set_tensor(input_index, quantized)
+                interpreter.invoke()
+                return interpreter.get_tensor(output_index)
+        return run
 
     def predict(self, digits: np.ndarray) -> np.ndarray:
         quantized = self._quantize(digits)

@@ -1,0 +1,91 @@
+"""One benchmark in a fresh process (so that peak memory belongs to this file and runtime alone).
+
+    python -m edgeseq.bench_worker '{"path": ..., "runtime": ..., ...}'
+
+Prints one JSON object on stdout: load and first-inference times, per-batch latency samples summarised,
+and the process's peak RSS. Never imports TensorFlow unless the runtime is keras (or tf.lite is forced).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import resource
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+
+def _rss_bytes() -> int:
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * (1 if sys.platform == "darwin" else 1024)
+
+
+def summarise(samples_ns: list[int]) -> dict[str, float]:
+    us = np.asarray(samples_ns, dtype=np.float64) / 1000.0
+    p50, p90, p99 = np.percentile(us, [50, 90, 99])
+    return {"p50_us": float(p50), "p90_us": float(p90), "p99_us": float(p99), "mean_us": float(us.mean()),
+            "std_us": float(us.std()), "min_us": float(us.min()), "max_us": float(us.max()), "runs": int(us.size)}
+
+
+def measure(run: Any, warmup: int, min_runs: int, min_seconds: float) -> list[int]:
+    """Warm up, then time single calls until both min_runs and min_seconds are reached."""
+    for _ in range(warmup):
+        run()
+    clock = time.perf_counter_ns
+    samples: list[int] = []
+    append = samples.append
+    deadline = clock() + int(min_seconds * 1e9)
+    while len(samples) < min_runs or clock() < deadline:
+        start = clock()
+        run()
+        append(clock() - start)
+    return samples
+
+
+def main(request: dict[str, Any]) -> dict[str, Any]:
+    from edgeseq import data, runtimes  # noqa: PLC0415
+    from edgeseq.runtimes import RuntimeName  # noqa: PLC0415
+
+    digits = data.load("sample").x_test
+    name = RuntimeName(request["runtime"])
+    rss_start = _rss_bytes()
+    started = time.perf_counter_ns()
+    importlib.import_module(runtimes.RUNTIMES[name].module)
+    if name is RuntimeName.KERAS:
+        from edgeseq.tfsupport import import_tensorflow  # noqa: PLC0415
+
+        import_tensorflow()
+    import_ms = (time.perf_counter_ns() - started) / 1e6
+    rss_imported = _rss_bytes()
+    started = time.perf_counter_ns()
+    runtime = runtimes.load(request["path"], name, threads=request["threads"], tflite_backend=request["tflite_backend"])
+    load_ms = (time.perf_counter_ns() - started) / 1e6
+    first = runtime.bind(digits[:1])
+    started = time.perf_counter_ns()
+    first()
+    first_ms = (time.perf_counter_ns() - started) / 1e6
+    batches = []
+    for batch in request["batches"]:
+        if runtime.batch_one_only and batch != 1:
+            continue
+        samples = measure(runtime.bind(digits[:batch]), request["warmup"], request["min_runs"], request["min_seconds"])
+        stats = summarise(samples)
+        batches.append({"batch": batch, **stats, "throughput_dps": batch * 1e6 / stats["p50_us"]})
+    return {"backend": runtime.backend, "batch_one_only": runtime.batch_one_only, "import_ms": import_ms,
+            "load_ms": load_ms, "first_inference_ms": first_ms, "rss_before_import_bytes": rss_start,
+            "rss_after_import_bytes": rss_imported, "peak_rss_bytes": _rss_bytes(),
+            "tensorflow_imported": "tensorflow" in sys.modules, "batches": batches}
+
+
+if __name__ == "__main__":
+    from edgeseq.errors import EdgeseqError  # noqa: PLC0415
+    from edgeseq.tfsupport import quiet_native_logs  # noqa: PLC0415
+
+    quiet_native_logs()
+    try:
+        print(json.dumps(main(json.loads(sys.argv[1]))))
+    except EdgeseqError as err:
+        print(json.dumps({"error": str(err)}))
+        sys.exit(3)
