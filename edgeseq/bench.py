@@ -7,7 +7,6 @@ reason and no figures.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -18,7 +17,7 @@ from typing import Any, Callable
 
 from edgeseq import runtimes
 from edgeseq.artifacts import collect_files
-from edgeseq.environment import fingerprint
+from edgeseq.environment import fingerprint, installed
 from edgeseq.errors import EdgeseqError
 from edgeseq.fileio import read_manifest, verify_against_manifest
 from edgeseq.runtimes import RuntimeName
@@ -94,7 +93,7 @@ def _unavailable_reason(runtime: RuntimeName, tflite_backend: str) -> str | None
     needs = {RuntimeName.KERAS: "tensorflow", RuntimeName.ONNXRUNTIME: "onnxruntime"}.get(runtime)
     if runtime is RuntimeName.LITERT and tflite_backend == "tf":
         needs = "tensorflow"
-    if needs and importlib.util.find_spec(needs) is None:
+    if needs and not installed(needs):
         return f"{needs} is not installed ({row.install_hint})"
     return None
 

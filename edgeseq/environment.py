@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import platform
 import sys
@@ -12,6 +13,14 @@ TRACKED_DISTRIBUTIONS = (
     "edgeseq", "numpy", "tensorflow", "tensorflow-cpu", "keras", "tf2onnx", "onnx", "onnxruntime",
     "ai-edge-litert", "tflite-runtime",
 )
+
+
+def installed(module: str) -> bool:
+    """Whether `module` can be found for import, without importing it (a finder that refuses counts as no)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def library_versions() -> dict[str, str]:

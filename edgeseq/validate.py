@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +12,7 @@ import numpy as np
 from edgeseq import runtimes
 from edgeseq.data import Dataset
 from edgeseq.artifacts import collect_files
+from edgeseq.environment import installed
 from edgeseq.errors import EdgeseqError
 from edgeseq.export.recipes import Tolerance, recipe_for_file
 from edgeseq.fileio import read_manifest, sha256_file, verify_against_manifest
@@ -23,7 +23,7 @@ Progress = Callable[[str], None]
 
 
 def tensorflow_installed() -> bool:
-    return importlib.util.find_spec("tensorflow") is not None
+    return installed("tensorflow")
 
 
 def resolve_reference(path: Path, manifest: dict[str, Any] | None, explicit: Path | None) -> tuple[Path, str]:

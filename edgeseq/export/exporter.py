@@ -23,6 +23,7 @@ from edgeseq.data import Dataset
 from edgeseq.environment import library_versions
 from edgeseq.errors import ModelError
 from edgeseq.export.recipes import Graph, Recipe
+from edgeseq.export.worker import INPUT_PROBLEM
 from edgeseq.fileio import ensure_dir, manifest_path, read_manifest, sha256_file, write_json_atomic
 from edgeseq.models import Arch
 from edgeseq.train import model_path
@@ -169,7 +170,7 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
     try:
         returncode, stderr = _run_worker(request, workdir)
         if returncode != 0 or not partial.is_file():
-            return result("unsupported", _reason_from(stderr, returncode))
+            return result("failed" if returncode == INPUT_PROBLEM else "unsupported", _reason_from(stderr, returncode))
         facts, problem = _check(partial, recipe)
         if problem:
             return result("failed", problem, facts)

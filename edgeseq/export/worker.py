@@ -16,23 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
+CONVERSION_FAILED = 3   # the converter refused: the recipe is unsupported for this graph
+INPUT_PROBLEM = 4       # the source model itself is unusable: a failure, not a limitation
 
-def _smoke_run(path: Path, fmt: str) -> list[float]:
-    """Load the written file in its runtime and run one zero digit: a file that cannot run is no output."""
-    if fmt == "tflite":
-        from ai_edge_litert.interpreter import Interpreter  # noqa: PLC0415
 
-        interpreter = Interpreter(model_path=str(path), num_threads=1)
-        interpreter.allocate_tensors()
-        detail = interpreter.get_input_details()[0]
-        interpreter.set_tensor(detail["index"], np.zeros(detail["shape"], dtype=detail["dtype"]))
-        interpreter.invoke()
-        return interpreter.get_tensor(interpreter.get_output_details()[0]["index"]).astype(float).ravel().tolist()
-    import onnxruntime as ort  # noqa: PLC0415
+def _smoke_run(path: Path) -> list[float]:
+    """Load the written file through edgeseq's own runtime adapter and run one zero digit:
+    a file that cannot run is no output."""
+    from edgeseq import runtimes  # noqa: PLC0415
 
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    out = session.run(None, {session.get_inputs()[0].name: np.zeros((1, 28, 28), np.float32)})[0]
-    return out.astype(float).ravel().tolist()
+    runtime = runtimes.load(path, runtimes.runtimes_for(path)[0])
+    return runtime.predict(np.zeros((1, 28, 28), np.float32)).astype(float).ravel().tolist()
 
 
 def main(request_path: str) -> int:
@@ -52,7 +46,7 @@ def main(request_path: str) -> int:
         output.write_bytes(tflite_export.convert(model, arch, chosen, graph, calibration))
     else:
         onnx_export.convert(model, arch, chosen, graph, calibration, output)
-    zero_digit = _smoke_run(output, chosen.format.value)
+    zero_digit = _smoke_run(output)
     Path(request["result"]).write_text(json.dumps({"zero_digit_output": zero_digit}), encoding="utf-8")
     return 0
 
@@ -66,4 +60,6 @@ if __name__ == "__main__":
         errors = [ln.split("error:", 1)[1].strip() for ln in lines if "error:" in ln]
         message = (errors[0] if errors else (lines[0] if lines else type(err).__name__))[:300]
         print(f"EDGESEQ-REASON: {type(err).__name__}: {message}", file=sys.stderr, flush=True)
-        sys.exit(3)
+        from edgeseq.errors import ModelError  # noqa: PLC0415
+
+        sys.exit(INPUT_PROBLEM if isinstance(err, ModelError) else CONVERSION_FAILED)

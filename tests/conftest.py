@@ -1,0 +1,55 @@
+"""Shared fixtures: tiny models trained once per session on a slice of the shipped sample."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from edgeseq import data  # noqa: E402
+from edgeseq.models import Arch  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+            python: str = sys.executable) -> subprocess.CompletedProcess:
+    """Run `python -m edgeseq ARGS` in a subprocess, as a user would."""
+    return subprocess.run([python, "-m", "edgeseq", *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, **(env or {})}, check=False, timeout=1800)
+
+
+@pytest.fixture(scope="session")
+def sample() -> data.Dataset:
+    return data.load("sample")
+
+
+@pytest.fixture(scope="session")
+def tiny_data(sample: data.Dataset) -> data.Dataset:
+    return sample.limited(train=3000, test=300)
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory, tiny_data: data.Dataset) -> Path:
+    """OUT/<arch>/<arch>.keras for both architectures (3 epochs on 3,000 digits: good enough for parity to mean something)."""
+    from edgeseq.train import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("models")
+    for arch in Arch:
+        train(TrainConfig(arch, epochs=3, batch_size=32, seed=0), tiny_data, out, progress=lambda _: None)
+    return out
+
+
+@pytest.fixture(scope="session")
+def exported(trained: Path) -> tuple[Path, list[dict]]:
+    """Every recipe of both architectures exported into the trained folder, with the per-recipe results."""
+    import json
+
+    done = run_cli("export", "--from", trained, "--out", trained, "--calibration-size", "100", "--json")
+    assert done.stdout, done.stderr
+    return trained, json.loads(done.stdout)

@@ -1,0 +1,27 @@
+"""The runtime side (bench, runtimes, validate, inspect, the CLI) must never import TensorFlow."""
+
+import subprocess
+import sys
+
+import pytest
+
+RUNTIME_MODULES = ["edgeseq.cli", "edgeseq.bench", "edgeseq.bench_worker", "edgeseq.validate", "edgeseq.parity",
+                   "edgeseq.artifacts", "edgeseq.runtimes", "edgeseq.runtimes.litert_runtime",
+                   "edgeseq.runtimes.onnx_runtime", "edgeseq.export.recipes", "edgeseq.export.exporter", "edgeseq.data"]
+
+
+@pytest.mark.parametrize("module", RUNTIME_MODULES)
+def test_import_does_not_load_tensorflow(module):
+    code = f"import sys, {module}; bad = [m for m in ('tensorflow', 'keras') if m in sys.modules]; print(bad)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_litert_adapter_runs_a_file_without_tensorflow(exported):
+    folder, _ = exported
+    code = ("import sys; from pathlib import Path; from edgeseq import runtimes, data;"
+            f"rt = runtimes.load(Path(r'{folder}/lstm/lstm-dynamic.tflite'), runtimes.RuntimeName.LITERT);"
+            "p = rt.predict(data.load('sample').x_test[:3]); assert p.shape == (3, 10);"
+            "print('tensorflow' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
