@@ -90,8 +90,10 @@ def train(model_name: str, epochs: int, batch_size: int, seed: int, data_spec: s
     """
     from edgeseq import data, models  # noqa: PLC0415
     from edgeseq.fileio import ensure_dir  # noqa: PLC0415
+    from edgeseq.tfsupport import import_keras  # noqa: PLC0415
     from edgeseq.train import TrainConfig, train as train_model  # noqa: PLC0415
 
+    import_keras()  # before anything is created: without TensorFlow, say which extra to install
     ensure_dir(out)
     dataset = data.load(data_spec).limited(limit_train, limit_test)
     click.echo(f"data: {dataset.name} ({len(dataset.y_train)} train / {len(dataset.y_test)} test)", err=True)

@@ -104,9 +104,9 @@ def _progress_callback(keras: Any, arch: Arch, epochs: int, steps: int, progress
 
 def train(config: TrainConfig, dataset: Dataset, out: Path, progress: Progress = stderr_progress) -> TrainResult:
     """Fit one architecture, validated on the test split, and write model, history and manifest."""
+    keras = import_keras()
     target = model_path(out, config.arch)
     ensure_dir(target.parent)
-    keras = import_keras()
     keras.utils.set_random_seed(config.seed)
     model = models.compile_for_training(models.build(config.arch))
     steps = int(np.ceil(len(dataset.y_train) / config.batch_size))

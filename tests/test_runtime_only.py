@@ -1,0 +1,61 @@
+"""The Raspberry Pi case: a virtual environment with only `edgeseq[runtime]` (no TensorFlow) runs
+inspect, bench and validate (against fp32 references) on exported files."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+
+@pytest.fixture(scope="session")
+def runtime_python(tmp_path_factory) -> str:
+    """A fresh venv with `pip install .[runtime]` (EDGESEQ_RUNTIME_PYTHON reuses one already made)."""
+    given = os.environ.get("EDGESEQ_RUNTIME_PYTHON")
+    if given:
+        return given
+    venv = tmp_path_factory.mktemp("runtime-venv")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    subprocess.run([python, "-m", "pip", "install", "--quiet", f"{REPO}[runtime]"], check=True, timeout=1200)
+    return python
+
+
+def run(python: str, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([python, "-m", "edgeseq", *map(str, args)], capture_output=True, text=True, check=False,
+                          cwd=Path(python).parent, timeout=900)
+
+
+def test_tensorflow_is_not_installed(runtime_python):
+    code = "import importlib.util as u; print([m for m in ('tensorflow', 'keras') if u.find_spec(m)])"
+    done = subprocess.run([runtime_python, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_bench_validate_inspect_without_tensorflow(runtime_python, exported, tmp_path):
+    folder, _ = exported
+    bench = run(runtime_python, "bench", folder, "--warmup", "2", "--min-runs", "10", "--min-seconds", "0", "--json")
+    assert bench.returncode == 0, bench.stderr
+    rows = json.loads(bench.stdout)
+    measured = [r for r in rows if r["status"] == "ok"]
+    assert {r["runtime"] for r in measured} == {"litert", "onnxruntime"}
+    keras_rows = [r for r in rows if r["runtime"] == "keras"]
+    assert keras_rows and all(r["status"] == "unsupported" and "tensorflow is not installed" in r["reason"]
+                              for r in keras_rows)
+    validate = run(runtime_python, "validate", folder / "lstm" / "lstm-dynamic.tflite", folder / "rnn" / "rnn-fp16.tflite",
+                   "--limit", "100", "--json")
+    reports = json.loads(validate.stdout)
+    assert [r["reference_kind"] for r in reports] == ["fp32 file", "fp32 file"] and all(r["passed"] for r in reports)
+    inspect = run(runtime_python, "inspect", folder / "lstm" / "lstm-fp32.onnx")
+    assert inspect.returncode == 0 and "LSTM x2" in inspect.stdout
+
+
+def test_training_says_which_extra_to_install(runtime_python, tmp_path):
+    done = run(runtime_python, "train", "--model", "rnn", "--out", tmp_path / "o")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "pip install 'edgeseq[train]'" in done.stderr
+    assert not (tmp_path / "o" / "rnn").exists()
