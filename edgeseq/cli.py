@@ -153,7 +153,7 @@ def export(model_name: str, format_name: str, quants: tuple[str, ...], graph_nam
         raise click.BadParameter(str(err), param_hint="--quant") from err
     archs = models.select(model_name)
     dataset = data.load(data_spec) if any(r.calibrated for r in chosen) else None
-    specs = [ExportSpec(arch, r, recipes.Graph(graph_name) if graph_name else r.graphs[arch], calibration_size,
+    specs = [ExportSpec(arch, r, recipes.Graph(graph_name) if graph_name else r.graphs.get(arch), calibration_size,
                         calibration_seed) for arch in archs for r in chosen]
     results = export_all(specs, source_root, out, dataset, lambda line: click.echo(line, err=True))
     if as_json:

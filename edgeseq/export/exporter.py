@@ -36,7 +36,7 @@ Progress = Callable[[str], None]
 class ExportSpec:
     arch: Arch
     recipe: Recipe
-    graph: Graph
+    graph: Graph | None                  # None: the table knows no working graph (recipe.notes says why)
     calibration_size: int = 500
     calibration_seed: int = 0
 
@@ -46,7 +46,7 @@ class ExportResult:
     model: str
     format: str
     recipe: str
-    graph: str
+    graph: str | None
     status: str                 # ok | unsupported | failed
     path: str | None
     size_bytes: int | None
@@ -146,11 +146,14 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
 
     def result(status: str, reason: str | None = None, facts: dict[str, Any] | None = None) -> ExportResult:
         ok = status == "ok"
-        return ExportResult(spec.arch.value, recipe.format.value, recipe.name, spec.graph.value, status,
+        return ExportResult(spec.arch.value, recipe.format.value, recipe.name, spec.graph.value if spec.graph else None,
+                            status,
                             str(target) if ok else None, target.stat().st_size if ok else None,
                             sha256_file(target) if ok else None, reason,
                             facts["recurrent_op"] if facts else None, round(time.perf_counter() - started, 2))
 
+    if spec.graph is None:
+        return result("unsupported", recipe.notes.get(spec.arch, "no working graph for this architecture"))
     if spec.graph not in recipe.allowed_graphs or (spec.graph is Graph.FUSED and spec.arch is not Arch.LSTM):
         return result("unsupported", f"graph {spec.graph.value} is not available for {spec.arch.value} {recipe.key}")
     calibration_info = None
@@ -189,7 +192,8 @@ def export_all(specs: list[ExportSpec], source_root: Path, out: Path, dataset: D
     ensure_dir(out)
     results = []
     for number, spec in enumerate(specs, 1):
-        progress(f"[{number}/{len(specs)}] {spec.arch.value} {spec.recipe.key} ({spec.graph.value} graph) ...")
+        graph = f"{spec.graph.value} graph" if spec.graph else "no graph"
+        progress(f"[{number}/{len(specs)}] {spec.arch.value} {spec.recipe.key} ({graph}) ...")
         workdir = Path(tempfile.mkdtemp(prefix=".edgeseq-export-", dir=out))
         try:
             outcome = export_one(spec, sources[spec.arch], out, dataset, workdir)

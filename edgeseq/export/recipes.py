@@ -47,12 +47,12 @@ class Recipe:
     format: Format
     name: str
     description: str
-    graphs: dict[Arch, Graph]             # the graph used when --graph is not given
+    graphs: dict[Arch, Graph | None]      # the graph used when --graph is not given; None: no working graph known
     allowed_graphs: tuple[Graph, ...]
     tolerance: Tolerance
     calibrated: bool = False              # needs a representative sample of training digits
     io_dtype: str = "float32"
-    notes: dict[Arch, str] = field(default_factory=dict)
+    notes: dict[Arch, str] = field(default_factory=dict)   # why a graph was chosen, or why there is none
 
     @property
     def key(self) -> str:
@@ -63,7 +63,7 @@ class Recipe:
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": self.format.value, "recipe": self.name, "description": self.description,
-                "graphs": {a.value: g.value for a, g in self.graphs.items()},
+                "graphs": {a.value: g.value if g else None for a, g in self.graphs.items()},
                 "calibrated": self.calibrated, "io_dtype": self.io_dtype, "tolerance": self.tolerance.to_dict()}
 
 
@@ -78,8 +78,11 @@ _RECIPE_ROWS = [
     Recipe(_T, "int8", "full integer: int8 weights and activations, int8 input/output", {Arch.RNN: _U, Arch.LSTM: _U},
            (_L, _U, _F), QUANTIZED, calibrated=True, io_dtype="int8",
            notes={Arch.LSTM: "the int8 LSTM kernel always uses tanh; the unrolled graph keeps relu"}),
-    Recipe(_T, "int16x8", "int16 activations, int8 weights, float32 input/output", {Arch.RNN: _U, Arch.LSTM: _U},
-           (_L, _U), QUANTIZED, calibrated=True),
+    Recipe(_T, "int16x8", "int16 activations, int8 weights, float32 input/output", {Arch.RNN: None, Arch.LSTM: _U},
+           (_L, _U), QUANTIZED, calibrated=True,
+           notes={Arch.RNN: "no working graph: the unrolled SimpleRNN converts and runs but answers ~10 % (saturated"
+                            " int16 activations, measured on full MNIST: 10.09 % vs 91.32 %); the loop graph crashes"
+                            " the calibrator. --graph unrolled reproduces it."}),
     Recipe(_O, "fp32", "float32, no quantization", {Arch.RNN: _U, Arch.LSTM: _L}, (_L, _U), FLOAT_EXACT),
     Recipe(_O, "dynamic", "onnxruntime quantize_dynamic: int8 weights", {Arch.RNN: _U, Arch.LSTM: _L}, (_L, _U),
            QUANTIZED),

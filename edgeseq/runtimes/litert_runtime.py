@@ -53,19 +53,15 @@ class LiteRTRuntime:
         interpreter_cls, label, resolver = _interpreter_class(backend)
         self.stateful = any(op in facts.ops for op in STATEFUL_OPS)
         try:
-            with native_stderr_silenced():  # "INFO: Created TensorFlow Lite XNNPACK delegate" and the like
-                self._interpreter = interpreter_cls(model_path=str(path), num_threads=threads)
-                self._interpreter.allocate_tensors()
+            self._interpreter = self._ready(interpreter_cls(model_path=str(path), num_threads=threads))
             delegate = "XNNPACK"
         except (RuntimeError, ValueError) as err:
             if resolver is None or "XNNPACK" not in str(err):
-                raise ModelError(f"{path}: the TFLite interpreter cannot load it ({str(err).splitlines()[0]})") from err
-            # XNNPACK refuses some quantized graphs: run them on the builtin kernels, and say so.
-            with native_stderr_silenced():
-                self._interpreter = interpreter_cls(
-                    model_path=str(path), num_threads=threads,
-                    experimental_op_resolver_type=resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-                self._interpreter.allocate_tensors()
+                raise ModelError(f"{path}: the TFLite interpreter cannot run it ({str(err).splitlines()[0]})") from err
+            # XNNPACK refuses some quantized graphs (at the first invoke): use the builtin kernels, and say so.
+            self._interpreter = self._ready(interpreter_cls(
+                model_path=str(path), num_threads=threads,
+                experimental_op_resolver_type=resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES))
             delegate = "builtin kernels (XNNPACK refused the graph)"
         self.backend = f"{label}, {delegate}, {threads} thread(s)"
         self._input = self._interpreter.get_input_details()[0]
@@ -73,6 +69,17 @@ class LiteRTRuntime:
         self.batch_one_only = int(self._input["shape_signature"][0]) == 1
         self.input_name, self.output_name = self._input["name"], self._output["name"]
         self._batch = int(self._input["shape"][0])
+
+    @staticmethod
+    def _ready(interpreter: Any) -> Any:
+        """Allocate and run one zero input: delegates prepare lazily, so a refusal shows only at invoke."""
+        with native_stderr_silenced():  # "INFO: Created TensorFlow Lite XNNPACK delegate" and the like
+            interpreter.allocate_tensors()
+            detail = interpreter.get_input_details()[0]
+            interpreter.set_tensor(detail["index"], np.zeros(detail["shape"], dtype=detail["dtype"]))
+            interpreter.invoke()
+            interpreter.reset_all_variables()
+        return interpreter
 
     def _quantize(self, digits: np.ndarray) -> np.ndarray:
         dtype = self._input["dtype"]
