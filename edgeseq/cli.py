@@ -335,3 +335,49 @@ def bench(paths: tuple[Path, ...], wanted: Any, threads: int, batches: tuple[int
     if not any(r.status == "ok" for r in results):
         click.echo("nothing could be measured", err=True)
         sys.exit(1)
+
+
+# --- run -----------------------------------------------------------------------------------------------
+
+@cli.command(name="run")
+@click.option("--data", "data_spec", default="sample", show_default=True,
+              help="'sample' (shipped, offline), 'mnist' (Keras download/cache), or a folder of IDX files / mnist.npz.")
+@click.option("--epochs", type=int, default=3, show_default=True, callback=positive)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--threads", type=int, default=1, show_default=True, callback=positive,
+              help="Threads for validation and benchmarks.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Output folder [default: runs/<UTC time>].")
+@click.option("--quick", is_flag=True, help="A fast smoke run: 1 epoch on 2,000 digits, short benchmarks.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
+def run_command(data_spec: str, epochs: int, seed: int, threads: int, out: Path | None, quick: bool,
+                as_json: bool) -> None:
+    """The main job: train both models, export every recipe, validate parity, benchmark, and write a report.
+
+    Exit 1 if any exported file fails its parity tolerance.
+
+    Example: edgeseq run --data sample --out runs/first
+    """
+    from edgeseq.pipeline import RunConfig, default_out, run, summary_rows  # noqa: PLC0415
+    from edgeseq.tfsupport import import_keras  # noqa: PLC0415
+
+    import_keras()
+    result = run(RunConfig(out or default_out(), data_spec, epochs, seed, quick, threads),
+                 lambda line: click.echo(line, err=True))
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        def fmt(v: Any, spec: str) -> str:
+            return "" if v is None else format(v, spec)
+
+        click.echo(render_table(
+            [(r["model"], r["file"], r["status"], fmt(r["accuracy"] and r["accuracy"] * 100, ".2f"),
+              fmt(r["delta_pp"], "+.2f"), fmt(r["p50_us"], ".1f"), fmt(r["size_bytes"] and r["size_bytes"] / 1024, ".1f"),
+              r["parity"]) for r in summary_rows(result)],
+            ("model", "file", "status", "acc %", "delta pp", "p50 µs", "KB", "parity")))
+        click.echo(f"data: {result.data['name']} ({result.data['train_count']} train / {result.data['test_count']} test);"
+                   f" {result.seconds:.0f} s ({', '.join(f'{k} {v:.0f} s' for k, v in result.step_seconds.items())})")
+        click.echo(f"report: {result.report}")
+    if not result.passed:
+        click.echo(f"parity gate failed for {len(result.failed_files)} file(s): {', '.join(result.failed_files)}",
+                   err=True)
+        sys.exit(1)

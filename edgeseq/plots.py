@@ -6,6 +6,7 @@ matplotlib is imported inside each drawing function (Agg backend), so importing 
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -73,37 +74,46 @@ def colours(models: list[str]) -> dict[str, str]:
     return {m: MODEL_COLOURS[i % len(MODEL_COLOURS)] for i, m in enumerate(models)}
 
 
-def _place_labels(ax: Any, fig: Any, items: list[tuple[float, float, str]]) -> None:
-    """Annotate each (x, y, text) where it overlaps no earlier label or marker (greedy, nearest first)."""
+def _place_labels(ax: Any, fig: Any, items: list[tuple[float, float, str, float]]) -> None:
+    """Annotate each (x, y, text, marker radius in points) at the nearest spot that overlaps no earlier label,
+    no marker and stays inside the axes (greedy); far spots get a leader line."""
     renderer = fig.canvas.get_renderer()
     area = ax.get_window_extent(renderer)
+    scale = fig.dpi / 72
     taken = []
-    for x, y in ((x, y) for x, y, _ in items):
+    for x, y, _, radius in items:
         px, py = ax.transData.transform((x, y))
-        taken.append((px - 5, py - 5, px + 5, py + 5))
-    offsets = [(d * cx, d * cy) for d in (7, 16, 28, 42)
-               for cx, cy in ((1, 0), (-1, 0), (1, 1), (1, -1), (-1, 1), (-1, -1), (0, 1.2), (0, -1.2))]
+        r = radius * scale
+        taken.append((px - r, py - r, px + r, py + r))
+    offsets = sorted({(round(d * math.cos(a), 1), round(d * math.sin(a) * 0.8, 1))
+                      for d in (8, 16, 26, 38, 52, 68) for a in (math.radians(t) for t in range(0, 360, 30))},
+                     key=lambda o: (math.hypot(*o), -abs(o[0])))
+    box_style = {"boxstyle": "round,pad=0.12", "fc": "white", "ec": "none", "alpha": 0.85}
 
     def clear(box: tuple[float, float, float, float]) -> bool:
         inside = area.x0 <= box[0] and box[2] <= area.x1 and area.y0 <= box[1] and box[3] <= area.y1
         return inside and not any(box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in taken)
 
-    for x, y, text in items:
+    for x, y, text, radius in items:
         chosen = None
         for dx, dy in offsets:
+            dx = dx + (radius if dx > 0 else -radius if dx < 0 else 0)
             ha = "left" if dx > 0 else "right" if dx < 0 else "center"
             va = "bottom" if dy > 0 else "top" if dy < 0 else "center"
-            far = abs(dx) > 10 or abs(dy) > 10
+            far = math.hypot(dx, dy) > 12 + radius
             note = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha, va=va, fontsize=7,
-                               arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.6} if far else None)
+                               bbox=box_style, zorder=4,
+                               arrowprops={"arrowstyle": "-", "color": "0.55", "lw": 0.6, "shrinkA": 0,
+                                           "shrinkB": radius} if far else None)
             box = note.get_window_extent(renderer)
             box_t = (box.x0 - 1, box.y0 - 1, box.x1 + 1, box.y1 + 1)
             if clear(box_t):
                 chosen = box_t
                 break
             note.remove()
-        if chosen is None:  # nowhere free: the nearest spot, accepting the overlap
-            note = ax.annotate(text, (x, y), xytext=(7, 0), textcoords="offset points", va="center", fontsize=7)
+        if chosen is None:  # nowhere free: beside the point, accepting the overlap
+            note = ax.annotate(text, (x, y), xytext=(radius + 4, 0), textcoords="offset points", va="center",
+                               fontsize=7, bbox=box_style, zorder=4)
             b = note.get_window_extent(renderer)
             chosen = (b.x0, b.y0, b.x1, b.y1)
         taken.append(chosen)
@@ -119,25 +129,26 @@ def accuracy_vs_latency(points: list[Point], models: list[str], title: str) -> b
     from matplotlib.lines import Line2D  # noqa: PLC0415
 
     palette = colours(models)
-    fig, ax = plt.subplots(figsize=(10, 6.2))
+    fig, ax = plt.subplots(figsize=(10, 6.4))
     good = [p for p in points if p.passed]
     span = [p.accuracy * 100 for p in (good or points)]
     low, high = min(span), max(span)
-    pad = max(0.6, (high - low) * 0.12)
+    pad = max(0.5, (high - low) * 0.15)
     floor = low - pad
+    rest = floor + pad * 0.15              # where points below the range are drawn
     items = []
     for p in points:
         y = p.accuracy * 100
         clipped = y < floor
         marker = "v" if clipped else RUNTIME_MARKERS.get(p.runtime, OTHER_MARKER)
-        size = 150 if p.baseline else 55
+        size = 170 if p.baseline else 55
         face = palette.get(p.model, "0.4") if p.passed else "none"
-        ax.scatter([p.latency_us], [max(y, floor + pad * 0.08)], s=size, marker=marker, zorder=3,
+        ax.scatter([p.latency_us], [rest if clipped else y], s=size, marker=marker, zorder=3,
                    facecolors=face, edgecolors=palette.get(p.model, "0.4"), linewidths=1.2)
         text = p.label + (" (Keras baseline)" if p.baseline else "")
         if not p.passed:
             text += f" — {y:.2f} %, failed parity"
-        items.append((p.latency_us, max(y, floor + pad * 0.08), text))
+        items.append((p.latency_us, rest if clipped else y, text, math.sqrt(size) / 2 + 1))
     frontier = pareto_frontier(good)
     if frontier:
         xs = [p.latency_us for p in frontier]
@@ -147,7 +158,7 @@ def accuracy_vs_latency(points: list[Point], models: list[str], title: str) -> b
     ax.set_xscale("log")
     xs_all = [p.latency_us for p in points]
     ax.set_xlim(min(xs_all) / 1.8, max(xs_all) * 2.2)
-    ax.set_ylim(floor, high + pad)
+    ax.set_ylim(floor, high + max(pad, (high - floor) * 0.2))
     ax.set_xlabel("p50 latency at batch 1 (µs, log scale)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(title, fontsize=11)
@@ -160,9 +171,11 @@ def accuracy_vs_latency(points: list[Point], models: list[str], title: str) -> b
                        ms=11 if r == "keras" else 7, label=f"runtime: {r}") for r in used]
     if any(not p.passed for p in points):
         handles.append(Line2D([], [], ls="", marker="o", color="0.3", mfc="none", label="failed parity (hollow)"))
+    if any(p.accuracy * 100 < floor for p in points):
+        handles.append(Line2D([], [], ls="", marker="v", color="0.3", mfc="none", label="below the axis (see label)"))
     if frontier:
         handles.append(Line2D([], [], ls="--", color="0.35", label="Pareto frontier (passing files)"))
-    ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0)
     return _png(fig)
 
 

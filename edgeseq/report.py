@@ -402,3 +402,254 @@ def conclude(verdict: tuple[ArchVerdict, ...], parameters: dict[str, int]) -> Co
     return Conclusion(text, small.model, large.model, a.summary(), b.summary(),
                       {small.model: basis_a, large.model: basis_b}, gain, extra_us, extra_kb, per_us, per_kb,
                       lat_ratio, size_ratio)
+
+
+# ---------------------------------------------------------------- environment and data identity
+
+def environments(inputs: Inputs) -> tuple[dict[str, Any], ...]:
+    """The distinct machine fingerprints of the bench rows, with the thread counts they were measured with."""
+    seen: dict[str, dict[str, Any]] = {}
+    for row in inputs.bench:
+        env = dict(row["environment"])
+        env.setdefault("threads", row["threads"])
+        seen.setdefault(json.dumps(env, sort_keys=True), env)
+    return tuple(seen.values())
+
+
+def data_identities(inputs: Inputs) -> dict[str, Any]:
+    train = {r["model"]: r["data"] for r in inputs.train}
+    checked = list({json.dumps(r["data"], sort_keys=True): r["data"] for r in inputs.validate if r["data"]}.values())
+    return {"train": train, "validate": checked}
+
+
+def _warnings(inputs: Inputs, envs: tuple[dict[str, Any], ...], data: dict[str, Any]) -> tuple[str, ...]:
+    out = []
+    if len(envs) > 1:
+        out.append(f"bench.json rows come from {len(envs)} different environments: latencies may not compare")
+    digests = {json.dumps(d.get("sha256"), sort_keys=True) for d in [*data["train"].values(), *data["validate"]]}
+    if len(digests) > 1:
+        out.append("train.json and validate.json name different data (sha256 differs)")
+    counts = {d.get("test_count") for d in data["validate"]}
+    if len(counts) > 1:
+        out.append(f"validate.json rows used different numbers of test digits ({', '.join(map(str, sorted(counts)))})")
+    return tuple(out)
+
+
+# ---------------------------------------------------------------- the document: blocks -> Markdown / HTML
+
+def _md_cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(blocks: list[tuple[Any, ...]]) -> str:
+    out = []
+    for kind, *args in blocks:
+        if kind == "h":
+            out.append(f"{'#' * args[0]} {args[1]}")
+        elif kind == "p":
+            out.append(args[0])
+        elif kind == "ul":
+            out.append("\n".join(f"- {item}" for item in args[0]))
+        elif kind == "table":
+            header, rows = args
+            out.append("\n".join([f"| {' | '.join(map(_md_cell, header))} |", f"|{'---|' * len(header)}",
+                                  *(f"| {' | '.join(map(_md_cell, r))} |" for r in rows)]))
+        elif kind == "img":
+            out.append(f"![{args[1]}]({args[0]})")
+    return "\n\n".join(out) + "\n"
+
+
+HTML_STYLE = """body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;
+padding:0 1em;color:#222;line-height:1.45}table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.86em}
+th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}th{background:#f2f2f2}
+tr:nth-child(even) td{background:#fafafa}img{max-width:100%;height:auto;border:1px solid #ddd}
+figure{margin:1em 0}figcaption{font-size:.9em;color:#555}h1,h2,h3{line-height:1.2}"""
+
+
+def to_html(blocks: list[tuple[Any, ...]], images: dict[str, bytes], title: str) -> str:
+    """A self-contained page: inline CSS, PNGs as data URIs, no script and no external reference."""
+    e = html.escape
+    out = [f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>'
+           f"<style>{HTML_STYLE}</style></head><body>"]
+    for kind, *args in blocks:
+        if kind == "h":
+            out.append(f"<h{args[0]}>{e(args[1])}</h{args[0]}>")
+        elif kind == "p":
+            out.append(f"<p>{e(args[0])}</p>")
+        elif kind == "ul":
+            out.append("<ul>" + "".join(f"<li>{e(str(i))}</li>" for i in args[0]) + "</ul>")
+        elif kind == "table":
+            header, rows = args
+            out.append("<table><thead><tr>" + "".join(f"<th>{e(str(h))}</th>" for h in header) + "</tr></thead><tbody>"
+                       + "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+                       + "</tbody></table>")
+        elif kind == "img":
+            data = base64.b64encode(images[args[0]]).decode("ascii")
+            out.append(f'<figure><img alt="{e(args[1])}" src="data:image/png;base64,{data}">'
+                       f"<figcaption>{e(args[1])}</figcaption></figure>")
+    return "\n".join(out) + "\n</body></html>\n"
+
+
+def _pick(row: FileRow | None, figure: str) -> str:
+    if row is None:
+        return "–"
+    value = {"p50": f"{_us(row.p50_us)} µs", "size": f"{_kb(row.size_bytes)} KB",
+             "accuracy": f"{_pct(row.accuracy)} %"}[figure]
+    return f"{row.label} — {value}"
+
+
+def _full_table(rows: tuple[FileRow, ...]) -> tuple[list[str], list[list[Any]]]:
+    header = ["model", "format", "recipe", "runtime", "status", "size KB", "accuracy %", "Δ pp", "agreement %",
+              "p50 µs (b1)", "p99 µs (b1)", "other batches p50/p99 µs", "parity"]
+    body = []
+    for r in rows:
+        if r.export_status not in (None, "ok"):
+            status = f"not exported ({r.export_status}): {r.export_reason}"
+        elif r.bench_status not in (None, "ok"):
+            status = f"bench {r.bench_status}: {r.bench_reason}"
+        else:
+            status = r.bench_status or "not measured"
+        body.append([r.model, r.format, r.recipe, r.runtime, status, _kb(r.size_bytes), _pct(r.accuracy),
+                     "–" if r.delta_accuracy_pp is None else f"{r.delta_accuracy_pp:+.2f}", _pct(r.agreement),
+                     _us(r.p50_us), _us(r.p99_us),
+                     ", ".join(f"b{b}: {_us(p50)}/{_us(p99)}" for b, p50, p99 in r.other_batches) or "–", r.parity])
+    return header, body
+
+
+def _environment_blocks(envs: tuple[dict[str, Any], ...]) -> list[tuple[Any, ...]]:
+    blocks: list[tuple[Any, ...]] = [("h", 2, "Environment")]
+    for env in envs or ({},):
+        libs = ", ".join(f"{k} {v}" for k, v in (env.get("libraries") or {}).items()) or "–"
+        rows = [[k, env.get(k, "–")] for k in ("cpu", "cores", "machine", "os", "python", "threads")]
+        rows += [["libraries", libs], ["thread environment", json.dumps(env.get("thread_env") or {})]]
+        blocks.append(("table", ["", "value"], rows))
+    return blocks
+
+
+def _data_blocks(data: dict[str, Any]) -> list[tuple[Any, ...]]:
+    identities = [(f"train.json ({m})", d) for m, d in data["train"].items()]
+    identities += [("validate.json", d) for d in data["validate"]]
+    rows = [[where, d.get("name", "–"), d.get("train_count", "–"), d.get("test_count", "–"), d.get("note", "")]
+            for where, d in identities]
+    digests = {f"{name}: {digest}" for _, d in identities for name, digest in sorted((d.get("sha256") or {}).items())}
+    return [("h", 2, "Data"), ("table", ["from", "name", "train digits", "test digits", "note"], rows),
+            ("p", "sha256 of the data files:"), ("ul", sorted(digests) or ["none recorded"])]
+
+
+def document(rows: tuple[FileRow, ...], verdict: tuple[ArchVerdict, ...], conclusion: Conclusion, budgets: Budgets,
+             envs: tuple[dict[str, Any], ...], data: dict[str, Any], warnings: tuple[str, ...],
+             images: list[tuple[str, str]], source: str) -> list[tuple[Any, ...]]:
+    measured = sum(r.measured for r in rows)
+    blocks: list[tuple[Any, ...]] = [
+        ("h", 1, "edgeseq report"),
+        ("p", f"Results from {source}: {sum(not r.baseline for r in rows)} exported file × runtime rows and"
+              f" {sum(r.baseline for r in rows)} Keras baselines, {measured} measured at batch 1."
+              f" Budgets: {budgets.describe()}. Sizes in KB of {KB} bytes."),
+    ]
+    if warnings:
+        blocks += [("h", 2, "Warnings"), ("ul", list(warnings))]
+    blocks += [
+        ("h", 2, "Verdict"),
+        ("table", ["architecture", "fastest (p50, batch 1)", "smallest", "most accurate", "recommended under budgets"],
+         [[v.model.upper(), _pick(v.fastest, "p50"), _pick(v.smallest, "size"), _pick(v.most_accurate, "accuracy"),
+           f"{v.recommended.label} — {_pct(v.recommended.accuracy)} %, {_us(v.recommended.p50_us)} µs,"
+           f" {_kb(v.recommended.size_bytes)} KB" if v.recommended else v.none_fits] for v in verdict]),
+        ("p", "Candidates are exported files that passed parity and were measured at batch 1; the recommended one"
+              " is the most accurate candidate meeting every budget (ties: lower p50). Keras models are the"
+              " reference baselines, shown for comparison, never recommended."),
+        ("h", 3, "Files that failed parity (never recommended)"),
+    ]
+    failed = [r for v in verdict for r in v.failed]
+    blocks.append(("table", ["file", "runtime", "accuracy %", "Δ pp", "agreement %", "reason"],
+                   [[r.label, r.runtime, _pct(r.accuracy),
+                     "–" if r.delta_accuracy_pp is None else f"{r.delta_accuracy_pp:+.2f}", _pct(r.agreement),
+                     r.parity_reason] for r in failed]) if failed else ("p", "None."))
+    left_out = [r for v in verdict for r in v.left_out]
+    if left_out:
+        blocks += [("h", 3, "Not candidates for other reasons"), ("ul", [f"{r.label}: {_why_left_out(r)}" for r in left_out])]
+    blocks += [("h", 2, f"{(conclusion.from_model or 'RNN').upper()} vs {(conclusion.to_model or 'LSTM').upper()}"),
+               ("p", conclusion.text), ("h", 2, "Figures")]
+    blocks += [("img", name, caption) for name, caption in images]
+    blocks += [("h", 2, "Every file"), ("table", *_full_table(rows))]
+    return blocks + _environment_blocks(envs) + _data_blocks(data)
+
+
+# ---------------------------------------------------------------- figures
+
+def _figures(rows: tuple[FileRow, ...], models: list[str], envs: tuple[dict[str, Any], ...]) -> dict[str, bytes]:
+    threads = sorted({e.get("threads") for e in envs if e.get("threads") is not None})
+    where = f"{', '.join(map(str, threads)) or '?'} thread(s)" + (f", {envs[0].get('cpu')}" if len(envs) == 1 else "")
+    points = [plots.Point(r.label, r.model, r.runtime, r.p50_us, r.accuracy, r.baseline or r.passed is True, r.baseline)
+              for r in rows if r.p50_us is not None and r.accuracy is not None]
+    files = {(r.model, r.format, r.recipe): r for r in rows}.values()  # one bar per file, whatever its runtimes
+    sizes = [plots.Bar("keras" if r.baseline else f"{r.format}/{r.recipe}", r.model,
+                       None if r.size_bytes is None else r.size_bytes / KB,
+                       "" if r.size_bytes is not None else "not exported" if r.export_status != "ok" else "n/a",
+                       r.passed is False) for r in files]
+    runtimes = [x for x in RUNTIME_ORDER if any(r.runtime == x for r in rows)]
+    runtimes += sorted({r.runtime for r in rows} - set(runtimes))
+    best = []
+    for model in models:
+        for runtime in runtimes:
+            pool = [r for r in rows if r.model == model and r.runtime == runtime and r.measured
+                    and (r.baseline or r.passed is True)]
+            top = min(pool, key=lambda r: r.p50_us) if pool else None
+            best.append(plots.Bar(runtime, model, top.p50_us if top else None,
+                                  ("keras" if top.baseline else top.recipe) if top else "no passing file"))
+    return {
+        IMAGES["accuracy_latency"][0]: plots.accuracy_vs_latency(
+            points, models, f"Accuracy vs p50 latency at batch 1 ({where})"),
+        IMAGES["size"][0]: plots.grouped_bars(sizes, models, "File size per recipe", "file size", "KB"),
+        IMAGES["runtime"][0]: plots.grouped_bars(
+            best, models, f"Best p50 latency per runtime, batch 1, files that passed parity ({where})",
+            "p50 latency", "µs"),
+    }
+
+
+# ---------------------------------------------------------------- the entry point
+
+@dataclass(frozen=True)
+class ReportResult:
+    markdown_path: str
+    html_path: str
+    json_path: str
+    plots: tuple[str, ...]
+    budgets: Budgets
+    verdict: tuple[ArchVerdict, ...]
+    conclusion: Conclusion
+    files: tuple[FileRow, ...]
+    environment: tuple[dict[str, Any], ...]
+    data: dict[str, Any]
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"markdown_path": self.markdown_path, "html_path": self.html_path, "json_path": self.json_path,
+                "plots": list(self.plots), "budgets": self.budgets.to_dict(),
+                "verdict": [v.to_dict() for v in self.verdict], "conclusion": self.conclusion.to_dict(),
+                "files": [r.to_dict() for r in self.files], "environment": list(self.environment),
+                "data": self.data, "warnings": list(self.warnings)}
+
+
+def build_report(results: Path, out: Path, budgets: Budgets = Budgets()) -> ReportResult:
+    """Read RESULTS/{train,export,validate,bench}.json; write report.md, report.html, report.json and the PNGs."""
+    inputs = read_inputs(results)
+    rows = file_rows(inputs)
+    verdict = verdicts(rows, budgets)
+    parameters = {r["model"]: r["parameters"] or 0 for r in inputs.train}
+    conclusion = conclude(verdict, parameters)
+    envs, data = environments(inputs), data_identities(inputs)
+    warnings = _warnings(inputs, envs, data)
+    models = list(dict.fromkeys(r.model for r in rows))
+    out = ensure_dir(Path(out))
+    images = _figures(rows, models, envs)
+    for name, png in images.items():
+        write_bytes_atomic(out / name, png)
+    captions = [(IMAGES[k][0], IMAGES[k][1]) for k in IMAGES]
+    blocks = document(rows, verdict, conclusion, budgets, envs, data, warnings, captions, inputs.folder)
+    result = ReportResult(str(out / "report.md"), str(out / "report.html"), str(out / "report.json"),
+                          tuple(str(out / name) for name in images), budgets, verdict, conclusion, rows, envs, data,
+                          warnings)
+    write_text_atomic(out / "report.md", to_markdown(blocks))
+    write_text_atomic(out / "report.html", to_html(blocks, images, "edgeseq report"))
+    write_json_atomic(out / "report.json", result.to_dict())
+    return result

@@ -1,0 +1,141 @@
+"""`run`: the main job. train -> export -> validate -> bench -> report for both architectures.
+
+Everything lands in one folder: models/ (the .keras files and every exported file with its manifest),
+train.json, export.json, validate.json, bench.json (each what the command prints with --json) and report/.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from edgeseq import data as data_module, models
+from edgeseq.bench import BenchConfig, BenchResult, bench
+from edgeseq.export import recipes
+from edgeseq.export.exporter import ExportResult, ExportSpec, export_all
+from edgeseq.fileio import ensure_dir, write_json_atomic
+from edgeseq.parity import ParityReport
+from edgeseq.train import TrainConfig, TrainResult, train
+from edgeseq.validate import validate
+
+Progress = Callable[[str], None]
+STEPS = ("train", "export", "validate", "bench", "report")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    out: Path
+    data: str = "sample"
+    epochs: int = 3
+    seed: int = 0
+    quick: bool = False               # one short epoch on a slice, small calibration, short benchmarks
+    threads: int = 1
+
+    @property
+    def limits(self) -> tuple[int | None, int | None]:
+        return (2000, 300) if self.quick else (None, None)
+
+    @property
+    def calibration_size(self) -> int:
+        return 100 if self.quick else 500
+
+    def bench_config(self) -> BenchConfig:
+        if self.quick:
+            return BenchConfig(threads=self.threads, warmup=5, min_runs=50, min_seconds=0.2)
+        return BenchConfig(threads=self.threads)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    out: str
+    data: dict[str, Any]
+    seconds: float
+    step_seconds: dict[str, float]
+    passed: bool
+    failed_files: list[str]
+    report: str
+    train: list[TrainResult] = field(default_factory=list)
+    export: list[ExportResult] = field(default_factory=list)
+    validate: list[ParityReport] = field(default_factory=list)
+    bench: list[BenchResult] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        summary = {k: v for k, v in asdict(self).items() if k not in ("train", "export", "validate", "bench")}
+        return summary | {"files": summary_rows(self)}
+
+
+def default_out() -> Path:
+    return Path("runs") / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+
+
+def summary_rows(result: RunResult) -> list[dict[str, Any]]:
+    """One row per exported file: what it is, whether it passed parity, its batch-1 p50 in its runtime."""
+    parity = {r.path: r for r in result.validate}
+    latency = {r.path: r for r in result.bench if r.status == "ok" and r.batch == 1}
+    rows = []
+    for t in result.train:
+        b = latency.get(t.path)
+        rows.append({"model": t.model, "file": Path(t.path).name, "status": "trained", "accuracy": t.test_accuracy,
+                     "delta_pp": None, "parity": "reference", "p50_us": b.p50_us if b else None,
+                     "size_bytes": Path(t.path).stat().st_size})
+    for e in result.export:
+        p, b = parity.get(e.path or ""), latency.get(e.path or "")
+        rows.append({"model": e.model, "file": Path(e.path).name if e.path else f"{e.model}-{e.recipe}.{e.format}",
+                     "status": e.status, "accuracy": p.accuracy if p else None,
+                     "delta_pp": p.delta_accuracy_pp if p else None,
+                     "parity": ("pass" if p.passed else f"FAIL: {p.reason}") if p else (e.reason or ""),
+                     "p50_us": b.p50_us if b else None, "size_bytes": e.size_bytes})
+    return rows
+
+
+def run(config: RunConfig, progress: Progress) -> RunResult:
+    from edgeseq.report import Budgets, build_report  # noqa: PLC0415  (matplotlib is imported only here)
+
+    started = time.perf_counter()
+    out = ensure_dir(config.out)
+    model_dir = out / "models"
+    timings: dict[str, float] = {}
+
+    def step(number: int, name: str) -> float:
+        progress(f"== [{number}/{len(STEPS)}] {name} ==")
+        return time.perf_counter()
+
+    dataset = data_module.load(config.data).limited(*config.limits)
+    progress(f"data: {dataset.name} ({len(dataset.y_train)} train / {len(dataset.y_test)} test digits)")
+
+    t = step(1, "train")
+    epochs = 1 if config.quick else config.epochs
+    trained = [train(TrainConfig(arch, epochs, 32, config.seed), dataset, model_dir, progress) for arch in models.Arch]
+    write_json_atomic(out / "train.json", [r.to_dict() for r in trained])
+    timings["train"] = time.perf_counter() - t
+
+    t = step(2, "export")
+    specs = [ExportSpec(arch, r, r.graphs.get(arch), config.calibration_size) for arch in models.Arch
+             for r in recipes.RECIPES.values()]
+    exported = export_all(specs, model_dir, model_dir, dataset, progress)
+    write_json_atomic(out / "export.json", [r.to_dict() for r in exported])
+    timings["export"] = time.perf_counter() - t
+
+    t = step(3, "validate")
+    parity = validate([model_dir], dataset, threads=config.threads, progress=progress)
+    write_json_atomic(out / "validate.json", [r.to_dict() for r in parity])
+    timings["validate"] = time.perf_counter() - t
+
+    t = step(4, "bench")
+    measured = bench([model_dir], config.bench_config(), progress)
+    write_json_atomic(out / "bench.json", [r.to_dict() for r in measured])
+    timings["bench"] = time.perf_counter() - t
+
+    t = step(5, "report")
+    report = build_report(out, out / "report", Budgets())
+    timings["report"] = time.perf_counter() - t
+
+    failed = [r.path for r in parity if not r.passed]
+    result = RunResult(str(out), dataset.identity(), round(time.perf_counter() - started, 1),
+                       {k: round(v, 1) for k, v in timings.items()}, not failed, failed, report.markdown_path,
+                       trained, exported, parity, measured)
+    write_json_atomic(out / "run.json", result.to_dict())
+    return result
