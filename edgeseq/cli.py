@@ -381,3 +381,39 @@ def run_command(data_spec: str, epochs: int, seed: int, threads: int, out: Path 
         click.echo(f"parity gate failed for {len(result.failed_files)} file(s): {', '.join(result.failed_files)}",
                    err=True)
         sys.exit(1)
+
+
+# --- report --------------------------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("results", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Output folder [default: RESULTS/report].")
+@click.option("--max-latency-us", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Budget: batch-1 p50 latency in microseconds.")
+@click.option("--max-size-kb", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Budget: file size in KB (1 KB = 1024 bytes).")
+@click.option("--min-accuracy", type=click.FloatRange(0, 1), default=None,
+              help="Budget: test accuracy as a fraction, e.g. 0.97.")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON on stdout.")
+def report(results: Path, out: Path | None, max_latency_us: float | None, max_size_kb: float | None,
+           min_accuracy: float | None, as_json: bool) -> None:
+    """Render report.md, a self-contained report.html, plots and the RNN-vs-LSTM verdict from a run's JSON results.
+
+    RESULTS is a folder holding train.json, export.json, validate.json and bench.json (as `edgeseq run`
+    writes them, or as each command prints with --json).
+
+    Example: edgeseq report runs/full --max-latency-us 200 --max-size-kb 300 --min-accuracy 0.97
+    """
+    from edgeseq.report import Budgets, build_report  # noqa: PLC0415
+
+    result = build_report(results, out or results / "report", Budgets(max_latency_us, max_size_kb, min_accuracy))
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    click.echo(render_table(
+        [(v.model, v.fastest.label if v.fastest else "", v.smallest.label if v.smallest else "",
+          v.most_accurate.label if v.most_accurate else "", v.recommended.label if v.recommended else v.none_fits)
+         for v in result.verdict],
+        ("model", "fastest", "smallest", "most accurate", "recommended")))
+    click.echo(result.conclusion.text)
+    click.echo(f"report: {result.markdown_path} and {result.html_path}")

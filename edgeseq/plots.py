@@ -43,6 +43,9 @@ class Bar:
     note: str = ""
     failed: bool = False       # drawn hatched (e.g. the file failed parity)
 
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
 
 def pareto_frontier(points: list[Point]) -> list[Point]:
     """The points no other point beats on both latency (lower) and accuracy (higher), fastest first."""
@@ -92,7 +95,8 @@ def _place_labels(ax: Any, fig: Any, items: list[tuple[float, float, str, float]
 
     def clear(box: tuple[float, float, float, float]) -> bool:
         inside = area.x0 <= box[0] and box[2] <= area.x1 and area.y0 <= box[1] and box[3] <= area.y1
-        return inside and not any(box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in taken)
+        return inside and not any(box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3]
+                                  for t in taken)
 
     for x, y, text, radius in items:
         chosen = None
@@ -100,20 +104,23 @@ def _place_labels(ax: Any, fig: Any, items: list[tuple[float, float, str, float]
             dx = dx + (radius if dx > 0 else -radius if dx < 0 else 0)
             ha = "left" if dx > 0 else "right" if dx < 0 else "center"
             va = "bottom" if dy > 0 else "top" if dy < 0 else "center"
-            far = math.hypot(dx, dy) > 12 + radius
-            note = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha, va=va, fontsize=7,
-                               bbox=box_style, zorder=4,
-                               arrowprops={"arrowstyle": "-", "color": "0.55", "lw": 0.6, "shrinkA": 0,
-                                           "shrinkB": radius} if far else None)
-            box = note.get_window_extent(renderer)
+            style = {"xytext": (dx, dy), "textcoords": "offset points", "ha": ha, "va": va, "fontsize": 7,
+                     "bbox": box_style, "zorder": 4}
+            note = ax.annotate(text, (x, y), **style)
+            box = note.get_window_extent(renderer)  # the text alone: a leader line may cross other things
             box_t = (box.x0 - 1, box.y0 - 1, box.x1 + 1, box.y1 + 1)
             if clear(box_t):
                 chosen = box_t
+                if math.hypot(dx, dy) > 12 + radius:
+                    note.remove()
+                    leader = {"arrowstyle": "-", "color": "0.55", "lw": 0.6, "shrinkA": 0,
+                              "shrinkB": radius * 0.8}
+                    ax.annotate(text, (x, y), **style, arrowprops=leader)
                 break
             note.remove()
         if chosen is None:  # nowhere free: beside the point, accepting the overlap
             note = ax.annotate(text, (x, y), xytext=(radius + 4, 0), textcoords="offset points", va="center",
-                               fontsize=7, bbox=box_style, zorder=4)
+                               fontsize=7, zorder=4)
             b = note.get_window_extent(renderer)
             chosen = (b.x0, b.y0, b.x1, b.y1)
         taken.append(chosen)
@@ -170,9 +177,11 @@ def accuracy_vs_latency(points: list[Point], models: list[str], title: str) -> b
     handles += [Line2D([], [], ls="", marker=RUNTIME_MARKERS.get(r, OTHER_MARKER), color="0.3", mfc="0.6",
                        ms=11 if r == "keras" else 7, label=f"runtime: {r}") for r in used]
     if any(not p.passed for p in points):
-        handles.append(Line2D([], [], ls="", marker="o", color="0.3", mfc="none", label="failed parity (hollow)"))
+        handles.append(Line2D([], [], ls="", marker="o", color="0.3", mfc="none",
+                              label="failed parity (hollow)"))
     if any(p.accuracy * 100 < floor for p in points):
-        handles.append(Line2D([], [], ls="", marker="v", color="0.3", mfc="none", label="below the axis (see label)"))
+        handles.append(Line2D([], [], ls="", marker="v", color="0.3", mfc="none",
+                              label="below the axis (see label)"))
     if frontier:
         handles.append(Line2D([], [], ls="--", color="0.35", label="Pareto frontier (passing files)"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0)
@@ -199,12 +208,14 @@ def grouped_bars(bars: list[Bar], models: list[str], title: str, ylabel: str, un
         ax.bar(x, b.value, width * 0.92, color=palette[b.model], hatch="///" if b.failed else None,
                edgecolor="white" if not b.failed else "black", linewidth=0.5)
         label = f"{b.value:,.0f}" if b.value >= 100 else f"{b.value:,.1f}"
-        ax.text(x, b.value * 1.06, label + (f"\n{b.note}" if b.note else ""), ha="center", va="bottom", fontsize=7)
+        ax.text(x, b.value * 1.06, label + (f"\n{b.note}" if b.note else ""), ha="center", va="bottom",
+                fontsize=7)
     ax.set_yscale("log")
     if values:
         ax.set_ylim(bottom, max(values) * 4)
     ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels(groups, rotation=20 if len(groups) > 4 else 0, ha="right" if len(groups) > 4 else "center")
+    crowded = len(groups) > 4
+    ax.set_xticklabels(groups, rotation=20 if crowded else 0, ha="right" if crowded else "center")
     ax.set_ylabel(f"{ylabel} ({unit}, log scale)")
     ax.set_title(title, fontsize=11)
     ax.grid(True, axis="y", which="both", alpha=0.25)

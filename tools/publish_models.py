@@ -1,0 +1,40 @@
+"""Copy a run's deliverables into the repository: the .keras models, every exported file that passed
+parity (with its manifest), and the report.
+
+    python tools/publish_models.py runs/full --models models --report docs/report
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path)
+    parser.add_argument("--models", type=Path, default=Path("models"))
+    parser.add_argument("--report", type=Path, default=Path("docs/report"))
+    args = parser.parse_args()
+    passed = {r["path"] for r in json.loads((args.run / "validate.json").read_text()) if r["passed"]}
+    trained = [Path(r["path"]) for r in json.loads((args.run / "train.json").read_text())]
+    for source in trained + sorted(Path(p) for p in passed):
+        target = args.models / source.parent.name / source.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", ".json"):
+            shutil.copy2(f"{source}{suffix}", f"{target}{suffix}")
+        if source.suffix == ".keras":
+            shutil.copy2(source.parent / "history.json", target.parent / "history.json")
+        print(f"{source} -> {target}")
+    if args.report.exists():
+        shutil.rmtree(args.report)
+    shutil.copytree(args.run / "report", args.report)
+    for name in ("train.json", "export.json", "validate.json", "bench.json", "run.json"):
+        shutil.copy2(args.run / name, args.report / name)
+    print(f"report -> {args.report}")
+
+
+if __name__ == "__main__":
+    main()
