@@ -114,7 +114,7 @@ def main() -> None:
 # --- export / inspect ------------------------------------------------------------------------------
 
 FORMAT_CHOICES = click.Choice(["tflite", "onnx", "all"])
-GRAPH_CHOICES = click.Choice(["loop", "unrolled", "fused"])
+GRAPH_CHOICES = click.Choice(["loop", "unrolled", "unrolled-b1", "fused"])
 
 
 @cli.command()

@@ -26,8 +26,8 @@ def _fp32(model: Any, arch: Arch, graph: Graph, target: Path) -> None:
     import onnx  # noqa: PLC0415
     import tf2onnx  # noqa: PLC0415
 
-    if graph is Graph.FUSED:
-        raise ExportError("the fused graph is a TFLite graph; ONNX takes loop or unrolled")
+    if graph not in (Graph.LOOP, Graph.UNROLLED):
+        raise ExportError(f"the {graph.value} graph is a TFLite graph; ONNX takes loop or unrolled")
     variant = models.rebuild_with_weights(model, arch, unroll=graph is Graph.UNROLLED)
     function = tf.function(lambda pixels: variant(pixels, training=False))
     spec = [tf.TensorSpec([None, 28, 28], tf.float32, name=INPUT_NAME)]

@@ -26,6 +26,8 @@ def graph_model(model: Any, arch: Arch, graph: Graph) -> tuple[Any, int | None]:
     """The Keras model for a graph variant and its batch size (None: dynamic)."""
     if graph is Graph.UNROLLED:
         return models.rebuild_with_weights(model, arch, unroll=True), None
+    if graph is Graph.UNROLLED_B1:
+        return models.rebuild_with_weights(model, arch, unroll=True, batch_size=1), 1
     if graph is Graph.LOOP:
         return models.rebuild_with_weights(model, arch, unroll=False, batch_size=1), 1
     raise ExportError(f"graph {graph.value} is not built here")
