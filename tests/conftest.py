@@ -53,3 +53,21 @@ def exported(trained: Path) -> tuple[Path, list[dict]]:
     done = run_cli("export", "--from", trained, "--out", trained, "--calibration-size", "100", "--json")
     assert done.stdout, done.stderr
     return trained, json.loads(done.stdout)
+
+
+BLOCK_TENSORFLOW = """import sys
+class _Block:
+    def find_spec(self, name, *args):
+        if name.split('.')[0] in ('tensorflow', 'keras'):
+            raise ImportError('TensorFlow is blocked by the test')
+        return None
+sys.meta_path.insert(0, _Block())
+"""
+
+
+@pytest.fixture(scope="session")
+def without_tensorflow(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment variables for a subprocess in which TensorFlow and Keras cannot be imported."""
+    folder = tmp_path_factory.mktemp("block-tensorflow")
+    (folder / "sitecustomize.py").write_text(BLOCK_TENSORFLOW)
+    return {"PYTHONPATH": f"{folder}{os.pathsep}{REPO}"}

@@ -10,7 +10,7 @@ import pytest
 from edgeseq.parity import check_tolerance, compare
 from edgeseq.export.recipes import Tolerance
 
-from conftest import REPO, run_cli
+from conftest import run_cli
 
 
 def test_validate_every_exported_file(exported):
@@ -95,19 +95,11 @@ def test_unloadable_file_is_a_failure_not_a_crash(tmp_path):
     assert not report["passed"] and "not a TFLite flatbuffer" in report["reason"]
 
 
-def test_validate_without_tensorflow_uses_fp32_files(exported, tmp_path):
+def test_validate_without_tensorflow_uses_fp32_files(exported, without_tensorflow):
     """TensorFlow made unimportable: the reference becomes the fp32 file of the same architecture."""
     folder, _ = exported
-    blocker = tmp_path / "block"
-    blocker.mkdir()
-    (blocker / "tensorflow.py").write_text("raise ImportError('blocked by the test')\n")
-    (blocker / "sitecustomize.py").write_text(
-        "import sys\nclass _Block:\n    def find_spec(self, name, *a):\n"
-        "        if name.split('.')[0] in ('tensorflow', 'keras'):\n"
-        "            raise ImportError('blocked by the test')\n        return None\n"
-        "sys.meta_path.insert(0, _Block())\n")
     done = run_cli("validate", folder / "lstm" / "lstm-dynamic.tflite", folder / "rnn" / "rnn-dynamic.onnx",
-                   "--limit", "100", "--json", env={"PYTHONPATH": f"{blocker}:{REPO}"})
+                   "--limit", "100", "--json", env=without_tensorflow)
     reports = json.loads(done.stdout)
     assert [r["reference_kind"] for r in reports] == ["fp32 file", "fp32 file"]
     assert reports[0]["reference"].endswith("lstm-fp32.tflite")

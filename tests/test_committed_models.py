@@ -1,0 +1,36 @@
+"""The committed full-MNIST models: every file matches its manifest and passes validate on the shipped
+sample against fp32 references (as a runtime-only user would run it)."""
+
+import json
+
+import pytest
+
+from edgeseq.fileio import read_manifest, sha256_file
+
+from conftest import REPO, run_cli
+
+MODELS = REPO / "models"
+FILES = sorted(p for p in MODELS.rglob("*") if p.suffix in (".tflite", ".onnx", ".keras"))
+
+
+def test_models_are_committed():
+    names = {p.name for p in FILES}
+    assert {"rnn.keras", "lstm.keras", "rnn-fp32.tflite", "lstm-fp32.tflite", "rnn-fp32.onnx", "lstm-fp32.onnx",
+            "lstm-dynamic.tflite", "lstm-dynamic.onnx"} <= names
+
+
+@pytest.mark.parametrize("path", FILES, ids=[str(p.relative_to(MODELS)) for p in FILES])
+def test_file_matches_its_manifest(path):
+    manifest = read_manifest(path)
+    assert manifest is not None
+    assert manifest["sha256"] == sha256_file(path) and manifest["size_bytes"] == path.stat().st_size
+    trained_on = manifest.get("trained_on") or manifest.get("data")
+    assert trained_on["train_count"] == 60000 and trained_on["test_count"] == 10000
+
+
+def test_committed_files_pass_validate_against_fp32_references(without_tensorflow):
+    done = run_cli("validate", MODELS, "--json", env=without_tensorflow)
+    reports = json.loads(done.stdout)
+    assert done.returncode == 0, done.stderr
+    assert len(reports) == len([p for p in FILES if p.suffix != ".keras"])
+    assert all(r["passed"] and r["reference_kind"] == "fp32 file" and r["integrity"] == "verified" for r in reports)
