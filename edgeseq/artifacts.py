@@ -3,14 +3,20 @@ ops (every subgraph), the recurrent op type, inputs/outputs with dtypes and quan
 
 from __future__ import annotations
 
+import json
+import zipfile
+import zlib
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from edgeseq.errors import EdgeseqError, ModelError, RuntimeUnavailable
 
 TFLITE_TYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
+TFLITE_ITEM_BYTES = {0: 4, 1: 2, 2: 4, 3: 1, 4: 8, 6: 1, 7: 2, 9: 1, 10: 8}
 ONNX_TYPES = {1: "float32", 2: "uint8", 3: "int8", 5: "int16", 6: "int32", 7: "int64", 10: "float16", 11: "float64"}
 RECURRENT_TFLITE = {"UNIDIRECTIONAL_SEQUENCE_LSTM": "fused LSTM op", "UNIDIRECTIONAL_SEQUENCE_RNN": "fused RNN op",
                     "WHILE": "WHILE loop"}
@@ -75,10 +81,54 @@ def read_facts(path: Path) -> FileFacts:
     if not path.is_file():
         raise ModelError(f"file not found: {path}")
     if path.suffix == ".tflite":
-        return tflite_facts(path.read_bytes(), str(path))
+        return tflite_facts(_read(path), str(path))
     if path.suffix == ".onnx":
         return onnx_facts(path)
     raise ModelError(f"{path}: unknown file type (expected .tflite or .onnx)")
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise ModelError(f"cannot read {path}: {err.strerror or err}") from err
+
+
+KERAS_ARCHIVE_MEMBERS = ("config.json", "model.weights.h5")
+
+
+def check_keras_archive(path: Path) -> None:
+    """A cheap structural check of a .keras file (a zip holding config.json and model.weights.h5), before
+    TensorFlow is imported to load it: truncation and corruption are a one-line ModelError."""
+    path = Path(path)
+    what = f"cannot load {path} as a Keras model"
+    if not path.is_file():
+        raise ModelError(f"model file not found: {path}")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            missing = [m for m in KERAS_ARCHIVE_MEMBERS if m not in archive.namelist()]
+            if missing:
+                raise ModelError(f"{what}: the archive lacks {', '.join(missing)}")
+            damaged = archive.testzip()
+            if damaged:
+                raise ModelError(f"{what}: {damaged} in the archive is corrupt (CRC mismatch)")
+            config = json.loads(archive.read("config.json"))
+    except ModelError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, NotImplementedError, EOFError, OSError, ValueError,
+            RecursionError) as err:  # what zipfile and json raise on damaged archives
+        raise ModelError(f"{what}: not a readable .keras archive ({type(err).__name__}: {err})") from err
+    if not isinstance(config, dict):
+        raise ModelError(f"{what}: config.json is not a JSON object")
+
+
+def check_structure(path: Path) -> None:
+    """Read enough of a .tflite, .onnx or .keras file, without loading it in a runtime, to reject a
+    truncated or corrupt one with a one-line ModelError."""
+    if Path(path).suffix == ".keras":
+        check_keras_archive(path)
+    else:
+        read_facts(path)
 
 
 # --- TFLite ------------------------------------------------------------------------------------------
@@ -97,17 +147,27 @@ def tflite_facts(buf: bytes, what: str = "TFLite file") -> FileFacts:
         raise ModelError(f"{what} is not a TFLite flatbuffer (no TFL3 identifier)")
     try:
         return _tflite_facts(schema, buf)
-    except ModelError:
-        raise
+    except ModelError as err:
+        raise ModelError(f"{what} is corrupt or truncated ({err})") from err
     except Exception as err:  # noqa: BLE001  (a malformed flatbuffer raises struct/index errors)
         raise ModelError(f"{what} is corrupt or truncated ({type(err).__name__})") from err
+
+
+def _count(length: int, buf: bytes) -> int:
+    """A flatbuffer vector length, refused when the file is too small to hold that many entries (a
+    corrupt length would otherwise make the loops below run for a very long time)."""
+    if not 0 <= length <= len(buf) // 4:
+        raise ModelError(f"a vector length of {length} in a {len(buf)}-byte file")
+    return length
 
 
 def _tflite_facts(schema: Any, buf: bytes) -> FileFacts:
     names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
     model = schema.Model.GetRootAs(buf, 0)
+    if _count(model.SubgraphsLength(), buf) == 0:
+        raise ModelError("the model has no subgraph")
     codes = []
-    for i in range(model.OperatorCodesLength()):
+    for i in range(_count(model.OperatorCodesLength(), buf)):
         code = model.OperatorCodes(i)
         builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
         name = names.get(builtin, f"BUILTIN_{builtin}")
@@ -115,8 +175,10 @@ def _tflite_facts(schema: Any, buf: bytes) -> FileFacts:
     ops: Counter[str] = Counter()
     for s in range(model.SubgraphsLength()):
         subgraph = model.Subgraphs(s)
-        for o in range(subgraph.OperatorsLength()):
+        for o in range(_count(subgraph.OperatorsLength(), buf)):
             ops[codes[subgraph.Operators(o).OpcodeIndex()]] += 1
+    for s in range(model.SubgraphsLength()):
+        _check_subgraph(model, model.Subgraphs(s), buf)
     main = model.Subgraphs(0)
 
     def tensor(index: int) -> TensorInfo:
@@ -130,11 +192,39 @@ def _tflite_facts(schema: Any, buf: bytes) -> FileFacts:
         return TensorInfo(t.Name().decode(), [None if d < 0 else d for d in shape],
                           TFLITE_TYPES.get(t.Type(), f"type{t.Type()}"), scale, zero)
 
-    signatures = [model.SignatureDefs(i).SignatureKey().decode() for i in range(model.SignatureDefsLength())]
+    signatures = [model.SignatureDefs(i).SignatureKey().decode()
+                  for i in range(_count(model.SignatureDefsLength(), buf))]
     custom = sorted(op for op in ops if op.startswith("CUSTOM:") or op.startswith("Flex"))
     return FileFacts("tflite", dict(sorted(ops.items())), _classify(ops, RECURRENT_TFLITE),
-                     [tensor(main.Inputs(i)) for i in range(main.InputsLength())],
-                     [tensor(main.Outputs(i)) for i in range(main.OutputsLength())], signatures, custom)
+                     [tensor(main.Inputs(i)) for i in range(_count(main.InputsLength(), buf))],
+                     [tensor(main.Outputs(i)) for i in range(_count(main.OutputsLength(), buf))], signatures, custom)
+
+
+def _check_subgraph(model: Any, subgraph: Any, buf: bytes) -> None:
+    """Indices in range and constant data as long as its shape says (quantization scales are not checked:
+    valid files hold 0 and inf). The C++ runtime trusts these: mutated files that break them made it crash,
+    or corrupt memory and crash later."""
+    tensors, buffers = _count(subgraph.TensorsLength(), buf), _count(model.BuffersLength(), buf)
+    for i in range(tensors):
+        t = subgraph.Tensors(i)
+        if not 0 <= t.Buffer() < buffers:
+            raise ModelError(f"tensor {i} refers to buffer {t.Buffer()} of {buffers}")
+        data, item = model.Buffers(t.Buffer()).DataLength(), TFLITE_ITEM_BYTES.get(t.Type())
+        shape = t.ShapeAsNumpy() if t.ShapeLength() else np.zeros(0, np.int32)
+        if data and item and (np.any(shape < 0) or data != item * int(np.prod(shape, dtype=np.int64))):
+            raise ModelError(f"tensor {i} has {data} bytes of data for shape {shape.tolist()}")
+    codes = model.OperatorCodesLength()
+    for o in range(_count(subgraph.OperatorsLength(), buf)):
+        op = subgraph.Operators(o)
+        if not 0 <= op.OpcodeIndex() < codes:
+            raise ModelError(f"operator {o} refers to operator code {op.OpcodeIndex()} of {codes}")
+        for kind, indices in (("input", op.InputsAsNumpy()), ("output", op.OutputsAsNumpy()),
+                              ("intermediate", op.IntermediatesAsNumpy())):
+            if isinstance(indices, np.ndarray) and np.any((indices < -1) | (indices >= tensors)):
+                raise ModelError(f"operator {o} has an {kind} tensor index out of range 0..{tensors - 1}")
+    for kind, indices in (("input", subgraph.InputsAsNumpy()), ("output", subgraph.OutputsAsNumpy())):
+        if isinstance(indices, np.ndarray) and np.any((indices < 0) | (indices >= tensors)):
+            raise ModelError(f"a subgraph {kind} tensor index is out of range 0..{tensors - 1}")
 
 
 # --- ONNX --------------------------------------------------------------------------------------------
@@ -150,6 +240,13 @@ def onnx_facts(path: Path) -> FileFacts:
         raise ModelError(f"{path} is not a readable ONNX model ({type(err).__name__})") from err
     if not model.graph.node:
         raise ModelError(f"{path} is not an ONNX model (empty graph)")
+    try:
+        return _onnx_facts(onnx, model)
+    except (TypeError, ValueError, AttributeError, RecursionError) as err:  # undecodable names, odd fields
+        raise ModelError(f"{path} is a corrupt ONNX model ({type(err).__name__})") from err
+
+
+def _onnx_facts(onnx: Any, model: Any) -> FileFacts:
     ops: Counter[str] = Counter()
 
     def walk(graph: Any) -> None:

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from edgeseq import runtimes
-from edgeseq.artifacts import collect_files
+from edgeseq.artifacts import check_structure, collect_files
 from edgeseq.environment import fingerprint, installed
 from edgeseq.errors import EdgeseqError
 from edgeseq.fileio import read_manifest, verify_against_manifest
+from edgeseq.procs import run_child, signal_name
 from edgeseq.runtimes import RuntimeName
 
 Progress = Callable[[str], None]
@@ -101,13 +102,12 @@ def _unavailable_reason(runtime: RuntimeName, tflite_backend: str) -> str | None
 def _run_worker(request: dict[str, Any]) -> dict[str, Any]:
     env = dict(os.environ, OMP_NUM_THREADS=str(request["threads"]))
     try:
-        done = subprocess.run([sys.executable, "-m", "edgeseq.bench_worker", json.dumps(request)],
-                              capture_output=True, text=True, timeout=WORKER_TIMEOUT_S, env=env, check=False)
+        done = run_child([sys.executable, "-m", "edgeseq.bench_worker", json.dumps(request)], WORKER_TIMEOUT_S, env)
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {WORKER_TIMEOUT_S} s"}
     lines = done.stdout.strip().splitlines()
     if done.returncode < 0:
-        return {"error": f"the runtime crashed the process (signal {-done.returncode})"}
+        return {"error": f"the runtime crashed the process ({signal_name(done.returncode)})"}
     try:
         return json.loads(lines[-1])
     except (IndexError, json.JSONDecodeError):
@@ -128,10 +128,13 @@ def bench(paths: list[Path], config: BenchConfig, progress: Progress = lambda _:
                 manifest = read_manifest(path)
                 base |= _describe(path, manifest)
                 base["integrity"] = verify_against_manifest(path, manifest) if config.verify else "skipped (--no-verify)"
+                check_structure(path)  # a truncated or corrupt file needs no worker to be refused
             except EdgeseqError as err:
                 results.append(BenchResult(**base | _describe(path, None), status="failed", reason=str(err)))
                 progress(f"      failed: {err}")
                 continue
+            if base["integrity"] == "no-manifest":
+                progress("      warning: no manifest beside it: the file cannot be verified")
             unavailable = _unavailable_reason(runtime, config.tflite_backend)
             if unavailable:
                 results.append(BenchResult(**base, status="unsupported", reason=unavailable))

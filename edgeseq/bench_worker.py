@@ -81,8 +81,10 @@ def main(request: dict[str, Any]) -> dict[str, Any]:
 
 if __name__ == "__main__":
     from edgeseq.errors import EdgeseqError  # noqa: PLC0415
+    from edgeseq.procs import no_core_dumps  # noqa: PLC0415
     from edgeseq.tfsupport import quiet_native_logs  # noqa: PLC0415
 
+    no_core_dumps()
     quiet_native_logs()
     try:
         print(json.dumps(main(json.loads(sys.argv[1]))))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -67,6 +68,25 @@ def positive(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     return value
 
 
+def fail(message: str) -> None:
+    """End a command that printed its results but failed: one 'Error: ...' line on stderr, exit 1."""
+    raise click.ClickException(message)
+
+
+def files_under(*suffixes: str) -> Any:
+    """An argument callback: PATHS must name files or folders holding files with these suffixes; an empty
+    or missing folder is a usage error."""
+    def check(ctx: click.Context, param: click.Parameter, value: tuple[Path, ...]) -> tuple[Path, ...]:
+        from edgeseq.artifacts import collect_files  # noqa: PLC0415
+
+        try:
+            collect_files(list(value) or [Path("models")], suffixes)
+        except EdgeseqError as err:
+            raise click.BadParameter(str(err), param=param) from err
+        return value
+    return check
+
+
 # --- train -----------------------------------------------------------------------------------------
 
 @cli.command()
@@ -89,13 +109,14 @@ def train(model_name: str, epochs: int, batch_size: int, seed: int, data_spec: s
     Example: edgeseq train --model rnn --epochs 1 --out runs/try
     """
     from edgeseq import data, models  # noqa: PLC0415
-    from edgeseq.fileio import ensure_dir  # noqa: PLC0415
+    from edgeseq.fileio import check_output_dir, ensure_dir  # noqa: PLC0415
     from edgeseq.tfsupport import import_keras  # noqa: PLC0415
     from edgeseq.train import TrainConfig, train as train_model  # noqa: PLC0415
 
+    dataset = data.load(data_spec).limited(limit_train, limit_test)
+    check_output_dir(out)
     import_keras()  # before anything is created: without TensorFlow, say which extra to install
     ensure_dir(out)
-    dataset = data.load(data_spec).limited(limit_train, limit_test)
     click.echo(f"data: {dataset.name} ({len(dataset.y_train)} train / {len(dataset.y_test)} test)", err=True)
     results = [train_model(TrainConfig(arch, epochs, batch_size, seed), dataset, out)
                for arch in models.select(model_name)]
@@ -144,7 +165,8 @@ def export(model_name: str, format_name: str, quants: tuple[str, ...], graph_nam
     """
     from edgeseq import data, models  # noqa: PLC0415
     from edgeseq.export import recipes  # noqa: PLC0415
-    from edgeseq.export.exporter import ExportSpec, export_all  # noqa: PLC0415
+    from edgeseq.export.exporter import ExportSpec, export_all, unavailable_graph  # noqa: PLC0415
+    from edgeseq.fileio import check_output_dir  # noqa: PLC0415
 
     formats = list(recipes.Format) if format_name == "all" else [recipes.Format(format_name)]
     try:
@@ -152,9 +174,16 @@ def export(model_name: str, format_name: str, quants: tuple[str, ...], graph_nam
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--quant") from err
     archs = models.select(model_name)
-    dataset = data.load(data_spec) if any(r.calibrated for r in chosen) else None
     specs = [ExportSpec(arch, r, recipes.Graph(graph_name) if graph_name else r.graphs.get(arch), calibration_size,
                         calibration_seed) for arch in archs for r in chosen]
+    conflicts = [problem for problem in map(unavailable_graph, specs) if problem]
+    if conflicts:
+        valid = [g.value for g in recipes.Graph if not any(unavailable_graph(replace(s, graph=g)) for s in specs)]
+        raise click.BadParameter(
+            f"{conflicts[0]}{f' (and {len(conflicts) - 1} more)' if len(conflicts) > 1 else ''}; valid for the chosen"
+            f" models and recipes: {', '.join(valid) or 'none (choose fewer models or formats)'}", param_hint="--graph")
+    check_output_dir(out)
+    dataset = data.load(data_spec) if any(r.calibrated for r in chosen) else None
     results = export_all(specs, source_root, out, dataset, lambda line: click.echo(line, err=True))
     if as_json:
         emit_json([r.to_dict() for r in results])
@@ -163,24 +192,29 @@ def export(model_name: str, format_name: str, quants: tuple[str, ...], graph_nam
             [(r.model, r.format, r.recipe, r.graph, r.status, r.size_bytes, r.recurrent_op, r.path or r.reason)
              for r in results],
             ("model", "format", "recipe", "graph", "status", "bytes", "recurrent op", "path / reason")))
-    if any(r.status != "ok" for r in results):
-        sys.exit(1)
+    failed = [r for r in results if r.status != "ok"]
+    if failed:
+        fail(f"{len(failed)} of {len(results)} recipe(s) did not export: "
+             + "; ".join(f"{r.model} {r.format}/{r.recipe}: {r.status} ({r.reason})" for r in failed))
 
 
 @cli.command()
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--no-verify", is_flag=True, help="Skip the sha256 check against the file's manifest.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON on stdout.")
-def inspect(file: Path, as_json: bool) -> None:
+def inspect(file: Path, no_verify: bool, as_json: bool) -> None:
     """Show an exported file's ops, inputs/outputs and manifest (no TensorFlow needed).
+
+    The file is checked against its manifest's sha256 first (exit 1 on a mismatch).
 
     Example: edgeseq inspect models/lstm/lstm-dynamic.tflite
     """
     from edgeseq.artifacts import read_facts  # noqa: PLC0415
     from edgeseq.fileio import read_manifest, verify_against_manifest  # noqa: PLC0415
 
-    facts = read_facts(file)
     manifest = read_manifest(file)
-    integrity = verify_against_manifest(file, manifest)
+    integrity = "skipped (--no-verify)" if no_verify else verify_against_manifest(file, manifest)
+    facts = read_facts(file)
     if as_json:
         emit_json({"path": str(file), "integrity": integrity, **facts.to_dict(), "manifest": manifest})
         return
@@ -217,7 +251,7 @@ def parse_runtimes(ctx: click.Context, param: click.Parameter, value: str | None
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path), callback=files_under(".tflite", ".onnx"))
 @click.option("--reference", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Reference model (.keras, or an fp32 .tflite/.onnx). Default: <arch>.keras beside each file"
                    " where TensorFlow is installed, else the fp32 file of the same architecture.")
@@ -264,12 +298,12 @@ def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, li
               "PASS" if r.passed else f"FAIL: {r.reason}") for r in reports],
             ("file", "runtime", "acc %", "ref acc %", "delta pp", "agree %", "max diff", "state ok", "verdict")))
         kinds = sorted({f"{r.reference_kind} ({r.reference})" for r in reports if r.reference})
-        click.echo("reference: " + "; ".join(kinds))
+        if kinds:
+            click.echo("reference: " + "; ".join(kinds))
     failed = [r for r in reports if not r.passed]
     if failed:
-        click.echo(f"{len(failed)} of {len(reports)} file(s) failed: "
-                   + "; ".join(f"{Path(r.path).name}: {r.reason}" for r in failed), err=True)
-        sys.exit(1)
+        fail(f"{len(failed)} of {len(reports)} file(s) failed: "
+             + "; ".join(f"{Path(r.path).name}: {r.reason}" for r in failed))
 
 
 # --- bench -------------------------------------------------------------------------------------------
@@ -285,7 +319,7 @@ def parse_batches(ctx: click.Context, param: click.Parameter, value: str) -> tup
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path), callback=files_under(".tflite", ".onnx", ".keras"))
 @click.option("--runtime", "wanted", default="litert,onnxruntime,keras", show_default=True, callback=parse_runtimes,
               help="Comma-separated runtimes: litert, onnxruntime, keras.")
 @click.option("--threads", type=int, default=1, show_default=True, callback=positive)
@@ -309,11 +343,14 @@ def bench(paths: tuple[Path, ...], wanted: Any, threads: int, batches: tuple[int
     Example: edgeseq bench models --runtime litert,onnxruntime --threads 1 --batch 1,8
     """
     from edgeseq.bench import BenchConfig, bench as run_bench, to_csv  # noqa: PLC0415
-    from edgeseq.fileio import write_text_atomic  # noqa: PLC0415
+    from edgeseq.fileio import check_output_file, write_text_atomic  # noqa: PLC0415
 
+    if csv_path:
+        check_output_file(csv_path)  # before minutes of measurement, not after
     config = BenchConfig(tuple(wanted), threads, batches, warmup, min_runs, min_seconds, tflite_backend, not no_verify)
     results = run_bench(list(paths) or [Path("models")], config, lambda line: click.echo(line, err=True))
-    if csv_path:
+    measured = any(r.status == "ok" for r in results)
+    if csv_path and measured:
         write_text_atomic(csv_path, to_csv(results))
     if as_json:
         emit_json([r.to_dict() for r in results])
@@ -332,9 +369,10 @@ def bench(paths: tuple[Path, ...], wanted: Any, threads: int, batches: tuple[int
             env = results[0].environment
             click.echo(f"environment: {env.get('cpu')}, {env.get('cores')} cores, {env.get('machine')},"
                        f" Python {env.get('python')}, {threads} thread(s)")
-    if not any(r.status == "ok" for r in results):
-        click.echo("nothing could be measured", err=True)
-        sys.exit(1)
+    if not measured:
+        reasons = sorted({f"{Path(r.path).name} ({r.runtime}): {r.reason}" for r in results})
+        fail("nothing could be measured" + (": " + "; ".join(reasons) if reasons else
+                                            " (no requested runtime loads these files)"))
 
 
 # --- run -----------------------------------------------------------------------------------------------
@@ -358,9 +396,7 @@ def run_command(data_spec: str, epochs: int, seed: int, threads: int, out: Path 
     Example: edgeseq run --data sample --out runs/first
     """
     from edgeseq.pipeline import RunConfig, default_out, run, summary_rows  # noqa: PLC0415
-    from edgeseq.tfsupport import import_keras  # noqa: PLC0415
 
-    import_keras()
     result = run(RunConfig(out or default_out(), data_spec, epochs, seed, quick, threads),
                  lambda line: click.echo(line, err=True))
     if as_json:
@@ -378,9 +414,7 @@ def run_command(data_spec: str, epochs: int, seed: int, threads: int, out: Path 
                    f" {result.seconds:.0f} s ({', '.join(f'{k} {v:.0f} s' for k, v in result.step_seconds.items())})")
         click.echo(f"report: {result.report}")
     if not result.passed:
-        click.echo(f"parity gate failed for {len(result.failed_files)} file(s): {', '.join(result.failed_files)}",
-                   err=True)
-        sys.exit(1)
+        fail(f"parity gate failed for {len(result.failed_files)} file(s): {', '.join(result.failed_files)}")
 
 
 # --- report --------------------------------------------------------------------------------------------
@@ -404,9 +438,11 @@ def report(results: Path, out: Path | None, max_latency_us: float | None, max_si
 
     Example: edgeseq report runs/full --max-latency-us 200 --max-size-kb 300 --min-accuracy 0.97
     """
+    from edgeseq.fileio import check_output_dir  # noqa: PLC0415
     from edgeseq.report import Budgets, build_report  # noqa: PLC0415
 
-    result = build_report(results, out or results / "report", Budgets(max_latency_us, max_size_kb, min_accuracy))
+    out = check_output_dir(out or results / "report")
+    result = build_report(results, out, Budgets(max_latency_us, max_size_kb, min_accuracy))
     if as_json:
         emit_json(result.to_dict())
         return

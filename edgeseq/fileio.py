@@ -6,7 +6,9 @@ import contextlib
 import hashlib
 import json
 import os
+import signal
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -34,28 +36,85 @@ def ensure_dir(path: Path) -> Path:
     return path
 
 
-@contextlib.contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `target`; rename it onto `target` only if the block succeeds.
+def check_output_dir(path: Path) -> Path:
+    """Fail early, creating nothing, when `path` cannot be (or become) a writable folder."""
+    path = Path(path)
+    existing = next((p for p in (path, *path.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        raise OutputError(f"cannot create output folder {path}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"output folder {existing} is not writable")
+    return path
 
-    The temporary name keeps the target's suffix (converters and Keras look at suffixes).
-    """
+
+def check_output_file(path: Path) -> Path:
+    """Fail early, creating nothing, when the file `path` could not be written."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"cannot write {path}: it is a folder")
+    check_output_dir(path.parent)
+    return path
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) until the block is done, then deliver it: a commit of several renames is
+    never cut in half. Only the main thread receives signals; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if held:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+@contextlib.contextmanager
+def staged(target: Path) -> Iterator[Path]:
+    """Yield a new temporary path beside `target` (same suffix: converters and Keras look at suffixes).
+    Whatever is left at that path when the block ends, committed or not, is removed."""
     target = Path(target)
     ensure_dir(target.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".partial{target.suffix}",
                                     dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
-    os.chmod(tmp, 0o666 & ~_umask())
     try:
+        os.chmod(tmp, 0o666 & ~_umask())
         yield tmp
-        if not tmp.exists() or tmp.stat().st_size == 0:
-            raise OutputError(f"nothing was written for {target}")
-        os.replace(tmp, target)
-    except BaseException:
+    finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        raise
+
+
+def commit(*moves: tuple[Path, Path]) -> None:
+    """Rename each complete temporary file onto its target, all with Ctrl-C held until the last is done."""
+    for tmp, target in moves:
+        if not tmp.is_file() or tmp.stat().st_size == 0:
+            raise OutputError(f"nothing was written for {target}")
+    with interrupts_deferred():
+        for tmp, target in moves:
+            os.replace(tmp, target)
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; rename it onto `target` only if the block succeeds."""
+    with staged(target) as tmp:
+        yield tmp
+        commit((tmp, Path(target)))
+
+
+def commit_with_manifest(tmp: Path, target: Path, manifest: dict[str, Any]) -> None:
+    """Move the complete file `tmp` onto `target` together with its manifest: the manifest is written in
+    full first, then both are renamed in one step, so neither is ever left describing the other's past."""
+    with staged(manifest_path(target)) as manifest_tmp:
+        _write(manifest_tmp, _json_bytes(manifest), target)
+        commit((Path(tmp), Path(target)), (manifest_tmp, manifest_path(target)))
 
 
 def _umask() -> int:
@@ -64,12 +123,20 @@ def _umask() -> int:
     return current
 
 
+def _write(tmp: Path, data: bytes, target: Path) -> None:
+    try:
+        tmp.write_bytes(data)
+    except OSError as err:
+        raise OutputError(f"cannot write {target}: {err.strerror or err}") from err
+
+
+def _json_bytes(payload: Any) -> bytes:
+    return (json.dumps(payload, indent=2, sort_keys=False) + "\n").encode("utf-8")
+
+
 def write_bytes_atomic(target: Path, data: bytes) -> None:
     with atomic_path(target) as tmp:
-        try:
-            tmp.write_bytes(data)
-        except OSError as err:
-            raise OutputError(f"cannot write {target}: {err.strerror or err}") from err
+        _write(tmp, data, target)
 
 
 def write_text_atomic(target: Path, text: str) -> None:
@@ -77,7 +144,7 @@ def write_text_atomic(target: Path, text: str) -> None:
 
 
 def write_json_atomic(target: Path, payload: Any) -> None:
-    write_text_atomic(target, json.dumps(payload, indent=2, sort_keys=False) + "\n")
+    write_bytes_atomic(target, _json_bytes(payload))
 
 
 def manifest_path(artifact: Path) -> Path:
@@ -96,6 +163,16 @@ def read_json(path: Path, what: str = "JSON file") -> Any:
         return json.loads(text)
     except json.JSONDecodeError as err:
         raise EdgeseqError(f"{what} {path} is not valid JSON (line {err.lineno}: {err.msg})") from err
+    except RecursionError as err:
+        raise EdgeseqError(f"{what} {path} is not valid JSON (nested too deeply)") from err
+
+
+# The fields edgeseq reads back from a manifest, with their JSON types (null is allowed for each).
+MANIFEST_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "sha256": str, "size_bytes": int, "architecture": str, "format": str, "recipe": str, "graph": str,
+    "recurrent_op": str, "usage_note": str, "batch": (str, int), "source_keras": dict, "ops": dict,
+    "inputs": list, "outputs": list, "tolerance": dict,
+}
 
 
 def read_manifest(artifact: Path) -> dict[str, Any] | None:
@@ -106,6 +183,10 @@ def read_manifest(artifact: Path) -> dict[str, Any] | None:
     payload = read_json(path, "manifest")
     if not isinstance(payload, dict):
         raise IntegrityError(f"manifest {path} is not a JSON object")
+    for key, kind in MANIFEST_FIELDS.items():
+        value = payload.get(key)
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+            raise IntegrityError(f"manifest {path}: {key} is a JSON {type(value).__name__}, not what edgeseq writes")
     return payload
 
 
@@ -116,7 +197,14 @@ def verify_against_manifest(artifact: Path, manifest: dict[str, Any] | None) -> 
     expected = manifest.get("sha256")
     if not isinstance(expected, str):
         raise IntegrityError(f"manifest of {artifact} has no sha256")
-    actual = sha256_file(artifact)
+    try:
+        size, actual = Path(artifact).stat().st_size, sha256_file(artifact)
+    except OSError as err:
+        raise IntegrityError(f"cannot read {artifact}: {err.strerror or err}") from err
+    expected_size = manifest.get("size_bytes")
+    if isinstance(expected_size, int) and size != expected_size:
+        raise IntegrityError(f"{artifact} does not match its manifest ({size} bytes, manifest says"
+                             f" {expected_size}); re-export it or pass --no-verify")
     if actual != expected:
         raise IntegrityError(
             f"{artifact} does not match its manifest (sha256 {actual[:12]}…, manifest says {expected[:12]}…);"

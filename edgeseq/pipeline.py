@@ -16,8 +16,9 @@ from edgeseq import data as data_module, models
 from edgeseq.bench import BenchConfig, BenchResult, bench
 from edgeseq.export import recipes
 from edgeseq.export.exporter import ExportResult, ExportSpec, export_all
-from edgeseq.fileio import ensure_dir, write_json_atomic
+from edgeseq.fileio import check_output_dir, ensure_dir, write_json_atomic
 from edgeseq.parity import ParityReport
+from edgeseq.tfsupport import import_keras
 from edgeseq.train import TrainConfig, TrainResult, train
 from edgeseq.validate import validate
 
@@ -95,6 +96,9 @@ def run(config: RunConfig, progress: Progress) -> RunResult:
     from edgeseq.report import Budgets, build_report  # noqa: PLC0415  (matplotlib is imported only here)
 
     started = time.perf_counter()
+    dataset = data_module.load(config.data).limited(*config.limits)  # bad data fails before anything is written
+    check_output_dir(config.out)
+    import_keras()  # without TensorFlow, say which extra to install before the output folder exists
     out = ensure_dir(config.out)
     model_dir = out / "models"
     timings: dict[str, float] = {}
@@ -103,7 +107,6 @@ def run(config: RunConfig, progress: Progress) -> RunResult:
         progress(f"== [{number}/{len(STEPS)}] {name} ==")
         return time.perf_counter()
 
-    dataset = data_module.load(config.data).limited(*config.limits)
     progress(f"data: {dataset.name} ({len(dataset.y_train)} train / {len(dataset.y_test)} test digits)")
 
     t = step(1, "train")

@@ -77,11 +77,11 @@ def load_keras_model(path: os.PathLike) -> Any:
     """Load a .keras file in safe mode; a corrupt or foreign file is a one-line ModelError."""
     from pathlib import Path  # noqa: PLC0415
 
+    from edgeseq.artifacts import check_keras_archive  # noqa: PLC0415
     from edgeseq.errors import ModelError  # noqa: PLC0415
 
     path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"model file not found: {path}")
+    check_keras_archive(path)  # a truncated or corrupt archive is a precise error, before Keras sees it
     keras = import_keras()
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)

@@ -14,7 +14,7 @@ from edgeseq import models
 from edgeseq.data import Dataset
 from edgeseq.environment import library_versions
 from edgeseq.errors import EdgeseqError
-from edgeseq.fileio import atomic_path, ensure_dir, manifest_path, sha256_file, write_json_atomic
+from edgeseq.fileio import commit_with_manifest, ensure_dir, sha256_file, staged, write_json_atomic
 from edgeseq.models import Arch
 from edgeseq.tfsupport import import_keras
 
@@ -118,23 +118,23 @@ def train(config: TrainConfig, dataset: Dataset, out: Path, progress: Progress =
               validation_data=(dataset.x_test, dataset.y_test), verbose=0, callbacks=[callback])
     seconds = time.perf_counter() - started
     history = tuple(callback.records)
-    with atomic_path(target) as tmp:
+    write_json_atomic(target.parent / "history.json", [asdict(e) for e in history])
+    with staged(target) as tmp:
         # weights only, no optimizer state (a third of the size): the file is a deployable reference
         models.rebuild_with_weights(model, config.arch).save(tmp)
-    result = TrainResult(
-        model=config.arch.value, test_accuracy=history[-1].val_accuracy, test_loss=history[-1].val_loss,
-        epochs=config.epochs, batch_size=config.batch_size, seed=config.seed,
-        parameters=int(model.count_params()), seconds=round(seconds, 3), path=str(target),
-        sha256=sha256_file(target), data=dataset.identity(), history=history)
-    write_json_atomic(target.parent / "history.json", [asdict(e) for e in history])
-    write_json_atomic(manifest_path(target), {
-        "kind": "keras-model",
-        "architecture": config.arch.value,
-        "description": models.ARCHITECTURES[config.arch].description,
-        **{k: v for k, v in result.to_dict().items() if k not in ("path", "model", "history")},
-        "size_bytes": target.stat().st_size,
-        "optimizer": "adam (defaults); the file holds the weights without the optimizer state",
-        "loss": "sparse_categorical_crossentropy",
-        "library_versions": library_versions(),
-    })
+        result = TrainResult(
+            model=config.arch.value, test_accuracy=history[-1].val_accuracy, test_loss=history[-1].val_loss,
+            epochs=config.epochs, batch_size=config.batch_size, seed=config.seed,
+            parameters=int(model.count_params()), seconds=round(seconds, 3), path=str(target),
+            sha256=sha256_file(tmp), data=dataset.identity(), history=history)
+        commit_with_manifest(tmp, target, {  # the model and its manifest move into place together
+            "kind": "keras-model",
+            "architecture": config.arch.value,
+            "description": models.ARCHITECTURES[config.arch].description,
+            **{k: v for k, v in result.to_dict().items() if k not in ("path", "model", "history")},
+            "size_bytes": tmp.stat().st_size,
+            "optimizer": "adam (defaults); the file holds the weights without the optimizer state",
+            "loss": "sparse_categorical_crossentropy",
+            "library_versions": library_versions(),
+        })
     return result

@@ -16,8 +16,9 @@ from edgeseq.environment import installed
 from edgeseq.errors import EdgeseqError
 from edgeseq.export.recipes import Tolerance, recipe_for_file
 from edgeseq.fileio import read_manifest, sha256_file, verify_against_manifest
-from edgeseq.parity import ParityReport, check_tolerance, compare, state_hygiene
+from edgeseq.parity import ParityReport, check_tolerance, compare
 from edgeseq.runtimes import RuntimeName
+from edgeseq.runtimes.guard import Evaluator
 
 Progress = Callable[[str], None]
 
@@ -58,54 +59,60 @@ def validate(paths: list[Path], dataset: Dataset, reference: Path | None = None,
              wanted: list[RuntimeName] | None = None, threads: int = 1, tflite_backend: str = "auto",
              overrides: dict[str, float] | None = None, verify: bool = True,
              progress: Progress = lambda _: None) -> list[ParityReport]:
+    """One report per file and runtime. TFLite and ONNX files run in a child process (runtimes.guard): a
+    file that crashes its runtime is a failed report, not a dead command."""
     files = collect_files(paths, runtimes.ARTIFACT_SUFFIXES)
-    x, y = dataset.x_test, dataset.y_test
     references: dict[Path, np.ndarray] = {}
     reports = []
-    for number, path in enumerate(files, 1):
-        for runtime_name in runtimes.runtimes_for(path, wanted) or [None]:
-            started = time.perf_counter()
-            label = runtime_name.value if runtime_name else "none"
-            progress(f"[{number}/{len(files)}] {path} ({label}) ...")
-            manifest = None
-            integrity = "skipped (--no-verify)"
-            try:
-                if runtime_name is None:
-                    raise EdgeseqError("none of the requested runtimes loads this file type")
-                manifest = read_manifest(path)
-                if verify:
-                    integrity = verify_against_manifest(path, manifest)
-                ref_path, ref_kind = resolve_reference(path, manifest, reference)
-                if ref_path not in references:
-                    ref_runtime = runtimes.load(ref_path, runtimes.runtimes_for(ref_path)[0], threads=threads,
-                                                tflite_backend=tflite_backend)
-                    references[ref_path] = runtimes.predict_in_batches(ref_runtime, x)
-                candidate = runtimes.load(path, runtime_name, threads=threads, tflite_backend=tflite_backend)
-                probabilities = runtimes.predict_in_batches(candidate, x)
-                if probabilities.shape != (len(x), 10):
-                    raise EdgeseqError(f"output shape {probabilities.shape}, expected ({len(x)}, 10)")
-                figures = compare(probabilities, references[ref_path], y)
-                hygiene = state_hygiene(candidate, x)
-            except EdgeseqError as err:
-                reports.append(_failure(path, label, manifest, str(err), integrity, dataset.identity(), started))
-                progress(f"      FAILED: {err}")
-                continue
-            recipe = recipe_for_file((manifest or {}).get("format", path.suffix[1:]), (manifest or {}).get("recipe", ""))
-            tolerance = recipe.tolerance if recipe else Tolerance(max_abs_diff=1e-4, min_agreement=0.999)
-            tolerance = replace(tolerance, **(overrides or {}))
-            reason = check_tolerance(tolerance, figures["delta_accuracy_pp"], figures["agreement"],
-                                     figures["max_abs_diff"])
-            if reason is None and not hygiene:
-                reason = "state hygiene: the same digit gave different outputs across invokes"
-            if reason is None and manifest is None:
-                integrity = "no-manifest (warning: unverified file)"
-            reports.append(ParityReport(
-                str(path), (manifest or {}).get("architecture"), (manifest or {}).get("format", path.suffix[1:]),
-                (manifest or {}).get("recipe"), label, candidate.backend, str(ref_path), ref_kind,
-                tolerance=tolerance.to_dict(), state_hygiene=hygiene, passed=reason is None, reason=reason,
-                integrity=integrity, digits=len(x), seconds=round(time.perf_counter() - started, 2),
-                data=dataset.identity(), **figures))
-            verdict = "ok" if reason is None else f"FAILED: {reason}"
-            progress(f"      acc {figures['accuracy']:.4f} ({figures['delta_accuracy_pp']:+.2f} pp), agreement"
-                     f" {figures['agreement']:.4f}, max diff {figures['max_abs_diff']:.2g}: {verdict}")
+    with Evaluator(dataset.x_test, threads, tflite_backend) as evaluator:
+        for number, path in enumerate(files, 1):
+            for runtime_name in runtimes.runtimes_for(path, wanted) or [None]:
+                label = runtime_name.value if runtime_name else "none"
+                progress(f"[{number}/{len(files)}] {path} ({label}) ...")
+                report = _check(path, runtime_name, dataset, evaluator, references, reference, overrides or {},
+                                verify)
+                reports.append(report)
+                if report.accuracy is None:
+                    progress(f"      FAILED: {report.reason}")
+                else:
+                    verdict = "ok" if report.passed else f"FAILED: {report.reason}"
+                    progress(f"      acc {report.accuracy:.4f} ({report.delta_accuracy_pp:+.2f} pp), agreement"
+                             f" {report.agreement:.4f}, max diff {report.max_abs_diff:.2g}: {verdict}")
     return reports
+
+
+def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evaluator: Evaluator,
+           references: dict[Path, np.ndarray], reference: Path | None, overrides: dict[str, float],
+           verify: bool) -> ParityReport:
+    """Integrity first, then the file against its reference (`references` caches reference predictions)."""
+    started = time.perf_counter()
+    label = runtime_name.value if runtime_name else "none"
+    manifest = None
+    integrity = "skipped (--no-verify)"
+    try:
+        if runtime_name is None:
+            raise EdgeseqError("none of the requested runtimes loads this file type")
+        manifest = read_manifest(path)
+        if verify:
+            integrity = verify_against_manifest(path, manifest)
+        ref_path, ref_kind = resolve_reference(path, manifest, reference)
+        if ref_path not in references:
+            references[ref_path] = evaluator.run(ref_path, runtimes.runtimes_for(ref_path)[0]).probabilities
+        candidate = evaluator.run(path, runtime_name, hygiene=True)
+        figures = compare(candidate.probabilities, references[ref_path], dataset.y_test)
+    except EdgeseqError as err:
+        return _failure(path, label, manifest, str(err), integrity, dataset.identity(), started)
+    m = manifest or {}
+    recipe = recipe_for_file(m.get("format", path.suffix[1:]), m.get("recipe", ""))
+    tolerance = recipe.tolerance if recipe else Tolerance(max_abs_diff=1e-4, min_agreement=0.999)
+    tolerance = replace(tolerance, **overrides)
+    reason = check_tolerance(tolerance, figures["delta_accuracy_pp"], figures["agreement"], figures["max_abs_diff"])
+    if reason is None and not candidate.state_hygiene:
+        reason = "state hygiene: the same digit gave different outputs across invokes"
+    if reason is None and manifest is None:
+        integrity = "no-manifest (warning: unverified file)"
+    return ParityReport(
+        str(path), m.get("architecture"), m.get("format", path.suffix[1:]), m.get("recipe"), label, candidate.backend,
+        str(ref_path), ref_kind, tolerance=tolerance.to_dict(), state_hygiene=candidate.state_hygiene,
+        passed=reason is None, reason=reason, integrity=integrity, digits=len(dataset.y_test),
+        seconds=round(time.perf_counter() - started, 2), data=dataset.identity(), **figures)

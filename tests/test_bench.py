@@ -65,4 +65,4 @@ def test_bad_bench_options(tmp_path):
         done = run_cli("bench", tmp_path, *args)
         assert done.returncode == 2 and "Traceback" not in done.stderr, args
     empty = run_cli("bench", tmp_path)
-    assert empty.returncode == 1 and "no .tflite or .onnx or .keras files" in empty.stderr
+    assert empty.returncode == 2 and "no .tflite or .onnx or .keras files" in empty.stderr  # a usage error

@@ -6,8 +6,9 @@ import sys
 import pytest
 
 RUNTIME_MODULES = ["edgeseq.cli", "edgeseq.bench", "edgeseq.bench_worker", "edgeseq.validate", "edgeseq.parity",
-                   "edgeseq.artifacts", "edgeseq.runtimes", "edgeseq.runtimes.litert_runtime",
-                   "edgeseq.runtimes.onnx_runtime", "edgeseq.export.recipes", "edgeseq.export.exporter", "edgeseq.data"]
+                   "edgeseq.artifacts", "edgeseq.runtimes", "edgeseq.runtimes.guard",
+                   "edgeseq.runtimes.litert_runtime", "edgeseq.runtimes.onnx_runtime", "edgeseq.export.recipes",
+                   "edgeseq.export.exporter", "edgeseq.data"]
 
 
 @pytest.mark.parametrize("module", RUNTIME_MODULES)

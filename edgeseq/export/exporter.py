@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -18,14 +17,15 @@ from typing import Any, Callable
 import numpy as np
 
 from edgeseq import data as data_module
-from edgeseq.artifacts import read_facts
+from edgeseq.artifacts import check_keras_archive, read_facts
 from edgeseq.data import Dataset
 from edgeseq.environment import library_versions
 from edgeseq.errors import ModelError
 from edgeseq.export.recipes import Graph, Recipe
 from edgeseq.export.worker import INPUT_PROBLEM
-from edgeseq.fileio import ensure_dir, manifest_path, read_manifest, sha256_file, write_json_atomic
+from edgeseq.fileio import commit_with_manifest, ensure_dir, read_manifest, sha256_file
 from edgeseq.models import Arch
+from edgeseq.procs import run_child, signal_name
 from edgeseq.train import model_path
 
 WORKER_TIMEOUT_S = 1200
@@ -68,11 +68,7 @@ def source_model(root: Path, arch: Arch) -> Path:
 
 def _reason_from(stderr: str, returncode: int) -> str:
     if returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = f"signal {-returncode}"
-        return f"converter crashed ({name})"
+        return f"converter crashed ({signal_name(returncode)})"
     for line in reversed(stderr.splitlines()):
         if line.startswith("EDGESEQ-REASON: "):
             return line[len("EDGESEQ-REASON: "):]
@@ -85,8 +81,7 @@ def _run_worker(request: dict[str, Any], workdir: Path) -> tuple[int, str]:
     request_path.write_text(json.dumps(request), encoding="utf-8")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"))
     try:
-        done = subprocess.run([sys.executable, "-m", "edgeseq.export.worker", str(request_path)],
-                              capture_output=True, text=True, timeout=WORKER_TIMEOUT_S, env=env, check=False)
+        done = run_child([sys.executable, "-m", "edgeseq.export.worker", str(request_path)], WORKER_TIMEOUT_S, env)
     except subprocess.TimeoutExpired:
         return -999, f"EDGESEQ-REASON: converter timed out after {WORKER_TIMEOUT_S} s"
     return done.returncode, done.stderr
@@ -104,8 +99,16 @@ def _check(path: Path, recipe: Recipe) -> tuple[dict[str, Any], str | None]:
     return facts.to_dict(), None
 
 
-def _manifest(spec: ExportSpec, source: Path, target: Path, facts: dict[str, Any], calibration: dict[str, Any] | None,
-              zero_digit: list[float]) -> dict[str, Any]:
+def unavailable_graph(spec: ExportSpec) -> str | None:
+    """Why the spec's graph cannot be built for its architecture and recipe, or None."""
+    if spec.graph is not None and (spec.graph not in spec.recipe.allowed_graphs
+                                   or (spec.graph is Graph.FUSED and spec.arch is not Arch.LSTM)):
+        return f"graph {spec.graph.value} is not available for {spec.arch.value} {spec.recipe.key}"
+    return None
+
+
+def _manifest(spec: ExportSpec, source: Path, converted: Path, facts: dict[str, Any],
+              calibration: dict[str, Any] | None, zero_digit: list[float]) -> dict[str, Any]:
     source_manifest = read_manifest(source) or {}
     stateful = "UNIDIRECTIONAL_SEQUENCE_LSTM" in facts["ops"] or "UNIDIRECTIONAL_SEQUENCE_RNN" in facts["ops"]
     return {
@@ -129,8 +132,8 @@ def _manifest(spec: ExportSpec, source: Path, target: Path, facts: dict[str, Any
         "output_meaning": "softmax probabilities over labels; the class is the argmax",
         "calibration": calibration,
         "tolerance": spec.recipe.tolerance.to_dict(),
-        "size_bytes": target.stat().st_size,
-        "sha256": sha256_file(target),
+        "size_bytes": converted.stat().st_size,
+        "sha256": sha256_file(converted),
         "source_keras": {"path": str(source), "sha256": sha256_file(source)},
         "trained_on": source_manifest.get("data"),
         "zero_digit_output": zero_digit,
@@ -154,8 +157,12 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
 
     if spec.graph is None:
         return result("unsupported", recipe.notes.get(spec.arch, "no working graph for this architecture"))
-    if spec.graph not in recipe.allowed_graphs or (spec.graph is Graph.FUSED and spec.arch is not Arch.LSTM):
-        return result("unsupported", f"graph {spec.graph.value} is not available for {spec.arch.value} {recipe.key}")
+    if (problem := unavailable_graph(spec)) is not None:
+        return result("unsupported", problem)
+    try:
+        check_keras_archive(source)  # a corrupt source fails here, not in a worker that imports TensorFlow
+    except ModelError as err:
+        return result("failed", str(err))
     calibration_info = None
     request: dict[str, Any] = {"arch": spec.arch.value, "format": recipe.format.value, "recipe": recipe.name,
                                "graph": spec.graph.value, "source": str(source)}
@@ -178,8 +185,7 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
         if problem:
             return result("failed", problem, facts)
         zero_digit = json.loads((workdir / "result.json").read_text(encoding="utf-8"))["zero_digit_output"]
-        os.replace(partial, target)
-        write_json_atomic(manifest_path(target), _manifest(spec, source, target, facts, calibration_info, zero_digit))
+        commit_with_manifest(partial, target, _manifest(spec, source, partial, facts, calibration_info, zero_digit))
         return result("ok", None, facts)
     finally:
         partial.unlink(missing_ok=True)

@@ -6,6 +6,7 @@ Quantized recipes are made from the fp32 graph with onnxruntime.quantization.
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -66,9 +67,11 @@ def convert(model: Any, arch: Arch, recipe: Recipe, graph: Graph, calibration: n
         return
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_dynamic, quantize_static  # noqa: PLC0415
 
-    float_path = target.with_name(target.stem + ".fp32-source.onnx")
-    _fp32(model, arch, graph, float_path)
-    try:
+    # the float graph is scratch: in the temporary folder (the export's work folder), never beside the output,
+    # so that a killed conversion leaves nothing in the output folder
+    with tempfile.TemporaryDirectory(prefix="edgeseq-onnx-") as scratch:
+        float_path = Path(scratch) / f"{target.stem}.fp32-source.onnx"
+        _fp32(model, arch, graph, float_path)
         if recipe.name == "dynamic":
             quantize_dynamic(str(float_path), str(target), weight_type=QuantType.QInt8)
         elif recipe.name == "static":
@@ -78,5 +81,3 @@ def convert(model: Any, arch: Arch, recipe: Recipe, graph: Graph, calibration: n
                             activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
         else:
             raise ExportError(f"no ONNX quantization for recipe {recipe.name}")
-    finally:
-        float_path.unlink(missing_ok=True)

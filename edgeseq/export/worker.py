@@ -52,6 +52,9 @@ def main(request_path: str) -> int:
 
 
 if __name__ == "__main__":
+    from edgeseq.procs import no_core_dumps
+
+    no_core_dumps()  # a converter crash (SIGSEGV in the calibrator) is reported as one line: no core file
     try:
         sys.exit(main(sys.argv[1]))
     except Exception as err:  # noqa: BLE001  (reported to the parent as one line)

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from edgeseq.errors import ModelError
 from edgeseq.tfsupport import import_tensorflow, load_keras_model
 
 
@@ -23,7 +24,7 @@ class KerasRuntime:
             tf.config.threading.set_inter_op_parallelism_threads(1)
         except RuntimeError:
             pass  # already initialised in this process: the first setting stays (recorded in backend)
-        self._tf = tf
+        self._tf, self._path = tf, path
         self._model = load_keras_model(path)
         self._function = tf.function(lambda x: self._model(x, training=False), reduce_retracing=True)
         actual = tf.config.threading.get_intra_op_parallelism_threads()
@@ -36,7 +37,11 @@ class KerasRuntime:
         return lambda: function(tensor).numpy()
 
     def predict(self, digits: np.ndarray) -> np.ndarray:
-        return np.asarray(self._function(digits.astype(np.float32, copy=False)), dtype=np.float32)
+        try:
+            return np.asarray(self._function(digits.astype(np.float32, copy=False)), dtype=np.float32)
+        except (ValueError, TypeError, self._tf.errors.OpError) as err:  # a model that does not take (N, 28, 28)
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            raise ModelError(f"{self._path}: Keras cannot run it ({first[:200]})") from err
 
 
 def load(path: Path, threads: int = 1, **_: Any) -> KerasRuntime:

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from edgeseq.artifacts import tflite_facts
+from edgeseq.artifacts import read_facts
 from edgeseq.errors import ModelError, RuntimeUnavailable
 from edgeseq.runtimes import TFLiteBackend
 from edgeseq.tfsupport import native_stderr_silenced
@@ -49,7 +49,14 @@ class LiteRTRuntime:
     name = "litert"
 
     def __init__(self, path: Path, threads: int, backend: TFLiteBackend = TFLiteBackend.AUTO) -> None:
-        facts = tflite_facts(path.read_bytes(), str(path))  # rejects non-TFLite bytes before the C++ loader
+        facts = read_facts(path)  # rejects non-TFLite bytes before the C++ loader
+        if len(facts.inputs) != 1 or len(facts.outputs) != 1:
+            raise ModelError(f"{path}: expected one input and one output, found {len(facts.inputs)}"
+                             f" and {len(facts.outputs)}")
+        for tensor in (*facts.inputs, *facts.outputs):  # this adapter scales integer inputs and outputs
+            if tensor.dtype != "float32" and not (tensor.scale is not None and 0 < tensor.scale < float("inf")):
+                raise ModelError(f"{path}: {tensor.dtype} tensor {tensor.name!r} has no usable quantization scale"
+                                 f" ({tensor.scale})")
         interpreter_cls, label, resolver = _interpreter_class(backend)
         self.stateful = any(op in facts.ops for op in STATEFUL_OPS)
         try:
@@ -57,12 +64,16 @@ class LiteRTRuntime:
             delegate = "XNNPACK"
         except (RuntimeError, ValueError) as err:
             if resolver is None or "XNNPACK" not in str(err):
-                raise ModelError(f"{path}: the TFLite interpreter cannot run it ({str(err).splitlines()[0]})") from err
+                raise _cannot_run(path, err) from err
             # XNNPACK refuses some quantized graphs (at the first invoke): use the builtin kernels, and say so.
-            self._interpreter = self._ready(interpreter_cls(
-                model_path=str(path), num_threads=threads,
-                experimental_op_resolver_type=resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES))
+            try:
+                self._interpreter = self._ready(interpreter_cls(
+                    model_path=str(path), num_threads=threads,
+                    experimental_op_resolver_type=resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES))
+            except (RuntimeError, ValueError) as again:
+                raise _cannot_run(path, again) from again
             delegate = "builtin kernels (XNNPACK refused the graph)"
+        self.path = path
         self.backend = f"{label}, {delegate}, {threads} thread(s)"
         self._input = self._interpreter.get_input_details()[0]
         self._output = self._interpreter.get_output_details()[0]
@@ -126,9 +137,18 @@ class LiteRTRuntime:
 
     def predict(self, digits: np.ndarray) -> np.ndarray:
         quantized = self._quantize(digits)
-        if self.batch_one_only:
-            return np.concatenate([self._dequantize(self._invoke(quantized[i:i + 1])) for i in range(len(digits))])
-        return self._dequantize(self._invoke(quantized))
+        try:
+            if self.batch_one_only:
+                return np.concatenate([self._dequantize(self._invoke(quantized[i:i + 1]))
+                                       for i in range(len(digits))])
+            return self._dequantize(self._invoke(quantized))
+        except (RuntimeError, ValueError) as err:
+            raise _cannot_run(self.path, err) from err
+
+
+def _cannot_run(path: Path, err: Exception) -> ModelError:
+    first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return ModelError(f"{path}: the TFLite interpreter cannot run it ({first[:200]})")
 
 
 def load(path: Path, threads: int = 1, tflite_backend: str = "auto", **_: Any) -> LiteRTRuntime:

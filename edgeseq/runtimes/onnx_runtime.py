@@ -26,12 +26,15 @@ class OnnxRuntime:
         options.log_severity_level = 3
         try:
             self._session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
-        except Exception as err:  # noqa: BLE001  (onnxruntime raises its own exception types)
-            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-            raise ModelError(f"{path}: onnxruntime cannot load it ({first[:200]})") from err
-        inp, out = self._session.get_inputs()[0], self._session.get_outputs()[0]
-        self.input_name, self.output_name = inp.name, out.name
-        self.batch_one_only = inp.shape[0] == 1
+            inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
+            if len(inputs) != 1 or len(outputs) != 1 or len(inputs[0].shape) != 3:
+                raise ValueError(f"expected one input [batch, 28, 28] and one output, found {len(inputs)} input(s)"
+                                 f" {[i.shape for i in inputs]} and {len(outputs)} output(s)")
+            self.input_name, self.output_name = inputs[0].name, outputs[0].name
+            self.batch_one_only = inputs[0].shape[0] == 1
+        except Exception as err:  # noqa: BLE001  (onnxruntime raises its own exception types, and undecodable names)
+            raise _cannot(path, "load", err) from err
+        self.path = path
         self.backend = f"onnxruntime {metadata.version('onnxruntime')}, CPUExecutionProvider, {threads} thread(s)"
 
     def bind(self, digits: np.ndarray) -> Callable[[], np.ndarray]:
@@ -42,8 +45,16 @@ class OnnxRuntime:
     def predict(self, digits: np.ndarray) -> np.ndarray:
         if self.batch_one_only and len(digits) != 1:
             return np.concatenate([self.predict(digits[i:i + 1]) for i in range(len(digits))])
-        result = self._session.run([self.output_name], {self.input_name: digits.astype(np.float32, copy=False)})
+        try:
+            result = self._session.run([self.output_name], {self.input_name: digits.astype(np.float32, copy=False)})
+        except Exception as err:  # noqa: BLE001  (onnxruntime's Fail, InvalidArgument, ... derive from Exception)
+            raise _cannot(self.path, "run", err) from err
         return np.asarray(result[0], dtype=np.float32)
+
+
+def _cannot(path: Path, verb: str, err: Exception) -> ModelError:
+    first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return ModelError(f"{path}: onnxruntime cannot {verb} it ({first[:200]})")
 
 
 def load(path: Path, threads: int = 1, **_: Any) -> OnnxRuntime:

@@ -1,0 +1,395 @@
+"""Every command on every relevant bad input: a non-zero exit, one 'Error...' line last on stderr, no
+traceback, and no new or changed file anywhere in the test's folder (inputs, outputs and the current folder).
+
+Inputs are built from the committed models (models/), so no case waits for training or export. Each case
+is (id, builder, arguments); a builder writes the bad input into IN, arguments name IN, OUT and REF (a
+valid fp32 ONNX reference, so that validate reaches the file itself without importing TensorFlow).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+
+from conftest import REPO, run_cli
+from test_data import idx_bytes, write_idx_folder
+
+MODELS = REPO / "models" / "rnn"
+FAST = ("--warmup", "0", "--min-runs", "5", "--min-seconds", "0")
+
+
+# --- bad inputs --------------------------------------------------------------------------------------
+
+def copy_model(folder: Path, name: str, manifest: bool = True) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(MODELS / name, folder / name)
+    if manifest:
+        shutil.copy(MODELS / f"{name}.json", folder / f"{name}.json")
+    return folder / name
+
+
+def crashing_tflite(source: Path, target: Path) -> Path:
+    """A flatbuffer that passes every structural check but makes the TFLite runtime crash (SIGSEGV): the
+    first FULLY_CONNECTED takes its weights from the 'optional tensor' marker -1."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(source.read_bytes(), 0))
+    code = next(i for i, c in enumerate(model.operatorCodes)
+                if max(c.builtinCode, c.deprecatedBuiltinCode) == schema.BuiltinOperator.FULLY_CONNECTED)
+    op = next(op for op in model.subgraphs[0].operators if op.opcodeIndex == code)
+    op.inputs = [int(i) for i in op.inputs]
+    op.inputs[1] = -1
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(bytes(builder.Output()))
+    return target
+
+
+def nothing(d: Path) -> None:
+    d.mkdir(parents=True, exist_ok=True)
+
+
+def regular_file(d: Path) -> None:
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "file").write_text("not a folder")
+
+
+def idx(**override: bytes) -> Callable[[Path], None]:
+    return lambda d: write_idx_folder(d / "data", **override) and None
+
+
+def idx_corrupt_gzip(d: Path) -> None:
+    folder = write_idx_folder(d / "data")
+    path = folder / "train-images-idx3-ubyte.gz"
+    path.write_bytes(path.read_bytes()[:100])
+
+
+def idx_missing_file(d: Path) -> None:
+    write_idx_folder(d / "data")
+    (d / "data" / "t10k-labels-idx1-ubyte.gz").unlink()
+
+
+def npz(**arrays: np.ndarray) -> Callable[[Path], None]:
+    def build(d: Path) -> None:
+        d.mkdir(parents=True, exist_ok=True)
+        rng = np.random.default_rng(0)
+        good = {"x_train": rng.integers(0, 256, (8, 28, 28)).astype(np.uint8), "y_train": np.arange(8) % 10,
+                "x_test": rng.integers(0, 256, (4, 28, 28)).astype(np.uint8), "y_test": np.arange(4)}
+        np.savez(d / "mnist.npz", **(good | arrays))
+    return build
+
+
+def npz_bytes(cut: bool) -> Callable[[Path], None]:
+    def build(d: Path) -> None:
+        npz()(d)
+        raw = (d / "mnist.npz").read_bytes()
+        (d / "mnist.npz").write_bytes(raw[: len(raw) // 2] if cut else b"PK\x03\x04" + bytes(range(256)) * 4)
+    return build
+
+
+def nan_pixels() -> np.ndarray:
+    pixels = np.zeros((8, 28, 28), np.float32)
+    pixels[3, 5, 5] = np.nan
+    return pixels
+
+
+def keras(kind: str) -> Callable[[Path], None]:
+    """IN/models/rnn/rnn.keras, damaged in one way."""
+    def build(d: Path) -> None:
+        path = copy_model(d / "models" / "rnn", "rnn.keras")
+        raw = path.read_bytes()
+        if kind == "truncated":
+            path.write_bytes(raw[: len(raw) // 2])
+        elif kind == "random":
+            path.write_bytes(bytes(np.random.default_rng(1).integers(0, 256, 4096, dtype=np.uint8)))
+        elif kind == "not-a-zip":
+            path.write_bytes(b"PK\x03\x04 not really a zip")
+        elif kind == "crc":  # bytes of the weights changed inside an intact archive
+            with zipfile.ZipFile(path) as archive:
+                info = archive.getinfo("model.weights.h5")
+                start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+            damaged = bytearray(raw)
+            damaged[start + info.compress_size // 2] ^= 0xFF
+            path.write_bytes(bytes(damaged))
+        elif kind == "no-weights":
+            with zipfile.ZipFile(path, "w") as archive:
+                archive.writestr("config.json", "{}")
+    return build
+
+
+def artifact(name: str, kind: str) -> Callable[[Path], None]:
+    """IN/rnn/NAME (a committed file), damaged in one way; REF is a valid fp32 ONNX reference."""
+    def build(d: Path) -> None:
+        copy_model(d / "ref", "rnn-fp32.onnx")
+        path = copy_model(d / "rnn", name, manifest=kind in ("manifest-not-json", "sha256-mismatch", "manifest-list",
+                                                             "manifest-wrong-type", "crash-no-verify"))
+        raw = path.read_bytes()
+        manifest = path.with_name(path.name + ".json")
+        if kind == "random":
+            path.write_bytes(raw[:8] + bytes(np.random.default_rng(2).integers(0, 256, 2048, dtype=np.uint8)))
+        elif kind == "truncated":
+            path.write_bytes(raw[: len(raw) * 6 // 10])
+        elif kind == "empty":
+            path.write_bytes(b"")
+        elif kind == "crash":
+            crashing_tflite(MODELS / name, path)
+        elif kind == "crash-no-verify":
+            crashing_tflite(MODELS / name, path)
+        elif kind == "manifest-not-json":
+            manifest.write_text('{"sha256": "abc",')
+        elif kind == "manifest-list":
+            manifest.write_text("[]")
+        elif kind == "manifest-wrong-type":
+            manifest.write_text(json.dumps(json.loads(manifest.read_text()) | {"recipe": ["fp32"]}))
+        elif kind == "sha256-mismatch":
+            path.write_bytes(raw[:-1] + bytes([raw[-1] ^ 1]))  # one bit: same size, another hash
+        else:
+            raise ValueError(kind)
+    return build
+
+
+def wrong_suffix(d: Path) -> None:
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "notes.txt").write_text("hello")
+
+
+def results(kind: str) -> Callable[[Path], None]:
+    def build(d: Path) -> None:
+        folder = d / "results"
+        shutil.copytree(REPO / "tests" / "golden" / "report_results", folder)
+        if kind == "not-json":
+            (folder / "train.json").write_text("[{")
+        elif kind == "object":
+            (folder / "bench.json").write_text("{}")
+        elif kind == "missing-keys":
+            (folder / "validate.json").write_text(json.dumps([{"path": "x.tflite"}]))
+        elif kind == "missing-file":
+            (folder / "export.json").unlink()
+        elif kind == "empty":
+            for path in folder.iterdir():
+                path.unlink() if path.is_file() else shutil.rmtree(path)
+    return build
+
+
+def valid_files(d: Path) -> None:
+    copy_model(d / "rnn", "rnn-fp32.tflite")
+    regular_file(d)
+
+
+# --- the corpus: (id, builder, arguments) ----------------------------------------------------------------
+
+DATA_CASES = [
+    ("missing-data", nothing, ["--data", "{in}/nowhere"], "not found"),
+    ("empty-data-folder", nothing, ["--data", "{in}"], "has no train-images"),
+    ("wrong-magic-idx", idx(x_train=b"\x00\x00\x08\x01" + b"\x00" * 20), ["--data", "{in}/data"], "wrong magic"),
+    ("truncated-idx", idx(y_test=idx_bytes(np.arange(10) % 10)[:-3]), ["--data", "{in}/data"], "truncated"),
+    ("inconsistent-dims-idx", idx(x_test=idx_bytes(np.zeros((10, 28, 27)))), ["--data", "{in}/data"], "28x28"),
+    ("labels-out-of-range-idx", idx(y_train=idx_bytes(np.full(20, 12))), ["--data", "{in}/data"], "out of range"),
+    ("count-mismatch-idx", idx(y_train=idx_bytes(np.zeros(19))), ["--data", "{in}/data"], "19 labels"),
+    ("corrupt-gzip-idx", idx_corrupt_gzip, ["--data", "{in}/data"], "corrupt or truncated gzip"),
+    ("missing-idx-file", idx_missing_file, ["--data", "{in}/data"], "t10k-labels"),
+    ("corrupt-npz", npz_bytes(cut=False), ["--data", "{in}/mnist.npz"], "cannot read"),
+    ("truncated-npz", npz_bytes(cut=True), ["--data", "{in}/mnist.npz"], "cannot read"),
+    ("nan-pixels-npz", npz(x_train=nan_pixels()), ["--data", "{in}/mnist.npz"], "NaN"),
+    ("pickled-npz", npz(y_test=np.array([{"a": 1}] * 4, dtype=object)), ["--data", "{in}/mnist.npz"], "cannot read"),
+    ("missing-arrays-npz", lambda d: nothing(d) or np.savez(d / "mnist.npz", x_train=np.zeros((1, 28, 28))),
+     ["--data", "{in}/mnist.npz"], "lacks the arrays"),
+]
+
+CASES: list[tuple[str, Callable[[Path], None], list[str], str]] = [
+    # train: data problems come before TensorFlow is imported
+    *[(f"train-{name}", build, ["train", "--out", "{out}/models", *args], expect)
+      for name, build, args, expect in DATA_CASES],
+    ("train-out-is-a-file", regular_file, ["train", "--out", "{in}/file"], "not a folder"),
+    ("train-out-under-a-file", regular_file, ["train", "--out", "{in}/file/models"], "not a folder"),
+    ("train-unknown-model", nothing, ["train", "--model", "gru", "--out", "{out}"], "'gru' is not one of"),
+    ("train-zero-epochs", nothing, ["train", "--epochs", "0", "--out", "{out}"], "positive"),
+    ("train-negative-batch", nothing, ["train", "--batch-size", "-1", "--out", "{out}"], "positive"),
+    ("train-zero-limit", nothing, ["train", "--limit-train", "0", "--out", "{out}"], "positive"),
+    ("train-unknown-option", nothing, ["train", "--bogus"], "No such option"),
+
+    # export: sources, options and calibration data are checked before any conversion
+    ("export-missing-from", nothing, ["export", "--from", "{in}/nowhere", "--out", "{out}"], "no trained"),
+    ("export-empty-from", nothing, ["export", "--from", "{in}", "--out", "{out}"], "no trained"),
+    *[(f"export-{kind}-keras", keras(kind), ["export", "--model", "rnn", "--format", "tflite", "--quant", "fp32",
+                                              "--from", "{in}/models", "--out", "{out}"], "rnn.keras")
+      for kind in ("truncated", "random", "not-a-zip", "crc", "no-weights")],
+    ("export-out-is-a-file", lambda d: keras("crc")(d) or regular_file(d),
+     ["export", "--model", "rnn", "--from", "{in}/models", "--out", "{in}/file"], "not a folder"),
+    ("export-unknown-model", nothing, ["export", "--model", "gru", "--out", "{out}"], "'gru' is not one of"),
+    ("export-unknown-format", nothing, ["export", "--format", "coreml", "--out", "{out}"], "'coreml' is not one of"),
+    ("export-unknown-recipe", nothing, ["export", "--quant", "int4", "--out", "{out}"], "unknown recipe 'int4'"),
+    ("export-recipe-of-another-format", nothing, ["export", "--format", "tflite", "--quant", "static", "--out", "{out}"],
+     "tflite: fp32, fp16"),
+    ("export-graph-conflict", nothing, ["export", "--model", "rnn", "--graph", "fused", "--out", "{out}"],
+     "valid for the chosen models and recipes: loop, unrolled"),
+    ("export-unknown-graph", nothing, ["export", "--graph", "spiral", "--out", "{out}"], "'spiral' is not one of"),
+    ("export-zero-calibration", nothing, ["export", "--calibration-size", "0", "--out", "{out}"], "positive"),
+    *[(f"export-calibration-{name}", lambda d, b=build: keras("crc")(d) or b(d),
+       ["export", "--model", "rnn", "--format", "tflite", "--quant", "int8", "--from", "{in}/models",
+        "--out", "{out}", *args], expect)
+      for name, build, args, expect in DATA_CASES if name in ("wrong-magic-idx", "nan-pixels-npz", "missing-data")],
+    ("export-unknown-option", nothing, ["export", "--bogus"], "No such option"),
+
+    # validate: integrity before use; TFLite and ONNX run in a child process
+    ("validate-missing-path", nothing, ["validate", "{in}/nowhere"], "not found"),
+    ("validate-empty-folder", nothing, ["validate", "{in}"], "no .tflite or .onnx files"),
+    ("validate-wrong-file-type", wrong_suffix, ["validate", "{in}/notes.txt"], "not a .tflite or .onnx file"),
+    *[(f"validate-{kind}-{name.split('.')[-1]}", artifact(name, kind),
+       ["validate", "{in}/rnn/" + name, "--reference", "{ref}", "--limit", "20", *extra], expect)
+      for name, kind, extra, expect in [
+          ("rnn-fp32.tflite", "random", [], "rnn-fp32.tflite"),
+          ("rnn-fp32.tflite", "truncated", [], "corrupt or truncated"),
+          ("rnn-fp32.tflite", "empty", [], "not a TFLite flatbuffer"),
+          ("rnn-fp32.tflite", "crash", [], "crashed running it (SIGSEGV)"),
+          ("rnn-fp32.tflite", "crash-no-verify", ["--no-verify"], "crashed running it (SIGSEGV)"),
+          ("rnn-fp32.tflite", "manifest-not-json", [], "not valid JSON"),
+          ("rnn-fp32.tflite", "manifest-list", [], "not a JSON object"),
+          ("rnn-fp32.tflite", "manifest-wrong-type", [], "recipe is a JSON list"),
+          ("rnn-fp32.tflite", "sha256-mismatch", [], "does not match its manifest"),
+          ("rnn-fp32.onnx", "random", [], "rnn-fp32.onnx"),
+          ("rnn-fp32.onnx", "truncated", [], "rnn-fp32.onnx"),
+          ("rnn-fp32.onnx", "sha256-mismatch", [], "does not match its manifest"),
+          ("rnn-fp32.onnx", "manifest-not-json", [], "not valid JSON"),
+      ]],
+    ("validate-corrupt-reference",
+     lambda d: artifact("rnn-fp32.onnx", "random")(d) or copy_model(d / "ok", "rnn-int8.tflite"),
+     ["validate", "{in}/ok/rnn-int8.tflite", "--reference", "{in}/rnn/rnn-fp32.onnx", "--limit", "20"],
+     "rnn-fp32.onnx"),
+    ("validate-missing-reference", valid_files, ["validate", "{in}/rnn", "--reference", "{in}/nowhere.onnx"],
+     "does not exist"),
+    ("validate-bad-data", lambda d: valid_files(d) or idx(x_train=b"\x00\x00\x08\x01")(d),
+     ["validate", "{in}/rnn", "--data", "{in}/data"], "wrong magic"),
+    ("validate-unknown-runtime", valid_files, ["validate", "{in}/rnn", "--runtime", "tensorrt"], "choose from"),
+    ("validate-zero-threads", valid_files, ["validate", "{in}/rnn", "--threads", "0"], "positive"),
+    ("validate-zero-limit", valid_files, ["validate", "{in}/rnn", "--limit", "0"], "positive"),
+    ("validate-unknown-backend", valid_files, ["validate", "{in}/rnn", "--tflite-backend", "gpu"],
+     "'gpu' is not one of"),
+    ("validate-unknown-option", valid_files, ["validate", "{in}/rnn", "--bogus"], "No such option"),
+
+    # bench: a file that cannot be measured is a failed row; nothing measured is an error
+    ("bench-missing-path", nothing, ["bench", "{in}/nowhere"], "not found"),
+    ("bench-empty-folder", nothing, ["bench", "{in}"], "no .tflite or .onnx or .keras files"),
+    ("bench-wrong-file-type", wrong_suffix, ["bench", "{in}/notes.txt"], "not a .tflite or .onnx or .keras file"),
+    *[(f"bench-{kind}-{name.split('.')[-1]}", artifact(name, kind), ["bench", "{in}/rnn/" + name, *FAST, *extra],
+       expect)
+      for name, kind, extra, expect in [
+          ("rnn-fp32.tflite", "random", [], "nothing could be measured"),
+          ("rnn-fp32.tflite", "truncated", [], "corrupt or truncated"),
+          ("rnn-fp32.tflite", "crash", [], "crashed the process (SIGSEGV)"),
+          ("rnn-fp32.tflite", "crash-no-verify", ["--no-verify"], "crashed the process (SIGSEGV)"),
+          ("rnn-fp32.tflite", "manifest-not-json", [], "not valid JSON"),
+          ("rnn-fp32.tflite", "sha256-mismatch", [], "does not match its manifest"),
+          ("rnn-fp32.onnx", "random", [], "rnn-fp32.onnx"),
+          ("rnn-fp32.onnx", "truncated", [], "rnn-fp32.onnx"),
+          ("rnn-fp32.onnx", "manifest-list", [], "not a JSON object"),
+      ]],
+    *[(f"bench-{kind}-keras", keras(kind), ["bench", "{in}/models/rnn/rnn.keras", *FAST], "rnn.keras")
+      for kind in ("truncated", "random", "crc")],
+    ("bench-csv-is-a-folder", valid_files, ["bench", "{in}/rnn", "--csv", "{in}", *FAST], "is a directory"),
+    ("bench-csv-under-a-file", valid_files, ["bench", "{in}/rnn", "--csv", "{in}/file/bench.csv", *FAST],
+     "not a folder"),
+    ("bench-no-runtime-for-the-files", valid_files, ["bench", "{in}/rnn", "--runtime", "keras", *FAST],
+     "nothing could be measured"),
+    ("bench-unknown-runtime", valid_files, ["bench", "{in}/rnn", "--runtime", "tensorrt"], "choose from"),
+    ("bench-zero-threads", valid_files, ["bench", "{in}/rnn", "--threads", "0"], "positive"),
+    ("bench-zero-batch", valid_files, ["bench", "{in}/rnn", "--batch", "0"], "positive"),
+    ("bench-batch-not-a-number", valid_files, ["bench", "{in}/rnn", "--batch", "a,b"], "integers"),
+    ("bench-negative-warmup", valid_files, ["bench", "{in}/rnn", "--warmup", "-1"], "-1"),
+    ("bench-zero-min-runs", valid_files, ["bench", "{in}/rnn", "--min-runs", "0"], "positive"),
+    ("bench-unknown-option", valid_files, ["bench", "{in}/rnn", "--bogus"], "No such option"),
+
+    # inspect: reads files without a runtime; integrity first
+    ("inspect-missing-file", nothing, ["inspect", "{in}/nowhere.tflite"], "does not exist"),
+    ("inspect-folder", nothing, ["inspect", "{in}"], "is a directory"),
+    ("inspect-wrong-file-type", wrong_suffix, ["inspect", "{in}/notes.txt"], "unknown file type"),
+    ("inspect-keras-file", keras("crc"), ["inspect", "{in}/models/rnn/rnn.keras"], "rnn.keras"),
+    *[(f"inspect-{kind}-{name.split('.')[-1]}", artifact(name, kind), ["inspect", "{in}/rnn/" + name, *extra], expect)
+      for name, kind, extra, expect in [
+          ("rnn-fp32.tflite", "random", [], "corrupt or truncated"),
+          ("rnn-fp32.tflite", "truncated", [], "corrupt or truncated"),
+          ("rnn-fp32.tflite", "empty", [], "not a TFLite flatbuffer"),
+          ("rnn-fp32.tflite", "manifest-not-json", [], "not valid JSON"),
+          ("rnn-fp32.tflite", "manifest-wrong-type", [], "recipe is a JSON list"),
+          ("rnn-fp32.tflite", "sha256-mismatch", [], "rnn-fp32.tflite does not match its manifest"),
+          ("rnn-fp32.onnx", "random", [], "not a readable ONNX model"),
+          ("rnn-fp32.onnx", "truncated", [], "rnn-fp32.onnx"),
+          ("rnn-fp32.onnx", "sha256-mismatch", [], "does not match its manifest"),
+          ("rnn-fp32.onnx", "manifest-list", [], "not a JSON object"),
+      ]],
+    ("inspect-unknown-option", nothing, ["inspect", "--bogus"], "No such option"),
+
+    # report: inputs are checked row by row, the output folder before anything is computed
+    ("report-missing-folder", nothing, ["report", "{in}/nowhere", "--out", "{out}"], "results folder not found"),
+    ("report-empty-folder", results("empty"), ["report", "{in}/results", "--out", "{out}"], "train.json not found"),
+    ("report-missing-file", results("missing-file"), ["report", "{in}/results", "--out", "{out}"],
+     "export.json not found"),
+    ("report-not-json", results("not-json"), ["report", "{in}/results", "--out", "{out}"], "not valid JSON"),
+    ("report-not-a-list", results("object"), ["report", "{in}/results", "--out", "{out}"], "expected the list"),
+    ("report-row-missing-keys", results("missing-keys"), ["report", "{in}/results", "--out", "{out}"], "lacks"),
+    ("report-out-is-a-file", lambda d: results("ok")(d) or regular_file(d),
+     ["report", "{in}/results", "--out", "{in}/file"], "not a folder"),
+    ("report-zero-latency-budget", results("ok"), ["report", "{in}/results", "--out", "{out}",
+                                                   "--max-latency-us", "0"], "x>0"),
+    ("report-accuracy-not-a-fraction", results("ok"), ["report", "{in}/results", "--out", "{out}",
+                                                       "--min-accuracy", "97"], "0<=x<=1"),
+    ("report-unknown-option", results("ok"), ["report", "{in}/results", "--bogus"], "No such option"),
+
+    # run: everything that fails before training
+    *[(f"run-{name}", build, ["run", "--out", "{out}/run", *args], expect)
+      for name, build, args, expect in DATA_CASES
+      if name in ("missing-data", "wrong-magic-idx", "truncated-idx", "corrupt-npz", "nan-pixels-npz")],
+    ("run-out-is-a-file", regular_file, ["run", "--out", "{in}/file"], "not a folder"),
+    ("run-zero-epochs", nothing, ["run", "--epochs", "0", "--out", "{out}"], "positive"),
+    ("run-zero-threads", nothing, ["run", "--threads", "0", "--out", "{out}"], "positive"),
+    ("run-unknown-option", nothing, ["run", "--bogus"], "No such option"),
+]
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in folder.rglob("*") if p.is_file()}
+
+
+def test_case_ids_are_unique_and_cover_every_command():
+    ids = [case[0] for case in CASES]
+    assert len(ids) == len(set(ids))
+    assert {i.split("-")[0] for i in ids} == {"train", "export", "validate", "bench", "inspect", "report", "run"}
+
+
+@pytest.mark.parametrize("args, expect, build", [(a, e, b) for _, b, a, e in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_is_one_clean_error_and_writes_nothing(tmp_path, args, expect, build):
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    out.mkdir()
+    build(inputs)
+    (out / "previous.json").write_text("{}")  # a complete earlier output must survive untouched
+    before = snapshot(tmp_path)
+    argv = [a.format(**{"in": inputs, "out": out, "ref": inputs / "ref" / "rnn-fp32.onnx"}) for a in args]
+    done = run_cli(*argv, cwd=tmp_path)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode != 0, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert lines and lines[-1].startswith("Error"), done.stderr
+    assert expect in lines[-1], done.stderr
+    assert snapshot(tmp_path) == before
+    assert not [p for p in tmp_path.rglob("*") if ".partial" in p.name or p.name.startswith(".edgeseq-")]
+
+
+def test_the_crashing_file_really_crashes_the_runtime(tmp_path):
+    """The guard is what keeps validate alive: loaded directly, the same file kills the process."""
+    import subprocess
+    import sys
+
+    path = crashing_tflite(MODELS / "rnn-fp32.tflite", tmp_path / "rnn-fp32.tflite")
+    code = ("import numpy as np, sys; from edgeseq import runtimes;"
+            f"r = runtimes.load(sys.argv[1], runtimes.RuntimeName.LITERT); r.predict(np.zeros((1, 28, 28), 'f4'))")
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, cwd=tmp_path, check=False)
+    assert done.returncode < 0, done

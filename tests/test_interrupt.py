@@ -1,0 +1,136 @@
+"""Ctrl-C and killed converters during `edgeseq export`: the command ends, and what is left in the output
+folder is complete files with matching manifests: no partial file, no work folder, no orphaned worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from edgeseq.fileio import manifest_path, sha256_file
+
+
+def start_export(trained: Path, out: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "edgeseq", "export", "--from", str(trained), "--out", str(out),
+                             "--calibration-size", "20", "--json", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=out.parent)
+
+
+def export_workers(parent: int) -> list[int]:
+    """The `edgeseq.export.worker` children of process `parent` (read from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        ppid = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("PPid:")), None)
+        if ppid == parent and b"edgeseq.export.worker" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 600) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def finish(proc: subprocess.Popen) -> tuple[str, str]:
+    try:
+        return proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def assert_only_complete_files(out: Path) -> None:
+    everything = list(out.rglob("*"))
+    assert not [p for p in everything if ".partial" in p.name], everything
+    assert not [p for p in everything if p.name.startswith(".edgeseq-export-")], everything
+    for path in everything:
+        if path.suffix in (".tflite", ".onnx"):
+            manifest = json.loads(manifest_path(path).read_text())
+            assert manifest["sha256"] == sha256_file(path) and manifest["size_bytes"] == path.stat().st_size, path
+
+
+def test_ctrl_c_during_a_conversion(trained, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = start_export(trained, out, "--model", "rnn", "--format", "tflite", "--quant", "fp32", "--quant", "fp16",
+                        "--quant", "dynamic")
+    try:
+        wait_for(lambda: manifest_path(out / "rnn" / "rnn-fp32.tflite").exists() or proc.poll() is not None,
+                 "the first recipe to be exported")
+        (worker,) = wait_for(lambda: export_workers(proc.pid), "the second conversion to start")
+        wait_for(lambda: list(out.glob(".edgeseq-export-*/request.json")), "the second conversion's work folder")
+        proc.send_signal(signal.SIGINT)
+        _, stderr = finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "interrupted" and "Traceback" not in stderr, stderr
+    assert not Path(f"/proc/{worker}").exists(), "the conversion worker outlived the command"
+    assert_only_complete_files(out)
+    assert (out / "rnn" / "rnn-fp32.tflite").is_file() and not (out / "rnn" / "rnn-dynamic.tflite").exists()
+
+
+def test_a_killed_converter_is_a_failed_recipe_and_the_export_goes_on(trained, tmp_path):
+    """The first recipe's worker is killed while it is still starting (importing TensorFlow takes seconds, so
+    the kill cannot miss); that recipe is reported with the signal, the next one still exports, and the work
+    folder (where the dynamic recipe keeps its float graph) is gone."""
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = start_export(trained, out, "--model", "rnn", "--format", "onnx", "--quant", "dynamic", "--quant", "fp32")
+    try:
+        (worker,) = wait_for(lambda: export_workers(proc.pid), "the first conversion worker")
+        os.kill(worker, signal.SIGKILL)
+        stdout, stderr = finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    results = {r["recipe"]: r for r in json.loads(stdout)}
+    assert list(results) == ["fp32", "dynamic"] or list(results) == ["dynamic", "fp32"]
+    killed = [r for r in results.values() if r["status"] != "ok"]
+    assert len(killed) == 1 and "SIGKILL" in killed[0]["reason"] and killed[0]["path"] is None, results
+    lines = stderr.strip().splitlines()
+    assert proc.returncode == 1 and lines[-1].startswith("Error") and "SIGKILL" in lines[-1], stderr
+    assert_only_complete_files(out)
+    survivor = next(r for r in results.values() if r["status"] == "ok")
+    assert sorted(p.name for p in (out / "rnn").iterdir()) == [
+        f"rnn-{survivor['recipe']}.onnx", f"rnn-{survivor['recipe']}.onnx.json"]
+
+
+def test_ctrl_c_is_held_until_a_commit_is_complete(tmp_path, monkeypatch):
+    """A file and its manifest are renamed into place together: Ctrl-C arriving in between waits for both."""
+    import pytest
+
+    from edgeseq.fileio import commit_with_manifest, staged
+
+    target = tmp_path / "model.tflite"
+    real_replace = os.replace
+
+    def replace_then_interrupt(source, destination):
+        real_replace(source, destination)
+        os.kill(os.getpid(), signal.SIGINT)  # after the first rename, before the second
+
+    with pytest.raises(KeyboardInterrupt), staged(target) as tmp:
+        tmp.write_bytes(b"model")
+        monkeypatch.setattr(os, "replace", replace_then_interrupt)
+        commit_with_manifest(tmp, target, {"sha256": sha256_file(tmp)})
+    assert json.loads(manifest_path(target).read_text())["sha256"] == sha256_file(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.tflite", "model.tflite.json"]
