@@ -140,3 +140,17 @@ def test_idx_parser_on_mutated_valid_header(position, value):
     except DataError:
         return
     assert out.shape[1:] == (28, 28)
+
+
+def test_mnist_reads_the_keras_cache(tmp_path, monkeypatch):
+    """`--data mnist` goes through Keras' cache (~/.keras/datasets/mnist.npz, or KERAS_HOME): no download
+    when it is there, and the identity says which file was read."""
+    cache = tmp_path / "datasets"
+    cache.mkdir()
+    rng = np.random.default_rng(0)
+    np.savez(cache / "mnist.npz", x_train=rng.integers(0, 256, (4, 28, 28), dtype=np.uint8), y_train=np.arange(4),
+             x_test=rng.integers(0, 256, (2, 28, 28), dtype=np.uint8), y_test=np.arange(2))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    ds = data.load("mnist")
+    assert ds.name == "mnist" and str(cache / "mnist.npz") in ds.source
+    assert ds.identity()["train_count"] == 4 and "mnist.npz" in ds.identity()["sha256"]

@@ -1,0 +1,32 @@
+"""The main job end to end: `edgeseq run --quick` on the shipped sample, in a temporary folder."""
+
+import json
+from pathlib import Path
+
+from conftest import run_cli
+
+
+def test_run_quick_end_to_end(tmp_path):
+    out = tmp_path / "run"
+    done = run_cli("run", "--quick", "--out", out, "--json")
+    assert done.returncode in (0, 1), done.stderr
+    summary = json.loads(done.stdout)
+    for name in ("train.json", "export.json", "validate.json", "bench.json", "run.json"):
+        assert (out / name).is_file(), name
+    report = out / "report"
+    for name in ("report.md", "report.html", "report.json", "accuracy-vs-latency.png"):
+        assert (report / name).is_file(), name
+    assert Path(summary["report"]) == report / "report.md"
+    markdown = (report / "report.md").read_text()
+    measured = [r for r in json.loads((out / "bench.json").read_text()) if r["status"] == "ok"]
+    assert measured
+    for row in measured:
+        label = f"| {row['model']} | {row['format']} | {row['recipe']} | {row['runtime']} |"
+        assert label in markdown, label
+    assert "data:image/png;base64," in (report / "report.html").read_text()
+    for phase in ("[1/5] train", "[2/5] export", "[3/5] validate", "[4/5] bench", "[5/5] report"):
+        assert phase in done.stderr
+    parity = json.loads((out / "validate.json").read_text())
+    assert done.returncode == (0 if all(r["passed"] for r in parity) else 1)
+    assert summary["passed"] == (done.returncode == 0)
+    assert summary["data"]["name"] == "sample" and "limited" in summary["data"]["note"]
