@@ -21,6 +21,13 @@ from edgeseq.tfsupport import native_stderr_silenced
 STATEFUL_OPS = ("UNIDIRECTIONAL_SEQUENCE_LSTM", "UNIDIRECTIONAL_SEQUENCE_RNN", "BIDIRECTIONAL_SEQUENCE_LSTM")
 
 
+INSTALL_HINTS = {
+    TFLiteBackend.LITERT: "pip install 'edgeseq[runtime]'",
+    TFLiteBackend.TFLITE_RUNTIME: "pip install tflite-runtime (its last release needs numpy<2)",
+    TFLiteBackend.TF: "pip install 'edgeseq[train]'",
+}
+
+
 def _interpreter_class(backend: TFLiteBackend) -> tuple[Any, str, Any]:
     """(Interpreter class, label, OpResolverType enum or None) for the requested backend."""
     order = [TFLiteBackend.LITERT, TFLiteBackend.TFLITE_RUNTIME, TFLiteBackend.TF] \
@@ -41,8 +48,8 @@ def _interpreter_class(backend: TFLiteBackend) -> tuple[Any, str, Any]:
             return mod.Interpreter, label, getattr(mod, "OpResolverType", None)
         except (ImportError, metadata.PackageNotFoundError, RuntimeUnavailable):
             tried.append(choice.value)
-    raise RuntimeUnavailable(f"no TFLite interpreter available (tried {', '.join(tried)});"
-                             " pip install 'edgeseq[runtime]'")
+    hint = INSTALL_HINTS[backend] if backend is not TFLiteBackend.AUTO else INSTALL_HINTS[TFLiteBackend.LITERT]
+    raise RuntimeUnavailable(f"no TFLite interpreter available (tried {', '.join(tried)}); {hint}")
 
 
 class LiteRTRuntime:
