@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import click
 
-from edgeseq.errors import EdgeseqError
+from edgeseq.errors import EdgeseqError, first_line
 from edgeseq.models import Arch
 from edgeseq.tfsupport import VERBOSE_ENV, quiet_native_logs
 
@@ -31,7 +31,7 @@ class EdgeseqGroup(click.Group):
         except EdgeseqError as err:
             if os.environ.get("EDGESEQ_DEBUG") == "1":
                 raise
-            raise click.ClickException(str(err).splitlines()[0] if str(err) else type(err).__name__) from err
+            raise click.ClickException(first_line(err)) from err
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)

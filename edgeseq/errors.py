@@ -5,6 +5,12 @@ class EdgeseqError(Exception):
     """Base class of every error a user can cause or fix."""
 
 
+def first_line(err: BaseException) -> str:
+    """An exception's first non-empty line of text, or its type name: what a one-line message quotes."""
+    lines = [line for line in str(err).strip().splitlines() if line.strip()]
+    return lines[0] if lines else type(err).__name__
+
+
 class DataError(EdgeseqError):
     """Missing, unreadable or malformed data."""
 

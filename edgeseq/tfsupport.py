@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any, Iterator
 
-from edgeseq.errors import RuntimeUnavailable
+from edgeseq.errors import RuntimeUnavailable, first_line
 
 VERBOSE_ENV = "EDGESEQ_VERBOSE"
 
@@ -86,5 +86,5 @@ def load_keras_model(path: os.PathLike) -> Any:
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as err:  # noqa: BLE001  (Keras raises many types for a bad archive)
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        first = first_line(err)
         raise ModelError(f"cannot load {path} as a Keras model: {first[:200]}") from err

@@ -22,7 +22,7 @@ import tempfile
 import uuid
 from typing import Any, Callable
 
-from edgeseq.errors import ExportError
+from edgeseq.errors import ExportError, first_line
 
 SIGNATURE_KEY = "serving_default"
 INPUT_NAME = "pixels"
@@ -63,7 +63,7 @@ def fused_lstm_tflite(model: Any, quantization: str, calibration: Any = None) ->
                 converter.target_spec.supported_types = [tf.float16]
             flatbuffer = converter.convert()
     except Exception as err:  # noqa: BLE001  (the converter raises many types)
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        first = first_line(err)
         raise ExportError(f"fused LSTM conversion ({quantization}) failed: {first[:200]}") from err
     ops = operator_names(flatbuffer)
     unwanted = sorted({op for op in ops if op in ("WHILE", "CUSTOM")})

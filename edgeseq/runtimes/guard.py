@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from edgeseq import runtimes
-from edgeseq.errors import EdgeseqError, ModelError
+from edgeseq.errors import EdgeseqError, ModelError, first_line
 from edgeseq.procs import no_core_dumps, run_child, signal_name
 from edgeseq.runtimes import RuntimeName
 from edgeseq.tfsupport import VERBOSE_ENV
@@ -111,7 +111,7 @@ def _child(request_path: str) -> int:
                            np.load(request["digits"], allow_pickle=False), request["threads"],
                            request["tflite_backend"], request["hygiene"])
     except EdgeseqError as err:
-        print(str(err).splitlines()[0] if str(err) else type(err).__name__, file=sys.stderr)
+        print(first_line(err), file=sys.stderr)
         return FAILED
     np.save(out / "probabilities.npy", outcome.probabilities, allow_pickle=False)
     (out / "result.json").write_text(json.dumps({"state_hygiene": outcome.state_hygiene,

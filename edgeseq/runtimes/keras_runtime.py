@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from edgeseq.errors import ModelError
+from edgeseq.errors import ModelError, first_line
 from edgeseq.tfsupport import import_tensorflow, load_keras_model
 
 
@@ -40,7 +40,7 @@ class KerasRuntime:
         try:
             return np.asarray(self._function(digits.astype(np.float32, copy=False)), dtype=np.float32)
         except (ValueError, TypeError, self._tf.errors.OpError) as err:  # a model that does not take (N, 28, 28)
-            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            first = first_line(err)
             raise ModelError(f"{self._path}: Keras cannot run it ({first[:200]})") from err
 
 

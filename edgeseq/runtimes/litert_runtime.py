@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from edgeseq.artifacts import read_facts
-from edgeseq.errors import ModelError, RuntimeUnavailable
+from edgeseq.errors import ModelError, RuntimeUnavailable, first_line
 from edgeseq.runtimes import TFLiteBackend
 from edgeseq.tfsupport import native_stderr_silenced
 
@@ -154,7 +154,7 @@ class LiteRTRuntime:
 
 
 def _cannot_run(path: Path, err: Exception) -> ModelError:
-    first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    first = first_line(err)
     return ModelError(f"{path}: the TFLite interpreter cannot run it ({first[:200]})")
 
 

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from edgeseq.errors import ModelError, RuntimeUnavailable
+from edgeseq.errors import ModelError, RuntimeUnavailable, first_line
 
 
 class OnnxRuntime:
@@ -53,7 +53,7 @@ class OnnxRuntime:
 
 
 def _cannot(path: Path, verb: str, err: Exception) -> ModelError:
-    first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    first = first_line(err)
     return ModelError(f"{path}: onnxruntime cannot {verb} it ({first[:200]})")
 
 
