@@ -18,6 +18,8 @@ from edgeseq.errors import EdgeseqError, ModelError, RuntimeUnavailable
 TFLITE_TYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
 TFLITE_ITEM_BYTES = {0: 4, 1: 2, 2: 4, 3: 1, 4: 8, 6: 1, 7: 2, 9: 1, 10: 8}
 ONNX_TYPES = {1: "float32", 2: "uint8", 3: "int8", 5: "int16", 6: "int32", 7: "int64", 10: "float16", 11: "float64"}
+# fused recurrent ops that keep their state in variable tensors between invokes: reset them before every input
+STATEFUL_TFLITE_OPS = ("UNIDIRECTIONAL_SEQUENCE_LSTM", "UNIDIRECTIONAL_SEQUENCE_RNN", "BIDIRECTIONAL_SEQUENCE_LSTM")
 RECURRENT_TFLITE = {"UNIDIRECTIONAL_SEQUENCE_LSTM": "fused LSTM op", "UNIDIRECTIONAL_SEQUENCE_RNN": "fused RNN op",
                     "WHILE": "WHILE loop"}
 RECURRENT_ONNX = {"LSTM": "ONNX LSTM", "DynamicQuantizeLSTM": "ONNX DynamicQuantizeLSTM", "RNN": "ONNX RNN",
@@ -47,8 +49,13 @@ class FileFacts:
     def batch_one_only(self) -> bool:
         return any(isinstance(d, int) and d == 1 for d in self.inputs[0].shape[:1]) if self.inputs else False
 
+    @property
+    def stateful(self) -> bool:
+        """Holds recurrent state in variable tensors between invokes (reset them before every input)."""
+        return any(op in self.ops for op in STATEFUL_TFLITE_OPS)
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"batch_one_only": self.batch_one_only}
+        return asdict(self) | {"batch_one_only": self.batch_one_only, "stateful": self.stateful}
 
 
 def collect_files(paths: list[Path], suffixes: tuple[str, ...]) -> list[Path]:

@@ -17,7 +17,7 @@ import click
 
 from edgeseq.errors import EdgeseqError, first_line
 from edgeseq.models import Arch
-from edgeseq.tfsupport import VERBOSE_ENV, quiet_native_logs
+from edgeseq.quiet import VERBOSE_ENV, quiet_native_logs
 
 MODEL_CHOICES = click.Choice([a.value for a in Arch] + ["all"])
 
@@ -164,7 +164,7 @@ def export(model_name: str, format_name: str, quants: tuple[str, ...], graph_nam
     Example: edgeseq export --model lstm --format tflite --quant dynamic
     """
     from edgeseq import data, models  # noqa: PLC0415
-    from edgeseq.export import recipes  # noqa: PLC0415
+    from edgeseq import recipes  # noqa: PLC0415
     from edgeseq.export.exporter import ExportSpec, export_all, unavailable_graph  # noqa: PLC0415
     from edgeseq.fileio import check_output_dir  # noqa: PLC0415
 
@@ -277,7 +277,7 @@ def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, li
     Example: edgeseq validate models/lstm --data ../mnist --json
     """
     from edgeseq import data  # noqa: PLC0415
-    from edgeseq.validate import validate as run_validate  # noqa: PLC0415
+    from edgeseq.parity.validate import validate as run_validate  # noqa: PLC0415
 
     overrides = {k: v for k, v in (("max_abs_diff", max_abs_diff), ("min_agreement", min_agreement),
                                    ("min_delta_accuracy_pp", min_delta_pp)) if v is not None}
@@ -347,7 +347,7 @@ def bench(paths: tuple[Path, ...], wanted: Any, threads: int, batches: tuple[int
 
     if csv_path:
         check_output_file(csv_path)  # before minutes of measurement, not after
-    config = BenchConfig(tuple(wanted), threads, batches, warmup, min_runs, min_seconds, tflite_backend, not no_verify)
+    config = BenchConfig(tuple(wanted), (threads,), batches, warmup, min_runs, min_seconds, tflite_backend, not no_verify)
     results = run_bench(list(paths) or [Path("models")], config, lambda line: click.echo(line, err=True))
     measured = any(r.status == "ok" for r in results)
     if csv_path and measured:

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from edgeseq.errors import EdgeseqError, IntegrityError, OutputError
+from edgeseq.layout import manifest_path
 
-MANIFEST_SUFFIX = ".json"
 
 
 def sha256_file(path: Path) -> str:
@@ -145,11 +145,6 @@ def write_text_atomic(target: Path, text: str) -> None:
 
 def write_json_atomic(target: Path, payload: Any) -> None:
     write_bytes_atomic(target, _json_bytes(payload))
-
-
-def manifest_path(artifact: Path) -> Path:
-    artifact = Path(artifact)
-    return artifact.with_name(artifact.name + MANIFEST_SUFFIX)
 
 
 def read_json(path: Path, what: str = "JSON file") -> Any:

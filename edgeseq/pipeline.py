@@ -12,15 +12,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from edgeseq import data as data_module, models
+from edgeseq import data as data_module, models, recipes
 from edgeseq.bench import BenchConfig, BenchResult, bench
-from edgeseq.export import recipes
 from edgeseq.export.exporter import ExportResult, ExportSpec, export_all
 from edgeseq.fileio import check_output_dir, ensure_dir, write_json_atomic
 from edgeseq.parity import ParityReport
 from edgeseq.tfsupport import import_keras
 from edgeseq.train import TrainConfig, TrainResult, train
-from edgeseq.validate import validate
+from edgeseq.parity.validate import validate
 
 Progress = Callable[[str], None]
 STEPS = ("train", "export", "validate", "bench", "report")
@@ -45,8 +44,8 @@ class RunConfig:
 
     def bench_config(self) -> BenchConfig:
         if self.quick:
-            return BenchConfig(threads=self.threads, warmup=5, min_runs=50, min_seconds=0.2)
-        return BenchConfig(threads=self.threads)
+            return BenchConfig(threads=(self.threads,), warmup=5, min_runs=50, min_seconds=0.2)
+        return BenchConfig(threads=(self.threads,))
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,55 @@
-"""Child processes (conversion, benchmark and guard workers): run one to the end or kill it, always reap it,
-and name the signal that killed it."""
+"""One protocol for "run this in a child process and tell me what happened" (conversions, benchmarks, guarded
+evaluations): a crash, a hang or Ctrl-C in the child never takes the caller down.
+
+Parent:  result = run_worker("edgeseq.bench.worker", request, timeout=...)   # a dict, or a WorkerError
+Child:   if __name__ == "__main__": serve(handle)    # handle(request, workdir) -> dict
+
+The request is written to WORKDIR/request.json and the child runs `python -m MODULE WORKDIR/request.json`. It
+answers with WORKDIR/response.json: {"ok": true, "result": {...}} or {"ok": false, "error_type", "message"}.
+Large arrays travel as .npy files in WORKDIR. No response means the child died: a signal, a timeout or an
+exit status, each a field of the WorkerError.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import signal
 import subprocess
-from typing import Sequence
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from edgeseq.quiet import VERBOSE_ENV
+
+REQUEST, RESPONSE = "request.json", "response.json"
+
+
+@dataclass(frozen=True)
+class WorkerError:
+    """Why a worker gave no result. kind: error (the child reported an exception), crashed (killed by a
+    signal), timeout, or exited (ended without answering)."""
+    kind: str
+    message: str
+    error_type: str | None = None      # the exception class the child reported (kind "error")
+    signal: str | None = None          # e.g. SIGSEGV (kind "crashed")
+    timeout_s: float | None = None     # (kind "timeout")
+    returncode: int | None = None
+    stderr_tail: str | None = None     # the child's last stderr line, for "exited" and "crashed"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def run_child(command: Sequence[str], timeout: float, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """`subprocess.run` with captured text output, except that on any exception (a timeout, Ctrl-C) the child
     is killed and waited for before the exception goes on: it can neither outlive nor race the caller's
     clean-up of its files. (subprocess.run does not wait for the child after a KeyboardInterrupt.)"""
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as child:
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                          stdin=subprocess.DEVNULL) as child:
         try:
             stdout, stderr = child.communicate(timeout=timeout)
         except BaseException:
@@ -20,6 +57,77 @@ def run_child(command: Sequence[str], timeout: float, env: dict[str, str] | None
             child.wait()
             raise
     return subprocess.CompletedProcess(command, child.returncode, stdout, stderr)
+
+
+def run_worker(module: str, request: dict[str, Any], timeout: float, workdir: Path | None = None,
+               env: dict[str, str] | None = None) -> dict[str, Any] | WorkerError:
+    """Run `python -m module` on `request` in a child; its result dict, or a WorkerError saying why not.
+
+    `workdir` (created by the caller, who removes it) holds the request, the response and any arrays;
+    without one a temporary folder is used and removed here."""
+    own = workdir is None
+    folder = Path(tempfile.mkdtemp(prefix="edgeseq-worker-")) if own else Path(workdir)
+    try:
+        (folder / REQUEST).write_text(json.dumps(request), encoding="utf-8")
+        (folder / RESPONSE).unlink(missing_ok=True)
+        try:
+            done = run_child([sys.executable, "-m", module, str(folder / REQUEST)], timeout,
+                             dict(os.environ, **(env or {})))
+        except subprocess.TimeoutExpired:
+            return WorkerError("timeout", f"did not finish in {timeout:g} s", timeout_s=timeout)
+        if os.environ.get(VERBOSE_ENV) == "1":
+            sys.stderr.write(done.stderr)
+        tail = next((ln.strip() for ln in reversed(done.stderr.splitlines()) if ln.strip()), None)
+        if done.returncode < 0:
+            name = signal_name(done.returncode)
+            return WorkerError("crashed", f"crashed ({name})", signal=name, returncode=done.returncode,
+                               stderr_tail=tail)
+        response = _read_response(folder / RESPONSE)
+        if response is None:
+            return WorkerError("exited", f"exited with status {done.returncode} without an answer"
+                               + (f": {tail[:200]}" if tail else ""), returncode=done.returncode, stderr_tail=tail)
+        if response.get("ok"):
+            return response.get("result") or {}
+        return WorkerError("error", str(response.get("message") or "failed"), error_type=response.get("error_type"),
+                           returncode=done.returncode)
+    finally:
+        if own:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _read_response(path: Path) -> dict[str, Any] | None:
+    try:
+        response = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return response if isinstance(response, dict) else None
+
+
+def serve(handle: Callable[[dict[str, Any], Path], dict[str, Any]], describe: Callable[[BaseException], str]
+          | None = None) -> None:
+    """The child's side: read the request named on the command line, call `handle(request, workdir)`, write
+    the response, exit 0. An exception becomes an error response ({error_type, message}); `describe` turns
+    it into the one-line message (default: its first line)."""
+    no_core_dumps()
+    from edgeseq.errors import first_line  # noqa: PLC0415
+    from edgeseq.quiet import quiet_native_logs  # noqa: PLC0415
+
+    quiet_native_logs()
+    request_path = Path(sys.argv[1])
+    workdir = request_path.parent
+    try:
+        request = json.loads(request_path.read_text(encoding="utf-8"))
+        response: dict[str, Any] = {"ok": True, "result": handle(request, workdir)}
+    except Exception as err:  # noqa: BLE001  (reported to the parent as one line)
+        if os.environ.get(VERBOSE_ENV) == "1":
+            import traceback  # noqa: PLC0415
+
+            traceback.print_exc()
+        message = describe(err) if describe else first_line(err)
+        response = {"ok": False, "error_type": type(err).__name__, "message": message[:500]}
+    (workdir / f".{RESPONSE}.partial").write_text(json.dumps(response), encoding="utf-8")
+    os.replace(workdir / f".{RESPONSE}.partial", workdir / RESPONSE)
+    sys.exit(0)
 
 
 def signal_name(returncode: int) -> str:

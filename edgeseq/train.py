@@ -10,12 +10,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from edgeseq import models
+from edgeseq import layout, models
 from edgeseq.data import Dataset
 from edgeseq.environment import library_versions
 from edgeseq.errors import EdgeseqError
 from edgeseq.fileio import commit_with_manifest, ensure_dir, sha256_file, staged, write_json_atomic
 from edgeseq.models import Arch
+from edgeseq.rows import from_dict
 from edgeseq.tfsupport import import_keras
 
 Progress = Callable[[str], None]
@@ -65,9 +66,9 @@ class TrainResult:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"history": [asdict(e) for e in self.history]}
 
-
-def model_path(root: Path, arch: Arch) -> Path:
-    return Path(root) / arch.value / f"{arch.value}.keras"
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> "TrainResult":
+        return from_dict(cls, row)
 
 
 def _progress_callback(keras: Any, arch: Arch, epochs: int, steps: int, progress: Progress) -> Any:
@@ -105,7 +106,7 @@ def _progress_callback(keras: Any, arch: Arch, epochs: int, steps: int, progress
 def train(config: TrainConfig, dataset: Dataset, out: Path, progress: Progress = stderr_progress) -> TrainResult:
     """Fit one architecture, validated on the test split, and write model, history and manifest."""
     keras = import_keras()
-    target = model_path(out, config.arch)
+    target = layout.model_path(out, config.arch.value)
     ensure_dir(target.parent)
     keras.utils.set_random_seed(config.seed)
     model = models.compile_for_training(models.build(config.arch))
@@ -118,7 +119,7 @@ def train(config: TrainConfig, dataset: Dataset, out: Path, progress: Progress =
               validation_data=(dataset.x_test, dataset.y_test), verbose=0, callbacks=[callback])
     seconds = time.perf_counter() - started
     history = tuple(callback.records)
-    write_json_atomic(target.parent / "history.json", [asdict(e) for e in history])
+    write_json_atomic(layout.history_path(target), [asdict(e) for e in history])
     with staged(target) as tmp:
         # weights only, no optimizer state (a third of the size): the file is a deployable reference
         models.rebuild_with_weights(model, config.arch).save(tmp)

@@ -6,13 +6,14 @@ from pathlib import Path
 import pytest
 
 from edgeseq.artifacts import onnx_lstm_activations, read_facts
-from edgeseq.export.recipes import RECIPES, Format
-from edgeseq.fileio import manifest_path, sha256_file
+from edgeseq.recipes import RECIPES, Format
+from edgeseq.fileio import sha256_file
+from edgeseq.layout import manifest_path
 from edgeseq.models import Arch
 
 from conftest import run_cli
 
-ALL_PAIRS = [(arch, fmt, name) for arch in Arch for (fmt, name) in RECIPES]
+ALL_PAIRS = [(arch, fmt, quant.value) for arch in Arch for (fmt, quant) in RECIPES]
 
 
 def by_key(results):

@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("tensorflow")
 Interpreter = pytest.importorskip("ai_edge_litert.interpreter").Interpreter
 
-from edgeseq import data, models  # noqa: E402
+from edgeseq import data, models, recipes  # noqa: E402
 from edgeseq.errors import ExportError  # noqa: E402
 from edgeseq.export import fused_lstm  # noqa: E402
 from edgeseq.tfsupport import import_keras  # noqa: E402
@@ -31,7 +31,7 @@ def trained() -> tuple[object, np.ndarray, np.ndarray]:
 @pytest.fixture(scope="module")
 def flatbuffers(trained: tuple) -> dict[str, bytes]:
     """The model converted fp32 and dynamic-range."""
-    return {quantization: fused_lstm.fused_lstm_tflite(trained[0], quantization)
+    return {quantization: fused_lstm.fused_lstm_tflite(trained[0], recipes.recipe("tflite", quantization).tflite)
             for quantization in ("fp32", "dynamic")}
 
 
@@ -91,6 +91,6 @@ def test_rewrite_round_trips_in_place(flatbuffers: dict[str, bytes]) -> None:
     assert fused_lstm.rewrite_lstm_activation(converter_like, "RELU") == original
 
 
-def test_unknown_quantization_is_an_export_error(trained: tuple) -> None:
-    with pytest.raises(ExportError):
-        fused_lstm.fused_lstm_tflite(trained[0], "int8")
+def test_integer_activations_are_an_export_error(trained: tuple) -> None:
+    with pytest.raises(ExportError, match="always use tanh"):
+        fused_lstm.fused_lstm_tflite(trained[0], recipes.recipe("tflite", "int8").tflite)

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from edgeseq.fileio import manifest_path, sha256_file
+from edgeseq.fileio import sha256_file
+from edgeseq.layout import manifest_path
 
 
 def start_export(trained: Path, out: Path, *args: str) -> subprocess.Popen:

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from edgeseq.artifacts import check_keras_archive, read_facts, tflite_facts
 from edgeseq.errors import EdgeseqError
-from edgeseq.fileio import manifest_path, read_manifest, verify_against_manifest
+from edgeseq.fileio import read_manifest, verify_against_manifest
+from edgeseq.layout import manifest_path
 
 from conftest import REPO
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from edgeseq.parity import check_tolerance, compare
-from edgeseq.export.recipes import Tolerance
+from edgeseq.recipes import Tolerance
 
 from conftest import run_cli
 

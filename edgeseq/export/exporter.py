@@ -3,14 +3,10 @@ write its manifest, and move it into place only when complete."""
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,14 +16,15 @@ from edgeseq import data as data_module
 from edgeseq.artifacts import check_keras_archive, read_facts
 from edgeseq.data import Dataset
 from edgeseq.environment import library_versions
-from edgeseq.errors import ModelError
-from edgeseq.export.recipes import Graph, Recipe
-from edgeseq.export.worker import INPUT_PROBLEM
+from edgeseq.errors import EdgeseqError, ModelError
 from edgeseq.fileio import commit_with_manifest, ensure_dir, read_manifest, sha256_file
+from edgeseq.layout import exported_path, model_path
 from edgeseq.models import Arch
-from edgeseq.procs import run_child, signal_name
-from edgeseq.train import model_path
+from edgeseq.procs import WorkerError, run_worker
+from edgeseq.recipes import Graph, Recipe
+from edgeseq.rows import from_dict
 
+WORKER = "edgeseq.export.worker"
 WORKER_TIMEOUT_S = 1200
 Progress = Callable[[str], None]
 
@@ -58,33 +55,27 @@ class ExportResult:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> "ExportResult":
+        return from_dict(cls, row)
+
 
 def source_model(root: Path, arch: Arch) -> Path:
-    path = model_path(root, arch)
+    path = model_path(root, arch.value)
     if not path.is_file():
         raise ModelError(f"no trained {arch.value} model at {path}; run `edgeseq train --out {root}` first")
     return path
 
 
-def _reason_from(stderr: str, returncode: int) -> str:
-    if returncode < 0:
-        return f"converter crashed ({signal_name(returncode)})"
-    for line in reversed(stderr.splitlines()):
-        if line.startswith("EDGESEQ-REASON: "):
-            return line[len("EDGESEQ-REASON: "):]
-    tail = [ln for ln in stderr.splitlines() if ln.strip()]
-    return f"converter exited with status {returncode}" + (f": {tail[-1][:200]}" if tail else "")
-
-
-def _run_worker(request: dict[str, Any], workdir: Path) -> tuple[int, str]:
-    request_path = workdir / "request.json"
-    request_path.write_text(json.dumps(request), encoding="utf-8")
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"))
-    try:
-        done = run_child([sys.executable, "-m", "edgeseq.export.worker", str(request_path)], WORKER_TIMEOUT_S, env)
-    except subprocess.TimeoutExpired:
-        return -999, f"EDGESEQ-REASON: converter timed out after {WORKER_TIMEOUT_S} s"
-    return done.returncode, done.stderr
+def _reason(error: WorkerError) -> str:
+    """The export row's reason for a worker that gave no file."""
+    if error.kind == "crashed":
+        return f"converter crashed ({error.signal})"
+    if error.kind == "timeout":
+        return f"converter timed out after {error.timeout_s:g} s"
+    if error.kind == "exited":
+        return f"converter {error.message}"
+    return error.message
 
 
 def _check(path: Path, recipe: Recipe) -> tuple[dict[str, Any], str | None]:
@@ -101,16 +92,28 @@ def _check(path: Path, recipe: Recipe) -> tuple[dict[str, Any], str | None]:
 
 def unavailable_graph(spec: ExportSpec) -> str | None:
     """Why the spec's graph cannot be built for its architecture and recipe, or None."""
-    if spec.graph is not None and (spec.graph not in spec.recipe.allowed_graphs
-                                   or (spec.graph is Graph.FUSED and spec.arch is not Arch.LSTM)):
-        return f"graph {spec.graph.value} is not available for {spec.arch.value} {spec.recipe.key}"
-    return None
+    return spec.recipe.graph_problem(spec.arch, spec.graph)
+
+
+def plan(archs: list[Arch], chosen: list[Recipe], graph: Graph | None = None, calibration_size: int = 500,
+         calibration_seed: int = 0) -> list[ExportSpec]:
+    """One spec per (architecture, recipe): the table's graph, or `graph` for all of them. A forced graph that
+    some pair cannot take is an EdgeseqError naming the graphs valid for every pair."""
+    specs = [ExportSpec(arch, r, graph or r.graphs.get(arch), calibration_size, calibration_seed)
+             for arch in archs for r in chosen]
+    conflicts = [problem for problem in map(unavailable_graph, specs) if problem]
+    if conflicts:
+        valid = [g.value for g in Graph if not any(unavailable_graph(replace(s, graph=g)) for s in specs)]
+        more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
+        raise EdgeseqError(f"{conflicts[0]}{more}; valid for the chosen models and recipes:"
+                           f" {', '.join(valid) or 'none (choose fewer models or formats)'}")
+    return specs
 
 
 def _manifest(spec: ExportSpec, source: Path, converted: Path, facts: dict[str, Any],
               calibration: dict[str, Any] | None, zero_digit: list[float]) -> dict[str, Any]:
     source_manifest = read_manifest(source) or {}
-    stateful = "UNIDIRECTIONAL_SEQUENCE_LSTM" in facts["ops"] or "UNIDIRECTIONAL_SEQUENCE_RNN" in facts["ops"]
+    stateful = facts["stateful"]
     return {
         "kind": "exported-model",
         "architecture": spec.arch.value,
@@ -134,7 +137,7 @@ def _manifest(spec: ExportSpec, source: Path, converted: Path, facts: dict[str, 
         "tolerance": spec.recipe.tolerance.to_dict(),
         "size_bytes": converted.stat().st_size,
         "sha256": sha256_file(converted),
-        "source_keras": {"path": str(source), "sha256": sha256_file(source)},
+        "source_keras": {"name": source.name, "sha256": sha256_file(source)},
         "trained_on": source_manifest.get("data"),
         "zero_digit_output": zero_digit,
         "library_versions": library_versions(),
@@ -145,7 +148,7 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
     """Convert one recipe for one architecture into `out`; never leaves a partial file behind."""
     started = time.perf_counter()
     recipe = spec.recipe
-    target = out / spec.arch.value / recipe.filename(spec.arch)
+    target = exported_path(out, spec.arch.value, recipe.format.value, recipe.name)
 
     def result(status: str, reason: str | None = None, facts: dict[str, Any] | None = None) -> ExportResult:
         ok = status == "ok"
@@ -176,15 +179,17 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
                             "data": dataset.identity()}
     ensure_dir(target.parent)
     partial = target.with_name(f".{target.name}.partial{target.suffix}")
-    request |= {"output": str(partial), "result": str(workdir / "result.json")}
+    request["output"] = str(partial)
     try:
-        returncode, stderr = _run_worker(request, workdir)
-        if returncode != 0 or not partial.is_file():
-            return result("failed" if returncode == INPUT_PROBLEM else "unsupported", _reason_from(stderr, returncode))
+        answer = run_worker(WORKER, request, WORKER_TIMEOUT_S, workdir)
+        if isinstance(answer, WorkerError):  # the source itself unusable is a failure; the converter refusing is not
+            return result("failed" if answer.error_type == "ModelError" else "unsupported", _reason(answer))
+        if not partial.is_file():
+            return result("unsupported", "the converter wrote no file")
         facts, problem = _check(partial, recipe)
         if problem:
             return result("failed", problem, facts)
-        zero_digit = json.loads((workdir / "result.json").read_text(encoding="utf-8"))["zero_digit_output"]
+        zero_digit = answer["zero_digit_output"]
         commit_with_manifest(partial, target, _manifest(spec, source, partial, facts, calibration_info, zero_digit))
         return result("ok", None, facts)
     finally:

@@ -23,30 +23,30 @@ import uuid
 from typing import Any, Callable
 
 from edgeseq.errors import ExportError, first_line
+from edgeseq.recipes import OpsSet, TFLiteSettings
 
 SIGNATURE_KEY = "serving_default"
 INPUT_NAME = "pixels"
 OUTPUT_NAME = "probabilities"
-QUANTIZATIONS = ("fp32", "dynamic", "fp16")
 LSTM_OP = "UNIDIRECTIONAL_SEQUENCE_LSTM"
 KERAS_TO_TFLITE_ACTIVATION = {"relu": "RELU", "tanh": "TANH"}
 
 
-def fused_lstm_tflite(model: Any, quantization: str, calibration: Any = None) -> bytes:
+def fused_lstm_tflite(model: Any, settings: TFLiteSettings, calibration: Any = None) -> bytes:
     """Convert the Keras LSTM `model` (weights as trained) to a batch-1 TFLite flatbuffer whose LSTM
     layers are fused UNIDIRECTIONAL_SEQUENCE_LSTM ops with the layers' activation (RELU here), no clip.
 
-    quantization: "fp32", "dynamic" (dynamic-range, no representative dataset) or "fp16" (float16
-    weights). calibration: must be None (no fused recipe is calibrated; the argument keeps the
-    converters' call uniform). The signature is SIGNATURE_KEY: one input INPUT_NAME [1, timesteps,
-    features] float32, one output OUTPUT_NAME. Builtin ops only. Raises ExportError (one line) for
-    anything else or on failure.
+    settings: a recipe's converter settings (the recipes table); only float activations (the builtin ops
+    set: fp32, fp16 weights, dynamic range) have a fused kernel that keeps relu. calibration: must be None.
+    The signature is SIGNATURE_KEY: one input INPUT_NAME [1, timesteps, features] float32, one output
+    OUTPUT_NAME. Builtin ops only. Raises ExportError (one line) for anything else or on failure.
     """
-    if quantization not in QUANTIZATIONS:
-        raise ExportError(f"the fused LSTM has no {quantization!r} recipe; choose from "
-                          f"{', '.join(QUANTIZATIONS)} (full-integer TFLite LSTM kernels always use tanh)")
+    if settings.ops_set is not OpsSet.BUILTINS or settings.io_type:
+        raise ExportError("the fused LSTM takes float activations only (fp32, fp16, dynamic): the"
+                          " full-integer TFLite LSTM kernels always use tanh")
     if calibration is not None:
-        raise ExportError(f"the fused LSTM {quantization} recipe takes no calibration data")
+        raise ExportError("the fused LSTM takes no calibration data")
+    from edgeseq.export.tflite import configure  # noqa: PLC0415
     from edgeseq.tfsupport import import_tensorflow, native_stderr_silenced  # noqa: PLC0415
 
     tf = import_tensorflow()
@@ -56,15 +56,11 @@ def fused_lstm_tflite(model: Any, quantization: str, calibration: Any = None) ->
             signature = module.serve.get_concrete_function()
             tf.saved_model.save(module, folder, signatures={SIGNATURE_KEY: signature})
             converter = tf.lite.TFLiteConverter.from_saved_model(folder, signature_keys=[SIGNATURE_KEY])
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-            if quantization != "fp32":
-                converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            if quantization == "fp16":
-                converter.target_spec.supported_types = [tf.float16]
+            configure(tf, converter, settings, None)
             flatbuffer = converter.convert()
     except Exception as err:  # noqa: BLE001  (the converter raises many types)
         first = first_line(err)
-        raise ExportError(f"fused LSTM conversion ({quantization}) failed: {first[:200]}") from err
+        raise ExportError(f"fused LSTM conversion failed: {first[:200]}") from err
     ops = operator_names(flatbuffer)
     unwanted = sorted({op for op in ops if op in ("WHILE", "CUSTOM")})
     if ops.count(LSTM_OP) != lstm_count or unwanted:

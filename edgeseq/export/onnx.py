@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from edgeseq import models
 from edgeseq.errors import ExportError
-from edgeseq.export.recipes import Graph, Recipe
 from edgeseq.models import Arch
+from edgeseq.recipes import GRAPHS, Graph, OnnxQuantizer, OnnxSettings, Recipe
 from edgeseq.tfsupport import import_tensorflow
 
 OPSET = 17
@@ -27,9 +27,10 @@ def _fp32(model: Any, arch: Arch, graph: Graph, target: Path) -> None:
     import onnx  # noqa: PLC0415
     import tf2onnx  # noqa: PLC0415
 
-    if graph not in (Graph.LOOP, Graph.UNROLLED):
-        raise ExportError(f"the {graph.value} graph is a TFLite graph; ONNX takes loop or unrolled")
-    variant = models.rebuild_with_weights(model, arch, unroll=graph is Graph.UNROLLED)
+    row = GRAPHS[graph]  # the recipes table allows ONNX the loop and unrolled graphs only
+    if row.fused:
+        raise ExportError(f"the {graph.value} graph is a TFLite graph")
+    variant = models.rebuild_with_weights(model, arch, unroll=row.unroll)  # ONNX keeps a dynamic batch
     function = tf.function(lambda pixels: variant(pixels, training=False))
     spec = [tf.TensorSpec([None, 28, 28], tf.float32, name=INPUT_NAME)]
     proto, _ = tf2onnx.convert.from_function(function, input_signature=spec, opset=OPSET)
@@ -59,25 +60,41 @@ class _Calibration:
         return None if digit is None else {INPUT_NAME: digit[np.newaxis].astype(np.float32)}
 
 
+def _quantize_dynamic(source: Path, target: Path, settings: OnnxSettings, calibration: np.ndarray | None) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: PLC0415
+
+    quantize_dynamic(str(source), str(target), weight_type=getattr(QuantType, settings.weight_type))
+
+
+def _quantize_static(source: Path, target: Path, settings: OnnxSettings, calibration: np.ndarray | None) -> None:
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static  # noqa: PLC0415
+
+    if calibration is None:
+        raise ExportError("static quantization needs calibration data")
+    quantize_static(str(source), str(target), _Calibration(calibration),
+                    quant_format=getattr(QuantFormat, settings.quant_format),
+                    activation_type=getattr(QuantType, settings.activation_type),
+                    weight_type=getattr(QuantType, settings.weight_type))
+
+
+QUANTIZERS: dict[OnnxQuantizer, Callable[[Path, Path, OnnxSettings, np.ndarray | None], None]] = {
+    OnnxQuantizer.DYNAMIC: _quantize_dynamic,
+    OnnxQuantizer.STATIC: _quantize_static,
+}
+
+
 def convert(model: Any, arch: Arch, recipe: Recipe, graph: Graph, calibration: np.ndarray | None,
             target: Path) -> None:
     """Write the ONNX file for (recipe, graph) to `target`."""
-    if recipe.name == "fp32":
+    if recipe.onnx is None:
+        raise ExportError(f"{recipe.key} has no ONNX settings")
+    quantizer = QUANTIZERS.get(recipe.onnx.quantizer)
+    if quantizer is None:
         _fp32(model, arch, graph, target)
         return
-    from onnxruntime.quantization import QuantFormat, QuantType, quantize_dynamic, quantize_static  # noqa: PLC0415
-
     # the float graph is scratch: in the temporary folder (the export's work folder), never beside the output,
     # so that a killed conversion leaves nothing in the output folder
     with tempfile.TemporaryDirectory(prefix="edgeseq-onnx-") as scratch:
         float_path = Path(scratch) / f"{target.stem}.fp32-source.onnx"
         _fp32(model, arch, graph, float_path)
-        if recipe.name == "dynamic":
-            quantize_dynamic(str(float_path), str(target), weight_type=QuantType.QInt8)
-        elif recipe.name == "static":
-            if calibration is None:
-                raise ExportError("recipe static needs calibration data")
-            quantize_static(str(float_path), str(target), _Calibration(calibration), quant_format=QuantFormat.QDQ,
-                            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
-        else:
-            raise ExportError(f"no ONNX quantization for recipe {recipe.name}")
+        quantizer(float_path, target, recipe.onnx, calibration)

@@ -15,22 +15,19 @@ import numpy as np
 
 from edgeseq import models
 from edgeseq.errors import ExportError
-from edgeseq.export.recipes import Graph, Recipe
 from edgeseq.models import Arch
+from edgeseq.recipes import GRAPHS, Graph, OpsSet, Recipe, TFLiteSettings
 from edgeseq.tfsupport import import_tensorflow
 
 SIGNATURE = "serving_default"
 
 
 def graph_model(model: Any, arch: Arch, graph: Graph) -> tuple[Any, int | None]:
-    """The Keras model for a graph variant and its batch size (None: dynamic)."""
-    if graph is Graph.UNROLLED:
-        return models.rebuild_with_weights(model, arch, unroll=True), None
-    if graph is Graph.UNROLLED_B1:
-        return models.rebuild_with_weights(model, arch, unroll=True, batch_size=1), 1
-    if graph is Graph.LOOP:
-        return models.rebuild_with_weights(model, arch, unroll=False, batch_size=1), 1
-    raise ExportError(f"graph {graph.value} is not built here")
+    """The Keras model for a graph variant (the graphs table says how it is built) and its batch size."""
+    row = GRAPHS[graph]
+    if row.fused:
+        raise ExportError(f"graph {graph.value} is not built from a rebuilt Keras model")
+    return models.rebuild_with_weights(model, arch, unroll=row.unroll, batch_size=row.batch), row.batch
 
 
 def _saved_model(tf: Any, model: Any, batch: int | None, folder: Path) -> Path:
@@ -57,42 +54,32 @@ def _representative(calibration: np.ndarray) -> Callable[[], Iterator[list[np.nd
     return samples
 
 
-def _configure(tf: Any, converter: Any, recipe: Recipe, calibration: np.ndarray | None) -> None:
-    name = recipe.name
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    if name == "fp32":
-        return
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    if name == "fp16":
-        converter.target_spec.supported_types = [tf.float16]
-    elif name == "dynamic":
-        pass
-    elif name in ("int8", "int16x8"):
+def configure(tf: Any, converter: Any, settings: TFLiteSettings, calibration: np.ndarray | None) -> None:
+    """Apply a recipe's converter settings (from the recipes table) to a TFLiteConverter."""
+    converter.target_spec.supported_ops = [getattr(tf.lite.OpsSet, settings.ops_set.value)]
+    if settings.optimize:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if settings.supported_types:
+        converter.target_spec.supported_types = [getattr(tf, name) for name in settings.supported_types]
+    if settings.ops_set is not OpsSet.BUILTINS:  # integer activations: calibrated on representative digits
         if calibration is None:
-            raise ExportError(f"recipe {name} needs calibration data")
+            raise ExportError("this recipe needs calibration data")
         converter.representative_dataset = _representative(calibration)
-        if name == "int8":
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            converter.inference_input_type = tf.int8
-            converter.inference_output_type = tf.int8
-        else:
-            converter.target_spec.supported_ops = [
-                tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
-    else:
-        raise ExportError(f"no TFLite converter settings for recipe {name}")
+    if settings.io_type:
+        converter.inference_input_type = converter.inference_output_type = getattr(tf, settings.io_type)
 
 
 def convert(model: Any, arch: Arch, recipe: Recipe, graph: Graph, calibration: np.ndarray | None) -> bytes:
     """Convert the trained Keras `model` to TFLite bytes for (recipe, graph)."""
     tf = import_tensorflow()
-    if graph is Graph.FUSED:
-        if arch is not Arch.LSTM:
-            raise ExportError("the fused graph exists for the LSTM only")
+    if recipe.tflite is None:
+        raise ExportError(f"{recipe.key} has no TFLite converter settings")
+    if GRAPHS[graph].fused:
         from edgeseq.export.fused_lstm import fused_lstm_tflite  # noqa: PLC0415
 
-        return fused_lstm_tflite(model, recipe.name, calibration)
+        return fused_lstm_tflite(model, recipe.tflite, calibration)
     variant, batch = graph_model(model, arch, graph)
     with tempfile.TemporaryDirectory(prefix="edgeseq-savedmodel-") as tmp:
         converter = tf.lite.TFLiteConverter.from_saved_model(str(_saved_model(tf, variant, batch, Path(tmp))))
-        _configure(tf, converter, recipe, calibration)
+        configure(tf, converter, recipe.tflite, calibration)
         return converter.convert()

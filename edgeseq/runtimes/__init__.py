@@ -16,6 +16,7 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from edgeseq.errors import RuntimeUnavailable
+from edgeseq.layout import EXPORT_SUFFIXES
 
 
 class RuntimeName(str, enum.Enum):
@@ -49,25 +50,25 @@ class RuntimeRow:
     name: RuntimeName
     suffixes: tuple[str, ...]
     module: str
-    needs_tensorflow: bool
     install_hint: str
+    needs: str | None                  # the module that must be installed to use it (before any file is loaded)
     isolated: bool = False             # can crash the process on a malformed file: validate runs it in a child
 
 
 RUNTIMES: dict[RuntimeName, RuntimeRow] = {
     # .keras: a zip (checked before loading) read by Keras in safe mode: no crash seen on 90 mutated files, and a
     # child would import TensorFlow again for every file
-    RuntimeName.KERAS: RuntimeRow(RuntimeName.KERAS, (".keras",), "edgeseq.runtimes.keras_runtime", True,
-                                  "pip install 'edgeseq[train]'"),
+    RuntimeName.KERAS: RuntimeRow(RuntimeName.KERAS, (".keras",), "edgeseq.runtimes.keras_runtime",
+                                  "pip install 'edgeseq[train]'", needs="tensorflow"),
     # SIGSEGV/SIGABRT on mutated files that pass every structural check (optional-tensor markers on required
     # inputs, odd quantization scales), and memory corruption that makes the process crash on a later file
-    RuntimeName.LITERT: RuntimeRow(RuntimeName.LITERT, (".tflite",), "edgeseq.runtimes.litert_runtime", False,
-                                   "pip install 'edgeseq[runtime]'", isolated=True),
+    RuntimeName.LITERT: RuntimeRow(RuntimeName.LITERT, (".tflite",), "edgeseq.runtimes.litert_runtime",
+                                   "pip install 'edgeseq[runtime]'", needs=None, isolated=True),
     # no crash seen on ~3,000 mutated files; isolated anyway: a child costs the same as for TFLite
-    RuntimeName.ONNXRUNTIME: RuntimeRow(RuntimeName.ONNXRUNTIME, (".onnx",), "edgeseq.runtimes.onnx_runtime", False,
-                                        "pip install 'edgeseq[runtime]'", isolated=True),
+    RuntimeName.ONNXRUNTIME: RuntimeRow(RuntimeName.ONNXRUNTIME, (".onnx",), "edgeseq.runtimes.onnx_runtime",
+                                        "pip install 'edgeseq[runtime]'", needs="onnxruntime", isolated=True),
 }
-ARTIFACT_SUFFIXES = (".tflite", ".onnx")
+ARTIFACT_SUFFIXES = EXPORT_SUFFIXES
 
 
 def runtime_names(value: str | None) -> list[RuntimeName]:
@@ -103,3 +104,14 @@ def predict_in_batches(runtime: Runtime, digits: np.ndarray, batch: int = 256) -
     size = 1 if runtime.batch_one_only else batch
     parts = [runtime.predict(digits[i:i + size]) for i in range(0, len(digits), size)]
     return np.concatenate(parts, axis=0) if parts else np.zeros((0, 10), np.float32)
+
+
+def state_hygiene(runtime: Runtime, digits: np.ndarray) -> bool:
+    """The same digit twice, and again after a different digit, gives identical output: no state leaks
+    from one inference into the next (fused recurrent ops keep theirs in variable tensors)."""
+    first, other = digits[:1], digits[1:2]
+    once = runtime.predict(first)
+    twice = runtime.predict(first)
+    runtime.predict(other)
+    after = runtime.predict(first)
+    return bool(np.array_equal(once, twice) and np.array_equal(once, after))

@@ -16,10 +16,7 @@ import numpy as np
 from edgeseq.artifacts import read_facts
 from edgeseq.errors import ModelError, RuntimeUnavailable, first_line
 from edgeseq.runtimes import TFLiteBackend
-from edgeseq.tfsupport import native_stderr_silenced
-
-STATEFUL_OPS = ("UNIDIRECTIONAL_SEQUENCE_LSTM", "UNIDIRECTIONAL_SEQUENCE_RNN", "BIDIRECTIONAL_SEQUENCE_LSTM")
-
+from edgeseq.quiet import native_stderr_silenced
 
 INSTALL_HINTS = {
     TFLiteBackend.LITERT: "pip install 'edgeseq[runtime]'",
@@ -65,7 +62,7 @@ class LiteRTRuntime:
                 raise ModelError(f"{path}: {tensor.dtype} tensor {tensor.name!r} has no usable quantization scale"
                                  f" ({tensor.scale})")
         interpreter_cls, label, resolver = _interpreter_class(backend)
-        self.stateful = any(op in facts.ops for op in STATEFUL_OPS)
+        self.stateful = facts.stateful
         try:
             self._interpreter = self._ready(interpreter_cls(model_path=str(path), num_threads=threads))
             delegate = "XNNPACK"

@@ -1,15 +1,15 @@
-"""One benchmark in a fresh process (so that peak memory belongs to this file and runtime alone).
+"""One benchmark in a fresh process (so that peak memory belongs to this file and runtime alone), spoken to
+through `procs.run_worker`:
 
-    python -m edgeseq.bench_worker '{"path": ..., "runtime": ..., ...}'
+    request: {path, runtime, threads, tflite_backend, batches, warmup, min_runs, min_seconds}
+    result:  load and first-inference times, per-batch latency summaries, the process's peak RSS
 
-Prints one JSON object on stdout: load and first-inference times, per-batch latency samples summarised,
-and the process's peak RSS. Never imports TensorFlow unless the runtime is keras (or tf.lite is forced).
+Never imports TensorFlow unless the runtime is keras (or tf.lite is forced).
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 import resource
 import sys
 import time
@@ -44,7 +44,7 @@ def measure(run: Any, warmup: int, min_runs: int, min_seconds: float) -> list[in
     return samples
 
 
-def main(request: dict[str, Any]) -> dict[str, Any]:
+def handle(request: dict[str, Any], workdir: Any = None) -> dict[str, Any]:
     from edgeseq import data, runtimes  # noqa: PLC0415
     from edgeseq.runtimes import RuntimeName  # noqa: PLC0415
 
@@ -80,14 +80,6 @@ def main(request: dict[str, Any]) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    from edgeseq.errors import EdgeseqError  # noqa: PLC0415
-    from edgeseq.procs import no_core_dumps  # noqa: PLC0415
-    from edgeseq.tfsupport import quiet_native_logs  # noqa: PLC0415
+    from edgeseq.procs import serve  # noqa: PLC0415
 
-    no_core_dumps()
-    quiet_native_logs()
-    try:
-        print(json.dumps(main(json.loads(sys.argv[1]))))
-    except EdgeseqError as err:
-        print(json.dumps({"error": str(err)}))
-        sys.exit(3)
+    serve(handle)

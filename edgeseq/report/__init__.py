@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from edgeseq import plots
+from edgeseq.report import plots
 from edgeseq.errors import DataError, EdgeseqError
 from edgeseq.fileio import ensure_dir, read_json, write_bytes_atomic, write_json_atomic, write_text_atomic
 from edgeseq.runtimes import RUNTIMES

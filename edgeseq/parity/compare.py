@@ -1,4 +1,5 @@
-"""Accuracy parity of one set of predictions against a reference: figures and tolerance checks."""
+"""Accuracy parity of one set of predictions against a reference: the figures, the tolerance check, and the
+report row that validate writes."""
 
 from __future__ import annotations
 
@@ -7,38 +8,45 @@ from typing import Any
 
 import numpy as np
 
-from edgeseq import runtimes
-from edgeseq.export.recipes import Tolerance
+from edgeseq.recipes import Tolerance
+from edgeseq.rows import from_dict
 
 
 @dataclass(frozen=True)
 class ParityReport:
+    """One file in one runtime against its reference. A report that could not be computed (the file did
+    not load, no reference) has passed=False, a reason, and no figures."""
     path: str
-    model: str | None
-    format: str | None
-    recipe: str | None
     runtime: str
-    backend: str | None
-    reference: str | None
-    reference_kind: str | None
-    accuracy: float | None
-    reference_accuracy: float | None
-    delta_accuracy_pp: float | None
-    agreement: float | None
-    max_abs_diff: float | None
-    mean_abs_diff: float | None
-    per_class_delta_pp: dict[str, float] | None
-    state_hygiene: bool | None
-    tolerance: dict[str, Any] | None
     passed: bool
     reason: str | None
     integrity: str
-    digits: int
-    seconds: float
+    model: str | None = None
+    format: str | None = None
+    recipe: str | None = None
+    sha256: str | None = None
+    backend: str | None = None
+    reference: str | None = None
+    reference_kind: str | None = None
+    accuracy: float | None = None
+    reference_accuracy: float | None = None
+    delta_accuracy_pp: float | None = None
+    agreement: float | None = None
+    max_abs_diff: float | None = None
+    mean_abs_diff: float | None = None
+    per_class_delta_pp: dict[str, float] | None = None
+    state_hygiene: bool | None = None
+    tolerance: dict[str, Any] | None = None
+    digits: int = 0
+    seconds: float = 0.0
     data: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> "ParityReport":
+        return from_dict(cls, row)
 
 
 def accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
@@ -48,16 +56,6 @@ def accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
 def per_class_accuracy(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:
     predicted = np.argmax(probabilities, axis=1)
     return np.array([np.mean(predicted[labels == c] == c) if np.any(labels == c) else np.nan for c in range(10)])
-
-
-def state_hygiene(runtime: runtimes.Runtime, digits: np.ndarray) -> bool:
-    """The same digit twice, and again after a different digit, gives identical output."""
-    first, other = digits[:1], digits[1:2]
-    once = runtime.predict(first)
-    twice = runtime.predict(first)
-    runtime.predict(other)
-    after = runtime.predict(first)
-    return bool(np.array_equal(once, twice) and np.array_equal(once, after))
 
 
 def check_tolerance(tol: Tolerance, delta_pp: float, agreement: float, max_abs: float) -> str | None:

@@ -9,14 +9,14 @@ from typing import Any, Callable
 
 import numpy as np
 
-from edgeseq import runtimes
-from edgeseq.data import Dataset
+from edgeseq import layout, runtimes
 from edgeseq.artifacts import collect_files
+from edgeseq.data import Dataset
 from edgeseq.environment import installed
 from edgeseq.errors import EdgeseqError
-from edgeseq.export.recipes import Tolerance, recipe_for_file
 from edgeseq.fileio import read_manifest, sha256_file, verify_against_manifest
-from edgeseq.parity import ParityReport, check_tolerance, compare
+from edgeseq.parity.compare import ParityReport, check_tolerance, compare
+from edgeseq.recipes import tolerance_for
 from edgeseq.runtimes import RuntimeName
 from edgeseq.runtimes.guard import Evaluator
 
@@ -30,29 +30,21 @@ def tensorflow_installed() -> bool:
 def resolve_reference(path: Path, manifest: dict[str, Any] | None, explicit: Path | None) -> tuple[Path, str]:
     """(reference file, kind). Keras where TensorFlow is installed, else the fp32 file of the same architecture."""
     if explicit is not None:
-        return explicit, "keras model" if explicit.suffix == ".keras" else "fp32 file"
-    arch = (manifest or {}).get("architecture") or path.stem.split("-")[0]
-    keras_path = path.parent / f"{arch}.keras"
+        return explicit, "keras model" if layout.format_of(explicit) == layout.KERAS_FORMAT else "fp32 file"
+    key = layout.key_of(path, manifest)
+    if key is None:
+        raise EdgeseqError(f"no reference for {path}: its name does not say its architecture and it has no"
+                           " manifest; pass --reference")
+    keras_path, fp32_files = layout.reference_candidates(path, key.model)
     if tensorflow_installed() and keras_path.is_file():
         expected = ((manifest or {}).get("source_keras") or {}).get("sha256")
         if expected and sha256_file(keras_path) != expected:
             raise EdgeseqError(f"{keras_path} is not the model {path.name} was exported from (sha256 differs)")
         return keras_path, "keras model"
-    own = path.parent / f"{arch}-fp32{path.suffix}"
-    other = [path.parent / f"{arch}-fp32{s}" for s in runtimes.ARTIFACT_SUFFIXES if s != path.suffix]
-    for candidate in [own, *other]:
-        if candidate.is_file() and candidate.resolve() != path.resolve():
-            return candidate, "fp32 file"
+    if fp32_files:
+        return fp32_files[0], "fp32 file"
     why = "TensorFlow is not installed" if not tensorflow_installed() else f"no {keras_path.name} beside it"
-    raise EdgeseqError(f"no reference for {path} ({why}, and no other fp32 file of {arch}); pass --reference")
-
-
-def _failure(path: Path, runtime: str, manifest: dict[str, Any] | None, reason: str, integrity: str,
-             data: dict[str, Any], started: float) -> ParityReport:
-    m = manifest or {}
-    return ParityReport(str(path), m.get("architecture"), m.get("format"), m.get("recipe"), runtime, None, None, None,
-                        None, None, None, None, None, None, None, None, None, False, reason, integrity, 0,
-                        round(time.perf_counter() - started, 2), data)
+    raise EdgeseqError(f"no reference for {path} ({why}, and no other fp32 file of {key.model}); pass --reference")
 
 
 def validate(paths: list[Path], dataset: Dataset, reference: Path | None = None,
@@ -81,6 +73,20 @@ def validate(paths: list[Path], dataset: Dataset, reference: Path | None = None,
     return reports
 
 
+def _sha256(path: Path) -> str | None:
+    """The file's sha256, the key results are joined on; None when it cannot be read (reported below)."""
+    try:
+        return sha256_file(path)
+    except OSError:
+        return None
+
+
+def _identity(path: Path, manifest: dict[str, Any] | None) -> dict[str, Any]:
+    key = layout.key_of(path, manifest)
+    return {"model": key.model if key else None, "format": layout.format_of(path),
+            "recipe": key.recipe if key else None}
+
+
 def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evaluator: Evaluator,
            references: dict[Path, np.ndarray], reference: Path | None, overrides: dict[str, float],
            verify: bool) -> ParityReport:
@@ -89,10 +95,12 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
     label = runtime_name.value if runtime_name else "none"
     manifest = None
     integrity = "skipped (--no-verify)"
+    common: dict[str, Any] = {"path": str(path), "runtime": label, "data": dataset.identity()}
     try:
         if runtime_name is None:
             raise EdgeseqError("none of the requested runtimes loads this file type")
         manifest = read_manifest(path)
+        common |= _identity(path, manifest) | {"sha256": _sha256(path)}
         if verify:
             integrity = verify_against_manifest(path, manifest)
         ref_path, ref_kind = resolve_reference(path, manifest, reference)
@@ -101,18 +109,16 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
         candidate = evaluator.run(path, runtime_name, hygiene=True)
         figures = compare(candidate.probabilities, references[ref_path], dataset.y_test)
     except EdgeseqError as err:
-        return _failure(path, label, manifest, str(err), integrity, dataset.identity(), started)
+        return ParityReport(**common, passed=False, reason=str(err), integrity=integrity,
+                            seconds=round(time.perf_counter() - started, 2))
     m = manifest or {}
-    recipe = recipe_for_file(m.get("format", path.suffix[1:]), m.get("recipe", ""))
-    tolerance = recipe.tolerance if recipe else Tolerance(max_abs_diff=1e-4, min_agreement=0.999)
-    tolerance = replace(tolerance, **overrides)
+    tolerance = replace(tolerance_for(m.get("format", common["format"]), m.get("recipe")), **overrides)
     reason = check_tolerance(tolerance, figures["delta_accuracy_pp"], figures["agreement"], figures["max_abs_diff"])
     if reason is None and not candidate.state_hygiene:
         reason = "state hygiene: the same digit gave different outputs across invokes"
     if reason is None and manifest is None:
         integrity = "no-manifest (warning: unverified file)"
     return ParityReport(
-        str(path), m.get("architecture"), m.get("format", path.suffix[1:]), m.get("recipe"), label, candidate.backend,
-        str(ref_path), ref_kind, tolerance=tolerance.to_dict(), state_hygiene=candidate.state_hygiene,
-        passed=reason is None, reason=reason, integrity=integrity, digits=len(dataset.y_test),
-        seconds=round(time.perf_counter() - started, 2), data=dataset.identity(), **figures)
+        **common, backend=candidate.backend, reference=str(ref_path), reference_kind=ref_kind,
+        tolerance=tolerance.to_dict(), state_hygiene=candidate.state_hygiene, passed=reason is None, reason=reason,
+        integrity=integrity, digits=len(dataset.y_test), seconds=round(time.perf_counter() - started, 2), **figures)

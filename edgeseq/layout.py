@@ -1,0 +1,125 @@
+"""The one naming rule: how a trained model, an exported file, its manifest and its sidecars are named and
+found. Everyone else asks this module; nobody builds or parses a file name by hand.
+
+    ROOT/<arch>/<arch>.keras                 a trained model (ModelKey(arch, "keras", "fp32"))
+    ROOT/<arch>/history.json                 its training history
+    ROOT/<arch>/<arch>-<recipe>.<format>     an exported file, e.g. models/lstm/lstm-dynamic.tflite
+    <file>.json                              the manifest beside any of them
+
+Results are joined on a file's sha256 or on its `FileKey`, never by re-parsing names elsewhere.
+Importing this module imports nothing heavy (the device side uses it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+MANIFEST_SUFFIX = ".json"
+HISTORY_NAME = "history.json"
+KERAS_FORMAT = "keras"
+SUFFIXES = {"tflite": ".tflite", "onnx": ".onnx", KERAS_FORMAT: ".keras"}   # format -> file suffix
+EXPORT_SUFFIXES = (".tflite", ".onnx")
+MODEL_SUFFIXES = (*EXPORT_SUFFIXES, ".keras")
+
+
+@dataclass(frozen=True, order=True)
+class FileKey:
+    """What a file is: architecture, format (tflite | onnx | keras) and recipe (fp32 for a .keras model)."""
+    model: str
+    format: str
+    recipe: str
+
+    @property
+    def filename(self) -> str:
+        if self.format == KERAS_FORMAT:
+            return f"{self.model}{SUFFIXES[KERAS_FORMAT]}"
+        return f"{self.model}-{self.recipe}{SUFFIXES[self.format]}"
+
+    @property
+    def is_model(self) -> bool:
+        """A trained Keras model (the reference), not an exported file."""
+        return self.format == KERAS_FORMAT
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def model_key(arch: str) -> FileKey:
+    return FileKey(str(arch), KERAS_FORMAT, "fp32")
+
+
+def arch_dir(root: Path, arch: str) -> Path:
+    return Path(root) / str(arch)
+
+
+def model_path(root: Path, arch: str) -> Path:
+    """ROOT/<arch>/<arch>.keras"""
+    return arch_dir(root, arch) / model_key(arch).filename
+
+
+def history_path(model: Path) -> Path:
+    return Path(model).parent / HISTORY_NAME
+
+
+def exported_path(root: Path, arch: str, fmt: str, recipe: str) -> Path:
+    """ROOT/<arch>/<arch>-<recipe>.<format>"""
+    return arch_dir(root, arch) / FileKey(str(arch), str(fmt), str(recipe)).filename
+
+
+def manifest_path(path: Path) -> Path:
+    """<file>.json beside the file."""
+    path = Path(path)
+    return path.with_name(path.name + MANIFEST_SUFFIX)
+
+
+def sidecars(path: Path) -> list[Path]:
+    """The files that travel with `path` when it is copied: its manifest, and a model's history."""
+    found = [manifest_path(path)]
+    if Path(path).suffix == SUFFIXES[KERAS_FORMAT]:
+        found.append(history_path(path))
+    return [p for p in found if p.is_file()]
+
+
+def format_of(path: Path) -> str | None:
+    """tflite | onnx | keras from the suffix, or None for any other file."""
+    suffix = Path(path).suffix
+    return next((fmt for fmt, s in SUFFIXES.items() if s == suffix), None)
+
+
+def parse(path: Path) -> FileKey | None:
+    """The key a file's name gives under the naming rule, or None when the name does not follow it."""
+    path = Path(path)
+    fmt = format_of(path)
+    if fmt is None:
+        return None
+    if fmt == KERAS_FORMAT:
+        return model_key(path.stem) if path.stem else None
+    model, dash, recipe = path.stem.partition("-")
+    return FileKey(model, fmt, recipe) if model and dash and recipe else None
+
+
+def key_of(path: Path, manifest: dict[str, Any] | None) -> FileKey | None:
+    """A file's key: from its manifest where it has one (the manifest is the file's own word), else its name."""
+    m = manifest or {}
+    parsed = parse(path)
+    fmt = format_of(path)
+    model = m.get("architecture") or (parsed.model if parsed else None)
+    recipe = m.get("recipe") or (parsed.recipe if parsed else None)
+    if fmt == KERAS_FORMAT:
+        recipe = "fp32"
+    if not (model and fmt and recipe):
+        return None
+    return FileKey(str(model), fmt, str(recipe))
+
+
+def reference_candidates(path: Path, arch: str) -> tuple[Path, list[Path]]:
+    """Where a file's reference may lie beside it: (the <arch>.keras model, the fp32 exported files of the
+    same architecture, the file's own format first). Only existing fp32 files other than `path` are listed."""
+    folder = Path(path).parent
+    own = Path(path).suffix
+    suffixes = [own, *(s for s in EXPORT_SUFFIXES if s != own)] if own in EXPORT_SUFFIXES else list(EXPORT_SUFFIXES)
+    fp32 = [folder / FileKey(str(arch), format_of(Path("x" + s)) or "", "fp32").filename for s in suffixes]
+    return folder / model_key(arch).filename, [p for p in fp32
+                                               if p.is_file() and p.resolve() != Path(path).resolve()]

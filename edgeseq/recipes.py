@@ -1,0 +1,210 @@
+"""The recipes table: one row per (format, quantization), carrying everything about it: the default graph per
+architecture, the graphs it may use, the parity tolerance and the converter settings. The converters read
+these settings; nobody branches on a recipe's name.
+
+Importing this module needs no TensorFlow (validate and bench read tolerances from it on a device).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from edgeseq.layout import SUFFIXES
+from edgeseq.models import Arch
+
+
+class Format(str, enum.Enum):
+    TFLITE = "tflite"
+    ONNX = "onnx"
+
+    @property
+    def suffix(self) -> str:
+        return SUFFIXES[self.value]
+
+
+class Quant(str, enum.Enum):
+    FP32 = "fp32"
+    FP16 = "fp16"
+    DYNAMIC = "dynamic"
+    INT8 = "int8"
+    INT16X8 = "int16x8"
+    STATIC = "static"
+
+
+class Graph(str, enum.Enum):
+    LOOP = "loop"          # the Keras layers as they are: a WHILE loop (TFLite, batch 1) / native LSTM or Loop (ONNX)
+    UNROLLED = "unrolled"  # the same weights rebuilt with unroll=True: flat graph, dynamic batch
+    UNROLLED_B1 = "unrolled-b1"  # unrolled with a fixed batch of 1: static shapes (XNNPACK takes the int8 LSTM)
+    FUSED = "fused"        # TFLite LSTM only: one UNIDIRECTIONAL_SEQUENCE_LSTM op per layer (batch 1)
+
+
+@dataclass(frozen=True)
+class GraphRow:
+    """How a graph variant is built: the Keras model rebuilt with `unroll` and a fixed `batch` (None: dynamic),
+    or (`fused`) re-expressed with fused LSTM ops. `archs`: the architectures it exists for."""
+    graph: Graph
+    unroll: bool
+    batch: int | None
+    archs: tuple[Arch, ...] = tuple(Arch)
+    fused: bool = False
+
+
+GRAPHS: dict[Graph, GraphRow] = {
+    Graph.LOOP: GraphRow(Graph.LOOP, unroll=False, batch=1),     # ONNX rebuilds it with a dynamic batch
+    Graph.UNROLLED: GraphRow(Graph.UNROLLED, unroll=True, batch=None),
+    Graph.UNROLLED_B1: GraphRow(Graph.UNROLLED_B1, unroll=True, batch=1),
+    Graph.FUSED: GraphRow(Graph.FUSED, unroll=False, batch=1, archs=(Arch.LSTM,), fused=True),
+}
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Parity limits against the reference; None means not checked."""
+    max_abs_diff: float | None = None
+    min_agreement: float | None = None
+    min_delta_accuracy_pp: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+FLOAT_EXACT = Tolerance(max_abs_diff=1e-4, min_agreement=0.999)
+HALF = Tolerance(min_agreement=0.995)
+QUANTIZED = Tolerance(min_delta_accuracy_pp=-1.0)
+
+
+class OpsSet(str, enum.Enum):
+    """tf.lite.OpsSet members (by name): builtin ops only, never SELECT_TF_OPS."""
+    BUILTINS = "TFLITE_BUILTINS"
+    BUILTINS_INT8 = "TFLITE_BUILTINS_INT8"
+    INT16_ACTIVATIONS = "EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8"
+
+
+@dataclass(frozen=True)
+class TFLiteSettings:
+    """TFLiteConverter settings: Optimize.DEFAULT or not, supported types, the ops set, integer I/O."""
+    optimize: bool = False
+    supported_types: tuple[str, ...] = ()      # tf dtype names, e.g. ("float16",)
+    ops_set: OpsSet = OpsSet.BUILTINS
+    io_type: str | None = None                 # "int8": integer input and output tensors
+
+
+class OnnxQuantizer(str, enum.Enum):
+    NONE = "none"
+    DYNAMIC = "dynamic"       # onnxruntime.quantization.quantize_dynamic
+    STATIC = "static"         # onnxruntime.quantization.quantize_static, QDQ
+
+
+@dataclass(frozen=True)
+class OnnxSettings:
+    quantizer: OnnxQuantizer = OnnxQuantizer.NONE
+    weight_type: str = "QInt8"                 # onnxruntime.quantization.QuantType member
+    activation_type: str = "QInt8"
+    quant_format: str = "QDQ"                  # onnxruntime.quantization.QuantFormat member (static only)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    format: Format
+    quant: Quant
+    description: str
+    graphs: dict[Arch, Graph | None]      # the graph used when --graph is not given; None: no working graph known
+    allowed_graphs: tuple[Graph, ...]
+    tolerance: Tolerance
+    tflite: TFLiteSettings | None = None
+    onnx: OnnxSettings | None = None
+    calibrated: bool = False              # needs a representative sample of training digits
+    io_dtype: str = "float32"
+    notes: dict[Arch, str] = field(default_factory=dict)   # why a graph was chosen, or why there is none
+
+    @property
+    def name(self) -> str:
+        return self.quant.value
+
+    @property
+    def key(self) -> str:
+        return f"{self.format.value}/{self.name}"
+
+    def graph_problem(self, arch: Arch, graph: Graph | None) -> str | None:
+        """Why `graph` cannot be built for `arch` with this recipe, or None."""
+        if graph is not None and (graph not in self.allowed_graphs or arch not in GRAPHS[graph].archs):
+            return f"graph {graph.value} is not available for {arch.value} {self.key}"
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": self.format.value, "recipe": self.name, "description": self.description,
+                "graphs": {a.value: g.value if g else None for a, g in self.graphs.items()},
+                "calibrated": self.calibrated, "io_dtype": self.io_dtype, "tolerance": self.tolerance.to_dict()}
+
+
+_T, _O = Format.TFLITE, Format.ONNX
+_L, _U, _U1, _F = Graph.LOOP, Graph.UNROLLED, Graph.UNROLLED_B1, Graph.FUSED
+_INT8_LSTM_NOTE = ("unrolled with a fixed batch of 1: XNNPACK refuses the dynamic-batch int8 graph (4-5x slower on"
+                   " the builtin kernels); the fused int8 LSTM kernel always uses tanh")
+
+_RECIPE_ROWS = [
+    Recipe(_T, Quant.FP32, "float32, no quantization", {Arch.RNN: _U, Arch.LSTM: _F}, (_L, _U, _U1, _F),
+           FLOAT_EXACT, tflite=TFLiteSettings()),
+    Recipe(_T, Quant.FP16, "float16 weights, float32 compute", {Arch.RNN: _U, Arch.LSTM: _F}, (_L, _U, _U1, _F),
+           HALF, tflite=TFLiteSettings(optimize=True, supported_types=("float16",))),
+    Recipe(_T, Quant.DYNAMIC, "dynamic range: int8 weights, float activations", {Arch.RNN: _U, Arch.LSTM: _F},
+           (_L, _U, _U1, _F), QUANTIZED, tflite=TFLiteSettings(optimize=True)),
+    Recipe(_T, Quant.INT8, "full integer: int8 weights and activations, int8 input/output",
+           {Arch.RNN: _U, Arch.LSTM: _U1}, (_L, _U, _U1), QUANTIZED,
+           tflite=TFLiteSettings(optimize=True, ops_set=OpsSet.BUILTINS_INT8, io_type="int8"),
+           calibrated=True, io_dtype="int8", notes={Arch.LSTM: _INT8_LSTM_NOTE}),
+    Recipe(_T, Quant.INT16X8, "int16 activations, int8 weights, float32 input/output",
+           {Arch.RNN: None, Arch.LSTM: _U}, (_L, _U, _U1), QUANTIZED,
+           tflite=TFLiteSettings(optimize=True, ops_set=OpsSet.INT16_ACTIVATIONS), calibrated=True,
+           notes={Arch.RNN: "no working graph: the unrolled SimpleRNN converts and runs but answers ~10 % (saturated"
+                            " int16 activations, measured on full MNIST: 10.09 % vs 91.32 %); the loop graph crashes"
+                            " the calibrator. --graph unrolled reproduces it.",
+                  Arch.LSTM: "dynamic-batch unrolled: accurate; the batch-1 unrolled graph answers ~10 % (measured)"}),
+    Recipe(_O, Quant.FP32, "float32, no quantization", {Arch.RNN: _U, Arch.LSTM: _L}, (_L, _U), FLOAT_EXACT,
+           onnx=OnnxSettings()),
+    Recipe(_O, Quant.DYNAMIC, "onnxruntime quantize_dynamic: int8 weights", {Arch.RNN: _U, Arch.LSTM: _L}, (_L, _U),
+           QUANTIZED, onnx=OnnxSettings(OnnxQuantizer.DYNAMIC)),
+    Recipe(_O, Quant.STATIC, "onnxruntime quantize_static (QDQ), calibrated", {Arch.RNN: _U, Arch.LSTM: _L},
+           (_L, _U), QUANTIZED, onnx=OnnxSettings(OnnxQuantizer.STATIC), calibrated=True),
+]
+RECIPES: dict[tuple[Format, Quant], Recipe] = {(r.format, r.quant): r for r in _RECIPE_ROWS}
+FALLBACK_TOLERANCE = FLOAT_EXACT   # a file whose manifest names no known recipe is held to float parity
+
+
+def recipe_names(fmt: Format) -> list[str]:
+    return [q.value for (f, q) in RECIPES if f == fmt]
+
+
+def recipe(fmt: Format | str, name: Quant | str) -> Recipe:
+    fmt = Format(fmt)
+    try:
+        return RECIPES[(fmt, Quant(name))]
+    except (KeyError, ValueError) as err:
+        raise ValueError(f"unknown {fmt.value} recipe {str(getattr(name, 'value', name))!r}; choose from"
+                         f" {', '.join(recipe_names(fmt))}") from err
+
+
+def select(formats: list[Format], names: list[str] | None) -> list[Recipe]:
+    """The recipes of `formats`, restricted to `names` (each must exist for at least one of the formats)."""
+    if not names:
+        return [r for r in _RECIPE_ROWS if r.format in formats]
+    for name in names:
+        if not any(r.format in formats and r.name == name for r in _RECIPE_ROWS):
+            valid = "; ".join(f"{f.value}: {', '.join(recipe_names(f))}" for f in formats)
+            raise ValueError(f"unknown recipe {name!r} for {'/'.join(f.value for f in formats)} ({valid})")
+    return [r for r in _RECIPE_ROWS if r.format in formats and r.name in names]
+
+
+def recipe_for_file(fmt: str | None, name: str | None) -> Recipe | None:
+    """The row a file's manifest names, or None (an unknown or missing format or recipe)."""
+    try:
+        return RECIPES[(Format(fmt), Quant(name))]
+    except (KeyError, ValueError):
+        return None
+
+
+def tolerance_for(fmt: str | None, name: str | None) -> Tolerance:
+    row = recipe_for_file(fmt, name)
+    return row.tolerance if row else FALLBACK_TOLERANCE
