@@ -122,7 +122,7 @@ def train(config: TrainConfig, dataset: Dataset, out: Path, progress: Progress =
     write_json_atomic(layout.history_path(target), [asdict(e) for e in history])
     with staged(target) as tmp:
         # weights only, no optimizer state (a third of the size): the file is a deployable reference
-        models.rebuild_with_weights(model, config.arch).save(tmp)
+        models.rebuild_with_weights(model).save(tmp)
         result = TrainResult(
             model=config.arch.value, test_accuracy=history[-1].val_accuracy, test_loss=history[-1].val_loss,
             epochs=config.epochs, batch_size=config.batch_size, seed=config.seed,

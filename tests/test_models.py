@@ -25,7 +25,7 @@ def test_layers_are_as_published():
 @pytest.mark.parametrize("arch", list(Arch))
 def test_unrolled_twin_computes_the_same(arch, sample):
     model = models.build(arch)
-    twin = models.rebuild_with_weights(model, arch, unroll=True)
+    twin = models.rebuild_with_weights(model, unroll=True)
     x = sample.x_test[:4]
     np.testing.assert_allclose(model(x, training=False), twin(x, training=False), atol=1e-5)
 

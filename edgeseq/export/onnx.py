@@ -30,7 +30,7 @@ def _fp32(model: Any, arch: Arch, graph: Graph, target: Path) -> None:
     row = GRAPHS[graph]  # the recipes table allows ONNX the loop and unrolled graphs only
     if row.fused:
         raise ExportError(f"the {graph.value} graph is a TFLite graph")
-    variant = models.rebuild_with_weights(model, arch, unroll=row.unroll)  # ONNX keeps a dynamic batch
+    variant = models.rebuild_with_weights(model, unroll=row.unroll)  # ONNX keeps a dynamic batch
     function = tf.function(lambda pixels: variant(pixels, training=False))
     spec = [tf.TensorSpec([None, 28, 28], tf.float32, name=INPUT_NAME)]
     proto, _ = tf2onnx.convert.from_function(function, input_signature=spec, opset=OPSET)

@@ -27,7 +27,7 @@ def graph_model(model: Any, arch: Arch, graph: Graph) -> tuple[Any, int | None]:
     row = GRAPHS[graph]
     if row.fused:
         raise ExportError(f"graph {graph.value} is not built from a rebuilt Keras model")
-    return models.rebuild_with_weights(model, arch, unroll=row.unroll, batch_size=row.batch), row.batch
+    return models.rebuild_with_weights(model, unroll=row.unroll, batch_size=row.batch), row.batch
 
 
 def _saved_model(tf: Any, model: Any, batch: int | None, folder: Path) -> Path:
