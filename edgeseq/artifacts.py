@@ -140,7 +140,7 @@ def check_structure(path: Path) -> None:
 
 # --- TFLite ------------------------------------------------------------------------------------------
 
-def _tflite_schema() -> Any:
+def tflite_schema() -> Any:
     try:
         from ai_edge_litert import schema_py_generated  # noqa: PLC0415
     except ImportError as err:
@@ -149,7 +149,7 @@ def _tflite_schema() -> Any:
 
 
 def tflite_facts(buf: bytes, what: str = "TFLite file") -> FileFacts:
-    schema = _tflite_schema()
+    schema = tflite_schema()
     if len(buf) < 8 or buf[4:8] != b"TFL3":
         raise ModelError(f"{what} is not a TFLite flatbuffer (no TFL3 identifier)")
     try:
@@ -158,6 +158,36 @@ def tflite_facts(buf: bytes, what: str = "TFLite file") -> FileFacts:
         raise ModelError(f"{what} is corrupt or truncated ({err})") from err
     except Exception as err:  # noqa: BLE001  (a malformed flatbuffer raises struct/index errors)
         raise ModelError(f"{what} is corrupt or truncated ({type(err).__name__})") from err
+
+
+def enum_names(enum_class: type) -> dict[int, str]:
+    """value -> name of a flatbuffers-generated enum class (BuiltinOperator, ActivationFunctionType, ...)."""
+    return {value: name for name, value in vars(enum_class).items() if not name.startswith("_")}
+
+
+def builtin_code(opcode: Any) -> int:
+    """An OperatorCode's builtin code (schema v3a keeps small codes in the deprecated int8 field)."""
+    return max(opcode.BuiltinCode(), opcode.DeprecatedBuiltinCode())
+
+
+def tflite_operator_names(buf: bytes) -> list[str]:
+    """The operator name of every op of every subgraph, in order ('CUSTOM:<code>' for custom and Flex ops)."""
+    schema = tflite_schema()
+    model = schema.Model.GetRootAs(buf, 0)
+    codes = _opcode_names(schema, model, buf)
+    return [codes[graph.Operators(j).OpcodeIndex()]
+            for graph in (model.Subgraphs(i) for i in range(_count(model.SubgraphsLength(), buf)))
+            for j in range(_count(graph.OperatorsLength(), buf))]
+
+
+def _opcode_names(schema: Any, model: Any, buf: bytes) -> list[str]:
+    names = enum_names(schema.BuiltinOperator)
+    codes = []
+    for i in range(_count(model.OperatorCodesLength(), buf)):
+        code = model.OperatorCodes(i)
+        name = names.get(builtin_code(code), f"BUILTIN_{builtin_code(code)}")
+        codes.append(("CUSTOM:" + code.CustomCode().decode()) if name == "CUSTOM" else name)
+    return codes
 
 
 def _count(length: int, buf: bytes) -> int:
@@ -169,16 +199,10 @@ def _count(length: int, buf: bytes) -> int:
 
 
 def _tflite_facts(schema: Any, buf: bytes) -> FileFacts:
-    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
     model = schema.Model.GetRootAs(buf, 0)
     if _count(model.SubgraphsLength(), buf) == 0:
         raise ModelError("the model has no subgraph")
-    codes = []
-    for i in range(_count(model.OperatorCodesLength(), buf)):
-        code = model.OperatorCodes(i)
-        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-        name = names.get(builtin, f"BUILTIN_{builtin}")
-        codes.append(("CUSTOM:" + code.CustomCode().decode()) if name == "CUSTOM" else name)
+    codes = _opcode_names(schema, model, buf)
     ops: Counter[str] = Counter()
     for s in range(model.SubgraphsLength()):
         subgraph = model.Subgraphs(s)

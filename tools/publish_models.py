@@ -1,5 +1,5 @@
 """Copy a run's deliverables into the repository: the .keras models, every exported file that passed
-parity (with its manifest), and the report.
+parity (each with its sidecars: manifest, training history), and the report.
 
     python tools/publish_models.py runs/full --models models --report docs/report
 """
@@ -11,6 +11,10 @@ import json
 import shutil
 from pathlib import Path
 
+from edgeseq import layout
+
+RESULT_FILES = ("train.json", "export.json", "validate.json", "bench.json", "run.json")
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -21,17 +25,16 @@ def main() -> None:
     passed = {r["path"] for r in json.loads((args.run / "validate.json").read_text()) if r["passed"]}
     trained = [Path(r["path"]) for r in json.loads((args.run / "train.json").read_text())]
     for source in trained + sorted(Path(p) for p in passed):
-        target = args.models / source.parent.name / source.name
+        key = layout.key_of(source, json.loads(layout.manifest_path(source).read_text()))
+        target = layout.arch_dir(args.models, key.model) / key.filename
         target.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", ".json"):
-            shutil.copy2(f"{source}{suffix}", f"{target}{suffix}")
-        if source.suffix == ".keras":
-            shutil.copy2(source.parent / "history.json", target.parent / "history.json")
+        for path in [source, *layout.sidecars(source)]:
+            shutil.copy2(path, target.parent / path.name)
         print(f"{source} -> {target}")
     if args.report.exists():
         shutil.rmtree(args.report)
     shutil.copytree(args.run / "report", args.report)
-    for name in ("train.json", "export.json", "validate.json", "bench.json", "run.json"):
+    for name in RESULT_FILES:
         shutil.copy2(args.run / name, args.report / name)
     print(f"report -> {args.report}")
 

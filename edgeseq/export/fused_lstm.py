@@ -22,6 +22,7 @@ import tempfile
 import uuid
 from typing import Any, Callable
 
+from edgeseq.artifacts import builtin_code, enum_names, tflite_operator_names, tflite_schema
 from edgeseq.errors import ExportError, first_line
 from edgeseq.recipes import OpsSet, TFLiteSettings
 
@@ -62,7 +63,7 @@ def fused_lstm_tflite(model: Any, settings: TFLiteSettings, calibration: Any = N
         first = first_line(err)
         raise ExportError(f"fused LSTM conversion failed: {first[:200]}") from err
     ops = operator_names(flatbuffer)
-    unwanted = sorted({op for op in ops if op in ("WHILE", "CUSTOM")})
+    unwanted = sorted({op for op in ops if op == "WHILE" or op.startswith("CUSTOM")})
     if ops.count(LSTM_OP) != lstm_count or unwanted:
         raise ExportError(f"the converter did not fuse the {lstm_count} LSTM layer(s): "
                           f"{ops.count(LSTM_OP)} {LSTM_OP} op(s), other ops {unwanted or 'builtin only'}")
@@ -76,8 +77,7 @@ def rewrite_lstm_activation(flatbuffer: bytes, activation: str = "RELU", cell_cl
     omits (flatbuffers leave out default values) can only keep its default: asking for another value
     raises ExportError. The converter writes both the activation (TANH) and cell_clip (10).
     """
-    from ai_edge_litert import schema_py_generated as schema  # noqa: PLC0415
-
+    schema = tflite_schema()
     code = getattr(schema.ActivationFunctionType, activation.upper(), None)
     if code is None:
         raise ExportError(f"unknown TFLite activation {activation!r}")
@@ -94,22 +94,14 @@ def rewrite_lstm_activation(flatbuffer: bytes, activation: str = "RELU", cell_cl
 
 
 def operator_names(flatbuffer: bytes) -> list[str]:
-    """The builtin operator name of every op of every subgraph, in order ('CUSTOM' for custom/Flex)."""
-    from ai_edge_litert import schema_py_generated as schema  # noqa: PLC0415
-
-    names = _enum_names(schema.BuiltinOperator)
-    model = schema.Model.GetRootAs(flatbuffer, 0)
-    codes = [_builtin_code(model.OperatorCodes(i)) for i in range(model.OperatorCodesLength())]
-    return [names.get(codes[graph.Operators(j).OpcodeIndex()], "UNKNOWN")
-            for graph in (model.Subgraphs(i) for i in range(model.SubgraphsLength()))
-            for j in range(graph.OperatorsLength())]
+    """The operator name of every op of every subgraph, in order."""
+    return tflite_operator_names(flatbuffer)
 
 
 def lstm_options(flatbuffer: bytes) -> list[dict[str, Any]]:
     """Each UNIDIRECTIONAL_SEQUENCE_LSTM op's options: activation name, cell_clip, proj_clip, time_major."""
-    from ai_edge_litert import schema_py_generated as schema  # noqa: PLC0415
-
-    names = _enum_names(schema.ActivationFunctionType)
+    schema = tflite_schema()
+    names = enum_names(schema.ActivationFunctionType)
     found = []
     for table in _lstm_options_tables(schema, bytearray(flatbuffer)):
         options = schema.UnidirectionalSequenceLSTMOptions()
@@ -120,20 +112,10 @@ def lstm_options(flatbuffer: bytes) -> list[dict[str, Any]]:
     return found
 
 
-def _enum_names(enum_class: type) -> dict[int, str]:
-    """value -> name of a flatbuffers-generated enum class."""
-    return {value: name for name, value in vars(enum_class).items() if not name.startswith("_")}
-
-
-def _builtin_code(opcode: Any) -> int:
-    """An OperatorCode's builtin code (schema v3a keeps small codes in the deprecated int8 field)."""
-    return max(opcode.BuiltinCode(), opcode.DeprecatedBuiltinCode())
-
-
 def _lstm_options_tables(schema: Any, data: bytearray) -> list[Any]:
     """The flatbuffer tables holding each UNIDIRECTIONAL_SEQUENCE_LSTM op's options, positioned in `data`."""
     model = schema.Model.GetRootAs(data, 0)
-    codes = [_builtin_code(model.OperatorCodes(i)) for i in range(model.OperatorCodesLength())]
+    codes = [builtin_code(model.OperatorCodes(i)) for i in range(model.OperatorCodesLength())]
     tables = []
     for i in range(model.SubgraphsLength()):
         graph = model.Subgraphs(i)
