@@ -2,7 +2,7 @@
 under tests/golden/report_results, or rows made from them); no trained model, no session fixture."""
 
 import copy
-import dataclasses
+import hashlib
 import json
 import re
 import subprocess
@@ -15,13 +15,17 @@ from edgeseq import report
 from edgeseq.bench import BenchResult
 from edgeseq.errors import EdgeseqError
 from edgeseq.export.exporter import ExportResult
+from edgeseq.models import ARCHITECTURES, Arch
 from edgeseq.parity import ParityReport
 from edgeseq.report import Budgets, build_report, file_rows, read_inputs, verdicts
 from edgeseq.train import TrainResult
 
 GOLDEN = Path(__file__).parent / "golden"
 REAL = GOLDEN / "report_results"
-SCHEMA = GOLDEN / "report_input_schema.json"
+CLASSES = {"train.json": TrainResult, "export.json": ExportResult, "validate.json": ParityReport,
+           "bench.json": BenchResult}
+SAMPLE = {"name": "sample", "source": "edgeseq/sample/mnist-sample.npz (stratified real MNIST, seed 0)",
+          "train_count": 6000, "test_count": 1000, "sha256": {"mnist-sample.npz": "ab" * 32}}
 
 
 def real(name: str) -> list[dict]:
@@ -32,9 +36,15 @@ def template(name: str, **match: str) -> dict:
     return copy.deepcopy(next(r for r in real(name) if all(r[k] == v for k, v in match.items())))
 
 
+def digest(path: str) -> str:
+    """A made-up sha256 for the file at `path` (the same in every row about it)."""
+    return hashlib.sha256(path.encode()).hexdigest()
+
+
 def make_results(folder: Path, files: list[dict]) -> Path:
     """Write train/export/validate/bench.json for `files` (model, format, recipe, accuracy, passed, p50,
-    size, ...), each row a real row with its figures replaced; the Keras baselines are the real rows."""
+    size, ...), each row a real row with its figures replaced, every row about a file carrying its sha256;
+    the Keras baselines are the real rows (train.json and the Keras bench rows share the model's sha256)."""
     folder.mkdir(parents=True, exist_ok=True)
     runtime = {"tflite": "litert", "onnx": "onnxruntime"}
     export, validate, bench = [], [], []
@@ -43,17 +53,21 @@ def make_results(folder: Path, files: list[dict]) -> Path:
         path = f"models/{f['model']}/{name}"
         ident = {"model": f["model"], "format": f["format"], "recipe": f["recipe"]}
         exported = f.get("export_status", "ok") == "ok"
-        export.append(template("export.json", model="rnn", format="tflite", recipe="fp32") | ident | {
+        export.append(template("export.json", model=f["model"], format="tflite", recipe="fp32") | ident | {
             "path": path if exported else None, "size_bytes": f.get("size") if exported else None,
+            "sha256": digest(path) if exported else None,
             "status": f.get("export_status", "ok"), "reason": None if exported else "converter said no"})
         if not exported:
             continue
-        validate.append(template("validate.json", model="rnn", format="tflite", recipe="fp32") | ident | {
-            "path": path, "runtime": runtime[f["format"]], "accuracy": f["accuracy"],
-            "delta_accuracy_pp": round((f["accuracy"] - 0.9132) * 100, 4), "passed": f.get("passed", True),
+        check = template("validate.json", model=f["model"], format="tflite", recipe="fp32")
+        validate.append(check | ident | {
+            "path": path, "sha256": digest(path), "runtime": runtime[f["format"]], "accuracy": f["accuracy"],
+            "delta_accuracy_pp": round((f["accuracy"] - check["reference_accuracy"]) * 100, 4),
+            "passed": f.get("passed", True),
             "reason": None if f.get("passed", True) else "delta_accuracy_pp -81.23 < -1"})
-        row = template("bench.json", model="rnn", format="tflite", recipe="fp32") | ident | {
-            "path": path, "runtime": runtime[f["format"]], "size_bytes": f.get("size")}
+        row = template("bench.json", model=f["model"], format="tflite", recipe="fp32") | ident | {
+            "path": path, "sha256": digest(path), "runtime": runtime[f["format"]],
+            "size_bytes": f.get("size")}
         if f.get("bench_status", "ok") == "ok":
             bench.append(row | {"p50_us": f["p50"], "p99_us": f["p50"] * 1.5, "batch": 1})
         else:
@@ -214,15 +228,153 @@ def test_conclusion_from_rnn_to_lstm(tmp_path):
 def test_unloadable_file_of_no_known_architecture_is_listed_not_judged(tmp_path):
     folder = make_results(tmp_path, FILES)
     rows = json.loads((folder / "validate.json").read_text())
-    rows.append({k: None for k in rows[0]} | {"path": "/x/broken.onnx", "runtime": "onnxruntime", "passed": False,
-                                              "reason": "cannot load", "integrity": "no-manifest",
-                                              "data": rows[0]["data"]})
+    broken = ParityReport("/x/broken.onnx", "onnxruntime", False, "cannot load", "no-manifest",
+                          sha256="cd" * 32, data=rows[0]["data"])
+    rows.append(broken.to_dict())
     (folder / "validate.json").write_text(json.dumps(rows))
     inputs = read_inputs(folder)
     verdict = verdicts(file_rows(inputs), Budgets(), report.architectures(inputs))
     assert [v.model for v in verdict] == ["rnn", "lstm"]
-    assert "broken" in {r.model for r in file_rows(inputs)}
+    stray = [r for r in file_rows(inputs) if r.path == "/x/broken.onnx"]
+    assert len(stray) == 1 and stray[0].model == "?" and stray[0].format == "onnx"   # names are not parsed
+    assert stray[0].passed is False and stray[0].parity_reason == "cannot load"
+    assert all(stray[0] not in (*v.failed, *v.left_out) for v in verdict)
 
+
+# ---------------------------------------------------------------- joining rows about the same file
+
+def rewrite(folder: Path, name: str, change) -> None:
+    """Apply `change(row)` to every row of RESULTS/name."""
+    rows = json.loads((folder / name).read_text())
+    for row in rows:
+        change(row)
+    (folder / name).write_text(json.dumps(rows))
+
+
+def by_label(folder: Path) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for row in file_rows(read_inputs(folder)):
+        out.setdefault(row.label, []).append(row)
+    return out
+
+
+def test_a_bench_row_joins_its_validate_row_by_sha256_whatever_its_path(tmp_path):
+    """Bench run on another folder, on a copy without a manifest (no model or recipe): the sha256 joins it."""
+    folder = make_results(tmp_path, FILES)
+    before = {label: rows[0] for label, rows in by_label(folder).items()}
+
+    def elsewhere(row):
+        if row["sha256"] == digest("models/rnn/rnn-fp32.tflite"):
+            row |= {"path": "/mnt/device/copied/model.tflite", "model": None, "recipe": None}
+    rewrite(folder, "bench.json", elsewhere)
+    after = by_label(folder)
+    assert set(after) == set(before) and all(len(rows) == 1 for rows in after.values())
+    row = after["rnn tflite/fp32"][0]
+    assert row.passed is True and row.p50_us == 20.0 and row.accuracy == 0.9132
+    assert row.sha256 == digest("models/rnn/rnn-fp32.tflite") and row.path == "models/rnn/rnn-fp32.tflite"
+    assert verdict_of(folder)["rnn"].recommended.label == "rnn tflite/fp32"
+
+
+def test_rows_about_files_of_the_same_name_but_other_bytes_do_not_join(tmp_path):
+    folder = make_results(tmp_path, FILES)
+
+    def other_bytes(row):
+        if row["path"] == "models/rnn/rnn-fp32.tflite":
+            row["sha256"] = "0" * 64
+    rewrite(folder, "bench.json", other_bytes)
+    rows = by_label(folder)["rnn tflite/fp32"]
+    assert len(rows) == 2
+    validated = next(r for r in rows if r.sha256 == digest("models/rnn/rnn-fp32.tflite"))
+    measured = next(r for r in rows if r.sha256 == "0" * 64)
+    assert validated.passed is True and validated.p50_us is None and validated.export_status == "ok"
+    assert measured.passed is None and measured.p50_us == 20.0 and measured.export_status is None
+    v = verdict_of(folder)["rnn"]
+    assert v.fastest.label == "rnn onnx/fp32"                     # neither half is a candidate on its own
+    assert validated in v.left_out and measured in v.left_out
+
+
+def test_rows_without_sha256_join_on_model_format_recipe(tmp_path):
+    """Results written before rows carried sha256 (docs/report): the FileKey from the row's own fields."""
+    folder = make_results(tmp_path / "with", FILES)
+    with_sha = {label: rows[0].to_dict() for label, rows in by_label(folder).items()}
+    for name in ("validate.json", "bench.json"):
+        rewrite(folder, name, lambda row: row.pop("sha256"))
+    without = by_label(folder)
+    assert set(without) == set(with_sha) and all(len(rows) == 1 for rows in without.values())
+    for label, (row,) in without.items():
+        assert {**row.to_dict(), "sha256": None} == {**with_sha[label], "sha256": None}, label
+
+
+def test_a_row_without_sha256_is_not_guessed_onto_one_of_two_files(tmp_path):
+    folder = make_results(tmp_path, FILES)
+    bench = json.loads((folder / "bench.json").read_text())
+    twin = next(r for r in bench if r["path"] == "models/rnn/rnn-fp32.tflite")
+    bench.append(twin | {"sha256": "0" * 64, "path": "/elsewhere/rnn-fp32.tflite"})
+    (folder / "bench.json").write_text(json.dumps(bench))
+    rewrite(folder, "validate.json", lambda row: row.pop("sha256"))
+    inputs = read_inputs(folder)
+    notes = report.join.join_notes(inputs)
+    assert len(notes) == 1 and "validate.json" in notes[0] and "models/rnn/rnn-fp32.tflite" in notes[0]
+    rows = [r for r in file_rows(inputs) if r.label == "rnn tflite/fp32"]
+    assert len(rows) == 3 and [r.passed for r in rows].count(True) == 1
+    assert all(r.p50_us is None for r in rows if r.passed)
+
+
+# ---------------------------------------------------------------- beside the published results
+
+def test_accuracies_beside_the_published_ones(built):
+    result, out = built
+    train = {r["model"]: r for r in real("train.json")}
+    published = result.to_dict()["published"]
+    assert set(published) == {"rnn", "lstm"}
+    for model, entry in published.items():
+        assert entry["published_accuracy"] == ARCHITECTURES[Arch(model)].published_accuracy
+        assert entry["accuracy"] == pytest.approx(train[model]["test_accuracy"], abs=1e-4)  # validate agrees
+        assert entry["source"] == "validate.json reference_accuracy (Keras reference)"
+        difference = (entry["accuracy"] - entry["published_accuracy"]) * 100
+        assert entry["difference_pp"] == pytest.approx(difference)
+    assert published["rnn"]["published_accuracy"] == 0.9034
+    assert published["lstm"]["published_accuracy"] == 0.9652
+    text = (out / "report.md").read_text(encoding="utf-8")
+    top = text[:text.index("## Verdict")]
+    assert "RNN 91.32 % (published 90.34 %, +0.98 pp), LSTM 97.97 % (published 96.52 %, +1.45 pp)" in top
+    assert result.sample_note is None and "sample" not in top and result.to_dict()["sample_note"] is None
+
+
+def test_a_keras_model_other_than_the_trained_one_gets_no_accuracy(tmp_path):
+    folder = make_results(tmp_path, FILES)
+
+    def other_model(row):
+        if row["format"] == "keras":
+            row["sha256"] = digest(f"another {row['model']}.keras")
+    rewrite(folder, "bench.json", other_model)
+    rows = [r for r in file_rows(read_inputs(folder)) if r.baseline and r.model == "rnn"]
+    assert len(rows) == 2
+    trained = next(r for r in rows if r.sha256 == template("train.json", model="rnn")["sha256"])
+    benched = next(r for r in rows if r.sha256 == digest("another rnn.keras"))
+    assert trained.accuracy == 0.9132 and trained.p50_us is None
+    assert benched.accuracy is None and benched.p50_us is not None
+
+
+def test_results_on_the_shipped_sample_say_they_are_not_comparable(tmp_path):
+    folder = make_results(tmp_path / "results", FILES)
+    for name in ("train.json", "validate.json"):
+        rewrite(folder, name, lambda row: row.update(data=SAMPLE))
+    result = build_report(folder, tmp_path / "out")
+    text = Path(result.markdown_path).read_text(encoding="utf-8")
+    top = text[:text.index("## Verdict")]
+    note = result.sample_note
+    assert note and note in top and note == result.to_dict()["sample_note"]
+    assert "not comparable with the published" in note.lower()
+    assert "trained on 6,000 digits, tested on 1,000" in note
+    assert "`edgeseq run --data PATH/TO/mnist`" in note and "docs/report/report.md" in note
+    assert "four official MNIST IDX files" in note and "mnist.npz" in note
+    assert "RNN 91.32 % (published 90.34 %" in top and "LSTM 97.97 % (published 96.52 %" in top  # still shown
+    page = Path(result.html_path).read_text(encoding="utf-8")
+    assert "docs/report/report.md" in page and "PATH/TO/mnist" in page
+
+
+# ---------------------------------------------------------------- bad inputs
 
 def test_missing_results_folder(tmp_path):
     with pytest.raises(EdgeseqError, match="results folder not found"):
@@ -244,7 +396,7 @@ def test_missing_file_names_it(tmp_path, name):
     ("validate.json", "[{\"path\": ", "not valid JSON"),
     ("export.json", "{\"rows\": []}", "is a JSON dict, expected the list"),
     ("train.json", "[]", "has no rows"),
-    ("bench.json", "[1, 2]", "row 1 is a int"),
+    ("bench.json", "[1, 2]", "bench.json row 1 is a number, expected an object"),
 ])
 def test_malformed_file_names_it(tmp_path, name, content, says):
     folder = make_results(tmp_path, FILES)
@@ -254,24 +406,43 @@ def test_malformed_file_names_it(tmp_path, name, content, says):
     assert says in str(info.value) and "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize(("name", "key"), [("bench.json", "p50_us"), ("validate.json", "passed"),
+@pytest.mark.parametrize(("name", "key"), [("bench.json", "status"), ("validate.json", "passed"),
                                            ("export.json", "size_bytes"), ("train.json", "test_accuracy")])
-def test_row_lacking_a_required_key_names_file_and_key(tmp_path, name, key):
+def test_row_lacking_a_required_field_names_file_row_and_field(tmp_path, name, key):
     folder = make_results(tmp_path, FILES)
     rows = json.loads((folder / name).read_text())
     del rows[-1][key]
     (folder / name).write_text(json.dumps(rows))
-    with pytest.raises(EdgeseqError, match=rf"{re.escape(name)} row {len(rows)} .*lacks {key}"):
+    about = rows[-1]["path"] or rows[-1]["model"]
+    expected = rf"^{re.escape(name)} row {len(rows)} \({re.escape(about)}\) lacks {key}$"
+    with pytest.raises(EdgeseqError, match=expected):
         read_inputs(folder)
 
 
-def test_wrong_types_are_one_line_errors(tmp_path):
+@pytest.mark.parametrize(("name", "change", "says"), [
+    ("bench.json", {"p50_us": "fast"}, "p50_us should be a number, found 'fast'"),
+    ("validate.json", {"passed": "yes"}, "passed should be true or false, found 'yes'"),
+    ("train.json", {"data": []}, "data should be an object, found array"),
+    ("export.json", {"size_bytes": 1.5}, "size_bytes should be a number, found 1.5"),
+    ("validate.json", {"accuracy": None}, "passed without an accuracy"),
+    ("bench.json", {"p50_us": None}, "status ok without batch and p50_us"),
+    ("export.json", {"path": None}, "status ok without a path"),
+])
+def test_wrong_types_and_contradictions_are_one_line_errors_naming_the_row(tmp_path, name, change, says):
     folder = make_results(tmp_path, FILES)
-    rows = json.loads((folder / "bench.json").read_text())
-    rows[0]["p50_us"] = "fast"
-    (folder / "bench.json").write_text(json.dumps(rows))
-    with pytest.raises(EdgeseqError, match=r"bench.json row 1: p50_us should be a number"):
+    rows = json.loads((folder / name).read_text())
+    rows[0] |= change
+    (folder / name).write_text(json.dumps(rows))
+    with pytest.raises(EdgeseqError, match=rf"^{re.escape(name)} row 1( \(.*\))?: ") as info:
         read_inputs(folder)
+    assert str(info.value).endswith(says) and "\n" not in str(info.value)
+
+
+def test_rows_are_read_as_the_result_dataclasses(tmp_path):
+    inputs = read_inputs(make_results(tmp_path, FILES))
+    for name, cls in CLASSES.items():
+        rows = getattr(inputs, name.removesuffix(".json"))
+        assert rows and all(type(r) is cls for r in rows), name
 
 
 def test_budgets_reject_nonsense():
@@ -283,27 +454,21 @@ def test_budgets_reject_nonsense():
     assert Budgets(max_size_kb=200).to_dict() == expected
 
 
-def test_golden_schema_matches_the_code_and_the_result_dataclasses():
-    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
-    schema = {k: v for k, v in schema.items() if not k.startswith("_")}
-    assert {name: tuple(entry["required_keys"]) for name, entry in schema.items()} == report.REQUIRED_KEYS
-    classes = {"train.json": TrainResult, "export.json": ExportResult, "validate.json": ParityReport,
-               "bench.json": BenchResult}
-    for name, cls in classes.items():
-        assert schema[name]["dataclass"] == f"{cls.__module__}.{cls.__qualname__}"
-        fields = {f.name for f in dataclasses.fields(cls)}
-        missing = set(schema[name]["required_keys"]) - fields
-        assert not missing, f"{cls.__name__} lost {sorted(missing)}: update edgeseq.report and the schema"
-
-
-def test_golden_rows_carry_every_dataclass_field():
-    """The trimmed real rows are what to_dict() writes today (so the fixtures stay realistic)."""
-    classes = {"train.json": TrainResult, "export.json": ExportResult, "validate.json": ParityReport,
-               "bench.json": BenchResult}
-    for name, cls in classes.items():
-        fields = {f.name for f in dataclasses.fields(cls)}
+def test_golden_rows_are_what_the_result_dataclasses_write():
+    """The trimmed real rows read back through from_dict and written again are unchanged (so the fixtures
+    stay realistic: every field the dataclass writes, nothing else)."""
+    for name, cls in CLASSES.items():
         for row in real(name):
-            assert set(row) == fields, name
+            assert cls.from_dict(row).to_dict() == row, name
+
+
+def test_golden_rows_about_one_file_share_its_sha256():
+    exported = {(r["model"], r["format"], r["recipe"]): r["sha256"]
+                for r in real("export.json") if r["sha256"]}
+    exported |= {(r["model"], "keras", "fp32"): r["sha256"] for r in real("train.json")}
+    for name in ("validate.json", "bench.json"):
+        for row in real(name):
+            assert row["sha256"] == exported[row["model"], row["format"], row["recipe"]], (name, row["path"])
 
 
 def test_importing_report_loads_neither_matplotlib_nor_tensorflow():

@@ -1,0 +1,179 @@
+"""The report as a document: a list of blocks (headings, paragraphs, lists, tables, figures), rendered to
+Markdown and to one self-contained HTML page (inline CSS, PNGs as data URIs, no script, no outside reference).
+`document` decides what the report says and in which order.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from collections.abc import Callable
+from typing import Any
+
+from edgeseq.report.conclusion import Conclusion
+from edgeseq.report.figures import FIGURES
+from edgeseq.report.join import FileRow
+from edgeseq.report.reproduction import Reproduction, sentence
+from edgeseq.report.units import KB, kb, pct, pp, us
+from edgeseq.report.verdict import ArchVerdict, Budgets, why_left_out
+
+Block = tuple[Any, ...]   # ("h", level, text) | ("p", text) | ("ul", items) | ("table", header, rows)
+#                           | ("img", file name, caption)
+
+
+def _md_cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+MARKDOWN: dict[str, Callable[..., str]] = {
+    "h": lambda level, text: f"{'#' * level} {text}",
+    "p": lambda text: text,
+    "ul": lambda items: "\n".join(f"- {item}" for item in items),
+    "table": lambda header, rows: "\n".join([f"| {' | '.join(map(_md_cell, header))} |",
+                                             "|---" * len(header) + "|",
+                                             *(f"| {' | '.join(map(_md_cell, r))} |" for r in rows)]),
+    "img": lambda name, caption: f"![{caption}]({name})",
+}
+
+
+def to_markdown(blocks: list[Block]) -> str:
+    return "\n\n".join(MARKDOWN[kind](*args) for kind, *args in blocks) + "\n"
+
+
+HTML_STYLE = ("body{font-family:system-ui,sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;"
+              "color:#222;line-height:1.45}"
+              "table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.85em}"
+              "th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}"
+              "th{background:#f2f2f2}tr:nth-child(even) td{background:#fafafa}"
+              "img{max-width:100%;height:auto;border:1px solid #ddd}figcaption{font-size:.9em;color:#555}")
+
+
+def _html_table(header: list[str], rows: list[list[Any]]) -> str:
+    e = html.escape
+    head = "".join(f"<th>{e(str(h))}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def to_html(blocks: list[Block], images: dict[str, bytes], title: str) -> str:
+    """A self-contained page: inline CSS, PNGs as data URIs, no script and no external reference."""
+    e = html.escape
+
+    def image(name: str, caption: str) -> str:
+        data = base64.b64encode(images[name]).decode("ascii")
+        return (f'<figure><img alt="{e(caption)}" src="data:image/png;base64,{data}">'
+                f"<figcaption>{e(caption)}</figcaption></figure>")
+
+    render: dict[str, Callable[..., str]] = {
+        "h": lambda level, text: f"<h{level}>{e(text)}</h{level}>",
+        "p": lambda text: f"<p>{e(text)}</p>",
+        "ul": lambda items: "<ul>" + "".join(f"<li>{e(str(i))}</li>" for i in items) + "</ul>",
+        "table": _html_table,
+        "img": image,
+    }
+    body = "\n".join(render[kind](*args) for kind, *args in blocks)
+    return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>'
+            f"<style>{HTML_STYLE}</style></head><body>\n{body}\n</body></html>\n")
+
+
+def _pick(row: FileRow | None, figure: str) -> str:
+    if row is None:
+        return "–"
+    value = {"p50": f"{us(row.p50_us)} µs", "size": f"{kb(row.size_bytes)} KB",
+             "accuracy": f"{pct(row.accuracy)} %"}[figure]
+    return f"{row.label} — {value}"
+
+
+def _recommended(v: ArchVerdict) -> str:
+    r = v.recommended
+    if r is None:
+        return v.none_fits or "none fits"
+    return f"{r.label} — {pct(r.accuracy)} %, {us(r.p50_us)} µs, {kb(r.size_bytes)} KB"
+
+
+def _status(r: FileRow) -> str:
+    if r.export_status not in (None, "ok"):
+        return f"not exported ({r.export_status}): {r.export_reason}"
+    if r.bench_status not in (None, "ok"):
+        return f"bench {r.bench_status}: {r.bench_reason}"
+    return r.bench_status or "not in bench.json"
+
+
+def _every_file(rows: tuple[FileRow, ...]) -> Block:
+    header = ["model", "format", "recipe", "runtime", "status", "size KB", "accuracy %", "Δ pp",
+              "agreement %", "p50 µs (b1)", "p99 µs (b1)", "other batches p50/p99 µs", "parity"]
+    body = [[r.model, r.format, r.recipe, r.runtime, _status(r), kb(r.size_bytes), pct(r.accuracy),
+             pp(r.delta_accuracy_pp), pct(r.agreement), us(r.p50_us), us(r.p99_us),
+             ", ".join(f"b{b}: {us(p50)}/{us(p99)}" for b, p50, p99 in r.other_batches) or "–", r.parity]
+            for r in rows]
+    return ("table", header, body)
+
+
+def _environment(envs: tuple[dict[str, Any], ...]) -> list[Block]:
+    blocks: list[Block] = [("h", 2, "Environment (from bench.json)")]
+    for env in envs:
+        libs = ", ".join(f"{k} {v}" for k, v in (env.get("libraries") or {}).items()) or "–"
+        rows = [[k, env.get(k, "–")] for k in ("cpu", "cores", "machine", "os", "python", "threads")]
+        rows += [["libraries", libs], ["thread variables", json.dumps(env.get("thread_env") or {})]]
+        blocks.append(("table", ["", "value"], rows))
+    return blocks
+
+
+def _data(data: dict[str, Any]) -> list[Block]:
+    identities = [(f"train.json ({m})", d) for m, d in data["train"].items()]
+    identities += [("validate.json", d) for d in data["validate"]]
+    rows = [[where, d.get("name", "–"), d.get("train_count", "–"), d.get("test_count", "–"),
+             d.get("note", "")] for where, d in identities]
+    digests = sorted({f"{name}: {digest}" for _, d in identities
+                      for name, digest in (d.get("sha256") or {}).items()})
+    return [("h", 2, "Data"), ("table", ["from", "name", "train digits", "test digits", "note"], rows),
+            ("p", "sha256 of the data files:"), ("ul", digests or ["none recorded"])]
+
+
+def document(rows: tuple[FileRow, ...], verdict: tuple[ArchVerdict, ...], conclusion: Conclusion,
+             budgets: Budgets, envs: tuple[dict[str, Any], ...], data: dict[str, Any],
+             warnings: tuple[str, ...], source: str, reproduced: tuple[Reproduction, ...] = (),
+             sample_note: str | None = None) -> list[Block]:
+    blocks: list[Block] = [
+        ("h", 1, "edgeseq report"),
+        ("p", (f"Results from {source}: {sum(not r.baseline for r in rows)} exported file × runtime rows"
+               f" and {sum(r.baseline for r in rows)} Keras baselines, {sum(r.measured for r in rows)}"
+               f" measured at batch 1. Budgets: {budgets.describe()}. Sizes in KB of {KB} bytes.")),
+    ]
+    if reproduced:
+        blocks.append(("p", sentence(reproduced)))
+    if sample_note:
+        blocks.append(("p", sample_note))
+    if warnings:
+        blocks += [("h", 2, "Warnings"), ("ul", list(warnings))]
+    failed = [r for v in verdict for r in v.failed]
+    left_out = [r for v in verdict for r in v.left_out]
+    blocks += [
+        ("h", 2, "Verdict"),
+        ("table", ["architecture", "fastest (p50, batch 1)", "smallest", "most accurate",
+                   f"recommended (budgets: {budgets.describe()})"],
+         [[v.model.upper(), _pick(v.fastest, "p50"), _pick(v.smallest, "size"),
+           _pick(v.most_accurate, "accuracy"), _recommended(v)] for v in verdict]),
+        ("p", ("Candidates are exported files that passed parity and were measured at batch 1; the"
+               " recommended one is the fastest candidate meeting every budget whose accuracy is within two"
+               " standard errors (sqrt(p(1-p)/n) on the test digits) of the most accurate one that does. The"
+               " Keras models are the reference baselines, shown for comparison and never recommended.")),
+        ("h", 3, "Files that failed parity (never recommended)"),
+        ("table", ["file", "runtime", "accuracy %", "Δ pp", "agreement %", "reason"],
+         [[r.label, r.runtime, pct(r.accuracy), pp(r.delta_accuracy_pp), pct(r.agreement), r.parity_reason]
+          for r in failed]) if failed else ("p", "None."),
+    ]
+    if left_out:
+        blocks += [("h", 3, "Not candidates for other reasons"),
+                   ("ul", [f"{r.label}: {why_left_out(r)}" for r in left_out])]
+    known = {v.model for v in verdict}
+    stray = [r for r in rows if r.model not in known]
+    if stray:
+        blocks += [("h", 3, "Files of no known architecture (not in train.json or export.json)"),
+                   ("ul", [f"{r.path} ({r.runtime}): parity {r.parity}; {_status(r)}" for r in stray])]
+    names = [m.upper() for m in (conclusion.from_model, conclusion.to_model) if m]
+    blocks += [("h", 2, " vs ".join(names) or "Architectures"), ("p", conclusion.text), ("h", 2, "Figures")]
+    blocks += [("img", name, caption) for name, caption in FIGURES]
+    blocks += [("h", 2, "Every file"), _every_file(rows)]
+    return blocks + _environment(envs) + _data(data)

@@ -1,0 +1,226 @@
+"""One row per file × runtime: what export, validate and bench said about each exported file (and each Keras
+baseline), joined into a `FileRow`.
+
+Rows are joined on the file's sha256 where they carry one, else on its `edgeseq.layout.FileKey` built from the
+row's own model, format and recipe fields. File names are never parsed here: two rows about files with the
+same name but different bytes (different sha256) are two files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from edgeseq import layout
+from edgeseq.bench.runner import BenchResult
+from edgeseq.export.exporter import ExportResult
+from edgeseq.parity.compare import ParityReport
+from edgeseq.report.inputs import Inputs
+from edgeseq.runtimes import RUNTIMES
+from edgeseq.train import TrainResult
+
+Row = TrainResult | ExportResult | ParityReport | BenchResult
+SOURCES = {TrainResult: "train.json", ExportResult: "export.json", ParityReport: "validate.json",
+           BenchResult: "bench.json"}
+DEFAULT_RUNTIME = {fmt: runtime.name.value  # format -> the runtime that loads it when none is asked for
+                   for fmt, suffix in layout.SUFFIXES.items()
+                   for runtime in reversed(list(RUNTIMES.values())) if suffix in runtime.suffixes}
+
+
+@dataclass(frozen=True)
+class FileRow:
+    model: str
+    format: str
+    recipe: str
+    runtime: str
+    path: str | None
+    sha256: str | None                   # what the rows were joined on (None: joined on model/format/recipe)
+    baseline: bool                       # the Keras model: the reference, never a candidate
+    export_status: str | None            # ok | unsupported | failed | None (not in export.json)
+    export_reason: str | None
+    size_bytes: int | None
+    accuracy: float | None
+    accuracy_source: str | None
+    reference_accuracy: float | None
+    delta_accuracy_pp: float | None
+    agreement: float | None
+    passed: bool | None                  # parity; None: not validated
+    parity_reason: str | None
+    bench_status: str | None             # ok | unsupported | failed | None (not in bench.json)
+    bench_reason: str | None
+    p50_us: float | None                 # at batch 1
+    p99_us: float | None
+    other_batches: tuple[tuple[int, float, float], ...] = ()   # (batch, p50_us, p99_us)
+
+    @property
+    def label(self) -> str:
+        name = f"{self.model} keras" if self.baseline else f"{self.model} {self.format}/{self.recipe}"
+        return name if DEFAULT_RUNTIME.get(self.format) == self.runtime else f"{name} ({self.runtime})"
+
+    @property
+    def measured(self) -> bool:
+        return self.bench_status == "ok" and self.p50_us is not None
+
+    @property
+    def candidate(self) -> bool:
+        return not self.baseline and self.passed is True and self.measured
+
+    @property
+    def parity(self) -> str:
+        if self.baseline:
+            return "reference"
+        if self.passed is None:
+            return "not validated"
+        return "pass" if self.passed else f"FAIL: {self.parity_reason}"
+
+    def summary(self) -> dict[str, Any]:
+        return {"file": self.label, "path": self.path, "runtime": self.runtime, "accuracy": self.accuracy,
+                "p50_us": self.p50_us, "p99_us": self.p99_us, "size_bytes": self.size_bytes}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, **asdict(self),
+                "other_batches": [{"batch": b, "p50_us": p50, "p99_us": p99}
+                                  for b, p50, p99 in self.other_batches]}
+
+
+# ---------------------------------------------------------------- which rows are about the same file
+
+def key(row: Row) -> layout.FileKey | None:
+    """The row's FileKey from its own fields (a trained model's is model_key); None when it lacks one."""
+    if isinstance(row, TrainResult):
+        return layout.model_key(row.model)
+    if row.format == layout.KERAS_FORMAT and row.model:
+        return layout.model_key(row.model)
+    if row.model and row.format and row.recipe:
+        return layout.FileKey(row.model, row.format, row.recipe)
+    return None
+
+
+@dataclass
+class _File:
+    """One file and the rows about it."""
+    key: layout.FileKey | None
+    sha256: str | None
+    train: TrainResult | None = None
+    export: ExportResult | None = None
+    checks: dict[str, ParityReport] = field(default_factory=dict)      # runtime -> validate row
+    bench: dict[str, list[BenchResult]] = field(default_factory=dict)  # runtime -> bench rows
+    rows: list[Row] = field(default_factory=list)
+
+    def add(self, row: Row) -> None:
+        self.rows.append(row)
+        if isinstance(row, TrainResult):
+            self.train = self.train or row
+        elif isinstance(row, ExportResult):
+            self.export = self.export or row
+        elif isinstance(row, ParityReport):
+            self.checks[row.runtime] = row
+        else:
+            self.bench.setdefault(row.runtime, []).append(row)
+
+
+def join(inputs: Inputs) -> tuple[list[_File], tuple[str, ...]]:
+    """The files the rows are about, and a note for each row that could not be joined unambiguously.
+
+    First every row carrying a sha256 joins the file of that sha256; then a row without one joins the one
+    file of its FileKey (a row without either stands alone)."""
+    rows: list[Row] = [*inputs.train, *inputs.export, *inputs.validate, *inputs.bench]
+    files: list[_File] = []
+    by_sha: dict[str, _File] = {}
+    by_key: dict[layout.FileKey, list[_File]] = {}
+    for row in (r for r in rows if r.sha256):
+        f = by_sha.get(row.sha256)
+        if f is None:
+            f = by_sha[row.sha256] = _File(None, row.sha256)
+            files.append(f)
+        if f.key is None and key(row):   # the first row (train, export, ...) naming the file says what it is
+            f.key = key(row)
+            by_key.setdefault(f.key, []).append(f)
+        f.add(row)
+    unhashed: dict[Any, _File] = {}
+    notes: list[str] = []
+    for row in (r for r in rows if not r.sha256):
+        k = key(row)
+        known = by_key.get(k, []) if k else []
+        if len(known) == 1:
+            known[0].add(row)
+            continue
+        if len(known) > 1:
+            notes.append(f"a {SOURCES[type(row)]} row about {row.path or k.filename} has no sha256 and"
+                         f" {len(known)} files with different sha256 share its model, format and recipe:"
+                         " it is joined to none of them")
+        ident = k if k else ("path", row.path, row.format)
+        if ident not in unhashed:
+            unhashed[ident] = _File(k, None)
+            files.append(unhashed[ident])
+        unhashed[ident].add(row)
+    return files, tuple(dict.fromkeys(notes))
+
+
+def join_notes(inputs: Inputs) -> tuple[str, ...]:
+    return join(inputs)[1]
+
+
+# ---------------------------------------------------------------- one FileRow per file × runtime
+
+def _baseline_accuracy(f: _File, inputs: Inputs, model: str) -> tuple[float | None, str | None]:
+    """The Keras model's accuracy: validate's reference_accuracy if the Keras model was the reference, else
+    train's test_accuracy. None for a Keras file other than the model these results trained."""
+    if f.train is None and any(r.model == model for r in inputs.train):
+        return None, None
+    for row in inputs.validate:
+        if row.model == model and row.reference_kind == "keras model" and row.reference_accuracy is not None:
+            return row.reference_accuracy, "validate.json reference_accuracy (Keras reference)"
+    if f.train is not None:
+        return f.train.test_accuracy, "train.json test_accuracy"
+    return None, None
+
+
+def _identity(f: _File) -> tuple[str, str, str]:
+    if f.key:
+        return f.key.model, f.key.format, f.key.recipe
+    first = f.rows[0]
+    fmt = getattr(first, "format", None) or layout.format_of(getattr(first, "path", None) or "") or "?"
+    return str(getattr(first, "model", None) or "?"), fmt, str(getattr(first, "recipe", None) or "?")
+
+
+def _file_row(f: _File, runtime: str, inputs: Inputs) -> FileRow:
+    model, fmt, recipe = _identity(f)
+    ex, check = f.export, f.checks.get(runtime)
+    measured = f.bench.get(runtime, [])
+    ok = sorted((r for r in measured if r.status == "ok"), key=lambda r: r.batch or 0)
+    one = next((r for r in ok if r.batch == 1), None)
+    bad = next((r for r in measured if r.status != "ok"), None)
+    if fmt == layout.KERAS_FORMAT:
+        accuracy, source = _baseline_accuracy(f, inputs, model)
+    else:
+        accuracy, source = (check.accuracy, "validate.json accuracy") if check else (None, None)
+    size = (ex.size_bytes if ex else None) or next((r.size_bytes for r in measured if r.size_bytes), None)
+    path = next((r.path for r in (ex, check, *measured, f.train) if r is not None and r.path), None)
+    return FileRow(
+        model, fmt, recipe, runtime, path, f.sha256, fmt == layout.KERAS_FORMAT,
+        ex.status if ex else None, ex.reason if ex else None, size, accuracy, source,
+        check.reference_accuracy if check else None, check.delta_accuracy_pp if check else None,
+        check.agreement if check else None, check.passed if check else None, check.reason if check else None,
+        "ok" if ok else (bad.status if bad else None),
+        (bad.reason if bad else None) or ("not measured at batch 1" if ok and not one else None),
+        one.p50_us if one else None, one.p99_us if one else None,
+        tuple((r.batch, r.p50_us, r.p99_us) for r in ok if r.batch != 1))
+
+
+def file_rows(inputs: Inputs) -> tuple[FileRow, ...]:
+    """Every exported file (and Keras baseline) × runtime, with its export, parity and batch-1 figures."""
+    files, _ = join(inputs)
+    models = list(dict.fromkeys([r.model for r in inputs.train] + [_identity(f)[0] for f in files]))
+    exports = {id(r): i for i, r in enumerate(inputs.export)}
+
+    def order(f: _File) -> tuple[Any, ...]:
+        model, fmt, recipe = _identity(f)
+        index = exports.get(id(f.export), len(exports))
+        return models.index(model), fmt == layout.KERAS_FORMAT, index, (model, fmt, recipe)
+
+    rows = []
+    for f in sorted(files, key=order):
+        runtimes = list(dict.fromkeys([*f.checks, *f.bench])) or [DEFAULT_RUNTIME.get(_identity(f)[1], "?")]
+        rows += [_file_row(f, runtime, inputs) for runtime in sorted(runtimes)]
+    return tuple(rows)
