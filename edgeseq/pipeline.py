@@ -10,18 +10,18 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from edgeseq import data as data_module, models, recipes
 from edgeseq.bench import BenchConfig, BenchResult, bench
 from edgeseq.export.exporter import ExportResult, ExportSpec, export_all
 from edgeseq.fileio import check_output_dir, ensure_dir, write_json_atomic
 from edgeseq.parity import ParityReport
+from edgeseq.progress import ProgressLike, as_progress
 from edgeseq.tfsupport import import_keras
 from edgeseq.train import TrainConfig, TrainResult, train
 from edgeseq.parity.validate import validate
 
-Progress = Callable[[str], None]
 STEPS = ("train", "export", "validate", "bench", "report")
 
 
@@ -91,9 +91,10 @@ def summary_rows(result: RunResult) -> list[dict[str, Any]]:
     return rows
 
 
-def run(config: RunConfig, progress: Progress) -> RunResult:
+def run(config: RunConfig, progress: ProgressLike = None) -> RunResult:
     from edgeseq.report import Budgets, build_report  # noqa: PLC0415  (matplotlib is imported only here)
 
+    progress = as_progress(progress)
     started = time.perf_counter()
     dataset = data_module.load(config.data).limited(*config.limits)  # bad data fails before anything is written
     check_output_dir(config.out)
@@ -103,10 +104,10 @@ def run(config: RunConfig, progress: Progress) -> RunResult:
     timings: dict[str, float] = {}
 
     def step(number: int, name: str) -> float:
-        progress(f"== [{number}/{len(STEPS)}] {name} ==")
+        progress.log(f"== [{number}/{len(STEPS)}] {name} ==")
         return time.perf_counter()
 
-    progress(f"data: {dataset.name} ({len(dataset.y_train)} train / {len(dataset.y_test)} test digits)")
+    progress.log(f"data: {dataset.name} ({len(dataset.y_train)} train / {len(dataset.y_test)} test digits)")
 
     t = step(1, "train")
     epochs = 1 if config.quick else config.epochs

@@ -6,7 +6,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -16,10 +16,9 @@ from edgeseq.environment import library_versions
 from edgeseq.errors import EdgeseqError
 from edgeseq.fileio import commit_with_manifest, ensure_dir, sha256_file, staged, write_json_atomic
 from edgeseq.models import Arch
+from edgeseq.progress import Progress, ProgressLike, Stage, as_progress
 from edgeseq.rows import from_dict
 from edgeseq.tfsupport import import_keras
-
-Progress = Callable[[str], None]
 
 
 def stderr_progress(line: str) -> None:
@@ -71,18 +70,14 @@ class TrainResult:
         return from_dict(cls, row)
 
 
-def _progress_callback(keras: Any, arch: Arch, epochs: int, steps: int, progress: Progress) -> Any:
+def _progress_callback(keras: Any, arch: Arch, epochs: int, progress: Progress, stage: Stage) -> Any:
     class EpochProgress(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
             self.started = time.perf_counter()
-            self.last_report = self.started
+            stage.describe(f"epoch {epoch + 1}/{epochs}")
 
         def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-            now = time.perf_counter()
-            if now - self.last_report >= 15:  # a heartbeat on long epochs
-                self.last_report = now
-                progress(f"  {arch.value} epoch {self.epoch_no}/{epochs}: step {batch + 1}/{steps}"
-                         f" ({now - self.started:.0f} s)")
+            stage.advance()  # the bar moves per batch step; plain lines get a heartbeat on long epochs
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             logs = logs or {}
@@ -90,33 +85,33 @@ def _progress_callback(keras: Any, arch: Arch, epochs: int, steps: int, progress
             self.records.append(EpochRecord(
                 epoch + 1, float(logs["loss"]), float(logs["accuracy"]), float(logs["val_loss"]),
                 float(logs["val_accuracy"]), round(seconds, 3)))
-            progress(f"{arch.value} epoch {epoch + 1}/{epochs}: loss {logs['loss']:.4f}"
-                     f" acc {logs['accuracy']:.4f} val_loss {logs['val_loss']:.4f}"
-                     f" val_acc {logs['val_accuracy']:.4f} ({seconds:.1f} s)")
-
-        @property
-        def epoch_no(self) -> int:
-            return len(self.records) + 1
+            progress.log(f"{arch.value} epoch {epoch + 1}/{epochs}: loss {logs['loss']:.4f}"
+                         f" acc {logs['accuracy']:.4f} val_loss {logs['val_loss']:.4f}"
+                         f" val_acc {logs['val_accuracy']:.4f} ({seconds:.1f} s)")
 
     cb = EpochProgress()
     cb.records = []
     return cb
 
 
-def train(config: TrainConfig, dataset: Dataset, out: Path, progress: Progress = stderr_progress) -> TrainResult:
-    """Fit one architecture, validated on the test split, and write model, history and manifest."""
+def train(config: TrainConfig, dataset: Dataset, out: Path,
+          progress: ProgressLike = stderr_progress) -> TrainResult:
+    """Fit one architecture, validated on the test split, and write model, history and manifest. `progress`: a
+    Progress (edgeseq.progress), a callable taking a line, or None."""
+    progress = as_progress(progress)
     keras = import_keras()
     target = layout.model_path(out, config.arch.value)
     ensure_dir(target.parent)
     keras.utils.set_random_seed(config.seed)
     model = models.compile_for_training(models.build(config.arch))
     steps = int(np.ceil(len(dataset.y_train) / config.batch_size))
-    callback = _progress_callback(keras, config.arch, config.epochs, steps, progress)
-    progress(f"training {config.arch.value} on {dataset.name} ({len(dataset.y_train)} train /"
-             f" {len(dataset.y_test)} test digits), {config.epochs} epochs, batch {config.batch_size}")
+    progress.log(f"training {config.arch.value} on {dataset.name} ({len(dataset.y_train)} train /"
+                 f" {len(dataset.y_test)} test digits), {config.epochs} epochs, batch {config.batch_size}")
     started = time.perf_counter()
-    model.fit(dataset.x_train, dataset.y_train, epochs=config.epochs, batch_size=config.batch_size,
-              validation_data=(dataset.x_test, dataset.y_test), verbose=0, callbacks=[callback])
+    with progress.stage(f"train {config.arch.value}", total=config.epochs * steps, unit="steps") as stage:
+        callback = _progress_callback(keras, config.arch, config.epochs, progress, stage)
+        model.fit(dataset.x_train, dataset.y_train, epochs=config.epochs, batch_size=config.batch_size,
+                  validation_data=(dataset.x_test, dataset.y_test), verbose=0, callbacks=[callback])
     seconds = time.perf_counter() - started
     history = tuple(callback.records)
     write_json_atomic(layout.history_path(target), [asdict(e) for e in history])

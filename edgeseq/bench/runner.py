@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from edgeseq import layout, runtimes
 from edgeseq.artifacts import check_structure, collect_files
@@ -17,10 +17,10 @@ from edgeseq.environment import fingerprint, installed
 from edgeseq.errors import EdgeseqError
 from edgeseq.fileio import read_manifest, sha256_file, verify_against_manifest
 from edgeseq.procs import WorkerError, run_worker
+from edgeseq.progress import Progress, ProgressLike, as_progress
 from edgeseq.rows import from_dict
 from edgeseq.runtimes import RuntimeName
 
-Progress = Callable[[str], None]
 BENCH_SUFFIXES = layout.MODEL_SUFFIXES
 WORKER = "edgeseq.bench.worker"
 WORKER_TIMEOUT_S = 900
@@ -111,16 +111,20 @@ def _failure(error: WorkerError) -> str:
     return error.message
 
 
-def bench(paths: list[Path], config: BenchConfig, progress: Progress = lambda _: None) -> list[BenchResult]:
-    """One row per file × runtime × thread count × batch (or one row saying why a pair was not measured)."""
+def bench(paths: list[Path], config: BenchConfig, progress: ProgressLike = None) -> list[BenchResult]:
+    """One row per file × runtime × thread count × batch (or one row saying why a pair was not measured); one
+    progress step per file × runtime × thread count (each a fresh process)."""
+    progress = as_progress(progress)
     files = collect_files(paths, BENCH_SUFFIXES)
     machine = fingerprint() | {"tflite_backend_requested": config.tflite_backend}
+    runs = [(path, runtime, threads) for path in files
+            for runtime in runtimes.runtimes_for(path, list(config.runtimes)) for threads in config.threads]
     results: list[BenchResult] = []
-    for number, path in enumerate(files, 1):
-        for runtime in runtimes.runtimes_for(path, list(config.runtimes)):
-            for threads in config.threads:
-                progress(f"[{number}/{len(files)}] {path} ({runtime.value}, {threads} thread(s)) ...")
-                results += _measure(path, runtime, threads, config, machine | {"threads": threads}, progress)
+    with progress.stage("bench", total=len(runs), unit="runs") as stage:
+        for path, runtime, threads in runs:
+            stage.begin(f"{path} ({runtime.value}, {threads} thread(s))")
+            results += _measure(path, runtime, threads, config, machine | {"threads": threads}, progress)
+            stage.advance()
     return results
 
 
@@ -135,13 +139,13 @@ def _measure(path: Path, runtime: RuntimeName, threads: int, config: BenchConfig
         base["sha256"] = sha256_file(path)
         check_structure(path)  # a truncated or corrupt file needs no worker to be refused
     except (EdgeseqError, OSError) as err:
-        progress(f"      failed: {err}")
+        progress.log(f"      failed: {err}")
         return [BenchResult(**base | _describe(path, None), status="failed", reason=str(err))]
     if base["integrity"] == "no-manifest":
-        progress("      warning: no manifest beside it: the file cannot be verified")
+        progress.log("      warning: no manifest beside it: the file cannot be verified")
     unavailable = _unavailable_reason(runtime, config.tflite_backend)
     if unavailable:
-        progress(f"      unsupported: {unavailable}")
+        progress.log(f"      unsupported: {unavailable}")
         return [BenchResult(**base, status="unsupported", reason=unavailable)]
     measured = run_worker(WORKER, {"path": str(path), "runtime": runtime.value, "threads": threads,
                                    "tflite_backend": config.tflite_backend, "batches": list(config.batches),
@@ -149,7 +153,7 @@ def _measure(path: Path, runtime: RuntimeName, threads: int, config: BenchConfig
                                    "min_seconds": config.min_seconds},
                           WORKER_TIMEOUT_S, env={"OMP_NUM_THREADS": str(threads)})
     if isinstance(measured, WorkerError):
-        progress(f"      failed: {_failure(measured)}")
+        progress.log(f"      failed: {_failure(measured)}")
         return [BenchResult(**base, status="failed", reason=_failure(measured))]
     skipped = [b for b in config.batches if b not in {m["batch"] for m in measured["batches"]}]
     note = f"batch-1-only file: not measured at batch {', '.join(map(str, skipped))}" if skipped else None
@@ -159,8 +163,8 @@ def _measure(path: Path, runtime: RuntimeName, threads: int, config: BenchConfig
     for row in measured["batches"]:
         figures = {k: v for k, v in row.items() if k != "max_us"}
         rows.append(BenchResult(**base, **common, **figures, status="ok", reason=None, batch_note=note))
-        progress(f"      batch {row['batch']}: p50 {row['p50_us']:.1f} µs, p99 {row['p99_us']:.1f} µs"
-                 f" ({row['runs']} runs), peak RSS {measured['peak_rss_bytes'] / 2**20:.0f} MiB")
+        progress.log(f"      batch {row['batch']}: p50 {row['p50_us']:.1f} µs, p99 {row['p99_us']:.1f} µs"
+                     f" ({row['runs']} runs), peak RSS {measured['peak_rss_bytes'] / 2**20:.0f} MiB")
     return rows
 
 

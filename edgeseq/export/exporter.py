@@ -8,7 +8,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -21,12 +21,12 @@ from edgeseq.fileio import commit_with_manifest, ensure_dir, read_manifest, sha2
 from edgeseq.layout import exported_path, model_path
 from edgeseq.models import Arch
 from edgeseq.procs import WorkerError, run_worker
+from edgeseq.progress import ProgressLike, as_progress
 from edgeseq.recipes import Graph, Recipe
 from edgeseq.rows import from_dict
 
 WORKER = "edgeseq.export.worker"
 WORKER_TIMEOUT_S = 1200
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -197,20 +197,22 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
 
 
 def export_all(specs: list[ExportSpec], source_root: Path, out: Path, dataset: Dataset | None,
-               progress: Progress) -> list[ExportResult]:
-    """Export every spec (sources checked first); conversions run one after another."""
+               progress: ProgressLike = None) -> list[ExportResult]:
+    """Export every spec (sources checked first); conversions run one after another, a progress step each."""
+    progress = as_progress(progress)
     sources = {spec.arch: source_model(source_root, spec.arch) for spec in specs}
     ensure_dir(out)
     results = []
-    for number, spec in enumerate(specs, 1):
-        graph = f"{spec.graph.value} graph" if spec.graph else "no graph"
-        progress(f"[{number}/{len(specs)}] {spec.arch.value} {spec.recipe.key} ({graph}) ...")
-        workdir = Path(tempfile.mkdtemp(prefix=".edgeseq-export-", dir=out))
-        try:
-            outcome = export_one(spec, sources[spec.arch], out, dataset, workdir)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-        detail = f"{outcome.size_bytes:,} bytes" if outcome.status == "ok" else outcome.reason
-        progress(f"      {outcome.status}: {detail} ({outcome.seconds:.1f} s)")
-        results.append(outcome)
+    with progress.stage("export", total=len(specs), unit="recipes") as stage:
+        for spec in specs:
+            graph = f"{spec.graph.value} graph" if spec.graph else "no graph"
+            stage.begin(f"{spec.arch.value} {spec.recipe.key} ({graph})")
+            workdir = Path(tempfile.mkdtemp(prefix=".edgeseq-export-", dir=out))
+            try:
+                outcome = export_one(spec, sources[spec.arch], out, dataset, workdir)
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+            detail = f"{outcome.size_bytes:,} bytes" if outcome.status == "ok" else outcome.reason
+            stage.advance(detail=f"{outcome.status}: {detail} ({outcome.seconds:.1f} s)")
+            results.append(outcome)
     return results

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -16,11 +16,10 @@ from edgeseq.environment import installed
 from edgeseq.errors import EdgeseqError
 from edgeseq.fileio import read_manifest, sha256_file, verify_against_manifest
 from edgeseq.parity.compare import ParityReport, check_tolerance, compare
+from edgeseq.progress import ProgressLike, as_progress
 from edgeseq.recipes import tolerance_for
 from edgeseq.runtimes import RuntimeName
 from edgeseq.runtimes.guard import Evaluator
-
-Progress = Callable[[str], None]
 
 
 def tensorflow_installed() -> bool:
@@ -50,26 +49,29 @@ def resolve_reference(path: Path, manifest: dict[str, Any] | None, explicit: Pat
 def validate(paths: list[Path], dataset: Dataset, reference: Path | None = None,
              wanted: list[RuntimeName] | None = None, threads: int = 1, tflite_backend: str = "auto",
              overrides: dict[str, float] | None = None, verify: bool = True,
-             progress: Progress = lambda _: None) -> list[ParityReport]:
-    """One report per file and runtime. TFLite and ONNX files run in a child process (runtimes.guard): a
-    file that crashes its runtime is a failed report, not a dead command."""
+             progress: ProgressLike = None) -> list[ParityReport]:
+    """One report per file and runtime (one progress step each). TFLite and ONNX files run in a child process
+    (runtimes.guard): a file that crashes its runtime is a failed report, not a dead command."""
+    progress = as_progress(progress)
     files = collect_files(paths, runtimes.ARTIFACT_SUFFIXES)
+    pairs = [(path, name) for path in files for name in runtimes.runtimes_for(path, wanted) or [None]]
     references: dict[Path, np.ndarray] = {}
     reports = []
-    with Evaluator(dataset.x_test, threads, tflite_backend) as evaluator:
-        for number, path in enumerate(files, 1):
-            for runtime_name in runtimes.runtimes_for(path, wanted) or [None]:
-                label = runtime_name.value if runtime_name else "none"
-                progress(f"[{number}/{len(files)}] {path} ({label}) ...")
-                report = _check(path, runtime_name, dataset, evaluator, references, reference, overrides or {},
-                                verify)
-                reports.append(report)
-                if report.accuracy is None:
-                    progress(f"      FAILED: {report.reason}")
-                else:
-                    verdict = "ok" if report.passed else f"FAILED: {report.reason}"
-                    progress(f"      acc {report.accuracy:.4f} ({report.delta_accuracy_pp:+.2f} pp), agreement"
-                             f" {report.agreement:.4f}, max diff {report.max_abs_diff:.2g}: {verdict}")
+    with Evaluator(dataset.x_test, threads, tflite_backend) as evaluator, \
+            progress.stage("validate", total=len(pairs), unit="files") as stage:
+        for path, runtime_name in pairs:
+            label = runtime_name.value if runtime_name else "none"
+            stage.begin(f"{path} ({label})")
+            report = _check(path, runtime_name, dataset, evaluator, references, reference, overrides or {},
+                            verify)
+            reports.append(report)
+            if report.accuracy is None:
+                stage.advance(detail=f"FAILED: {report.reason}")
+            else:
+                verdict = "ok" if report.passed else f"FAILED: {report.reason}"
+                stage.advance(detail=f"acc {report.accuracy:.4f} ({report.delta_accuracy_pp:+.2f} pp),"
+                                     f" agreement {report.agreement:.4f}, max diff {report.max_abs_diff:.2g}:"
+                                     f" {verdict}")
     return reports
 
 

@@ -1,0 +1,58 @@
+"""The `edgeseq` command: thin Click wrappers over library functions.
+
+Each command parses its options, calls one library function and renders the result: a table (render.py) or
+JSON with --json on stdout; progress and logs on stderr (edgeseq.progress). Every EdgeseqError becomes one
+line on stderr and exit 1, here; a bad option value is a usage error (exit 2). Commands live by stage:
+build.py (train, export, run), check.py (validate, inspect), measure.py (bench, report); options shared by
+several commands are declared once in options.py. Importing this package never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from edgeseq.cli import build, check, measure
+from edgeseq.errors import EdgeseqError, first_line
+from edgeseq.quiet import VERBOSE_ENV, quiet_native_logs
+
+DEBUG_ENV = "EDGESEQ_DEBUG"
+
+
+class EdgeseqGroup(click.Group):
+    """Turns domain errors into one line, and KeyboardInterrupt into exit 130, unless --debug."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EdgeseqError as err:
+            if os.environ.get(DEBUG_ENV) == "1":
+                raise
+            raise click.ClickException(first_line(err)) from err
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=EdgeseqGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="edgeseq")
+@click.option("--verbose", is_flag=True, help="Show TensorFlow's and the runtimes' own log lines.")
+@click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
+def cli(verbose: bool, debug: bool) -> None:
+    """edgeseq: train, export, validate and benchmark MNIST sequence models (SimpleRNN vs LSTM)."""
+    if verbose:
+        os.environ[VERBOSE_ENV] = "1"
+    if debug:
+        os.environ[DEBUG_ENV] = "1"
+    quiet_native_logs()
+
+
+for _command in (*build.COMMANDS, *check.COMMANDS, *measure.COMMANDS):
+    cli.add_command(_command)
+
+
+def main() -> None:
+    cli(prog_name="edgeseq")

@@ -1,0 +1,170 @@
+"""Commands that build files: train, export, and run (the whole job)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edgeseq.cli.options import (
+    data_option, epochs_seed_options, json_option, model_option, out_option, positive, threads_option)
+from edgeseq.cli.render import Column, Note, attr, echo_table, emit_json, fail, noted
+from edgeseq.errors import EdgeseqError
+from edgeseq.progress import for_cli
+from edgeseq.recipes import Format, Graph
+
+TRAIN_COLUMNS = (
+    Column("model", attr("model")),
+    Column("test_accuracy", attr("test_accuracy", ".4f")),
+    Column("epochs", attr("epochs")),
+    Column("seconds", attr("seconds", ".1f")),
+    Column("parameters", attr("parameters")),
+    Column("path", attr("path")),
+)
+EXPORT_COLUMNS = (
+    Column("model", attr("model")),
+    Column("format", attr("format")),
+    Column("recipe", attr("recipe")),
+    Column("graph", attr("graph")),
+    Column("status", attr("status")),
+    Column("bytes", attr("size_bytes")),
+    Column("recurrent op", attr("recurrent_op")),
+    Column("path / reason", lambda r: r.path or Note("", r.reason)),
+)
+RUN_COLUMNS = (  # over edgeseq.pipeline.summary_rows
+    Column("model", attr("model")),
+    Column("file", attr("file")),
+    Column("status", attr("status")),
+    Column("acc %", attr("accuracy", ".2f", 100)),
+    Column("delta pp", attr("delta_pp", "+.2f")),
+    Column("p50 µs", attr("p50_us", ".1f")),
+    Column("KB", attr("size_bytes", ".1f", 1 / 1024)),
+    Column("parity", lambda r: noted(r["parity"])),
+)
+
+
+@click.command()
+@model_option()
+@epochs_seed_options()
+@click.option("--batch-size", type=int, default=32, show_default=True, callback=positive)
+@data_option()
+@click.option("--limit-train", type=int, default=None, callback=positive,
+              help="Use only the first N training digits.")
+@click.option("--limit-test", type=int, default=None, callback=positive,
+              help="Use only the first N test digits.")
+@out_option()
+@json_option()
+def train(model_name: str, epochs: int, seed: int, batch_size: int, data_spec: str, limit_train: int | None,
+          limit_test: int | None, out: Path, as_json: bool) -> None:
+    """Train the SimpleRNN and/or stacked LSTM, validated on the test split.
+
+    Writes OUT/<arch>/<arch>.keras, history.json and <arch>.keras.json (manifest).
+
+    Example: edgeseq train --model rnn --epochs 1 --out runs/try
+    """
+    from edgeseq import data, models  # noqa: PLC0415
+    from edgeseq.fileio import check_output_dir, ensure_dir  # noqa: PLC0415
+    from edgeseq.tfsupport import import_keras  # noqa: PLC0415
+    from edgeseq.train import TrainConfig, train as train_model  # noqa: PLC0415
+
+    dataset = data.load(data_spec).limited(limit_train, limit_test)
+    check_output_dir(out)
+    import_keras()  # before anything is created: without TensorFlow, say which extra to install
+    ensure_dir(out)
+    with for_cli(as_json) as progress:
+        progress.log(f"data: {dataset.name} ({len(dataset.y_train)} train / {len(dataset.y_test)} test)")
+        results = [train_model(TrainConfig(arch, epochs, batch_size, seed), dataset, out, progress)
+                   for arch in models.select(model_name)]
+    if as_json:
+        emit_json([r.to_dict() for r in results])
+    else:
+        echo_table(TRAIN_COLUMNS, results)
+
+
+@click.command()
+@model_option()
+@click.option("--format", "format_name", type=click.Choice([f.value for f in Format] + ["all"]),
+              default="all", show_default=True)
+@click.option("--quant", "quants", multiple=True,
+              help="Recipe(s) to export (repeatable). TFLite: fp32 fp16 dynamic int8 int16x8; ONNX: fp32"
+                   " dynamic static. Default: all.")
+@click.option("--graph", "graph_name", type=click.Choice([g.value for g in Graph]), default=None,
+              help="Force a graph variant instead of the recipe table's choice.")
+@click.option("--from", "source_root", type=click.Path(path_type=Path), default=Path("models"),
+              show_default=True, help="Folder holding <arch>/<arch>.keras (as written by `edgeseq train`).")
+@out_option()
+@click.option("--calibration-size", type=int, default=500, show_default=True, callback=positive)
+@click.option("--calibration-seed", type=int, default=0, show_default=True)
+@data_option("Where calibration digits come from (training split): sample, mnist or a path.")
+@json_option("Print per-recipe results as JSON on stdout.")
+def export(model_name: str, format_name: str, quants: tuple[str, ...], graph_name: str | None,
+           source_root: Path, out: Path, calibration_size: int, calibration_seed: int, data_spec: str,
+           as_json: bool) -> None:
+    """Export trained models to TFLite and ONNX, every quantization recipe, each with a manifest.
+
+    Writes OUT/<arch>/<arch>-<recipe>.<tflite|onnx> and <file>.json. Exit 1 unless every requested
+    recipe exported.
+
+    Example: edgeseq export --model lstm --format tflite --quant dynamic
+    """
+    from edgeseq import data, models, recipes  # noqa: PLC0415
+    from edgeseq.export.exporter import export_all, plan  # noqa: PLC0415
+    from edgeseq.fileio import check_output_dir  # noqa: PLC0415
+
+    try:
+        chosen = recipes.select(list(Format) if format_name == "all" else [Format(format_name)], list(quants))
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--quant") from err
+    try:
+        graph = Graph(graph_name) if graph_name else None
+        specs = plan(models.select(model_name), chosen, graph, calibration_size, calibration_seed)
+    except EdgeseqError as err:
+        raise click.BadParameter(str(err), param_hint="--graph") from err
+    check_output_dir(out)
+    dataset = data.load(data_spec) if any(r.calibrated for r in chosen) else None
+    with for_cli(as_json) as progress:
+        results = export_all(specs, source_root, out, dataset, progress)
+    if as_json:
+        emit_json([r.to_dict() for r in results])
+    else:
+        echo_table(EXPORT_COLUMNS, results)
+    failed = [r for r in results if r.status != "ok"]
+    if failed:
+        fail(f"{len(failed)} of {len(results)} recipe(s) did not export: "
+             + "; ".join(f"{r.model} {r.format}/{r.recipe}: {r.status} ({r.reason})" for r in failed))
+
+
+@click.command(name="run")
+@data_option()
+@epochs_seed_options()
+@threads_option(several=False, help="Threads for validation and benchmarks (one count).")
+@out_option(None, "Output folder [default: runs/<UTC time>].")
+@click.option("--quick", is_flag=True, help="A fast smoke run: 1 epoch on 2,000 digits, short benchmarks.")
+@json_option("Print the run summary as JSON on stdout.")
+def run_command(data_spec: str, epochs: int, seed: int, threads: int, out: Path | None, quick: bool,
+                as_json: bool) -> None:
+    """The main job: train both models, export every recipe, validate parity, benchmark, and write a report.
+
+    Exit 1 if any exported file fails its parity tolerance.
+
+    Example: edgeseq run --data sample --out runs/first
+    """
+    from edgeseq.pipeline import RunConfig, default_out, run, summary_rows  # noqa: PLC0415
+
+    with for_cli(as_json) as progress:
+        result = run(RunConfig(out or default_out(), data_spec, epochs, seed, quick, threads), progress)
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        echo_table(RUN_COLUMNS, summary_rows(result))
+        steps = ", ".join(f"{k} {v:.0f} s" for k, v in result.step_seconds.items())
+        data = result.data
+        click.echo(f"data: {data['name']} ({data['train_count']} train / {data['test_count']} test);"
+                   f" {result.seconds:.0f} s ({steps})")
+        click.echo(f"report: {result.report}")
+    if not result.passed:
+        fail(f"parity gate failed for {len(result.failed_files)} file(s): {', '.join(result.failed_files)}")
+
+
+COMMANDS: tuple[Any, ...] = (train, export, run_command)

@@ -1,0 +1,118 @@
+"""Commands that check files: validate (parity against the reference) and inspect (what a file holds)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edgeseq.cli.options import (
+    data_option, json_option, no_verify_option, paths_argument, positive, runtime_options)
+from edgeseq.cli.render import Column, attr, echo_table, emit_json, fail, outcome
+from edgeseq.progress import for_cli
+
+VALIDATE_COLUMNS = (
+    Column("file", attr("path")),
+    Column("runtime", attr("runtime")),
+    Column("acc %", attr("accuracy", ".2f", 100)),
+    Column("ref acc %", attr("reference_accuracy", ".2f", 100)),
+    Column("delta pp", attr("delta_accuracy_pp", "+.2f")),
+    Column("agree %", attr("agreement", ".2f", 100)),
+    Column("max diff", attr("max_abs_diff", ".2g")),
+    Column("state ok", attr("state_hygiene")),
+    Column("verdict", lambda r: "PASS" if r.passed else outcome("FAIL", r.reason)),
+)
+
+
+@click.command()
+@paths_argument(".tflite", ".onnx")
+@click.option("--reference", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Reference model (.keras, or an fp32 .tflite/.onnx). Default: <arch>.keras beside each"
+                   " file where TensorFlow is installed, else the fp32 file of the same architecture.")
+@data_option("Test digits: sample, mnist or a path.")
+@click.option("--limit", type=int, default=None, callback=positive, help="Use only the first N test digits.")
+@runtime_options(None, "Comma-separated runtimes to use (litert, onnxruntime). Default: every one that loads"
+                       " the file.", several_threads=False,
+                 threads_help="Threads for the runtimes (one count).")
+@click.option("--max-abs-diff", type=float, default=None,
+              help="Override every file's max_abs_diff tolerance.")
+@click.option("--min-agreement", type=float, default=None,
+              help="Override every file's top-1 agreement tolerance.")
+@click.option("--min-delta-pp", type=float, default=None,
+              help="Override every file's minimum accuracy change in percentage points (e.g. -1.0).")
+@no_verify_option()
+@json_option("Print one object per file as JSON on stdout.")
+def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, limit: int | None, wanted: Any,
+             tflite_backend: str, threads: int, max_abs_diff: float | None, min_agreement: float | None,
+             min_delta_pp: float | None, no_verify: bool, as_json: bool) -> None:
+    """Check every exported file against its reference on the test split; exit 1 if any is out of tolerance.
+
+    PATHS are files or folders (default: models).
+
+    Example: edgeseq validate models/lstm --data ../mnist --json
+    """
+    from edgeseq import data  # noqa: PLC0415
+    from edgeseq.parity.validate import validate as run_validate  # noqa: PLC0415
+
+    overrides = {k: v for k, v in (("max_abs_diff", max_abs_diff), ("min_agreement", min_agreement),
+                                   ("min_delta_accuracy_pp", min_delta_pp)) if v is not None}
+    dataset = data.load(data_spec).limited(None, limit)
+    with for_cli(as_json) as progress:
+        progress.log(f"data: {dataset.name}, {len(dataset.y_test)} test digits")
+        reports = run_validate(list(paths) or [Path("models")], dataset, reference,
+                               list(wanted) if wanted else None, threads, tflite_backend, overrides,
+                               not no_verify, progress)
+    if as_json:
+        emit_json([r.to_dict() for r in reports])
+    else:
+        echo_table(VALIDATE_COLUMNS, reports)
+        kinds = sorted({f"{r.reference_kind} ({r.reference})" for r in reports if r.reference})
+        if kinds:
+            click.echo("reference: " + "; ".join(kinds))
+    failed = [r for r in reports if not r.passed]
+    if failed:
+        fail(f"{len(failed)} of {len(reports)} file(s) failed: "
+             + "; ".join(f"{Path(r.path).name}: {r.reason}" for r in failed))
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@no_verify_option("Skip the sha256 check against the file's manifest.")
+@json_option("Print as JSON on stdout.")
+def inspect(file: Path, no_verify: bool, as_json: bool) -> None:
+    """Show an exported file's ops, inputs/outputs and manifest (no TensorFlow needed).
+
+    The file is checked against its manifest's sha256 first (exit 1 on a mismatch).
+
+    Example: edgeseq inspect models/lstm/lstm-dynamic.tflite
+    """
+    from edgeseq.artifacts import read_facts  # noqa: PLC0415
+    from edgeseq.fileio import read_manifest, verify_against_manifest  # noqa: PLC0415
+
+    manifest = read_manifest(file)
+    integrity = "skipped (--no-verify)" if no_verify else verify_against_manifest(file, manifest)
+    facts = read_facts(file)
+    if as_json:
+        emit_json({"path": str(file), "integrity": integrity, **facts.to_dict(), "manifest": manifest})
+        return
+    click.echo(f"{file}  ({facts.format}, {file.stat().st_size:,} bytes, integrity: {integrity})")
+    click.echo(f"recurrent op: {facts.recurrent_op}")
+    click.echo("ops: " + ", ".join(f"{k} x{v}" for k, v in facts.ops.items()))
+    for role, tensors in (("input", facts.inputs), ("output", facts.outputs)):
+        for t in tensors:
+            quant = f" scale={t.scale:g} zero_point={t.zero_point}" if t.scale is not None else ""
+            click.echo(f"{role}: {t.name} {t.shape} {t.dtype}{quant}")
+    if facts.signatures:
+        click.echo("signatures: " + ", ".join(facts.signatures))
+    if manifest:
+        click.echo(f"manifest: {manifest.get('architecture')}"
+                   f" {manifest.get('format')}/{manifest.get('recipe')} graph={manifest.get('graph')}"
+                   f" batch={manifest.get('batch')}")
+        if manifest.get("usage_note"):
+            click.echo(f"note: {manifest['usage_note']}")
+    else:
+        click.echo("manifest: none (warning: the file cannot be verified)")
+
+
+COMMANDS: tuple[Any, ...] = (validate, inspect)

@@ -1,0 +1,127 @@
+"""Commands that measure and conclude: bench (latency, memory, size) and report (the verdict from a run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edgeseq.cli.options import (
+    batch_option, json_option, no_verify_option, out_option, paths_argument, positive, runtime_options)
+from edgeseq.cli.render import Column, attr, echo_table, emit_json, fail, outcome
+from edgeseq.progress import for_cli
+
+BENCH_COLUMNS = (
+    Column("file", attr("path")),
+    Column("runtime", attr("runtime")),
+    Column("threads", attr("threads")),
+    Column("batch", attr("batch")),
+    Column("p50 µs", attr("p50_us", ".1f")),
+    Column("p90 µs", attr("p90_us", ".1f")),
+    Column("p99 µs", attr("p99_us", ".1f")),
+    Column("digits/s", attr("throughput_dps", ".0f")),
+    Column("load ms", attr("load_ms", ".1f")),
+    Column("first ms", attr("first_inference_ms", ".2f")),
+    Column("RSS MiB", attr("peak_rss_bytes", ".0f", 1 / 2**20)),
+    Column("bytes", attr("size_bytes")),
+    Column("status", lambda r: r.status if r.status == "ok" else outcome(r.status, r.reason)),
+)
+
+
+def _label(choice: Any) -> str:
+    return choice.label if choice else ""
+
+
+REPORT_COLUMNS = (
+    Column("model", attr("model")),
+    Column("fastest", lambda v: _label(v.fastest)),
+    Column("smallest", lambda v: _label(v.smallest)),
+    Column("most accurate", lambda v: _label(v.most_accurate)),
+    Column("recommended", lambda v: v.recommended.label if v.recommended else v.none_fits),
+)
+
+
+@click.command()
+@paths_argument(".tflite", ".onnx", ".keras")
+@runtime_options("litert,onnxruntime,keras", "Comma-separated runtimes: litert, onnxruntime, keras.",
+                 several_threads=True,
+                 threads_help="Comma-separated thread counts, e.g. 1,2: each file is measured at each count.")
+@batch_option()
+@click.option("--warmup", type=click.IntRange(min=0), default=50, show_default=True)
+@click.option("--min-runs", type=int, default=300, show_default=True, callback=positive)
+@click.option("--min-seconds", type=click.FloatRange(min=0), default=2.0, show_default=True)
+@no_verify_option()
+@json_option()
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the results as CSV to this file.")
+def bench(paths: tuple[Path, ...], wanted: Any, tflite_backend: str, threads: tuple[int, ...],
+          batches: tuple[int, ...], warmup: int, min_runs: int, min_seconds: float, no_verify: bool,
+          as_json: bool, csv_path: Path | None) -> None:
+    """Measure latency (p50/p90/p99), load time, cold start, peak memory and size of exported files.
+
+    PATHS are files or folders (default: models); every .tflite, .onnx and .keras under a folder is measured
+    in every requested runtime that can load it, at every requested thread count, each in a fresh process.
+
+    Example: edgeseq bench models --runtime litert,onnxruntime --threads 1,2 --batch 1,8
+    """
+    from edgeseq.bench import BenchConfig, bench as run_bench, to_csv  # noqa: PLC0415
+    from edgeseq.fileio import check_output_file, write_text_atomic  # noqa: PLC0415
+
+    if csv_path:
+        check_output_file(csv_path)  # before minutes of measurement, not after
+    config = BenchConfig(tuple(wanted), threads, batches, warmup, min_runs, min_seconds, tflite_backend,
+                         not no_verify)
+    with for_cli(as_json) as progress:
+        results = run_bench(list(paths) or [Path("models")], config, progress)
+    measured = any(r.status == "ok" for r in results)
+    if csv_path and measured:
+        write_text_atomic(csv_path, to_csv(results))
+    if as_json:
+        emit_json([r.to_dict() for r in results])
+    else:
+        echo_table(BENCH_COLUMNS, results)
+        if results:
+            env = results[0].environment
+            click.echo(f"environment: {env.get('cpu')}, {env.get('cores')} cores, {env.get('machine')},"
+                       f" Python {env.get('python')}, {', '.join(map(str, threads))} thread(s)")
+    if not measured:
+        reasons = sorted({f"{Path(r.path).name} ({r.runtime}): {r.reason}" for r in results})
+        fail("nothing could be measured" + (": " + "; ".join(reasons) if reasons else
+                                            " (no requested runtime loads these files)"))
+
+
+@click.command()
+@click.argument("results", type=click.Path(path_type=Path))
+@out_option(None, "Output folder [default: RESULTS/report].")
+@click.option("--max-latency-us", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Budget: batch-1 p50 latency in microseconds.")
+@click.option("--max-size-kb", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Budget: file size in KB (1 KB = 1024 bytes).")
+@click.option("--min-accuracy", type=click.FloatRange(0, 1), default=None,
+              help="Budget: test accuracy as a fraction, e.g. 0.97.")
+@json_option("Print the verdict as JSON on stdout.")
+def report(results: Path, out: Path | None, max_latency_us: float | None, max_size_kb: float | None,
+           min_accuracy: float | None, as_json: bool) -> None:
+    """Render report.md, a self-contained report.html, plots and the RNN-vs-LSTM verdict from a run's JSON
+    results.
+
+    RESULTS is a folder holding train.json, export.json, validate.json and bench.json (as `edgeseq run`
+    writes them, or as each command prints with --json).
+
+    Example: edgeseq report runs/full --max-latency-us 200 --max-size-kb 300 --min-accuracy 0.97
+    """
+    from edgeseq.fileio import check_output_dir  # noqa: PLC0415
+    from edgeseq.report import Budgets, build_report  # noqa: PLC0415
+
+    out = check_output_dir(out or results / "report")
+    result = build_report(results, out, Budgets(max_latency_us, max_size_kb, min_accuracy))
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    echo_table(REPORT_COLUMNS, result.verdict)
+    click.echo(result.conclusion.text)
+    click.echo(f"report: {result.markdown_path} and {result.html_path}")
+
+
+COMMANDS: tuple[Any, ...] = (bench, report)
