@@ -17,6 +17,7 @@ from edgeseq.bench import BenchConfig, BenchResult, bench
 from edgeseq.export.exporter import ExportResult, ExportSpec, export_all
 from edgeseq.fileio import check_output_dir, ensure_dir, write_json_atomic
 from edgeseq.parity import ParityReport
+from edgeseq.report.join import FileRow
 from edgeseq.progress import ProgressLike, as_progress
 from edgeseq.tfsupport import import_keras
 from edgeseq.train import TrainConfig, TrainResult, train
@@ -61,34 +62,24 @@ class RunResult:
     export: list[ExportResult] = field(default_factory=list)
     validate: list[ParityReport] = field(default_factory=list)
     bench: list[BenchResult] = field(default_factory=list)
+    files: tuple[FileRow, ...] = ()      # the report's rows: one per file x runtime, joined on sha256
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One line per file x runtime: what it is, its parity verdict, batch-1 p50 and size (from the report)."""
+        return [{"model": r.model, "file": r.label, "path": r.path, "runtime": r.runtime,
+                 "status": "trained" if r.baseline else (r.export_status or "not exported"),
+                 "accuracy": r.accuracy, "delta_pp": r.delta_accuracy_pp,
+                 "parity": r.parity if r.export_status in (None, "ok") else (r.export_reason or r.parity),
+                 "p50_us": r.p50_us, "size_bytes": r.size_bytes} for r in self.files]
 
     def to_dict(self) -> dict[str, Any]:
-        summary = {k: v for k, v in asdict(self).items() if k not in ("train", "export", "validate", "bench")}
-        return summary | {"files": summary_rows(self)}
+        summary = {k: v for k, v in asdict(self).items()
+                   if k not in ("train", "export", "validate", "bench", "files")}
+        return summary | {"files": self.summary()}
 
 
 def default_out() -> Path:
     return Path("runs") / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-
-
-def summary_rows(result: RunResult) -> list[dict[str, Any]]:
-    """One row per exported file: what it is, whether it passed parity, its batch-1 p50 in its runtime."""
-    parity = {r.path: r for r in result.validate}
-    latency = {r.path: r for r in result.bench if r.status == "ok" and r.batch == 1}
-    rows = []
-    for t in result.train:
-        b = latency.get(t.path)
-        rows.append({"model": t.model, "file": Path(t.path).name, "status": "trained", "accuracy": t.test_accuracy,
-                     "delta_pp": None, "parity": "reference", "p50_us": b.p50_us if b else None,
-                     "size_bytes": Path(t.path).stat().st_size})
-    for e in result.export:
-        p, b = parity.get(e.path or ""), latency.get(e.path or "")
-        rows.append({"model": e.model, "file": Path(e.path).name if e.path else f"{e.model}-{e.recipe}.{e.format}",
-                     "status": e.status, "accuracy": p.accuracy if p else None,
-                     "delta_pp": p.delta_accuracy_pp if p else None,
-                     "parity": ("pass" if p.passed else f"FAIL: {p.reason}") if p else (e.reason or ""),
-                     "p50_us": b.p50_us if b else None, "size_bytes": e.size_bytes})
-    return rows
 
 
 def run(config: RunConfig, progress: ProgressLike = None) -> RunResult:
@@ -139,6 +130,6 @@ def run(config: RunConfig, progress: ProgressLike = None) -> RunResult:
     failed = [r.path for r in parity if not r.passed]
     result = RunResult(str(out), dataset.identity(), round(time.perf_counter() - started, 1),
                        {k: round(v, 1) for k, v in timings.items()}, not failed, failed, report.markdown_path,
-                       trained, exported, parity, measured)
+                       trained, exported, parity, measured, report.files)
     write_json_atomic(out / "run.json", result.to_dict())
     return result

@@ -32,7 +32,7 @@ EXPORT_COLUMNS = (
     Column("recurrent op", attr("recurrent_op")),
     Column("path / reason", lambda r: r.path or Note("", r.reason)),
 )
-RUN_COLUMNS = (  # over edgeseq.pipeline.summary_rows
+RUN_COLUMNS = (  # over edgeseq.pipeline.RunResult.summary()
     Column("model", attr("model")),
     Column("file", attr("file")),
     Column("status", attr("status")),
@@ -150,14 +150,14 @@ def run_command(data_spec: str, epochs: int, seed: int, threads: int, out: Path 
 
     Example: edgeseq run --data sample --out runs/first
     """
-    from edgeseq.pipeline import RunConfig, default_out, run, summary_rows  # noqa: PLC0415
+    from edgeseq.pipeline import RunConfig, default_out, run  # noqa: PLC0415
 
     with for_cli(as_json) as progress:
         result = run(RunConfig(out or default_out(), data_spec, epochs, seed, quick, threads), progress)
     if as_json:
         emit_json(result.to_dict())
     else:
-        echo_table(RUN_COLUMNS, summary_rows(result))
+        echo_table(RUN_COLUMNS, result.summary())
         steps = ", ".join(f"{k} {v:.0f} s" for k, v in result.step_seconds.items())
         data = result.data
         click.echo(f"data: {data['name']} ({data['train_count']} train / {data['test_count']} test);"
