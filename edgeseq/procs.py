@@ -40,6 +40,15 @@ class WorkerError:
     returncode: int | None = None
     stderr_tail: str | None = None     # the child's last stderr line, for "exited" and "crashed"
 
+    def describe(self, subject: str, crashed: str = "crashed") -> str:
+        """One line for the user: '<subject> crashed (SIGSEGV)', '<subject> timed out after 900 s',
+        '<subject> exited with status 1 ...', or the child's own message for an error it reported."""
+        if self.kind == "crashed":
+            return f"{subject} {crashed} ({self.signal})"
+        if self.kind == "error":
+            return self.message
+        return f"{subject} {self.message}"
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -74,7 +83,7 @@ def run_worker(module: str, request: dict[str, Any], timeout: float, workdir: Pa
             done = run_child([sys.executable, "-m", module, str(folder / REQUEST)], timeout,
                              dict(os.environ, **(env or {})))
         except subprocess.TimeoutExpired:
-            return WorkerError("timeout", f"did not finish in {timeout:g} s", timeout_s=timeout)
+            return WorkerError("timeout", f"timed out after {timeout:g} s", timeout_s=timeout)
         if os.environ.get(VERBOSE_ENV) == "1":
             sys.stderr.write(done.stderr)
         tail = next((ln.strip() for ln in reversed(done.stderr.splitlines()) if ln.strip()), None)

@@ -101,16 +101,6 @@ def _unavailable_reason(runtime: RuntimeName, tflite_backend: str) -> str | None
     return None
 
 
-def _failure(error: WorkerError) -> str:
-    if error.kind == "crashed":
-        return f"the runtime crashed the process ({error.signal})"
-    if error.kind == "timeout":
-        return f"timed out after {error.timeout_s:g} s"
-    if error.kind == "exited":
-        return f"worker {error.message}"
-    return error.message
-
-
 def bench(paths: list[Path], config: BenchConfig, progress: ProgressLike = None) -> list[BenchResult]:
     """One row per file × runtime × thread count × batch (or one row saying why a pair was not measured); one
     progress step per file × runtime × thread count (each a fresh process)."""
@@ -153,8 +143,9 @@ def _measure(path: Path, runtime: RuntimeName, threads: int, config: BenchConfig
                                    "min_seconds": config.min_seconds},
                           WORKER_TIMEOUT_S, env={"OMP_NUM_THREADS": str(threads)})
     if isinstance(measured, WorkerError):
-        progress.log(f"      failed: {_failure(measured)}")
-        return [BenchResult(**base, status="failed", reason=_failure(measured))]
+        reason = measured.describe("the runtime", crashed="crashed the process")
+        progress.log(f"      failed: {reason}")
+        return [BenchResult(**base, status="failed", reason=reason)]
     skipped = [b for b in config.batches if b not in {m["batch"] for m in measured["batches"]}]
     note = f"batch-1-only file: not measured at batch {', '.join(map(str, skipped))}" if skipped else None
     common = {k: measured[k] for k in ("backend", "import_ms", "load_ms", "first_inference_ms",

@@ -67,17 +67,6 @@ def source_model(root: Path, arch: Arch) -> Path:
     return path
 
 
-def _reason(error: WorkerError) -> str:
-    """The export row's reason for a worker that gave no file."""
-    if error.kind == "crashed":
-        return f"converter crashed ({error.signal})"
-    if error.kind == "timeout":
-        return f"converter timed out after {error.timeout_s:g} s"
-    if error.kind == "exited":
-        return f"converter {error.message}"
-    return error.message
-
-
 def _check(path: Path, recipe: Recipe) -> tuple[dict[str, Any], str | None]:
     """Structural checks on a converted file: returns its facts and a failure reason (or None)."""
     facts = read_facts(path)
@@ -183,7 +172,8 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
     try:
         answer = run_worker(WORKER, request, WORKER_TIMEOUT_S, workdir)
         if isinstance(answer, WorkerError):  # the source itself unusable is a failure; the converter refusing is not
-            return result("failed" if answer.error_type == "ModelError" else "unsupported", _reason(answer))
+            kind = "failed" if answer.error_type == "ModelError" else "unsupported"
+            return result(kind, answer.describe("converter"))
         if not partial.is_file():
             return result("unsupported", "the converter wrote no file")
         facts, problem = _check(partial, recipe)

@@ -75,12 +75,11 @@ class Evaluator:
 
 
 def _failure(path: Path, runtime: RuntimeName, error: WorkerError) -> ModelError:
+    message = error.describe(f"{path}: {runtime.value}", crashed="crashed running it")
     if error.kind == "crashed":
-        return ModelError(f"{path}: {runtime.value} crashed running it ({error.signal}):"
-                          " the file is corrupt or not what edgeseq exported")
-    if error.kind == "error":  # the child's own one-line message, which names the file where edgeseq wrote it
-        return ModelError(error.message if str(path) in error.message else f"{path}: {error.message}")
-    return ModelError(f"{path}: {runtime.value} {error.message}")
+        message += ": the file is corrupt or not what edgeseq exported"
+    # the child's own message names the file where edgeseq wrote it; else say which file
+    return ModelError(message if str(path) in message else f"{path}: {message}")
 
 
 def handle(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
