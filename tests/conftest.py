@@ -16,6 +16,17 @@ from edgeseq.models import Arch  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
+# session fixtures that train and export models (minutes): every test that uses one, directly or through
+# another fixture, is marked slow when collected
+SLOW_FIXTURES = frozenset({"trained", "exported"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
             python: str = sys.executable) -> subprocess.CompletedProcess:

@@ -25,7 +25,8 @@ def test_bench_folder_measures_every_file_in_every_runtime(exported, tmp_path):
         assert row["runs"] >= 20 and row["peak_rss_bytes"] > 0 and row["load_ms"] > 0
         assert row["integrity"] == "verified" and row["threads"] == 1
         assert {"cpu", "cores", "machine", "os", "python", "libraries"} <= set(row["environment"])
-        assert row["backend"].startswith(("ai-edge-litert", "onnxruntime"))
+        library = {"litert": "ai-edge-litert ", "onnxruntime": "onnxruntime "}[row["runtime"]]
+        assert row["backend"].startswith(library) and row["backend"].endswith(", 1 thread(s)"), row["backend"]
     assert {r["batch"] for r in rows} == {1, 4}
     lines = csv_path.read_text().splitlines()
     assert lines[0].startswith("path,model,format") and len(lines) == len(rows) + 1
@@ -58,11 +59,3 @@ def test_keras_baseline_through_compiled_function(exported):
     done = run_cli("bench", folder / "rnn" / "rnn.keras", *FAST, "--json")
     (row,) = json.loads(done.stdout)
     assert row["status"] == "ok" and "tf.function" in row["backend"]
-
-
-def test_bad_bench_options(tmp_path):
-    for args in (["--batch", "0"], ["--batch", "a,b"], ["--runtime", "tensorrt"], ["--threads", "0"]):
-        done = run_cli("bench", tmp_path, *args)
-        assert done.returncode == 2 and "Traceback" not in done.stderr, args
-    empty = run_cli("bench", tmp_path)
-    assert empty.returncode == 2 and "no .tflite or .onnx or .keras files" in empty.stderr  # a usage error

@@ -1,23 +1,38 @@
-"""Every command's --help, and the bad inputs every command must refuse in one line with nothing written."""
+"""Every command's --help, the --debug traceback, and the exit codes of bad inputs.
+
+What every command must refuse (one 'Error...' line, nothing written) is test_bad_inputs.py's corpus; this file
+adds what the corpus does not check: usage errors exit 2 and name the valid choices, errors in what the
+arguments point to exit 1."""
 
 import pytest
 
 from conftest import run_cli
+from test_bad_inputs import CASES
 
 COMMANDS = ["train", "export", "validate", "bench", "inspect"]
 
-
-def assert_clean_error(done, code=None):
-    assert done.returncode != 0
-    if code is not None:
-        assert done.returncode == code, done.stderr
-    lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
-    assert "Traceback" not in done.stderr, done.stderr
-    assert lines and lines[-1].startswith("Error"), done.stderr
-
-
-def snapshot(folder):
-    return {p: p.stat().st_mtime_ns for p in folder.rglob("*")} if folder.exists() else {}
+# corpus case -> (exit code, what the last line must also say, or None)
+EXIT_CODES = {
+    # usage errors: click's exit code 2
+    "train-unknown-model": (2, "'gru' is not one of 'rnn', 'lstm', 'all'"),
+    "train-zero-epochs": (2, "'--epochs'"),
+    "train-negative-batch": (2, "'--batch-size'"),
+    "export-unknown-recipe": (2, None),
+    "export-recipe-of-another-format": (2, None),
+    "export-unknown-graph": (2, "'--graph'"),
+    "bench-unknown-runtime": (2, None),
+    "bench-zero-threads": (2, None),
+    "bench-zero-batch": (2, None),
+    "bench-batch-not-a-number": (2, None),
+    "bench-empty-folder": (2, None),
+    # errors in what the arguments point to: exit code 1
+    "train-missing-data": (1, "data path not found"),
+    "train-wrong-magic-idx": (1, None),
+    "train-out-is-a-file": (1, "cannot create output folder"),
+    "export-not-a-zip-keras": (1, None),
+    "validate-sha256-mismatch-onnx": (1, None),
+    "inspect-truncated-tflite": (1, None),
+}
 
 
 @pytest.mark.parametrize("command", [None, *COMMANDS])
@@ -28,45 +43,23 @@ def test_help(command):
         assert "Example:" in done.stdout
 
 
-def test_unknown_model_is_a_usage_error(tmp_path):
-    done = run_cli("train", "--model", "gru", "--out", tmp_path / "out")
-    assert_clean_error(done, 2)
-    assert "'rnn', 'lstm', 'all'" in done.stderr or "rnn" in done.stderr
-    assert not (tmp_path / "out").exists()
-
-
-@pytest.mark.parametrize("args", [["--epochs", "0"], ["--batch-size", "-1"]])
-def test_non_positive_numbers(tmp_path, args):
-    assert_clean_error(run_cli("train", *args, "--out", tmp_path / "out"), 2)
-    assert not (tmp_path / "out").exists()
-
-
-def test_missing_data_path(tmp_path):
-    done = run_cli("train", "--data", tmp_path / "nowhere", "--out", tmp_path / "out")
-    assert_clean_error(done, 1)
-    assert "data path not found" in done.stderr
-    assert snapshot(tmp_path / "out") == {}
-
-
-def test_corrupt_idx(tmp_path):
-    from test_data import write_idx_folder
-
-    folder = write_idx_folder(tmp_path / "idx", x_train=b"\x00\x00\x07\x03" + b"\x00" * 40)
-    done = run_cli("train", "--data", folder, "--out", tmp_path / "out")
-    assert_clean_error(done, 1)
-    assert "wrong magic number" in done.stderr
-    assert snapshot(tmp_path / "out") == {}
-
-
-def test_out_is_a_file(tmp_path):
-    target = tmp_path / "file"
-    target.write_text("x")
-    done = run_cli("train", "--model", "rnn", "--out", target)
-    assert_clean_error(done, 1)
-    assert "cannot create output folder" in done.stderr
-    assert target.read_text() == "x"
+@pytest.mark.parametrize("case", list(EXIT_CODES))
+def test_exit_code_says_usage_or_input_error(tmp_path, case):
+    (build, args), = [(b, a) for name, b, a, _ in CASES if name == case]
+    code, text = EXIT_CODES[case]
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    out.mkdir()
+    build(inputs)
+    done = run_cli(*[a.format(**{"in": inputs, "out": out, "ref": inputs / "ref" / "rnn-fp32.onnx"}) for a in args],
+                   cwd=tmp_path)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == code, done.stderr
+    assert lines[-1].startswith("Error"), done.stderr
+    if text is not None:
+        assert text in lines[-1], done.stderr
 
 
 def test_debug_shows_traceback(tmp_path):
     done = run_cli("--debug", "train", "--data", tmp_path / "nowhere", "--out", tmp_path / "o")
-    assert done.returncode != 0 and "Traceback" in done.stderr
+    assert done.returncode == 1 and "Traceback" in done.stderr
+    assert "DataError" in done.stderr and not (tmp_path / "o").exists()

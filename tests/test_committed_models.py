@@ -24,7 +24,7 @@ def test_file_matches_its_manifest(path):
     manifest = read_manifest(path)
     assert manifest is not None
     assert manifest["sha256"] == sha256_file(path) and manifest["size_bytes"] == path.stat().st_size
-    trained_on = manifest.get("trained_on") or manifest.get("data")
+    trained_on = manifest["data"] if path.suffix == ".keras" else manifest["trained_on"]  # the training data
     assert trained_on["train_count"] == 60000 and trained_on["test_count"] == 10000
 
 

@@ -17,7 +17,7 @@ DIGITS = 50
 
 
 @pytest.fixture(scope="module")
-def trained() -> tuple[object, np.ndarray, np.ndarray]:
+def trained_lstm() -> tuple[object, np.ndarray, np.ndarray]:
     """The project's LSTM trained one short epoch, some test digits and Keras' probabilities for them."""
     keras = import_keras()
     keras.utils.set_random_seed(0)
@@ -29,9 +29,10 @@ def trained() -> tuple[object, np.ndarray, np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def flatbuffers(trained: tuple) -> dict[str, bytes]:
+def flatbuffers(trained_lstm: tuple) -> dict[str, bytes]:
     """The model converted fp32 and dynamic-range."""
-    return {quantization: fused_lstm.fused_lstm_tflite(trained[0], recipes.recipe("tflite", quantization).tflite)
+    model = trained_lstm[0]
+    return {quantization: fused_lstm.fused_lstm_tflite(model, recipes.recipe("tflite", quantization).tflite)
             for quantization in ("fp32", "dynamic")}
 
 
@@ -72,13 +73,13 @@ def test_signature_is_pixels_to_probabilities(flatbuffers: dict[str, bytes]) -> 
     assert list(interpreter.get_output_details()[0]["shape"]) == [1, 10]
 
 
-def test_fp32_matches_keras(trained: tuple, flatbuffers: dict[str, bytes]) -> None:
-    _, digits, expected = trained
+def test_fp32_matches_keras(trained_lstm: tuple, flatbuffers: dict[str, bytes]) -> None:
+    _, digits, expected = trained_lstm
     assert np.abs(run_digits(flatbuffers["fp32"], digits) - expected).max() < 1e-4
 
 
-def test_dynamic_range_agrees_with_keras(trained: tuple, flatbuffers: dict[str, bytes]) -> None:
-    _, digits, expected = trained
+def test_dynamic_range_agrees_with_keras(trained_lstm: tuple, flatbuffers: dict[str, bytes]) -> None:
+    _, digits, expected = trained_lstm
     agreement = (run_digits(flatbuffers["dynamic"], digits).argmax(axis=1) == expected.argmax(axis=1)).mean()
     assert agreement >= 0.95
 
@@ -91,6 +92,6 @@ def test_rewrite_round_trips_in_place(flatbuffers: dict[str, bytes]) -> None:
     assert fused_lstm.rewrite_lstm_activation(converter_like, "RELU") == original
 
 
-def test_integer_activations_are_an_export_error(trained: tuple) -> None:
+def test_integer_activations_are_an_export_error(trained_lstm: tuple) -> None:
     with pytest.raises(ExportError, match="always use tanh"):
-        fused_lstm.fused_lstm_tflite(trained[0], recipes.recipe("tflite", "int8").tflite)
+        fused_lstm.fused_lstm_tflite(trained_lstm[0], recipes.recipe("tflite", "int8").tflite)

@@ -1,14 +1,17 @@
-"""The runtime side (bench, runtimes, validate, inspect, the CLI) must never import TensorFlow."""
+"""The device side (bench, runtimes, parity, inspect, the CLI) must never import TensorFlow: each module is
+imported in a fresh interpreter, which must end with neither tensorflow nor keras loaded. (test_layers.py checks
+the same statically, for every import in every module.)"""
 
 import subprocess
 import sys
 
 import pytest
 
-RUNTIME_MODULES = ["edgeseq.cli", "edgeseq.bench", "edgeseq.bench_worker", "edgeseq.validate", "edgeseq.parity",
-                   "edgeseq.artifacts", "edgeseq.runtimes", "edgeseq.runtimes.guard",
-                   "edgeseq.runtimes.litert_runtime", "edgeseq.runtimes.onnx_runtime", "edgeseq.export.recipes",
-                   "edgeseq.export.exporter", "edgeseq.data"]
+RUNTIME_MODULES = ["edgeseq.bench", "edgeseq.bench.runner", "edgeseq.bench.worker", "edgeseq.parity",
+                   "edgeseq.parity.validate", "edgeseq.parity.compare", "edgeseq.recipes", "edgeseq.layout",
+                   "edgeseq.procs", "edgeseq.artifacts", "edgeseq.runtimes", "edgeseq.runtimes.guard",
+                   "edgeseq.runtimes.litert_runtime", "edgeseq.runtimes.onnx_runtime", "edgeseq.export.exporter",
+                   "edgeseq.data", "edgeseq.cli", "edgeseq.report"]
 
 
 @pytest.mark.parametrize("module", RUNTIME_MODULES)

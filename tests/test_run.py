@@ -3,7 +3,11 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import run_cli
+
+pytestmark = pytest.mark.slow  # trains, exports, validates, benchmarks and reports: minutes
 
 
 def test_run_quick_end_to_end(tmp_path):

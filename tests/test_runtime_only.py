@@ -11,6 +11,8 @@ import pytest
 
 from conftest import REPO
 
+pytestmark = pytest.mark.slow  # builds a virtual environment and installs edgeseq[runtime] into it
+
 
 @pytest.fixture(scope="session")
 def runtime_python(tmp_path_factory) -> str:

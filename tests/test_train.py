@@ -16,6 +16,8 @@ def test_train_cli_end_to_end(tmp_path):
     assert done.returncode == 0, done.stderr
     (result,) = json.loads(done.stdout)
     assert result["model"] == "rnn" and result["epochs"] == 2 and 0.0 <= result["test_accuracy"] <= 1.0
+    correct = result["test_accuracy"] * 100  # a count of the 100 test digits, the last epoch's validation
+    assert abs(correct - round(correct)) < 1e-4 and result["test_accuracy"] == result["history"][-1]["val_accuracy"]
     assert result["seconds"] > 0 and result["path"].endswith("rnn/rnn.keras")
     assert [e["epoch"] for e in result["history"]] == [1, 2]
     assert set(result["history"][0]) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"}
