@@ -3,9 +3,6 @@ ops (every subgraph), the recurrent op type, inputs/outputs with dtypes and quan
 
 from __future__ import annotations
 
-import json
-import zipfile
-import zlib
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -14,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from edgeseq.errors import EdgeseqError, ModelError, RuntimeUnavailable
+from edgeseq.keras_archive import check_keras_archive
 
 TFLITE_TYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
 TFLITE_ITEM_BYTES = {0: 4, 1: 2, 2: 4, 3: 1, 4: 8, 6: 1, 7: 2, 9: 1, 10: 8}
@@ -99,34 +97,6 @@ def _read(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as err:
         raise ModelError(f"cannot read {path}: {err.strerror or err}") from err
-
-
-KERAS_ARCHIVE_MEMBERS = ("config.json", "model.weights.h5")
-
-
-def check_keras_archive(path: Path) -> None:
-    """A cheap structural check of a .keras file (a zip holding config.json and model.weights.h5), before
-    TensorFlow is imported to load it: truncation and corruption are a one-line ModelError."""
-    path = Path(path)
-    what = f"cannot load {path} as a Keras model"
-    if not path.is_file():
-        raise ModelError(f"model file not found: {path}")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            missing = [m for m in KERAS_ARCHIVE_MEMBERS if m not in archive.namelist()]
-            if missing:
-                raise ModelError(f"{what}: the archive lacks {', '.join(missing)}")
-            damaged = archive.testzip()
-            if damaged:
-                raise ModelError(f"{what}: {damaged} in the archive is corrupt (CRC mismatch)")
-            config = json.loads(archive.read("config.json"))
-    except ModelError:
-        raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, NotImplementedError, EOFError, OSError, ValueError,
-            RecursionError) as err:  # what zipfile and json raise on damaged archives
-        raise ModelError(f"{what}: not a readable .keras archive ({type(err).__name__}: {err})") from err
-    if not isinstance(config, dict):
-        raise ModelError(f"{what}: config.json is not a JSON object")
 
 
 def check_structure(path: Path) -> None:

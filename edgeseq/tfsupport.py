@@ -47,7 +47,7 @@ def load_keras_model(path: os.PathLike) -> Any:
     """Load a .keras file in safe mode; a corrupt or foreign file is a one-line ModelError."""
     from pathlib import Path  # noqa: PLC0415
 
-    from edgeseq.artifacts import check_keras_archive  # noqa: PLC0415
+    from edgeseq.keras_archive import check_keras_archive  # noqa: PLC0415
     from edgeseq.errors import ModelError  # noqa: PLC0415
 
     path = Path(path)

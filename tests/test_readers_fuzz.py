@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from edgeseq.artifacts import check_keras_archive, read_facts, tflite_facts
+from edgeseq.artifacts import read_facts, tflite_facts
+from edgeseq.keras_archive import check_keras_archive
 from edgeseq.errors import EdgeseqError
 from edgeseq.fileio import read_manifest, verify_against_manifest
 from edgeseq.layout import manifest_path

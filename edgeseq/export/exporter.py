@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from edgeseq import data as data_module
-from edgeseq.artifacts import check_keras_archive, read_facts
+from edgeseq.artifacts import read_facts
+from edgeseq.keras_archive import check_keras_archive
 from edgeseq.data import Dataset
 from edgeseq.environment import library_versions
 from edgeseq.errors import EdgeseqError, ModelError

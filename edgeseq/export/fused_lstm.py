@@ -47,7 +47,7 @@ def fused_lstm_tflite(model: Any, settings: TFLiteSettings, calibration: Any = N
                           " full-integer TFLite LSTM kernels always use tanh")
     if calibration is not None:
         raise ExportError("the fused LSTM takes no calibration data")
-    from edgeseq.export.tflite import configure  # noqa: PLC0415
+    from edgeseq.export.tflite_settings import configure  # noqa: PLC0415
     from edgeseq.tfsupport import import_tensorflow, native_stderr_silenced  # noqa: PLC0415
 
     tf = import_tensorflow()

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
 from edgeseq import models
 from edgeseq.errors import ExportError
 from edgeseq.models import Arch
-from edgeseq.recipes import GRAPHS, Graph, OpsSet, Recipe, TFLiteSettings
+from edgeseq.export.tflite_settings import configure
+from edgeseq.recipes import GRAPHS, Graph, Recipe
 from edgeseq.tfsupport import import_tensorflow
 
 SIGNATURE = "serving_default"
@@ -45,28 +46,6 @@ def _saved_model(tf: Any, model: Any, batch: int | None, folder: Path) -> Path:
     path = folder / "saved_model"
     archive.write_out(str(path), verbose=False)
     return path
-
-
-def _representative(calibration: np.ndarray) -> Callable[[], Iterator[list[np.ndarray]]]:
-    def samples() -> Iterator[list[np.ndarray]]:
-        for digit in calibration:
-            yield [digit[np.newaxis].astype(np.float32)]
-    return samples
-
-
-def configure(tf: Any, converter: Any, settings: TFLiteSettings, calibration: np.ndarray | None) -> None:
-    """Apply a recipe's converter settings (from the recipes table) to a TFLiteConverter."""
-    converter.target_spec.supported_ops = [getattr(tf.lite.OpsSet, settings.ops_set.value)]
-    if settings.optimize:
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    if settings.supported_types:
-        converter.target_spec.supported_types = [getattr(tf, name) for name in settings.supported_types]
-    if settings.ops_set is not OpsSet.BUILTINS:  # integer activations: calibrated on representative digits
-        if calibration is None:
-            raise ExportError("this recipe needs calibration data")
-        converter.representative_dataset = _representative(calibration)
-    if settings.io_type:
-        converter.inference_input_type = converter.inference_output_type = getattr(tf, settings.io_type)
 
 
 def convert(model: Any, arch: Arch, recipe: Recipe, graph: Graph, calibration: np.ndarray | None) -> bytes:
