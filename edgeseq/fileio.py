@@ -185,15 +185,16 @@ def read_manifest(artifact: Path) -> dict[str, Any] | None:
     return payload
 
 
-def verify_against_manifest(artifact: Path, manifest: dict[str, Any] | None) -> str:
-    """Check size and sha256 against the manifest. Returns 'verified', or 'no-manifest'."""
+def verify_against_manifest(artifact: Path, manifest: dict[str, Any] | None, sha256: str | None = None) -> str:
+    """Check size and sha256 against the manifest. Returns 'verified', or 'no-manifest'. A caller that has
+    hashed the file already passes its `sha256`, so the file is read once."""
     if manifest is None:
         return "no-manifest"
     expected = manifest.get("sha256")
     if not isinstance(expected, str):
         raise IntegrityError(f"manifest of {artifact} has no sha256")
     try:
-        size, actual = Path(artifact).stat().st_size, sha256_file(artifact)
+        size, actual = Path(artifact).stat().st_size, sha256 or sha256_file(artifact)
     except OSError as err:
         raise IntegrityError(f"cannot read {artifact}: {err.strerror or err}") from err
     expected_size = manifest.get("size_bytes")

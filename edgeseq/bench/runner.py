@@ -125,8 +125,9 @@ def _measure(path: Path, runtime: RuntimeName, threads: int, config: BenchConfig
     try:
         manifest = read_manifest(path)
         base |= _describe(path, manifest)
-        base["integrity"] = verify_against_manifest(path, manifest) if config.verify else "skipped (--no-verify)"
         base["sha256"] = sha256_file(path)
+        base["integrity"] = (verify_against_manifest(path, manifest, base["sha256"]) if config.verify
+                             else "skipped (--no-verify)")
         check_structure(path)  # a truncated or corrupt file needs no worker to be refused
     except (EdgeseqError, OSError) as err:
         progress.log(f"      failed: {err}")

@@ -104,7 +104,7 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
         manifest = read_manifest(path)
         common |= _identity(path, manifest) | {"sha256": _sha256(path)}
         if verify:
-            integrity = verify_against_manifest(path, manifest)
+            integrity = verify_against_manifest(path, manifest, common["sha256"])
         ref_path, ref_kind = resolve_reference(path, manifest, reference)
         if ref_path not in references:
             references[ref_path] = evaluator.run(ref_path, runtimes.runtimes_for(ref_path)[0]).probabilities
