@@ -86,10 +86,10 @@ def load(spec: str | os.PathLike = "sample") -> Dataset:
     if path.is_dir():
         npz = path / "mnist.npz"
         if _find_idx(path, "x_train") is None and npz.is_file():
-            return _load_npz(npz, name=f"npz:{npz}")
+            return _load_npz(npz, name=f"npz:{npz.parent.name}/{npz.name}")
         return _load_idx_folder(path)
     if path.suffix == ".npz":
-        return _load_npz(path, name=f"npz:{path}")
+        return _load_npz(path, name=f"npz:{path.name}")
     raise DataError(f"{path} is neither a folder of IDX files nor a .npz file")
 
 
@@ -126,7 +126,7 @@ def _load_keras_mnist() -> Dataset:
         if not cached.is_file():
             raise DataError(f"Keras reported a download but {cached} does not exist")
     ds = _load_npz(cached, name="mnist")
-    return Dataset("mnist", f"keras.datasets.mnist ({cached})", ds.x_train, ds.y_train, ds.x_test, ds.y_test,
+    return Dataset("mnist", "keras.datasets.mnist (mnist.npz in the Keras cache)", ds.x_train, ds.y_train, ds.x_test, ds.y_test,
                    ds.sha256)
 
 
@@ -144,7 +144,7 @@ def _load_npz(path: Path, name: str) -> Dataset:
         raise DataError(f"cannot read {path} as .npz: {err}") from err
     except Exception as err:  # noqa: BLE001  (zipfile raises BadZipFile and friends)
         raise DataError(f"cannot read {path} as .npz: {type(err).__name__}: {err}") from err
-    return _assemble(name, str(path), arrays, {path.name: sha256_file(path)})
+    return _assemble(name, "a Keras-format mnist.npz", arrays, {path.name: sha256_file(path)}, str(path))
 
 
 def _find_idx(folder: Path, key: str) -> Path | None:
@@ -165,7 +165,7 @@ def _load_idx_folder(folder: Path) -> Dataset:
         expected_ndim = 3 if key.startswith("x") else 1
         arrays[key] = parse_idx(_read_maybe_gzip(path), expected_ndim, str(path))
         hashes[path.name] = sha256_file(path)
-    return _assemble(f"idx:{folder}", str(folder), arrays, hashes)
+    return _assemble(f"idx:{folder.resolve().name}", "the four official MNIST IDX files", arrays, hashes, str(folder))
 
 
 def _read_maybe_gzip(path: Path) -> bytes:
@@ -202,23 +202,27 @@ def parse_idx(payload: bytes, expected_ndim: int, what: str = "IDX data") -> np.
     return np.frombuffer(payload, dtype=np.uint8, offset=header).reshape(dims)
 
 
-def _assemble(name: str, source: str, arrays: dict[str, np.ndarray], hashes: dict[str, str]) -> Dataset:
+def _assemble(name: str, source: str, arrays: dict[str, np.ndarray], hashes: dict[str, str],
+              where: str | None = None) -> Dataset:
+    """`source` says what kind of data was read (recorded in results); `where`, the path, is only named in
+    error messages: results and manifests carry names, counts and sha256, never a machine's folders."""
+    where = where or source
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if x.ndim != 3 or x.shape[1:] != (TIMESTEPS, FEATURES):
-            raise DataError(f"{source}: x_{split} has shape {x.shape}, expected (N, 28, 28)")
+            raise DataError(f"{where}: x_{split} has shape {x.shape}, expected (N, 28, 28)")
         if y.ndim != 1:
-            raise DataError(f"{source}: y_{split} has shape {y.shape}, expected (N,)")
+            raise DataError(f"{where}: y_{split} has shape {y.shape}, expected (N,)")
         if len(x) != len(y):
-            raise DataError(f"{source}: {len(x)} {split} images but {len(y)} labels")
+            raise DataError(f"{where}: {len(x)} {split} images but {len(y)} labels")
         if len(y) == 0:
-            raise DataError(f"{source}: the {split} split is empty")
+            raise DataError(f"{where}: the {split} split is empty")
     out = {}
     for key, arr in arrays.items():
         if key.startswith("x"):
-            out[key] = to_model_input(arr, f"{source} {key}")
+            out[key] = to_model_input(arr, f"{where} {key}")
         else:
-            out[key] = _labels(arr, f"{source} {key}")
+            out[key] = _labels(arr, f"{where} {key}")
     return Dataset(name, source, out["x_train"], out["y_train"], out["x_test"], out["y_test"], hashes)
 
 

@@ -4,6 +4,7 @@ found. Everyone else asks this module; nobody builds or parses a file name by ha
     ROOT/<arch>/<arch>.keras                 a trained model (ModelKey(arch, "keras", "fp32"))
     ROOT/<arch>/history.json                 its training history
     ROOT/<arch>/<arch>-<recipe>.<format>     an exported file, e.g. models/lstm/lstm-dynamic.tflite
+    ROOT/<arch>/<arch>.golden.npz            the reference model's outputs on fixed digits (parity on a device)
     <file>.json                              the manifest beside any of them
 
 Results are joined on a file's sha256 or on its `FileKey`, never by re-parsing names elsewhere.
@@ -18,6 +19,7 @@ from typing import Any
 
 MANIFEST_SUFFIX = ".json"
 HISTORY_NAME = "history.json"
+GOLDEN_SUFFIX = ".golden.npz"
 KERAS_FORMAT = "keras"
 SUFFIXES = {"tflite": ".tflite", "onnx": ".onnx", KERAS_FORMAT: ".keras"}   # format -> file suffix
 EXPORT_SUFFIXES = (".tflite", ".onnx")
@@ -63,6 +65,11 @@ def history_path(model: Path) -> Path:
     return Path(model).parent / HISTORY_NAME
 
 
+def golden_path(folder: Path, arch: str) -> Path:
+    """FOLDER/<arch>.golden.npz: one per architecture, shared by every file exported from its model."""
+    return Path(folder) / f"{arch}{GOLDEN_SUFFIX}"
+
+
 def exported_path(root: Path, arch: str, fmt: str, recipe: str) -> Path:
     """ROOT/<arch>/<arch>-<recipe>.<format>"""
     return arch_dir(root, arch) / FileKey(str(arch), str(fmt), str(recipe)).filename
@@ -75,10 +82,13 @@ def manifest_path(path: Path) -> Path:
 
 
 def sidecars(path: Path) -> list[Path]:
-    """The files that travel with `path` when it is copied: its manifest, and a model's history."""
+    """The files that travel with `path` when it is copied: its manifest, a model's history, an exported
+    file's golden outputs."""
     found = [manifest_path(path)]
     if Path(path).suffix == SUFFIXES[KERAS_FORMAT]:
         found.append(history_path(path))
+    elif (key := parse(path)) is not None:
+        found.append(golden_path(Path(path).parent, key.model))
     return [p for p in found if p.is_file()]
 
 

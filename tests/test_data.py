@@ -1,4 +1,5 @@
 import gzip
+import json
 from pathlib import Path
 
 import numpy as np
@@ -144,7 +145,7 @@ def test_idx_parser_on_mutated_valid_header(position, value):
 
 def test_mnist_reads_the_keras_cache(tmp_path, monkeypatch):
     """`--data mnist` goes through Keras' cache (~/.keras/datasets/mnist.npz, or KERAS_HOME): no download
-    when it is there, and the identity says which file was read."""
+    when it is there, and the identity says which file was read (by name and sha256: no machine path)."""
     cache = tmp_path / "datasets"
     cache.mkdir()
     rng = np.random.default_rng(0)
@@ -152,5 +153,19 @@ def test_mnist_reads_the_keras_cache(tmp_path, monkeypatch):
              x_test=rng.integers(0, 256, (2, 28, 28), dtype=np.uint8), y_test=np.arange(2))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     ds = data.load("mnist")
-    assert ds.name == "mnist" and str(cache / "mnist.npz") in ds.source
+    assert ds.name == "mnist" and "Keras cache" in ds.source
+    assert str(tmp_path) not in json.dumps(ds.identity())
     assert ds.identity()["train_count"] == 4 and "mnist.npz" in ds.identity()["sha256"]
+
+
+def test_identity_names_no_folder(tmp_path):
+    """Results and manifests record names, counts and sha256: the folder read is not in the identity."""
+    folder = tmp_path / "private" / "digits"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    np.savez(folder / "mnist.npz", x_train=rng.integers(0, 256, (4, 28, 28), dtype=np.uint8), y_train=np.arange(4),
+             x_test=rng.integers(0, 256, (2, 28, 28), dtype=np.uint8), y_test=np.arange(2))
+    for spec in (folder, folder / "mnist.npz"):
+        identity = data.load(spec).identity()
+        assert str(tmp_path) not in json.dumps(identity) and "private" not in json.dumps(identity)
+        assert identity["name"].startswith("npz:") and "mnist.npz" in identity["sha256"]

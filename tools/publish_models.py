@@ -1,5 +1,9 @@
 """Copy a run's deliverables into the repository: the .keras models, every exported file that passed
-parity (each with its sidecars: manifest, training history), and the report.
+parity (each with its sidecars: manifest, training history, golden outputs), and the report.
+
+The run's results name its files by path (RUN/models/rnn/rnn-int8.tflite); the published copies name
+them relative to the repository (models/rnn/rnn-int8.tflite), so no committed file names a machine's
+folders.
 
     python tools/publish_models.py runs/full --models models --report docs/report
 """
@@ -36,7 +40,14 @@ def main() -> None:
     shutil.copytree(args.run / "report", args.report)
     for name in RESULT_FILES:
         shutil.copy2(args.run / name, args.report / name)
-    print(f"report -> {args.report}")
+    prefixes = sorted({f"{args.run.resolve()}/", f"{args.run}/"}, key=len, reverse=True)
+    for path in sorted(args.report.iterdir()):
+        if path.suffix in (".json", ".md", ".html"):
+            text = path.read_text(encoding="utf-8")
+            for prefix in prefixes:
+                text = text.replace(prefix, "")
+            path.write_text(text, encoding="utf-8")
+    print(f"report -> {args.report} (paths relative to the repository)")
 
 
 if __name__ == "__main__":

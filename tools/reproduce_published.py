@@ -87,7 +87,8 @@ def main() -> None:
         rows.append((arch, bare, statistics.median(bare_times), tool, statistics.median(tool_times),
                      len(bare_times)))
     lines = [
-        f"# Published result vs edgeseq (data: {args.data}, {args.epochs} epochs, batch 32, seed {args.seed})",
+        f"# Published result vs edgeseq (data: {tool['data']['name']}, {args.epochs} epochs, batch 32,"
+        f" seed {args.seed})",
         "",
         "| model | published acc | edgeseq acc (per epoch) | target | met | edgeseq s/epoch | published s/epoch "
         "| bare Keras acc | edgeseq wall s | bare Keras wall s | ratio | rounds |",

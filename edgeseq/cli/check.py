@@ -18,6 +18,7 @@ VALIDATE_COLUMNS = (
     Column("acc %", attr("accuracy", ".2f", 100)),
     Column("ref acc %", attr("reference_accuracy", ".2f", 100)),
     Column("delta pp", attr("delta_accuracy_pp", "+.2f")),
+    Column("model %", attr("model_test_accuracy", ".2f", 100)),
     Column("agree %", attr("agreement", ".2f", 100)),
     Column("max diff", attr("max_abs_diff", ".2g")),
     Column("state ok", attr("state_hygiene")),
@@ -29,7 +30,9 @@ VALIDATE_COLUMNS = (
 @paths_argument(".tflite", ".onnx")
 @click.option("--reference", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Reference model (.keras, or an fp32 .tflite/.onnx). Default: <arch>.keras beside each"
-                   " file where TensorFlow is installed, else the fp32 file of the same architecture.")
+                   " file where TensorFlow is installed, else the fp32 file of the same architecture, else the"
+                   " golden outputs its manifest names (<arch>.golden.npz: the reference model's output on"
+                   " 500 digits of the shipped sample, which are then the test digits).")
 @data_option("Test digits: sample, mnist or a path.")
 @click.option("--limit", type=int, default=None, callback=positive, help="Use only the first N test digits.")
 @runtime_options(None, "Comma-separated runtimes to use (litert, onnxruntime). Default: every one that loads"
@@ -52,7 +55,8 @@ def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, li
 
     Example: edgeseq validate models/lstm --data ../mnist --json
     """
-    from edgeseq import data  # noqa: PLC0415
+    from edgeseq import data, golden  # noqa: PLC0415
+    from edgeseq.parity.validate import GOLDEN_KIND  # noqa: PLC0415
     from edgeseq.parity.validate import validate as run_validate  # noqa: PLC0415
 
     overrides = {k: v for k, v in (("max_abs_diff", max_abs_diff), ("min_agreement", min_agreement),
@@ -70,6 +74,10 @@ def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, li
         kinds = sorted({f"{r.reference_kind} ({r.reference})" for r in reports if r.reference})
         if kinds:
             click.echo("reference: " + "; ".join(kinds))
+        if any(r.reference_kind == GOLDEN_KIND for r in reports):
+            click.echo(f"golden outputs are compared on {golden.digits_name()}, not on {dataset.name}")
+        if any(r.model_test_accuracy is not None for r in reports):
+            click.echo("model %: the file's Keras model on its full test split, as its manifest records")
     failed = [r for r in reports if not r.passed]
     if failed:
         fail(f"{len(failed)} of {len(reports)} file(s) failed: "

@@ -12,15 +12,19 @@ from typing import Any
 
 import numpy as np
 
+from edgeseq import __version__, golden
 from edgeseq import data as data_module
 from edgeseq.artifacts import read_facts
+from edgeseq.embedded import essentials
 from edgeseq.keras_archive import check_keras_archive
 from edgeseq.data import Dataset
 from edgeseq.environment import library_versions
 from edgeseq.errors import EdgeseqError, ModelError
 from edgeseq.fileio import commit_with_manifest, ensure_dir, read_manifest, sha256_file
-from edgeseq.layout import exported_path, model_path
+from edgeseq.export.embed import embed
+from edgeseq.layout import exported_path, golden_path, model_path
 from edgeseq.models import Arch
+from edgeseq.portability import measure, portability
 from edgeseq.procs import WorkerError, run_worker
 from edgeseq.progress import ProgressLike, as_progress
 from edgeseq.recipes import Graph, Recipe
@@ -52,6 +56,7 @@ class ExportResult:
     reason: str | None
     recurrent_op: str | None
     seconds: float
+    portability: dict[str, Any] | None = None   # the manifest's section: where the file ran, where it did not
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -102,6 +107,7 @@ def plan(archs: list[Arch], chosen: list[Recipe], graph: Graph | None = None, ca
 
 def _manifest(spec: ExportSpec, source: Path, converted: Path, facts: dict[str, Any],
               calibration: dict[str, Any] | None, zero_digit: list[float]) -> dict[str, Any]:
+    """The manifest, without the fields that depend on the final bytes (see `_finish`)."""
     source_manifest = read_manifest(source) or {}
     stateful = facts["stateful"]
     return {
@@ -125,28 +131,67 @@ def _manifest(spec: ExportSpec, source: Path, converted: Path, facts: dict[str, 
         "output_meaning": "softmax probabilities over labels; the class is the argmax",
         "calibration": calibration,
         "tolerance": spec.recipe.tolerance.to_dict(),
-        "size_bytes": converted.stat().st_size,
-        "sha256": sha256_file(converted),
-        "source_keras": {"name": source.name, "sha256": sha256_file(source)},
+        "source_keras": {"name": source.name, "sha256": sha256_file(source),
+                         "test_accuracy": source_manifest.get("test_accuracy"),
+                         "test_data": _counts(source_manifest.get("data"))},
         "trained_on": source_manifest.get("data"),
         "zero_digit_output": zero_digit,
         "library_versions": library_versions(),
     }
 
 
+def _counts(identity: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Which test split the model's own accuracy was measured on: name, count and hashes."""
+    if not identity:
+        return None
+    return {k: identity.get(k) for k in ("name", "test_count", "sha256")}
+
+
+def _finish(manifest: dict[str, Any], partial: Path, spec: ExportSpec, golden_file: Path) -> dict[str, Any]:
+    """Embed the file's essentials in it, then add what depends on its final bytes: size, sha256, the
+    golden outputs it is checked against, and where it runs (measured on those digits, here)."""
+    embed(partial, essentials(manifest, __version__))
+    facts = read_facts(partial)
+    final = manifest | {"size_bytes": partial.stat().st_size, "sha256": sha256_file(partial),
+                        "embedded": facts.embedded}
+    if not golden_file.is_file():
+        return final | {"golden": None, "portability": portability(facts, [], "not measured: no golden outputs")}
+    reference = golden.read(golden_file)
+    digits = reference.dataset()
+    cells = measure(partial, digits.x_test, digits.y_test, reference.probabilities, spec.recipe.tolerance)
+    accuracy = float(np.mean(np.argmax(reference.probabilities, 1) == reference.labels))
+    return final | {
+        "golden": {"file": golden_file.name, "sha256": sha256_file(golden_file), "digits": reference.info["digits"],
+                   "count": reference.count, "reference_accuracy": round(accuracy, 6)},
+        "portability": portability(facts, cells, reference.info["digits"]),
+    }
+
+
+def _write_golden(answer: dict[str, Any], workdir: Path, golden_file: Path, source: Path) -> None:
+    """The source model's outputs on the golden digits, computed by the worker, as the sidecar."""
+    if answer.get("golden"):
+        digits = golden.golden_digits()
+        golden.write(golden_file, np.load(workdir / answer["golden"], allow_pickle=False), digits.y_test,
+                     {"name": source.name, "sha256": sha256_file(source)}, digits.sha256)
+
+
 def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | None, workdir: Path) -> ExportResult:
-    """Convert one recipe for one architecture into `out`; never leaves a partial file behind."""
+    """Convert one recipe for one architecture into `out`; never leaves a partial file behind. The golden
+    outputs of the architecture are written beside it first unless they are there for this source model."""
     started = time.perf_counter()
     recipe = spec.recipe
     target = exported_path(out, spec.arch.value, recipe.format.value, recipe.name)
+    golden_file = golden_path(target.parent, spec.arch.value)
 
-    def result(status: str, reason: str | None = None, facts: dict[str, Any] | None = None) -> ExportResult:
+    def result(status: str, reason: str | None = None, facts: dict[str, Any] | None = None,
+               portable: dict[str, Any] | None = None) -> ExportResult:
         ok = status == "ok"
         return ExportResult(spec.arch.value, recipe.format.value, recipe.name, spec.graph.value if spec.graph else None,
                             status,
                             str(target) if ok else None, target.stat().st_size if ok else None,
                             sha256_file(target) if ok else None, reason,
-                            facts["recurrent_op"] if facts else None, round(time.perf_counter() - started, 2))
+                            facts["recurrent_op"] if facts else None, round(time.perf_counter() - started, 2),
+                            portable)
 
     if spec.graph is None:
         return result("unsupported", recipe.notes.get(spec.arch, "no working graph for this architecture"))
@@ -168,6 +213,9 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
         calibration_info = {"size": int(len(digits)), "seed": spec.calibration_seed, "split": "train",
                             "data": dataset.identity()}
     ensure_dir(target.parent)
+    if not golden.is_current(golden_file, sha256_file(source)):
+        np.save(workdir / "golden-digits.npy", golden.golden_digits().x_test, allow_pickle=False)
+        request["golden_digits"] = str(workdir / "golden-digits.npy")
     partial = target.with_name(f".{target.name}.partial{target.suffix}")
     request["output"] = str(partial)
     try:
@@ -175,14 +223,19 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
         if isinstance(answer, WorkerError):  # the source itself unusable is a failure; the converter refusing is not
             kind = "failed" if answer.error_type == "ModelError" else "unsupported"
             return result(kind, answer.describe("converter"))
+        _write_golden(answer, workdir, golden_file, source)
         if not partial.is_file():
             return result("unsupported", "the converter wrote no file")
         facts, problem = _check(partial, recipe)
         if problem:
             return result("failed", problem, facts)
-        zero_digit = answer["zero_digit_output"]
-        commit_with_manifest(partial, target, _manifest(spec, source, partial, facts, calibration_info, zero_digit))
-        return result("ok", None, facts)
+        manifest = _manifest(spec, source, partial, facts, calibration_info, answer["zero_digit_output"])
+        try:
+            manifest = _finish(manifest, partial, spec, golden_file)
+        except EdgeseqError as err:
+            return result("failed", str(err), facts)
+        commit_with_manifest(partial, target, manifest)
+        return result("ok", None, facts, manifest["portability"])
     finally:
         partial.unlink(missing_ok=True)
 

@@ -1,8 +1,10 @@
 """The export worker: one conversion in its own process, so that a converter crash (SIGSEGV in the
 calibrator) cannot take the caller down. Spoken to through `procs.run_worker`:
 
-    request: {arch, format, recipe, graph, source, output, calibration (a .npy in the work folder) or null}
-    result:  {zero_digit_output}: the written file, run on one zero digit through edgeseq's own adapter
+    request: {arch, format, recipe, graph, source, output, calibration (a .npy in the work folder) or null,
+              golden_digits (a .npy) or absent}
+    result:  {zero_digit_output}: the written file, run on one zero digit through edgeseq's own adapter;
+             {golden}: a .npy of the source model's probabilities on golden_digits, when they were sent
 
 An error response carries the exception's type: ModelError means the source model itself is unusable
 (a failure); anything else is the converter refusing the recipe (unsupported).
@@ -52,10 +54,19 @@ def handle(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
     tempfile.tempdir = str(workdir)  # scratch (SavedModels) stays in the export's work folder
     chosen = recipe(request["format"], request["recipe"])
     calibration = np.load(request["calibration"], allow_pickle=False) if request.get("calibration") else None
+    answer: dict[str, Any] = {}
+    if request.get("golden_digits"):  # first, through the adapter validate uses, so the figures are the same
+        from edgeseq.runtimes import RuntimeName  # noqa: PLC0415
+        from edgeseq.runtimes.guard import evaluate  # noqa: PLC0415
+
+        digits = np.load(request["golden_digits"], allow_pickle=False)
+        outcome = evaluate(Path(request["source"]), RuntimeName.KERAS, digits)
+        np.save(workdir / "golden.npy", outcome.probabilities, allow_pickle=False)
+        answer["golden"] = "golden.npy"
     model = load_keras_model(Path(request["source"]))
     output = Path(request["output"])
     CONVERTERS[chosen.format](model, Arch(request["arch"]), chosen, Graph(request["graph"]), calibration, output)
-    return {"zero_digit_output": _smoke_run(output)}
+    return answer | {"zero_digit_output": _smoke_run(output)}
 
 
 def describe(err: BaseException) -> str:

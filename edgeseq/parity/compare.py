@@ -30,6 +30,7 @@ class ParityReport:
     reference_kind: str | None = None
     accuracy: float | None = None
     reference_accuracy: float | None = None
+    model_test_accuracy: float | None = None       # the source Keras model on its full test split (its manifest)
     delta_accuracy_pp: float | None = None
     agreement: float | None = None
     max_abs_diff: float | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -9,11 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from edgeseq import layout, runtimes
-from edgeseq.artifacts import collect_files
+from edgeseq import golden, layout, runtimes
+from edgeseq.artifacts import collect_files, read_facts
 from edgeseq.data import Dataset
+from edgeseq.embedded import contradictions
 from edgeseq.environment import installed
-from edgeseq.errors import EdgeseqError
+from edgeseq.errors import EdgeseqError, IntegrityError
 from edgeseq.fileio import read_manifest, sha256_file, verify_against_manifest
 from edgeseq.parity.compare import ParityReport, check_tolerance, compare
 from edgeseq.progress import ProgressLike, as_progress
@@ -26,8 +28,13 @@ def tensorflow_installed() -> bool:
     return installed("tensorflow")
 
 
+GOLDEN_KIND = "golden outputs"
+
+
 def resolve_reference(path: Path, manifest: dict[str, Any] | None, explicit: Path | None) -> tuple[Path, str]:
-    """(reference file, kind). Keras where TensorFlow is installed, else the fp32 file of the same architecture."""
+    """(reference file, kind): `explicit` if given; else the .keras model beside the file where TensorFlow is
+    installed; else an fp32 file of the same architecture beside it; else the golden outputs its manifest
+    names (the case of a file copied alone to a device)."""
     if explicit is not None:
         return explicit, "keras model" if layout.format_of(explicit) == layout.KERAS_FORMAT else "fp32 file"
     key = layout.key_of(path, manifest)
@@ -42,8 +49,12 @@ def resolve_reference(path: Path, manifest: dict[str, Any] | None, explicit: Pat
         return keras_path, "keras model"
     if fp32_files:
         return fp32_files[0], "fp32 file"
+    recorded = (manifest or {}).get("golden")
+    if isinstance(recorded, dict) and isinstance(recorded.get("file"), str):
+        return Path(path).parent / Path(recorded["file"]).name, GOLDEN_KIND
     why = "TensorFlow is not installed" if not tensorflow_installed() else f"no {keras_path.name} beside it"
-    raise EdgeseqError(f"no reference for {path} ({why}, and no other fp32 file of {key.model}); pass --reference")
+    raise EdgeseqError(f"no reference for {path} ({why}, no other fp32 file of {key.model}, and no golden"
+                       " outputs in its manifest); pass --reference")
 
 
 def validate(paths: list[Path], dataset: Dataset, reference: Path | None = None,
@@ -57,12 +68,12 @@ def validate(paths: list[Path], dataset: Dataset, reference: Path | None = None,
     pairs = [(path, name) for path in files for name in runtimes.runtimes_for(path, wanted) or [None]]
     references: dict[Path, np.ndarray] = {}
     reports = []
-    with Evaluator(dataset.x_test, threads, tflite_backend) as evaluator, \
-            progress.stage("validate", total=len(pairs), unit="files") as stage:
+    with contextlib.ExitStack() as stack, progress.stage("validate", total=len(pairs), unit="files") as stage:
+        evaluators = _Evaluators(stack, dataset, threads, tflite_backend)
         for path, runtime_name in pairs:
             label = runtime_name.value if runtime_name else "none"
             stage.begin(f"{path} ({label})")
-            report = _check(path, runtime_name, dataset, evaluator, references, reference, overrides or {},
+            report = _check(path, runtime_name, dataset, evaluators, references, reference, overrides or {},
                             verify)
             reports.append(report)
             if report.accuracy is None:
@@ -73,6 +84,21 @@ def validate(paths: list[Path], dataset: Dataset, reference: Path | None = None,
                                      f" agreement {report.agreement:.4f}, max diff {report.max_abs_diff:.2g}:"
                                      f" {verdict}")
     return reports
+
+
+class _Evaluators:
+    """One Evaluator per set of digits: the requested test split, and the golden digits when a file is
+    checked against golden outputs (made on first use)."""
+
+    def __init__(self, stack: contextlib.ExitStack, dataset: Dataset, threads: int, tflite_backend: str) -> None:
+        self._stack, self._threads, self._backend = stack, threads, tflite_backend
+        self.main = stack.enter_context(Evaluator(dataset.x_test, threads, tflite_backend))
+        self._golden: Evaluator | None = None
+
+    def golden(self, digits: np.ndarray) -> Evaluator:
+        if self._golden is None:
+            self._golden = self._stack.enter_context(Evaluator(digits, self._threads, self._backend))
+        return self._golden
 
 
 def _sha256(path: Path) -> str | None:
@@ -89,10 +115,12 @@ def _identity(path: Path, manifest: dict[str, Any] | None) -> dict[str, Any]:
             "recipe": key.recipe if key else None}
 
 
-def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evaluator: Evaluator,
+def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evaluators: _Evaluators,
            references: dict[Path, np.ndarray], reference: Path | None, overrides: dict[str, float],
            verify: bool) -> ParityReport:
-    """Integrity first, then the file against its reference (`references` caches reference predictions)."""
+    """The file's structure first (a corrupt file is reported as such), then its integrity against the
+    manifest and its own embedded facts, then the file against its reference (`references` caches reference
+    predictions)."""
     started = time.perf_counter()
     label = runtime_name.value if runtime_name else "none"
     manifest = None
@@ -101,15 +129,26 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
     try:
         if runtime_name is None:
             raise EdgeseqError("none of the requested runtimes loads this file type")
+        facts = read_facts(path)
         manifest = read_manifest(path)
         common |= _identity(path, manifest) | {"sha256": _sha256(path)}
         if verify:
             integrity = verify_against_manifest(path, manifest, common["sha256"])
+            if disagreements := contradictions(facts.embedded, manifest):
+                raise IntegrityError(f"{path}: its embedded metadata contradicts its manifest ({disagreements[0]})")
         ref_path, ref_kind = resolve_reference(path, manifest, reference)
-        if ref_path not in references:
-            references[ref_path] = evaluator.run(ref_path, runtimes.runtimes_for(ref_path)[0]).probabilities
-        candidate = evaluator.run(path, runtime_name, hygiene=True)
-        figures = compare(candidate.probabilities, references[ref_path], dataset.y_test)
+        if ref_kind == GOLDEN_KIND:
+            recorded = (manifest or {}).get("golden") or {}
+            stored = golden.read(ref_path, recorded.get("sha256") if verify else None)
+            digits = stored.dataset()
+            common["data"] = digits.identity()
+            candidate = evaluators.golden(digits.x_test).run(path, runtime_name, hygiene=True)
+            figures = compare(candidate.probabilities, stored.probabilities, stored.labels)
+        else:
+            if ref_path not in references:
+                references[ref_path] = evaluators.main.run(ref_path, runtimes.runtimes_for(ref_path)[0]).probabilities
+            candidate = evaluators.main.run(path, runtime_name, hygiene=True)
+            figures = compare(candidate.probabilities, references[ref_path], dataset.y_test)
     except EdgeseqError as err:
         return ParityReport(**common, passed=False, reason=str(err), integrity=integrity,
                             seconds=round(time.perf_counter() - started, 2))
@@ -122,5 +161,7 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
         integrity = "no-manifest (warning: unverified file)"
     return ParityReport(
         **common, backend=candidate.backend, reference=str(ref_path), reference_kind=ref_kind,
+        model_test_accuracy=(m.get("source_keras") or {}).get("test_accuracy"),
         tolerance=tolerance.to_dict(), state_hygiene=candidate.state_hygiene, passed=reason is None, reason=reason,
-        integrity=integrity, digits=len(dataset.y_test), seconds=round(time.perf_counter() - started, 2), **figures)
+        integrity=integrity, digits=int(common["data"]["test_count"]), seconds=round(time.perf_counter() - started, 2),
+        **figures)

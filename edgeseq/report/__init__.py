@@ -7,6 +7,7 @@ Where a change goes:
   verdict.py       Budgets, the per-architecture verdict, the "none fits" reasons
   conclusion.py    the RNN-vs-LSTM text and figures
   reproduction.py  the Keras accuracies beside the published ones; the note on the shipped sample
+  portability.py   the file × runtime library table (pass, fail, can't load)
   document.py      what the report says, in which order; Markdown and self-contained HTML
   figures.py       the three PNGs from the rows (drawn by plots.py)
   units.py         how a figure is written (µs, KB, %, pp)
@@ -36,6 +37,7 @@ from edgeseq.report.inputs import (
     read_inputs,
 )
 from edgeseq.report.join import FileRow, file_rows, join_notes
+from edgeseq.report.portability import table as portability_table
 from edgeseq.report.reproduction import Reproduction, reproductions, sample_note
 from edgeseq.report.units import KB
 from edgeseq.report.verdict import ArchVerdict, Budgets, accuracy_tie, verdicts, why_left_out
@@ -83,7 +85,8 @@ def build_report(results: Path, out: Path, budgets: Budgets = Budgets()) -> Repo
     images = figures(rows, envs, [v.model for v in verdict])
     for name, png in images.items():
         write_bytes_atomic(out / name, png)
-    blocks = document(rows, verdict, conclusion, budgets, envs, data, notes, inputs.folder, published, note)
+    blocks = document(rows, verdict, conclusion, budgets, envs, data, notes, inputs.folder, published, note,
+                      portability_table(inputs.export, inputs.validate))
     result = ReportResult(str(out / "report.md"), str(out / "report.html"), str(out / "report.json"),
                           tuple(str(out / name) for name in images), budgets, verdict, conclusion, rows, envs,
                           data, notes, published, note)

@@ -134,7 +134,7 @@ def _data(data: dict[str, Any]) -> list[Block]:
 def document(rows: tuple[FileRow, ...], verdict: tuple[ArchVerdict, ...], conclusion: Conclusion,
              budgets: Budgets, envs: tuple[dict[str, Any], ...], data: dict[str, Any],
              warnings: tuple[str, ...], source: str, reproduced: tuple[Reproduction, ...] = (),
-             sample_note: str | None = None) -> list[Block]:
+             sample_note: str | None = None, portability: Block | None = None) -> list[Block]:
     blocks: list[Block] = [
         ("h", 1, "edgeseq report"),
         ("p", (f"Results from {source}: {sum(not r.baseline for r in rows)} exported file × runtime rows"
@@ -176,4 +176,9 @@ def document(rows: tuple[FileRow, ...], verdict: tuple[ArchVerdict, ...], conclu
     blocks += [("h", 2, " vs ".join(names) or "Architectures"), ("p", conclusion.text), ("h", 2, "Figures")]
     blocks += [("img", name, caption) for name, caption in FIGURES]
     blocks += [("h", 2, "Every file"), _every_file(rows)]
+    if portability is not None:
+        blocks += [("h", 2, "Where each file runs"),
+                   ("p", "Each exported file in each runtime library: from this run's validate rows where it ran"
+                         " there, else from the export's own run on the golden digits (recorded in the manifest),"
+                         " else what is known without running it."), portability]
     return blocks + _environment(envs) + _data(data)

@@ -1,0 +1,38 @@
+"""What an exported file says about itself: the essentials edgeseq embeds in it at export (written by
+`export.embed`, read by `artifacts.read_facts` as `FileFacts.embedded`), and the check that they agree
+with the file's manifest. No runtime library is imported here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+KEY = "edgeseq"                 # ONNX metadata_props key, and TFLite metadata entry name
+# the embedded fields a manifest must agree with
+CHECKED_FIELDS = ("architecture", "format", "recipe", "source_keras_sha256", "stateful")
+
+
+def essentials(manifest: dict[str, Any], version: str) -> dict[str, Any]:
+    """What the file carries about itself, taken from the manifest being written."""
+    return {
+        "producer": f"edgeseq {version}",
+        "architecture": manifest["architecture"],
+        "format": manifest["format"],
+        "recipe": manifest["recipe"],
+        "input_name": manifest["inputs"][0]["name"],
+        "output_name": manifest["outputs"][0]["name"],
+        "normalisation": manifest["normalisation"],
+        "labels": manifest["labels"],
+        "output_meaning": manifest["output_meaning"],
+        "stateful": manifest["stateful"],
+        "source_keras_sha256": manifest["source_keras"]["sha256"],
+    }
+
+
+def contradictions(embedded: dict[str, Any] | None, manifest: dict[str, Any] | None) -> list[str]:
+    """The fields where a file's embedded facts and its manifest disagree (none when either is absent)."""
+    if not embedded or not manifest:
+        return []
+    expected = dict(manifest) | {"source_keras_sha256": (manifest.get("source_keras") or {}).get("sha256")}
+    return [f"{name}: the file says {embedded.get(name)!r}, its manifest {expected.get(name)!r}"
+            for name in CHECKED_FIELDS
+            if name in embedded and expected.get(name) is not None and embedded[name] != expected[name]]

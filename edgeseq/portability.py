@@ -1,0 +1,142 @@
+"""Where a file runs: measured, not guessed.
+
+At export every runtime library installed where the file was built loads the file and runs it on the
+golden digits; the ones that pass the recipe's tolerance against the golden outputs are its `runs_on`,
+the others its `does_not_run_on` with the reason. What is known without running (kernels a runtime
+lacks, contrib op domains) is added with `measured: false`. No TensorFlow is imported here: the tf.lite
+backend is tried in a child process, like every TFLite and ONNX runtime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from importlib import util
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeseq.artifacts import FileFacts
+from edgeseq.errors import EdgeseqError
+from edgeseq.parity.compare import check_tolerance, compare
+from edgeseq.recipes import Tolerance
+from edgeseq.runtimes import RuntimeName
+from edgeseq.runtimes.guard import Evaluator
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One library that runs files of one format, as the report's portability table names it."""
+    label: str                       # LiteRT | tflite-runtime | tf.lite | onnxruntime | OpenVINO
+    suffix: str
+    runtime: RuntimeName
+    module: str                      # importable when installed
+    tflite_backend: str = "auto"
+
+
+BACKENDS: tuple[Backend, ...] = (
+    Backend("LiteRT", ".tflite", RuntimeName.LITERT, "ai_edge_litert", "litert"),
+    Backend("tflite-runtime", ".tflite", RuntimeName.LITERT, "tflite_runtime", "tflite-runtime"),
+    Backend("tf.lite", ".tflite", RuntimeName.LITERT, "tensorflow", "tf"),
+    Backend("onnxruntime", ".onnx", RuntimeName.ONNXRUNTIME, "onnxruntime"),
+    Backend("OpenVINO", ".onnx", RuntimeName("openvino") if "openvino" in {r.value for r in RuntimeName}
+            else RuntimeName.ONNXRUNTIME, "openvino"),
+)
+# the columns of the report's portability table (tf.lite runs the same kernels as LiteRT)
+TABLE_COLUMNS = ("LiteRT", "tflite-runtime", "onnxruntime", "OpenVINO")
+
+# Kernels a runtime is known to lack, as measured: (backend, op, first op version it cannot run).
+KNOWN_MISSING_KERNELS: tuple[tuple[str, str, int], ...] = (
+    # tflite-runtime 2.14 (its last release): "Didn't find op for builtin opcode 'FULLY_CONNECTED' version '12'"
+    ("tflite-runtime", "FULLY_CONNECTED", 12),
+)
+CONTRIB_DOMAINS = {"com.microsoft": "ONNX Runtime's contrib ops (com.microsoft domain)"}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One file in one runtime library."""
+    backend: str
+    status: str                      # pass | fail | cannot-load
+    measured: bool
+    library: str | None = None       # name and version as the adapter reports it
+    reason: str | None = None
+    agreement: float | None = None
+    delta_accuracy_pp: float | None = None
+    max_abs_diff: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def installed(backend: Backend) -> bool:
+    try:
+        return util.find_spec(backend.module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def known_limits(facts: FileFacts) -> list[Cell]:
+    """What is known without running the file: kernels a runtime lacks, contrib domains it needs."""
+    cells = []
+    for label, op, version in KNOWN_MISSING_KERNELS:
+        used = [v for v in facts.op_versions.get(op, []) if v >= version]
+        if used:
+            cells.append(Cell(label, "cannot-load", False,
+                              reason=f"op {op} version {max(used)}: {label} has kernels below version {version}"))
+    for domain in facts.domains:
+        if domain in CONTRIB_DOMAINS:
+            cells.append(Cell("ONNX runtimes without contrib ops", "cannot-load", False,
+                              reason=f"needs {CONTRIB_DOMAINS[domain]}"))
+    return cells
+
+
+def measure(path: Path, digits: np.ndarray, labels: np.ndarray, reference: np.ndarray, tolerance: Tolerance,
+            backends: tuple[Backend, ...] = BACKENDS) -> list[Cell]:
+    """Every installed backend for this file type runs it on `digits`, judged against `reference`."""
+    cells = []
+    for backend in backends:
+        if backend.suffix != Path(path).suffix or not installed(backend):
+            continue
+        with Evaluator(digits, 1, backend.tflite_backend) as evaluator:
+            try:
+                outcome = evaluator.run(Path(path), backend.runtime)
+            except EdgeseqError as err:
+                cells.append(Cell(backend.label, "cannot-load", True, reason=str(err).replace(str(path), Path(path).name)))
+                continue
+        figures = compare(outcome.probabilities, reference, labels)
+        reason = check_tolerance(tolerance, figures["delta_accuracy_pp"], figures["agreement"],
+                                 figures["max_abs_diff"])
+        cells.append(Cell(backend.label, "pass" if reason is None else "fail", True, _library(outcome.backend),
+                          reason, round(figures["agreement"], 4), figures["delta_accuracy_pp"],
+                          float(f"{figures['max_abs_diff']:.3g}")))
+    return cells
+
+
+def _library(backend: str) -> str:
+    """'ai-edge-litert 2.3.0, XNNPACK, 1 thread(s)' -> 'ai-edge-litert 2.3.0'."""
+    return backend.split(",")[0].strip()
+
+
+def portability(facts: FileFacts, measured: list[Cell], digits: str) -> dict[str, Any]:
+    """The manifest's `portability` section."""
+    measured_labels = {c.backend for c in measured}
+    known = [c for c in known_limits(facts) if c.backend not in measured_labels]
+    return {
+        "measured_on": digits,
+        "runs_on": [c.to_dict() for c in measured if c.status == "pass"],
+        "does_not_run_on": [c.to_dict() for c in measured if c.status != "pass"] + [c.to_dict() for c in known],
+        "tflite_op_versions": facts.op_versions or None,
+        "onnx_opsets": facts.opsets or None,
+        "onnx_domains": facts.domains or None,
+    }
+
+
+def cells_of(manifest: dict[str, Any] | None) -> dict[str, Cell]:
+    """A manifest's portability section as cells keyed by backend label."""
+    section = (manifest or {}).get("portability") or {}
+    cells = {}
+    for row in [*section.get("runs_on", []), *section.get("does_not_run_on", [])]:
+        if isinstance(row, dict) and isinstance(row.get("backend"), str) and isinstance(row.get("status"), str):
+            cells[row["backend"]] = Cell(**{k: row.get(k) for k in Cell.__dataclass_fields__ if k in row})
+    return cells

@@ -1,0 +1,79 @@
+"""The portability table: exported file × runtime library (LiteRT, tflite-runtime, onnxruntime, OpenVINO),
+each cell pass, fail or can't load, with the reason.
+
+A cell comes from the validate rows of this run where one ran the file in that library (the full test
+digits), else from the export's measurement on the golden digits (the manifest's `portability`), else from
+what is known without running (a missing kernel, a contrib op domain), else "not measured".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from edgeseq.export.exporter import ExportResult
+from edgeseq.parity.compare import ParityReport
+from edgeseq.portability import TABLE_COLUMNS, Cell, cells_of
+
+# a validate row's backend string starts with its library's name
+LIBRARY_COLUMN = (("ai-edge-litert", "LiteRT"), ("tflite-runtime", "tflite-runtime"), ("onnxruntime", "onnxruntime"),
+                  ("openvino", "OpenVINO"))
+STATUS_TEXT = {"pass": "pass", "fail": "fail", "cannot-load": "can't load"}
+
+
+def column_of(backend: str | None) -> str | None:
+    return next((column for prefix, column in LIBRARY_COLUMN if (backend or "").lower().startswith(prefix)), None)
+
+
+def _from_validate(row: ParityReport) -> Cell:
+    if row.accuracy is None:
+        return Cell("", "cannot-load", True, reason=row.reason)
+    return Cell("", "pass" if row.passed else "fail", True, reason=row.reason)
+
+
+def _text(cell: Cell | None, where: str) -> str:
+    if cell is None:
+        return "not measured"
+    text = STATUS_TEXT.get(cell.status, cell.status)
+    text += f" ({where})" if cell.measured else " (known, not run)"
+    return f"{text}: {cell.reason}" if cell.reason and cell.status != "pass" else text
+
+
+def portability_rows(export: tuple[ExportResult, ...], validate: tuple[ParityReport, ...]) -> list[list[str]]:
+    """One row per exported file: its name, then one cell per column of TABLE_COLUMNS."""
+    measured: dict[tuple[str, str], Cell] = {}
+    for row in validate:
+        column = column_of(row.backend) or _column_from_reason(row)
+        if row.sha256 and column:
+            measured[(row.sha256, column)] = _from_validate(row)
+    rows = []
+    for result in export:
+        if result.status != "ok" or not result.sha256:
+            continue
+        recorded = cells_of({"portability": result.portability})
+        suffix = Path(result.path or "").suffix
+        cells = []
+        for column in TABLE_COLUMNS:
+            if not _loads(column, suffix):
+                cells.append("—")
+            elif (cell := measured.get((result.sha256, column))) is not None:
+                cells.append(_text(cell, "validate"))
+            else:
+                cells.append(_text(recorded.get(column), "export, golden digits"))
+        rows.append([Path(result.path or "").name, *cells])
+    return rows
+
+
+def _loads(column: str, suffix: str) -> bool:
+    return (suffix == ".tflite") == (column in ("LiteRT", "tflite-runtime"))
+
+
+def _column_from_reason(row: ParityReport) -> str | None:
+    """A row whose file never loaded has no backend: its reason names the library that refused it."""
+    reason = (row.reason or "").lower()
+    return next((column for prefix, column in LIBRARY_COLUMN if prefix in reason), None)
+
+
+def table(export: tuple[ExportResult, ...], validate: tuple[ParityReport, ...]) -> tuple[Any, ...] | None:
+    rows = portability_rows(export, validate)
+    return ("table", ["file", *TABLE_COLUMNS], rows) if rows else None
