@@ -45,10 +45,11 @@ BACKENDS: tuple[Backend, ...] = (
 # the columns of the report's portability table (tf.lite runs the same kernels as LiteRT)
 TABLE_COLUMNS = ("LiteRT", "tflite-runtime", "onnxruntime", "OpenVINO")
 
-# Kernels a runtime is known to lack, as measured: (backend, op, first op version it cannot run).
-KNOWN_MISSING_KERNELS: tuple[tuple[str, str, int], ...] = (
-    # tflite-runtime 2.14 (its last release): "Didn't find op for builtin opcode 'FULLY_CONNECTED' version '12'"
-    ("tflite-runtime", "FULLY_CONNECTED", 12),
+# Kernels a runtime is known to lack, as measured with it: (backend, its version, op, first op version it
+# cannot run). tflite-runtime 2.14 is its last release; loading a dynamic-range file there says
+# "Didn't find op for builtin opcode 'FULLY_CONNECTED' version '12'".
+KNOWN_MISSING_KERNELS: tuple[tuple[str, str, str, int], ...] = (
+    ("tflite-runtime", "2.14", "FULLY_CONNECTED", 12),
 )
 CONTRIB_DOMAINS = {"com.microsoft": "ONNX Runtime's contrib ops (com.microsoft domain)"}
 
@@ -79,11 +80,11 @@ def installed(backend: Backend) -> bool:
 def known_limits(facts: FileFacts) -> list[Cell]:
     """What is known without running the file: kernels a runtime lacks, contrib domains it needs."""
     cells = []
-    for label, op, version in KNOWN_MISSING_KERNELS:
+    for label, release, op, version in KNOWN_MISSING_KERNELS:
         used = [v for v in facts.op_versions.get(op, []) if v >= version]
         if used:
-            cells.append(Cell(label, "cannot-load", False,
-                              reason=f"op {op} version {max(used)}: {label} has kernels below version {version}"))
+            cells.append(Cell(label, "cannot-load", False, library=f"{label} {release}",
+                              reason=f"op {op} version {max(used)}: {label} {release} has no kernel for it"))
     for domain in facts.domains:
         if domain in CONTRIB_DOMAINS:
             cells.append(Cell("ONNX runtimes without contrib ops", "cannot-load", False,

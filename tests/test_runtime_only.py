@@ -61,3 +61,21 @@ def test_training_says_which_extra_to_install(runtime_python, tmp_path):
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "pip install 'edgeseq[train]'" in done.stderr
     assert not (tmp_path / "o" / "rnn").exists()
+
+
+def test_file_alone_validates_against_its_golden_outputs(runtime_python, exported, tmp_path):
+    """A file copied alone with its manifest and golden sidecar: no model, no fp32 file, no TensorFlow."""
+    import shutil
+
+    from edgeseq import layout
+
+    folder, _ = exported
+    for source in (folder / "lstm" / "lstm-int8.tflite", folder / "rnn" / "rnn-dynamic.onnx"):
+        device = tmp_path / source.stem
+        device.mkdir()
+        for path in (source, *layout.sidecars(source)):
+            shutil.copy2(path, device / path.name)
+        done = run(runtime_python, "validate", device / source.name, "--json")
+        assert done.returncode == 0, done.stderr
+        [row] = json.loads(done.stdout)
+        assert row["reference_kind"] == "golden outputs" and row["passed"] and row["digits"] == 500

@@ -75,7 +75,8 @@ def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, li
         if kinds:
             click.echo("reference: " + "; ".join(kinds))
         if any(r.reference_kind == GOLDEN_KIND for r in reports):
-            click.echo(f"golden outputs are compared on {golden.digits_name()}, not on {dataset.name}")
+            click.echo(f"golden outputs: those files were compared on {golden.digits_name()};"
+                       f" --data ({dataset.name}) is used for the others")
         if any(r.model_test_accuracy is not None for r in reports):
             click.echo("model %: the file's Keras model on its full test split, as its manifest records")
     failed = [r for r in reports if not r.passed]
@@ -96,17 +97,23 @@ def inspect(file: Path, no_verify: bool, as_json: bool) -> None:
     Example: edgeseq inspect models/lstm/lstm-dynamic.tflite
     """
     from edgeseq.artifacts import read_facts  # noqa: PLC0415
+    from edgeseq.errors import IntegrityError  # noqa: PLC0415
     from edgeseq.fileio import read_manifest, verify_against_manifest  # noqa: PLC0415
 
     manifest = read_manifest(file)
     integrity = "skipped (--no-verify)" if no_verify else verify_against_manifest(file, manifest)
     facts = read_facts(file)
+    from edgeseq.embedded import contradictions  # noqa: PLC0415
+
+    if not no_verify and (problems := contradictions(facts.embedded, manifest)):
+        raise IntegrityError(f"{file}: its embedded metadata contradicts its manifest ({problems[0]})")
     if as_json:
         emit_json({"path": str(file), "integrity": integrity, **facts.to_dict(), "manifest": manifest})
         return
     click.echo(f"{file}  ({facts.format}, {file.stat().st_size:,} bytes, integrity: {integrity})")
     click.echo(f"recurrent op: {facts.recurrent_op}")
     click.echo("ops: " + ", ".join(f"{k} x{v}" for k, v in facts.ops.items()))
+    _echo_versions(facts)
     for role, tensors in (("input", facts.inputs), ("output", facts.outputs)):
         for t in tensors:
             quant = f" scale={t.scale:g} zero_point={t.zero_point}" if t.scale is not None else ""
@@ -121,6 +128,40 @@ def inspect(file: Path, no_verify: bool, as_json: bool) -> None:
             click.echo(f"note: {manifest['usage_note']}")
     else:
         click.echo("manifest: none (warning: the file cannot be verified)")
+    _echo_self_description(facts.embedded, manifest)
+
+
+def _echo_versions(facts: Any) -> None:
+    """Op versions (TFLite), or opsets and the domains used (ONNX): which runtime releases can load it."""
+    if facts.op_versions:
+        click.echo("op versions: " + ", ".join(f"{op} v{'/v'.join(map(str, versions))}"
+                                               for op, versions in facts.op_versions.items()))
+    if facts.opsets:
+        click.echo("opsets: " + ", ".join(f"{domain} {version}" for domain, version in facts.opsets.items()))
+    if facts.domains:
+        click.echo("domains used: " + ", ".join(facts.domains))
+
+
+def _echo_self_description(embedded: dict[str, Any] | None, manifest: dict[str, Any] | None) -> None:
+    """What the file says about itself, and where it was measured to run (its manifest's portability)."""
+    from edgeseq.embedded import contradictions  # noqa: PLC0415
+
+    if embedded:
+        click.echo("embedded: " + ", ".join(f"{k}={v}" for k, v in embedded.items()
+                                            if k not in ("normalisation", "labels", "output_meaning")))
+        for problem in contradictions(embedded, manifest):
+            click.echo(f"embedded vs manifest: CONTRADICTION: {problem}")
+    else:
+        click.echo("embedded: none (exported before edgeseq embedded its facts, or by another tool)")
+    section = (manifest or {}).get("portability")
+    if not section:
+        return
+    for cell in section.get("runs_on", []):
+        click.echo(f"runs on: {cell.get('library') or cell['backend']} (agreement {cell.get('agreement', 0):.2%}"
+                   f" on {section.get('measured_on')})")
+    for cell in section.get("does_not_run_on", []):
+        how = "measured" if cell.get("measured") else "known"
+        click.echo(f"does not run on: {cell['backend']} ({how}): {cell.get('reason')}")
 
 
 COMMANDS: tuple[Any, ...] = (validate, inspect)
