@@ -11,7 +11,7 @@ from importlib import metadata
 
 TRACKED_DISTRIBUTIONS = (
     "edgeseq", "numpy", "tensorflow", "tensorflow-cpu", "keras", "tf2onnx", "onnx", "onnxruntime",
-    "ai-edge-litert", "tflite-runtime",
+    "ai-edge-litert", "tflite-runtime", "tflite", "openvino",
 )
 
 

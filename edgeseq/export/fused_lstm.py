@@ -9,7 +9,7 @@ recurrent_kernel, bias) with static shapes and returns the five outputs of Keras
 
 The converter always writes TANH and cell_clip=10 into the op's options; `rewrite_lstm_activation`
 sets the activation Keras used (RELU for this project's model) and no clip, patching the flatbuffer
-in place with the schema module shipped with ai-edge-litert (no TensorFlow needed).
+in place with the TFLite schema classes of `artifacts.tflite_schema` (no TensorFlow needed).
 
 The fused op keeps h and c in variable tensors across invokes: call `reset_all_variables()` on the
 interpreter before every invoke.

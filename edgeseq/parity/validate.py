@@ -118,9 +118,9 @@ def _identity(path: Path, manifest: dict[str, Any] | None) -> dict[str, Any]:
 def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evaluators: _Evaluators,
            references: dict[Path, np.ndarray], reference: Path | None, overrides: dict[str, float],
            verify: bool) -> ParityReport:
-    """The file's structure first (a corrupt file is reported as such), then its integrity against the
-    manifest and its own embedded facts, then the file against its reference (`references` caches reference
-    predictions)."""
+    """The file against its manifest's size and sha256, then its structure (a corrupt file is reported as
+    such, before any reference is looked for), then its embedded facts against the manifest, then the file
+    against its reference (`references` caches reference predictions)."""
     started = time.perf_counter()
     label = runtime_name.value if runtime_name else "none"
     manifest = None
@@ -129,11 +129,12 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
     try:
         if runtime_name is None:
             raise EdgeseqError("none of the requested runtimes loads this file type")
-        facts = read_facts(path)
         manifest = read_manifest(path)
         common |= _identity(path, manifest) | {"sha256": _sha256(path)}
         if verify:
             integrity = verify_against_manifest(path, manifest, common["sha256"])
+        facts = read_facts(path)
+        if verify:
             if disagreements := contradictions(facts.embedded, manifest):
                 raise IntegrityError(f"{path}: its embedded metadata contradicts its manifest ({disagreements[0]})")
         ref_path, ref_kind = resolve_reference(path, manifest, reference)

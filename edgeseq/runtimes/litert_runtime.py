@@ -3,10 +3,15 @@
 The adapter owns the file's int8 input quantization and output dequantization, runs batch-1 files
 digit by digit, resizes dynamic-batch files, and resets variable tensors before every invoke for
 files whose fused recurrent ops keep state between invokes.
+
+A file tflite-runtime cannot load is one line naming the library and the cause: its last release (2.14)
+lacks the newer op versions of dynamic-range files ("Didn't find op for builtin opcode 'FULLY_CONNECTED'
+version '12'").
 """
 
 from __future__ import annotations
 
+import re
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
@@ -20,9 +25,16 @@ from edgeseq.quiet import native_stderr_silenced
 
 INSTALL_HINTS = {
     TFLiteBackend.LITERT: "pip install 'edgeseq[runtime]'",
-    TFLiteBackend.TFLITE_RUNTIME: "pip install tflite-runtime (its last release needs numpy<2)",
+    TFLiteBackend.TFLITE_RUNTIME: "pip install 'edgeseq[tflite-runtime]' (Python <= 3.11, numpy<2)",
     TFLiteBackend.TF: "pip install 'edgeseq[train]'",
 }
+# tflite-runtime's load errors that name their cause: (pattern, what it means for the user)
+LOAD_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"Didn't find op for builtin opcode '(?P<op>\w+)' version '(?P<version>\d+)'"),
+     "op {op} version {version} is newer than its kernels"),
+    (re.compile(r"Encountered unresolved custom op: (?P<op>\w+)"),
+     "it has no kernel for custom op {op}"),
+)
 
 
 def _interpreter_class(backend: TFLiteBackend) -> tuple[Any, str, Any]:
@@ -62,20 +74,20 @@ class LiteRTRuntime:
                 raise ModelError(f"{path}: {tensor.dtype} tensor {tensor.name!r} has no usable quantization scale"
                                  f" ({tensor.scale})")
         interpreter_cls, label, resolver = _interpreter_class(backend)
-        self.stateful = facts.stateful
+        self.stateful, self._label = facts.stateful, label
         try:
             self._interpreter = self._ready(interpreter_cls(model_path=str(path), num_threads=threads))
             delegate = "XNNPACK"
         except (RuntimeError, ValueError) as err:
             if resolver is None or "XNNPACK" not in str(err):
-                raise _cannot_run(path, err) from err
+                raise _cannot_run(path, err, label) from err
             # XNNPACK refuses some quantized graphs (at the first invoke): use the builtin kernels, and say so.
             try:
                 self._interpreter = self._ready(interpreter_cls(
                     model_path=str(path), num_threads=threads,
                     experimental_op_resolver_type=resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES))
             except (RuntimeError, ValueError) as again:
-                raise _cannot_run(path, again) from again
+                raise _cannot_run(path, again, label) from again
             delegate = "builtin kernels (XNNPACK refused the graph)"
         self.path = path
         self.backend = f"{label}, {delegate}, {threads} thread(s)"
@@ -147,12 +159,19 @@ class LiteRTRuntime:
                                        for i in range(len(digits))])
             return self._dequantize(self._invoke(quantized))
         except (RuntimeError, ValueError) as err:
-            raise _cannot_run(self.path, err) from err
+            raise _cannot_run(self.path, err, self._label) from err
 
 
-def _cannot_run(path: Path, err: Exception) -> ModelError:
+def _cannot_run(path: Path, err: Exception, label: str) -> ModelError:
+    """One line: for tflite-runtime it names the library and, where its message says, the op it lacks."""
     first = first_line(err)
-    return ModelError(f"{path}: the TFLite interpreter cannot run it ({first[:200]})")
+    if not label.startswith("tflite-runtime"):
+        return ModelError(f"{path}: the TFLite interpreter cannot run it ({first[:200]})")
+    for pattern, meaning in LOAD_ERRORS:
+        if found := pattern.search(str(err)):
+            return ModelError(f"{path}: {label} cannot run it: {meaning.format(**found.groupdict())}"
+                              f" ({found.group(0)})")
+    return ModelError(f"{path}: {label} cannot run it ({first[:200]})")
 
 
 def load(path: Path, threads: int = 1, tflite_backend: str = "auto", **_: Any) -> LiteRTRuntime:
