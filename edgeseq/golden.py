@@ -21,7 +21,7 @@ from edgeseq import data
 from edgeseq.errors import IntegrityError
 from edgeseq.fileio import sha256_file, write_bytes_atomic
 
-DIGITS = 500
+DIGITS = 1000                   # the whole test split of the shipped sample (stratified: 100 per class)
 FORMAT_VERSION = 1
 
 

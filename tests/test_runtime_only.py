@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
+from edgeseq import golden
 
 pytestmark = pytest.mark.slow  # builds a virtual environment and installs edgeseq[runtime] into it
 
@@ -78,4 +79,4 @@ def test_file_alone_validates_against_its_golden_outputs(runtime_python, exporte
         done = run(runtime_python, "validate", device / source.name, "--json")
         assert done.returncode == 0, done.stderr
         [row] = json.loads(done.stdout)
-        assert row["reference_kind"] == "golden outputs" and row["passed"] and row["digits"] == 500
+        assert row["reference_kind"] == "golden outputs" and row["passed"] and row["digits"] == golden.DIGITS

@@ -137,3 +137,19 @@ TFLITE_RUNTIME_2_14 = ("Didn't find op for builtin opcode 'FULLY_CONNECTED' vers
 def test_a_file_the_interpreter_cannot_load_is_one_line(error, label, expected):
     message = _cannot_run(Path("m.tflite"), error, label)
     assert isinstance(message, ModelError) and str(message) == expected
+
+
+def test_a_committed_file_alone_validates_on_its_golden_outputs(tflite_runtime_python, tmp_path):
+    """The device case: one file, its manifest and its golden sidecar, in an empty folder."""
+    import shutil
+
+    from edgeseq import layout
+
+    source = MODELS / "lstm" / "lstm-fp32.tflite"
+    for path in (source, *layout.sidecars(source)):
+        shutil.copy2(path, tmp_path / path.name)
+    done = run(tflite_runtime_python, "validate", tmp_path / source.name, "--tflite-backend", "tflite-runtime",
+               "--json")
+    [row] = json.loads(done.stdout)
+    assert row["reference_kind"] == "golden outputs" and row["backend"].startswith("tflite-runtime 2.14"), row
+    assert row["passed"] and done.returncode == 0, row

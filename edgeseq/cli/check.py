@@ -32,7 +32,7 @@ VALIDATE_COLUMNS = (
               help="Reference model (.keras, or an fp32 .tflite/.onnx). Default: <arch>.keras beside each"
                    " file where TensorFlow is installed, else the fp32 file of the same architecture, else the"
                    " golden outputs its manifest names (<arch>.golden.npz: the reference model's output on"
-                   " 500 digits of the shipped sample, which are then the test digits).")
+                   " the 1,000 test digits of the shipped sample, which are then the test digits).")
 @data_option("Test digits: sample, mnist or a path.")
 @click.option("--limit", type=int, default=None, callback=positive, help="Use only the first N test digits.")
 @runtime_options(None, "Comma-separated runtimes to use (litert, onnxruntime). Default: every one that loads"
