@@ -39,8 +39,7 @@ BACKENDS: tuple[Backend, ...] = (
     Backend("tflite-runtime", ".tflite", RuntimeName.LITERT, "tflite_runtime", "tflite-runtime"),
     Backend("tf.lite", ".tflite", RuntimeName.LITERT, "tensorflow", "tf"),
     Backend("onnxruntime", ".onnx", RuntimeName.ONNXRUNTIME, "onnxruntime"),
-    Backend("OpenVINO", ".onnx", RuntimeName("openvino") if "openvino" in {r.value for r in RuntimeName}
-            else RuntimeName.ONNXRUNTIME, "openvino"),
+    Backend("OpenVINO", ".onnx", RuntimeName.OPENVINO, "openvino"),
 )
 # the columns of the report's portability table (tf.lite runs the same kernels as LiteRT)
 TABLE_COLUMNS = ("LiteRT", "tflite-runtime", "onnxruntime", "OpenVINO")

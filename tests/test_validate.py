@@ -66,7 +66,7 @@ def test_perturbed_weights_fail_the_gate(exported, tmp_path):
     weights += np.random.default_rng(0).normal(0, 0.5, weights.shape).astype(weights.dtype)
     biggest.CopyFrom(numpy_helper.from_array(weights, biggest.name))
     onnx.save(model, str(onnx_path))
-    done = run_cli("validate", onnx_path, "--limit", "200", "--no-verify", "--json")
+    done = run_cli("validate", onnx_path, "--runtime", "onnxruntime", "--limit", "200", "--no-verify", "--json")
     assert done.returncode == 1
     (report,) = json.loads(done.stdout)
     assert not report["passed"] and "max_abs_diff" in report["reason"]
@@ -80,7 +80,7 @@ def test_tampered_file_fails_integrity(exported, tmp_path):
     shutil.copytree(folder / "rnn", work)
     target = work / "rnn-fp32.onnx"
     target.write_bytes(target.read_bytes() + b"\0")
-    done = run_cli("validate", target, "--limit", "50", "--json")
+    done = run_cli("validate", target, "--runtime", "onnxruntime", "--limit", "50", "--json")
     assert done.returncode == 1
     (report,) = json.loads(done.stdout)
     assert not report["passed"] and "does not match its manifest" in report["reason"]
@@ -99,7 +99,7 @@ def test_validate_without_tensorflow_uses_fp32_files(exported, without_tensorflo
     """TensorFlow made unimportable: the reference becomes the fp32 file of the same architecture."""
     folder, _ = exported
     done = run_cli("validate", folder / "lstm" / "lstm-dynamic.tflite", folder / "rnn" / "rnn-dynamic.onnx",
-                   "--limit", "100", "--json", env=without_tensorflow)
+                   "--runtime", "litert,onnxruntime", "--limit", "100", "--json", env=without_tensorflow)
     reports = json.loads(done.stdout)
     assert [r["reference_kind"] for r in reports] == ["fp32 file", "fp32 file"]
     assert reports[0]["reference"].endswith("lstm-fp32.tflite")

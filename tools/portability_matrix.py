@@ -62,7 +62,7 @@ def openvino_vs_onnxruntime(files: list[Path], digits: np.ndarray) -> list[list[
         for path in files:
             try:
                 ours = evaluator.run(path, RuntimeName.ONNXRUNTIME).probabilities
-                theirs = evaluator.run(path, RuntimeName("openvino")).probabilities
+                theirs = evaluator.run(path, RuntimeName.OPENVINO).probabilities
             except Exception as err:  # noqa: BLE001  (one row per file, whatever happened)
                 rows.append([path.name, "—", "—", f"{type(err).__name__}: {err}"])
                 continue

@@ -28,7 +28,7 @@ WORKER_TIMEOUT_S = 900
 
 @dataclass(frozen=True)
 class BenchConfig:
-    runtimes: tuple[RuntimeName, ...] = tuple(RuntimeName)
+    runtimes: tuple[RuntimeName, ...] = field(default_factory=lambda: tuple(runtimes.default_runtimes()))
     threads: tuple[int, ...] = (1,)
     batches: tuple[int, ...] = (1,)
     warmup: int = 50

@@ -35,8 +35,8 @@ VALIDATE_COLUMNS = (
                    " the 1,000 test digits of the shipped sample, which are then the test digits).")
 @data_option("Test digits: sample, mnist or a path.")
 @click.option("--limit", type=int, default=None, callback=positive, help="Use only the first N test digits.")
-@runtime_options(None, "Comma-separated runtimes to use (litert, onnxruntime). Default: every one that loads"
-                       " the file.", several_threads=False,
+@runtime_options(None, "Comma-separated runtimes to use (litert, onnxruntime, openvino). Default: every one"
+                       " that loads the file (openvino where it is installed).", several_threads=False,
                  threads_help="Threads for the runtimes (one count).")
 @click.option("--max-abs-diff", type=float, default=None,
               help="Override every file's max_abs_diff tolerance.")

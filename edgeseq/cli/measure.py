@@ -44,7 +44,8 @@ REPORT_COLUMNS = (
 
 @click.command()
 @paths_argument(".tflite", ".onnx", ".keras")
-@runtime_options("litert,onnxruntime,keras", "Comma-separated runtimes: litert, onnxruntime, keras.",
+@runtime_options(None, "Comma-separated runtimes: litert, onnxruntime, openvino, keras. Default: every one that"
+                       " loads the file (openvino where it is installed).",
                  several_threads=True,
                  threads_help="Comma-separated thread counts, e.g. 1,2: each file is measured at each count.")
 @batch_option()
@@ -70,8 +71,10 @@ def bench(paths: tuple[Path, ...], wanted: Any, tflite_backend: str, threads: tu
 
     if csv_path:
         check_output_file(csv_path)  # before minutes of measurement, not after
-    config = BenchConfig(tuple(wanted), threads, batches, warmup, min_runs, min_seconds, tflite_backend,
-                         not no_verify)
+    from edgeseq.runtimes import default_runtimes  # noqa: PLC0415
+
+    config = BenchConfig(tuple(wanted or default_runtimes()), threads, batches, warmup, min_runs, min_seconds,
+                         tflite_backend, not no_verify)
     with for_cli(as_json) as progress:
         results = run_bench(list(paths) or [Path("models")], config, progress)
     measured = any(r.status == "ok" for r in results)

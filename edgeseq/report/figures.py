@@ -10,7 +10,7 @@ from edgeseq.report import plots
 from edgeseq.report.join import FileRow
 from edgeseq.report.units import KB
 
-RUNTIME_ORDER = ("litert", "onnxruntime", "keras")
+RUNTIME_ORDER = ("litert", "onnxruntime", "openvino", "keras")
 FIGURES = (("accuracy-vs-latency.png", "Accuracy vs p50 latency at batch 1 (log x) and the Pareto frontier"),
            ("size-per-recipe.png", "File size per recipe"),
            ("latency-per-runtime.png", "Best p50 latency per runtime at batch 1"))

@@ -13,7 +13,7 @@ from typing import Any
 from edgeseq.errors import RuntimeUnavailable
 
 MODEL_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b")
-RUNTIME_MARKERS = {"litert": "o", "onnxruntime": "s", "keras": "*"}
+RUNTIME_MARKERS = {"litert": "o", "onnxruntime": "s", "openvino": "P", "keras": "*"}
 OTHER_MARKER = "D"
 DPI = 120
 KB = 1024

@@ -15,6 +15,7 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
+from edgeseq.environment import installed
 from edgeseq.errors import RuntimeUnavailable
 from edgeseq.layout import EXPORT_SUFFIXES
 
@@ -23,6 +24,7 @@ class RuntimeName(str, enum.Enum):
     KERAS = "keras"
     LITERT = "litert"
     ONNXRUNTIME = "onnxruntime"
+    OPENVINO = "openvino"
 
 
 class TFLiteBackend(str, enum.Enum):
@@ -53,6 +55,7 @@ class RuntimeRow:
     install_hint: str
     needs: str | None                  # the module that must be installed to use it (before any file is loaded)
     isolated: bool = False             # can crash the process on a malformed file: validate runs it in a child
+    optional: bool = False             # an optional extra: chosen by default only where `needs` is installed
 
 
 RUNTIMES: dict[RuntimeName, RuntimeRow] = {
@@ -67,26 +70,48 @@ RUNTIMES: dict[RuntimeName, RuntimeRow] = {
     # no crash seen on ~3,000 mutated files; isolated anyway: a child costs the same as for TFLite
     RuntimeName.ONNXRUNTIME: RuntimeRow(RuntimeName.ONNXRUNTIME, (".onnx",), "edgeseq.runtimes.onnx_runtime",
                                         "pip install 'edgeseq[runtime]'", needs="onnxruntime", isolated=True),
+    # a second opinion on the same .onnx files, where the extra is installed; isolated like onnxruntime
+    RuntimeName.OPENVINO: RuntimeRow(RuntimeName.OPENVINO, (".onnx",), "edgeseq.runtimes.openvino_runtime",
+                                     "pip install 'edgeseq[openvino]'", needs="openvino", isolated=True,
+                                     optional=True),
 }
 ARTIFACT_SUFFIXES = EXPORT_SUFFIXES
 
 
+def available(runtime: RuntimeName) -> bool:
+    """Whether the library this runtime needs is installed here (checked without importing it)."""
+    needs = RUNTIMES[runtime].needs
+    return needs is None or installed(needs)
+
+
+def default_runtimes() -> list[RuntimeName]:
+    """The runtimes used when none is asked for: every one, except optional extras not installed here (the
+    others say why they cannot run, e.g. keras without TensorFlow)."""
+    return [r for r in RuntimeName if not RUNTIMES[r].optional or available(r)]
+
+
 def runtime_names(value: str | None) -> list[RuntimeName]:
-    """'litert,onnxruntime' -> [RuntimeName...]; an unknown name lists the valid ones."""
+    """'litert,onnxruntime' -> [RuntimeName...]; nothing -> default_runtimes(). An unknown name is a ValueError
+    listing the valid ones; an optional runtime asked for where it is not installed, a RuntimeUnavailable
+    naming the extra to install."""
     if not value:
-        return list(RuntimeName)
+        return default_runtimes()
     names = []
     for part in (p.strip() for p in value.split(",") if p.strip()):
         try:
-            names.append(RuntimeName(part))
+            name = RuntimeName(part)
         except ValueError as err:
             raise ValueError(f"unknown runtime {part!r}; choose from {', '.join(r.value for r in RuntimeName)}") from err
+        row = RUNTIMES[name]
+        if row.optional and not available(name):
+            raise RuntimeUnavailable(f"runtime {name.value}: {row.needs} is not installed ({row.install_hint})")
+        names.append(name)
     return names
 
 
 def runtimes_for(path: Path, wanted: list[RuntimeName] | None = None) -> list[RuntimeName]:
-    """The runtimes (among `wanted`) that can load a file with this suffix."""
-    return [r for r in (wanted or list(RuntimeName)) if Path(path).suffix in RUNTIMES[r].suffixes]
+    """The runtimes (among `wanted`, else default_runtimes()) that can load a file with this suffix."""
+    return [r for r in (wanted or default_runtimes()) if Path(path).suffix in RUNTIMES[r].suffixes]
 
 
 def load(path: Path, runtime: RuntimeName, threads: int = 1, **options: Any) -> Runtime:
