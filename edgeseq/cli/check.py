@@ -75,8 +75,7 @@ def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, li
         if kinds:
             click.echo("reference: " + "; ".join(kinds))
         if any(r.reference_kind == GOLDEN_KIND for r in reports):
-            click.echo(f"golden outputs: those files were compared on {golden.digits_name()};"
-                       f" --data ({dataset.name}) is used for the others")
+            click.echo(f"golden outputs are compared on {golden.digits_name()}, not on the --data digits")
         if any(r.model_test_accuracy is not None for r in reports):
             click.echo("model %: the file's Keras model on its full test split, as its manifest records")
     failed = [r for r in reports if not r.passed]
