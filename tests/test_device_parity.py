@@ -169,3 +169,13 @@ def test_committed_results_and_manifests_name_no_machine_path():
                 text = path.read_text(encoding="utf-8", errors="replace")
                 offending += [f"{path.relative_to(REPO)}: {m.group(0)}" for m in pattern.finditer(text)]
     assert not offending, offending[:10]
+
+
+def test_a_file_no_chosen_runtime_loads_is_one_line_naming_the_runtimes(tmp_path):
+    source = REPO / "models" / "rnn" / "rnn-fp32.onnx"
+    for command in (("validate", source, "--runtime", "litert", "--limit", "10"),
+                    ("bench", source, "--runtime", "litert", "--min-runs", "1", "--min-seconds", "0")):
+        done = run_cli(*command, cwd=tmp_path)
+        last = done.stderr.strip().splitlines()[-1]
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        assert "no requested runtime loads .onnx files (litert loads .tflite)" in last and "onnxruntime" in last

@@ -64,14 +64,14 @@ def test_training_says_which_extra_to_install(runtime_python, tmp_path):
     assert not (tmp_path / "o" / "rnn").exists()
 
 
-def test_file_alone_validates_against_its_golden_outputs(runtime_python, exported, tmp_path):
-    """A file copied alone with its manifest and golden sidecar: no model, no fp32 file, no TensorFlow."""
+def test_file_alone_validates_against_its_golden_outputs(runtime_python, tmp_path):
+    """A committed file copied alone with its manifest and golden sidecar: no model, no fp32 file, no
+    TensorFlow."""
     import shutil
 
     from edgeseq import layout
 
-    folder, _ = exported
-    for source in (folder / "lstm" / "lstm-int8.tflite", folder / "rnn" / "rnn-dynamic.onnx"):
+    for source in (REPO / "models" / "lstm" / "lstm-int8.tflite", REPO / "models" / "rnn" / "rnn-dynamic.onnx"):
         device = tmp_path / source.stem
         device.mkdir()
         for path in (source, *layout.sidecars(source)):

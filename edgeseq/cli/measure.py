@@ -90,8 +90,13 @@ def bench(paths: tuple[Path, ...], wanted: Any, tflite_backend: str, threads: tu
                        f" Python {env.get('python')}, {', '.join(map(str, threads))} thread(s)")
     if not measured:
         reasons = sorted({f"{Path(r.path).name} ({r.runtime}): {r.reason}" for r in results})
-        fail("nothing could be measured" + (": " + "; ".join(reasons) if reasons else
-                                            " (no requested runtime loads these files)"))
+        from edgeseq.artifacts import collect_files  # noqa: PLC0415
+        from edgeseq.runtimes import ARTIFACT_SUFFIXES, not_loadable  # noqa: PLC0415
+
+        if not reasons:
+            files = collect_files(list(paths) or [Path("models")], (*ARTIFACT_SUFFIXES, ".keras"))
+            reasons = sorted({not_loadable(path, list(config.runtimes)) for path in files})
+        fail("nothing could be measured: " + "; ".join(reasons))
 
 
 @click.command()

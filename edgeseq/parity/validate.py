@@ -74,7 +74,7 @@ def validate(paths: list[Path], dataset: Dataset, reference: Path | None = None,
             label = runtime_name.value if runtime_name else "none"
             stage.begin(f"{path} ({label})")
             report = _check(path, runtime_name, dataset, evaluators, references, reference, overrides or {},
-                            verify)
+                            verify, wanted)
             reports.append(report)
             if report.accuracy is None:
                 stage.advance(detail=f"FAILED: {report.reason}")
@@ -117,7 +117,7 @@ def _identity(path: Path, manifest: dict[str, Any] | None) -> dict[str, Any]:
 
 def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evaluators: _Evaluators,
            references: dict[Path, np.ndarray], reference: Path | None, overrides: dict[str, float],
-           verify: bool) -> ParityReport:
+           verify: bool, wanted: list[RuntimeName] | None = None) -> ParityReport:
     """The file against its manifest's size and sha256, then its structure (a corrupt file is reported as
     such, before any reference is looked for), then its embedded facts against the manifest, then the file
     against its reference (`references` caches reference predictions)."""
@@ -128,7 +128,7 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
     common: dict[str, Any] = {"path": str(path), "runtime": label, "data": dataset.identity()}
     try:
         if runtime_name is None:
-            raise EdgeseqError("none of the requested runtimes loads this file type")
+            raise EdgeseqError(runtimes.not_loadable(path, wanted))
         manifest = read_manifest(path)
         common |= _identity(path, manifest) | {"sha256": _sha256(path)}
         if verify:

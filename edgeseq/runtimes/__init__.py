@@ -114,6 +114,15 @@ def runtimes_for(path: Path, wanted: list[RuntimeName] | None = None) -> list[Ru
     return [r for r in (wanted or default_runtimes()) if Path(path).suffix in RUNTIMES[r].suffixes]
 
 
+def not_loadable(path: Path, wanted: list[RuntimeName] | None = None) -> str:
+    """Why none of `wanted` runs `path`, in one line naming each runtime and what it loads."""
+    chosen = wanted or default_runtimes()
+    others = [r.value for r in default_runtimes() if Path(path).suffix in RUNTIMES[r].suffixes]
+    named = ", ".join(f"{r.value} loads {'/'.join(RUNTIMES[r].suffixes)}" for r in chosen)
+    return (f"no requested runtime loads {Path(path).suffix or 'this'} files ({named});"
+            f" {', '.join(others) or 'none'} would")
+
+
 def load(path: Path, runtime: RuntimeName, threads: int = 1, **options: Any) -> Runtime:
     """Load `path` in this process. Files for an `isolated` runtime are loaded in a child process by the
     commands (edgeseq.runtimes.guard for validate, the bench and export workers)."""
