@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import platform
+import socket
 import sys
 from functools import lru_cache
 from importlib import metadata
@@ -45,6 +46,11 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def device_name() -> str:
+    """The default name of this machine in results: its hostname."""
+    return socket.gethostname() or "unnamed device"
 
 
 def fingerprint() -> dict[str, object]:

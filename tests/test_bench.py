@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import run_cli
+from conftest import REPO, run_cli
 
 FAST = ("--warmup", "2", "--min-runs", "20", "--min-seconds", "0")
 ROW_KEYS = {"path", "model", "format", "recipe", "runtime", "status", "reason", "backend", "batch", "p50_us", "p90_us",
@@ -59,3 +59,18 @@ def test_keras_baseline_through_compiled_function(exported):
     done = run_cli("bench", folder / "rnn" / "rnn.keras", *FAST, "--json")
     (row,) = json.loads(done.stdout)
     assert row["status"] == "ok" and "tf.function" in row["backend"]
+
+
+def test_results_carry_the_device_name(tmp_path):
+    """--device-name names the machine in every row (default: the hostname); an empty name is refused."""
+    import socket
+
+
+    source = REPO / "models" / "rnn" / "rnn-int8.tflite"
+    named = run_cli("bench", source, *FAST, "--device-name", "pi5-kitchen", "--json", cwd=tmp_path)
+    assert named.returncode == 0, named.stderr
+    assert {r["environment"]["device"] for r in json.loads(named.stdout)} == {"pi5-kitchen"}
+    default = run_cli("bench", source, *FAST, "--json", cwd=tmp_path)
+    assert {r["environment"]["device"] for r in json.loads(default.stdout)} == {socket.gethostname()}
+    empty = run_cli("bench", source, *FAST, "--device-name", " ", cwd=tmp_path)
+    assert empty.returncode == 1 and empty.stderr.strip().splitlines()[-1] == "Error: --device-name must not be empty"

@@ -13,7 +13,7 @@ from typing import Any
 
 from edgeseq import layout, runtimes
 from edgeseq.artifacts import check_structure, collect_files
-from edgeseq.environment import fingerprint, installed
+from edgeseq.environment import device_name, fingerprint, installed
 from edgeseq.errors import EdgeseqError
 from edgeseq.fileio import read_manifest, sha256_file, verify_against_manifest
 from edgeseq.procs import WorkerError, run_worker
@@ -36,11 +36,14 @@ class BenchConfig:
     min_seconds: float = 2.0
     tflite_backend: str = "auto"
     verify: bool = True
+    device_name: str | None = None     # what the results call this machine; default: its hostname
 
     def __post_init__(self) -> None:
         if not self.threads or min(self.threads) <= 0 or not self.batches or min(self.batches) <= 0 or self.warmup < 0 \
                 or self.min_runs <= 0 or self.min_seconds < 0:
             raise EdgeseqError("threads, batches and min-runs must be positive; warmup and min-seconds ≥ 0")
+        if self.device_name is not None and not self.device_name.strip():
+            raise EdgeseqError("--device-name must not be empty")
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,8 @@ def bench(paths: list[Path], config: BenchConfig, progress: ProgressLike = None)
     progress step per file × runtime × thread count (each a fresh process)."""
     progress = as_progress(progress)
     files = collect_files(paths, BENCH_SUFFIXES)
-    machine = fingerprint() | {"tflite_backend_requested": config.tflite_backend}
+    machine = fingerprint() | {"device": config.device_name or device_name(),
+                               "tflite_backend_requested": config.tflite_backend}
     runs = [(path, runtime, threads) for path in files
             for runtime in runtimes.runtimes_for(path, list(config.runtimes)) for threads in config.threads]
     results: list[BenchResult] = []

@@ -54,11 +54,14 @@ REPORT_COLUMNS = (
 @click.option("--min-seconds", type=click.FloatRange(min=0), default=2.0, show_default=True)
 @no_verify_option()
 @json_option()
+@click.option("--device-name", default=None,
+              help="What the results call this machine (recorded in each row's environment). Default: its"
+                   " hostname.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the results as CSV to this file.")
 def bench(paths: tuple[Path, ...], wanted: Any, tflite_backend: str, threads: tuple[int, ...],
           batches: tuple[int, ...], warmup: int, min_runs: int, min_seconds: float, no_verify: bool,
-          as_json: bool, csv_path: Path | None) -> None:
+          as_json: bool, device_name: str | None, csv_path: Path | None) -> None:
     """Measure latency (p50/p90/p99), load time, cold start, peak memory and size of exported files.
 
     PATHS are files or folders (default: models); every .tflite, .onnx and .keras under a folder is measured
@@ -74,7 +77,7 @@ def bench(paths: tuple[Path, ...], wanted: Any, tflite_backend: str, threads: tu
     from edgeseq.runtimes import default_runtimes  # noqa: PLC0415
 
     config = BenchConfig(tuple(wanted or default_runtimes()), threads, batches, warmup, min_runs, min_seconds,
-                         tflite_backend, not no_verify)
+                         tflite_backend, not no_verify, device_name)
     with for_cli(as_json) as progress:
         results = run_bench(list(paths) or [Path("models")], config, progress)
     measured = any(r.status == "ok" for r in results)

@@ -114,7 +114,7 @@ def _environment(envs: tuple[dict[str, Any], ...]) -> list[Block]:
     blocks: list[Block] = [("h", 2, "Environment (from bench.json)")]
     for env in envs:
         libs = ", ".join(f"{k} {v}" for k, v in (env.get("libraries") or {}).items()) or "–"
-        rows = [[k, env.get(k, "–")] for k in ("cpu", "cores", "machine", "os", "python", "threads")]
+        rows = [[k, env.get(k, "–")] for k in ("device", "cpu", "cores", "machine", "os", "python", "threads")]
         rows += [["libraries", libs], ["thread variables", json.dumps(env.get("thread_env") or {})]]
         blocks.append(("table", ["", "value"], rows))
     return blocks
