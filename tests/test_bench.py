@@ -67,9 +67,10 @@ def test_results_carry_the_device_name(tmp_path):
 
 
     source = REPO / "models" / "rnn" / "rnn-int8.tflite"
-    named = run_cli("bench", source, *FAST, "--device-name", "pi5-kitchen", "--json", cwd=tmp_path)
+    named = run_cli("bench", source, *FAST, "--device-name", "pi5-kitchen", "--json", "--out", "pi", cwd=tmp_path)
     assert named.returncode == 0, named.stderr
     assert {r["environment"]["device"] for r in json.loads(named.stdout)} == {"pi5-kitchen"}
+    assert json.loads((tmp_path / "pi" / "bench.json").read_text()) == json.loads(named.stdout)   # --out
     default = run_cli("bench", source, *FAST, "--json", cwd=tmp_path)
     assert {r["environment"]["device"] for r in json.loads(default.stdout)} == {socket.gethostname()}
     empty = run_cli("bench", source, *FAST, "--device-name", " ", cwd=tmp_path)

@@ -476,3 +476,44 @@ def test_importing_report_loads_neither_matplotlib_nor_tensorflow():
             "print([m for m in ('matplotlib', 'tensorflow', 'keras') if m in sys.modules])")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def _device_rows(name: str, scale: float) -> list[dict]:
+    rows = copy.deepcopy(real("bench.json"))
+    for row in rows:
+        row["environment"] = dict(row["environment"], device=name)
+        for figure in ("p50_us", "p90_us", "p99_us", "mean_us", "min_us"):
+            if row.get(figure) is not None:
+                row[figure] = row[figure] * scale
+    return rows
+
+
+def test_other_devices_get_a_verdict_each_joined_on_sha256(tmp_path):
+    """A second device where the LSTM's dynamic-range TFLite file is far faster: its verdict, and only its,
+    changes."""
+    pi = _device_rows("pi5", 3.0)
+    fastest = next(r for r in pi if r["model"] == "lstm" and r["recipe"] == "dynamic" and r["runtime"] == "litert")
+    fastest["p50_us"] = 1.0
+    (tmp_path / "pi").mkdir()
+    (tmp_path / "pi" / "bench.json").write_text(json.dumps(pi))
+    result = build_report(REAL, tmp_path / "out", Budgets(), (tmp_path / "pi",))
+    devices = {d.device: d for d in result.devices}
+    assert len(devices) == 2 and "pi5" in devices
+    lstm = {name: next(v for v in d.verdict if v.model == "lstm") for name, d in devices.items()}
+    assert (lstm["pi5"].fastest.format, lstm["pi5"].fastest.recipe, lstm["pi5"].fastest.p50_us) \
+        == ("tflite", "dynamic", 1.0)
+    here = next(name for name in devices if name != "pi5")
+    assert lstm[here].fastest.p50_us != 1.0
+    text = (tmp_path / "out" / "report.md").read_text()
+    assert "## Per device" in text and "pi5 p50 µs" in text
+    assert [d["device"] for d in json.loads((tmp_path / "out" / "report.json").read_text())["devices"]] \
+        == [d.device for d in result.devices]
+
+
+def test_device_results_about_a_file_nobody_built_are_an_error(tmp_path):
+    stranger = _device_rows("pi5", 1.0)
+    stranger[0]["sha256"] = "f" * 64
+    (tmp_path / "bench.json").write_text(json.dumps(stranger))
+    with pytest.raises(EdgeseqError, match="did not build"):
+        build_report(REAL, tmp_path / "out", Budgets(), (tmp_path / "bench.json",))
+    assert not (tmp_path / "out").exists()

@@ -59,9 +59,11 @@ REPORT_COLUMNS = (
                    " hostname.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the results as CSV to this file.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write the results as OUT/bench.json (what `edgeseq report RUN OUT` merges).")
 def bench(paths: tuple[Path, ...], wanted: Any, tflite_backend: str, threads: tuple[int, ...],
           batches: tuple[int, ...], warmup: int, min_runs: int, min_seconds: float, no_verify: bool,
-          as_json: bool, device_name: str | None, csv_path: Path | None) -> None:
+          as_json: bool, device_name: str | None, csv_path: Path | None, out_dir: Path | None) -> None:
     """Measure latency (p50/p90/p99), load time, cold start, peak memory and size of exported files.
 
     PATHS are files or folders (default: models); every .tflite, .onnx and .keras under a folder is measured
@@ -70,10 +72,13 @@ def bench(paths: tuple[Path, ...], wanted: Any, tflite_backend: str, threads: tu
     Example: edgeseq bench models --runtime litert,onnxruntime --threads 1,2 --batch 1,8
     """
     from edgeseq.bench import BenchConfig, bench as run_bench, to_csv  # noqa: PLC0415
-    from edgeseq.fileio import check_output_file, write_text_atomic  # noqa: PLC0415
+    from edgeseq.fileio import (  # noqa: PLC0415
+        check_output_dir, check_output_file, write_json_atomic, write_text_atomic)
 
     if csv_path:
         check_output_file(csv_path)  # before minutes of measurement, not after
+    if out_dir:
+        check_output_dir(out_dir)
     from edgeseq.runtimes import default_runtimes  # noqa: PLC0415
 
     config = BenchConfig(tuple(wanted or default_runtimes()), threads, batches, warmup, min_runs, min_seconds,
@@ -83,6 +88,8 @@ def bench(paths: tuple[Path, ...], wanted: Any, tflite_backend: str, threads: tu
     measured = any(r.status == "ok" for r in results)
     if csv_path and measured:
         write_text_atomic(csv_path, to_csv(results))
+    if out_dir and measured:
+        write_json_atomic(out_dir / "bench.json", [r.to_dict() for r in results])
     if as_json:
         emit_json([r.to_dict() for r in results])
     else:
@@ -104,6 +111,7 @@ def bench(paths: tuple[Path, ...], wanted: Any, tflite_backend: str, threads: tu
 
 @click.command()
 @click.argument("results", type=click.Path(path_type=Path))
+@click.argument("device_results", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @out_option(None, "Output folder [default: RESULTS/report].")
 @click.option("--max-latency-us", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Budget: batch-1 p50 latency in microseconds.")
@@ -112,13 +120,15 @@ def bench(paths: tuple[Path, ...], wanted: Any, tflite_backend: str, threads: tu
 @click.option("--min-accuracy", type=click.FloatRange(0, 1), default=None,
               help="Budget: test accuracy as a fraction, e.g. 0.97.")
 @json_option("Print the verdict as JSON on stdout.")
-def report(results: Path, out: Path | None, max_latency_us: float | None, max_size_kb: float | None,
+def report(results: Path, device_results: tuple[Path, ...], out: Path | None, max_latency_us: float | None, max_size_kb: float | None,
            min_accuracy: float | None, as_json: bool) -> None:
     """Render report.md, a self-contained report.html, plots and the RNN-vs-LSTM verdict from a run's JSON
     results.
 
     RESULTS is a folder holding train.json, export.json, validate.json and bench.json (as `edgeseq run`
-    writes them, or as each command prints with --json).
+    writes them, or as each command prints with --json). DEVICE_RESULTS are other devices' bench results
+    (a bench.json, or a folder holding one, from `edgeseq bench --device-name NAME --out DIR`): joined to
+    the run's files on sha256, they add a verdict and a latency column per device.
 
     Example: edgeseq report runs/full --max-latency-us 200 --max-size-kb 300 --min-accuracy 0.97
     """
@@ -126,7 +136,7 @@ def report(results: Path, out: Path | None, max_latency_us: float | None, max_si
     from edgeseq.report import Budgets, build_report  # noqa: PLC0415
 
     out = check_output_dir(out or results / "report")
-    result = build_report(results, out, Budgets(max_latency_us, max_size_kb, min_accuracy))
+    result = build_report(results, out, Budgets(max_latency_us, max_size_kb, min_accuracy), device_results)
     if as_json:
         emit_json(result.to_dict())
         return

@@ -8,6 +8,7 @@ Where a change goes:
   conclusion.py    the RNN-vs-LSTM text and figures
   reproduction.py  the Keras accuracies beside the published ones; the note on the shipped sample
   portability.py   the file × runtime library table (pass, fail, can't load)
+  devices.py       other devices' bench results joined on sha256: one verdict per device
   document.py      what the report says, in which order; Markdown and self-contained HTML
   figures.py       the three PNGs from the rows (drawn by plots.py)
   units.py         how a figure is written (µs, KB, %, pp)
@@ -36,6 +37,7 @@ from edgeseq.report.inputs import (
     input_warnings,
     read_inputs,
 )
+from edgeseq.report.devices import DeviceReport, device_reports, read_device_results
 from edgeseq.report.join import FileRow, file_rows, join_notes
 from edgeseq.report.portability import table as portability_table
 from edgeseq.report.reproduction import Reproduction, reproductions, sample_note
@@ -62,6 +64,7 @@ class ReportResult:
     warnings: tuple[str, ...] = ()
     published: tuple[Reproduction, ...] = ()   # each architecture's Keras accuracy beside the published one
     sample_note: str | None = None             # set when the data is the shipped sample: not comparable
+    devices: tuple[DeviceReport, ...] = ()     # one verdict per device, when other devices' results are given
 
     def to_dict(self) -> dict[str, Any]:
         return {"markdown_path": self.markdown_path, "html_path": self.html_path, "json_path": self.json_path,
@@ -69,14 +72,19 @@ class ReportResult:
                 "verdict": [v.to_dict() for v in self.verdict], "conclusion": self.conclusion.to_dict(),
                 "published": {r.model: r.to_dict() for r in self.published}, "sample_note": self.sample_note,
                 "files": [r.to_dict() for r in self.files], "environment": list(self.environment),
-                "data": self.data, "warnings": list(self.warnings)}
+                "data": self.data, "warnings": list(self.warnings),
+                "devices": [d.to_dict() for d in self.devices]}
 
 
-def build_report(results: Path, out: Path, budgets: Budgets = Budgets()) -> ReportResult:
-    """Read RESULTS/{train,export,validate,bench}.json; write report.md, report.html, report.json and PNGs."""
+def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
+                 device_results: tuple[Path, ...] = ()) -> ReportResult:
+    """Read RESULTS/{train,export,validate,bench}.json (and other devices' bench results); write report.md,
+    report.html, report.json and PNGs."""
     inputs = read_inputs(results)
     rows = file_rows(inputs)
     verdict = verdicts(rows, budgets, architectures(inputs), digits_measured(inputs))
+    devices = device_reports(inputs, read_device_results(list(device_results)), budgets, architectures(inputs),
+                             digits_measured(inputs)) if device_results else ()
     conclusion = conclude(verdict, {r.model: r.parameters for r in inputs.train})
     envs, data = environments(inputs), data_identities(inputs)
     notes = input_warnings(envs, data) + join_notes(inputs)
@@ -86,10 +94,10 @@ def build_report(results: Path, out: Path, budgets: Budgets = Budgets()) -> Repo
     for name, png in images.items():
         write_bytes_atomic(out / name, png)
     blocks = document(rows, verdict, conclusion, budgets, envs, data, notes, inputs.folder, published, note,
-                      portability_table(inputs.export, inputs.validate))
+                      portability_table(inputs.export, inputs.validate), devices)
     result = ReportResult(str(out / "report.md"), str(out / "report.html"), str(out / "report.json"),
                           tuple(str(out / name) for name in images), budgets, verdict, conclusion, rows, envs,
-                          data, notes, published, note)
+                          data, notes, published, note, devices)
     write_text_atomic(out / "report.md", to_markdown(blocks))
     write_text_atomic(out / "report.html", to_html(blocks, images, "edgeseq report"))
     write_json_atomic(out / "report.json", result.to_dict())

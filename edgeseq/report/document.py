@@ -92,6 +92,34 @@ def _recommended(v: ArchVerdict) -> str:
     return f"{r.label} — {pct(r.accuracy)} %, {us(r.p50_us)} µs, {kb(r.size_bytes)} KB"
 
 
+def devices_blocks(reports: tuple[Any, ...]) -> list[Block]:
+    """Per device: the verdict, and the batch-1 p50 of every file on every device (`report.devices`)."""
+    if not reports:
+        return []
+    names = [d.device for d in reports]
+    verdict_rows = [[d.device, v.model.upper(), _pick(v.fastest, "p50"), _pick(v.smallest, "size"),
+                     _recommended(v)] for d in reports for v in d.verdict]
+    labels = list(dict.fromkeys(r.label for d in reports for r in d.rows))
+    p50 = {(d.device, r.label): r for d in reports for r in d.rows}
+
+    def cell(device: str, label: str) -> str:
+        row = p50.get((device, label))
+        if row is None or row.p50_us is None:
+            return "–" if row is None or row.bench_status is None else (row.bench_status or "–")
+        parity = "" if row.passed or row.baseline else \
+            (" (parity unknown)" if row.passed is None else " (failed parity)")
+        return f"{us(row.p50_us)}{parity}"
+
+    return [
+        ("h", 2, "Per device"),
+        ("p", "The same files measured on each device (`edgeseq bench --device-name`), joined to this run's"
+              " parity results on sha256; a file measured but never validated is marked parity unknown."),
+        ("table", ["device", "architecture", "fastest (p50, batch 1)", "smallest", "recommended"], verdict_rows),
+        ("table", ["file", *(f"{n} p50 µs" for n in names)], [[label, *(cell(n, label) for n in names)]
+                                                               for label in labels]),
+    ]
+
+
 def _status(r: FileRow) -> str:
     if r.export_status not in (None, "ok"):
         return f"not exported ({r.export_status}): {r.export_reason}"
@@ -134,7 +162,8 @@ def _data(data: dict[str, Any]) -> list[Block]:
 def document(rows: tuple[FileRow, ...], verdict: tuple[ArchVerdict, ...], conclusion: Conclusion,
              budgets: Budgets, envs: tuple[dict[str, Any], ...], data: dict[str, Any],
              warnings: tuple[str, ...], source: str, reproduced: tuple[Reproduction, ...] = (),
-             sample_note: str | None = None, portability: Block | None = None) -> list[Block]:
+             sample_note: str | None = None, portability: Block | None = None,
+             devices: tuple[Any, ...] = ()) -> list[Block]:
     blocks: list[Block] = [
         ("h", 1, "edgeseq report"),
         ("p", (f"Results from {source}: {sum(not r.baseline for r in rows)} exported file × runtime rows"
@@ -175,7 +204,7 @@ def document(rows: tuple[FileRow, ...], verdict: tuple[ArchVerdict, ...], conclu
     names = [m.upper() for m in (conclusion.from_model, conclusion.to_model) if m]
     blocks += [("h", 2, " vs ".join(names) or "Architectures"), ("p", conclusion.text), ("h", 2, "Figures")]
     blocks += [("img", name, caption) for name, caption in FIGURES]
-    blocks += [("h", 2, "Every file"), _every_file(rows)]
+    blocks += [("h", 2, "Every file"), _every_file(rows)] + devices_blocks(devices)
     if portability is not None:
         blocks += [("h", 2, "Where each file runs"),
                    ("p", "Each exported file in each runtime library: from this run's validate rows where it ran"
