@@ -50,6 +50,13 @@ TABLE_COLUMNS = ("LiteRT", "tflite-runtime", "onnxruntime", "OpenVINO")
 KNOWN_MISSING_KERNELS: tuple[tuple[str, str, str, int], ...] = (
     ("tflite-runtime", "2.14", "FULLY_CONNECTED", 12),
 )
+
+
+def loads(label: str, suffix: str) -> bool:
+    """Whether the backend labelled `label` runs files with this suffix (from the BACKENDS table)."""
+    return any(b.label == label and b.suffix == suffix for b in BACKENDS)
+
+
 CONTRIB_DOMAINS = {"com.microsoft": "ONNX Runtime's contrib ops (com.microsoft domain)"}
 
 

@@ -22,8 +22,8 @@ import numpy as np
 from edgeseq import data, layout
 from edgeseq.artifacts import collect_files
 from edgeseq.fileio import read_manifest
-from edgeseq.portability import TABLE_COLUMNS, cells_of
-from edgeseq.report.portability import STATUS_TEXT, column_of
+from edgeseq.portability import TABLE_COLUMNS, cells_of, loads
+from edgeseq.report.portability import STATUS_TEXT, column_of_row
 
 
 def validate_in(python: str, backend: str | None, models: Path, data_spec: str, limit: int | None) -> list[dict]:
@@ -46,11 +46,6 @@ def cell_text(row: dict) -> str:
         return f"can't load: {row['reason']}"
     figures = f"acc {row['accuracy'] * 100:.2f} %, Δ {row['delta_accuracy_pp']:+.2f} pp, agree {row['agreement'] * 100:.2f} %"
     return f"pass ({figures})" if row["passed"] else f"fail ({figures}): {row['reason']}"
-
-
-def column_for(row: dict) -> str | None:
-    return column_of(row.get("backend")) or next(
-        (column for column in TABLE_COLUMNS if column.lower() in (row.get("reason") or "").lower()), None)
 
 
 def openvino_vs_onnxruntime(files: list[Path], digits: np.ndarray) -> list[list[str]]:
@@ -93,7 +88,7 @@ def main() -> None:
                         f"{', --tflite-backend ' + backend if backend else ''})")
         print(f"validating in {python} {backend}", file=sys.stderr, flush=True)
         for row in validate_in(python, backend or None, args.models, args.data, args.limit):
-            column = column_for(row)
+            column = column_of_row(row.get("backend"), row.get("reason"))
             if column and (Path(row["path"]).name, column) not in found:
                 found[(Path(row["path"]).name, column)] = cell_text(row)
     rows = []
@@ -101,7 +96,7 @@ def main() -> None:
         recorded = cells_of(read_manifest(path))
         cells = []
         for column in TABLE_COLUMNS:
-            if (path.suffix == ".tflite") != (column in ("LiteRT", "tflite-runtime")):
+            if not loads(column, path.suffix):
                 cells.append("—")
             elif (path.name, column) in found:
                 cells.append(found[(path.name, column)])

@@ -13,7 +13,7 @@ from typing import Any
 
 from edgeseq.export.exporter import ExportResult
 from edgeseq.parity.compare import ParityReport
-from edgeseq.portability import TABLE_COLUMNS, Cell, cells_of
+from edgeseq.portability import TABLE_COLUMNS, Cell, cells_of, loads
 
 # a validate row's backend string starts with its library's name
 LIBRARY_COLUMN = (("ai-edge-litert", "LiteRT"), ("tflite-runtime", "tflite-runtime"), ("onnxruntime", "onnxruntime"),
@@ -43,7 +43,7 @@ def portability_rows(export: tuple[ExportResult, ...], validate: tuple[ParityRep
     """One row per exported file: its name, then one cell per column of TABLE_COLUMNS."""
     measured: dict[tuple[str, str], Cell] = {}
     for row in validate:
-        column = column_of(row.backend) or _column_from_reason(row)
+        column = column_of_row(row.backend, row.reason)
         if row.sha256 and column:
             measured[(row.sha256, column)] = _from_validate(row)
     rows = []
@@ -54,7 +54,7 @@ def portability_rows(export: tuple[ExportResult, ...], validate: tuple[ParityRep
         suffix = Path(result.path or "").suffix
         cells = []
         for column in TABLE_COLUMNS:
-            if not _loads(column, suffix):
+            if not loads(column, suffix):
                 cells.append("—")
             elif (cell := measured.get((result.sha256, column))) is not None:
                 cells.append(_text(cell, "validate"))
@@ -64,14 +64,11 @@ def portability_rows(export: tuple[ExportResult, ...], validate: tuple[ParityRep
     return rows
 
 
-def _loads(column: str, suffix: str) -> bool:
-    return (suffix == ".tflite") == (column in ("LiteRT", "tflite-runtime"))
-
-
-def _column_from_reason(row: ParityReport) -> str | None:
-    """A row whose file never loaded has no backend: its reason names the library that refused it."""
-    reason = (row.reason or "").lower()
-    return next((column for prefix, column in LIBRARY_COLUMN if prefix in reason), None)
+def column_of_row(backend: str | None, reason: str | None) -> str | None:
+    """A validate row's column: from its backend, else (a file that never loaded has no backend) from its
+    reason, which names the library that refused it."""
+    lowered = (reason or "").lower()
+    return column_of(backend) or next((column for prefix, column in LIBRARY_COLUMN if prefix in lowered), None)
 
 
 def table(export: tuple[ExportResult, ...], validate: tuple[ParityReport, ...]) -> tuple[Any, ...] | None:
