@@ -36,6 +36,19 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
 
 
 @pytest.fixture(scope="session")
+def runtime_python(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A fresh venv with `pip install .[runtime]` (EDGESEQ_RUNTIME_PYTHON reuses one already made)."""
+    given = os.environ.get("EDGESEQ_RUNTIME_PYTHON")
+    if given:
+        return given
+    venv = tmp_path_factory.mktemp("runtime-venv")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    subprocess.run([python, "-m", "pip", "install", "--quiet", f"{REPO}[runtime]"], check=True, timeout=1200)
+    return python
+
+
+@pytest.fixture(scope="session")
 def sample() -> data.Dataset:
     return data.load("sample")
 

@@ -15,19 +15,6 @@ from edgeseq import golden
 pytestmark = pytest.mark.slow  # builds a virtual environment and installs edgeseq[runtime] into it
 
 
-@pytest.fixture(scope="session")
-def runtime_python(tmp_path_factory) -> str:
-    """A fresh venv with `pip install .[runtime]` (EDGESEQ_RUNTIME_PYTHON reuses one already made)."""
-    given = os.environ.get("EDGESEQ_RUNTIME_PYTHON")
-    if given:
-        return given
-    venv = tmp_path_factory.mktemp("runtime-venv")
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = str(venv / "bin" / "python")
-    subprocess.run([python, "-m", "pip", "install", "--quiet", f"{REPO}[runtime]"], check=True, timeout=1200)
-    return python
-
-
 def run(python: str, *args) -> subprocess.CompletedProcess:
     return subprocess.run([python, "-m", "edgeseq", *map(str, args)], capture_output=True, text=True, check=False,
                           cwd=Path(python).parent, timeout=900)

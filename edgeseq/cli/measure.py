@@ -61,15 +61,26 @@ REPORT_COLUMNS = (
               help="Also write the results as CSV to this file.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write the results as OUT/bench.json (what `edgeseq report RUN OUT` merges).")
+@click.option("--host", default=None, metavar="[USER@]HOST",
+              help="Measure on this machine over ssh (your keys and ssh config): the files and their manifests"
+                   " are copied to a temporary folder there, measured by its edgeseq[runtime], and removed.")
+@click.option("--remote-python", default="python3", show_default=True, metavar="PATH",
+              help="With --host: the Python there that has edgeseq[runtime], e.g. ~/edgeseq/bin/python.")
+@click.option("--ssh-config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="With --host: an ssh configuration file to use instead of yours (ssh -F).")
 def bench(paths: tuple[Path, ...], wanted: Any, tflite_backend: str, threads: tuple[int, ...],
           batches: tuple[int, ...], warmup: int, min_runs: int, min_seconds: float, no_verify: bool,
-          as_json: bool, device_name: str | None, csv_path: Path | None, out_dir: Path | None) -> None:
+          as_json: bool, device_name: str | None, csv_path: Path | None, out_dir: Path | None,
+          host: str | None, remote_python: str, ssh_config: Path | None) -> None:
     """Measure latency (p50/p90/p99), load time, cold start, peak memory and size of exported files.
 
     PATHS are files or folders (default: models); every .tflite, .onnx and .keras under a folder is measured
     in every requested runtime that can load it, at every requested thread count, each in a fresh process.
 
     Example: edgeseq bench models --runtime litert,onnxruntime --threads 1,2 --batch 1,8
+
+    On a Raspberry Pi from here: edgeseq bench models --host pi@raspberrypi --remote-python ~/edgeseq/bin/python
+    --out pi
     """
     from edgeseq.bench import BenchConfig, bench as run_bench, to_csv  # noqa: PLC0415
     from edgeseq.fileio import (  # noqa: PLC0415
@@ -81,10 +92,19 @@ def bench(paths: tuple[Path, ...], wanted: Any, tflite_backend: str, threads: tu
         check_output_dir(out_dir)
     from edgeseq.runtimes import default_runtimes  # noqa: PLC0415
 
+    if host is None and (ssh_config is not None or remote_python != "python3"):
+        raise click.UsageError("--remote-python and --ssh-config go with --host")
     config = BenchConfig(tuple(wanted or default_runtimes()), threads, batches, warmup, min_runs, min_seconds,
                          tflite_backend, not no_verify, device_name)
     with for_cli(as_json) as progress:
-        results = run_bench(list(paths) or [Path("models")], config, progress)
+        if host is None:
+            results = run_bench(list(paths) or [Path("models")], config, progress)
+        else:
+            from edgeseq.bench.remote import SshTarget, bench_over_ssh  # noqa: PLC0415
+
+            target = SshTarget(host, remote_python, ssh_config)
+            chosen = tuple(r.value for r in wanted) if wanted else None
+            results = bench_over_ssh(list(paths) or [Path("models")], config, target, chosen, progress)
     measured = any(r.status == "ok" for r in results)
     if csv_path and measured:
         write_text_atomic(csv_path, to_csv(results))
@@ -96,8 +116,9 @@ def bench(paths: tuple[Path, ...], wanted: Any, tflite_backend: str, threads: tu
         echo_table(BENCH_COLUMNS, results)
         if results:
             env = results[0].environment
-            click.echo(f"environment: {env.get('cpu')}, {env.get('cores')} cores, {env.get('machine')},"
-                       f" Python {env.get('python')}, {', '.join(map(str, threads))} thread(s)")
+            via = f" (over ssh: {env['ssh_host']})" if env.get("ssh_host") else ""
+            click.echo(f"environment: {env.get('device')}{via}: {env.get('cpu')}, {env.get('cores')} cores,"
+                       f" {env.get('machine')}, Python {env.get('python')}, {', '.join(map(str, threads))} thread(s)")
     if not measured:
         reasons = sorted({f"{Path(r.path).name} ({r.runtime}): {r.reason}" for r in results})
         from edgeseq.artifacts import collect_files  # noqa: PLC0415
