@@ -18,6 +18,7 @@ from edgeseq.export.exporter import ExportResult
 from edgeseq.models import ARCHITECTURES, Arch
 from edgeseq.parity import ParityReport
 from edgeseq.report import Budgets, build_report, file_rows, read_inputs, verdicts
+from edgeseq.report.figures import device_figure_name
 from edgeseq.train import TrainResult
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -117,8 +118,8 @@ def test_outputs_exist_and_html_is_self_contained(built):
         assert Path(plot).read_bytes().startswith(b"\x89PNG")
     page = (out / "report.html").read_text(encoding="utf-8")
     assert page.count('src="data:image/png;base64,') == 3
-    assert not re.search(r"https?://|//[a-z0-9.-]+\.[a-z]{2,}/", page, re.I)
-    assert not re.search(r"""(?:src|href)\s*=\s*["'](?!data:|#)""", page, re.I)
+    assert not re.search(r"https?://|//[a-z0-9.-]+\.[a-z]{2,}/", page, re.IGNORECASE)
+    assert not re.search(r"""(?:src|href)\s*=\s*["'](?!data:|#)""", page, re.IGNORECASE)
     assert "<script" not in page and "<link" not in page
     assert not list(out.glob(".*partial*"))
 
@@ -508,6 +509,12 @@ def test_other_devices_get_a_verdict_each_joined_on_sha256(tmp_path):
     assert "## Per device" in text and "pi5 p50 µs" in text
     assert [d["device"] for d in json.loads((tmp_path / "out" / "report.json").read_text())["devices"]] \
         == [d.device for d in result.devices]
+    plots = {Path(p).name for p in result.plots}
+    for index, device in enumerate(result.devices):  # one accuracy-vs-latency plot per device, in both documents
+        name = device_figure_name(index, device.device)
+        assert name in plots and (tmp_path / "out" / name).read_bytes().startswith(b"\x89PNG"), name
+        assert f"]({name})" in text and f"{device.device}: accuracy vs p50 latency" in text
+    assert "| pi5 |" in text and "ai-edge-litert" in text.split("## Per device")[1]   # each device's runtimes
 
 
 def test_device_results_about_a_file_nobody_built_are_an_error(tmp_path):

@@ -25,8 +25,9 @@ from typing import Any
 
 from edgeseq.fileio import ensure_dir, write_bytes_atomic, write_json_atomic, write_text_atomic
 from edgeseq.report.conclusion import Conclusion, conclude
+from edgeseq.report.devices import DeviceReport, device_reports, read_device_results
 from edgeseq.report.document import document, to_html, to_markdown
-from edgeseq.report.figures import FIGURES, figures
+from edgeseq.report.figures import FIGURES, device_figures, figures
 from edgeseq.report.inputs import (
     INPUT_FILES,
     Inputs,
@@ -37,7 +38,6 @@ from edgeseq.report.inputs import (
     input_warnings,
     read_inputs,
 )
-from edgeseq.report.devices import DeviceReport, device_reports, read_device_results
 from edgeseq.report.join import FileRow, file_rows, join_notes
 from edgeseq.report.portability import table as portability_table
 from edgeseq.report.reproduction import Reproduction, reproductions, sample_note
@@ -91,10 +91,13 @@ def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
     published, note = reproductions(rows, [v.model for v in verdict]), sample_note(data)
     out = ensure_dir(Path(out))
     images = figures(rows, envs, [v.model for v in verdict])
+    per_device = device_figures(devices, [v.model for v in verdict])
+    images |= {name: png for name, (png, _) in per_device.items()}
     for name, png in images.items():
         write_bytes_atomic(out / name, png)
     blocks = document(rows, verdict, conclusion, budgets, envs, data, notes, inputs.folder, published, note,
-                      portability_table(inputs.export, inputs.validate), devices)
+                      portability_table(inputs.export, inputs.validate), devices,
+                      [(name, caption) for name, (_, caption) in per_device.items()])
     result = ReportResult(str(out / "report.md"), str(out / "report.html"), str(out / "report.json"),
                           tuple(str(out / name) for name in images), budgets, verdict, conclusion, rows, envs,
                           data, notes, published, note, devices)

@@ -18,6 +18,7 @@ from edgeseq.report.reproduction import Reproduction, sentence
 from edgeseq.report.units import KB, kb, pct, pp, us
 from edgeseq.report.verdict import ArchVerdict, Budgets, why_left_out
 
+RUNTIME_LIBRARIES = ("ai-edge-litert", "tflite-runtime", "onnxruntime", "openvino", "tensorflow-cpu", "tensorflow")
 Block = tuple[Any, ...]   # ("h", level, text) | ("p", text) | ("ul", items) | ("table", header, rows)
 #                           | ("img", file name, caption)
 
@@ -92,7 +93,7 @@ def _recommended(v: ArchVerdict) -> str:
     return f"{r.label} — {pct(r.accuracy)} %, {us(r.p50_us)} µs, {kb(r.size_bytes)} KB"
 
 
-def devices_blocks(reports: tuple[Any, ...]) -> list[Block]:
+def devices_blocks(reports: tuple[Any, ...], images: list[tuple[str, str]] = ()) -> list[Block]:
     """Per device: the verdict, and the batch-1 p50 of every file on every device (`report.devices`)."""
     if not reports:
         return []
@@ -117,7 +118,17 @@ def devices_blocks(reports: tuple[Any, ...]) -> list[Block]:
         ("table", ["device", "architecture", "fastest (p50, batch 1)", "smallest", "recommended"], verdict_rows),
         ("table", ["file", *(f"{n} p50 µs" for n in names)], [[label, *(cell(n, label) for n in names)]
                                                                for label in labels]),
+        ("table", ["device", "machine", "cpu", "cores", "python", "runtimes"],
+         [[d.device, d.environment.get("machine", "–"), d.environment.get("cpu", "–"),
+           d.environment.get("cores", "–"), d.environment.get("python", "–"), _runtime_versions(d.environment)]
+          for d in reports]),
+        *(("img", name, caption) for name, caption in images),
     ]
+
+
+def _runtime_versions(environment: dict[str, Any]) -> str:
+    libraries = environment.get("libraries") or {}
+    return ", ".join(f"{name} {libraries[name]}" for name in RUNTIME_LIBRARIES if libraries.get(name)) or "–"
 
 
 def _status(r: FileRow) -> str:
@@ -163,7 +174,7 @@ def document(rows: tuple[FileRow, ...], verdict: tuple[ArchVerdict, ...], conclu
              budgets: Budgets, envs: tuple[dict[str, Any], ...], data: dict[str, Any],
              warnings: tuple[str, ...], source: str, reproduced: tuple[Reproduction, ...] = (),
              sample_note: str | None = None, portability: Block | None = None,
-             devices: tuple[Any, ...] = ()) -> list[Block]:
+             devices: tuple[Any, ...] = (), device_images: list[tuple[str, str]] = ()) -> list[Block]:
     blocks: list[Block] = [
         ("h", 1, "edgeseq report"),
         ("p", (f"Results from {source}: {sum(not r.baseline for r in rows)} exported file × runtime rows"
@@ -204,7 +215,7 @@ def document(rows: tuple[FileRow, ...], verdict: tuple[ArchVerdict, ...], conclu
     names = [m.upper() for m in (conclusion.from_model, conclusion.to_model) if m]
     blocks += [("h", 2, " vs ".join(names) or "Architectures"), ("p", conclusion.text), ("h", 2, "Figures")]
     blocks += [("img", name, caption) for name, caption in FIGURES]
-    blocks += [("h", 2, "Every file"), _every_file(rows)] + devices_blocks(devices)
+    blocks += [("h", 2, "Every file"), _every_file(rows)] + devices_blocks(devices, device_images)
     if portability is not None:
         blocks += [("h", 2, "Where each file runs"),
                    ("p", "Each exported file in each runtime library: from this run's validate rows where it ran"

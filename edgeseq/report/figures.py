@@ -4,6 +4,7 @@ matplotlib only when drawing).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from edgeseq.report import plots
@@ -16,15 +17,44 @@ FIGURES = (("accuracy-vs-latency.png", "Accuracy vs p50 latency at batch 1 (log 
            ("latency-per-runtime.png", "Best p50 latency per runtime at batch 1"))
 
 
+def _where(envs: tuple[dict[str, Any], ...]) -> str:
+    threads = sorted({e.get("threads") for e in envs if e.get("threads") is not None})
+    return (f"{', '.join(map(str, threads)) or '?'} thread{'' if threads == [1] else 's'}"
+            + (f", {envs[0].get('cpu')}" if len(envs) == 1 else ""))
+
+
+def _points(rows: tuple[FileRow, ...]) -> list[plots.Point]:
+    return [plots.Point(r.label, r.model, r.runtime, r.p50_us, r.accuracy, r.baseline or r.passed is True,
+                        r.baseline) for r in rows if r.p50_us is not None and r.accuracy is not None]
+
+
+def device_figure_name(index: int, device: str) -> str:
+    """The PNG of the `index`-th device's accuracy-vs-latency plot (a slug of its name, numbered: two names
+    may slug alike)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", device.lower()).strip("-")[:40] or "device"
+    return f"device-{index + 1}-{slug}.png"
+
+
+def device_figures(reports: tuple[Any, ...], models: list[str]) -> dict[str, tuple[bytes, str]]:
+    """One accuracy-vs-latency plot per device that measured a validated file (`report.devices`): the same
+    files and accuracies, each device's own latencies; by file name, the PNG and its caption."""
+    found = {}
+    for index, report in enumerate(reports):
+        points = _points(tuple(r for r in report.rows if r.model in models))
+        if points:
+            where = _where((report.environment,))
+            caption = f"{report.device}: accuracy vs p50 latency at batch 1 ({where})"
+            found[device_figure_name(index, report.device)] = (
+                plots.accuracy_vs_latency(points, models, caption), caption)
+    return found
+
+
 def figures(rows: tuple[FileRow, ...], envs: tuple[dict[str, Any], ...],
             models: list[str]) -> dict[str, bytes]:
     """The three PNGs of the files of `models`, by file name."""
     rows = tuple(r for r in rows if r.model in models)
-    threads = sorted({e.get("threads") for e in envs if e.get("threads") is not None})
-    where = (f"{', '.join(map(str, threads)) or '?'} thread{'' if threads == [1] else 's'}"
-             + (f", {envs[0].get('cpu')}" if len(envs) == 1 else ""))
-    points = [plots.Point(r.label, r.model, r.runtime, r.p50_us, r.accuracy, r.baseline or r.passed is True,
-                          r.baseline) for r in rows if r.p50_us is not None and r.accuracy is not None]
+    where = _where(envs)
+    points = _points(rows)
     files: dict[tuple[str, str, str], FileRow] = {}  # one bar per file (any runtime), one with a size first
     for r in rows:
         key = (r.model, r.format, r.recipe)
