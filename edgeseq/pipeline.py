@@ -17,6 +17,7 @@ from edgeseq.bench import BenchConfig, BenchResult, bench
 from edgeseq.export.exporter import ExportResult, ExportSpec, export_all
 from edgeseq.fileio import check_output_dir, ensure_dir, write_json_atomic
 from edgeseq.parity import ParityReport
+from edgeseq.parity.compare import INCONCLUSIVE
 from edgeseq.report.join import FileRow
 from edgeseq.progress import ProgressLike, as_progress
 from edgeseq.tfsupport import import_keras
@@ -24,6 +25,7 @@ from edgeseq.train import TrainConfig, TrainResult, train
 from edgeseq.parity.validate import validate
 
 STEPS = ("train", "export", "validate", "bench", "report")
+QUICK_EPOCHS = 3   # fewer leave models so unsure that quantization flips many answers, and 1,000 digits cannot judge it
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,8 @@ class RunConfig:
 
     @property
     def limits(self) -> tuple[int | None, int | None]:
-        return (2000, 300) if self.quick else (None, None)
+        # --quick: 6,000 training and 1,000 test digits (the whole sample); fewer and the paired gate cannot decide
+        return (6000, 1000) if self.quick else (None, None)
 
     @property
     def calibration_size(self) -> int:
@@ -63,6 +66,7 @@ class RunResult:
     validate: list[ParityReport] = field(default_factory=list)
     bench: list[BenchResult] = field(default_factory=list)
     files: tuple[FileRow, ...] = ()      # the report's rows: one per file x runtime, joined on sha256
+    inconclusive_files: list[str] = field(default_factory=list)   # the paired gate could not decide
 
     def summary(self) -> list[dict[str, Any]]:
         """One line per file x runtime: what it is, its parity verdict, batch-1 p50 and size (from the report)."""
@@ -101,7 +105,7 @@ def run(config: RunConfig, progress: ProgressLike = None) -> RunResult:
     progress.log(f"data: {dataset.name} ({len(dataset.y_train)} train / {len(dataset.y_test)} test digits)")
 
     t = step(1, "train")
-    epochs = 1 if config.quick else config.epochs
+    epochs = min(config.epochs, QUICK_EPOCHS) if config.quick else config.epochs
     trained = [train(TrainConfig(arch, epochs, 32, config.seed), dataset, model_dir, progress) for arch in models.Arch]
     write_json_atomic(out / "train.json", [r.to_dict() for r in trained])
     timings["train"] = time.perf_counter() - t
@@ -127,9 +131,10 @@ def run(config: RunConfig, progress: ProgressLike = None) -> RunResult:
     report = build_report(out, out / "report", Budgets())
     timings["report"] = time.perf_counter() - t
 
-    failed = [r.path for r in parity if not r.passed]
+    failed = list(dict.fromkeys(r.path for r in parity if not r.passed and r.outcome != INCONCLUSIVE))
+    unsure = list(dict.fromkeys(r.path for r in parity if r.outcome == INCONCLUSIVE))
     result = RunResult(str(out), dataset.identity(), round(time.perf_counter() - started, 1),
                        {k: round(v, 1) for k, v in timings.items()}, not failed, failed, report.markdown_path,
-                       trained, exported, parity, measured, report.files)
+                       trained, exported, parity, measured, report.files, unsure)
     write_json_atomic(out / "run.json", result.to_dict())
     return result

@@ -18,7 +18,7 @@ import numpy as np
 
 from edgeseq.artifacts import FileFacts
 from edgeseq.errors import EdgeseqError
-from edgeseq.parity.compare import check_tolerance, compare
+from edgeseq.parity.compare import compare, judge
 from edgeseq.recipes import Tolerance
 from edgeseq.runtimes import RuntimeName
 from edgeseq.runtimes.guard import Evaluator
@@ -64,7 +64,7 @@ CONTRIB_DOMAINS = {"com.microsoft": "ONNX Runtime's contrib ops (com.microsoft d
 class Cell:
     """One file in one runtime library."""
     backend: str
-    status: str                      # pass | fail | cannot-load
+    status: str                      # pass | fail | inconclusive | cannot-load
     measured: bool
     library: str | None = None       # name and version as the adapter reports it
     reason: str | None = None
@@ -112,10 +112,8 @@ def measure(path: Path, digits: np.ndarray, labels: np.ndarray, reference: np.nd
                 cells.append(Cell(backend.label, "cannot-load", True, reason=str(err).replace(str(path), Path(path).name)))
                 continue
         figures = compare(outcome.probabilities, reference, labels)
-        reason = check_tolerance(tolerance, figures["delta_accuracy_pp"], figures["agreement"],
-                                 figures["max_abs_diff"])
-        cells.append(Cell(backend.label, "pass" if reason is None else "fail", True, _library(outcome.backend),
-                          reason, round(figures["agreement"], 4), figures["delta_accuracy_pp"],
+        judgement = judge(tolerance, figures)
+        cells.append(Cell(backend.label, judgement.outcome, True, _library(outcome.backend), judgement.reason, round(figures["agreement"], 4), figures["delta_accuracy_pp"],
                           float(f"{figures['max_abs_diff']:.3g}")))
     return cells
 

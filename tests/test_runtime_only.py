@@ -2,14 +2,12 @@
 inspect, bench and validate (against fp32 references) on exported files."""
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
+
 from edgeseq import golden
 
 pytestmark = pytest.mark.slow  # builds a virtual environment and installs edgeseq[runtime] into it
@@ -37,9 +35,10 @@ def test_bench_validate_inspect_without_tensorflow(runtime_python, exported, tmp
     assert keras_rows and all(r["status"] == "unsupported" and "tensorflow is not installed" in r["reason"]
                               for r in keras_rows)
     validate = run(runtime_python, "validate", folder / "lstm" / "lstm-dynamic.tflite", folder / "rnn" / "rnn-fp16.tflite",
-                   "--limit", "100", "--json")
+                   "--json")
     reports = json.loads(validate.stdout)
-    assert [r["reference_kind"] for r in reports] == ["fp32 file", "fp32 file"] and all(r["passed"] for r in reports)
+    assert [r["reference_kind"] for r in reports] == ["fp32 file", "fp32 file"]
+    assert reports[0]["outcome"] != "fail" and reports[1]["passed"], reports   # fp16: an agreement limit
     inspect = run(runtime_python, "inspect", folder / "lstm" / "lstm-fp32.onnx")
     assert inspect.returncode == 0 and "LSTM x2" in inspect.stdout
 

@@ -18,11 +18,12 @@ VALIDATE_COLUMNS = (
     Column("acc %", attr("accuracy", ".2f", 100)),
     Column("ref acc %", attr("reference_accuracy", ".2f", 100)),
     Column("delta pp", attr("delta_accuracy_pp", "+.2f")),
+    Column("95% CI pp", lambda r: f"[{r.delta_ci_pp[0]:+.2f}, {r.delta_ci_pp[1]:+.2f}]" if r.delta_ci_pp else ""),
     Column("model %", attr("model_test_accuracy", ".2f", 100)),
     Column("agree %", attr("agreement", ".2f", 100)),
     Column("max diff", attr("max_abs_diff", ".2g")),
     Column("state ok", attr("state_hygiene")),
-    Column("verdict", lambda r: "PASS" if r.passed else outcome("FAIL", r.reason)),
+    Column("verdict", lambda r: "PASS" if r.passed else outcome((r.outcome or "fail").upper(), r.reason)),
 )
 
 
@@ -44,18 +45,28 @@ VALIDATE_COLUMNS = (
               help="Override every file's top-1 agreement tolerance.")
 @click.option("--min-delta-pp", type=float, default=None,
               help="Override every file's minimum accuracy change in percentage points (e.g. -1.0).")
+@click.option("--strict", is_flag=True, help="Exit 1 also when a file is inconclusive (too few digits to judge).")
 @no_verify_option()
 @json_option("Print one object per file as JSON on stdout.")
 def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, limit: int | None, wanted: Any,
              tflite_backend: str, threads: int, max_abs_diff: float | None, min_agreement: float | None,
-             min_delta_pp: float | None, no_verify: bool, as_json: bool) -> None:
-    """Check every exported file against its reference on the test split; exit 1 if any is out of tolerance.
+             min_delta_pp: float | None, strict: bool, no_verify: bool, as_json: bool) -> None:
+    """Check every exported file against its reference on the test split; exit 1 if any fails (with
+    --strict, also if any is inconclusive).
 
     PATHS are files or folders (default: models).
+
+    The accuracy limit (--min-delta-pp, -1 pp for quantized recipes) is judged on the same digits, paired:
+    only the digits where exactly one of the file and its reference is right count. The change in accuracy
+    gets a 95 % interval (Agresti-Min); the file passes when the whole interval is at or above the limit,
+    fails when the whole interval is below it, and is INCONCLUSIVE (use more digits; never a pass, never
+    recommended by the report) when the interval straddles it. The table shows the interval; --json adds the discordant counts and the exact
+    McNemar p-value.
 
     Example: edgeseq validate models/lstm --data ../mnist --json
     """
     from edgeseq import data, golden  # noqa: PLC0415
+    from edgeseq.parity.compare import INCONCLUSIVE  # noqa: PLC0415
     from edgeseq.parity.validate import GOLDEN_KIND  # noqa: PLC0415
     from edgeseq.parity.validate import validate as run_validate  # noqa: PLC0415
 
@@ -78,10 +89,16 @@ def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, li
             click.echo(f"golden outputs are compared on {golden.digits_name()}, not on the --data digits")
         if any(r.model_test_accuracy is not None for r in reports):
             click.echo("model %: the file's Keras model on its full test split, as its manifest records")
-    failed = [r for r in reports if not r.passed]
-    if failed:
-        fail(f"{len(failed)} of {len(reports)} file(s) failed: "
-             + "; ".join(f"{Path(r.path).name}: {r.reason}" for r in failed))
+    failed = [r for r in reports if not r.passed and r.outcome != INCONCLUSIVE]
+    unsure = [r for r in reports if r.outcome == INCONCLUSIVE]
+    if unsure and not (failed or strict):
+        click.echo(f"inconclusive: {len(unsure)} file(s) the {unsure[0].digits} digits cannot judge (not a pass;"
+                   " use more digits: --data mnist or a path; --strict makes this exit 1): "
+                   + ", ".join(Path(r.path).name for r in unsure), err=True)
+    if failed or (unsure and strict):
+        parts = [f"{len(failed)} of {len(reports)} file(s) failed"] if failed else []
+        parts += [f"{len(unsure)} inconclusive (use more digits: --data mnist or a path)"] if unsure else []
+        fail(", ".join(parts) + ": " + "; ".join(f"{Path(r.path).name}: {r.reason}" for r in (*failed, *unsure)))
 
 
 @click.command()

@@ -1,8 +1,20 @@
 """Accuracy parity of one set of predictions against a reference: the figures, the tolerance check, and the
-report row that validate writes."""
+report row that validate writes.
+
+The accuracy gate is paired and knows its sample size. Both models answer the same digits, so only the digits
+where exactly one of them is right carry information: b (the reference right, the file wrong) and c (the other
+way). The change in accuracy is (c - b) / n; its 95 % interval is Agresti and Min's (2005): a Wald interval
+after adding 0.5 to each cell of the paired 2x2 table, which behaves on small counts where the plain Wald
+interval does not. Against a tolerance T (e.g. -1 pp) a file
+  - passes when the whole interval is at or above T,
+  - fails when the whole interval is below T (significantly worse than the tolerance),
+  - is inconclusive otherwise: the digits cannot tell, use more. Inconclusive is never a pass.
+The exact McNemar p-value (two-sided, on b and c) is reported beside it: whether the file differs at all.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -32,6 +44,10 @@ class ParityReport:
     reference_accuracy: float | None = None
     model_test_accuracy: float | None = None       # the source Keras model on its full test split (its manifest)
     delta_accuracy_pp: float | None = None
+    delta_ci_pp: list[float] | None = None             # [low, high]: 95 % paired interval of the change (module docstring)
+    discordant: dict[str, int] | None = None           # {"reference_only": b, "candidate_only": c}
+    mcnemar_p: float | None = None                     # exact, two-sided: does the file differ at all?
+    outcome: str | None = None                         # pass | fail | inconclusive (None: not computed)
     agreement: float | None = None
     max_abs_diff: float | None = None
     mean_abs_diff: float | None = None
@@ -59,25 +75,78 @@ def per_class_accuracy(probabilities: np.ndarray, labels: np.ndarray) -> np.ndar
     return np.array([np.mean(predicted[labels == c] == c) if np.any(labels == c) else np.nan for c in range(10)])
 
 
-def check_tolerance(tol: Tolerance, delta_pp: float, agreement: float, max_abs: float) -> str | None:
-    """The first figure outside its tolerance, as a sentence, or None."""
+Z95 = 1.959963984540054
+PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
+
+
+def paired_interval_pp(reference_only: int, candidate_only: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Agresti-Min 95 % interval, in percentage points, of the paired change in accuracy (c - b) / n."""
+    if n <= 0:
+        return (-100.0, 100.0)
+    b, c, m = reference_only + 0.5, candidate_only + 0.5, n + 2
+    centre = (c - b) / m
+    half = z * math.sqrt(max(b + c - (c - b) ** 2 / m, 0.0)) / m
+    return (round(max(centre - half, -1.0) * 100, 3), round(min(centre + half, 1.0) * 100, 3))
+
+
+def mcnemar_p(reference_only: int, candidate_only: int) -> float:
+    """Exact two-sided McNemar p-value: the binomial test of b against b + c trials at 1/2."""
+    k, trials = min(reference_only, candidate_only), reference_only + candidate_only
+    if trials == 0:
+        return 1.0
+    tail = sum(math.comb(trials, i) for i in range(k + 1)) / 2 ** trials
+    return min(1.0, 2 * tail)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    outcome: str                 # pass | fail | inconclusive
+    reason: str | None           # why not a pass
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == PASS
+
+
+def judge(tol: Tolerance, figures: dict[str, Any]) -> Judgement:
+    """The figures `compare` gave against a tolerance: the first limit broken fails; the accuracy limit is
+    judged on the paired interval (module docstring)."""
+    max_abs, agreement = figures["max_abs_diff"], figures["agreement"]
     if not np.isfinite(max_abs):
-        return "outputs contain NaN or infinity"
+        return Judgement(FAIL, "outputs contain NaN or infinity")
     if tol.max_abs_diff is not None and max_abs > tol.max_abs_diff:
-        return f"max_abs_diff {max_abs:.3g} > {tol.max_abs_diff:g}"
+        return Judgement(FAIL, f"max_abs_diff {max_abs:.3g} > {tol.max_abs_diff:g}")
     if tol.min_agreement is not None and agreement < tol.min_agreement:
-        return f"agreement {agreement:.4f} < {tol.min_agreement:g}"
-    if tol.min_delta_accuracy_pp is not None and delta_pp < tol.min_delta_accuracy_pp:
-        return f"delta_accuracy_pp {delta_pp:+.2f} < {tol.min_delta_accuracy_pp:+g}"
-    return None
+        return Judgement(FAIL, f"agreement {agreement:.4f} < {tol.min_agreement:g}")
+    limit = tol.min_delta_accuracy_pp
+    if limit is None:
+        return Judgement(PASS, None)
+    low, high = figures["delta_ci_pp"]
+    shown = (f"delta {figures['delta_accuracy_pp']:+.2f} pp, 95 % CI [{low:+.2f}, {high:+.2f}] on"
+             f" {figures['digits']} digits")
+    if high < limit:
+        return Judgement(FAIL, f"{shown}: significantly below the {limit:+g} pp tolerance")
+    if low < limit:
+        return Judgement(INCONCLUSIVE, f"inconclusive: {shown} straddles the {limit:+g} pp tolerance;"
+                                       " use more digits")
+    return Judgement(PASS, None)
+
+
+def check_tolerance(tol: Tolerance, figures: dict[str, Any]) -> str | None:
+    """Why the figures are not a pass (fail or inconclusive), or None."""
+    return judge(tol, figures).reason
 
 
 def compare(candidate: np.ndarray, reference: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
     diff = np.abs(candidate.astype(np.float64) - reference.astype(np.float64))
     acc, ref_acc = accuracy(candidate, labels), accuracy(reference, labels)
+    right, ref_right = np.argmax(candidate, 1) == labels, np.argmax(reference, 1) == labels
+    b, c = int(np.sum(ref_right & ~right)), int(np.sum(right & ~ref_right))
     per_class = (per_class_accuracy(candidate, labels) - per_class_accuracy(reference, labels)) * 100
     return {
         "accuracy": acc, "reference_accuracy": ref_acc, "delta_accuracy_pp": round((acc - ref_acc) * 100, 4),
+        "delta_ci_pp": list(paired_interval_pp(b, c, len(labels))), "digits": len(labels),
+        "discordant": {"reference_only": b, "candidate_only": c}, "mcnemar_p": round(mcnemar_p(b, c), 6),
         "agreement": float(np.mean(np.argmax(candidate, 1) == np.argmax(reference, 1))),
         "max_abs_diff": float(np.max(diff)) if diff.size else 0.0,
         "mean_abs_diff": float(np.mean(diff)) if diff.size else 0.0,

@@ -17,7 +17,7 @@ from edgeseq.embedded import contradictions
 from edgeseq.environment import installed
 from edgeseq.errors import EdgeseqError, IntegrityError
 from edgeseq.fileio import read_manifest, sha256_file, verify_against_manifest
-from edgeseq.parity.compare import ParityReport, check_tolerance, compare
+from edgeseq.parity.compare import FAIL, INCONCLUSIVE, PASS, ParityReport, compare, judge
 from edgeseq.progress import ProgressLike, as_progress
 from edgeseq.recipes import tolerance_for
 from edgeseq.runtimes import RuntimeName
@@ -79,7 +79,8 @@ def validate(paths: list[Path], dataset: Dataset, reference: Path | None = None,
             if report.accuracy is None:
                 stage.advance(detail=f"FAILED: {report.reason}")
             else:
-                verdict = "ok" if report.passed else f"FAILED: {report.reason}"
+                verdict = "ok" if report.passed else report.reason if report.outcome == INCONCLUSIVE \
+                    else f"FAILED: {report.reason}"
                 stage.advance(detail=f"acc {report.accuracy:.4f} ({report.delta_accuracy_pp:+.2f} pp),"
                                      f" agreement {report.agreement:.4f}, max diff {report.max_abs_diff:.2g}:"
                                      f" {verdict}")
@@ -155,14 +156,14 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
                             seconds=round(time.perf_counter() - started, 2))
     m = manifest or {}
     tolerance = replace(tolerance_for(m.get("format", common["format"]), m.get("recipe")), **overrides)
-    reason = check_tolerance(tolerance, figures["delta_accuracy_pp"], figures["agreement"], figures["max_abs_diff"])
-    if reason is None and not candidate.state_hygiene:
-        reason = "state hygiene: the same digit gave different outputs across invokes"
+    judgement = judge(tolerance, figures)
+    outcome, reason = judgement.outcome, judgement.reason
+    if judgement.passed and not candidate.state_hygiene:
+        outcome, reason = FAIL, "state hygiene: the same digit gave different outputs across invokes"
     if reason is None and manifest is None:
         integrity = "no-manifest (warning: unverified file)"
     return ParityReport(
         **common, backend=candidate.backend, reference=str(ref_path), reference_kind=ref_kind,
         model_test_accuracy=(m.get("source_keras") or {}).get("test_accuracy"),
-        tolerance=tolerance.to_dict(), state_hygiene=candidate.state_hygiene, passed=reason is None, reason=reason,
-        integrity=integrity, digits=int(common["data"]["test_count"]), seconds=round(time.perf_counter() - started, 2),
-        **figures)
+        tolerance=tolerance.to_dict(), state_hygiene=candidate.state_hygiene, passed=outcome == PASS, reason=reason,
+        outcome=outcome, integrity=integrity, seconds=round(time.perf_counter() - started, 2), **figures)

@@ -51,6 +51,7 @@ class FileRow:
     p50_us: float | None                 # at batch 1
     p99_us: float | None
     other_batches: tuple[tuple[int, float, float], ...] = ()   # (batch, p50_us, p99_us)
+    parity_outcome: str | None = None    # pass | fail | inconclusive (validate's paired gate)
 
     @property
     def label(self) -> str:
@@ -71,7 +72,10 @@ class FileRow:
             return "reference"
         if self.passed is None:
             return "not validated"
-        return "pass" if self.passed else f"FAIL: {self.parity_reason}"
+        if self.passed:
+            return "pass"
+        return self.parity_reason or "inconclusive" if self.parity_outcome == "inconclusive" \
+            else f"FAIL: {self.parity_reason}"
 
     def summary(self) -> dict[str, Any]:
         return {"file": self.label, "path": self.path, "runtime": self.runtime, "accuracy": self.accuracy,
@@ -205,7 +209,7 @@ def _file_row(f: _File, runtime: str, inputs: Inputs) -> FileRow:
         "ok" if ok else (bad.status if bad else None),
         (bad.reason if bad else None) or ("not measured at batch 1" if ok and not one else None),
         one.p50_us if one else None, one.p99_us if one else None,
-        tuple((r.batch, r.p50_us, r.p99_us) for r in ok if r.batch != 1))
+        tuple((r.batch, r.p50_us, r.p99_us) for r in ok if r.batch != 1), check.outcome if check else None)
 
 
 def file_rows(inputs: Inputs) -> tuple[FileRow, ...]:

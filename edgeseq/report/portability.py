@@ -18,7 +18,7 @@ from edgeseq.portability import TABLE_COLUMNS, Cell, cells_of, loads
 # a validate row's backend string starts with its library's name
 LIBRARY_COLUMN = (("ai-edge-litert", "LiteRT"), ("tflite-runtime", "tflite-runtime"), ("onnxruntime", "onnxruntime"),
                   ("openvino", "OpenVINO"))
-STATUS_TEXT = {"pass": "pass", "fail": "fail", "cannot-load": "can't load"}
+STATUS_TEXT = {"pass": "pass", "fail": "fail", "inconclusive": "inconclusive", "cannot-load": "can't load"}
 
 
 def column_of(backend: str | None) -> str | None:
@@ -28,7 +28,7 @@ def column_of(backend: str | None) -> str | None:
 def _from_validate(row: ParityReport) -> Cell:
     if row.accuracy is None:
         return Cell("", "cannot-load", True, reason=row.reason)
-    return Cell("", "pass" if row.passed else "fail", True, reason=row.reason)
+    return Cell("", "pass" if row.passed else row.outcome or "fail", True, reason=row.reason)
 
 
 def _text(cell: Cell | None, where: str) -> str:

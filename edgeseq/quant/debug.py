@@ -1,0 +1,209 @@
+"""`quant-debug`: where a quantized file's error comes from, layer by layer and timestep by timestep.
+
+`debug_file(path, reference, dataset, limit, progress)` runs the quantized file and its float reference (the
+fp32 file of the same architecture and format beside it) on the same digits, captures every layer's output in
+both (edgeseq.quant.capture), matches the layers by structure (edgeseq.quant.graph) and reports for each:
+  rmse           root mean square of quantized - float
+  relative_rmse  rmse / (max - min) of the float values
+  clipping       the fraction of float values outside the range the quantized tensor can represent,
+                 [scale * (qmin - zp), scale * (qmax - zp)] (None where the quantized tensor is float)
+Recurrent layers get a row per timestep (their hidden state h_t) and a row for the whole layer (all timesteps
+pooled). `plot(result)` draws the error per layer and per timestep as PNG bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgeseq import layout
+from edgeseq.artifacts import read_facts
+from edgeseq.data import Dataset
+from edgeseq.errors import EdgeseqError, ModelError, RuntimeUnavailable
+from edgeseq.fileio import read_manifest
+from edgeseq.progress import ProgressLike, as_progress
+
+FLOAT_RECIPES = ("fp32",)
+DEFAULT_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class QuantDebugRow:
+    layer: str                        # Keras layer name where the tensor names carry it, else "<kind> <n>"
+    kind: str                         # recurrent | dense | output
+    op: str                           # the quantized file's op (the reference's after a slash when it differs)
+    timestep: int | None              # None: the whole layer
+    rmse: float | None
+    relative_rmse: float | None       # rmse / (max - min) of the float values
+    clipping: float | None            # fraction of float values outside the quantized range; None: float tensor
+    max_abs_error: float | None
+    float_range: tuple[float, float] | None
+    shape: list[int] | None           # of one digit's value (both files agree, or the row is unmatched)
+    tensor: str | None                # the quantized file's tensor
+    reference_tensor: str | None
+    note: str | None = None           # why a row has no figures (unmatched), or what it pools
+
+    @property
+    def matched(self) -> bool:
+        return self.rmse is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class QuantDebugResult:
+    path: str
+    reference: str
+    format: str
+    model: str | None
+    recipe: str | None
+    digits: int
+    rows: list[QuantDebugRow]
+    backend: str
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def layers(self) -> list[QuantDebugRow]:
+        return [r for r in self.rows if r.timestep is None]
+
+    @property
+    def worst(self) -> QuantDebugRow | None:
+        scored = [r for r in self.layers if r.relative_rmse is not None]
+        return max(scored, key=lambda r: r.relative_rmse) if scored else None
+
+    @property
+    def largest_increase(self) -> tuple[QuantDebugRow, float] | None:
+        """The layer whose relative error grew most over the layer before it (in percentage points): where
+        error is made rather than inherited."""
+        scored = [r for r in self.layers if r.relative_rmse is not None]
+        steps = [(b, (b.relative_rmse - a.relative_rmse) * 100) for a, b in zip([None, *scored], scored)
+                 if a is not None] if len(scored) > 1 else []
+        first = [(scored[0], scored[0].relative_rmse * 100)] if scored else []
+        return max(first + steps, key=lambda item: item[1]) if scored else None
+
+    def summary(self) -> str:
+        worst = self.worst
+        if worst is None:
+            return "no layer could be compared"
+        text = f"largest relative error: layer {worst.layer} ({worst.relative_rmse * 100:.2f} %)"
+        if (grown := self.largest_increase) is not None and grown[0] is not worst:
+            text += f"; largest increase over the layer before: {grown[0].layer} ({grown[1]:+.2f} pp)"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"summary": self.summary()}
+
+
+def resolve_reference(path: Path, reference: Path | None) -> tuple[Path, layout.FileKey | None]:
+    """(reference file, the quantized file's key). Refuses an fp32 file (nothing to debug), a reference of
+    another format or architecture, or a missing one, in one line each."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"file not found: {path}")
+    fmt = layout.format_of(path)
+    if fmt not in ("tflite", "onnx"):
+        raise ModelError(f"{path}: quant-debug takes an exported .tflite or .onnx file")
+    key = layout.key_of(path, read_manifest(path))
+    if key is not None and key.recipe in FLOAT_RECIPES:
+        raise EdgeseqError(f"{path} is a float file ({key.recipe}): nothing is quantized in it, nothing to debug"
+                           f" (give a quantized file, e.g. {key.model}-int8.{fmt})")
+    if reference is None:
+        if key is None:
+            raise EdgeseqError(f"no reference for {path}: its name does not say its architecture and it has no"
+                               " manifest; pass --reference")
+        reference = path.parent / layout.FileKey(key.model, fmt, "fp32").filename
+        if not reference.is_file():
+            raise EdgeseqError(f"no reference for {path}: {reference.name} is not beside it; pass --reference")
+    reference = Path(reference)
+    if not reference.is_file():
+        raise ModelError(f"reference not found: {reference}")
+    if layout.format_of(reference) != fmt:
+        raise EdgeseqError(f"reference {reference} is not a .{fmt} file: compare a file with the float file of"
+                           " its own format")
+    ref_key = layout.key_of(reference, read_manifest(reference))
+    if key is not None and ref_key is not None and ref_key.model != key.model:
+        raise EdgeseqError(f"reference {reference} is the {ref_key.model} model, {path} the {key.model} model")
+    if ref_key is not None and ref_key.recipe not in FLOAT_RECIPES:
+        raise EdgeseqError(f"reference {reference} is quantized ({ref_key.recipe}): the reference must be the fp32 file")
+    if reference.resolve() == path.resolve():
+        raise EdgeseqError(f"{path} is its own reference")
+    return reference, key
+
+
+def debug_file(path: Path, reference: Path | None, dataset: Dataset, limit: int | None = DEFAULT_LIMIT,
+               progress: ProgressLike = None) -> QuantDebugResult:
+    """Compare the quantized `path` with its float `reference` (default: the fp32 file beside it) on the first
+    `limit` test digits of `dataset`, layer by layer (see the module docstring)."""
+    from edgeseq.quant import compare  # noqa: PLC0415
+
+    started = time.perf_counter()
+    progress = as_progress(progress)
+    path = Path(path)
+    reference, key = resolve_reference(path, reference)
+    facts, ref_facts = read_facts(path), read_facts(reference)        # one line for a corrupt file
+    if [d for d in facts.inputs[0].shape[1:]] != [d for d in ref_facts.inputs[0].shape[1:]]:
+        raise EdgeseqError(f"{reference} takes input {ref_facts.inputs[0].shape}, {path} {facts.inputs[0].shape}:"
+                           " not the same model")
+    digits = dataset.x_test[:limit]
+    if len(digits) == 0:
+        raise EdgeseqError("no test digits to compare on")
+    capture = compare.CAPTURES[layout.format_of(path)]
+    timesteps = int(digits.shape[1])
+    captured = {}
+    with progress.stage("quant-debug", total=2, unit="files") as stage:
+        for role, file in (("reference", reference), ("quantized", path)):
+            stage.begin(f"{file} ({role}, {len(digits)} digits)")
+            t0 = time.perf_counter()
+            def tick(n: int, name: str = file.name) -> None:
+                stage.describe(f"{name}: digit {n}/{len(digits)}")
+            captured[role] = compare.capture_layers(file, capture, digits, timesteps, tick)
+            stage.advance(detail=f"{len(captured[role][1])} layers found in {time.perf_counter() - t0:.1f} s")
+    rows, notes = compare.compare_layers(captured["quantized"], captured["reference"])
+    return QuantDebugResult(
+        path=str(path), reference=str(reference), format=layout.format_of(path) or "", model=key.model if key else None,
+        recipe=key.recipe if key else None, digits=len(digits), rows=rows, backend=captured["quantized"][0].backend,
+        seconds=round(time.perf_counter() - started, 2), notes=notes,
+        data=dataset.identity() | {"digits_used": len(digits)})
+
+
+def plot(result: QuantDebugResult) -> bytes:
+    """A PNG: relative RMSE per layer (worst in red), and per timestep for each recurrent layer."""
+    try:
+        import matplotlib  # noqa: PLC0415
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt  # noqa: PLC0415
+    except ImportError as err:
+        raise RuntimeUnavailable("plots need matplotlib: pip install 'edgeseq[report]'") from err
+    layers = [r for r in result.layers if r.relative_rmse is not None]
+    series: dict[str, list[tuple[int, float]]] = {}
+    for r in result.rows:
+        if r.timestep is not None and r.relative_rmse is not None:
+            series.setdefault(r.layer, []).append((r.timestep, r.relative_rmse * 100))
+    fig, axes = plt.subplots(1, 2 if series else 1, figsize=(11 if series else 6, 4), squeeze=False)
+    left = axes[0][0]
+    worst = result.worst
+    left.bar([r.layer for r in layers], [r.relative_rmse * 100 for r in layers],
+             color=["tab:red" if r is worst else "tab:blue" for r in layers])
+    left.set_ylabel("RMSE / float range (%)")
+    left.set_title("error per layer")
+    left.tick_params(axis="x", rotation=30)
+    if series:
+        right = axes[0][1]
+        for name, points in series.items():
+            right.plot([t for t, _ in points], [v for _, v in points], marker=".", label=name)
+        right.set_xlabel("timestep (image row)")
+        right.set_ylabel("RMSE / float range (%)")
+        right.set_title("recurrent state error per timestep")
+        right.legend()
+    fig.suptitle(f"{Path(result.path).name} vs {Path(result.reference).name} ({result.digits} digits)")
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=100)
+    plt.close(fig)
+    return out.getvalue()
