@@ -3,8 +3,8 @@
 Each command parses its options, calls one library function and renders the result: a table (render.py) or
 JSON with --json on stdout; progress and logs on stderr (edgeseq.progress). Every EdgeseqError becomes one
 line on stderr and exit 1, here; a bad option value is a usage error (exit 2). Commands live by stage:
-build.py (train, export, run), check.py (validate, inspect), measure.py (bench, report); options shared by
-several commands are declared once in options.py. Importing this package never imports TensorFlow.
+build.py (train, export, run), check.py (validate, inspect), measure.py (bench, report), quant.py
+(quant-debug); options shared by several commands are declared once in options.py. Importing this package never imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from edgeseq.cli import build, check, measure
+from edgeseq.cli import build, check, measure, quant
 from edgeseq.errors import EdgeseqError, first_line
 from edgeseq.quiet import VERBOSE_ENV, quiet_native_logs
 
@@ -50,7 +50,7 @@ def cli(verbose: bool, debug: bool) -> None:
     quiet_native_logs()
 
 
-for _command in (*build.COMMANDS, *check.COMMANDS, *measure.COMMANDS):
+for _command in (*build.COMMANDS, *check.COMMANDS, *measure.COMMANDS, *quant.COMMANDS):
     cli.add_command(_command)
 
 
