@@ -103,6 +103,11 @@ class OnnxSettings:
     weight_type: str = "QInt8"                 # onnxruntime.quantization.QuantType member
     activation_type: str = "QInt8"
     quant_format: str = "QDQ"                  # onnxruntime.quantization.QuantFormat member (static only)
+    calibrate_method: str = "MinMax"           # onnxruntime.quantization.CalibrationMethod member (static only)
+    per_channel: bool = False                  # per-channel weight scales (static only)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (v.value if isinstance(v, enum.Enum) else v) for k, v in asdict(self).items()}
 
 
 @dataclass(frozen=True)

@@ -96,11 +96,19 @@ def train(model_name: str, epochs: int, seed: int, batch_size: int, data_spec: s
 @out_option()
 @click.option("--calibration-size", type=int, default=500, show_default=True, callback=positive)
 @click.option("--calibration-seed", type=int, default=0, show_default=True)
-@data_option("Where calibration digits come from (training split): sample, mnist or a path.")
+@data_option("Where calibration digits (training split) come from, and with --max-loss-pp the test digits that"
+             " judge: sample, mnist or a path.")
+@click.option("--max-loss-pp", type=click.FloatRange(min=0), default=None,
+              help="Accuracy-aware search: a quantized recipe whose file loses more than this many points on the"
+                   " test split (paired 95 % interval) is exported again with remedies (more calibration digits,"
+                   " other calibration methods, per-channel weights) until one meets it; every attempt is"
+                   " recorded in the manifest.")
+@click.option("--search-seconds", type=click.FloatRange(min=0, min_open=True), default=900.0, show_default=True,
+              help="With --max-loss-pp: the time budget per recipe.")
 @json_option("Print per-recipe results as JSON on stdout.")
 def export(model_name: str, format_name: str, quants: tuple[str, ...], graph_name: str | None,
            source_root: Path, out: Path, calibration_size: int, calibration_seed: int, data_spec: str,
-           as_json: bool) -> None:
+           max_loss_pp: float | None, search_seconds: float, as_json: bool) -> None:
     """Export trained models to TFLite and ONNX, every quantization recipe, each with a manifest.
 
     Writes OUT/<arch>/<arch>-<recipe>.<tflite|onnx> and <file>.json. Exit 1 unless every requested
@@ -122,9 +130,9 @@ def export(model_name: str, format_name: str, quants: tuple[str, ...], graph_nam
     except EdgeseqError as err:
         raise click.BadParameter(str(err), param_hint="--graph") from err
     check_output_dir(out)
-    dataset = data.load(data_spec) if any(r.calibrated for r in chosen) else None
+    dataset = data.load(data_spec) if any(r.calibrated for r in chosen) or max_loss_pp is not None else None
     with for_cli(as_json) as progress:
-        results = export_all(specs, source_root, out, dataset, progress)
+        results = export_all(specs, source_root, out, dataset, progress, max_loss_pp, search_seconds)
     if as_json:
         emit_json([r.to_dict() for r in results])
     else:

@@ -169,6 +169,7 @@ def _echo_self_description(embedded: dict[str, Any] | None, manifest: dict[str, 
             click.echo(f"embedded vs manifest: CONTRADICTION: {problem}")
     else:
         click.echo("embedded: none (exported before edgeseq embedded its facts, or by another tool)")
+    _echo_search((manifest or {}).get("search"))
     section = (manifest or {}).get("portability")
     if not section:
         return
@@ -178,6 +179,23 @@ def _echo_self_description(embedded: dict[str, Any] | None, manifest: dict[str, 
     for cell in section.get("does_not_run_on", []):
         how = "measured" if cell.get("measured") else "known"
         click.echo(f"does not run on: {cell['backend']} ({how}): {cell.get('reason')}")
+
+
+def _echo_search(search: dict[str, Any] | None) -> None:
+    """The recipe search that chose this file (export --max-loss-pp), an attempt a line."""
+    if not search:
+        return
+    judged = search.get("judged_on") or {}
+    click.echo(f"search: budget {search['max_loss_pp']:g} pp on {judged.get('test_count')} {judged.get('name')} test"
+               f" digits, {'met' if search.get('met') else 'NOT met'}"
+               f"{' (proven)' if search.get('proven') else ' (within, not proven on these digits)' if search.get('met') else ''},"
+               f" kept attempt {search.get('kept')} of {len(search.get('attempts', []))}")
+    for attempt in search.get("attempts", []):
+        figures = (f"{attempt['delta_accuracy_pp']:+.2f} pp, CI [{attempt['delta_ci_pp'][0]:+.2f},"
+                   f" {attempt['delta_ci_pp'][1]:+.2f}], p50 {attempt.get('p50_us') or 0:.1f} µs"
+                   if attempt.get("status") == "ok" else f"{attempt.get('status')}: {attempt.get('reason')}")
+        click.echo(f"  attempt {attempt['number']} ({attempt['remedy']}, calibration"
+                   f" {attempt.get('calibration_size')}): {figures}")
 
 
 COMMANDS: tuple[Any, ...] = (validate, inspect)

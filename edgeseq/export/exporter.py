@@ -41,6 +41,13 @@ class ExportSpec:
     graph: Graph | None                  # None: the table knows no working graph (recipe.notes says why)
     calibration_size: int = 500
     calibration_seed: int = 0
+    onnx_settings: tuple[tuple[str, Any], ...] = ()   # OnnxSettings fields a recipe search changes
+
+    def settings(self) -> dict[str, Any] | None:
+        """The quantizer's settings this spec converts with (the recipe's, changed by onnx_settings)."""
+        if self.recipe.onnx is None:
+            return None
+        return replace(self.recipe.onnx, **dict(self.onnx_settings)).to_dict()
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,7 @@ class ExportResult:
     recurrent_op: str | None
     seconds: float
     portability: dict[str, Any] | None = None   # the manifest's section: where the file ran, where it did not
+    search: dict[str, Any] | None = None        # export --max-loss-pp: every attempt and the one kept
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -130,6 +138,7 @@ def _manifest(spec: ExportSpec, source: Path, converted: Path, facts: dict[str, 
         "labels": list(data_module.LABELS),
         "output_meaning": "softmax probabilities over labels; the class is the argmax",
         "calibration": calibration,
+        "onnx_quantization": spec.settings() if spec.recipe.format.value == "onnx" else None,
         "tolerance": spec.recipe.tolerance.to_dict(),
         "source_keras": {"name": source.name, "sha256": sha256_file(source),
                          "test_accuracy": source_manifest.get("test_accuracy"),
@@ -203,7 +212,8 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
         return result("failed", str(err))
     calibration_info = None
     request: dict[str, Any] = {"arch": spec.arch.value, "format": recipe.format.value, "recipe": recipe.name,
-                               "graph": spec.graph.value, "source": str(source)}
+                               "graph": spec.graph.value, "source": str(source),
+                               "onnx_settings": dict(spec.onnx_settings)}
     if recipe.calibrated:
         if dataset is None:
             return result("failed", "calibration data is required")
@@ -241,11 +251,20 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
 
 
 def export_all(specs: list[ExportSpec], source_root: Path, out: Path, dataset: Dataset | None,
-               progress: ProgressLike = None) -> list[ExportResult]:
-    """Export every spec (sources checked first); conversions run one after another, a progress step each."""
+               progress: ProgressLike = None, max_loss_pp: float | None = None,
+               search_seconds: float = 900.0) -> list[ExportResult]:
+    """Export every spec (sources checked first); conversions run one after another, a progress step each.
+    With `max_loss_pp`, each quantized recipe goes through the accuracy-aware search (export.search)."""
     progress = as_progress(progress)
     sources = {spec.arch: source_model(source_root, spec.arch) for spec in specs}
     ensure_dir(out)
+    judge_file = None
+    if max_loss_pp is not None:
+        from edgeseq.export.search import Judge  # noqa: PLC0415
+
+        if dataset is None:
+            raise EdgeseqError("the recipe search needs test digits to judge on (--data)")
+        judge_file = Judge(dataset, max_loss_pp)
     results = []
     with progress.stage("export", total=len(specs), unit="recipes") as stage:
         for spec in specs:
@@ -253,7 +272,13 @@ def export_all(specs: list[ExportSpec], source_root: Path, out: Path, dataset: D
             stage.begin(f"{spec.arch.value} {spec.recipe.key} ({graph})")
             workdir = Path(tempfile.mkdtemp(prefix=".edgeseq-export-", dir=out))
             try:
-                outcome = export_one(spec, sources[spec.arch], out, dataset, workdir)
+                if judge_file is not None and spec.recipe.tolerance.min_delta_accuracy_pp is not None:
+                    from edgeseq.export.search import search  # noqa: PLC0415
+
+                    outcome = search(spec, sources[spec.arch], out, dataset, max_loss_pp, search_seconds,
+                                     judge_file, progress)
+                else:
+                    outcome = export_one(spec, sources[spec.arch], out, dataset, workdir)
             finally:
                 shutil.rmtree(workdir, ignore_errors=True)
             detail = f"{outcome.size_bytes:,} bytes" if outcome.status == "ok" else outcome.reason

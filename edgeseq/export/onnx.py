@@ -67,14 +67,16 @@ def _quantize_dynamic(source: Path, target: Path, settings: OnnxSettings, calibr
 
 
 def _quantize_static(source: Path, target: Path, settings: OnnxSettings, calibration: np.ndarray | None) -> None:
-    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static  # noqa: PLC0415
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static  # noqa: PLC0415
 
     if calibration is None:
         raise ExportError("static quantization needs calibration data")
     quantize_static(str(source), str(target), _Calibration(calibration),
                     quant_format=getattr(QuantFormat, settings.quant_format),
                     activation_type=getattr(QuantType, settings.activation_type),
-                    weight_type=getattr(QuantType, settings.weight_type))
+                    weight_type=getattr(QuantType, settings.weight_type),
+                    calibrate_method=getattr(CalibrationMethod, settings.calibrate_method),
+                    per_channel=settings.per_channel)
 
 
 QUANTIZERS: dict[OnnxQuantizer, Callable[[Path, Path, OnnxSettings, np.ndarray | None], None]] = {

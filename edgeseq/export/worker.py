@@ -2,7 +2,7 @@
 calibrator) cannot take the caller down. Spoken to through `procs.run_worker`:
 
     request: {arch, format, recipe, graph, source, output, calibration (a .npy in the work folder) or null,
-              golden_digits (a .npy) or absent}
+              golden_digits (a .npy) or absent, onnx_settings (fields of OnnxSettings to change) or absent}
     result:  {zero_digit_output}: the written file, run on one zero digit through edgeseq's own adapter;
              {golden}: a .npy of the source model's probabilities on golden_digits, when they were sent
 
@@ -13,6 +13,7 @@ An error response carries the exception's type: ModelError means the source mode
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,8 @@ def handle(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
 
     tempfile.tempdir = str(workdir)  # scratch (SavedModels) stays in the export's work folder
     chosen = recipe(request["format"], request["recipe"])
+    if request.get("onnx_settings") and chosen.onnx is not None:  # a recipe search's variation of the row
+        chosen = replace(chosen, onnx=replace(chosen.onnx, **request["onnx_settings"]))
     calibration = np.load(request["calibration"], allow_pickle=False) if request.get("calibration") else None
     answer: dict[str, Any] = {}
     if request.get("golden_digits"):  # first, through the adapter validate uses, so the figures are the same
