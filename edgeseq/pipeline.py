@@ -34,8 +34,9 @@ class RunConfig:
     data: str = "sample"
     epochs: int = 3
     seed: int = 0
-    quick: bool = False               # one short epoch on a slice, small calibration, short benchmarks
+    quick: bool = False               # 3 epochs on at most 6,000 digits, small calibration, short benchmarks
     threads: int = 1
+    max_loss_pp: float | None = None  # export's accuracy-aware recipe search (export.search)
 
     @property
     def limits(self) -> tuple[int | None, int | None]:
@@ -113,7 +114,7 @@ def run(config: RunConfig, progress: ProgressLike = None) -> RunResult:
     t = step(2, "export")
     specs = [ExportSpec(arch, r, r.graphs.get(arch), config.calibration_size) for arch in models.Arch
              for r in recipes.RECIPES.values()]
-    exported = export_all(specs, model_dir, model_dir, dataset, progress)
+    exported = export_all(specs, model_dir, model_dir, dataset, progress, config.max_loss_pp)
     write_json_atomic(out / "export.json", [r.to_dict() for r in exported])
     timings["export"] = time.perf_counter() - t
 

@@ -150,9 +150,11 @@ def export(model_name: str, format_name: str, quants: tuple[str, ...], graph_nam
 @out_option(None, "Output folder [default: runs/<UTC time>].")
 @click.option("--quick", is_flag=True, help="A fast smoke run: 3 epochs on at most 6,000 training digits, parity on"
                    " 1,000 test digits, a small calibration set, short benchmarks.")
+@click.option("--max-loss-pp", type=click.FloatRange(min=0), default=None,
+              help="Export with the accuracy-aware recipe search (see `edgeseq export --help`).")
 @json_option("Print the run summary as JSON on stdout.")
 def run_command(data_spec: str, epochs: int, seed: int, threads: int, out: Path | None, quick: bool,
-                as_json: bool) -> None:
+                max_loss_pp: float | None, as_json: bool) -> None:
     """The main job: train both models, export every recipe, validate parity, benchmark, and write a report.
 
     Exit 1 if any exported file fails its parity tolerance (significantly, by validate's paired gate); files
@@ -163,7 +165,7 @@ def run_command(data_spec: str, epochs: int, seed: int, threads: int, out: Path 
     from edgeseq.pipeline import RunConfig, default_out, run  # noqa: PLC0415
 
     with for_cli(as_json) as progress:
-        result = run(RunConfig(out or default_out(), data_spec, epochs, seed, quick, threads), progress)
+        result = run(RunConfig(out or default_out(), data_spec, epochs, seed, quick, threads, max_loss_pp), progress)
     if as_json:
         emit_json(result.to_dict())
     else:
