@@ -5,12 +5,14 @@ import copy
 import hashlib
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import REPO
 from edgeseq import report
 from edgeseq.bench import BenchResult
 from edgeseq.errors import EdgeseqError
@@ -524,3 +526,21 @@ def test_device_results_about_a_file_nobody_built_are_an_error(tmp_path):
     with pytest.raises(EdgeseqError, match="did not build"):
         build_report(REAL, tmp_path / "out", Budgets(), (tmp_path / "bench.json",))
     assert not (tmp_path / "out").exists()
+
+
+def test_files_that_lose_more_than_half_a_point_get_a_quant_debug_plot(tmp_path):
+    """A quantized file that lost more than 0.5 pp gets quant-debug's plot in the report; one the report cannot
+    reach (the real rows' int16x8 SimpleRNN is not committed) gets a note saying why."""
+    results = tmp_path / "results"
+    shutil.copytree(REAL, results)
+    rows = real("validate.json")
+    lossy = next(r for r in rows if r["path"].endswith("lstm-dynamic.tflite"))
+    lossy |= {"path": str(REPO / "models" / "lstm" / "lstm-int8.tflite"), "recipe": "int8",
+              "delta_accuracy_pp": -0.7, "outcome": "inconclusive", "passed": False}
+    (results / "validate.json").write_text(json.dumps(rows))
+    result = build_report(results, tmp_path / "out")
+    text = Path(result.markdown_path).read_text()
+    assert "## Where the quantization error comes from" in text
+    assert (tmp_path / "out" / "quant-debug-lstm-int8.png").read_bytes().startswith(b"\x89PNG")
+    assert "](quant-debug-lstm-int8.png)" in text and "largest relative error: layer" in text
+    assert "rnn-int16x8.tflite (-81.23 pp): quant-debug could not run" in text

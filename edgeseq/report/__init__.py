@@ -40,6 +40,7 @@ from edgeseq.report.inputs import (
 )
 from edgeseq.report.join import FileRow, file_rows, join_notes
 from edgeseq.report.portability import table as portability_table
+from edgeseq.report.quant import quant_figures
 from edgeseq.report.reproduction import Reproduction, reproductions, sample_note
 from edgeseq.report.units import KB
 from edgeseq.report.verdict import ArchVerdict, Budgets, accuracy_tie, verdicts, why_left_out
@@ -93,11 +94,14 @@ def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
     images = figures(rows, envs, [v.model for v in verdict])
     per_device = device_figures(devices, [v.model for v in verdict])
     images |= {name: png for name, (png, _) in per_device.items()}
+    quant, quant_notes = quant_figures(inputs.validate)
+    images |= {name: png for name, (png, _) in quant.items()}
     for name, png in images.items():
         write_bytes_atomic(out / name, png)
     blocks = document(rows, verdict, conclusion, budgets, envs, data, notes, inputs.folder, published, note,
                       portability_table(inputs.export, inputs.validate), devices,
-                      [(name, caption) for name, (_, caption) in per_device.items()])
+                      [(name, caption) for name, (_, caption) in per_device.items()],
+                      ([(name, caption) for name, (_, caption) in quant.items()], quant_notes))
     result = ReportResult(str(out / "report.md"), str(out / "report.html"), str(out / "report.json"),
                           tuple(str(out / name) for name in images), budgets, verdict, conclusion, rows, envs,
                           data, notes, published, note, devices)

@@ -174,7 +174,8 @@ def document(rows: tuple[FileRow, ...], verdict: tuple[ArchVerdict, ...], conclu
              budgets: Budgets, envs: tuple[dict[str, Any], ...], data: dict[str, Any],
              warnings: tuple[str, ...], source: str, reproduced: tuple[Reproduction, ...] = (),
              sample_note: str | None = None, portability: Block | None = None,
-             devices: tuple[Any, ...] = (), device_images: list[tuple[str, str]] = ()) -> list[Block]:
+             devices: tuple[Any, ...] = (), device_images: list[tuple[str, str]] = (),
+             quant: tuple[list[tuple[str, str]], list[str]] = ([], [])) -> list[Block]:
     blocks: list[Block] = [
         ("h", 1, "edgeseq report"),
         ("p", (f"Results from {source}: {sum(not r.baseline for r in rows)} exported file × runtime rows"
@@ -215,6 +216,14 @@ def document(rows: tuple[FileRow, ...], verdict: tuple[ArchVerdict, ...], conclu
     names = [m.upper() for m in (conclusion.from_model, conclusion.to_model) if m]
     blocks += [("h", 2, " vs ".join(names) or "Architectures"), ("p", conclusion.text), ("h", 2, "Figures")]
     blocks += [("img", name, caption) for name, caption in FIGURES]
+    images, notes = quant
+    if images or notes:
+        blocks += [("h", 2, "Where the quantization error comes from"),
+                   ("p", "`edgeseq quant-debug` on every quantized file that failed parity or lost more than 0.5 pp:"
+                         " each layer's relative RMSE against the fp32 file, and each recurrent layer's hidden state"
+                         " per timestep.")]
+        blocks += [("img", name, caption) for name, caption in images]
+        blocks += [("ul", notes)] if notes else []
     blocks += [("h", 2, "Every file"), _every_file(rows)] + devices_blocks(devices, device_images)
     if portability is not None:
         blocks += [("h", 2, "Where each file runs"),

@@ -1,0 +1,53 @@
+"""The report's "Where the quantization error comes from": quant-debug's plot for every quantized file that
+failed parity or lost more than LOSS_PP points, on the shipped sample's first test digits.
+
+It needs the files themselves (and the fp32 file beside each): a report built where they are not says so in a
+note instead of a plot.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgeseq.errors import EdgeseqError
+from edgeseq.parity.compare import FAIL, ParityReport
+
+LOSS_PP = 0.5
+DIGITS = 200
+FLOAT = ("fp32", "fp16")
+
+
+def wanted(rows: tuple[ParityReport, ...]) -> list[ParityReport]:
+    """One row per quantized file that failed or lost more than LOSS_PP (its worst runtime)."""
+    chosen: dict[str, ParityReport] = {}
+    for row in rows:
+        if row.recipe in FLOAT or row.recipe is None or row.delta_accuracy_pp is None:
+            continue
+        if row.outcome == FAIL or not row.passed and row.outcome is None or row.delta_accuracy_pp < -LOSS_PP:
+            known = chosen.get(row.path)
+            if known is None or row.delta_accuracy_pp < (known.delta_accuracy_pp or 0):
+                chosen[row.path] = row
+    return list(chosen.values())
+
+
+def quant_figures(rows: tuple[ParityReport, ...]) -> tuple[dict[str, tuple[bytes, str]], list[str]]:
+    """PNG and caption by file name, and a note for each file that could not be debugged."""
+    from edgeseq import data  # noqa: PLC0415
+    from edgeseq.quant.debug import debug_file, plot  # noqa: PLC0415
+
+    figures: dict[str, tuple[bytes, str]] = {}
+    notes: list[str] = []
+    targets = wanted(rows)
+    if not targets:
+        return figures, notes
+    sample = data.load("sample")
+    for row in targets:
+        name = f"quant-debug-{Path(row.path).stem}.png"
+        try:
+            result = debug_file(Path(row.path), None, sample, DIGITS)
+            figures[name] = (plot(result), f"{Path(row.path).name} ({row.delta_accuracy_pp:+.2f} pp, {row.outcome or 'fail'}):"
+                                           f" error per layer and per timestep against {Path(result.reference).name},"
+                                           f" {result.digits} sample digits. {result.summary()}")
+        except EdgeseqError as err:
+            notes.append(f"{Path(row.path).name} ({row.delta_accuracy_pp:+.2f} pp): quant-debug could not run: {err}")
+    return figures, notes
