@@ -334,6 +334,19 @@ CASES: list[tuple[str, Callable[[Path], None], list[str], str]] = [
       ]],
     ("inspect-unknown-option", nothing, ["inspect", "--bogus"], "No such option"),
 
+    # quant-debug: a quantized file and a float reference of the same model
+    ("quant-debug-missing-file", nothing, ["quant-debug", "{in}/nowhere.tflite"], "does not exist"),
+    ("quant-debug-float-file", valid_files, ["quant-debug", "{in}/rnn/rnn-fp32.tflite"], "nothing to debug"),
+    ("quant-debug-no-reference", lambda d: copy_model(d / "rnn", "rnn-int8.tflite") and None,
+     ["quant-debug", "{in}/rnn/rnn-int8.tflite"], "pass --reference"),
+    ("quant-debug-other-model", lambda d: copy_model(d / "rnn", "rnn-int8.tflite") and None,
+     ["quant-debug", "{in}/rnn/rnn-int8.tflite", "--reference", str(REPO / "models" / "lstm" / "lstm-fp32.tflite")], "the lstm model"),
+    ("quant-debug-corrupt-reference", lambda d: artifact("rnn-fp32.tflite", "random")(d)
+     or copy_model(d / "rnn", "rnn-int8.tflite") and None,
+     ["quant-debug", "{in}/rnn/rnn-int8.tflite"], "rnn-fp32.tflite"),
+    ("quant-debug-zero-limit", nothing, ["quant-debug", str(MODELS / "rnn-int8.tflite"), "--limit", "0"], "positive"),
+    ("quant-debug-unknown-option", nothing, ["quant-debug", "--bogus"], "No such option"),
+
     # report: inputs are checked row by row, the output folder before anything is computed
     ("report-missing-folder", nothing, ["report", "{in}/nowhere", "--out", "{out}"], "results folder not found"),
     ("report-empty-folder", results("empty"), ["report", "{in}/results", "--out", "{out}"], "train.json not found"),
