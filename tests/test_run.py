@@ -31,7 +31,11 @@ def test_run_quick_end_to_end(tmp_path):
     for phase in ("[1/5] train", "[2/5] export", "[3/5] validate", "[4/5] bench", "[5/5] report"):
         assert phase in done.stderr
     parity = json.loads((out / "validate.json").read_text())
-    assert all(r["passed"] and r["outcome"] == "pass" for r in parity) and summary["passed"]
+    assert summary["passed"] and not any(r["outcome"] == "fail" for r in parity), parity
+    # what the 1,000 digits cannot judge is listed, never passed
+    unsure = {r["path"] for r in parity if r["outcome"] == "inconclusive"}
+    assert set(summary["inconclusive_files"]) == unsure and not any(r["passed"] for r in parity
+                                                                     if r["path"] in unsure and r["outcome"] != "pass")
     assert summary["data"]["name"] == "sample" and "limited" in summary["data"]["note"]
 
 
@@ -40,4 +44,4 @@ def test_run_quick_is_green_again_from_scratch(tmp_path):
     done = run_cli("run", "--quick", "--out", tmp_path / "again", "--json")
     assert done.returncode == 0, done.stderr[-3000:]
     parity = json.loads((tmp_path / "again" / "validate.json").read_text())
-    assert parity and all(r["outcome"] == "pass" for r in parity), [(r["path"], r["reason"]) for r in parity]
+    assert parity and not any(r["outcome"] == "fail" for r in parity), [(r["path"], r["reason"]) for r in parity]
