@@ -272,7 +272,8 @@ def export_all(specs: list[ExportSpec], source_root: Path, out: Path, dataset: D
             stage.begin(f"{spec.arch.value} {spec.recipe.key} ({graph})")
             workdir = Path(tempfile.mkdtemp(prefix=".edgeseq-export-", dir=out))
             try:
-                if judge_file is not None and spec.recipe.tolerance.min_delta_accuracy_pp is not None:
+                if judge_file is not None and spec.recipe.tolerance.min_delta_accuracy_pp is not None \
+                        and spec.graph is not None and unavailable_graph(spec) is None:
                     from edgeseq.export.search import search  # noqa: PLC0415
 
                     outcome = search(spec, sources[spec.arch], out, dataset, max_loss_pp, search_seconds,
