@@ -31,7 +31,7 @@ def _points(rows: tuple[FileRow, ...]) -> list[plots.Point]:
 def device_figure_name(index: int, device: str) -> str:
     """The PNG of the `index`-th device's accuracy-vs-latency plot (a slug of its name, numbered: two names
     may slug alike)."""
-    slug = re.sub(r"[^a-z0-9]+", "-", device.lower()).strip("-")[:40] or "device"
+    slug = re.sub(r"[^a-z0-9]+", "-", device.lower())[:40].strip("-") or "device"
     return f"device-{index + 1}-{slug}.png"
 
 
