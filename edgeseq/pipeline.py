@@ -14,7 +14,8 @@ from typing import Any
 
 from edgeseq import data as data_module, models, recipes
 from edgeseq.bench import BenchConfig, BenchResult, bench
-from edgeseq.export.exporter import ExportResult, ExportSpec, export_all
+from edgeseq.export.batch import export_all
+from edgeseq.export.exporter import ExportResult, ExportSpec
 from edgeseq.fileio import check_output_dir, ensure_dir, write_json_atomic
 from edgeseq.parity import ParityReport
 from edgeseq.parity.compare import INCONCLUSIVE

@@ -93,7 +93,8 @@ def test_validate_runs_every_tflite_file_but_dynamic_range(tflite_runtime_python
             assert not row["passed"] and MISSING_KERNEL.search(row["reason"]), row
             assert "\n" not in row["reason"]
         else:
-            assert row["passed"] and row["backend"].startswith("tflite-runtime 2.14"), row
+            # 1,000 digits: a pass or, for the small int8 RNN losses, inconclusive; never a fail
+            assert row["outcome"] in ("pass", "inconclusive") and row["backend"].startswith("tflite-runtime 2.14"), row
     assert done.returncode == 1 and done.stderr.strip().splitlines()[-1].startswith("Error: ")
 
 

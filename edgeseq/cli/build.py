@@ -117,7 +117,8 @@ def export(model_name: str, format_name: str, quants: tuple[str, ...], graph_nam
     Example: edgeseq export --model lstm --format tflite --quant dynamic
     """
     from edgeseq import data, models, recipes  # noqa: PLC0415
-    from edgeseq.export.exporter import export_all, plan  # noqa: PLC0415
+    from edgeseq.export.batch import export_all  # noqa: PLC0415
+    from edgeseq.export.exporter import plan  # noqa: PLC0415
     from edgeseq.fileio import check_output_dir  # noqa: PLC0415
 
     try:

@@ -104,13 +104,11 @@ def capture_tflite(path: Path, tensors: set[str], digits: np.ndarray,
         from ai_edge_litert.interpreter import Interpreter, OpResolverType  # noqa: PLC0415
         label = "ai-edge-litert (builtin kernels, all tensors preserved)"
     except ImportError:
-        try:
-            from edgeseq.tfsupport import import_tensorflow  # noqa: PLC0415
-            lite = import_tensorflow().lite
-            Interpreter, OpResolverType = lite.Interpreter, lite.experimental.OpResolverType
-            label = "tf.lite (builtin kernels, all tensors preserved)"
-        except (ImportError, RuntimeUnavailable) as err:
-            raise RuntimeUnavailable("quant-debug needs ai-edge-litert for .tflite files:"
+        try:  # the device side never imports TensorFlow: LiteRT, else tflite-runtime
+            from tflite_runtime.interpreter import Interpreter, OpResolverType  # noqa: PLC0415
+            label = "tflite-runtime (builtin kernels, all tensors preserved)"
+        except ImportError as err:
+            raise RuntimeUnavailable("quant-debug needs ai-edge-litert (or tflite-runtime) for .tflite files:"
                                      " pip install 'edgeseq[runtime]'") from err
     try:
         with native_stderr_silenced():

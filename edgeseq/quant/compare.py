@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from edgeseq.quant import capture as cap
-from edgeseq.quant.debug import QuantDebugRow
 from edgeseq.quant.graph import KIND_ORDER, RECURRENT, Layer, Probe, find_layers, untraced_loops
+
+
+@dataclass(frozen=True)
+class QuantDebugRow:
+    layer: str                        # Keras layer name where the tensor names carry it, else "<kind> <n>"
+    kind: str                         # recurrent | dense | output
+    op: str                           # the quantized file's op (the reference's after a slash when it differs)
+    timestep: int | None              # None: the whole layer
+    rmse: float | None
+    relative_rmse: float | None       # rmse / (max - min) of the float values
+    clipping: float | None            # fraction of float values outside the quantized range; None: float tensor
+    max_abs_error: float | None
+    float_range: tuple[float, float] | None
+    shape: list[int] | None           # of one digit's value (both files agree, or the row is unmatched)
+    tensor: str | None                # the quantized file's tensor
+    reference_tensor: str | None
+    note: str | None = None           # why a row has no figures (unmatched), or what it pools
+
+    @property
+    def matched(self) -> bool:
+        return self.rmse is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 Capture = Callable[..., cap.Captured]
 CAPTURES: dict[str, Capture] = {"tflite": cap.capture_tflite, "onnx": cap.capture_onnx}

@@ -25,33 +25,11 @@ from edgeseq.data import Dataset
 from edgeseq.errors import EdgeseqError, ModelError, RuntimeUnavailable
 from edgeseq.fileio import read_manifest
 from edgeseq.progress import ProgressLike, as_progress
+from edgeseq.quant import compare
+from edgeseq.quant.compare import QuantDebugRow
 
 FLOAT_RECIPES = ("fp32",)
 DEFAULT_LIMIT = 200
-
-
-@dataclass(frozen=True)
-class QuantDebugRow:
-    layer: str                        # Keras layer name where the tensor names carry it, else "<kind> <n>"
-    kind: str                         # recurrent | dense | output
-    op: str                           # the quantized file's op (the reference's after a slash when it differs)
-    timestep: int | None              # None: the whole layer
-    rmse: float | None
-    relative_rmse: float | None       # rmse / (max - min) of the float values
-    clipping: float | None            # fraction of float values outside the quantized range; None: float tensor
-    max_abs_error: float | None
-    float_range: tuple[float, float] | None
-    shape: list[int] | None           # of one digit's value (both files agree, or the row is unmatched)
-    tensor: str | None                # the quantized file's tensor
-    reference_tensor: str | None
-    note: str | None = None           # why a row has no figures (unmatched), or what it pools
-
-    @property
-    def matched(self) -> bool:
-        return self.rmse is not None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -140,7 +118,6 @@ def debug_file(path: Path, reference: Path | None, dataset: Dataset, limit: int 
                progress: ProgressLike = None) -> QuantDebugResult:
     """Compare the quantized `path` with its float `reference` (default: the fp32 file beside it) on the first
     `limit` test digits of `dataset`, layer by layer (see the module docstring)."""
-    from edgeseq.quant import compare  # noqa: PLC0415
 
     started = time.perf_counter()
     progress = as_progress(progress)

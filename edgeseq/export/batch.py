@@ -1,0 +1,49 @@
+"""`export_all`: every (architecture, recipe) spec in turn, a progress step each, each through `export_one` or,
+with a loss budget, through the accuracy-aware recipe search (edgeseq.export.search)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from edgeseq.data import Dataset
+from edgeseq.errors import EdgeseqError
+from edgeseq.export.exporter import ExportResult, ExportSpec, export_one, source_model, unavailable_graph
+from edgeseq.export.search import Judge, search
+from edgeseq.fileio import ensure_dir
+from edgeseq.progress import ProgressLike, as_progress
+
+
+def export_all(specs: list[ExportSpec], source_root: Path, out: Path, dataset: Dataset | None,
+               progress: ProgressLike = None, max_loss_pp: float | None = None,
+               search_seconds: float = 900.0) -> list[ExportResult]:
+    """Export every spec (sources checked first); conversions run one after another, a progress step each.
+    With `max_loss_pp`, each quantized recipe goes through the accuracy-aware search (export.search)."""
+    progress = as_progress(progress)
+    sources = {spec.arch: source_model(source_root, spec.arch) for spec in specs}
+    ensure_dir(out)
+    judge_file = None
+    if max_loss_pp is not None:
+        if dataset is None:
+            raise EdgeseqError("the recipe search needs test digits to judge on (--data)")
+        judge_file = Judge(dataset, max_loss_pp)
+    results = []
+    with progress.stage("export", total=len(specs), unit="recipes") as stage:
+        for spec in specs:
+            graph = f"{spec.graph.value} graph" if spec.graph else "no graph"
+            stage.begin(f"{spec.arch.value} {spec.recipe.key} ({graph})")
+            workdir = Path(tempfile.mkdtemp(prefix=".edgeseq-export-", dir=out))
+            try:
+                if judge_file is not None and spec.recipe.tolerance.min_delta_accuracy_pp is not None \
+                        and spec.graph is not None and unavailable_graph(spec) is None:
+                    outcome = search(spec, sources[spec.arch], out, dataset, max_loss_pp, search_seconds,
+                                     judge_file, progress)
+                else:
+                    outcome = export_one(spec, sources[spec.arch], out, dataset, workdir)
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+            detail = f"{outcome.size_bytes:,} bytes" if outcome.status == "ok" else outcome.reason
+            stage.advance(detail=f"{outcome.status}: {detail} ({outcome.seconds:.1f} s)")
+            results.append(outcome)
+    return results
