@@ -16,7 +16,7 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CHECKOUT="$(cd "$SCRIPT_DIR/.." && pwd)"
 
 # ---- settings (environment variables, most also as options) ----------------------------------------
-PI_ROOT="${PI_ROOT:-/work/pi-root}"            # scratch: rootfs/ and cache/ live here, outside the checkout
+PI_ROOT="${PI_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/edgeseq/pi-root}"   # scratch (rootfs/, cache/), outside the checkout
 PI_SUITE="${PI_SUITE:-bookworm}"               # Debian suite of the emulated device (Raspberry Pi OS 12 = bookworm)
 PI_MIRROR="${PI_MIRROR:-}"                     # Debian mirror; default: read from this machine's apt sources
 PI_CPU="${PI_CPU:-${QEMU_CPU:-cortex-a76}}"    # cortex-a76 = Pi 5, cortex-a72 = Pi 4 (not `max`: SVE, ~10x slower)
@@ -45,7 +45,7 @@ models/, compare with a native validate, and write the results. Needs root. A fi
 10-15 minutes and leaves ~700 MB under PI_ROOT; later runs reuse the root filesystem and venvs.
 
 Options:
-  --root DIR      scratch folder (rootfs/, cache/) [env PI_ROOT, default /work/pi-root]
+  --root DIR      scratch folder (rootfs/, cache/) [env PI_ROOT, default ~/.cache/edgeseq/pi-root]
   --out DIR       folder for the raw outputs [env PI_OUT, default docs/results/pi-emulated]
   --md FILE       markdown summary [env PI_MD, default docs/results/pi-emulated.md]
   --cpu MODEL     QEMU CPU model [env PI_CPU or QEMU_CPU, default cortex-a76 (Pi 5); cortex-a72 = Pi 4]
@@ -58,7 +58,7 @@ Other environment variables: PI_QEMU (a static qemu-aarch64 >= 10 to use instead
 qemu-user from bookworm-backports), PI_PIP_INDEX_URL (pip index inside the root filesystem, default
 pip's own), NATIVE_VENV (host venv for the comparison, default .venv of the checkout), PI_SUITE.
 
-Exit status: 0 when everything ran and every file passed validate in the edgeseq[runtime] venv;
+Exit status: 0 when everything ran and no file failed validate (inconclusive is recorded) in the edgeseq[runtime] venv;
 1 otherwise (the results are still written when the runs got that far). The tflite-runtime venv is
 secondary: its install or validate failures are recorded, not fatal.
 EOF
