@@ -69,15 +69,16 @@ class Evaluator:
                        "tflite_backend": self.tflite_backend, "digits": str(Path(self._scratch.name) / "digits.npy")}
             answer = run_worker(WORKER, request, CHILD_TIMEOUT_S, Path(out))
             if isinstance(answer, WorkerError):
-                raise _failure(Path(path), runtime, answer)
+                raise _failure(Path(path), runtime, answer, self.tflite_backend)
             probabilities = np.load(Path(out) / answer["probabilities"], allow_pickle=False)
         return Outcome(probabilities, answer["state_hygiene"], answer["backend"])
 
 
-def _failure(path: Path, runtime: RuntimeName, error: WorkerError) -> ModelError:
-    message = error.describe(f"{path}: {runtime.value}", crashed="crashed running it")
+def _failure(path: Path, runtime: RuntimeName, error: WorkerError, tflite_backend: str = "auto") -> ModelError:
+    forced = runtime is RuntimeName.LITERT and tflite_backend != "auto"   # name the interpreter that crashed
+    message = error.describe(f"{path}: {tflite_backend if forced else runtime.value}", crashed="crashed running it")
     if error.kind == "crashed":
-        message += ": the file is corrupt or not what edgeseq exported"
+        message += ": the file is corrupt, or this build of the runtime cannot run it"
     # the child's own message names the file where edgeseq wrote it; else say which file
     return ModelError(message if str(path) in message else f"{path}: {message}")
 
