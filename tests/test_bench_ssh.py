@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_cli
+from conftest import REPO, run_cli, wait_for
 
 from edgeseq.fileio import sha256_file
 
@@ -55,16 +55,6 @@ def sshd_binary() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return found
-
-
-def wait_until(condition, what: str, timeout: float = BOUND_S):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def accepts(port: int) -> bool:
@@ -103,7 +93,7 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
         server = subprocess.Popen([binary, "-D", "-e", "-f", str(folder / "sshd_config")], stdin=subprocess.DEVNULL,
                                   stdout=sink, stderr=subprocess.STDOUT)
     try:
-        wait_until(lambda: accepts(port) or server.poll() is not None, "sshd to listen")
+        wait_for(lambda: accepts(port) or server.poll() is not None, "sshd to listen", BOUND_S)
         if server.poll() is not None:
             raise AssertionError(f"sshd did not start: {log.read_text()}")
         yield Sshd(folder / "ssh_config", port, log)
@@ -223,12 +213,12 @@ def test_stopping_the_command_stops_the_bench_on_the_host_and_removes_its_folder
                 break
             folder = next(iter(remote_folders(line)), None)
         assert folder is not None, "the host never announced its folder"
-        wait_until(lambda: bench_processes_in(folder), "the bench to start on the host", timeout=60)
+        wait_for(lambda: bench_processes_in(folder), "the bench to start on the host", timeout=60)
         proc.send_signal(how)
         proc.wait(timeout=BOUND_S)
         assert proc.returncode == (130 if how == signal.SIGINT else -how), proc.returncode
-        wait_until(lambda: not Path(folder).exists(), "the host's folder to be removed")
-        wait_until(lambda: not bench_processes_in(folder), "the host's bench to end")
+        wait_for(lambda: not Path(folder).exists(), "the host's folder to be removed", BOUND_S)
+        wait_for(lambda: not bench_processes_in(folder), "the host's bench to end", BOUND_S)
     finally:
         if proc.poll() is None:
             proc.kill()

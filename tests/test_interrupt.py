@@ -11,12 +11,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+
+from conftest import wait_for
 
 from edgeseq.fileio import sha256_file
 from edgeseq.layout import manifest_path
@@ -63,16 +63,6 @@ def export_workers(parent: int) -> list[int]:
         if ppid == parent and b"edgeseq.export.worker" in command:
             found.append(int(entry.name))
     return found
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 600) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def finish(proc: subprocess.Popen) -> tuple[str, str]:
