@@ -18,6 +18,10 @@ sys.path.insert(0, str(REPO / "tools"))
 from op_golden import GOLDEN, graph_facts  # noqa: E402
 
 FIELDS = ("recurrent_op", "custom_ops", "opsets", "domains")
+# TFLite requantize ops: the int8 converter inserts QUANTIZE/DEQUANTIZE where calibrated scales differ, so their
+# count depends on the trained weights and calibration digits (seen in CI: the tiny LSTM's int8 file with x3/x1,
+# the committed one with none). Every other op count is structural.
+CALIBRATION_DEPENDENT = frozenset({"QUANTIZE", "DEQUANTIZE"})
 
 
 def differences(name: str, expected: dict, actual: dict) -> list[str]:
@@ -25,7 +29,7 @@ def differences(name: str, expected: dict, actual: dict) -> list[str]:
     found = [f"{name}: {field} was {expected.get(field)!r}, now {actual.get(field)!r}"
              for field in FIELDS if expected.get(field) != actual.get(field)]
     before, after = expected.get("ops", {}), actual.get("ops", {})
-    for op in sorted(set(before) | set(after)):
+    for op in sorted((set(before) | set(after)) - CALIBRATION_DEPENDENT):
         if before.get(op) != after.get(op):
             found.append(f"{name}: op {op} x{before.get(op, 0)} -> x{after.get(op, 0)}")
     return found
@@ -64,6 +68,9 @@ def test_the_check_names_what_changed():
                for line in found)
     assert any("op FlexTensorListReserve x1 -> x0" in line for line in found)
     assert differences("lstm-fp32.tflite", original, copy.deepcopy(original)) == []
+    requantized = copy.deepcopy(original)
+    requantized["ops"] |= {"QUANTIZE": 3, "DEQUANTIZE": 1}
+    assert differences("lstm-int8.tflite", original, requantized) == []   # calibration-dependent, not a change
 
 
 @pytest.mark.parametrize("name", sorted(golden()["files"]))
