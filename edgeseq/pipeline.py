@@ -18,7 +18,6 @@ from edgeseq.export.batch import export_all
 from edgeseq.export.exporter import ExportResult, ExportSpec
 from edgeseq.fileio import check_output_dir, ensure_dir, write_json_atomic
 from edgeseq.parity import ParityReport
-from edgeseq.parity.compare import INCONCLUSIVE
 from edgeseq.report.join import FileRow
 from edgeseq.progress import ProgressLike, as_progress
 from edgeseq.tfsupport import import_keras
@@ -133,8 +132,8 @@ def run(config: RunConfig, progress: ProgressLike = None) -> RunResult:
     report = build_report(out, out / "report", Budgets())
     timings["report"] = time.perf_counter() - t
 
-    failed = list(dict.fromkeys(r.path for r in parity if not r.passed and r.outcome != INCONCLUSIVE))
-    unsure = list(dict.fromkeys(r.path for r in parity if r.outcome == INCONCLUSIVE))
+    failed = list(dict.fromkeys(r.path for r in parity if r.failed))
+    unsure = list(dict.fromkeys(r.path for r in parity if r.inconclusive))
     result = RunResult(str(out), dataset.identity(), round(time.perf_counter() - started, 1),
                        {k: round(v, 1) for k, v in timings.items()}, not failed, failed, report.markdown_path,
                        trained, exported, parity, measured, report.files, unsure)

@@ -38,6 +38,15 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
                           env={**os.environ, **(env or {})}, check=False, timeout=1800)
 
 
+# `python -c WITH_DEFAULT_SIGINT -m edgeseq ...`: SIGINT unblocked and at its default, as in a terminal, then
+# exec (same process id: the test signals and inspects the command itself). Not preexec_fn: this process may
+# hold TensorFlow's threads, and preexec_fn is unsafe after threads exist.
+WITH_DEFAULT_SIGINT = ("import os, signal, sys;"
+                       " signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT]);"
+                       " signal.signal(signal.SIGINT, signal.SIG_DFL);"
+                       " os.execv(sys.executable, [sys.executable, *sys.argv[1:]])")
+
+
 def wait_for(condition: Callable[[], Any], what: str, timeout: float = 600) -> Any:
     """Poll `condition` until it returns something true (returned), or fail naming `what` after `timeout`."""
     deadline = time.monotonic() + timeout

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_cli, wait_for
+from conftest import REPO, WITH_DEFAULT_SIGINT, run_cli, wait_for
 
 from edgeseq.fileio import sha256_file
 
@@ -195,10 +195,7 @@ def bench_processes_in(folder: str) -> list[int]:
 def test_stopping_the_command_stops_the_bench_on_the_host_and_removes_its_folder(sshd, runtime_python, how):
     """Ctrl-C (or a kill, which leaves ssh to notice the end of its input) ends the host's bench too: no process
     and no folder stay behind there."""
-    with_default_sigint = ("import os, signal, sys; signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT]);"
-                           " signal.signal(signal.SIGINT, signal.SIG_DFL);"
-                           " os.execv(sys.executable, [sys.executable, *sys.argv[1:]])")
-    proc = subprocess.Popen([sys.executable, "-c", with_default_sigint, "-m", "edgeseq", "bench", "--host", ALIAS,
+    proc = subprocess.Popen([sys.executable, "-c", WITH_DEFAULT_SIGINT, "-m", "edgeseq", "bench", "--host", ALIAS,
                              "--ssh-config", str(sshd.config), "--remote-python", runtime_python, *FILES,
                              "--min-runs", "5", "--min-seconds", "600", "--json"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

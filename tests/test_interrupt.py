@@ -16,19 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import wait_for
+from conftest import WITH_DEFAULT_SIGINT, wait_for
 
 from edgeseq.fileio import sha256_file
 from edgeseq.layout import manifest_path
-
-# `python -c WITH_DEFAULT_SIGINT -m edgeseq ...`: SIGINT unblocked and at its default, as in a terminal, then
-# exec (same process id: the test signals and inspects the command itself). Not preexec_fn: this process may
-# hold TensorFlow's threads, and preexec_fn is unsafe after threads exist.
-WITH_DEFAULT_SIGINT = ("import os, signal, sys;"
-                       " signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT]);"
-                       " signal.signal(signal.SIGINT, signal.SIG_DFL);"
-                       " os.execv(sys.executable, [sys.executable, *sys.argv[1:]])")
-
 
 def start_export(trained: Path, out: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", WITH_DEFAULT_SIGINT, "-m", "edgeseq", "export",

@@ -21,7 +21,7 @@ import subprocess
 import tarfile
 import threading
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -206,6 +206,5 @@ def _refusal(target: SshTarget, reply: dict[str, Any]) -> EdgeseqError:
 
 def _homecoming(row: dict[str, Any], names: dict[str, str], target: SshTarget) -> BenchResult:
     result = BenchResult.from_dict(row)
-    environment = result.environment | {"ssh_host": target.host}
-    return BenchResult.from_dict(result.to_dict() | {"path": names.get(result.path, result.path),
-                                                     "environment": environment})
+    return replace(result, path=names.get(result.path, result.path),
+                   environment=result.environment | {"ssh_host": target.host})

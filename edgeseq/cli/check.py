@@ -66,7 +66,6 @@ def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, li
     Example: edgeseq validate models/lstm --data ../mnist --json
     """
     from edgeseq import data, golden  # noqa: PLC0415
-    from edgeseq.parity.compare import INCONCLUSIVE  # noqa: PLC0415
     from edgeseq.parity.validate import GOLDEN_KIND  # noqa: PLC0415
     from edgeseq.parity.validate import validate as run_validate  # noqa: PLC0415
 
@@ -89,8 +88,8 @@ def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, li
             click.echo(f"golden outputs are compared on {golden.digits_name()}, not on the --data digits")
         if any(r.model_test_accuracy is not None for r in reports):
             click.echo("model %: the file's Keras model on its full test split, as its manifest records")
-    failed = [r for r in reports if not r.passed and r.outcome != INCONCLUSIVE]
-    unsure = [r for r in reports if r.outcome == INCONCLUSIVE]
+    failed = [r for r in reports if r.failed]
+    unsure = [r for r in reports if r.inconclusive]
     if unsure and not (failed or strict):
         click.echo(f"inconclusive: {len(unsure)} file(s) the {unsure[0].digits} digits cannot judge (not a pass;"
                    " use more digits: --data mnist or a path; --strict makes this exit 1): "

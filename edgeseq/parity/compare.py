@@ -58,6 +58,16 @@ class ParityReport:
     seconds: float = 0.0
     data: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def inconclusive(self) -> bool:
+        """The paired gate could not decide on these digits (not a pass, not a failure)."""
+        return self.outcome == INCONCLUSIVE
+
+    @property
+    def failed(self) -> bool:
+        """Not a pass, and not merely inconclusive: out of tolerance, unloadable, or not what its manifest says."""
+        return not self.passed and not self.inconclusive
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

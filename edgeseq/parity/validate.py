@@ -17,7 +17,7 @@ from edgeseq.embedded import contradictions
 from edgeseq.environment import installed
 from edgeseq.errors import EdgeseqError, IntegrityError
 from edgeseq.fileio import read_manifest, sha256_file, verify_against_manifest
-from edgeseq.parity.compare import FAIL, INCONCLUSIVE, PASS, ParityReport, compare, judge
+from edgeseq.parity.compare import FAIL, PASS, ParityReport, compare, judge
 from edgeseq.progress import ProgressLike, as_progress
 from edgeseq.recipes import tolerance_for
 from edgeseq.runtimes import RuntimeName
@@ -79,7 +79,7 @@ def validate(paths: list[Path], dataset: Dataset, reference: Path | None = None,
             if report.accuracy is None:
                 stage.advance(detail=f"FAILED: {report.reason}")
             else:
-                verdict = "ok" if report.passed else report.reason if report.outcome == INCONCLUSIVE \
+                verdict = "ok" if report.passed else report.reason if report.inconclusive \
                     else f"FAILED: {report.reason}"
                 stage.advance(detail=f"acc {report.accuracy:.4f} ({report.delta_accuracy_pp:+.2f} pp),"
                                      f" agreement {report.agreement:.4f}, max diff {report.max_abs_diff:.2g}:"
