@@ -18,6 +18,7 @@ import numpy as np
 from edgeseq.embedded import KEY as EMBEDDED_KEY
 from edgeseq.errors import EdgeseqError, ModelError, RuntimeUnavailable
 from edgeseq.keras_archive import check_keras_archive
+from edgeseq.streaming.contract import is_step_facts
 
 TFLITE_TYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
 TFLITE_ITEM_BYTES = {0: 4, 1: 2, 2: 4, 3: 1, 4: 8, 6: 1, 7: 2, 9: 1, 10: 8}
@@ -93,14 +94,22 @@ def _classify(ops: dict[str, int], table: dict[str, str]) -> str:
     return ", ".join(found) if found else "unrolled (no recurrent op)"
 
 
+STEP_RECURRENCE = "step model (state in and out)"
+
+
+def _with_step(facts: FileFacts) -> FileFacts:
+    """A step model has no recurrent op: its recurrence is the caller feeding the state back."""
+    return replace(facts, recurrent_op=STEP_RECURRENCE) if is_step_facts(facts) else facts
+
+
 def read_facts(path: Path) -> FileFacts:
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"file not found: {path}")
     if path.suffix == ".tflite":
-        return tflite_facts(_read(path), str(path))
+        return _with_step(tflite_facts(_read(path), str(path)))
     if path.suffix == ".onnx":
-        return onnx_facts(path)
+        return _with_step(onnx_facts(path))
     raise ModelError(f"{path}: unknown file type (expected .tflite or .onnx)")
 
 

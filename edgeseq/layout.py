@@ -4,6 +4,7 @@ found. Everyone else asks this module; nobody builds or parses a file name by ha
     ROOT/<arch>/<arch>.keras                 a trained model (ModelKey(arch, "keras", "fp32"))
     ROOT/<arch>/history.json                 its training history
     ROOT/<arch>/<arch>-<recipe>.<format>     an exported file, e.g. models/lstm/lstm-dynamic.tflite
+    ROOT/<arch>/<arch>-<recipe>-step.<format>  its step model (one timestep, explicit state: streaming)
     ROOT/<arch>/<arch>.golden.npz            the reference model's outputs on fixed digits (parity on a device)
     <file>.json                              the manifest beside any of them
 
@@ -24,20 +25,29 @@ KERAS_FORMAT = "keras"
 SUFFIXES = {"tflite": ".tflite", "onnx": ".onnx", KERAS_FORMAT: ".keras"}   # format -> file suffix
 EXPORT_SUFFIXES = (".tflite", ".onnx")
 MODEL_SUFFIXES = (*EXPORT_SUFFIXES, ".keras")
+STEP_TAG = "-step"
+STEP_KIND = "step-model"       # a step model's manifest "kind"
 
 
 @dataclass(frozen=True, order=True)
 class FileKey:
-    """What a file is: architecture, format (tflite | onnx | keras) and recipe (fp32 for a .keras model)."""
+    """What a file is: architecture, format (tflite | onnx | keras), recipe (fp32 for a .keras model), and
+    whether it is the step model of that recipe (streaming) rather than the whole-sequence file."""
     model: str
     format: str
     recipe: str
+    step: bool = False
 
     @property
     def filename(self) -> str:
         if self.format == KERAS_FORMAT:
             return f"{self.model}{SUFFIXES[KERAS_FORMAT]}"
-        return f"{self.model}-{self.recipe}{SUFFIXES[self.format]}"
+        return f"{self.model}-{self.recipe}{STEP_TAG if self.step else ''}{SUFFIXES[self.format]}"
+
+    @property
+    def label(self) -> str:
+        """model format/recipe, with "step" for a step model: how tables name the file."""
+        return f"{self.model} {self.format}/{self.recipe}{' step' if self.step else ''}"
 
     @property
     def is_model(self) -> bool:
@@ -70,9 +80,9 @@ def golden_path(folder: Path, arch: str) -> Path:
     return Path(folder) / f"{arch}{GOLDEN_SUFFIX}"
 
 
-def exported_path(root: Path, arch: str, fmt: str, recipe: str) -> Path:
-    """ROOT/<arch>/<arch>-<recipe>.<format>"""
-    return arch_dir(root, arch) / FileKey(str(arch), str(fmt), str(recipe)).filename
+def exported_path(root: Path, arch: str, fmt: str, recipe: str, step: bool = False) -> Path:
+    """ROOT/<arch>/<arch>-<recipe>.<format>, or ROOT/<arch>/<arch>-<recipe>-step.<format> for its step model"""
+    return arch_dir(root, arch) / FileKey(str(arch), str(fmt), str(recipe), step).filename
 
 
 def manifest_path(path: Path) -> Path:
@@ -106,8 +116,10 @@ def parse(path: Path) -> FileKey | None:
         return None
     if fmt == KERAS_FORMAT:
         return model_key(path.stem) if path.stem else None
-    model, dash, recipe = path.stem.partition("-")
-    return FileKey(model, fmt, recipe) if model and dash and recipe else None
+    stem = path.stem
+    step = stem.endswith(STEP_TAG)
+    model, dash, recipe = stem.removesuffix(STEP_TAG).partition("-") if step else stem.partition("-")
+    return FileKey(model, fmt, recipe, step) if model and dash and recipe else None
 
 
 def key_of(path: Path, manifest: dict[str, Any] | None) -> FileKey | None:
@@ -121,7 +133,8 @@ def key_of(path: Path, manifest: dict[str, Any] | None) -> FileKey | None:
         recipe = "fp32"
     if not (model and fmt and recipe):
         return None
-    return FileKey(str(model), fmt, str(recipe))
+    step = m.get("kind") == STEP_KIND if m.get("kind") else bool(parsed and parsed.step)
+    return FileKey(str(model), fmt, str(recipe), step)
 
 
 def reference_candidates(path: Path, arch: str) -> tuple[Path, list[Path]]:

@@ -38,6 +38,7 @@ class Graph(str, enum.Enum):
     UNROLLED = "unrolled"  # the same weights rebuilt with unroll=True: flat graph, dynamic batch
     UNROLLED_B1 = "unrolled-b1"  # unrolled with a fixed batch of 1: static shapes (XNNPACK takes the int8 LSTM)
     FUSED = "fused"        # TFLite LSTM only: one UNIDIRECTIONAL_SEQUENCE_LSTM op per layer (batch 1)
+    STEP = "step"          # one timestep with explicit state (streaming): export --streaming, any recipe
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ GRAPHS: dict[Graph, GraphRow] = {
     Graph.UNROLLED: GraphRow(Graph.UNROLLED, unroll=True, batch=None),
     Graph.UNROLLED_B1: GraphRow(Graph.UNROLLED_B1, unroll=True, batch=1),
     Graph.FUSED: GraphRow(Graph.FUSED, unroll=False, batch=1, archs=(Arch.LSTM,), fused=True),
+    Graph.STEP: GraphRow(Graph.STEP, unroll=False, batch=None),
 }
 
 
@@ -123,6 +125,7 @@ class Recipe:
     calibrated: bool = False              # needs a representative sample of training digits
     io_dtype: str = "float32"
     notes: dict[Arch, str] = field(default_factory=dict)   # why a graph was chosen, or why there is none
+    streaming: bool = False               # export --streaming makes its step model by default (STREAMING_NOTE)
 
     @property
     def name(self) -> str:
@@ -134,6 +137,8 @@ class Recipe:
 
     def graph_problem(self, arch: Arch, graph: Graph | None) -> str | None:
         """Why `graph` cannot be built for `arch` with this recipe, or None."""
+        if graph is Graph.STEP:       # the step model is written out from the weights: every recipe has one
+            return None
         if graph is not None and (graph not in self.allowed_graphs or arch not in GRAPHS[graph].archs):
             return f"graph {graph.value} is not available for {arch.value} {self.key}"
         return None
@@ -141,7 +146,8 @@ class Recipe:
     def to_dict(self) -> dict[str, Any]:
         return {"format": self.format.value, "recipe": self.name, "description": self.description,
                 "graphs": {a.value: g.value if g else None for a, g in self.graphs.items()},
-                "calibrated": self.calibrated, "io_dtype": self.io_dtype, "tolerance": self.tolerance.to_dict()}
+                "calibrated": self.calibrated, "io_dtype": self.io_dtype, "tolerance": self.tolerance.to_dict(),
+                "streaming": self.streaming}
 
 
 _T, _O = Format.TFLITE, Format.ONNX
@@ -149,13 +155,17 @@ _L, _U, _U1, _F = Graph.LOOP, Graph.UNROLLED, Graph.UNROLLED_B1, Graph.FUSED
 _INT8_LSTM_NOTE = ("unrolled with a fixed batch of 1: XNNPACK refuses the dynamic-batch int8 graph (4-5x slower on"
                    " the builtin kernels); the fused int8 LSTM kernel always uses tanh")
 
+# export --streaming makes step models of these recipes unless --quant names others: fp32, and dynamic range, whose
+# float activations keep the state in float (a full-integer step re-quantizes the state every row: see
+# `edgeseq drift` and docs/results/streaming.md for what that costs)
+
 _RECIPE_ROWS = [
     Recipe(_T, Quant.FP32, "float32, no quantization", {Arch.RNN: _U, Arch.LSTM: _F}, (_L, _U, _U1, _F),
-           FLOAT_EXACT, tflite=TFLiteSettings()),
+           FLOAT_EXACT, tflite=TFLiteSettings(), streaming=True),
     Recipe(_T, Quant.FP16, "float16 weights, float32 compute", {Arch.RNN: _U, Arch.LSTM: _F}, (_L, _U, _U1, _F),
            HALF, tflite=TFLiteSettings(optimize=True, supported_types=("float16",))),
     Recipe(_T, Quant.DYNAMIC, "dynamic range: int8 weights, float activations", {Arch.RNN: _U, Arch.LSTM: _F},
-           (_L, _U, _U1, _F), QUANTIZED, tflite=TFLiteSettings(optimize=True)),
+           (_L, _U, _U1, _F), QUANTIZED, tflite=TFLiteSettings(optimize=True), streaming=True),
     Recipe(_T, Quant.INT8, "full integer: int8 weights and activations, int8 input/output",
            {Arch.RNN: _U, Arch.LSTM: _U1}, (_L, _U, _U1), QUANTIZED,
            tflite=TFLiteSettings(optimize=True, ops_set=OpsSet.BUILTINS_INT8, io_type="int8"),
@@ -168,9 +178,9 @@ _RECIPE_ROWS = [
                             " the calibrator. --graph unrolled reproduces it.",
                   Arch.LSTM: "dynamic-batch unrolled: accurate; the batch-1 unrolled graph answers ~10 % (measured)"}),
     Recipe(_O, Quant.FP32, "float32, no quantization", {Arch.RNN: _U, Arch.LSTM: _L}, (_L, _U), FLOAT_EXACT,
-           onnx=OnnxSettings()),
+           onnx=OnnxSettings(), streaming=True),
     Recipe(_O, Quant.DYNAMIC, "onnxruntime quantize_dynamic: int8 weights", {Arch.RNN: _U, Arch.LSTM: _L}, (_L, _U),
-           QUANTIZED, onnx=OnnxSettings(OnnxQuantizer.DYNAMIC)),
+           QUANTIZED, onnx=OnnxSettings(OnnxQuantizer.DYNAMIC), streaming=True),
     Recipe(_O, Quant.STATIC, "onnxruntime quantize_static (QDQ), calibrated", {Arch.RNN: _U, Arch.LSTM: _L},
            (_L, _U), QUANTIZED, onnx=OnnxSettings(OnnxQuantizer.STATIC), calibrated=True),
 ]

@@ -105,20 +105,24 @@ def train(model_name: str, epochs: int, seed: int, batch_size: int, data_spec: s
                    " recorded in the manifest.")
 @click.option("--search-seconds", type=click.FloatRange(min=0, min_open=True), default=900.0, show_default=True,
               help="With --max-loss-pp: the time budget per recipe.")
+@click.option("--streaming", is_flag=True,
+              help="Also export step models (OUT/<arch>/<arch>-<recipe>-step.<format>): one row of pixels and the"
+                   " recurrent state in, the probabilities and the next state out. Made for fp32 and dynamic in"
+                   " each format, or for every recipe given with --quant.")
 @json_option("Print per-recipe results as JSON on stdout.")
 def export(model_name: str, format_name: str, quants: tuple[str, ...], graph_name: str | None,
            source_root: Path, out: Path, calibration_size: int, calibration_seed: int, data_spec: str,
-           max_loss_pp: float | None, search_seconds: float, as_json: bool) -> None:
+           max_loss_pp: float | None, search_seconds: float, streaming: bool, as_json: bool) -> None:
     """Export trained models to TFLite and ONNX, every quantization recipe, each with a manifest.
 
-    Writes OUT/<arch>/<arch>-<recipe>.<tflite|onnx> and <file>.json. Exit 1 unless every requested
-    recipe exported.
+    Writes OUT/<arch>/<arch>-<recipe>.<tflite|onnx> and <file>.json (with --streaming, also the step
+    models <arch>-<recipe>-step.<format>). Exit 1 unless every requested recipe exported.
 
     Example: edgeseq export --model lstm --format tflite --quant dynamic
     """
     from edgeseq import data, models, recipes  # noqa: PLC0415
     from edgeseq.export.batch import export_all  # noqa: PLC0415
-    from edgeseq.export.exporter import plan  # noqa: PLC0415
+    from edgeseq.export.exporter import plan, plan_streaming  # noqa: PLC0415
     from edgeseq.fileio import check_output_dir  # noqa: PLC0415
 
     try:
@@ -130,6 +134,8 @@ def export(model_name: str, format_name: str, quants: tuple[str, ...], graph_nam
         specs = plan(models.select(model_name), chosen, graph, calibration_size, calibration_seed)
     except EdgeseqError as err:
         raise click.BadParameter(str(err), param_hint="--graph") from err
+    if streaming:
+        specs += plan_streaming(models.select(model_name), chosen, bool(quants), calibration_size, calibration_seed)
     check_output_dir(out)
     dataset = data.load(data_spec) if any(r.calibrated for r in chosen) or max_loss_pp is not None else None
     with for_cli(as_json) as progress:

@@ -36,7 +36,7 @@ def export_all(specs: list[ExportSpec], source_root: Path, out: Path, dataset: D
             workdir = Path(tempfile.mkdtemp(prefix=".edgeseq-export-", dir=out))
             try:
                 if judge_file is not None and spec.recipe.tolerance.min_delta_accuracy_pp is not None \
-                        and spec.graph is not None and unavailable_graph(spec) is None:
+                        and spec.graph is not None and not spec.step and unavailable_graph(spec) is None:
                     outcome = search(spec, sources[spec.arch], out, dataset, max_loss_pp, search_seconds,
                                      judge_file, progress)
                 else:

@@ -20,12 +20,13 @@ from edgeseq.environment import library_versions
 from edgeseq.errors import EdgeseqError, ModelError
 from edgeseq.fileio import commit_with_manifest, ensure_dir, read_manifest, sha256_file
 from edgeseq.export.embed import embed
-from edgeseq.layout import exported_path, golden_path, model_path
+from edgeseq.layout import STEP_KIND, exported_path, golden_path, model_path
 from edgeseq.models import Arch
 from edgeseq.portability import measure, portability
 from edgeseq.procs import WorkerError, run_worker
 from edgeseq.recipes import Graph, Recipe
 from edgeseq.rows import from_dict
+from edgeseq.streaming.contract import is_step_facts
 
 WORKER = "edgeseq.export.worker"
 WORKER_TIMEOUT_S = 1200
@@ -39,6 +40,11 @@ class ExportSpec:
     calibration_size: int = 500
     calibration_seed: int = 0
     onnx_settings: tuple[tuple[str, Any], ...] = ()   # OnnxSettings fields a recipe search changes
+
+    @property
+    def step(self) -> bool:
+        """The step model of the recipe (streaming), not the whole-sequence file."""
+        return self.graph is Graph.STEP
 
     def settings(self) -> dict[str, Any] | None:
         """The quantizer's settings this spec converts with (the recipe's, changed by onnx_settings)."""
@@ -78,11 +84,15 @@ def source_model(root: Path, arch: Arch) -> Path:
     return path
 
 
-def _check(path: Path, recipe: Recipe) -> tuple[dict[str, Any], str | None]:
+def _check(path: Path, recipe: Recipe, step: bool = False) -> tuple[dict[str, Any], str | None]:
     """Structural checks on a converted file: returns its facts and a failure reason (or None)."""
     facts = read_facts(path)
     if facts.custom_ops:
         return facts.to_dict(), f"needs non-builtin ops ({', '.join(facts.custom_ops)})"
+    if step:
+        floats = all(t.dtype == "float32" for t in (*facts.inputs, *facts.outputs))
+        return facts.to_dict(), None if is_step_facts(facts) and floats else \
+            "the step model's tensors are not the step contract's (float32 row and state)"
     if len(facts.inputs) != 1 or len(facts.outputs) != 1:
         return facts.to_dict(), f"expected one input and one output, found {len(facts.inputs)}/{len(facts.outputs)}"
     if facts.inputs[0].dtype != recipe.io_dtype:
@@ -93,6 +103,14 @@ def _check(path: Path, recipe: Recipe) -> tuple[dict[str, Any], str | None]:
 def unavailable_graph(spec: ExportSpec) -> str | None:
     """Why the spec's graph cannot be built for its architecture and recipe, or None."""
     return spec.recipe.graph_problem(spec.arch, spec.graph)
+
+
+def plan_streaming(archs: list[Arch], chosen: list[Recipe], named: bool, calibration_size: int = 500,
+                   calibration_seed: int = 0) -> list[ExportSpec]:
+    """The step models export --streaming adds: for every chosen recipe when the user named them (`named`),
+    else for the recipes the table marks `streaming`."""
+    return [ExportSpec(arch, r, Graph.STEP, calibration_size, calibration_seed)
+            for arch in archs for r in chosen if named or r.streaming]
 
 
 def plan(archs: list[Arch], chosen: list[Recipe], graph: Graph | None = None, calibration_size: int = 500,
@@ -110,13 +128,23 @@ def plan(archs: list[Arch], chosen: list[Recipe], graph: Graph | None = None, ca
     return specs
 
 
+def _step_fields(spec: ExportSpec, target: Path, contract: dict[str, Any] | None) -> dict[str, Any]:
+    """A step model's manifest fields: its contract, and the whole-sequence file of its recipe."""
+    if not spec.step:
+        return {"kind": "exported-model"}
+    whole = exported_path(target.parent.parent, spec.arch.value, spec.recipe.format.value, spec.recipe.name)
+    return {"kind": STEP_KIND, "step": contract,
+            "whole_sequence": {"file": whole.name, "sha256": sha256_file(whole) if whole.is_file() else None}}
+
+
 def _manifest(spec: ExportSpec, source: Path, converted: Path, facts: dict[str, Any],
-              calibration: dict[str, Any] | None, zero_digit: list[float]) -> dict[str, Any]:
+              calibration: dict[str, Any] | None, zero_digit: list[float], target: Path,
+              contract: dict[str, Any] | None = None) -> dict[str, Any]:
     """The manifest, without the fields that depend on the final bytes (see `_finish`)."""
     source_manifest = read_manifest(source) or {}
     stateful = facts["stateful"]
     return {
-        "kind": "exported-model",
+        **_step_fields(spec, target, contract),
         "architecture": spec.arch.value,
         "format": spec.recipe.format.value,
         "recipe": spec.recipe.name,
@@ -130,7 +158,8 @@ def _manifest(spec: ExportSpec, source: Path, converted: Path, facts: dict[str, 
         "outputs": facts["outputs"],
         "stateful": stateful,
         "usage_note": ("reset variable tensors before every inference (Interpreter.reset_all_variables /"
-                       " resetVariableTensors): the fused op keeps h and c between invokes") if stateful else None,
+                       " resetVariableTensors): the fused op keeps h and c between invokes") if stateful
+        else (contract or {}).get("contract"),
         "normalisation": data_module.NORMALISATION,
         "labels": list(data_module.LABELS),
         "output_meaning": "softmax probabilities over labels; the class is the argmax",
@@ -186,7 +215,7 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
     outputs of the architecture are written beside it first unless they are there for this source model."""
     started = time.perf_counter()
     recipe = spec.recipe
-    target = exported_path(out, spec.arch.value, recipe.format.value, recipe.name)
+    target = exported_path(out, spec.arch.value, recipe.format.value, recipe.name, spec.step)
     golden_file = golden_path(target.parent, spec.arch.value)
 
     def result(status: str, reason: str | None = None, facts: dict[str, Any] | None = None,
@@ -210,7 +239,7 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
     calibration_info = None
     request: dict[str, Any] = {"arch": spec.arch.value, "format": recipe.format.value, "recipe": recipe.name,
                                "graph": spec.graph.value, "source": str(source),
-                               "onnx_settings": dict(spec.onnx_settings)}
+                               "onnx_settings": dict(spec.onnx_settings), "step": spec.step}
     if recipe.calibrated:
         if dataset is None:
             return result("failed", "calibration data is required")
@@ -233,10 +262,11 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
         _write_golden(answer, workdir, golden_file, source)
         if not partial.is_file():
             return result("unsupported", "the converter wrote no file")
-        facts, problem = _check(partial, recipe)
+        facts, problem = _check(partial, recipe, spec.step)
         if problem:
             return result("failed", problem, facts)
-        manifest = _manifest(spec, source, partial, facts, calibration_info, answer["zero_digit_output"])
+        manifest = _manifest(spec, source, partial, facts, calibration_info, answer["zero_digit_output"], target,
+                             answer.get("contract"))
         try:
             manifest = _finish(manifest, partial, spec, golden_file)
         except EdgeseqError as err:

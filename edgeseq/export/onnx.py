@@ -66,12 +66,14 @@ def _quantize_dynamic(source: Path, target: Path, settings: OnnxSettings, calibr
     quantize_dynamic(str(source), str(target), weight_type=getattr(QuantType, settings.weight_type))
 
 
-def _quantize_static(source: Path, target: Path, settings: OnnxSettings, calibration: np.ndarray | None) -> None:
+def _quantize_static(source: Path, target: Path, settings: OnnxSettings, calibration: Any) -> None:
+    """calibration: digits (N, 28, 28) for a whole-sequence graph, or a CalibrationDataReader."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static  # noqa: PLC0415
 
     if calibration is None:
         raise ExportError("static quantization needs calibration data")
-    quantize_static(str(source), str(target), _Calibration(calibration),
+    reader = calibration if hasattr(calibration, "get_next") else _Calibration(calibration)
+    quantize_static(str(source), str(target), reader,
                     quant_format=getattr(QuantFormat, settings.quant_format),
                     activation_type=getattr(QuantType, settings.activation_type),
                     weight_type=getattr(QuantType, settings.weight_type),
@@ -79,7 +81,7 @@ def _quantize_static(source: Path, target: Path, settings: OnnxSettings, calibra
                     per_channel=settings.per_channel)
 
 
-QUANTIZERS: dict[OnnxQuantizer, Callable[[Path, Path, OnnxSettings, np.ndarray | None], None]] = {
+QUANTIZERS: dict[OnnxQuantizer, Callable[[Path, Path, OnnxSettings, Any], None]] = {
     OnnxQuantizer.DYNAMIC: _quantize_dynamic,
     OnnxQuantizer.STATIC: _quantize_static,
 }

@@ -2,8 +2,10 @@
 calibrator) cannot take the caller down. Spoken to through `procs.run_worker`:
 
     request: {arch, format, recipe, graph, source, output, calibration (a .npy in the work folder) or null,
-              golden_digits (a .npy) or absent, onnx_settings (fields of OnnxSettings to change) or absent}
+              golden_digits (a .npy) or absent, onnx_settings (fields of OnnxSettings to change) or absent,
+              step (bool): write the recipe's step model (edgeseq.export.step) instead of the whole-sequence file}
     result:  {zero_digit_output}: the written file, run on one zero digit through edgeseq's own adapter;
+             {contract}: a step model's contract (edgeseq.streaming.contract), for the manifest;
              {golden}: a .npy of the source model's probabilities on golden_digits, when they were sent
 
 An error response carries the exception's type: ModelError means the source model itself is unusable
@@ -68,7 +70,12 @@ def handle(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
         answer["golden"] = "golden.npy"
     model = load_keras_model(Path(request["source"]))
     output = Path(request["output"])
-    CONVERTERS[chosen.format](model, Arch(request["arch"]), chosen, Graph(request["graph"]), calibration, output)
+    if request.get("step"):
+        from edgeseq.export import step  # noqa: PLC0415
+
+        answer["contract"] = step.convert(model, chosen, calibration, output).to_dict()
+    else:
+        CONVERTERS[chosen.format](model, Arch(request["arch"]), chosen, Graph(request["graph"]), calibration, output)
     return answer | {"zero_digit_output": _smoke_run(output)}
 
 

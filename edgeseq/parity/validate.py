@@ -29,18 +29,24 @@ def tensorflow_installed() -> bool:
 
 
 GOLDEN_KIND = "golden outputs"
+WHOLE_SEQUENCE_KIND = "whole-sequence file"
 
 
 def resolve_reference(path: Path, manifest: dict[str, Any] | None, explicit: Path | None) -> tuple[Path, str]:
-    """(reference file, kind): `explicit` if given; else the .keras model beside the file where TensorFlow is
-    installed; else an fp32 file of the same architecture beside it; else the golden outputs its manifest
-    names (the case of a file copied alone to a device)."""
+    """(reference file, kind): `explicit` if given; for a step model, the whole-sequence file of its recipe
+    beside it (the 28 rows fed one by one must answer as the whole sequence does); else the .keras model beside
+    the file where TensorFlow is installed; else an fp32 file of the same architecture beside it; else the
+    golden outputs its manifest names (the case of a file copied alone to a device)."""
     if explicit is not None:
         return explicit, "keras model" if layout.format_of(explicit) == layout.KERAS_FORMAT else "fp32 file"
     key = layout.key_of(path, manifest)
     if key is None:
         raise EdgeseqError(f"no reference for {path}: its name does not say its architecture and it has no"
                            " manifest; pass --reference")
+    if key.step:
+        whole = Path(path).parent / replace(key, step=False).filename
+        if whole.is_file():
+            return whole, WHOLE_SEQUENCE_KIND
     keras_path, fp32_files = layout.reference_candidates(path, key.model)
     if tensorflow_installed() and keras_path.is_file():
         expected = ((manifest or {}).get("source_keras") or {}).get("sha256")

@@ -15,9 +15,11 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
+from edgeseq.artifacts import read_facts
 from edgeseq.environment import installed
 from edgeseq.errors import RuntimeUnavailable
 from edgeseq.layout import EXPORT_SUFFIXES
+from edgeseq.streaming.contract import is_step_facts
 
 
 class RuntimeName(str, enum.Enum):
@@ -76,6 +78,8 @@ RUNTIMES: dict[RuntimeName, RuntimeRow] = {
                                      optional=True),
 }
 ARTIFACT_SUFFIXES = EXPORT_SUFFIXES
+STEP_RUNTIMES = (RuntimeName.LITERT, RuntimeName.ONNXRUNTIME, RuntimeName.OPENVINO)   # run step models (streaming)
+STEP_MODULE = "edgeseq.streaming.runner"     # their adapter, loaded like the table's modules
 
 
 def available(runtime: RuntimeName) -> bool:
@@ -129,6 +133,9 @@ def load(path: Path, runtime: RuntimeName, threads: int = 1, **options: Any) -> 
     row = RUNTIMES[runtime]
     if Path(path).suffix not in row.suffixes:
         raise RuntimeUnavailable(f"runtime {runtime.value} cannot load {path} (it loads {', '.join(row.suffixes)})")
+    if runtime in STEP_RUNTIMES and is_step_facts(read_facts(Path(path))):   # a step model: fed row by row
+        return importlib.import_module(STEP_MODULE).load_step(Path(path), runtime.value, threads,
+                                                              options.get("tflite_backend", "auto"))
     module = importlib.import_module(row.module)
     return module.load(Path(path), threads=threads, **options)
 

@@ -1,0 +1,220 @@
+"""Step models (runs inside the export worker: it imports TensorFlow): one timestep of a trained Sequential
+model of recurrent layers (SimpleRNN, GRU, LSTM) and Dense layers, with the state as explicit inputs and
+outputs under the contract of `edgeseq.streaming.contract`.
+
+The step is written out from the layers' weights as the Keras cells compute it (Dropout is the identity at
+inference), so every runtime sees plain matrix products and element-wise ops: no WHILE loop, no fused op
+with variable tensors, and full-integer kernels that keep the model's relu. Calibrated recipes are calibrated
+on real (row, state) pairs: the float step run over the calibration digits, every timestep.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from edgeseq.errors import ExportError
+from edgeseq.recipes import Format, Recipe
+from edgeseq.streaming.contract import PROBABILITIES, ROW, StepContract, contract_for
+from edgeseq.tfsupport import import_tensorflow
+
+SIGNATURE = "serving_default"
+CALIBRATION_DIGITS = 200     # x 28 timesteps of (row, state) pairs
+_ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "softmax")
+
+
+def _activation(tf: Any, name: str) -> Callable[[Any], Any]:
+    table = {"relu": tf.nn.relu, "tanh": tf.math.tanh, "sigmoid": tf.math.sigmoid, "linear": lambda v: v,
+             "softmax": tf.nn.softmax}
+    if name not in table:
+        raise ExportError(f"activation {name!r} has no step form (supported: {', '.join(_ACTIVATIONS)})")
+    return table[name]
+
+
+def _cell(tf: Any, layer: Any) -> tuple[str, int, Callable[..., Any]]:
+    """(cell name, units, step(x, *states) -> (output, *next states)) for one Keras recurrent layer."""
+    cell = type(layer).__name__
+    config = layer.get_config()
+    if config.get("go_backwards") or config.get("stateful") or not config.get("use_bias", True):
+        raise ExportError(f"layer {layer.name!r}: no step model for go_backwards, stateful or bias-free layers")
+    act = _activation(tf, config["activation"])
+    weights = [np.asarray(w, np.float32) for w in layer.get_weights()]   # constants inside the traced graph
+    units = int(config["units"])
+    if cell == "SimpleRNN":
+        kernel = np.concatenate([weights[0], weights[1]], axis=0)   # [x, h] @ [W; U]: one product per step
+        bias = weights[2]
+
+        def simple(x: Any, h: Any) -> tuple[Any, ...]:
+            h = act(tf.matmul(tf.concat([x, h], axis=1), kernel) + bias)
+            return h, h
+        return cell, units, simple
+    gate = _activation(tf, config.get("recurrent_activation", "sigmoid"))
+    if cell == "LSTM":
+        kernel = np.concatenate([weights[0], weights[1]], axis=0)
+        bias = weights[2]
+
+        def lstm(x: Any, h: Any, c: Any) -> tuple[Any, ...]:
+            z = tf.matmul(tf.concat([x, h], axis=1), kernel) + bias
+            z_i, z_f, z_c, z_o = tf.split(z, 4, axis=1)
+            c = gate(z_f) * c + gate(z_i) * act(z_c)
+            h = gate(z_o) * act(c)
+            return h, h, c
+        return cell, units, lstm
+    if cell == "GRU":
+        if not config.get("reset_after", True):
+            raise ExportError(f"layer {layer.name!r}: only GRU(reset_after=True) (the Keras default) has a step model")
+        kernel, recurrent, bias = weights
+
+        def gru(x: Any, h: Any) -> tuple[Any, ...]:
+            x_z, x_r, x_h = tf.split(tf.matmul(x, kernel) + bias[0], 3, axis=1)
+            r_z, r_r, r_h = tf.split(tf.matmul(h, recurrent) + bias[1], 3, axis=1)
+            z, r = gate(x_z + r_z), gate(x_r + r_r)
+            h = z * h + (1.0 - z) * act(x_h + r * r_h)
+            return h, h
+        return cell, units, gru
+    raise ExportError(f"layer {layer.name!r} ({cell}) has no step model")
+
+
+def step_function(model: Any) -> tuple[Any, StepContract]:
+    """A tf.function computing one timestep of `model`, and its contract (see edgeseq.streaming.contract)."""
+    tf = import_tensorflow()
+    import keras  # noqa: PLC0415
+
+    cells, head, layers = [], [], []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dropout):
+            continue
+        if isinstance(layer, keras.layers.Dense):
+            w = layer.get_weights()
+            head.append((np.asarray(w[0], np.float32), np.asarray(w[1], np.float32) if len(w) > 1 else None,
+                         _activation(tf, layer.get_config()["activation"])))
+        elif head:
+            raise ExportError(f"layer {layer.name!r} follows a Dense layer: no step model")
+        else:
+            cell, units, fn = _cell(tf, layer)
+            cells.append(fn)
+            layers.append((cell, units))
+    if not cells:
+        raise ExportError("the model has no recurrent layer")
+    _, timesteps, features = model.input_shape
+    classes = int(model.output_shape[-1])
+    contract = contract_for(layers, int(features), classes, int(timesteps or 28))
+    specs = [tf.TensorSpec([None, int(features)], tf.float32, name=ROW)]
+    specs += [tf.TensorSpec([None, s.units], tf.float32, name=s.name) for s in contract.states]
+    arity = [len(contract.states_of(k)) for k in range(1, len(cells) + 1)]
+
+    @tf.function(input_signature=specs)
+    def step(row: Any, *states: Any) -> dict[str, Any]:
+        x, out, position = row, {}, 0
+        for fn, count, k in zip(cells, arity, range(1, len(cells) + 1)):
+            x, *next_states = fn(x, *states[position:position + count])
+            for tensor, new in zip(contract.states_of(k), next_states):
+                out[tensor.output] = new
+            position += count
+        for kernel, bias, act in head:
+            x = tf.matmul(x, kernel)
+            x = act(x + bias if bias is not None else x)
+        return {PROBABILITIES: x, **out}
+
+    return step, contract
+
+
+def calibration_pairs(step: Any, contract: StepContract, digits: np.ndarray) -> list[dict[str, np.ndarray]]:
+    """Per digit, one batch of its `timesteps` (row, state) pairs from the float step (what the quantized step
+    will see), for at most CALIBRATION_DIGITS digits."""
+    digits = digits[:CALIBRATION_DIGITS].astype(np.float32)
+    states = {s.name: np.zeros((len(digits), s.units), np.float32) for s in contract.states}
+    per_step = []
+    for t in range(digits.shape[1]):
+        feed = {ROW: digits[:, t, :], **states}
+        per_step.append(feed)
+        out = step(*(feed[name] for name in contract.input_names))
+        states = {s.name: out[s.output].numpy() for s in contract.states}
+    return [{name: np.stack([feed[name][i] for feed in per_step]) for name in contract.input_names}
+            for i in range(len(digits))]
+
+
+def convert(model: Any, recipe: Recipe, calibration: np.ndarray | None, target: Path) -> StepContract:
+    """Write the step model of `model` for `recipe` to `target`; returns its contract."""
+    step, contract = step_function(model)
+    pairs = calibration_pairs(step, contract, calibration) if recipe.calibrated and calibration is not None else None
+    if recipe.calibrated and pairs is None:
+        raise ExportError(f"{recipe.key} needs calibration data")
+    if recipe.format is Format.TFLITE:
+        target.write_bytes(_tflite(step, recipe, pairs))
+    else:
+        _onnx(step, contract, recipe, pairs, target)
+    return contract
+
+
+def _tflite(step: Any, recipe: Recipe, pairs: list[dict[str, np.ndarray]] | None) -> bytes:
+    tf = import_tensorflow()
+    from edgeseq.export.tflite_settings import configure  # noqa: PLC0415
+
+    if recipe.tflite is None:
+        raise ExportError(f"{recipe.key} has no TFLite converter settings")
+    module = tf.Module()
+    module.step = step
+    with tempfile.TemporaryDirectory(prefix="edgeseq-step-") as tmp:
+        tf.saved_model.save(module, tmp, signatures={SIGNATURE: step.get_concrete_function()})
+        converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=[SIGNATURE])
+        # float32 state at the boundary: the state is fed back unchanged, whatever the recipe
+        configure(tf, converter, replace(recipe.tflite, io_type=None), None,
+                  representative=(lambda: iter(pairs)) if pairs is not None else None)
+        return converter.convert()
+
+
+def _onnx(step: Any, contract: StepContract, recipe: Recipe, pairs: list[dict[str, np.ndarray]] | None,
+          target: Path) -> None:
+    import onnx  # noqa: PLC0415
+    import tf2onnx  # noqa: PLC0415
+
+    from edgeseq.export.onnx import OPSET, QUANTIZERS  # noqa: PLC0415
+
+    concrete = step.get_concrete_function()
+    proto, _ = tf2onnx.convert.from_function(step, input_signature=concrete.structured_input_signature[0],
+                                             opset=OPSET)
+    _name_outputs(proto, concrete, contract)
+    onnx.checker.check_model(proto, full_check=True)
+    quantizer = QUANTIZERS.get(recipe.onnx.quantizer) if recipe.onnx else None
+    if quantizer is None:
+        onnx.save(proto, str(target))
+        return
+    with tempfile.TemporaryDirectory(prefix="edgeseq-step-onnx-") as scratch:
+        float_path = Path(scratch) / "step-fp32.onnx"
+        onnx.save(proto, str(float_path))
+        quantizer(float_path, target, recipe.onnx, _PairReader(pairs) if pairs is not None else None)
+
+
+def _name_outputs(proto: Any, concrete: Any, contract: StepContract) -> None:
+    """tf2onnx names outputs after graph tensors (Identity:0, ...): give them the contract's names."""
+    flat = concrete.outputs
+    keys = sorted(concrete.structured_outputs)          # a dict output is flattened in sorted key order
+    renames = {tensor.name: key for tensor, key in zip(flat, keys)}
+    for output in proto.graph.output:
+        new = renames.get(output.name)
+        if new is None or new == output.name:
+            continue
+        old = output.name
+        for node in proto.graph.node:
+            node.output[:] = [new if o == old else o for o in node.output]
+            node.input[:] = [new if i == old else i for i in node.input]
+        output.name = new
+    missing = set(contract.output_names) - {o.name for o in proto.graph.output}
+    if missing:
+        raise ExportError(f"step ONNX graph lacks outputs {sorted(missing)}")
+
+
+class _PairReader:
+    """onnxruntime CalibrationDataReader over (row, state) batches; also a plain iterable for the quantizers
+    that take one."""
+
+    def __init__(self, pairs: list[dict[str, np.ndarray]]) -> None:
+        self._pairs: Iterator[dict[str, np.ndarray]] = iter(pairs)
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._pairs, None)
