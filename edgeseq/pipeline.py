@@ -15,9 +15,12 @@ from typing import Any
 from edgeseq import data as data_module, models, recipes
 from edgeseq.bench import BenchConfig, BenchResult, bench
 from edgeseq.export.batch import export_all
-from edgeseq.export.exporter import ExportResult, ExportSpec
+from edgeseq.export.exporter import ExportResult, ExportSpec, plan_streaming
 from edgeseq.fileio import check_output_dir, ensure_dir, write_json_atomic
 from edgeseq.parity import ParityReport
+from edgeseq.recipes import Graph, Quant
+from edgeseq.report.streaming import DRIFT_FILE
+from edgeseq.streaming.drift import drift
 from edgeseq.report.join import FileRow
 from edgeseq.progress import ProgressLike, as_progress
 from edgeseq.tfsupport import import_keras
@@ -37,6 +40,7 @@ class RunConfig:
     quick: bool = False               # 3 epochs on at most 6,000 digits, small calibration, short benchmarks
     threads: int = 1
     max_loss_pp: float | None = None  # export's accuracy-aware recipe search (export.search)
+    streaming: bool = False           # also the step models (export --streaming), checked and measured like the rest
 
     @property
     def limits(self) -> tuple[int | None, int | None]:
@@ -114,6 +118,8 @@ def run(config: RunConfig, progress: ProgressLike = None) -> RunResult:
     t = step(2, "export")
     specs = [ExportSpec(arch, r, r.graphs.get(arch), config.calibration_size) for arch in models.Arch
              for r in recipes.RECIPES.values()]
+    if config.streaming:
+        specs += plan_streaming(list(models.Arch), list(recipes.RECIPES.values()), False, config.calibration_size)
     exported = export_all(specs, model_dir, model_dir, dataset, progress, config.max_loss_pp)
     write_json_atomic(out / "export.json", [r.to_dict() for r in exported])
     timings["export"] = time.perf_counter() - t
@@ -127,6 +133,11 @@ def run(config: RunConfig, progress: ProgressLike = None) -> RunResult:
     measured = bench([model_dir], config.bench_config(), progress)
     write_json_atomic(out / "bench.json", [r.to_dict() for r in measured])
     timings["bench"] = time.perf_counter() - t
+
+    if config.streaming:   # how each quantized step model drifts from the fp32 one, row by row
+        drifts = [drift(Path(r.path), None, dataset, threads=config.threads, progress=progress)
+                  for r in exported if r.status == "ok" and r.graph == Graph.STEP.value and r.recipe != Quant.FP32.value]
+        write_json_atomic(out / DRIFT_FILE, [d.to_dict() for d in drifts])
 
     t = step(5, "report")
     report = build_report(out, out / "report", Budgets())

@@ -83,12 +83,16 @@ def tiny_data(sample: data.Dataset) -> data.Dataset:
 
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory, tiny_data: data.Dataset) -> Path:
-    """OUT/<arch>/<arch>.keras for both architectures (3 epochs on 3,000 digits: good enough for parity to mean something)."""
+    """OUT/<arch>/<arch>.keras for both architectures (3 epochs on 3,000 digits: good enough for parity to mean
+    something), and OUT/train.json: what `edgeseq train --json` prints."""
+    import json
+
     from edgeseq.train import TrainConfig, train
 
     out = tmp_path_factory.mktemp("models")
-    for arch in Arch:
-        train(TrainConfig(arch, epochs=3, batch_size=32, seed=0), tiny_data, out, progress=lambda _: None)
+    results = [train(TrainConfig(arch, epochs=3, batch_size=32, seed=0), tiny_data, out, progress=lambda _: None)
+               for arch in Arch]
+    (out / "train.json").write_text(json.dumps([r.to_dict() for r in results]))
     return out
 
 

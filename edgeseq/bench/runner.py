@@ -66,6 +66,8 @@ class BenchResult:
     std_us: float | None = None
     min_us: float | None = None
     runs: int | None = None
+    step_p50_us: float | None = None   # a step model: one row (the whole-sequence figures are its T rows)
+    step_p99_us: float | None = None
     throughput_dps: float | None = None
     import_ms: float | None = None
     load_ms: float | None = None
@@ -77,6 +79,7 @@ class BenchResult:
     integrity: str | None = None
     threads: int | None = None
     environment: dict[str, Any] = field(default_factory=dict)
+    step: bool = False                 # a step model (streaming): p50 is a whole sequence fed row by row
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,7 +96,8 @@ def _describe(path: Path, manifest: dict[str, Any] | None) -> dict[str, Any]:
         return {"model": key.model, "format": key.format, "recipe": key.recipe,
                 "recurrent_op": f"Keras {key.model} layers (tf.function)"}
     return {"model": key.model if key else None, "format": layout.format_of(path) or path.suffix.lstrip("."),
-            "recipe": key.recipe if key else None, "recurrent_op": m.get("recurrent_op")}
+            "recipe": key.recipe if key else None, "recurrent_op": m.get("recurrent_op"),
+            "step": bool(key and key.step)}
 
 
 def _unavailable_reason(runtime: RuntimeName, tflite_backend: str) -> str | None:
@@ -159,13 +163,14 @@ def _measure(path: Path, runtime: RuntimeName, threads: int, config: BenchConfig
     for row in measured["batches"]:
         figures = {k: v for k, v in row.items() if k != "max_us"}
         rows.append(BenchResult(**base, **common, **figures, status="ok", reason=None, batch_note=note))
+        step = f", one step p50 {row['step_p50_us']:.1f} µs" if row.get("step_p50_us") is not None else ""
         progress.log(f"      batch {row['batch']}: p50 {row['p50_us']:.1f} µs, p99 {row['p99_us']:.1f} µs"
-                     f" ({row['runs']} runs), peak RSS {measured['peak_rss_bytes'] / 2**20:.0f} MiB")
+                     f" ({row['runs']} runs){step}, peak RSS {measured['peak_rss_bytes'] / 2**20:.0f} MiB")
     return rows
 
 
 CSV_FIELDS = ("path", "model", "format", "recipe", "runtime", "status", "reason", "backend", "batch", "p50_us",
-              "p90_us", "p99_us", "mean_us", "std_us", "min_us", "runs", "throughput_dps", "load_ms",
+              "p90_us", "p99_us", "step_p50_us", "step_p99_us", "mean_us", "std_us", "min_us", "runs", "throughput_dps", "load_ms",
               "first_inference_ms", "peak_rss_bytes", "size_bytes", "recurrent_op", "threads", "integrity", "sha256")
 
 

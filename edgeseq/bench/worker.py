@@ -2,7 +2,8 @@
 through `procs.run_worker`:
 
     request: {path, runtime, threads, tflite_backend, batches, warmup, min_runs, min_seconds}
-    result:  load and first-inference times, per-batch latency summaries, the process's peak RSS
+    result:  load and first-inference times, per-batch latency summaries (for a step model, of a whole sequence
+             fed row by row, and of one step: step_p50_us, step_p99_us), the process's peak RSS
 
 Never imports TensorFlow unless the runtime is keras (or tf.lite is forced).
 """
@@ -72,7 +73,12 @@ def handle(request: dict[str, Any], workdir: Any = None) -> dict[str, Any]:
             continue
         samples = measure(runtime.bind(digits[:batch]), request["warmup"], request["min_runs"], request["min_seconds"])
         stats = summarise(samples)
-        batches.append({"batch": batch, **stats, "throughput_dps": batch * 1e6 / stats["p50_us"]})
+        row = {"batch": batch, **stats, "throughput_dps": batch * 1e6 / stats["p50_us"]}
+        if hasattr(runtime, "bind_step"):  # a step model: one row with the state fed back, as an app streams
+            step = summarise(measure(runtime.bind_step(batch), request["warmup"], request["min_runs"],
+                                     request["min_seconds"]))
+            row |= {"step_p50_us": step["p50_us"], "step_p99_us": step["p99_us"]}
+        batches.append(row)
     return {"backend": runtime.backend, "batch_one_only": runtime.batch_one_only, "import_ms": import_ms,
             "load_ms": load_ms, "first_inference_ms": first_ms, "rss_before_import_bytes": rss_start,
             "rss_after_import_bytes": rss_imported, "peak_rss_bytes": _rss_bytes(),

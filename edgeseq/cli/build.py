@@ -159,9 +159,11 @@ def export(model_name: str, format_name: str, quants: tuple[str, ...], graph_nam
                    " 1,000 test digits, a small calibration set, short benchmarks.")
 @click.option("--max-loss-pp", type=click.FloatRange(min=0), default=None,
               help="Export with the accuracy-aware recipe search (see `edgeseq export --help`).")
+@click.option("--streaming", is_flag=True, help="Also export, validate and benchmark the step models (see `edgeseq"
+                                                " export --help`); the report gains a streaming section.")
 @json_option("Print the run summary as JSON on stdout.")
 def run_command(data_spec: str, epochs: int, seed: int, threads: int, out: Path | None, quick: bool,
-                max_loss_pp: float | None, as_json: bool) -> None:
+                max_loss_pp: float | None, streaming: bool, as_json: bool) -> None:
     """The main job: train both models, export every recipe, validate parity, benchmark, and write a report.
 
     Exit 1 if any exported file fails its parity tolerance (significantly, by validate's paired gate); files
@@ -172,7 +174,8 @@ def run_command(data_spec: str, epochs: int, seed: int, threads: int, out: Path 
     from edgeseq.pipeline import RunConfig, default_out, run  # noqa: PLC0415
 
     with for_cli(as_json) as progress:
-        result = run(RunConfig(out or default_out(), data_spec, epochs, seed, quick, threads, max_loss_pp), progress)
+        result = run(RunConfig(out or default_out(), data_spec, epochs, seed, quick, threads, max_loss_pp, streaming),
+                     progress)
     if as_json:
         emit_json(result.to_dict())
     else:

@@ -36,6 +36,7 @@ class ParityReport:
     model: str | None = None
     format: str | None = None
     recipe: str | None = None
+    step: bool = False                             # a step model (streaming), checked against its whole-sequence file
     sha256: str | None = None
     backend: str | None = None
     reference: str | None = None

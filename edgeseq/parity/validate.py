@@ -119,7 +119,7 @@ def _sha256(path: Path) -> str | None:
 def _identity(path: Path, manifest: dict[str, Any] | None) -> dict[str, Any]:
     key = layout.key_of(path, manifest)
     return {"model": key.model if key else None, "format": layout.format_of(path),
-            "recipe": key.recipe if key else None}
+            "recipe": key.recipe if key else None, "step": bool(key and key.step)}
 
 
 def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evaluators: _Evaluators,

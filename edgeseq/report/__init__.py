@@ -39,6 +39,7 @@ from edgeseq.report.inputs import (
     read_inputs,
 )
 from edgeseq.report.join import FileRow, file_rows, join_notes
+from edgeseq.report.streaming import drift_images, read_drift, streaming_blocks, streaming_rows
 from edgeseq.report.portability import table as portability_table
 from edgeseq.report.quant import quant_figures
 from edgeseq.report.reproduction import Reproduction, reproductions, sample_note
@@ -66,6 +67,8 @@ class ReportResult:
     published: tuple[Reproduction, ...] = ()   # each architecture's Keras accuracy beside the published one
     sample_note: str | None = None             # set when the data is the shipped sample: not comparable
     devices: tuple[DeviceReport, ...] = ()     # one verdict per device, when other devices' results are given
+    streaming: tuple[dict[str, Any], ...] = ()  # per step model × runtime: parity, one step, the cost of streaming
+    drift: tuple[dict[str, Any], ...] = ()      # RESULTS/drift.json, when the run measured it
 
     def to_dict(self) -> dict[str, Any]:
         return {"markdown_path": self.markdown_path, "html_path": self.html_path, "json_path": self.json_path,
@@ -74,7 +77,8 @@ class ReportResult:
                 "published": {r.model: r.to_dict() for r in self.published}, "sample_note": self.sample_note,
                 "files": [r.to_dict() for r in self.files], "environment": list(self.environment),
                 "data": self.data, "warnings": list(self.warnings),
-                "devices": [d.to_dict() for d in self.devices]}
+                "devices": [d.to_dict() for d in self.devices], "streaming": list(self.streaming),
+                "drift": [{k: v for k, v in d.items() if k != "rows"} for d in self.drift]}
 
 
 def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
@@ -82,7 +86,9 @@ def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
     """Read RESULTS/{train,export,validate,bench}.json (and other devices' bench results); write report.md,
     report.html, report.json and PNGs."""
     inputs = read_inputs(results)
-    rows = file_rows(inputs)
+    every_row = file_rows(inputs)
+    rows = tuple(r for r in every_row if not r.step)        # step models have their own section
+    streaming = tuple(r for r in every_row if r.step)
     verdict = verdicts(rows, budgets, architectures(inputs), digits_measured(inputs))
     devices = device_reports(inputs, read_device_results(list(device_results)), budgets, architectures(inputs),
                              digits_measured(inputs)) if device_results else ()
@@ -96,15 +102,21 @@ def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
     images |= {name: png for name, (png, _) in per_device.items()}
     quant, quant_notes = quant_figures(inputs.validate)
     images |= {name: png for name, (png, _) in quant.items()}
+    drifts = read_drift(results)
+    drift = drift_images(drifts)
+    images |= {name: png for name, (png, _) in drift.items()}
     for name, png in images.items():
         write_bytes_atomic(out / name, png)
     blocks = document(rows, verdict, conclusion, budgets, envs, data, notes, inputs.folder, published, note,
                       portability_table(inputs.export, inputs.validate), devices,
                       [(name, caption) for name, (_, caption) in per_device.items()],
-                      ([(name, caption) for name, (_, caption) in quant.items()], quant_notes))
+                      ([(name, caption) for name, (_, caption) in quant.items()], quant_notes),
+                      streaming_blocks(rows + streaming, [(name, caption) for name, (_, caption) in drift.items()],
+                                       drifts))
     result = ReportResult(str(out / "report.md"), str(out / "report.html"), str(out / "report.json"),
                           tuple(str(out / name) for name in images), budgets, verdict, conclusion, rows, envs,
-                          data, notes, published, note, devices)
+                          data, notes, published, note, devices, tuple(streaming_rows(rows + streaming)),
+                          tuple(r.to_dict() for r in drifts))
     write_text_atomic(out / "report.md", to_markdown(blocks))
     write_text_atomic(out / "report.html", to_html(blocks, images, "edgeseq report"))
     write_json_atomic(out / "report.json", result.to_dict())

@@ -175,7 +175,8 @@ def document(rows: tuple[FileRow, ...], verdict: tuple[ArchVerdict, ...], conclu
              warnings: tuple[str, ...], source: str, reproduced: tuple[Reproduction, ...] = (),
              sample_note: str | None = None, portability: Block | None = None,
              devices: tuple[Any, ...] = (), device_images: list[tuple[str, str]] = (),
-             quant: tuple[list[tuple[str, str]], list[str]] = ([], [])) -> list[Block]:
+             quant: tuple[list[tuple[str, str]], list[str]] = ([], []),
+             streaming: list[Block] = ()) -> list[Block]:
     blocks: list[Block] = [
         ("h", 1, "edgeseq report"),
         ("p", (f"Results from {source}: {sum(not r.baseline for r in rows)} exported file × runtime rows"
@@ -224,6 +225,7 @@ def document(rows: tuple[FileRow, ...], verdict: tuple[ArchVerdict, ...], conclu
                          " per timestep.")]
         blocks += [("img", name, caption) for name, caption in images]
         blocks += [("ul", notes)] if notes else []
+    blocks += list(streaming)
     blocks += [("h", 2, "Every file"), _every_file(rows)] + devices_blocks(devices, device_images)
     if portability is not None:
         blocks += [("h", 2, "Where each file runs"),

@@ -52,10 +52,14 @@ class FileRow:
     p99_us: float | None
     other_batches: tuple[tuple[int, float, float], ...] = ()   # (batch, p50_us, p99_us)
     parity_outcome: str | None = None    # pass | fail | inconclusive (validate's paired gate)
+    step: bool = False                   # a step model: the streaming section's, never a candidate
+    step_p50_us: float | None = None     # one row, at batch 1 (p50_us: the whole sequence fed row by row)
+    step_p99_us: float | None = None
 
     @property
     def label(self) -> str:
-        name = f"{self.model} keras" if self.baseline else f"{self.model} {self.format}/{self.recipe}"
+        name = f"{self.model} keras" if self.baseline else \
+            layout.FileKey(self.model, self.format, self.recipe, self.step).label
         return name if DEFAULT_RUNTIME.get(self.format) == self.runtime else f"{name} ({self.runtime})"
 
     @property
@@ -64,7 +68,7 @@ class FileRow:
 
     @property
     def candidate(self) -> bool:
-        return not self.baseline and self.passed is True and self.measured
+        return not self.baseline and not self.step and self.passed is True and self.measured
 
     @property
     def parity(self) -> str:
@@ -96,7 +100,8 @@ def key(row: Row) -> layout.FileKey | None:
     if row.format == layout.KERAS_FORMAT and row.model:
         return layout.model_key(row.model)
     if row.model and row.format and row.recipe:
-        return layout.FileKey(row.model, row.format, row.recipe)
+        step = row.graph == "step" if isinstance(row, ExportResult) else bool(getattr(row, "step", False))
+        return layout.FileKey(row.model, row.format, row.recipe, step)
     return None
 
 
@@ -209,7 +214,8 @@ def _file_row(f: _File, runtime: str, inputs: Inputs) -> FileRow:
         "ok" if ok else (bad.status if bad else None),
         (bad.reason if bad else None) or ("not measured at batch 1" if ok and not one else None),
         one.p50_us if one else None, one.p99_us if one else None,
-        tuple((r.batch, r.p50_us, r.p99_us) for r in ok if r.batch != 1), check.outcome if check else None)
+        tuple((r.batch, r.p50_us, r.p99_us) for r in ok if r.batch != 1), check.outcome if check else None,
+        bool(f.key and f.key.step), one.step_p50_us if one else None, one.step_p99_us if one else None)
 
 
 def file_rows(inputs: Inputs) -> tuple[FileRow, ...]:

@@ -1,0 +1,106 @@
+"""The report's streaming section: each step model beside the whole-sequence file of its recipe (parity of the
+28 rows fed one by one, the cost of one step, and of streaming a whole digit), then the drift and scaling
+figures when the results hold them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from edgeseq.errors import DataError, EdgeseqError
+from edgeseq.fileio import read_json
+from edgeseq.report.join import FileRow
+from edgeseq.report.units import pp, us
+
+Block = tuple[Any, ...]
+
+
+def _twin(step: FileRow, rows: tuple[FileRow, ...]) -> FileRow | None:
+    """The whole-sequence file of the step model's recipe, in the same runtime."""
+    return next((r for r in rows if not r.step and not r.baseline and (r.model, r.format, r.recipe, r.runtime)
+                 == (step.model, step.format, step.recipe, step.runtime)), None)
+
+
+def streaming_rows(rows: tuple[FileRow, ...], timesteps: int = 28) -> list[dict[str, Any]]:
+    """Per step model × runtime: parity, one step's p50/p99, `timesteps` steps, the whole-sequence p50, and the
+    cost of streaming (timesteps × one step / the whole-sequence file's p50)."""
+    found = []
+    for r in (r for r in rows if r.step):
+        twin = _twin(r, rows)
+        streamed = timesteps * r.step_p50_us if r.step_p50_us is not None else None
+        whole = twin.p50_us if twin else None
+        found.append({"file": r.label, "runtime": r.runtime, "parity": r.parity, "delta_pp": r.delta_accuracy_pp,
+                      "step_p50_us": r.step_p50_us, "step_p99_us": r.step_p99_us, "steps": timesteps,
+                      "streamed_us": streamed, "sequence_via_steps_us": r.p50_us, "whole_sequence_us": whole,
+                      "whole_sequence_file": twin.label if twin else None,
+                      "overhead": streamed / whole if streamed and whole else None})
+    return found
+
+
+def streaming_blocks(rows: tuple[FileRow, ...], images: list[tuple[str, str]] = (),
+                     drifts: tuple[Any, ...] = ()) -> list[Block]:
+    found = streaming_rows(rows)
+    if not found and not images:
+        return []
+    blocks: list[Block] = [
+        ("h", 2, "Streaming: step models"),
+        ("p", "A step model takes one row of pixels and the recurrent state, and returns the probabilities and the"
+              " next state (`edgeseq export --streaming`). Its parity is the 28 rows fed one by one against the"
+              " whole-sequence file of the same recipe. One step is timed at batch 1 with the state fed back, as an"
+              " app streams; 28 × one step against the whole-sequence file's p50 is the cost of streaming (below 1:"
+              " streaming costs less than waiting for the whole digit and running the file once)."),
+    ]
+    if found:
+        blocks.append(("table", ["step model", "runtime", "parity vs whole sequence", "Δ pp", "one step p50 µs",
+                                 "p99 µs", "28 × step µs", "whole-sequence file p50 µs", "streaming cost"],
+                       [[f["file"], f["runtime"], f["parity"], pp(f["delta_pp"]), us(f["step_p50_us"]),
+                         us(f["step_p99_us"]), us(f["streamed_us"]), us(f["whole_sequence_us"]),
+                         f"{f['overhead']:.2f}×" if f["overhead"] else "–"] for f in found]))
+    if drifts:
+        blocks += [
+            ("h", 3, "Drift and early answers"),
+            ("p", "`edgeseq drift`: each quantized step model and the fp32 one fed the same digits row by row. The"
+                  " accuracy if the sequence stopped at each row, and how far the state and the probabilities"
+                  " stray from fp32's."),
+            ("table", ["step model", "reference", "final acc % (ref / file)", "rows to 90 % of final (ref / file)",
+                       "max state drift", "state drift over time"],
+             [[d.file.name, d.reference.name,
+               f"{d.reference.final_accuracy * 100:.2f} / {d.file.final_accuracy * 100:.2f}",
+               f"{d.reference.rows_to_90 or '–'} / {d.file.rows_to_90 or '–'} of {d.timesteps}",
+               f"{d.max_state_drift:.3g}", d.state_growth.describe()] for d in drifts]),
+        ]
+    blocks += [("img", name, caption) for name, caption in images]
+    return blocks
+
+
+DRIFT_FILE = "drift.json"          # RESULTS/drift.json: `edgeseq drift --json` results (one, or a list)
+
+
+def read_drift(results: Path) -> tuple[Any, ...]:
+    """The drift results saved beside a run's JSON, if any (a malformed one is a one-line DataError)."""
+    from edgeseq.streaming.drift import DriftReport  # noqa: PLC0415
+
+    path = Path(results) / DRIFT_FILE
+    if not path.is_file():
+        return ()
+    loaded = read_json(path, DRIFT_FILE)
+    try:
+        return tuple(DriftReport.from_dict(r) for r in (loaded if isinstance(loaded, list) else [loaded]))
+    except EdgeseqError as err:
+        raise DataError(f"{path}: {err}") from err
+
+
+def drift_images(reports: tuple[Any, ...]) -> dict[str, tuple[bytes, str]]:
+    """One figure per format × recipe with every architecture's drift and early answers on it."""
+    from edgeseq.streaming.drift_plot import plot_many  # noqa: PLC0415
+
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for r in reports:
+        groups.setdefault((r.file.format or "?", r.file.recipe or "?"), []).append(r)
+    images = {}
+    for (fmt, recipe), found in groups.items():
+        models = ", ".join(r.model or r.file.name for r in found)
+        images[f"drift-{fmt}-{recipe}.png"] = (plot_many(found, f"{fmt}/{recipe} step models against fp32"),
+                                               f"Drift and early answers: the {fmt}/{recipe} step models ({models})"
+                                               f" against fp32, {found[0].digits} test digits")
+    return images
