@@ -40,6 +40,7 @@ class TensorInfo:
     dtype: str
     scale: float | None = None
     zero_point: int | None = None
+    signature_name: str | None = None     # TFLite: its name in the serving signature (what apps call it)
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,8 @@ def _tflite_facts(schema: Any, buf: bytes) -> tuple[FileFacts, bytes | None]:
         _check_subgraph(model, model.Subgraphs(s), buf)
     main = model.Subgraphs(0)
 
+    signed = _signature_names(model, buf)
+
     def tensor(index: int) -> TensorInfo:
         t = main.Tensors(index)
         quant = t.Quantization()
@@ -235,7 +238,7 @@ def _tflite_facts(schema: Any, buf: bytes) -> tuple[FileFacts, bytes | None]:
         shape = [int(d) for d in t.ShapeSignatureAsNumpy()] if t.ShapeSignatureLength() else \
             [int(d) for d in t.ShapeAsNumpy()]
         return TensorInfo(t.Name().decode(), [None if d < 0 else d for d in shape],
-                          TFLITE_TYPES.get(t.Type(), f"type{t.Type()}"), scale, zero)
+                          TFLITE_TYPES.get(t.Type(), f"type{t.Type()}"), scale, zero, signed.get(index))
 
     signatures = [model.SignatureDefs(i).SignatureKey().decode()
                   for i in range(_count(model.SignatureDefsLength(), buf))]
@@ -245,6 +248,16 @@ def _tflite_facts(schema: Any, buf: bytes) -> tuple[FileFacts, bytes | None]:
                       [tensor(main.Outputs(i)) for i in range(_count(main.OutputsLength(), buf))], signatures,
                       custom, op_versions={op: sorted(v) for op, v in sorted(versions.items())})
     return facts, _tflite_metadata(model, buf, EMBEDDED_KEY)
+
+
+def _signature_names(model: Any, buf: bytes) -> dict[int, str]:
+    """Tensor index -> its name in the first signature (the one edgeseq writes: serving_default)."""
+    if not _count(model.SignatureDefsLength(), buf):
+        return {}
+    signature = model.SignatureDefs(0)
+    maps = [signature.Inputs(i) for i in range(_count(signature.InputsLength(), buf))]
+    maps += [signature.Outputs(i) for i in range(_count(signature.OutputsLength(), buf))]
+    return {int(m.TensorIndex()): m.Name().decode() for m in maps}
 
 
 def _tflite_metadata(model: Any, buf: bytes, name: str) -> bytes | None:

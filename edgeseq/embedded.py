@@ -6,13 +6,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from edgeseq.layout import STEP_KIND
+from edgeseq.streaming.contract import PROBABILITIES, ROW
+
 KEY = "edgeseq"                 # ONNX metadata_props key, and TFLite metadata entry name
 # the embedded fields a manifest must agree with
-CHECKED_FIELDS = ("architecture", "format", "recipe", "source_keras_sha256", "stateful")
+CHECKED_FIELDS = ("architecture", "format", "recipe", "source_keras_sha256", "stateful", "kind")
 
 
 def essentials(manifest: dict[str, Any], version: str) -> dict[str, Any]:
-    """What the file carries about itself, taken from the manifest being written."""
+    """What the file carries about itself, taken from the manifest being written (a step model also carries its
+    kind and its contract: a step file copied alone still says how to feed it)."""
+    if manifest.get("kind") == STEP_KIND:
+        return _whole(manifest, version) | {"kind": STEP_KIND, "step": manifest["step"], "input_name": ROW,
+                                            "output_name": PROBABILITIES}
+    return _whole(manifest, version)
+
+
+def _whole(manifest: dict[str, Any], version: str) -> dict[str, Any]:
     return {
         "producer": f"edgeseq {version}",
         "architecture": manifest["architecture"],

@@ -346,6 +346,19 @@ CASES: list[tuple[str, Callable[[Path], None], list[str], str]] = [
      ["quant-debug", "{in}/rnn/rnn-int8.tflite"], "rnn-fp32.tflite"),
     ("quant-debug-zero-limit", nothing, ["quant-debug", str(MODELS / "rnn-int8.tflite"), "--limit", "0"], "positive"),
     ("quant-debug-unknown-option", nothing, ["quant-debug", "--bogus"], "No such option"),
+    # drift: a step model and its fp32 reference, row by row
+    ("drift-missing-file", nothing, ["drift", "{in}/nowhere.tflite"], "file not found"),
+    ("drift-whole-sequence-without-step-twin", lambda d: copy_model(d / "rnn", "rnn-int8.tflite") and None,
+     ["drift", "{in}/rnn/rnn-int8.tflite"], "edgeseq export --graph step"),
+    ("drift-corrupt-step-model", artifact("rnn-dynamic-step.tflite", "random"),
+     ["drift", "{in}/rnn/rnn-dynamic-step.tflite"], "corrupt"),
+    ("drift-other-model-reference", nothing,
+     ["drift", str(MODELS / "rnn-dynamic-step.tflite"), "--reference",
+      str(REPO / "models" / "lstm" / "lstm-fp32-step.tflite")], "not the same model"),
+    ("drift-no-reference", lambda d: copy_model(d / "rnn", "rnn-dynamic-step.tflite") and None,
+     ["drift", "{in}/rnn/rnn-dynamic-step.tflite"], "pass --reference"),
+    ("drift-zero-limit", nothing, ["drift", str(MODELS / "rnn-dynamic-step.tflite"), "--limit", "0"], "positive"),
+    ("drift-unknown-option", nothing, ["drift", "--bogus"], "No such option"),
 
     # report: inputs are checked row by row, the output folder before anything is computed
     ("report-missing-folder", nothing, ["report", "{in}/nowhere", "--out", "{out}"], "results folder not found"),

@@ -1,6 +1,7 @@
 """The converters called in-process on 4-unit models (as tf2onnx's own tests do): every recipe of the table on
-every graph it allows for each architecture, checked for structure (builtin ops only, one input, one output,
-the recurrent op the graph promises) and against Keras on a few digits.
+every graph it allows for each architecture, and its step model, checked for structure (builtin ops only, one
+input, one output, the recurrent op the graph promises; a step model's row, state and outputs) and against
+Keras on a few digits (a step model fed the 28 rows one by one).
 
 The models are built here with the project's input name and activations but 4 units, trained one short
 epoch; the converters rebuild them from their own config (models.rebuild_with_weights), so the size does
@@ -17,9 +18,10 @@ import numpy as np
 import pytest
 
 from edgeseq import data, runtimes
-from edgeseq.artifacts import RECURRENT_ONNX, RECURRENT_TFLITE, read_facts
+from edgeseq.artifacts import RECURRENT_ONNX, RECURRENT_TFLITE, STEP_RECURRENCE, read_facts
 from edgeseq.models import Arch
 from edgeseq.recipes import GRAPHS, RECIPES, Format, Graph, Quant, Recipe
+from edgeseq.streaming.contract import plain_name
 
 UNITS = 4
 DIGITS = 32              # compared with Keras
@@ -53,7 +55,7 @@ def cases(run: bool) -> list[Any]:
     found = []
     for recipe in RECIPES.values():
         for arch in Arch:
-            for graph in recipe.allowed_graphs:
+            for graph in (*recipe.allowed_graphs, Graph.STEP):   # every recipe has a step model (streaming)
                 if recipe.graph_problem(arch, graph) is not None:
                     continue
                 marks = []
@@ -112,7 +114,11 @@ def converted(tiny_models, sample, tmp_path_factory) -> Callable[[Recipe, Arch, 
             model = tiny_models[arch]
             calibration = data.calibration_sample(sample, CALIBRATION, seed=0) if recipe.calibrated else None
             target = folder / f"{arch.value}-{recipe.name}-{graph.value}{recipe.format.suffix}"
-            if recipe.format is Format.TFLITE:
+            if graph is Graph.STEP:
+                from edgeseq.export import step
+
+                step.convert(model, recipe, calibration, target)
+            elif recipe.format is Format.TFLITE:
                 from edgeseq.export import tflite
 
                 target.write_bytes(tflite.convert(model, arch, recipe, graph, calibration))
@@ -145,6 +151,14 @@ def test_structure(converted, recipe, arch, graph):
     """Builtin ops only, one input and one output of the promised type and batch, the graph's recurrent op."""
     facts = read_facts(converted(recipe, arch, graph))
     assert facts.custom_ops == [] and not [op for op in facts.ops if op.startswith(("Flex", "CUSTOM"))], facts.ops
+    if graph is Graph.STEP:   # one row and the state in, the probabilities and the next state out, all float32
+        states = ["h1"] if arch is Arch.RNN else ["h1", "c1", "h2", "c2"]
+        assert sorted(plain_name(t) for t in facts.inputs) == sorted(["row", *states]), facts.inputs
+        assert sorted(plain_name(t) for t in facts.outputs) == sorted(["probabilities",
+                                                                           *(f"next_{s}" for s in states)])
+        assert {t.dtype for t in (*facts.inputs, *facts.outputs)} == {"float32"}
+        assert not [op for op in facts.ops if op in RECURRENT_OPS] and facts.recurrent_op == STEP_RECURRENCE
+        return
     assert len(facts.inputs) == 1 and len(facts.outputs) == 1, facts
     assert facts.inputs[0].shape[1:] == [28, 28] and facts.outputs[0].shape[-1] == 10
     assert facts.inputs[0].dtype == facts.outputs[0].dtype == recipe.io_dtype
@@ -187,4 +201,5 @@ def test_every_recipe_and_allowed_graph_is_a_case():
 
     assert {(key, graph) for key, _, graph in skipped(CASES)} == {(f"{f.value}/{q.value}", g) for f, q, g in CRASHES}
     assert skipped(RUN_CASES) - skipped(CASES) == {("tflite/int16x8", Arch.RNN, Graph.UNROLLED),
-                                                   ("tflite/int16x8", Arch.RNN, Graph.UNROLLED_B1)}
+                                                   ("tflite/int16x8", Arch.RNN, Graph.UNROLLED_B1),
+                                                   ("tflite/int16x8", Arch.RNN, Graph.STEP)}

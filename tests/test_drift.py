@@ -110,7 +110,7 @@ def test_whole_sequence_file_without_step_twin(tmp_path: Path) -> None:
     whole.parent.mkdir()
     shutil.copy(COMMITTED_RNN, whole)
     line = one_line_error(edgeseq_drift(whole))
-    assert "whole-sequence" in line and "rnn-fp32-step.tflite" in line and "edgeseq export --streaming" in line
+    assert "whole-sequence" in line and "rnn-fp32-step.tflite" in line and "edgeseq export --graph step" in line
 
 
 def test_unwritable_plot_fails_before_any_work(tmp_path: Path) -> None:

@@ -132,7 +132,8 @@ def inspect(file: Path, no_verify: bool, as_json: bool) -> None:
     for role, tensors in (("input", facts.inputs), ("output", facts.outputs)):
         for t in tensors:
             quant = f" scale={t.scale:g} zero_point={t.zero_point}" if t.scale is not None else ""
-            click.echo(f"{role}: {t.name} {t.shape} {t.dtype}{quant}")
+            signed = f" (signature name: {t.signature_name})" if t.signature_name not in (None, t.name) else ""
+            click.echo(f"{role}: {t.name}{signed} {t.shape} {t.dtype}{quant}")
     if facts.signatures:
         click.echo("signatures: " + ", ".join(facts.signatures))
     if manifest:

@@ -17,7 +17,7 @@ import numpy as np
 
 from edgeseq.artifacts import read_facts
 from edgeseq.environment import installed
-from edgeseq.errors import RuntimeUnavailable
+from edgeseq.errors import EdgeseqError, RuntimeUnavailable
 from edgeseq.layout import EXPORT_SUFFIXES
 from edgeseq.streaming.contract import is_step_facts
 
@@ -133,11 +133,20 @@ def load(path: Path, runtime: RuntimeName, threads: int = 1, **options: Any) -> 
     row = RUNTIMES[runtime]
     if Path(path).suffix not in row.suffixes:
         raise RuntimeUnavailable(f"runtime {runtime.value} cannot load {path} (it loads {', '.join(row.suffixes)})")
-    if runtime in STEP_RUNTIMES and is_step_facts(read_facts(Path(path))):   # a step model: fed row by row
+    if runtime in STEP_RUNTIMES and _is_step_file(Path(path)):   # a step model: fed row by row
         return importlib.import_module(STEP_MODULE).load_step(Path(path), runtime.value, threads,
                                                               options.get("tflite_backend", "auto"))
     module = importlib.import_module(row.module)
     return module.load(Path(path), threads=threads, **options)
+
+
+def _is_step_file(path: Path) -> bool:
+    """A step model (edgeseq.streaming); a file edgeseq cannot read is left to its runtime's own loader, whose
+    message names the runtime."""
+    try:
+        return is_step_facts(read_facts(path))
+    except EdgeseqError:
+        return False
 
 
 def predict_in_batches(runtime: Runtime, digits: np.ndarray, batch: int = 256) -> np.ndarray:

@@ -80,11 +80,11 @@ def contract_for(layers: list[tuple[str, int]], features: int, classes: int, tim
     return StepContract(features, classes, tuple(states), timesteps)
 
 
-def plain_name(name: str) -> str:
-    """A tensor's contract name from its name in the file: TFLite says serving_default_row:0."""
-    return name.split(":")[0].removeprefix("serving_default_")
+def plain_name(tensor: Any) -> str:
+    """A tensor's (edgeseq.artifacts.TensorInfo) contract name: its TFLite signature name, else its name."""
+    return getattr(tensor, "signature_name", None) or tensor.name.split(":")[0]
 
 
 def is_step_facts(facts: Any) -> bool:
     """Whether a file's inputs (edgeseq.artifacts.FileFacts) are a step model's: a rank-2 `row` among several."""
-    return len(facts.inputs) > 1 and any(plain_name(t.name) == ROW and len(t.shape) == 2 for t in facts.inputs)
+    return len(facts.inputs) > 1 and any(plain_name(t) == ROW and len(t.shape) == 2 for t in facts.inputs)

@@ -205,7 +205,7 @@ def step_model(path: Path, role: str = "file") -> tuple[Path, Path | None, layou
     twin = path.parent / layout.FileKey(key.model, fmt, key.recipe, step=True).filename
     if not twin.is_file():
         raise EdgeseqError(f"{path} is a whole-sequence file, not a step model, and its step model {twin.name} is"
-                           f" not beside it: export it with `edgeseq export --streaming --model {key.model}"
+                           f" not beside it: export it with `edgeseq export --graph step --model {key.model}"
                            f" --format {fmt} --quant {key.recipe}`")
     if not is_step_facts(read_facts(twin)):
         raise ModelError(f"{twin}: named like a step model but it is not one (no rank-2 'row' input beside state"
@@ -224,7 +224,7 @@ def default_reference(path: Path, key: layout.FileKey | None) -> Path:
     found = next((c for c in candidates if c.is_file()), None)
     if found is None:
         raise EdgeseqError(f"no reference for {path}: neither {candidates[0].name} nor {candidates[1].name} is"
-                           f" beside it; export them with `edgeseq export --streaming --model {key.model}`, or"
+                           f" beside it; export them with `edgeseq export --graph step --model {key.model} --quant fp32`, or"
                            " pass --reference")
     return found
 

@@ -32,15 +32,17 @@ def is_step_file(path: Path) -> bool:
 
 
 def contract_of(path: Path, facts: FileFacts | None = None) -> StepContract:
-    """The contract its manifest records, else the one its tensors spell (cells guessed from the state names)."""
+    """The contract its manifest records, else the one embedded in the file, else the one its tensors spell
+    (cells guessed from the state names)."""
     manifest = read_manifest(path) or {}
-    if manifest.get("kind") == STEP_KIND and isinstance(manifest.get("step"), dict):
-        try:
-            return StepContract.from_dict(manifest["step"])
-        except (KeyError, TypeError, ValueError) as err:
-            raise ModelError(f"{path}: its manifest's step contract is malformed ({err})") from err
     facts = facts or read_facts(path)
-    tensors = {_plain(t.name): t for t in facts.inputs}
+    for source, said in (("manifest", manifest), ("embedded metadata", facts.embedded or {})):
+        if said.get("kind") == STEP_KIND and isinstance(said.get("step"), dict):
+            try:
+                return StepContract.from_dict(said["step"])
+            except (KeyError, TypeError, ValueError) as err:
+                raise ModelError(f"{path}: its {source}'s step contract is malformed ({err})") from err
+    tensors = {_plain(t): t for t in facts.inputs}
     row = tensors.get(ROW)
     if row is None or not is_step_facts(facts):
         raise ModelError(f"{path}: not a step model (no rank-2 '{ROW}' input beside state inputs)")
@@ -52,7 +54,7 @@ def contract_of(path: Path, facts: FileFacts | None = None) -> StepContract:
         cell = "LSTM" if kinds == "hc" else "SimpleRNN"
         states += [StateTensor(f"{kind}{k}", k, cell, int(tensors[f"{kind}{k}"].shape[-1]))
                    for kind in CELL_STATES[cell]]
-    classes = next((int(t.shape[-1]) for t in facts.outputs if _plain(t.name) == PROBABILITIES), 10)
+    classes = next((int(t.shape[-1]) for t in facts.outputs if _plain(t) == PROBABILITIES), 10)
     return StepContract(int(row.shape[-1]), classes, tuple(states))
 
 
