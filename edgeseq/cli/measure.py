@@ -10,6 +10,7 @@ import click
 from edgeseq.cli.options import (
     batch_option, json_option, no_verify_option, out_option, paths_argument, positive, runtime_options)
 from edgeseq.cli.render import Column, attr, echo_table, emit_json, fail, outcome
+from edgeseq.cli.scaling import lengths_option, run_scaling
 from edgeseq.progress import for_cli
 
 BENCH_COLUMNS = (
@@ -27,6 +28,27 @@ BENCH_COLUMNS = (
     Column("bytes", attr("size_bytes")),
     Column("status", lambda r: r.status if r.status == "ok" else outcome(r.status, r.reason)),
 )
+
+
+def _optional(name: str, fmt: str) -> Any:
+    """A cell for a field rows may not have yet (getattr with a default)."""
+    def cell(row: Any) -> str:
+        value = getattr(row, name, None)
+        return "" if value is None else format(value, fmt)
+    return cell
+
+
+STEP_COLUMNS = (Column("step p50 µs", _optional("step_p50_us", ".1f")),
+                Column("step p99 µs", _optional("step_p99_us", ".1f")))
+
+
+def bench_columns(results: list[Any]) -> tuple[Column, ...]:
+    """BENCH_COLUMNS, with one step's p50/p99 after p99 µs when some row (a step model's) has them."""
+    if not any(getattr(r, "step_p50_us", None) is not None or getattr(r, "step_p99_us", None) is not None
+               for r in results):
+        return BENCH_COLUMNS
+    at = next(k for k, c in enumerate(BENCH_COLUMNS) if c.header == "p99 µs") + 1
+    return (*BENCH_COLUMNS[:at], *STEP_COLUMNS, *BENCH_COLUMNS[at:])
 
 
 def _label(choice: Any) -> str:
@@ -68,10 +90,20 @@ REPORT_COLUMNS = (
               help="With --host: the Python there that has edgeseq[runtime], e.g. ~/edgeseq/bin/python.")
 @click.option("--ssh-config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="With --host: an ssh configuration file to use instead of yours (ssh -F).")
-def bench(paths: tuple[Path, ...], wanted: Any, tflite_backend: str, threads: tuple[int, ...],
+@click.option("--scaling", is_flag=True,
+              help="Cost growth instead: p50 against sequence length (--lengths), batch and threads, each"
+                   " file × runtime × thread count in a fresh process, with the fitted µs per timestep, µs per"
+                   " sample and thread speed-up. Defaults then: --batch 1,2,4,...,256 --threads 1,2 --warmup 3"
+                   " --min-runs 10 --min-seconds 0.5. --out DIR writes DIR/scaling.json and DIR/scaling.png.")
+@lengths_option()
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --scaling: also write the growth plot to this PNG (needs matplotlib).")
+@click.pass_context
+def bench(ctx: click.Context, paths: tuple[Path, ...], wanted: Any, tflite_backend: str, threads: tuple[int, ...],
           batches: tuple[int, ...], warmup: int, min_runs: int, min_seconds: float, no_verify: bool,
           as_json: bool, device_name: str | None, csv_path: Path | None, out_dir: Path | None,
-          host: str | None, remote_python: str, ssh_config: Path | None) -> None:
+          host: str | None, remote_python: str, ssh_config: Path | None, scaling: bool,
+          lengths: tuple[int, ...] | None, plot_path: Path | None) -> None:
     """Measure latency (p50/p90/p99), load time, cold start, peak memory and size of exported files.
 
     PATHS are files or folders (default: models); every .tflite, .onnx and .keras under a folder is measured
@@ -81,7 +113,18 @@ def bench(paths: tuple[Path, ...], wanted: Any, tflite_backend: str, threads: tu
 
     On a Raspberry Pi from here: edgeseq bench models --host pi@raspberrypi --remote-python ~/edgeseq/bin/python
     --out pi
+
+    Cost growth: edgeseq bench models/lstm --scaling --lengths 28,56,112,224,448 --plot scaling.png. Sequences
+    longer than 28 rows are consecutive test digits end to end; only a step model (dynamic time axis) takes
+    them, and a whole-sequence file says "unsupported" for them.
     """
+    if scaling:
+        run_scaling(ctx, paths, wanted, tflite_backend, no_verify, device_name, as_json, out_dir, lengths,
+                    plot_path)
+        return
+    for name, flag in (("lengths", "--lengths"), ("plot_path", "--plot")):
+        if ctx.params.get(name) is not None:
+            raise click.UsageError(f"{flag} goes with --scaling")
     from edgeseq.bench import BenchConfig, bench as run_bench, to_csv  # noqa: PLC0415
     from edgeseq.fileio import (  # noqa: PLC0415
         check_output_dir, check_output_file, write_json_atomic, write_text_atomic)
@@ -113,7 +156,7 @@ def bench(paths: tuple[Path, ...], wanted: Any, tflite_backend: str, threads: tu
     if as_json:
         emit_json([r.to_dict() for r in results])
     else:
-        echo_table(BENCH_COLUMNS, results)
+        echo_table(bench_columns(results), results)
         if results:
             env = results[0].environment
             via = f" (over ssh: {env['ssh_host']})" if env.get("ssh_host") else ""

@@ -40,6 +40,8 @@ from edgeseq.report.inputs import (
 )
 from edgeseq.report.join import FileRow, file_rows, join_notes
 from edgeseq.report.streaming import drift_images, read_drift, streaming_blocks, streaming_rows
+from edgeseq.streaming.scaling import read_scaling
+from edgeseq.streaming.scaling_plot import scaling_figures
 from edgeseq.report.portability import table as portability_table
 from edgeseq.report.quant import quant_figures
 from edgeseq.report.reproduction import Reproduction, reproductions, sample_note
@@ -104,6 +106,9 @@ def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
     images |= {name: png for name, (png, _) in quant.items()}
     drifts = read_drift(results)
     drift = drift_images(drifts)
+    growth = read_scaling(results)                       # RESULTS/scaling.json: `edgeseq bench --scaling`
+    drift |= {name: (png, "Cost growth: p50 against sequence length and against batch (log-log), and the speed-up"
+                          " with threads") for name, (png, _) in (scaling_figures(growth) if growth else {}).items()}
     images |= {name: png for name, (png, _) in drift.items()}
     for name, png in images.items():
         write_bytes_atomic(out / name, png)
@@ -112,7 +117,7 @@ def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
                       [(name, caption) for name, (_, caption) in per_device.items()],
                       ([(name, caption) for name, (_, caption) in quant.items()], quant_notes),
                       streaming_blocks(rows + streaming, [(name, caption) for name, (_, caption) in drift.items()],
-                                       drifts))
+                                       drifts, growth))
     result = ReportResult(str(out / "report.md"), str(out / "report.html"), str(out / "report.json"),
                           tuple(str(out / name) for name in images), budgets, verdict, conclusion, rows, envs,
                           data, notes, published, note, devices, tuple(streaming_rows(rows + streaming)),

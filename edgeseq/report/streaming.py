@@ -38,9 +38,9 @@ def streaming_rows(rows: tuple[FileRow, ...], timesteps: int = 28) -> list[dict[
 
 
 def streaming_blocks(rows: tuple[FileRow, ...], images: list[tuple[str, str]] = (),
-                     drifts: tuple[Any, ...] = ()) -> list[Block]:
+                     drifts: tuple[Any, ...] = (), growth: Any = None) -> list[Block]:
     found = streaming_rows(rows)
-    if not found and not images:
+    if not found and not images and growth is None:
         return []
     blocks: list[Block] = [
         ("h", 2, "Streaming: step models"),
@@ -69,6 +69,12 @@ def streaming_blocks(rows: tuple[FileRow, ...], images: list[tuple[str, str]] = 
                f"{d.reference.rows_to_90 or '–'} / {d.file.rows_to_90 or '–'} of {d.timesteps}",
                f"{d.max_state_drift:.3g}", d.state_growth.describe()] for d in drifts]),
         ]
+    if growth is not None:
+        blocks += [("h", 3, "Cost growth"),
+                   ("p", "`edgeseq bench --scaling`: p50 against sequence length (real digits end to end; only step"
+                         " models have a dynamic time axis), batch and threads, with least-squares fits. A fit"
+                         " whose log-log slope exceeds 1.15 is flagged super-linear."),
+                   ("ul", [s.line() for s in growth.summaries])]
     blocks += [("img", name, caption) for name, caption in images]
     return blocks
 
