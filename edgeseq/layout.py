@@ -1,6 +1,9 @@
 """The one naming rule: how a trained model, an exported file, its manifest and its sidecars are named and
 found. Everyone else asks this module; nobody builds or parses a file name by hand.
 
+<arch> is a model's name: a seed (`rnn`, `lstm`) or a variant (`lstm-64x2-tanh`, edgeseq.models); it may hold
+dashes, a recipe never does, so a name splits at its last dash (after taking off `-step`).
+
     ROOT/<arch>/<arch>.keras                 a trained model (ModelKey(arch, "keras", "fp32"))
     ROOT/<arch>/history.json                 its training history
     ROOT/<arch>/<arch>-<recipe>.<format>     an exported file, e.g. models/lstm/lstm-dynamic.tflite
@@ -118,7 +121,7 @@ def parse(path: Path) -> FileKey | None:
         return model_key(path.stem) if path.stem else None
     stem = path.stem
     step = stem.endswith(STEP_TAG)
-    model, dash, recipe = stem.removesuffix(STEP_TAG).partition("-") if step else stem.partition("-")
+    model, dash, recipe = (stem.removesuffix(STEP_TAG) if step else stem).rpartition("-")  # recipes have no dash
     return FileKey(model, fmt, recipe, step) if model and dash and recipe else None
 
 

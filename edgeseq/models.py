@@ -1,4 +1,13 @@
-"""The architectures table: the two seed models, exactly as published, and their unrolled twins.
+"""The architectures table: the two seed models, exactly as published, and the variant space around them.
+
+A model is a point `Variant(cell, units, layers, activation)`, named `<cell>-<units>x<layers>-<activation>`
+(e.g. `lstm-64x2-tanh`); `variant(name)` parses a name, `build(v)` makes the Keras model.
+
+Head rule: SimpleRNN variants use the seed RNN's head (the last recurrent layer straight into Dense(10,
+softmax)); GRU and LSTM variants use the seed LSTM's (Dropout(0.2) after each recurrent layer, then Dense(32,
+relu), Dropout(0.2), Dense(10, softmax)). Recurrent layers before the last return sequences. So
+`rnn-32x1-relu` is exactly the seed RNN and `lstm-128x2-relu` exactly the seed LSTM: those two keep their short
+names `rnn` and `lstm` (files, manifests, committed models), and their long names resolve to them.
 
 Keras is imported inside the builders: importing this module costs nothing and needs no TensorFlow.
 """
@@ -6,6 +15,7 @@ Keras is imported inside the builders: importing this module costs nothing and n
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -13,8 +23,182 @@ from edgeseq.data import FEATURES, NUM_CLASSES, TIMESTEPS
 
 
 class Arch(str, enum.Enum):
+    """The two seed models, by their short names."""
     RNN = "rnn"
     LSTM = "lstm"
+
+
+class Cell(str, enum.Enum):
+    RNN = "rnn"       # keras.layers.SimpleRNN
+    GRU = "gru"
+    LSTM = "lstm"
+
+    @property
+    def layer(self) -> str:
+        """The Keras layer class name."""
+        return KERAS_LAYERS[self]
+
+    @property
+    def gates(self) -> int:
+        return {Cell.RNN: 1, Cell.GRU: 3, Cell.LSTM: 4}[self]
+
+
+KERAS_LAYERS = {Cell.RNN: "SimpleRNN", Cell.GRU: "GRU", Cell.LSTM: "LSTM"}
+
+
+class Activation(str, enum.Enum):
+    RELU = "relu"     # the seeds'
+    TANH = "tanh"     # the Keras default, and the one the runtimes' integer LSTM kernels are built for
+
+
+class Family(str, enum.Enum):
+    """Cell and activation: what decides which exported graph works (the recipes table is keyed by it)."""
+    RNN_RELU = "rnn-relu"
+    RNN_TANH = "rnn-tanh"
+    GRU_RELU = "gru-relu"
+    GRU_TANH = "gru-tanh"
+    LSTM_RELU = "lstm-relu"
+    LSTM_TANH = "lstm-tanh"
+
+    @property
+    def cell(self) -> Cell:
+        return Cell(self.value.split("-")[0])
+
+    @property
+    def activation(self) -> Activation:
+        return Activation(self.value.split("-")[1])
+
+
+UNITS = (16, 32, 64, 128)
+LAYERS = (1, 2)
+DROPOUT = 0.2
+HEAD_UNITS = 32
+GRAMMAR = "<cell>-<units>x<layers>-<activation>"
+_NAME = re.compile(r"^(?P<cell>[a-z]+)-(?P<units>\d+)x(?P<layers>\d+)-(?P<activation>[a-z]+)$")
+
+
+def _choices() -> str:
+    return (f"{GRAMMAR} with cell {'|'.join(c.value for c in Cell)}, units {'|'.join(map(str, UNITS))},"
+            f" layers {'|'.join(map(str, LAYERS))}, activation {'|'.join(a.value for a in Activation)}"
+            f" (e.g. lstm-64x2-tanh), or a seed: {', '.join(a.value for a in Arch)}")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One point of the variant space. `name` is the stable name used in file names, manifests and reports:
+    the seed's short name for the two seeds, else `long_name`."""
+    cell: Cell
+    units: int
+    layers: int
+    activation: Activation
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cell", Cell(self.cell))
+        object.__setattr__(self, "activation", Activation(self.activation))
+        if self.units not in UNITS or self.layers not in LAYERS:
+            raise ValueError(f"variant {self.long_name!r} is outside the space: {_choices()}")
+
+    @property
+    def long_name(self) -> str:
+        return f"{self.cell.value}-{self.units}x{self.layers}-{self.activation.value}"
+
+    @property
+    def seed_arch(self) -> Arch | None:
+        """The seed this variant is, or None."""
+        return next((arch for arch, v in SEEDS.items() if v == self), None)
+
+    @property
+    def seed(self) -> bool:
+        return self.seed_arch is not None
+
+    @property
+    def name(self) -> str:
+        arch = self.seed_arch
+        return arch.value if arch else self.long_name
+
+    @property
+    def value(self) -> str:
+        """The name, as `Arch.value` gives it: callers written for the seeds' enum read variants alike."""
+        return self.name
+
+    @property
+    def family(self) -> Family:
+        return Family(f"{self.cell.value}-{self.activation.value}")
+
+    @property
+    def lstm_head(self) -> bool:
+        """The seed LSTM's head (dropouts, Dense(32, relu)); False: the seed RNN's (Dense(10) directly)."""
+        return self.cell is not Cell.RNN
+
+    @property
+    def description(self) -> str:
+        parts = []
+        for i in range(self.layers):
+            seq = ", seq" if i < self.layers - 1 else ""
+            parts.append(f"{self.cell.layer}({self.units}, {self.activation.value}{seq})")
+            if self.lstm_head:
+                parts.append(f"Dropout({DROPOUT})")
+        if self.lstm_head:
+            parts += [f"Dense({HEAD_UNITS}, relu)", f"Dropout({DROPOUT})"]
+        return " -> ".join([*parts, f"Dense({NUM_CLASSES}, softmax)"])
+
+    @property
+    def parameters(self) -> int:
+        """Trainable parameters (Keras 3: GRU with reset_after, two bias vectors)."""
+        biases = 2 if self.cell is Cell.GRU else 1
+        count, inputs = 0, FEATURES
+        for _ in range(self.layers):
+            count += self.cell.gates * self.units * (inputs + self.units + biases)
+            inputs = self.units
+        if self.lstm_head:
+            count += inputs * HEAD_UNITS + HEAD_UNITS
+            inputs = HEAD_UNITS
+        return count + inputs * NUM_CLASSES + NUM_CLASSES
+
+    def config(self) -> dict[str, Any]:
+        """What a manifest records about the variant."""
+        return {"name": self.name, "long_name": self.long_name, "cell": self.cell.value, "units": self.units,
+                "layers": self.layers, "activation": self.activation.value, "seed": self.seed}
+
+    def __str__(self) -> str:
+        return self.name
+
+
+SEEDS: dict[Arch, Variant] = {
+    Arch.RNN: Variant(Cell.RNN, 32, 1, Activation.RELU),
+    Arch.LSTM: Variant(Cell.LSTM, 128, 2, Activation.RELU),
+}
+
+# the sweep's default grid: both seeds, and the points around them that answer "RNN or LSTM, how big, which
+# activation" (rnn-32x1-relu and lstm-128x2-relu are the seeds; their short names are used)
+DEFAULT_GRID: tuple[str, ...] = (
+    "rnn", "rnn-16x1-relu", "rnn-64x1-relu", "rnn-32x1-tanh",
+    "gru-32x1-relu", "gru-64x1-tanh",
+    "lstm-32x1-relu", "lstm-64x1-relu", "lstm-64x2-relu", "lstm-64x2-tanh", "lstm-128x2-tanh", "lstm",
+)
+
+
+def space() -> list[Variant]:
+    """Every point of the variant space."""
+    return [Variant(c, u, n, a) for c in Cell for u in UNITS for n in LAYERS for a in Activation]
+
+
+def variant(name: str | Arch | Variant) -> Variant:
+    """A variant from its name (short seed name or `<cell>-<units>x<layers>-<activation>`); ValueError in one
+    line, naming the grammar and the valid values, for anything else."""
+    if isinstance(name, Variant):
+        return name
+    text = str(getattr(name, "value", name)).strip()
+    if text in {a.value for a in Arch}:
+        return SEEDS[Arch(text)]
+    match = _NAME.match(text)
+    try:
+        if match is None:
+            raise ValueError(text)
+        return Variant(Cell(match["cell"]), int(match["units"]), int(match["layers"]),
+                       Activation(match["activation"]))
+    except ValueError as err:
+        raise ValueError(f"unknown model {text!r}; expected {_choices()}") from err
 
 
 @dataclass(frozen=True)
@@ -28,30 +212,14 @@ class Architecture:
 
 
 def _build_rnn(unroll: bool = False, batch_size: int | None = None) -> Any:
-    import keras  # noqa: PLC0415
-
-    return keras.Sequential([
-        keras.Input((TIMESTEPS, FEATURES), batch_size=batch_size, name="pixels"),
-        keras.layers.SimpleRNN(32, activation="relu", unroll=unroll, name="simple_rnn"),
-        keras.layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities"),
-    ], name="rnn")
+    return build(SEEDS[Arch.RNN], unroll, batch_size)
 
 
 def _build_lstm(unroll: bool = False, batch_size: int | None = None) -> Any:
-    import keras  # noqa: PLC0415
-
-    return keras.Sequential([
-        keras.Input((TIMESTEPS, FEATURES), batch_size=batch_size, name="pixels"),
-        keras.layers.LSTM(128, activation="relu", return_sequences=True, unroll=unroll, name="lstm_1"),
-        keras.layers.Dropout(0.2, name="dropout_1"),
-        keras.layers.LSTM(128, activation="relu", unroll=unroll, name="lstm_2"),
-        keras.layers.Dropout(0.2, name="dropout_2"),
-        keras.layers.Dense(32, activation="relu", name="dense"),
-        keras.layers.Dropout(0.2, name="dropout_3"),
-        keras.layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities"),
-    ], name="lstm")
+    return build(SEEDS[Arch.LSTM], unroll, batch_size)
 
 
+# the published figures of the two seeds (the report sets them beside ours)
 ARCHITECTURES: dict[Arch, Architecture] = {
     Arch.RNN: Architecture(Arch.RNN, "SimpleRNN(32, relu) -> Dense(10, softmax)", 2_282, "SimpleRNN", _build_rnn,
                            published_accuracy=0.9034),
@@ -64,19 +232,44 @@ ARCHITECTURES: dict[Arch, Architecture] = {
 
 
 def architecture(name: str | Arch) -> Architecture:
+    """The published seed's row; ValueError (naming the seeds) for any other name."""
     try:
-        return ARCHITECTURES[Arch(name)]
+        return ARCHITECTURES[Arch(getattr(name, "value", name))]
     except ValueError as err:
-        raise ValueError(f"unknown model {name!r}; choose from {', '.join(a.value for a in Arch)}") from err
+        raise ValueError(f"unknown seed model {name!r}; choose from {', '.join(a.value for a in Arch)}") from err
 
 
-def select(name: str) -> list[Arch]:
-    """'all' or one architecture name -> the list of architectures."""
-    return list(Arch) if name == "all" else [architecture(name).arch]
+def select(name: str | Arch | Variant) -> list[Variant]:
+    """'all' (the two seeds) or one model name -> the list of variants."""
+    return list(SEEDS.values()) if name == "all" else [variant(name)]
 
 
-def build(arch: Arch, unroll: bool = False, batch_size: int | None = None) -> Any:
-    return ARCHITECTURES[arch].build(unroll=unroll, batch_size=batch_size)
+def _layer_names(v: Variant) -> list[str]:
+    """The recurrent layers' names: the seeds' (`simple_rnn`; `lstm_1`, `lstm_2`), and the same pattern for all."""
+    base = {Cell.RNN: "simple_rnn", Cell.GRU: "gru", Cell.LSTM: "lstm"}[v.cell]
+    if v.cell is Cell.RNN and v.layers == 1:
+        return [base]
+    return [f"{base}_{i + 1}" for i in range(v.layers)]
+
+
+def build(arch: str | Arch | Variant, unroll: bool = False, batch_size: int | None = None) -> Any:
+    """The Keras model of a variant (head rule: see the module docstring)."""
+    import keras  # noqa: PLC0415
+
+    v = variant(arch)
+    layer_class = getattr(keras.layers, v.cell.layer)
+    stack: list[Any] = [keras.Input((TIMESTEPS, FEATURES), batch_size=batch_size, name="pixels")]
+    for i, name in enumerate(_layer_names(v)):
+        last = i == v.layers - 1
+        stack.append(layer_class(v.units, activation=v.activation.value, unroll=unroll, name=name,
+                                 **({} if last else {"return_sequences": True})))
+        if v.lstm_head:
+            stack.append(keras.layers.Dropout(DROPOUT, name=f"dropout_{i + 1}"))
+    if v.lstm_head:
+        stack += [keras.layers.Dense(HEAD_UNITS, activation="relu", name="dense"),
+                  keras.layers.Dropout(DROPOUT, name=f"dropout_{v.layers + 1}")]
+    stack.append(keras.layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities"))
+    return keras.Sequential(stack, name=v.name.replace("-", "_"))
 
 
 def compile_for_training(model: Any) -> Any:
@@ -84,7 +277,7 @@ def compile_for_training(model: Any) -> Any:
     return model
 
 
-RECURRENT_LAYERS = ("SimpleRNN", "GRU", "LSTM")
+RECURRENT_LAYERS = tuple(KERAS_LAYERS.values())
 
 
 def rebuild_with_weights(model: Any, unroll: bool = False, batch_size: int | None = None) -> Any:

@@ -111,15 +111,16 @@ def run(config: RunConfig, progress: ProgressLike = None) -> RunResult:
 
     t = step(1, "train")
     epochs = min(config.epochs, QUICK_EPOCHS) if config.quick else config.epochs
-    trained = [train(TrainConfig(arch, epochs, 32, config.seed), dataset, model_dir, progress) for arch in models.Arch]
+    seeds = models.select("all")
+    trained = [train(TrainConfig(arch, epochs, 32, config.seed), dataset, model_dir, progress) for arch in seeds]
     write_json_atomic(out / "train.json", [r.to_dict() for r in trained])
     timings["train"] = time.perf_counter() - t
 
     t = step(2, "export")
-    specs = [ExportSpec(arch, r, r.graphs.get(arch), config.calibration_size) for arch in models.Arch
+    specs = [ExportSpec(arch, r, r.graph_for(arch), config.calibration_size) for arch in seeds
              for r in recipes.RECIPES.values()]
     if config.streaming:
-        specs += plan_streaming(list(models.Arch), list(recipes.RECIPES.values()), False, config.calibration_size)
+        specs += plan_streaming(seeds, list(recipes.RECIPES.values()), False, config.calibration_size)
     exported = export_all(specs, model_dir, model_dir, dataset, progress, config.max_loss_pp)
     write_json_atomic(out / "export.json", [r.to_dict() for r in exported])
     timings["export"] = time.perf_counter() - t

@@ -1,5 +1,6 @@
 """The recipes table: one row per (format, quantization), carrying everything about it: the default graph per
-architecture, the graphs it may use, the parity tolerance and the converter settings. The converters read
+model family (cell and activation: edgeseq.models.Family; every variant of a family gets the same graph, and
+the two seeds keep theirs), the graphs it may use, the parity tolerance and the converter settings. The converters read
 these settings; nobody branches on a recipe's name.
 
 Importing this module needs no TensorFlow (validate and bench read tolerances from it on a device).
@@ -12,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from edgeseq.layout import SUFFIXES
-from edgeseq.models import Arch
+from edgeseq.models import Activation, Arch, Cell, Family, Variant, variant
 
 
 class Format(str, enum.Enum):
@@ -37,26 +38,30 @@ class Graph(str, enum.Enum):
     LOOP = "loop"          # the Keras layers as they are: a WHILE loop (TFLite, batch 1) / native LSTM or Loop (ONNX)
     UNROLLED = "unrolled"  # the same weights rebuilt with unroll=True: flat graph, dynamic batch
     UNROLLED_B1 = "unrolled-b1"  # unrolled with a fixed batch of 1: static shapes (XNNPACK takes the int8 LSTM)
-    FUSED = "fused"        # TFLite LSTM only: one UNIDIRECTIONAL_SEQUENCE_LSTM op per layer (batch 1)
+    FUSED = "fused"        # TFLite LSTM only: one UNIDIRECTIONAL_SEQUENCE_LSTM op per layer (batch 1); full
+    #                        integer only for a tanh LSTM (the integer kernel hard-codes tanh)
     STEP = "step"          # one timestep with explicit state (streaming): export --streaming, any recipe
 
 
 @dataclass(frozen=True)
 class GraphRow:
     """How a graph variant is built: the Keras model rebuilt with `unroll` and a fixed `batch` (None: dynamic),
-    or (`fused`) re-expressed with fused LSTM ops. `archs`: the architectures it exists for."""
+    or (`fused`) re-expressed with fused LSTM ops. `cells`: the recurrent cells it exists for;
+    `integer_activations`: the activations it can be built for with full-integer (calibrated TFLite) recipes."""
     graph: Graph
     unroll: bool
     batch: int | None
-    archs: tuple[Arch, ...] = tuple(Arch)
+    cells: tuple[Cell, ...] = tuple(Cell)
     fused: bool = False
+    integer_activations: tuple[Activation, ...] = tuple(Activation)
 
 
 GRAPHS: dict[Graph, GraphRow] = {
     Graph.LOOP: GraphRow(Graph.LOOP, unroll=False, batch=1),     # ONNX rebuilds it with a dynamic batch
     Graph.UNROLLED: GraphRow(Graph.UNROLLED, unroll=True, batch=None),
     Graph.UNROLLED_B1: GraphRow(Graph.UNROLLED_B1, unroll=True, batch=1),
-    Graph.FUSED: GraphRow(Graph.FUSED, unroll=False, batch=1, archs=(Arch.LSTM,), fused=True),
+    Graph.FUSED: GraphRow(Graph.FUSED, unroll=False, batch=1, cells=(Cell.LSTM,), fused=True,
+                          integer_activations=(Activation.TANH,)),
     Graph.STEP: GraphRow(Graph.STEP, unroll=False, batch=None),
 }
 
@@ -117,14 +122,14 @@ class Recipe:
     format: Format
     quant: Quant
     description: str
-    graphs: dict[Arch, Graph | None]      # the graph used when --graph is not given; None: no working graph known
+    graphs: dict[Family, Graph | None]    # the graph used when --graph is not given; None: no working graph known
     allowed_graphs: tuple[Graph, ...]
     tolerance: Tolerance
     tflite: TFLiteSettings | None = None
     onnx: OnnxSettings | None = None
     calibrated: bool = False              # needs a representative sample of training digits
     io_dtype: str = "float32"
-    notes: dict[Arch, str] = field(default_factory=dict)   # why a graph was chosen, or why there is none
+    notes: dict[Family, str] = field(default_factory=dict)   # why a graph was chosen, or why there is none
     streaming: bool = False               # export --streaming makes its step model by default (STREAMING_NOTE)
 
     @property
@@ -135,12 +140,31 @@ class Recipe:
     def key(self) -> str:
         return f"{self.format.value}/{self.name}"
 
-    def graph_problem(self, arch: Arch, graph: Graph | None) -> str | None:
-        """Why `graph` cannot be built for `arch` with this recipe, or None."""
+    @property
+    def integer(self) -> bool:
+        """Full-integer activations (a calibrated TFLite ops set)."""
+        return self.tflite is not None and self.tflite.ops_set is not OpsSet.BUILTINS
+
+    def graph_for(self, model: str | Arch | Variant) -> Graph | None:
+        """The table's graph for a model (a seed, a variant or its name), by its family; None: no working graph."""
+        return self.graphs.get(variant(model).family)
+
+    def note_for(self, model: str | Arch | Variant) -> str:
+        """Why the table chose the model's graph, or why it has none."""
+        return self.notes.get(variant(model).family, "no working graph for this architecture")
+
+    def graph_problem(self, arch: str | Arch | Variant, graph: Graph | None) -> str | None:
+        """Why `graph` cannot be built for the model `arch` with this recipe, or None."""
         if graph is Graph.STEP:       # the step model is written out from the weights: every recipe has one
             return None
-        if graph is not None and (graph not in self.allowed_graphs or arch not in GRAPHS[graph].archs):
-            return f"graph {graph.value} is not available for {arch.value} {self.key}"
+        if graph is None:
+            return None
+        v, row = variant(arch), GRAPHS[graph]
+        if graph not in self.allowed_graphs or v.cell not in row.cells:
+            return f"graph {graph.value} is not available for {v.name} {self.key}"
+        if self.integer and v.activation not in row.integer_activations:
+            return (f"graph {graph.value} is not available for {v.name} {self.key}: its full-integer kernel takes"
+                    f" {', '.join(a.value for a in row.integer_activations)} only")
         return None
 
     def to_dict(self) -> dict[str, Any]:
@@ -154,34 +178,71 @@ _T, _O = Format.TFLITE, Format.ONNX
 _L, _U, _U1, _F = Graph.LOOP, Graph.UNROLLED, Graph.UNROLLED_B1, Graph.FUSED
 _INT8_LSTM_NOTE = ("unrolled with a fixed batch of 1: XNNPACK refuses the dynamic-batch int8 graph (4-5x slower on"
                    " the builtin kernels); the fused int8 LSTM kernel always uses tanh")
+_INT8_TANH_NOTE = ("unrolled with a fixed batch of 1, as the relu LSTM: XNNPACK runs it (lstm-128x2-tanh, full MNIST:"
+                   " 98.12 %, -0.03 pp, p50 141 us). --graph fused keeps one UNIDIRECTIONAL_SEQUENCE_LSTM per layer"
+                   " with full-integer kernels (int8 weights and h, int16 c, int32 bias; tanh, as the kernel"
+                   " hard-codes): as accurate (98.16 %, +0.01 pp) but 17x slower (p50 2,394 us, builtin kernel)")
+
+
+def _per_family(**given: Any) -> dict[Family, Any]:
+    """A value per family from keywords: a cell (`rnn`, `gru`, `lstm`: both activations) or one family
+    (`lstm_tanh`), the family winning. Families named nowhere are left out."""
+    found: dict[Family, Any] = {}
+    for family in Family:
+        key = family.value.replace("-", "_")
+        if key in given:
+            found[family] = given[key]
+        elif family.cell.value in given:
+            found[family] = given[family.cell.value]
+    unknown = set(given) - {f.value.replace("-", "_") for f in Family} - {c.value for c in Cell}
+    if unknown:
+        raise ValueError(f"unknown family {sorted(unknown)}")
+    return found
+
+
+def _graphs(**given: Graph | None) -> dict[Family, Graph | None]:
+    """Every family's graph (a cell's value covers both activations)."""
+    table = _per_family(**given)
+    missing = [f.value for f in Family if f not in table]
+    if missing:
+        raise ValueError(f"the recipes table gives no graph for {', '.join(missing)}")
+    return table
 
 # export --streaming makes step models of these recipes unless --quant names others: fp32, and dynamic range, whose
 # float activations keep the state in float (a full-integer step re-quantizes the state every row: see
 # `edgeseq drift` and docs/results/streaming.md for what that costs)
 
 _RECIPE_ROWS = [
-    Recipe(_T, Quant.FP32, "float32, no quantization", {Arch.RNN: _U, Arch.LSTM: _F}, (_L, _U, _U1, _F),
+    Recipe(_T, Quant.FP32, "float32, no quantization", _graphs(rnn=_U, gru=_U, lstm=_F), (_L, _U, _U1, _F),
            FLOAT_EXACT, tflite=TFLiteSettings(), streaming=True),
-    Recipe(_T, Quant.FP16, "float16 weights, float32 compute", {Arch.RNN: _U, Arch.LSTM: _F}, (_L, _U, _U1, _F),
+    Recipe(_T, Quant.FP16, "float16 weights, float32 compute", _graphs(rnn=_U, gru=_U, lstm=_F), (_L, _U, _U1, _F),
            HALF, tflite=TFLiteSettings(optimize=True, supported_types=("float16",))),
-    Recipe(_T, Quant.DYNAMIC, "dynamic range: int8 weights, float activations", {Arch.RNN: _U, Arch.LSTM: _F},
+    Recipe(_T, Quant.DYNAMIC, "dynamic range: int8 weights, float activations", _graphs(rnn=_U, gru=_U, lstm=_F),
            (_L, _U, _U1, _F), QUANTIZED, tflite=TFLiteSettings(optimize=True), streaming=True),
     Recipe(_T, Quant.INT8, "full integer: int8 weights and activations, int8 input/output",
-           {Arch.RNN: _U, Arch.LSTM: _U1}, (_L, _U, _U1), QUANTIZED,
+           _graphs(rnn=_U, gru=_U, lstm=_U1), (_L, _U, _U1, _F), QUANTIZED,
            tflite=TFLiteSettings(optimize=True, ops_set=OpsSet.BUILTINS_INT8, io_type="int8"),
-           calibrated=True, io_dtype="int8", notes={Arch.LSTM: _INT8_LSTM_NOTE}),
+           calibrated=True, io_dtype="int8", notes=_per_family(lstm_relu=_INT8_LSTM_NOTE, lstm_tanh=_INT8_TANH_NOTE)),
     Recipe(_T, Quant.INT16X8, "int16 activations, int8 weights, float32 input/output",
-           {Arch.RNN: None, Arch.LSTM: _U}, (_L, _U, _U1), QUANTIZED,
+           _graphs(rnn=None, gru=None, lstm=_U), (_L, _U, _U1), QUANTIZED,
            tflite=TFLiteSettings(optimize=True, ops_set=OpsSet.INT16_ACTIVATIONS), calibrated=True,
-           notes={Arch.RNN: "no working graph: the unrolled SimpleRNN converts and runs but answers ~10 % (saturated"
-                            " int16 activations, measured on full MNIST: 10.09 % vs 91.32 %); the loop graph crashes"
-                            " the calibrator. --graph unrolled reproduces it.",
-                  Arch.LSTM: "dynamic-batch unrolled: accurate; the batch-1 unrolled graph answers ~10 % (measured)"}),
-    Recipe(_O, Quant.FP32, "float32, no quantization", {Arch.RNN: _U, Arch.LSTM: _L}, (_L, _U), FLOAT_EXACT,
+           notes=_per_family(
+               rnn_relu="no working graph: the unrolled SimpleRNN converts and runs but answers ~10 % (saturated"
+                        " int16 activations, measured on full MNIST: 10.09 % vs 91.32 %); the loop graph crashes"
+                        " the calibrator. --graph unrolled reproduces it.",
+               rnn_tanh="no working graph: a tanh SimpleRNN fails like the relu one, so not by saturation alone: the"
+                        " unrolled graph (either batch) converts and runs but answers 10 % (a 16-unit one on the"
+                        " sample: 10.0 % vs 29.4 %); the loop graph crashes the calibrator.",
+               gru="no working graph: the unrolled GRU (either batch) converts and runs but answers 10 % (a 16-unit"
+                   " GRU on the sample: 10.0 % vs 28.8 % tanh, 10.0 % vs 19.7 % relu, top-1 agreement 0.17-0.19);"
+                   " the loop graph crashes the calibrator. --graph unrolled reproduces it.",
+               lstm="dynamic-batch unrolled: accurate; the batch-1 unrolled graph answers ~10 % (measured); the fused"
+                    " LSTM has no 16x8 kernel ('Quantization to 16x8-bit not yet supported')")),
+    Recipe(_O, Quant.FP32, "float32, no quantization", _graphs(rnn=_U, gru=_U, lstm=_L), (_L, _U), FLOAT_EXACT,
            onnx=OnnxSettings(), streaming=True),
-    Recipe(_O, Quant.DYNAMIC, "onnxruntime quantize_dynamic: int8 weights", {Arch.RNN: _U, Arch.LSTM: _L}, (_L, _U),
-           QUANTIZED, onnx=OnnxSettings(OnnxQuantizer.DYNAMIC), streaming=True),
-    Recipe(_O, Quant.STATIC, "onnxruntime quantize_static (QDQ), calibrated", {Arch.RNN: _U, Arch.LSTM: _L},
+    Recipe(_O, Quant.DYNAMIC, "onnxruntime quantize_dynamic: int8 weights", _graphs(rnn=_U, gru=_U, lstm=_L),
+           (_L, _U), QUANTIZED, onnx=OnnxSettings(OnnxQuantizer.DYNAMIC), streaming=True),
+    Recipe(_O, Quant.STATIC, "onnxruntime quantize_static (QDQ), calibrated", _graphs(rnn=_U, gru=_U, lstm=_L),
            (_L, _U), QUANTIZED, onnx=OnnxSettings(OnnxQuantizer.STATIC), calibrated=True),
 ]
 RECIPES: dict[tuple[Format, Quant], Recipe] = {(r.format, r.quant): r for r in _RECIPE_ROWS}

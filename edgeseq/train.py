@@ -1,4 +1,5 @@
-"""Training the seed models: `train(config, dataset, out)` -> TrainResult, and its files."""
+"""Training a model of the variant space (the seeds by default): `train(config, dataset, out)` -> TrainResult,
+and its files."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from edgeseq.data import Dataset
 from edgeseq.environment import library_versions
 from edgeseq.errors import EdgeseqError
 from edgeseq.fileio import commit_with_manifest, ensure_dir, sha256_file, staged, write_json_atomic
-from edgeseq.models import Arch
+from edgeseq.models import Variant
 from edgeseq.progress import Progress, ProgressLike, Stage, as_progress
 from edgeseq.rows import from_dict
 from edgeseq.tfsupport import import_keras
@@ -27,12 +28,13 @@ def stderr_progress(line: str) -> None:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    arch: Arch
+    arch: Variant          # a seed (Arch) or a variant name is accepted and kept as its Variant
     epochs: int = 3
     batch_size: int = 32
     seed: int = 0
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "arch", models.variant(self.arch))
         if self.epochs <= 0 or self.batch_size <= 0:
             raise EdgeseqError("epochs and batch size must be positive")
 
@@ -70,7 +72,7 @@ class TrainResult:
         return from_dict(cls, row)
 
 
-def _progress_callback(keras: Any, arch: Arch, epochs: int, progress: Progress, stage: Stage) -> Any:
+def _progress_callback(keras: Any, arch: Variant, epochs: int, progress: Progress, stage: Stage) -> Any:
     class EpochProgress(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
             self.started = time.perf_counter()
@@ -126,7 +128,8 @@ def train(config: TrainConfig, dataset: Dataset, out: Path,
         commit_with_manifest(tmp, target, {  # the model and its manifest move into place together
             "kind": "keras-model",
             "architecture": config.arch.value,
-            "description": models.ARCHITECTURES[config.arch].description,
+            "description": config.arch.description,
+            "variant": config.arch.config(),
             **{k: v for k, v in result.to_dict().items() if k not in ("path", "model", "history")},
             "size_bytes": tmp.stat().st_size,
             "optimizer": "adam (defaults); the file holds the weights without the optimizer state",

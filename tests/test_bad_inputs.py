@@ -217,7 +217,7 @@ CASES: list[tuple[str, Callable[[Path], None], list[str], str]] = [
       for name, build, args, expect in DATA_CASES],
     ("train-out-is-a-file", regular_file, ["train", "--out", "{in}/file"], "not a folder"),
     ("train-out-under-a-file", regular_file, ["train", "--out", "{in}/file/models"], "not a folder"),
-    ("train-unknown-model", nothing, ["train", "--model", "gru", "--out", "{out}"], "'gru' is not one of"),
+    ("train-unknown-model", nothing, ["train", "--model", "gru", "--out", "{out}"], "unknown model 'gru'"),
     ("train-zero-epochs", nothing, ["train", "--epochs", "0", "--out", "{out}"], "positive"),
     ("train-negative-batch", nothing, ["train", "--batch-size", "-1", "--out", "{out}"], "positive"),
     ("train-zero-limit", nothing, ["train", "--limit-train", "0", "--out", "{out}"], "positive"),
@@ -231,7 +231,7 @@ CASES: list[tuple[str, Callable[[Path], None], list[str], str]] = [
       for kind in ("truncated", "random", "not-a-zip", "crc", "no-weights")],
     ("export-out-is-a-file", lambda d: keras("crc")(d) or regular_file(d),
      ["export", "--model", "rnn", "--from", "{in}/models", "--out", "{in}/file"], "not a folder"),
-    ("export-unknown-model", nothing, ["export", "--model", "gru", "--out", "{out}"], "'gru' is not one of"),
+    ("export-unknown-model", nothing, ["export", "--model", "gru", "--out", "{out}"], "unknown model 'gru'"),
     ("export-unknown-format", nothing, ["export", "--format", "coreml", "--out", "{out}"], "'coreml' is not one of"),
     ("export-unknown-recipe", nothing, ["export", "--quant", "int4", "--out", "{out}"], "unknown recipe 'int4'"),
     ("export-recipe-of-another-format", nothing, ["export", "--format", "tflite", "--quant", "static", "--out", "{out}"],
@@ -359,6 +359,14 @@ CASES: list[tuple[str, Callable[[Path], None], list[str], str]] = [
      ["drift", "{in}/rnn/rnn-dynamic-step.tflite"], "pass --reference"),
     ("drift-zero-limit", nothing, ["drift", str(MODELS / "rnn-dynamic-step.tflite"), "--limit", "0"], "positive"),
     ("drift-unknown-option", nothing, ["drift", "--bogus"], "No such option"),
+    # sweep: a grid of variants (nothing is trained: every case fails before)
+    ("sweep-unknown-variant", nothing, ["sweep", "--variants", "rnn,lstm-7x9-soft", "--out", "{in}/out"],
+     "expected <cell>-<units>x<layers>-<activation>"),
+    ("sweep-unknown-recipe", nothing, ["sweep", "--quant", "int4", "--out", "{in}/out"], "unknown recipe 'int4'"),
+    ("sweep-zero-workers", nothing, ["sweep", "--workers", "0", "--out", "{in}/out"], "positive"),
+    ("sweep-accuracy-in-percent", nothing, ["sweep", "--min-accuracy", "97", "--out", "{in}/out"], "0<x<=1"),
+    ("sweep-missing-data", nothing, ["sweep", "--data", "{in}/nowhere", "--out", "{in}/out"], "data path not found"),
+    ("sweep-unknown-option", nothing, ["sweep", "--bogus"], "No such option"),
 
     # report: inputs are checked row by row, the output folder before anything is computed
     ("report-missing-folder", nothing, ["report", "{in}/nowhere", "--out", "{out}"], "results folder not found"),

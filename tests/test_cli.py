@@ -14,7 +14,7 @@ COMMANDS = ["train", "export", "validate", "bench", "inspect"]
 # corpus case -> (exit code, what the last line must also say, or None)
 EXIT_CODES = {
     # usage errors: click's exit code 2
-    "train-unknown-model": (2, "'gru' is not one of 'rnn', 'lstm', 'all'"),
+    "train-unknown-model": (2, "unknown model 'gru'; expected <cell>-<units>x<layers>-<activation>"),
     "train-zero-epochs": (2, "'--epochs'"),
     "train-negative-batch": (2, "'--batch-size'"),
     "export-unknown-recipe": (2, None),

@@ -1,11 +1,12 @@
 """The converters called in-process on 4-unit models (as tf2onnx's own tests do): every recipe of the table on
-every graph it allows for each architecture, and its step model, checked for structure (builtin ops only, one
+every graph it allows for each model family tested (the two seeds' relu SimpleRNN and LSTM, a tanh GRU and a
+tanh LSTM), and its step model, checked for structure (builtin ops only, one
 input, one output, the recurrent op the graph promises; a step model's row, state and outputs) and against
 Keras on a few digits (a step model fed the 28 rows one by one).
 
-The models are built here with the project's input name and activations but 4 units, trained one short
-epoch; the converters rebuild them from their own config (models.rebuild_with_weights), so the size does
-not matter. TensorFlow is imported in this process.
+The models are built here with the project's input name, the family's cell, layer count and activation but
+4 units and no dropout or Dense(32) head, trained one short epoch; the converters rebuild them from their own
+config (models.rebuild_with_weights), so the size does not matter. TensorFlow is imported in this process.
 """
 
 from __future__ import annotations
@@ -19,14 +20,17 @@ import pytest
 
 from edgeseq import data, runtimes
 from edgeseq.artifacts import RECURRENT_ONNX, RECURRENT_TFLITE, STEP_RECURRENCE, read_facts
-from edgeseq.models import Arch
+from edgeseq import models
+from edgeseq.models import Cell, Variant
 from edgeseq.recipes import GRAPHS, RECIPES, Format, Graph, Quant, Recipe
 from edgeseq.streaming.contract import plain_name
 
 UNITS = 4
 DIGITS = 32              # compared with Keras
 CALIBRATION = 16         # calibration digits for the calibrated recipes (few: quantize_static is slow)
-LSTM_LAYERS = 2
+# the families tested, each by a variant of the table (the tiny model takes its cell, layers and activation)
+VARIANTS = [models.variant(name) for name in ("rnn", "lstm", "gru-16x1-tanh", "lstm-16x2-tanh")]
+RNN, LSTM, GRU_TANH, LSTM_TANH = VARIANTS
 RECURRENT_OPS = {*RECURRENT_TFLITE, *RECURRENT_ONNX}
 
 # The loop graph (a WHILE loop) with a calibrated integer TFLite recipe: the converter process dies (SIGSEGV in
@@ -34,35 +38,36 @@ RECURRENT_OPS = {*RECURRENT_TFLITE, *RECURRENT_ONNX}
 CRASHES = {(Format.TFLITE, Quant.INT8, Graph.LOOP), (Format.TFLITE, Quant.INT16X8, Graph.LOOP)}
 
 
-def crash_reason(recipe: Recipe, arch: Arch) -> str:
-    note = recipe.notes.get(arch, "")
+def crash_reason(recipe: Recipe, arch: Variant) -> str:
+    note = recipe.notes.get(arch.family, "")
     return (f"{recipe.key} on the loop graph crashes the converter process (SIGSEGV in the calibrator)"
             + (f"; recipes table: {note}" if "loop" in note else ""))
 
 
-def slow(recipe: Recipe, arch: Arch, graph: Graph) -> bool:
+def slow(recipe: Recipe, arch: Variant, graph: Graph) -> bool:
     """The whole file takes 80-105 s on 2 cores, mostly on the LSTM's unrolled graphs (3-4 s each to convert,
     12-16 s for quantize_static on their ~1,000 nodes). The fast subset keeps those for fp32 and where the
     recipes table chooses them (50-65 s); the others run in the full suite."""
-    return (arch is Arch.LSTM and GRAPHS[graph].unroll and recipe.quant is not Quant.FP32
-            and recipe.graphs[arch] is not graph)
+    return (arch.cell is Cell.LSTM and GRAPHS[graph].unroll and recipe.quant is not Quant.FP32
+            and recipe.graph_for(arch) is not graph)
 
 
 def cases(run: bool) -> list[Any]:
-    """(recipe, arch, graph) for every recipe and every graph it allows for each architecture. `run`: cases
+    """(recipe, arch, graph) for every recipe and every graph it allows for each variant tested. `run`: cases
     whose file is also run and compared with Keras, which leaves out the pairs the recipes table has no
-    working graph for (the int16x8 SimpleRNN saturates, and a 4-unit one can abort LiteRT at its first invoke)."""
+    working graph for (the int16x8 relu SimpleRNN and GRU saturate; a 4-unit one can abort LiteRT at its first
+    invoke)."""
     found = []
     for recipe in RECIPES.values():
-        for arch in Arch:
+        for arch in VARIANTS:
             for graph in (*recipe.allowed_graphs, Graph.STEP):   # every recipe has a step model (streaming)
                 if recipe.graph_problem(arch, graph) is not None:
                     continue
                 marks = []
                 if (recipe.format, recipe.quant, graph) in CRASHES:
                     marks.append(pytest.mark.skip(reason=crash_reason(recipe, arch)))
-                elif run and recipe.graphs[arch] is None:
-                    marks.append(pytest.mark.skip(reason=f"{recipe.key} {arch.value}: {recipe.notes[arch]}"))
+                elif run and recipe.graph_for(arch) is None:
+                    marks.append(pytest.mark.skip(reason=f"{recipe.key} {arch.value}: {recipe.note_for(arch)}"))
                 if slow(recipe, arch, graph):
                     marks.append(pytest.mark.slow)
                 found.append(pytest.param(recipe, arch, graph, marks=marks,
@@ -83,19 +88,18 @@ def keras() -> Any:
 
 
 @pytest.fixture(scope="module")
-def tiny_models(keras: Any, sample: data.Dataset) -> dict[Arch, Any]:
-    """SimpleRNN(4) and LSTM(4) -> LSTM(4), relu like the project's models, trained one epoch on 320 digits."""
+def tiny_models(keras: Any, sample: data.Dataset) -> dict[Variant, Any]:
+    """Per variant: its recurrent layers with 4 units (SimpleRNN(4) relu; LSTM(4) -> LSTM(4) relu like the seeds;
+    GRU(4) tanh; LSTM(4) -> LSTM(4) tanh) -> Dense(10), trained one epoch on 320 digits."""
     keras.utils.set_random_seed(0)
     layers = keras.layers
-    built = {
-        Arch.RNN: [layers.SimpleRNN(UNITS, activation="relu")],
-        Arch.LSTM: [layers.LSTM(UNITS, activation="relu", return_sequences=True),
-                    layers.LSTM(UNITS, activation="relu")],
-    }
     found = {}
-    for arch, recurrent in built.items():
+    for arch in VARIANTS:
+        layer = getattr(layers, arch.cell.layer)
+        recurrent = [layer(UNITS, activation=arch.activation.value, return_sequences=k < arch.layers - 1)
+                     for k in range(arch.layers)]
         model = keras.Sequential([keras.Input((28, 28), name="pixels"), *recurrent,
-                                  layers.Dense(10, activation="softmax")], name=f"tiny_{arch.value}")
+                                  layers.Dense(10, activation="softmax")], name=f"tiny_{arch.value.replace('-', '_')}")
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
         model.fit(sample.x_train[:320], sample.y_train[:320], epochs=1, batch_size=32, verbose=0)
         found[arch] = model
@@ -103,12 +107,12 @@ def tiny_models(keras: Any, sample: data.Dataset) -> dict[Arch, Any]:
 
 
 @pytest.fixture(scope="module")
-def converted(tiny_models, sample, tmp_path_factory) -> Callable[[Recipe, Arch, Graph], Path]:
+def converted(tiny_models, sample, tmp_path_factory) -> Callable[[Recipe, Variant, Graph], Path]:
     """The file for (recipe, arch, graph), converted once by calling the converter directly."""
     folder = tmp_path_factory.mktemp("converted")
-    done: dict[tuple[str, Arch, Graph], Path] = {}
+    done: dict[tuple[str, Variant, Graph], Path] = {}
 
-    def get(recipe: Recipe, arch: Arch, graph: Graph) -> Path:
+    def get(recipe: Recipe, arch: Variant, graph: Graph) -> Path:
         key = (recipe.key, arch, graph)
         if key not in done:
             model = tiny_models[arch]
@@ -132,17 +136,17 @@ def converted(tiny_models, sample, tmp_path_factory) -> Callable[[Recipe, Arch, 
     return get
 
 
-def expected_recurrent_ops(recipe: Recipe, arch: Arch, graph: Graph) -> dict[str, int]:
+def expected_recurrent_ops(recipe: Recipe, arch: Variant, graph: Graph) -> dict[str, int]:
     """The recurrent ops (and how many) the graph promises; an unrolled graph has none."""
-    layers = LSTM_LAYERS if arch is Arch.LSTM else 1
+    layers = arch.layers
     if graph is Graph.FUSED:
         return {"UNIDIRECTIONAL_SEQUENCE_LSTM": layers}
     if graph is not Graph.LOOP:
         return {}
     if recipe.format is Format.TFLITE:
         return {"WHILE": layers}
-    if arch is Arch.RNN:  # tf2onnx keeps a relu SimpleRNN as an ONNX Loop
-        return {"Loop": 1}
+    if arch.cell is not Cell.LSTM:  # tf2onnx keeps a SimpleRNN or a GRU as an ONNX Loop
+        return {"Loop": layers}
     return {"DynamicQuantizeLSTM" if recipe.quant is Quant.DYNAMIC else "LSTM": layers}
 
 
@@ -152,7 +156,8 @@ def test_structure(converted, recipe, arch, graph):
     facts = read_facts(converted(recipe, arch, graph))
     assert facts.custom_ops == [] and not [op for op in facts.ops if op.startswith(("Flex", "CUSTOM"))], facts.ops
     if graph is Graph.STEP:   # one row and the state in, the probabilities and the next state out, all float32
-        states = ["h1"] if arch is Arch.RNN else ["h1", "c1", "h2", "c2"]
+        kinds = ("h", "c") if arch.cell is Cell.LSTM else ("h",)
+        states = [f"{kind}{k + 1}" for k in range(arch.layers) for kind in kinds]
         assert sorted(plain_name(t) for t in facts.inputs) == sorted(["row", *states]), facts.inputs
         assert sorted(plain_name(t) for t in facts.outputs) == sorted(["probabilities",
                                                                            *(f"next_{s}" for s in states)])
@@ -195,11 +200,33 @@ def test_every_recipe_and_allowed_graph_is_a_case():
     assert {(c.values[0].format, c.values[0].quant) for c in CASES} == set(RECIPES)
     assert {c.values[2] for c in CASES} == set(Graph)
 
-    def skipped(found: list[Any]) -> set[tuple[str, Arch, Graph]]:
+    def skipped(found: list[Any]) -> set[tuple[str, Variant, Graph]]:
         return {(c.values[0].key, c.values[1], c.values[2]) for c in found
                 if any(mark.name == "skip" for mark in c.marks)}
 
     assert {(key, graph) for key, _, graph in skipped(CASES)} == {(f"{f.value}/{q.value}", g) for f, q, g in CRASHES}
-    assert skipped(RUN_CASES) - skipped(CASES) == {("tflite/int16x8", Arch.RNN, Graph.UNROLLED),
-                                                   ("tflite/int16x8", Arch.RNN, Graph.UNROLLED_B1),
-                                                   ("tflite/int16x8", Arch.RNN, Graph.STEP)}
+    assert skipped(RUN_CASES) - skipped(CASES) == {("tflite/int16x8", arch, graph) for arch in (RNN, GRU_TANH)
+                                                   for graph in (Graph.UNROLLED, Graph.UNROLLED_B1, Graph.STEP)}
+
+
+def test_tanh_lstm_int8_is_fused_with_integer_kernels(converted):
+    """A tanh LSTM's int8 file keeps one UNIDIRECTIONAL_SEQUENCE_LSTM per layer, its weights int8, its hidden
+    state int8 and its cell state int16 (the full-integer kernel, which hard-codes tanh), its options tanh."""
+    interpreter_module = pytest.importorskip("ai_edge_litert.interpreter")
+    from edgeseq.export.fused_lstm import lstm_options
+
+    recipe = RECIPES[(Format.TFLITE, Quant.INT8)]
+    assert recipe.graph_problem(LSTM_TANH, Graph.FUSED) is None and recipe.graph_problem(LSTM, Graph.FUSED)
+    path = converted(recipe, LSTM_TANH, Graph.FUSED)
+    assert [o["activation"] for o in lstm_options(path.read_bytes())] == ["TANH"] * LSTM_TANH.layers
+    interpreter = interpreter_module.Interpreter(model_path=str(path))
+    interpreter.allocate_tensors()
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    lstms = [op for op in interpreter._get_ops_details() if op["op_name"] == "UNIDIRECTIONAL_SEQUENCE_LSTM"]
+    assert len(lstms) == LSTM_TANH.layers
+    for op in lstms:
+        dtypes = [tensors[i]["dtype"].__name__ if i >= 0 else None for i in op["inputs"]]
+        assert dtypes[:9] == ["int8"] * 9                     # input, 4 input and 4 recurrent weight matrices
+        assert dtypes[12:16] == ["int32"] * 4                 # gate biases
+        assert dtypes[18:20] == ["int8", "int16"]             # the variable h and c
+        assert [tensors[i]["dtype"].__name__ for i in op["outputs"]] == ["int8"]

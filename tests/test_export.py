@@ -26,11 +26,11 @@ def test_every_recipe_exports_or_says_why(exported, arch, fmt, name):
     result = by_key(results)[(arch.value, fmt.value, name)]
     assert set(result) >= {"model", "format", "recipe", "status", "path", "size_bytes", "sha256", "reason"}
     recipe = RECIPES[(fmt, Quant(name))]
-    if recipe.graphs[arch] is None:  # the table knows no working graph: it says why and writes nothing
-        assert (result["status"], result["reason"], result["path"]) == ("unsupported", recipe.notes[arch], None)
+    if recipe.graph_for(arch) is None:  # the table knows no working graph: it says why and writes nothing
+        assert (result["status"], result["reason"], result["path"]) == ("unsupported", recipe.note_for(arch), None)
         return
     assert result["status"] == "ok" and result["reason"] is None, result
-    assert result["graph"] == recipe.graphs[arch].value
+    assert result["graph"] == recipe.graph_for(arch).value
     path = Path(result["path"])
     assert path.name == f"{arch.value}-{name}.{fmt.value}"
     manifest = json.loads(manifest_path(path).read_text())

@@ -25,7 +25,7 @@ LAYERS = {
         "progress", "tfsupport", "keras_archive", "embedded", "golden", "streaming.contract"],                            # foundation ("" is the edgeseq package itself)
     1: ["artifacts", "runtimes.*", "parity.*", "bench.*", "portability", "quant.*", "streaming.*"],  # device side: no TensorFlow
     2: ["train", "export.*"],                                # TensorFlow side
-    3: ["report.*", "pipeline"],                             # orchestration
+    3: ["report.*", "pipeline", "sweep.*"],                  # orchestration
     4: ["cli.*", "__main__"],                                # the command line
 }
 DEVICE_LAYER = 1

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from edgeseq.cli import build, check, measure, quant, stream
+from edgeseq.cli import build, check, measure, quant, stream, sweep
 from edgeseq.errors import EdgeseqError, first_line
 from edgeseq.quiet import VERBOSE_ENV, quiet_native_logs
 
@@ -50,7 +50,7 @@ def cli(verbose: bool, debug: bool) -> None:
     quiet_native_logs()
 
 
-for _command in (*build.COMMANDS, *check.COMMANDS, *measure.COMMANDS, *quant.COMMANDS, *stream.COMMANDS):
+for _command in (*build.COMMANDS, *check.COMMANDS, *measure.COMMANDS, *quant.COMMANDS, *stream.COMMANDS, *sweep.COMMANDS):
     cli.add_command(_command)
 
 

@@ -57,11 +57,11 @@ RUN_COLUMNS = (  # over edgeseq.pipeline.RunResult.summary()
 @json_option()
 def train(model_name: str, epochs: int, seed: int, batch_size: int, data_spec: str, limit_train: int | None,
           limit_test: int | None, out: Path, as_json: bool) -> None:
-    """Train the SimpleRNN and/or stacked LSTM, validated on the test split.
+    """Train the seed SimpleRNN and/or stacked LSTM, or a variant, validated on the test split.
 
-    Writes OUT/<arch>/<arch>.keras, history.json and <arch>.keras.json (manifest).
+    Writes OUT/<model>/<model>.keras, history.json and <model>.keras.json (manifest).
 
-    Example: edgeseq train --model rnn --epochs 1 --out runs/try
+    Example: edgeseq train --model lstm-64x2-tanh --epochs 1 --out runs/try
     """
     from edgeseq import data, models  # noqa: PLC0415
     from edgeseq.fileio import check_output_dir, ensure_dir  # noqa: PLC0415
@@ -115,8 +115,8 @@ def export(model_name: str, format_name: str, quants: tuple[str, ...], graph_nam
            max_loss_pp: float | None, search_seconds: float, streaming: bool, as_json: bool) -> None:
     """Export trained models to TFLite and ONNX, every quantization recipe, each with a manifest.
 
-    Writes OUT/<arch>/<arch>-<recipe>.<tflite|onnx> and <file>.json (with --streaming, also the step
-    models <arch>-<recipe>-step.<format>). Exit 1 unless every requested recipe exported.
+    Writes OUT/<model>/<model>-<recipe>.<tflite|onnx> and <file>.json (with --streaming, also the step
+    models <model>-<recipe>-step.<format>). Exit 1 unless every requested recipe exported.
 
     Example: edgeseq export --model lstm --format tflite --quant dynamic
     """

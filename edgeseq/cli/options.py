@@ -11,7 +11,7 @@ from typing import Any, Callable, TypeVar
 import click
 
 from edgeseq.errors import EdgeseqError
-from edgeseq.models import Arch
+from edgeseq import models
 from edgeseq.runtimes import TFLiteBackend
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -110,9 +110,23 @@ def out_option(default: Path | None = Path("models"), help: str | None = None) -
                         show_default=default is not None, help=help)
 
 
+def model_name(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """'all' (the two seeds) or one model of the variant space; anything else is a one-line usage error."""
+    if value is None or value == "all":
+        return value
+    try:
+        return models.variant(value).name
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from err
+
+
 def model_option() -> Callable[[F], F]:
-    return click.option("--model", "model_name", type=click.Choice([a.value for a in Arch] + ["all"]),
-                        default="all", show_default=True)
+    return click.option("--model", "model_name", default="all", show_default=True, callback=model_name,
+                        metavar="all|rnn|lstm|<cell>-<units>x<layers>-<activation>",
+                        help="'all' (the two seed models), a seed (rnn, lstm), or a variant such as lstm-64x2-tanh:"
+                             f" cell {'|'.join(c.value for c in models.Cell)}, units"
+                             f" {'|'.join(map(str, models.UNITS))}, layers {'|'.join(map(str, models.LAYERS))},"
+                             f" activation {'|'.join(a.value for a in models.Activation)}.")
 
 
 def no_verify_option(help: str = "Skip the sha256 check against each file's manifest.") -> Callable[[F], F]:

@@ -21,7 +21,7 @@ from edgeseq.errors import EdgeseqError, ModelError
 from edgeseq.fileio import commit_with_manifest, ensure_dir, read_manifest, sha256_file
 from edgeseq.export.embed import embed
 from edgeseq.layout import STEP_KIND, exported_path, golden_path, model_path
-from edgeseq.models import Arch
+from edgeseq.models import Arch, Variant, variant
 from edgeseq.portability import measure, portability
 from edgeseq.procs import WorkerError, run_worker
 from edgeseq.recipes import Graph, Recipe
@@ -34,12 +34,15 @@ WORKER_TIMEOUT_S = 1200
 
 @dataclass(frozen=True)
 class ExportSpec:
-    arch: Arch
+    arch: Variant                        # a seed (Arch) or a variant name is accepted and kept as its Variant
     recipe: Recipe
     graph: Graph | None                  # None: the table knows no working graph (recipe.notes says why)
     calibration_size: int = 500
     calibration_seed: int = 0
     onnx_settings: tuple[tuple[str, Any], ...] = ()   # OnnxSettings fields a recipe search changes
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "arch", variant(self.arch))
 
     @property
     def step(self) -> bool:
@@ -77,10 +80,11 @@ class ExportResult:
         return from_dict(cls, row)
 
 
-def source_model(root: Path, arch: Arch) -> Path:
-    path = model_path(root, arch.value)
+def source_model(root: Path, arch: Arch | Variant | str) -> Path:
+    name = variant(arch).name
+    path = model_path(root, name)
     if not path.is_file():
-        raise ModelError(f"no trained {arch.value} model at {path}; run `edgeseq train --out {root}` first")
+        raise ModelError(f"no trained {name} model at {path}; run `edgeseq train --model {name} --out {root}` first")
     return path
 
 
@@ -105,7 +109,7 @@ def unavailable_graph(spec: ExportSpec) -> str | None:
     return spec.recipe.graph_problem(spec.arch, spec.graph)
 
 
-def plan_streaming(archs: list[Arch], chosen: list[Recipe], named: bool, calibration_size: int = 500,
+def plan_streaming(archs: list[Variant], chosen: list[Recipe], named: bool, calibration_size: int = 500,
                    calibration_seed: int = 0) -> list[ExportSpec]:
     """The step models export --streaming adds: for every chosen recipe when the user named them (`named`),
     else for the recipes the table marks `streaming`."""
@@ -113,11 +117,11 @@ def plan_streaming(archs: list[Arch], chosen: list[Recipe], named: bool, calibra
             for arch in archs for r in chosen if named or r.streaming]
 
 
-def plan(archs: list[Arch], chosen: list[Recipe], graph: Graph | None = None, calibration_size: int = 500,
+def plan(archs: list[Variant], chosen: list[Recipe], graph: Graph | None = None, calibration_size: int = 500,
          calibration_seed: int = 0) -> list[ExportSpec]:
-    """One spec per (architecture, recipe): the table's graph, or `graph` for all of them. A forced graph that
-    some pair cannot take is an EdgeseqError naming the graphs valid for every pair."""
-    specs = [ExportSpec(arch, r, graph or r.graphs.get(arch), calibration_size, calibration_seed)
+    """One spec per (model, recipe): the table's graph for the model's family, or `graph` for all of them. A
+    forced graph that some pair cannot take is an EdgeseqError naming the graphs valid for every pair."""
+    specs = [ExportSpec(arch, r, graph or r.graph_for(arch), calibration_size, calibration_seed)
              for arch in archs for r in chosen]
     conflicts = [problem for problem in map(unavailable_graph, specs) if problem]
     if conflicts:
@@ -146,6 +150,7 @@ def _manifest(spec: ExportSpec, source: Path, converted: Path, facts: dict[str, 
     return {
         **_step_fields(spec, target, contract),
         "architecture": spec.arch.value,
+        "variant": spec.arch.config(),
         "format": spec.recipe.format.value,
         "recipe": spec.recipe.name,
         "recipe_description": spec.recipe.description,
@@ -229,7 +234,7 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
                             portable)
 
     if spec.graph is None:
-        return result("unsupported", recipe.notes.get(spec.arch, "no working graph for this architecture"))
+        return result("unsupported", recipe.note_for(spec.arch))
     if (problem := unavailable_graph(spec)) is not None:
         return result("unsupported", problem)
     try:

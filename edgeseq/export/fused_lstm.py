@@ -42,22 +42,25 @@ def fused_lstm_tflite(model: Any, settings: TFLiteSettings, calibration: Any = N
     The signature is SIGNATURE_KEY: one input INPUT_NAME [1, timesteps, features] float32, one output
     OUTPUT_NAME. Builtin ops only. Raises ExportError (one line) for anything else or on failure.
     """
-    if settings.ops_set is not OpsSet.BUILTINS or settings.io_type:
-        raise ExportError("the fused LSTM takes float activations only (fp32, fp16, dynamic): the"
-                          " full-integer TFLite LSTM kernels always use tanh")
-    if calibration is not None:
-        raise ExportError("the fused LSTM takes no calibration data")
     from edgeseq.export.tflite_settings import configure  # noqa: PLC0415
     from edgeseq.tfsupport import import_tensorflow, native_stderr_silenced  # noqa: PLC0415
 
     tf = import_tensorflow()
     module, activation, lstm_count = _inference_module(tf, model)
+    integer = settings.ops_set is not OpsSet.BUILTINS
+    if integer and activation != "TANH":
+        raise ExportError(f"the fused LSTM takes float activations only for a {activation.lower()} LSTM (fp32, fp16,"
+                          " dynamic): the full-integer TFLite LSTM kernels always use tanh")
+    if integer and calibration is None:
+        raise ExportError("a full-integer fused LSTM needs calibration data")
+    if not integer and calibration is not None:
+        raise ExportError("the fused LSTM with float activations takes no calibration data")
     try:
         with tempfile.TemporaryDirectory() as folder, native_stderr_silenced():
             signature = module.serve.get_concrete_function()
             tf.saved_model.save(module, folder, signatures={SIGNATURE_KEY: signature})
             converter = tf.lite.TFLiteConverter.from_saved_model(folder, signature_keys=[SIGNATURE_KEY])
-            configure(tf, converter, settings, None)
+            configure(tf, converter, settings, calibration)
             flatbuffer = converter.convert()
     except Exception as err:  # noqa: BLE001  (the converter raises many types)
         first = first_line(err)

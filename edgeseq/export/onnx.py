@@ -14,7 +14,7 @@ import numpy as np
 
 from edgeseq import models
 from edgeseq.errors import ExportError
-from edgeseq.models import Arch
+from edgeseq.models import Variant
 from edgeseq.recipes import GRAPHS, Graph, OnnxQuantizer, OnnxSettings, Recipe
 from edgeseq.tfsupport import import_tensorflow
 
@@ -22,7 +22,7 @@ OPSET = 17
 INPUT_NAME, OUTPUT_NAME = "pixels", "probabilities"
 
 
-def _fp32(model: Any, arch: Arch, graph: Graph, target: Path) -> None:
+def _fp32(model: Any, arch: Variant, graph: Graph, target: Path) -> None:
     tf = import_tensorflow()
     import onnx  # noqa: PLC0415
     import tf2onnx  # noqa: PLC0415
@@ -87,7 +87,7 @@ QUANTIZERS: dict[OnnxQuantizer, Callable[[Path, Path, OnnxSettings, Any], None]]
 }
 
 
-def convert(model: Any, arch: Arch, recipe: Recipe, graph: Graph, calibration: np.ndarray | None,
+def convert(model: Any, arch: Variant, recipe: Recipe, graph: Graph, calibration: np.ndarray | None,
             target: Path) -> None:
     """Write the ONNX file for (recipe, graph) to `target`."""
     if recipe.onnx is None:

@@ -15,7 +15,7 @@ import numpy as np
 
 from edgeseq import models
 from edgeseq.errors import ExportError
-from edgeseq.models import Arch
+from edgeseq.models import Variant
 from edgeseq.export.tflite_settings import configure
 from edgeseq.recipes import GRAPHS, Graph, Recipe
 from edgeseq.tfsupport import import_tensorflow
@@ -23,7 +23,7 @@ from edgeseq.tfsupport import import_tensorflow
 SIGNATURE = "serving_default"
 
 
-def graph_model(model: Any, arch: Arch, graph: Graph) -> tuple[Any, int | None]:
+def graph_model(model: Any, arch: Variant, graph: Graph) -> tuple[Any, int | None]:
     """The Keras model for a graph variant (the graphs table says how it is built) and its batch size."""
     row = GRAPHS[graph]
     if row.fused:
@@ -48,7 +48,7 @@ def _saved_model(tf: Any, model: Any, batch: int | None, folder: Path) -> Path:
     return path
 
 
-def convert(model: Any, arch: Arch, recipe: Recipe, graph: Graph, calibration: np.ndarray | None) -> bytes:
+def convert(model: Any, arch: Variant, recipe: Recipe, graph: Graph, calibration: np.ndarray | None) -> bytes:
     """Convert the trained Keras `model` to TFLite bytes for (recipe, graph)."""
     tf = import_tensorflow()
     if recipe.tflite is None:

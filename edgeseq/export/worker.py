@@ -50,7 +50,7 @@ CONVERTERS = {Format.TFLITE: _write_tflite, Format.ONNX: _write_onnx}
 
 
 def handle(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
-    from edgeseq.models import Arch  # noqa: PLC0415
+    from edgeseq.models import variant  # noqa: PLC0415
     from edgeseq.recipes import Graph, recipe  # noqa: PLC0415
     from edgeseq.tfsupport import load_keras_model  # noqa: PLC0415
 
@@ -75,7 +75,7 @@ def handle(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
 
         answer["contract"] = step.convert(model, chosen, calibration, output).to_dict()
     else:
-        CONVERTERS[chosen.format](model, Arch(request["arch"]), chosen, Graph(request["graph"]), calibration, output)
+        CONVERTERS[chosen.format](model, variant(request["arch"]), chosen, Graph(request["graph"]), calibration, output)
     return answer | {"zero_digit_output": _smoke_run(output)}
 
 
