@@ -41,6 +41,7 @@ class Graph(str, enum.Enum):
     FUSED = "fused"        # TFLite LSTM only: one UNIDIRECTIONAL_SEQUENCE_LSTM op per layer (batch 1); full
     #                        integer only for a tanh LSTM (the integer kernel hard-codes tanh)
     STEP = "step"          # one timestep with explicit state (streaming): export --streaming, any recipe
+    HOISTED = "hoisted"    # TFLite, batch 1: every timestep's input projection in one product, then the steps
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class GraphRow:
     cells: tuple[Cell, ...] = tuple(Cell)
     fused: bool = False
     integer_activations: tuple[Activation, ...] = tuple(Activation)
+    hoisted: bool = False     # written out from the weights (edgeseq.export.hoisted), not a rebuilt Keras model
 
 
 GRAPHS: dict[Graph, GraphRow] = {
@@ -63,6 +65,7 @@ GRAPHS: dict[Graph, GraphRow] = {
     Graph.FUSED: GraphRow(Graph.FUSED, unroll=False, batch=1, cells=(Cell.LSTM,), fused=True,
                           integer_activations=(Activation.TANH,)),
     Graph.STEP: GraphRow(Graph.STEP, unroll=False, batch=None),
+    Graph.HOISTED: GraphRow(Graph.HOISTED, unroll=False, batch=1, hoisted=True),
 }
 
 
@@ -175,7 +178,7 @@ class Recipe:
 
 
 _T, _O = Format.TFLITE, Format.ONNX
-_L, _U, _U1, _F = Graph.LOOP, Graph.UNROLLED, Graph.UNROLLED_B1, Graph.FUSED
+_L, _U, _U1, _F, _H = Graph.LOOP, Graph.UNROLLED, Graph.UNROLLED_B1, Graph.FUSED, Graph.HOISTED
 _INT8_LSTM_NOTE = ("unrolled with a fixed batch of 1: XNNPACK refuses the dynamic-batch int8 graph (4-5x slower on"
                    " the builtin kernels); the fused int8 LSTM kernel always uses tanh")
 _INT8_TANH_NOTE = ("unrolled with a fixed batch of 1, as the relu LSTM: XNNPACK runs it (lstm-128x2-tanh, full MNIST:"
@@ -213,18 +216,18 @@ def _graphs(**given: Graph | None) -> dict[Family, Graph | None]:
 # `edgeseq drift` and docs/results/streaming.md for what that costs)
 
 _RECIPE_ROWS = [
-    Recipe(_T, Quant.FP32, "float32, no quantization", _graphs(rnn=_U, gru=_U, lstm=_F), (_L, _U, _U1, _F),
+    Recipe(_T, Quant.FP32, "float32, no quantization", _graphs(rnn=_U, gru=_U, lstm=_F), (_L, _U, _U1, _F, _H),
            FLOAT_EXACT, tflite=TFLiteSettings(), streaming=True),
-    Recipe(_T, Quant.FP16, "float16 weights, float32 compute", _graphs(rnn=_U, gru=_U, lstm=_F), (_L, _U, _U1, _F),
+    Recipe(_T, Quant.FP16, "float16 weights, float32 compute", _graphs(rnn=_U, gru=_U, lstm=_F), (_L, _U, _U1, _F, _H),
            HALF, tflite=TFLiteSettings(optimize=True, supported_types=("float16",))),
     Recipe(_T, Quant.DYNAMIC, "dynamic range: int8 weights, float activations", _graphs(rnn=_U, gru=_U, lstm=_F),
-           (_L, _U, _U1, _F), QUANTIZED, tflite=TFLiteSettings(optimize=True), streaming=True),
+           (_L, _U, _U1, _F, _H), QUANTIZED, tflite=TFLiteSettings(optimize=True), streaming=True),
     Recipe(_T, Quant.INT8, "full integer: int8 weights and activations, int8 input/output",
-           _graphs(rnn=_U, gru=_U, lstm=_U1), (_L, _U, _U1, _F), QUANTIZED,
+           _graphs(rnn=_U, gru=_U, lstm=_U1), (_L, _U, _U1, _F, _H), QUANTIZED,
            tflite=TFLiteSettings(optimize=True, ops_set=OpsSet.BUILTINS_INT8, io_type="int8"),
            calibrated=True, io_dtype="int8", notes=_per_family(lstm_relu=_INT8_LSTM_NOTE, lstm_tanh=_INT8_TANH_NOTE)),
     Recipe(_T, Quant.INT16X8, "int16 activations, int8 weights, float32 input/output",
-           _graphs(rnn=None, gru=None, lstm=_U), (_L, _U, _U1), QUANTIZED,
+           _graphs(rnn=None, gru=None, lstm=_U), (_L, _U, _U1, _H), QUANTIZED,
            tflite=TFLiteSettings(optimize=True, ops_set=OpsSet.INT16_ACTIVATIONS), calibrated=True,
            notes=_per_family(
                rnn_relu="no working graph: the unrolled SimpleRNN converts and runs but answers ~10 % (saturated"

@@ -206,7 +206,8 @@ def test_every_recipe_and_allowed_graph_is_a_case():
 
     assert {(key, graph) for key, _, graph in skipped(CASES)} == {(f"{f.value}/{q.value}", g) for f, q, g in CRASHES}
     assert skipped(RUN_CASES) - skipped(CASES) == {("tflite/int16x8", arch, graph) for arch in (RNN, GRU_TANH)
-                                                   for graph in (Graph.UNROLLED, Graph.UNROLLED_B1, Graph.STEP)}
+                                                   for graph in (Graph.UNROLLED, Graph.UNROLLED_B1, Graph.STEP,
+                                                                 Graph.HOISTED)}
 
 
 def test_tanh_lstm_int8_is_fused_with_integer_kernels(converted):

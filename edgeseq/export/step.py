@@ -11,7 +11,7 @@ on real (row, state) pairs: the float step run over the calibration digits, ever
 from __future__ import annotations
 
 import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -35,56 +35,38 @@ def _activation(tf: Any, name: str) -> Callable[[Any], Any]:
     return table[name]
 
 
-def _cell(tf: Any, layer: Any) -> tuple[str, int, Callable[..., Any]]:
-    """(cell name, units, step(x, *states) -> (output, *next states)) for one Keras recurrent layer."""
+@dataclass(frozen=True)
+class RecurrentLayer:
+    """A Keras recurrent layer as plain data: its cell, size, weights (float32 arrays, which become constants of
+    a traced graph) and activations."""
+    cell: str                              # SimpleRNN | GRU | LSTM
+    units: int
+    weights: list[np.ndarray]              # kernel (in, k*units), recurrent (units, k*units), bias
+    act: Callable[[Any], Any]
+    gate: Callable[[Any], Any]             # recurrent_activation (GRU, LSTM)
+
+
+def _recurrent(tf: Any, layer: Any) -> RecurrentLayer:
     cell = type(layer).__name__
     config = layer.get_config()
+    if cell not in ("SimpleRNN", "GRU", "LSTM"):
+        raise ExportError(f"layer {layer.name!r} ({cell}) has no step form")
     if config.get("go_backwards") or config.get("stateful") or not config.get("use_bias", True):
-        raise ExportError(f"layer {layer.name!r}: no step model for go_backwards, stateful or bias-free layers")
-    act = _activation(tf, config["activation"])
-    weights = [np.asarray(w, np.float32) for w in layer.get_weights()]   # constants inside the traced graph
-    units = int(config["units"])
-    if cell == "SimpleRNN":
-        kernel = np.concatenate([weights[0], weights[1]], axis=0)   # [x, h] @ [W; U]: one product per step
-        bias = weights[2]
-
-        def simple(x: Any, h: Any) -> tuple[Any, ...]:
-            h = act(tf.matmul(tf.concat([x, h], axis=1), kernel) + bias)
-            return h, h
-        return cell, units, simple
-    gate = _activation(tf, config.get("recurrent_activation", "sigmoid"))
-    if cell == "LSTM":
-        kernel = np.concatenate([weights[0], weights[1]], axis=0)
-        bias = weights[2]
-
-        def lstm(x: Any, h: Any, c: Any) -> tuple[Any, ...]:
-            z = tf.matmul(tf.concat([x, h], axis=1), kernel) + bias
-            z_i, z_f, z_c, z_o = tf.split(z, 4, axis=1)
-            c = gate(z_f) * c + gate(z_i) * act(z_c)
-            h = gate(z_o) * act(c)
-            return h, h, c
-        return cell, units, lstm
-    if cell == "GRU":
-        if not config.get("reset_after", True):
-            raise ExportError(f"layer {layer.name!r}: only GRU(reset_after=True) (the Keras default) has a step model")
-        kernel, recurrent, bias = weights
-
-        def gru(x: Any, h: Any) -> tuple[Any, ...]:
-            x_z, x_r, x_h = tf.split(tf.matmul(x, kernel) + bias[0], 3, axis=1)
-            r_z, r_r, r_h = tf.split(tf.matmul(h, recurrent) + bias[1], 3, axis=1)
-            z, r = gate(x_z + r_z), gate(x_r + r_r)
-            h = z * h + (1.0 - z) * act(x_h + r * r_h)
-            return h, h
-        return cell, units, gru
-    raise ExportError(f"layer {layer.name!r} ({cell}) has no step model")
+        raise ExportError(f"layer {layer.name!r}: no step form for go_backwards, stateful or bias-free layers")
+    if cell == "GRU" and not config.get("reset_after", True):
+        raise ExportError(f"layer {layer.name!r}: only GRU(reset_after=True) (the Keras default) has a step form")
+    return RecurrentLayer(cell, int(config["units"]), [np.asarray(w, np.float32) for w in layer.get_weights()],
+                          _activation(tf, config["activation"]),
+                          _activation(tf, config.get("recurrent_activation", "sigmoid")))
 
 
-def step_function(model: Any) -> tuple[Any, StepContract]:
-    """A tf.function computing one timestep of `model`, and its contract (see edgeseq.streaming.contract)."""
-    tf = import_tensorflow()
+def parse_layers(tf: Any, model: Any) -> tuple[list[RecurrentLayer], list[tuple[np.ndarray, np.ndarray | None,
+                                                                               Callable[[Any], Any]]]]:
+    """The model's recurrent layers, then its Dense head as (kernel, bias, activation); Dropout is the identity
+    at inference. Anything else (or a recurrent layer after a Dense one) is an ExportError."""
     import keras  # noqa: PLC0415
 
-    cells, head, layers = [], [], []
+    recurrent, head = [], []
     for layer in model.layers:
         if isinstance(layer, keras.layers.Dropout):
             continue
@@ -93,16 +75,54 @@ def step_function(model: Any) -> tuple[Any, StepContract]:
             head.append((np.asarray(w[0], np.float32), np.asarray(w[1], np.float32) if len(w) > 1 else None,
                          _activation(tf, layer.get_config()["activation"])))
         elif head:
-            raise ExportError(f"layer {layer.name!r} follows a Dense layer: no step model")
+            raise ExportError(f"layer {layer.name!r} follows a Dense layer: no step form")
         else:
-            cell, units, fn = _cell(tf, layer)
-            cells.append(fn)
-            layers.append((cell, units))
-    if not cells:
+            recurrent.append(_recurrent(tf, layer))
+    if not recurrent:
         raise ExportError("the model has no recurrent layer")
+    return recurrent, head
+
+
+def _step(tf: Any, layer: RecurrentLayer) -> Callable[..., Any]:
+    """step(x, *states) -> (output, *next states) for one recurrent layer."""
+    w, act, gate = layer.weights, layer.act, layer.gate
+    if layer.cell == "SimpleRNN":
+        kernel, bias = np.concatenate([w[0], w[1]], axis=0), w[2]   # [x, h] @ [W; U]: one product per step
+
+        def simple(x: Any, h: Any) -> tuple[Any, ...]:
+            h = act(tf.matmul(tf.concat([x, h], axis=1), kernel) + bias)
+            return h, h
+        return simple
+    if layer.cell == "LSTM":
+        kernel, bias = np.concatenate([w[0], w[1]], axis=0), w[2]
+
+        def lstm(x: Any, h: Any, c: Any) -> tuple[Any, ...]:
+            z = tf.matmul(tf.concat([x, h], axis=1), kernel) + bias
+            z_i, z_f, z_c, z_o = tf.split(z, 4, axis=1)
+            c = gate(z_f) * c + gate(z_i) * act(z_c)
+            h = gate(z_o) * act(c)
+            return h, h, c
+        return lstm
+    kernel, recurrent, bias = w
+
+    def gru(x: Any, h: Any) -> tuple[Any, ...]:
+        x_z, x_r, x_h = tf.split(tf.matmul(x, kernel) + bias[0], 3, axis=1)
+        r_z, r_r, r_h = tf.split(tf.matmul(h, recurrent) + bias[1], 3, axis=1)
+        z, r = gate(x_z + r_z), gate(x_r + r_r)
+        h = z * h + (1.0 - z) * act(x_h + r * r_h)
+        return h, h
+    return gru
+
+
+def step_function(model: Any) -> tuple[Any, StepContract]:
+    """A tf.function computing one timestep of `model`, and its contract (see edgeseq.streaming.contract)."""
+    tf = import_tensorflow()
+    recurrent, head = parse_layers(tf, model)
+    cells = [_step(tf, layer) for layer in recurrent]
     _, timesteps, features = model.input_shape
     classes = int(model.output_shape[-1])
-    contract = contract_for(layers, int(features), classes, int(timesteps or 28))
+    contract = contract_for([(layer.cell, layer.units) for layer in recurrent], int(features), classes,
+                            int(timesteps or 28))
     specs = [tf.TensorSpec([None, int(features)], tf.float32, name=ROW)]
     specs += [tf.TensorSpec([None, s.units], tf.float32, name=s.name) for s in contract.states]
     arity = [len(contract.states_of(k)) for k in range(1, len(cells) + 1)]

@@ -26,7 +26,7 @@ SIGNATURE = "serving_default"
 def graph_model(model: Any, arch: Variant, graph: Graph) -> tuple[Any, int | None]:
     """The Keras model for a graph variant (the graphs table says how it is built) and its batch size."""
     row = GRAPHS[graph]
-    if row.fused:
+    if row.fused or row.hoisted:
         raise ExportError(f"graph {graph.value} is not built from a rebuilt Keras model")
     return models.rebuild_with_weights(model, unroll=row.unroll, batch_size=row.batch), row.batch
 
@@ -53,6 +53,10 @@ def convert(model: Any, arch: Variant, recipe: Recipe, graph: Graph, calibration
     tf = import_tensorflow()
     if recipe.tflite is None:
         raise ExportError(f"{recipe.key} has no TFLite converter settings")
+    if GRAPHS[graph].hoisted:
+        from edgeseq.export.hoisted import hoisted_tflite  # noqa: PLC0415
+
+        return hoisted_tflite(model, recipe.tflite, calibration)
     if GRAPHS[graph].fused:
         from edgeseq.export.fused_lstm import fused_lstm_tflite  # noqa: PLC0415
 
