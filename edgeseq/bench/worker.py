@@ -60,8 +60,10 @@ def handle(request: dict[str, Any], workdir: Any = None) -> dict[str, Any]:
         import_tensorflow()
     import_ms = (time.perf_counter_ns() - started) / 1e6
     rss_imported = _rss_bytes()
+    step = runtimes.is_step_file(request["path"]) if name in runtimes.STEP_RUNTIMES else False   # not in load_ms
     started = time.perf_counter_ns()
-    runtime = runtimes.load(request["path"], name, threads=request["threads"], tflite_backend=request["tflite_backend"])
+    runtime = runtimes.load(request["path"], name, threads=request["threads"], step=step,
+                            tflite_backend=request["tflite_backend"])
     load_ms = (time.perf_counter_ns() - started) / 1e6
     first = runtime.bind(digits[:1])
     started = time.perf_counter_ns()

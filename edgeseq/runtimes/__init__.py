@@ -127,20 +127,21 @@ def not_loadable(path: Path, wanted: list[RuntimeName] | None = None) -> str:
             f" {', '.join(others) or 'none'} would")
 
 
-def load(path: Path, runtime: RuntimeName, threads: int = 1, **options: Any) -> Runtime:
+def load(path: Path, runtime: RuntimeName, threads: int = 1, step: bool | None = None, **options: Any) -> Runtime:
     """Load `path` in this process. Files for an `isolated` runtime are loaded in a child process by the
-    commands (edgeseq.runtimes.guard for validate, the bench and export workers)."""
+    commands (edgeseq.runtimes.guard for validate, the bench and export workers). A step model is loaded as
+    one (edgeseq.streaming.runner); `step`: whether it is one, when the caller knows (None: read the file)."""
     row = RUNTIMES[runtime]
     if Path(path).suffix not in row.suffixes:
         raise RuntimeUnavailable(f"runtime {runtime.value} cannot load {path} (it loads {', '.join(row.suffixes)})")
-    if runtime in STEP_RUNTIMES and _is_step_file(Path(path)):   # a step model: fed row by row
+    if runtime in STEP_RUNTIMES and (is_step_file(Path(path)) if step is None else step):   # fed row by row
         return importlib.import_module(STEP_MODULE).load_step(Path(path), runtime.value, threads,
                                                               options.get("tflite_backend", "auto"))
     module = importlib.import_module(row.module)
     return module.load(Path(path), threads=threads, **options)
 
 
-def _is_step_file(path: Path) -> bool:
+def is_step_file(path: Path) -> bool:
     """A step model (edgeseq.streaming); a file edgeseq cannot read is left to its runtime's own loader, whose
     message names the runtime."""
     try:

@@ -24,13 +24,6 @@ from edgeseq.streaming.contract import (
 TRACE_BATCH = 256
 
 
-def is_step_file(path: Path) -> bool:
-    try:
-        return is_step_facts(read_facts(path))
-    except ModelError:
-        return False
-
-
 def contract_of(path: Path, facts: FileFacts | None = None) -> StepContract:
     """The contract its manifest records, else the one embedded in the file, else the one its tensors spell
     (cells guessed from the state names)."""
