@@ -15,6 +15,7 @@ from edgeseq.fileio import check_output_dir, ensure_dir, write_bytes_atomic, wri
 from edgeseq.progress import ProgressLike, as_progress
 from edgeseq.sweep.engines import engine_for
 from edgeseq.sweep.frontier import Point, fastest_at_or_above, pareto, points
+from edgeseq.sweep.plot import frontier_figure
 from edgeseq.sweep.plan import BENCH_RECORD, TASK_RECORD, SweepConfig, finished, tasks
 from edgeseq.sweep.task import build_variant
 
@@ -143,16 +144,9 @@ def _result(config: SweepConfig, engine: str, identity: dict[str, Any], planned:
     write_json_atomic(out / "sweep.json", result.to_dict())
     write_text_atomic(out / "sweep.md", markdown(result))
     if found:
-        write_bytes_atomic(out / "sweep-frontier.png", _plot(found))
+        write_bytes_atomic(out / "sweep-frontier.png",
+                           frontier_figure(found, result.frontier_latency, result.fastest))
     return result
-
-
-def _plot(found: list[Point]) -> bytes:
-    from edgeseq.report.plots import Point as PlotPoint, accuracy_vs_latency  # noqa: PLC0415
-
-    names = list(dict.fromkeys(p.variant for p in found))
-    return accuracy_vs_latency([PlotPoint(p.label, p.variant, p.runtime, p.p50_us, p.accuracy, True) for p in found],
-                               names, "Sweep: accuracy vs p50 latency at batch 1 (every variant and recipe)")
 
 
 def _row(p: Point) -> list[str]:
