@@ -346,6 +346,7 @@ CASES: list[tuple[str, Callable[[Path], None], list[str], str]] = [
      ["quant-debug", "{in}/rnn/rnn-int8.tflite"], "rnn-fp32.tflite"),
     ("quant-debug-zero-limit", nothing, ["quant-debug", str(MODELS / "rnn-int8.tflite"), "--limit", "0"], "positive"),
     ("quant-debug-unknown-option", nothing, ["quant-debug", "--bogus"], "No such option"),
+    ("quant-debug-step-model", nothing, ["quant-debug", str(MODELS / "rnn-dynamic-step.tflite")], "edgeseq drift"),
     # drift: a step model and its fp32 reference, row by row
     ("drift-missing-file", nothing, ["drift", "{in}/nowhere.tflite"], "file not found"),
     ("drift-whole-sequence-without-step-twin", lambda d: copy_model(d / "rnn", "rnn-int8.tflite") and None,

@@ -88,6 +88,9 @@ def resolve_reference(path: Path, reference: Path | None) -> tuple[Path, layout.
     if fmt not in ("tflite", "onnx"):
         raise ModelError(f"{path}: quant-debug takes an exported .tflite or .onnx file")
     key = layout.key_of(path, read_manifest(path))
+    if key is not None and key.step:
+        raise EdgeseqError(f"{path} is a step model: quant-debug takes whole-sequence files; `edgeseq drift"
+                           f" {path}` shows a step model's error row by row")
     if key is not None and key.recipe in FLOAT_RECIPES:
         raise EdgeseqError(f"{path} is a float file ({key.recipe}): nothing is quantized in it, nothing to debug"
                            f" (give a quantized file, e.g. {key.model}-int8.{fmt})")
