@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
+from edgeseq import layout
 
 sys.path.insert(0, str(REPO / "tools"))
 from op_golden import GOLDEN, graph_facts  # noqa: E402
@@ -41,7 +42,9 @@ def golden() -> dict:
 
 def test_exported_graphs_match_the_op_golden(exported):
     _, results = exported
-    files = golden()["files"]
+    # the session's export makes no step models: theirs are checked as committed (below) and, converted from
+    # tiny models, in test_converters.py
+    files = {name: facts for name, facts in golden()["files"].items() if not layout.parse(Path(name)).step}
     made = {Path(r["path"]).name: Path(r["path"]) for r in results if r["status"] == "ok"}
     changes = [f"{name}: exported now, not in the golden" for name in sorted(set(made) - set(files))]
     changes += [f"{name}: in the golden, not exported now" for name in sorted(set(files) - set(made))]
