@@ -5,6 +5,7 @@ joins an existing cluster, whose nodes must have edgeseq installed and see the o
 from __future__ import annotations
 
 import multiprocessing
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -17,12 +18,12 @@ RAY_HINT = "pip install 'edgeseq[sweep]'"
 
 
 def local_pool(fn: Callable[[Task], Task], tasks: list[Task], workers: int, address: str | None) -> Iterator[Task]:
-    """A spawned process per task (max_tasks_per_child=1): TensorFlow's memory goes with it."""
+    """A spawned process per task (max_tasks_per_child=1, Python 3.11+): TensorFlow's memory goes with it."""
     if not tasks:
         return
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context,
-                             max_tasks_per_child=1) as pool:
+    fresh = {"max_tasks_per_child": 1} if sys.version_info >= (3, 11) else {}   # 3.10: a worker runs several
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context, **fresh) as pool:
         futures = [pool.submit(fn, task) for task in tasks]
         for future in as_completed(futures):
             yield future.result()
