@@ -6,7 +6,9 @@ import os
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,37 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
     """Run `python -m edgeseq ARGS` in a subprocess, as a user would."""
     return subprocess.run([python, "-m", "edgeseq", *map(str, args)], capture_output=True, text=True, cwd=cwd,
                           env={**os.environ, **(env or {})}, check=False, timeout=1800)
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What `invoke_cli` returns: the fields of a CompletedProcess that the tests read."""
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def invoke_cli(*args: object, cwd: Path | None = None, env: dict[str, str] | None = None) -> Ran:
+    """`edgeseq ARGS` in this process (Click's CliRunner), for a command that fails before any work: no
+    interpreter to start, nothing to import again. The current folder is `cwd` for the call, and an exception
+    that escapes the command shows as a traceback on stderr, as it would in a subprocess."""
+    from click.testing import CliRunner
+
+    from edgeseq.cli import cli
+
+    # flags the group writes into the environment (--debug, --verbose) are put back after the call
+    isolated = {"EDGESEQ_DEBUG": None, "EDGESEQ_VERBOSE": None, **(env or {})}
+    before = Path.cwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        done = CliRunner().invoke(cli, [str(a) for a in args], prog_name="edgeseq", env=isolated)
+    finally:
+        os.chdir(before)
+    stderr = done.stderr
+    if done.exception is not None and not isinstance(done.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(*done.exc_info))
+    return Ran(done.exit_code, done.stdout, stderr)
 
 
 # `python -c WITH_DEFAULT_SIGINT -m edgeseq ...`: SIGINT unblocked and at its default, as in a terminal, then

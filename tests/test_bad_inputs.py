@@ -1,5 +1,7 @@
 """Every command on every relevant bad input: a non-zero exit, one 'Error...' line last on stderr, no
 traceback, and no new or changed file anywhere in the test's folder (inputs, outputs and the current folder).
+Each case runs in this process (Click's CliRunner: no interpreter to start per case); the first case of each
+command also runs as a user runs it, `python -m edgeseq` in a subprocess.
 
 Inputs are built from the committed models (models/), so no case waits for training or export. Each case
 is (id, builder, arguments); a builder writes the bad input into IN, arguments name IN, OUT and REF (a
@@ -12,12 +14,12 @@ import json
 import shutil
 import zipfile
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import pytest
 
-from conftest import REPO, run_cli
+from conftest import REPO, invoke_cli, run_cli
 from test_data import idx_bytes, write_idx_folder
 
 MODELS = REPO / "models" / "rnn"
@@ -409,22 +411,71 @@ def test_case_ids_are_unique_and_cover_every_command():
     assert {case[2][0] for case in CASES} == set(cli.commands)   # every command has bad inputs here
 
 
-@pytest.mark.parametrize("args, expect, build", [(a, e, b) for _, b, a, e in CASES], ids=[c[0] for c in CASES])
-def test_bad_input_is_one_clean_error_and_writes_nothing(tmp_path, args, expect, build):
+# corpus case -> (exit code, what the last line must also say, or None): usage errors are Click's exit code 2
+# and name the valid choices; errors in what the arguments point to exit 1
+EXIT_CODES = {
+    "train-unknown-model": (2, "unknown model 'gru'; expected <cell>-<units>x<layers>-<activation>"),
+    "train-zero-epochs": (2, "'--epochs'"),
+    "train-negative-batch": (2, "'--batch-size'"),
+    "export-unknown-recipe": (2, None),
+    "export-recipe-of-another-format": (2, None),
+    "export-unknown-graph": (2, "'--graph'"),
+    "bench-unknown-runtime": (2, None),
+    "bench-zero-threads": (2, None),
+    "bench-zero-batch": (2, None),
+    "bench-batch-not-a-number": (2, None),
+    "bench-empty-folder": (2, None),
+    "train-missing-data": (1, "data path not found"),
+    "train-wrong-magic-idx": (1, None),
+    "train-out-is-a-file": (1, "cannot create output folder"),
+    "export-not-a-zip-keras": (1, None),
+    "validate-sha256-mismatch-onnx": (1, None),
+    "inspect-truncated-tflite": (1, None),
+}
+
+# the first case of each command also runs as a user runs it (`python -m edgeseq`, a process of its own): the
+# entry point, and nothing printed at import or exit after the error line
+AS_A_USER = {case[2][0]: case[0] for case in reversed(CASES)}
+
+
+def refuse(tmp_path: Path, name: str, args: list[str], expect: str | tuple[str, ...], build: Callable[[Path], None],
+           run: Callable[..., Any]) -> None:
+    """Build the case's input, run it with `run` (in-process or a subprocess), and check the one-line refusal."""
     inputs, out = tmp_path / "in", tmp_path / "out"
     out.mkdir()
     build(inputs)
     (out / "previous.json").write_text("{}")  # a complete earlier output must survive untouched
     before = snapshot(tmp_path)
     argv = [a.format(**{"in": inputs, "out": out, "ref": inputs / "ref" / "rnn-fp32.onnx"}) for a in args]
-    done = run_cli(*argv, cwd=tmp_path)
+    done = run(*argv, cwd=tmp_path)
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert done.returncode != 0, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
     assert lines and lines[-1].startswith("Error"), done.stderr
     assert any(e in lines[-1] for e in ((expect,) if isinstance(expect, str) else expect)), done.stderr
+    if name in EXIT_CODES:
+        code, text = EXIT_CODES[name]
+        assert done.returncode == code, done.stderr
+        assert text is None or text in lines[-1], done.stderr
     assert snapshot(tmp_path) == before
     assert not [p for p in tmp_path.rglob("*") if ".partial" in p.name or p.name.startswith(".edgeseq-")]
+
+
+@pytest.mark.parametrize("name, build, args, expect", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_one_clean_error_and_writes_nothing(tmp_path, name, build, args, expect):
+    """In this process (Click's CliRunner): every case fails before any work, or in a child process."""
+    refuse(tmp_path, name, args, expect, build, invoke_cli)
+
+
+@pytest.mark.parametrize("name", sorted(AS_A_USER.values()))
+def test_bad_input_from_the_command_line(tmp_path, name):
+    """The first case of each command again, through `python -m edgeseq` in a subprocess."""
+    (_, build, args, expect), = [case for case in CASES if case[0] == name]
+    refuse(tmp_path, name, args, expect, build, run_cli)
+
+
+def test_exit_codes_name_real_cases():
+    assert set(EXIT_CODES) <= {case[0] for case in CASES}
 
 
 def test_the_crashing_file_really_crashes_the_runtime(tmp_path):
