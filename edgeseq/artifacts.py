@@ -18,7 +18,7 @@ import numpy as np
 from edgeseq.embedded import KEY as EMBEDDED_KEY
 from edgeseq.errors import EdgeseqError, ModelError, RuntimeUnavailable
 from edgeseq.keras_archive import check_keras_archive
-from edgeseq.streaming.contract import is_step_facts
+from edgeseq.step_contract import is_step_facts
 
 TFLITE_TYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
 TFLITE_ITEM_BYTES = {0: 4, 1: 2, 2: 4, 3: 1, 4: 8, 6: 1, 7: 2, 9: 1, 10: 8}

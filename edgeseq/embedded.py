@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from edgeseq.layout import STEP_KIND
-from edgeseq.streaming.contract import PROBABILITIES, ROW
+from edgeseq.step_contract import PROBABILITIES, ROW
 
 KEY = "edgeseq"                 # ONNX metadata_props key, and TFLite metadata entry name
 # the embedded fields a manifest must agree with

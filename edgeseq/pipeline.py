@@ -20,7 +20,7 @@ from edgeseq.fileio import check_output_dir, ensure_dir, write_json_atomic
 from edgeseq.parity import ParityReport
 from edgeseq.recipes import Graph, Quant
 from edgeseq.report.streaming import DRIFT_FILE
-from edgeseq.streaming.drift import drift
+from edgeseq.diagnostics.drift import drift
 from edgeseq.report.join import FileRow
 from edgeseq.progress import ProgressLike, as_progress
 from edgeseq.tfsupport import import_keras

@@ -23,7 +23,7 @@ from edgeseq.artifacts import RECURRENT_ONNX, RECURRENT_TFLITE, STEP_RECURRENCE,
 from edgeseq import models
 from edgeseq.models import Cell, Variant
 from edgeseq.recipes import GRAPHS, RECIPES, Format, Graph, Quant, Recipe
-from edgeseq.streaming.contract import plain_name
+from edgeseq.step_contract import plain_name
 
 UNITS = 4
 DIGITS = 32              # compared with Keras

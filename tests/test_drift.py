@@ -19,7 +19,7 @@ import pytest
 from conftest import REPO, run_cli
 
 from edgeseq import data
-from edgeseq.streaming.drift import DriftReport, drift, growth, rows_to_fraction
+from edgeseq.diagnostics.drift import DriftReport, drift, growth, rows_to_fraction
 
 DIGITS = 60
 COMMITTED_RNN = REPO / "models" / "rnn" / "rnn-fp32.tflite"      # a whole-sequence file, no step twin beside it
@@ -201,7 +201,7 @@ def test_whole_sequence_file_uses_its_step_twin(steps: Path, tmp_path: Path, dig
 
 @pytest.mark.slow
 def test_plot_many(steps: Path, digits: data.Dataset) -> None:
-    from edgeseq.streaming.drift_plot import drift_figures, plot_many
+    from edgeseq.diagnostics.drift_plot import drift_figures, plot_many
 
     reports = [drift(steps / f"{arch}-dynamic-step.tflite", None, digits) for arch in ("rnn", "lstm")]
     assert plot_many(reports)[:4] == b"\x89PNG"

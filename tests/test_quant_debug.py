@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from edgeseq import data
 from edgeseq.cli import EdgeseqGroup
 from edgeseq.cli.quant import quant_debug
-from edgeseq.quant import debug_file, plot
-from edgeseq.quant.capture import tflite_graph
+from edgeseq.diagnostics.quant_debug import debug_file, plot
+from edgeseq.diagnostics.capture import tflite_graph
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 DIGITS = 30
@@ -149,6 +149,6 @@ def test_missing_reference_and_corrupt_file(tmp_path: Path) -> None:
 
 
 def test_import_is_light() -> None:
-    code = "import sys, edgeseq.quant, edgeseq.cli.quant; print('tensorflow' in sys.modules, 'onnxruntime' in sys.modules)"
+    code = "import sys, edgeseq.diagnostics.quant_debug, edgeseq.cli.quant; print('tensorflow' in sys.modules, 'onnxruntime' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]

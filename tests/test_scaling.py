@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, run_cli
-from edgeseq.streaming.scaling import (
+from edgeseq.bench.scaling import (
     FIXED_AXIS, ScalingConfig, ScalingPoint, ScalingReport, fits_of, scaling, sequences, speedups_of,
     summarise_file)
 

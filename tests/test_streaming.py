@@ -16,9 +16,9 @@ from edgeseq import layout, runtimes
 from edgeseq.errors import ModelError
 from edgeseq.fileio import read_manifest, sha256_file
 from edgeseq.runtimes import RuntimeName
-from edgeseq.streaming.contract import CONTRACT
+from edgeseq.step_contract import CONTRACT
 from edgeseq.runtimes import is_step_file
-from edgeseq.streaming.runner import StepRunner, contract_of, load_step
+from edgeseq.runtimes.step import StepRunner, contract_of, load_step
 
 STATES = {"rnn": [("h1", 32)], "lstm": [("h1", 128), ("c1", 128), ("h2", 128), ("c2", 128)]}
 RECIPES = ("fp32", "dynamic")

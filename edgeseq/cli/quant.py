@@ -1,4 +1,4 @@
-"""`quant-debug`: a quantized file against its float reference, layer by layer (edgeseq.quant)."""
+"""`quant-debug`: a quantized file against its float reference, layer by layer (edgeseq.diagnostics)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from edgeseq.cli.options import data_option, json_option, positive
 from edgeseq.cli.render import Column, attr, echo_table, emit_json
 from edgeseq.progress import for_cli
 
-DEFAULT_LIMIT = 200     # edgeseq.quant.DEFAULT_LIMIT (not imported here: the CLI imports no numpy at start)
+DEFAULT_LIMIT = 200     # edgeseq.diagnostics.quant_debug.DEFAULT_LIMIT (not imported here: the CLI imports no numpy at start)
 
 QUANT_COLUMNS = (
     Column("layer", attr("layer")),
@@ -49,7 +49,7 @@ def quant_debug(file: Path, reference: Path | None, data_spec: str, limit: int, 
     """
     from edgeseq import data  # noqa: PLC0415
     from edgeseq.errors import OutputError  # noqa: PLC0415
-    from edgeseq.quant import debug_file, plot  # noqa: PLC0415
+    from edgeseq.diagnostics.quant_debug import debug_file, plot  # noqa: PLC0415
 
     dataset = data.load(data_spec)
     with for_cli(as_json) as progress:

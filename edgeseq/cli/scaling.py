@@ -1,4 +1,4 @@
-"""`bench --scaling` (edgeseq.streaming.scaling): its options, its table, and the run itself; `bench` in
+"""`bench --scaling` (edgeseq.bench.scaling): its options, its table, and the run itself; `bench` in
 measure.py hands over to `run_scaling` when the flag is given."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ NOT_WITH_SCALING = {"csv_path": "--csv", "host": "--host", "ssh_config": "--ssh-
 
 
 def _length(text: str) -> int:
-    from edgeseq.streaming.scaling import MAX_LENGTH  # noqa: PLC0415
+    from edgeseq.bench.scaling import MAX_LENGTH  # noqa: PLC0415
 
     try:
         number = int(text)
@@ -80,7 +80,7 @@ def run_scaling(ctx: click.Context, paths: tuple[Path, ...], wanted: Any, tflite
 
     from edgeseq.errors import EdgeseqError  # noqa: PLC0415
     from edgeseq.fileio import check_output_dir, check_output_file, write_bytes_atomic, write_json_atomic  # noqa: PLC0415
-    from edgeseq.streaming.scaling import DEFAULT_LENGTHS, SCALING_FILE, ScalingConfig, scaling  # noqa: PLC0415
+    from edgeseq.bench.scaling import DEFAULT_LENGTHS, SCALING_FILE, ScalingConfig, scaling  # noqa: PLC0415
 
     for name, flag in NOT_WITH_SCALING.items():
         if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT:
@@ -107,7 +107,7 @@ def run_scaling(ctx: click.Context, paths: tuple[Path, ...], wanted: Any, tflite
     plotting = None
     if draw:
         from edgeseq.errors import RuntimeUnavailable  # noqa: PLC0415
-        from edgeseq.streaming import scaling_plot  # noqa: PLC0415
+        from edgeseq.bench import scaling_plot  # noqa: PLC0415
 
         try:
             scaling_plot.require_matplotlib()

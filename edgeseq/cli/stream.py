@@ -1,4 +1,4 @@
-"""`drift`: a step model against its reference, timestep by timestep (edgeseq.streaming.drift)."""
+"""`drift`: a step model against its reference, timestep by timestep (edgeseq.diagnostics.drift)."""
 
 from __future__ import annotations
 
@@ -59,17 +59,17 @@ def drift(file: Path, reference: Path | None, data_spec: str, limit: int | None,
     Example: edgeseq drift models/lstm/lstm-int8-step.tflite --data mnist --plot lstm-int8-drift.png
     """
     from edgeseq.fileio import check_output_file, write_bytes_atomic  # noqa: PLC0415
-    from edgeseq.streaming.drift import drift as measure  # noqa: PLC0415
+    from edgeseq.diagnostics.drift import drift as measure  # noqa: PLC0415
 
     if plot_path is not None:
         check_output_file(plot_path)            # fail before minutes of work, creating nothing
-        from edgeseq.streaming.drift_plot import require_matplotlib  # noqa: PLC0415
+        from edgeseq.diagnostics.drift_plot import require_matplotlib  # noqa: PLC0415
 
         require_matplotlib()                    # matplotlib missing: say so now, not after the run
     with for_cli(as_json) as progress:
         result = measure(file, reference, data_spec, limit, threads, tflite_backend, progress)
     if plot_path is not None:
-        from edgeseq.streaming.drift_plot import plot  # noqa: PLC0415
+        from edgeseq.diagnostics.drift_plot import plot  # noqa: PLC0415
 
         write_bytes_atomic(plot_path, plot(result))
     if as_json:

@@ -26,7 +26,7 @@ from edgeseq.portability import measure, portability
 from edgeseq.procs import WorkerError, run_worker
 from edgeseq.recipes import Graph, Recipe
 from edgeseq.rows import from_dict
-from edgeseq.streaming.contract import is_step_facts
+from edgeseq.step_contract import is_step_facts
 
 WORKER = "edgeseq.export.worker"
 WORKER_TIMEOUT_S = 1200

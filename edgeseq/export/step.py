@@ -1,6 +1,6 @@
 """Step models (runs inside the export worker: it imports TensorFlow): one timestep of a trained Sequential
 model of recurrent layers (SimpleRNN, GRU, LSTM) and Dense layers, with the state as explicit inputs and
-outputs under the contract of `edgeseq.streaming.contract`.
+outputs under the contract of `edgeseq.step_contract`.
 
 The step is written out from the layers' weights as the Keras cells compute it (Dropout is the identity at
 inference), so every runtime sees plain matrix products and element-wise ops: no WHILE loop, no fused op
@@ -19,7 +19,7 @@ import numpy as np
 
 from edgeseq.errors import ExportError
 from edgeseq.recipes import Format, Recipe
-from edgeseq.streaming.contract import PROBABILITIES, ROW, StepContract, contract_for
+from edgeseq.step_contract import PROBABILITIES, ROW, StepContract, contract_for
 from edgeseq.tfsupport import import_tensorflow
 
 SIGNATURE = "serving_default"
@@ -115,7 +115,7 @@ def _step(tf: Any, layer: RecurrentLayer) -> Callable[..., Any]:
 
 
 def step_function(model: Any) -> tuple[Any, StepContract]:
-    """A tf.function computing one timestep of `model`, and its contract (see edgeseq.streaming.contract)."""
+    """A tf.function computing one timestep of `model`, and its contract (see edgeseq.step_contract)."""
     tf = import_tensorflow()
     recurrent, head = parse_layers(tf, model)
     cells = [_step(tf, layer) for layer in recurrent]

@@ -5,7 +5,7 @@ calibrator) cannot take the caller down. Spoken to through `procs.run_worker`:
               golden_digits (a .npy) or absent, onnx_settings (fields of OnnxSettings to change) or absent,
               step (bool): write the recipe's step model (edgeseq.export.step) instead of the whole-sequence file}
     result:  {zero_digit_output}: the written file, run on one zero digit through edgeseq's own adapter;
-             {contract}: a step model's contract (edgeseq.streaming.contract), for the manifest;
+             {contract}: a step model's contract (edgeseq.step_contract), for the manifest;
              {golden}: a .npy of the source model's probabilities on golden_digits, when they were sent
 
 An error response carries the exception's type: ModelError means the source model itself is unusable

@@ -40,8 +40,8 @@ from edgeseq.report.inputs import (
 )
 from edgeseq.report.join import FileRow, file_rows, join_notes
 from edgeseq.report.streaming import drift_images, read_drift, streaming_blocks, streaming_rows
-from edgeseq.streaming.scaling import read_scaling
-from edgeseq.streaming.scaling_plot import scaling_figures
+from edgeseq.bench.scaling import read_scaling
+from edgeseq.bench.scaling_plot import scaling_figures
 from edgeseq.report.portability import table as portability_table
 from edgeseq.report.quant import quant_figures
 from edgeseq.report.reproduction import Reproduction, reproductions, sample_note

@@ -33,7 +33,7 @@ def wanted(rows: tuple[ParityReport, ...]) -> list[ParityReport]:
 def quant_figures(rows: tuple[ParityReport, ...]) -> tuple[dict[str, tuple[bytes, str]], list[str]]:
     """PNG and caption by file name, and a note for each file that could not be debugged."""
     from edgeseq import data  # noqa: PLC0415
-    from edgeseq.quant.debug import debug_file, plot  # noqa: PLC0415
+    from edgeseq.diagnostics.quant_debug import debug_file, plot  # noqa: PLC0415
 
     figures: dict[str, tuple[bytes, str]] = {}
     notes: list[str] = []

@@ -84,7 +84,7 @@ DRIFT_FILE = "drift.json"          # RESULTS/drift.json: `edgeseq drift --json` 
 
 def read_drift(results: Path) -> tuple[Any, ...]:
     """The drift results saved beside a run's JSON, if any (a malformed one is a one-line DataError)."""
-    from edgeseq.streaming.drift import DriftReport  # noqa: PLC0415
+    from edgeseq.diagnostics.drift import DriftReport  # noqa: PLC0415
 
     path = Path(results) / DRIFT_FILE
     if not path.is_file():
@@ -98,7 +98,7 @@ def read_drift(results: Path) -> tuple[Any, ...]:
 
 def drift_images(reports: tuple[Any, ...]) -> dict[str, tuple[bytes, str]]:
     """One figure per format × recipe with every architecture's drift and early answers on it."""
-    from edgeseq.streaming.drift_plot import plot_many  # noqa: PLC0415
+    from edgeseq.diagnostics.drift_plot import plot_many  # noqa: PLC0415
 
     groups: dict[tuple[str, str], list[Any]] = {}
     for r in reports:

@@ -19,7 +19,7 @@ from edgeseq.artifacts import read_facts
 from edgeseq.environment import installed
 from edgeseq.errors import EdgeseqError, RuntimeUnavailable
 from edgeseq.layout import EXPORT_SUFFIXES
-from edgeseq.streaming.contract import is_step_facts
+from edgeseq.step_contract import is_step_facts
 
 
 class RuntimeName(str, enum.Enum):
@@ -79,7 +79,7 @@ RUNTIMES: dict[RuntimeName, RuntimeRow] = {
 }
 ARTIFACT_SUFFIXES = EXPORT_SUFFIXES
 STEP_RUNTIMES = (RuntimeName.LITERT, RuntimeName.ONNXRUNTIME, RuntimeName.OPENVINO)   # run step models (streaming)
-STEP_MODULE = "edgeseq.streaming.runner"     # their adapter, loaded like the table's modules
+STEP_MODULE = "edgeseq.runtimes.step"     # their adapter, loaded like the table's modules
 
 
 def available(runtime: RuntimeName) -> bool:
@@ -130,7 +130,7 @@ def not_loadable(path: Path, wanted: list[RuntimeName] | None = None) -> str:
 def load(path: Path, runtime: RuntimeName, threads: int = 1, step: bool | None = None, **options: Any) -> Runtime:
     """Load `path` in this process. Files for an `isolated` runtime are loaded in a child process by the
     commands (edgeseq.runtimes.guard for validate, the bench and export workers). A step model is loaded as
-    one (edgeseq.streaming.runner); `step`: whether it is one, when the caller knows (None: read the file)."""
+    one (edgeseq.runtimes.step); `step`: whether it is one, when the caller knows (None: read the file)."""
     row = RUNTIMES[runtime]
     if Path(path).suffix not in row.suffixes:
         raise RuntimeUnavailable(f"runtime {runtime.value} cannot load {path} (it loads {', '.join(row.suffixes)})")

@@ -18,7 +18,7 @@ import numpy as np
 from edgeseq.artifacts import FileFacts, read_facts
 from edgeseq.errors import ModelError, RuntimeUnavailable, first_line
 from edgeseq.fileio import read_manifest
-from edgeseq.streaming.contract import (
+from edgeseq.step_contract import (
     CELL_STATES, PROBABILITIES, ROW, STEP_KIND, StateTensor, StepContract, is_step_facts, plain_name as _plain)
 
 TRACE_BATCH = 256

@@ -24,7 +24,7 @@ import numpy as np
 
 from edgeseq.artifacts import builtin_code, enum_names, tflite_schema
 from edgeseq.errors import ModelError, RuntimeUnavailable, first_line
-from edgeseq.quant.graph import RECURRENT_OPS, Graph, Node
+from edgeseq.diagnostics.graph import RECURRENT_OPS, Graph, Node
 from edgeseq.quiet import native_stderr_silenced
 
 INT_RANGES = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767), "uint16": (0, 65535)}

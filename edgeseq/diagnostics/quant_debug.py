@@ -2,7 +2,7 @@
 
 `debug_file(path, reference, dataset, limit, progress)` runs the quantized file and its float reference (the
 fp32 file of the same architecture and format beside it) on the same digits, captures every layer's output in
-both (edgeseq.quant.capture), matches the layers by structure (edgeseq.quant.graph) and reports for each:
+both (edgeseq.diagnostics.capture), matches the layers by structure (edgeseq.diagnostics.graph) and reports for each:
   rmse           root mean square of quantized - float
   relative_rmse  rmse / (max - min) of the float values
   clipping       the fraction of float values outside the range the quantized tensor can represent,
@@ -25,8 +25,8 @@ from edgeseq.data import Dataset
 from edgeseq.errors import EdgeseqError, ModelError, RuntimeUnavailable
 from edgeseq.fileio import read_manifest
 from edgeseq.progress import ProgressLike, as_progress
-from edgeseq.quant import compare
-from edgeseq.quant.compare import QuantDebugRow
+from edgeseq.diagnostics import layer_compare as compare
+from edgeseq.diagnostics.layer_compare import QuantDebugRow
 
 FLOAT_RECIPES = ("fp32",)
 DEFAULT_LIMIT = 200

@@ -17,7 +17,7 @@ import numpy as np
 from edgeseq.errors import ModelError
 from edgeseq.procs import WorkerError, run_worker, serve
 
-WORKER = "edgeseq.streaming.worker"
+WORKER = "edgeseq.runtimes.trace_worker"
 TIMEOUT_S = 3600
 
 
@@ -45,7 +45,7 @@ def trace_in_child(path: Path, runtime: str, digits: np.ndarray, workdir: Path, 
 
 
 def handle(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
-    from edgeseq.streaming.runner import load_step  # noqa: PLC0415
+    from edgeseq.runtimes.step import load_step  # noqa: PLC0415
 
     runner = load_step(Path(request["path"]), request["runtime"], request["threads"], request["tflite_backend"])
     trace = runner.trace(np.load(request["digits"], allow_pickle=False), keep_states=request["states"])

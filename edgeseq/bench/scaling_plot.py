@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from edgeseq.errors import EdgeseqError, RuntimeUnavailable
-from edgeseq.streaming.scaling import SUPER_LINEAR, ScalingReport, ScalingSummary
+from edgeseq.bench.scaling import SUPER_LINEAR, ScalingReport, ScalingSummary
 
 DPI = 120
 STYLES = ("-", "--", ":", "-.")

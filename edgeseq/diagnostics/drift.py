@@ -2,7 +2,7 @@
 
 `drift(path, reference, dataset, limit)` feeds the same test digits row by row through the step file and its
 reference (default: the fp32 step model of the same architecture beside it, `<arch>-fp32-step.<format>`, else
-the other format's), each in a child process (edgeseq.streaming.worker), and reports for every row t = 1..T:
+the other format's), each in a child process (edgeseq.runtimes.trace_worker), and reports for every row t = 1..T:
 
   probabilities   mean and max |file - reference| of the class probabilities after row t
   state           mean and max |file - reference| of the recurrent state after row t, per state tensor (h1,
@@ -35,9 +35,9 @@ from edgeseq.data import Dataset
 from edgeseq.errors import DataError, EdgeseqError, ModelError
 from edgeseq.fileio import read_manifest, sha256_file
 from edgeseq.progress import ProgressLike, as_progress
-from edgeseq.streaming.contract import StepContract
-from edgeseq.streaming.runner import contract_of, is_step_facts
-from edgeseq.streaming.worker import trace_in_child
+from edgeseq.step_contract import StepContract
+from edgeseq.runtimes.step import contract_of, is_step_facts
+from edgeseq.runtimes.trace_worker import trace_in_child
 
 CHUNK = 2000            # digits per child run: bounds memory (LSTM: 4 states x 128 units x 28 rows x 4 B = 57 kB a digit)
 FRACTION = 0.9          # "rows to 90 % of the final accuracy"

@@ -2,7 +2,7 @@
 
 `scaling(paths, config, progress)` measures the p50 latency of every file × runtime × thread count at every
 requested (sequence length, batch) point, each file × runtime × thread count in a fresh worker process
-(edgeseq.streaming.scaling_worker, as `bench` does: the thread count is a process-wide setting for some
+(edgeseq.bench.scaling_worker, as `bench` does: the thread count is a process-wide setting for some
 runtimes, and one file's memory never pollutes another's), and fits the growth:
 
   length   p50 = a + b × T by least squares, per batch: b is the cost of one more timestep (µs per timestep)
@@ -41,7 +41,7 @@ DEFAULT_THREADS = (1, 2)
 MAX_LENGTH = 28 * 256                    # 256 digits end to end; a batch of 256 of them is 200 MB of float32
 MAX_BATCH = 4096
 SUPER_LINEAR = 1.15                      # a log-log slope above this: the cost grows faster than linearly
-WORKER = "edgeseq.streaming.scaling_worker"
+WORKER = "edgeseq.bench.scaling_worker"
 SUFFIXES = layout.MODEL_SUFFIXES
 FIXED_AXIS = ("fixed time axis of {own}: export a step model with `edgeseq export --streaming`")
 BATCH_ONE = "batch-1-only file: its input has a fixed batch of 1"
@@ -267,7 +267,7 @@ def sequences(digits: np.ndarray, length: int, batch: int) -> np.ndarray:
 def time_axis(path: Path) -> tuple[int | None, bool]:
     """(the file's fixed time axis, or None for a dynamic one; whether it takes batch 1 only)."""
     from edgeseq.artifacts import read_facts  # noqa: PLC0415
-    from edgeseq.streaming.contract import is_step_facts  # noqa: PLC0415
+    from edgeseq.step_contract import is_step_facts  # noqa: PLC0415
 
     if Path(path).suffix == layout.SUFFIXES[layout.KERAS_FORMAT]:
         return TIMESTEPS, False                       # edgeseq's Keras models declare Input((28, 28))

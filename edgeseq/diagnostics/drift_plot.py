@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeseq.errors import EdgeseqError, RuntimeUnavailable
-from edgeseq.streaming.drift import DriftReport
+from edgeseq.diagnostics.drift import DriftReport
 
 FLOOR = 1e-9          # zero drift drawn on a log axis
 
@@ -144,7 +144,7 @@ def drift_figures(files: Sequence[Path], dataset: Any = "sample", limit: int | N
     """For the report: `edgeseq drift` on each step file (against its default reference), one PNG each
     (drift-<stem>.png) and, with two or more, all of them on one figure (`combined`); and a note for each file
     that could not be measured. Returns ({png name: (bytes, caption)}, notes)."""
-    from edgeseq.streaming.drift import drift  # noqa: PLC0415
+    from edgeseq.diagnostics.drift import drift  # noqa: PLC0415
 
     if isinstance(dataset, (str, Path)):
         from edgeseq import data  # noqa: PLC0415

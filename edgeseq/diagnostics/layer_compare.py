@@ -8,8 +8,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from edgeseq.quant import capture as cap
-from edgeseq.quant.graph import KIND_ORDER, RECURRENT, Layer, Probe, find_layers, untraced_loops
+from edgeseq.diagnostics import capture as cap
+from edgeseq.diagnostics.graph import KIND_ORDER, RECURRENT, Layer, Probe, find_layers, untraced_loops
 
 
 @dataclass(frozen=True)

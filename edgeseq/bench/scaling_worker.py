@@ -1,5 +1,5 @@
 """One file × runtime × thread count of `bench --scaling` in a fresh process, spoken to through
-`procs.run_worker` (edgeseq.streaming.scaling):
+`procs.run_worker` (edgeseq.bench.scaling):
 
     request: {path, runtime, threads, tflite_backend, points: [[length, batch], ...], warmup, min_runs,
               min_seconds}
@@ -21,7 +21,7 @@ def handle(request: dict[str, Any], workdir: Any = None) -> dict[str, Any]:
     from edgeseq.bench.worker import _rss_bytes, measure, summarise  # noqa: PLC0415
     from edgeseq.errors import first_line  # noqa: PLC0415
     from edgeseq.runtimes import RuntimeName  # noqa: PLC0415
-    from edgeseq.streaming.scaling import BATCH_ONE, sequences  # noqa: PLC0415
+    from edgeseq.bench.scaling import BATCH_ONE, sequences  # noqa: PLC0415
 
     digits = data.load("sample").x_test
     runtime = runtimes.load(request["path"], RuntimeName(request["runtime"]), threads=request["threads"],

@@ -1,0 +1,10 @@
+"""Diagnostics: where a file's error comes from, against its reference.
+
+  quant_debug.py    `edgeseq quant-debug`: a quantized file against its float reference, layer by layer
+                    (capture.py runs each runtime with every layer's output kept, graph.py finds the layers,
+                    layer_compare.py matches them and measures the error)
+  drift.py          `edgeseq drift`: a step model against its reference, timestep by timestep, and early answers
+  drift_plot.py     its figures
+
+Importing any of these imports no runtime library and never TensorFlow.
+"""
