@@ -13,15 +13,14 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from edgeseq.embedded import KEY as EMBEDDED_KEY
 from edgeseq.errors import EdgeseqError, ModelError, RuntimeUnavailable
 from edgeseq.keras_archive import check_keras_archive
 from edgeseq.step_contract import is_step_facts
+from edgeseq.tflite_schema import check_subgraph, count, opcode_names, signature_names, tflite_metadata, tflite_schema
 
 TFLITE_TYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
-TFLITE_ITEM_BYTES = {0: 4, 1: 2, 2: 4, 3: 1, 4: 8, 6: 1, 7: 2, 9: 1, 10: 8}
 ONNX_TYPES = {1: "float32", 2: "uint8", 3: "int8", 5: "int16", 6: "int32", 7: "int64", 10: "float16", 11: "float64"}
 # fused recurrent ops that keep their state in variable tensors between invokes: reset them before every input
 STATEFUL_TFLITE_OPS = ("UNIDIRECTIONAL_SEQUENCE_LSTM", "UNIDIRECTIONAL_SEQUENCE_RNN", "BIDIRECTIONAL_SEQUENCE_LSTM")
@@ -30,7 +29,6 @@ RECURRENT_TFLITE = {"UNIDIRECTIONAL_SEQUENCE_LSTM": "fused LSTM op", "UNIDIRECTI
 RECURRENT_ONNX = {"LSTM": "ONNX LSTM", "DynamicQuantizeLSTM": "ONNX DynamicQuantizeLSTM", "RNN": "ONNX RNN",
                   "Loop": "ONNX Loop", "Scan": "ONNX Scan"}
 ONNX_DEFAULT_DOMAIN = "ai.onnx"          # how the default ('') ONNX operator domain is shown
-TFLITE_INSTALL_HINT = "pip install 'tflite>=2.18,<3'"
 
 
 @dataclass(frozen=True)
@@ -114,6 +112,15 @@ def read_facts(path: Path) -> FileFacts:
     raise ModelError(f"{path}: unknown file type (expected .tflite or .onnx)")
 
 
+def is_step_file(path: Path) -> bool:
+    """Whether a file is a step model (edgeseq.step_contract), by its tensors: the one step-model predicate. A
+    file edgeseq cannot read is not one; its runtime's own loader then names the problem."""
+    try:
+        return is_step_facts(read_facts(path))
+    except EdgeseqError:
+        return False
+
+
 def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
@@ -131,17 +138,6 @@ def check_structure(path: Path) -> None:
 
 
 # --- TFLite ------------------------------------------------------------------------------------------
-
-def tflite_schema() -> Any:
-    """The TFLite flatbuffer schema classes (Model, BuiltinOperator, ActivationFunctionType, BuiltinOptions,
-    UnidirectionalSequenceLSTMOptions, ...): the `tflite` package, which needs no runtime."""
-    try:
-        import tflite  # noqa: PLC0415
-    except ImportError as err:
-        raise RuntimeUnavailable(f"reading .tflite files needs the tflite package: {TFLITE_INSTALL_HINT}") \
-            from err
-    return tflite
-
 
 def embedded_facts(payload: bytes | str | None, what: str) -> dict[str, Any] | None:
     """The JSON object edgeseq embedded in a file (None when the file has no such entry)."""
@@ -170,64 +166,26 @@ def tflite_facts(buf: bytes, what: str = "TFLite file") -> FileFacts:
     return replace(facts, embedded=embedded_facts(payload, what))
 
 
-def enum_names(enum_class: type) -> dict[int, str]:
-    """value -> name of a flatbuffers-generated enum class (BuiltinOperator, ActivationFunctionType, ...)."""
-    return {value: name for name, value in vars(enum_class).items() if not name.startswith("_")}
-
-
-def builtin_code(opcode: Any) -> int:
-    """An OperatorCode's builtin code (schema v3a keeps small codes in the deprecated int8 field)."""
-    return max(opcode.BuiltinCode(), opcode.DeprecatedBuiltinCode())
-
-
-def tflite_operator_names(buf: bytes) -> list[str]:
-    """The operator name of every op of every subgraph, in order ('CUSTOM:<code>' for custom and Flex ops)."""
-    schema = tflite_schema()
-    model = schema.Model.GetRootAs(buf, 0)
-    codes = _opcode_names(schema, model, buf)
-    return [codes[graph.Operators(j).OpcodeIndex()]
-            for graph in (model.Subgraphs(i) for i in range(_count(model.SubgraphsLength(), buf)))
-            for j in range(_count(graph.OperatorsLength(), buf))]
-
-
-def _opcode_names(schema: Any, model: Any, buf: bytes) -> list[str]:
-    names = enum_names(schema.BuiltinOperator)
-    codes = []
-    for i in range(_count(model.OperatorCodesLength(), buf)):
-        code = model.OperatorCodes(i)
-        name = names.get(builtin_code(code), f"BUILTIN_{builtin_code(code)}")
-        codes.append(("CUSTOM:" + code.CustomCode().decode()) if name == "CUSTOM" else name)
-    return codes
-
-
-def _count(length: int, buf: bytes) -> int:
-    """A flatbuffer vector length, refused when the file is too small to hold that many entries (a
-    corrupt length would otherwise make the loops below run for a very long time)."""
-    if not 0 <= length <= len(buf) // 4:
-        raise ModelError(f"a vector length of {length} in a {len(buf)}-byte file")
-    return length
-
-
 def _tflite_facts(schema: Any, buf: bytes) -> tuple[FileFacts, bytes | None]:
     """The facts (embedded: None) and the raw bytes of the embedded metadata entry, if any."""
     model = schema.Model.GetRootAs(buf, 0)
-    if _count(model.SubgraphsLength(), buf) == 0:
+    if count(model.SubgraphsLength(), buf) == 0:
         raise ModelError("the model has no subgraph")
-    codes = _opcode_names(schema, model, buf)
+    codes = opcode_names(schema, model, buf)
     ops: Counter[str] = Counter()
     versions: dict[str, set[int]] = {}
     for s in range(model.SubgraphsLength()):
         subgraph = model.Subgraphs(s)
-        for o in range(_count(subgraph.OperatorsLength(), buf)):
+        for o in range(count(subgraph.OperatorsLength(), buf)):
             index = subgraph.Operators(o).OpcodeIndex()
             ops[codes[index]] += 1
             if not codes[index].startswith("CUSTOM:"):
                 versions.setdefault(codes[index], set()).add(int(model.OperatorCodes(index).Version()))
     for s in range(model.SubgraphsLength()):
-        _check_subgraph(model, model.Subgraphs(s), buf)
+        check_subgraph(model, model.Subgraphs(s), buf)
     main = model.Subgraphs(0)
 
-    signed = _signature_names(model, buf)
+    signed = signature_names(model, buf)
 
     def tensor(index: int) -> TensorInfo:
         t = main.Tensors(index)
@@ -241,70 +199,14 @@ def _tflite_facts(schema: Any, buf: bytes) -> tuple[FileFacts, bytes | None]:
                           TFLITE_TYPES.get(t.Type(), f"type{t.Type()}"), scale, zero, signed.get(index))
 
     signatures = [model.SignatureDefs(i).SignatureKey().decode()
-                  for i in range(_count(model.SignatureDefsLength(), buf))]
+                  for i in range(count(model.SignatureDefsLength(), buf))]
     custom = sorted(op for op in ops if op.startswith("CUSTOM:") or op.startswith("Flex"))
     facts = FileFacts("tflite", dict(sorted(ops.items())), _classify(ops, RECURRENT_TFLITE),
-                      [tensor(main.Inputs(i)) for i in range(_count(main.InputsLength(), buf))],
-                      [tensor(main.Outputs(i)) for i in range(_count(main.OutputsLength(), buf))], signatures,
+                      [tensor(main.Inputs(i)) for i in range(count(main.InputsLength(), buf))],
+                      [tensor(main.Outputs(i)) for i in range(count(main.OutputsLength(), buf))], signatures,
                       custom, op_versions={op: sorted(v) for op, v in sorted(versions.items())})
-    return facts, _tflite_metadata(model, buf, EMBEDDED_KEY)
+    return facts, tflite_metadata(model, buf, EMBEDDED_KEY)
 
-
-def _signature_names(model: Any, buf: bytes) -> dict[int, str]:
-    """Tensor index -> its name in the first signature (the one edgeseq writes: serving_default)."""
-    if not _count(model.SignatureDefsLength(), buf):
-        return {}
-    signature = model.SignatureDefs(0)
-    maps = [signature.Inputs(i) for i in range(_count(signature.InputsLength(), buf))]
-    maps += [signature.Outputs(i) for i in range(_count(signature.OutputsLength(), buf))]
-    return {int(m.TensorIndex()): m.Name().decode() for m in maps}
-
-
-def _tflite_metadata(model: Any, buf: bytes, name: str) -> bytes | None:
-    """The bytes of the model's last metadata entry called `name` (None if it has none)."""
-    found = None
-    for i in range(_count(model.MetadataLength(), buf)):
-        entry = model.Metadata(i)
-        if (entry.Name() or b"").decode("utf-8", "replace") == name:
-            found = entry.Buffer()
-    if found is None:
-        return None
-    if not 0 <= found < model.BuffersLength():
-        raise ModelError(f"metadata {name!r} refers to buffer {found} of {model.BuffersLength()}")
-    buffer = model.Buffers(found)
-    if buffer.DataLength() == 0 and buffer.Offset() > 1:  # stored after the flatbuffer (files over 2 GB)
-        return bytes(buf[buffer.Offset():buffer.Offset() + buffer.Size()])
-    return buffer.DataAsNumpy().tobytes() if buffer.DataLength() else b""
-
-
-def _check_subgraph(model: Any, subgraph: Any, buf: bytes) -> None:
-    """Indices in range and constant data as long as its shape says (quantization scales are not checked:
-    valid files hold 0 and inf). The C++ runtime trusts these: mutated files that break them made it crash,
-    or corrupt memory and crash later."""
-    tensors, buffers = _count(subgraph.TensorsLength(), buf), _count(model.BuffersLength(), buf)
-    for i in range(tensors):
-        t = subgraph.Tensors(i)
-        if not 0 <= t.Buffer() < buffers:
-            raise ModelError(f"tensor {i} refers to buffer {t.Buffer()} of {buffers}")
-        data, item = model.Buffers(t.Buffer()).DataLength(), TFLITE_ITEM_BYTES.get(t.Type())
-        shape = t.ShapeAsNumpy() if t.ShapeLength() else np.zeros(0, np.int32)
-        if data and item and (np.any(shape < 0) or data != item * int(np.prod(shape, dtype=np.int64))):
-            raise ModelError(f"tensor {i} has {data} bytes of data for shape {shape.tolist()}")
-    codes = model.OperatorCodesLength()
-    for o in range(_count(subgraph.OperatorsLength(), buf)):
-        op = subgraph.Operators(o)
-        if not 0 <= op.OpcodeIndex() < codes:
-            raise ModelError(f"operator {o} refers to operator code {op.OpcodeIndex()} of {codes}")
-        for kind, indices in (("input", op.InputsAsNumpy()), ("output", op.OutputsAsNumpy()),
-                              ("intermediate", op.IntermediatesAsNumpy())):
-            if isinstance(indices, np.ndarray) and np.any((indices < -1) | (indices >= tensors)):
-                raise ModelError(f"operator {o} has an {kind} tensor index out of range 0..{tensors - 1}")
-    for kind, indices in (("input", subgraph.InputsAsNumpy()), ("output", subgraph.OutputsAsNumpy())):
-        if isinstance(indices, np.ndarray) and np.any((indices < 0) | (indices >= tensors)):
-            raise ModelError(f"a subgraph {kind} tensor index is out of range 0..{tensors - 1}")
-
-
-# --- ONNX --------------------------------------------------------------------------------------------
 
 def onnx_facts(path: Path) -> FileFacts:
     try:

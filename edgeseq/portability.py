@@ -10,17 +10,17 @@ backend is tried in a child process, like every TFLite and ONNX runtime.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from importlib import util
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from edgeseq.artifacts import FileFacts
+from edgeseq.environment import installed as is_installed
 from edgeseq.errors import EdgeseqError
 from edgeseq.parity.compare import compare, judge
 from edgeseq.recipes import Tolerance
-from edgeseq.runtimes import RuntimeName
+from edgeseq.runtimes.table import RuntimeName, TFLiteBackend, portable_libraries
 from edgeseq.runtimes.guard import Evaluator
 
 
@@ -34,13 +34,10 @@ class Backend:
     tflite_backend: str = "auto"
 
 
-BACKENDS: tuple[Backend, ...] = (
-    Backend("LiteRT", ".tflite", RuntimeName.LITERT, "ai_edge_litert", "litert"),
-    Backend("tflite-runtime", ".tflite", RuntimeName.LITERT, "tflite_runtime", "tflite-runtime"),
-    Backend("tf.lite", ".tflite", RuntimeName.LITERT, "tensorflow", "tf"),
-    Backend("onnxruntime", ".onnx", RuntimeName.ONNXRUNTIME, "onnxruntime"),
-    Backend("OpenVINO", ".onnx", RuntimeName.OPENVINO, "openvino"),
-)
+# every library that runs exported files, from the runtimes table (edgeseq.runtimes.table), in its order
+BACKENDS: tuple[Backend, ...] = tuple(
+    Backend(lib.label, suffix, row.name, lib.module, (lib.tflite_backend or TFLiteBackend.AUTO).value)
+    for row, lib in portable_libraries() for suffix in row.suffixes)
 # the columns of the report's portability table (tf.lite runs the same kernels as LiteRT)
 TABLE_COLUMNS = ("LiteRT", "tflite-runtime", "onnxruntime", "OpenVINO")
 
@@ -77,10 +74,7 @@ class Cell:
 
 
 def installed(backend: Backend) -> bool:
-    try:
-        return util.find_spec(backend.module) is not None
-    except (ImportError, ValueError):
-        return False
+    return is_installed(backend.module)
 
 
 def known_limits(facts: FileFacts) -> list[Cell]:

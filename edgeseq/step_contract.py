@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from edgeseq.layout import STEP_KIND
 
 ROW = "row"
 PROBABILITIES = "probabilities"

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from edgeseq.artifacts import ONNX_DEFAULT_DOMAIN, read_facts, tflite_schema
+from edgeseq.artifacts import ONNX_DEFAULT_DOMAIN, read_facts
+from edgeseq.tflite_schema import tflite_schema
 from edgeseq.errors import ModelError, RuntimeUnavailable
 
 MODELS = REPO / "models"

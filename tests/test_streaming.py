@@ -17,8 +17,8 @@ from edgeseq.errors import ModelError
 from edgeseq.fileio import read_manifest, sha256_file
 from edgeseq.runtimes import RuntimeName
 from edgeseq.step_contract import CONTRACT
-from edgeseq.runtimes import is_step_file
-from edgeseq.runtimes.step import StepRunner, contract_of, load_step
+from edgeseq.artifacts import is_step_file
+from edgeseq.runtimes.step import StepRunner, contract_of
 
 STATES = {"rnn": [("h1", 32)], "lstm": [("h1", 128), ("c1", 128), ("h2", 128), ("c2", 128)]}
 RECIPES = ("fp32", "dynamic")
@@ -96,7 +96,7 @@ def test_a_step_model_runs_sequences_longer_than_it_was_trained_on(streamed, sam
 
 def test_a_step_model_refuses_a_sequence_of_the_wrong_width(streamed, sample):
     out, _ = streamed
-    runner = load_step(layout.exported_path(out, "rnn", "tflite", "fp32", step=True), "litert")
+    runner = runtimes.load(layout.exported_path(out, "rnn", "tflite", "fp32", step=True), RuntimeName.LITERT)
     with pytest.raises(ModelError, match=r"takes sequences \(N, T, 28\)"):
         runner.trace(sample.x_test[:2, :, :27])
 

@@ -344,7 +344,7 @@ def cmd_fused(out: Path) -> None:
 
 
 def roofline_ops(path: Path) -> list[str]:
-    from edgeseq.artifacts import tflite_operator_names  # noqa: PLC0415
+    from edgeseq.tflite_schema import tflite_operator_names  # noqa: PLC0415
 
     return tflite_operator_names(path.read_bytes())
 

@@ -47,6 +47,7 @@ def measure(run: Any, warmup: int, min_runs: int, min_seconds: float) -> list[in
 
 def handle(request: dict[str, Any], workdir: Any = None) -> dict[str, Any]:
     from edgeseq import data, runtimes  # noqa: PLC0415
+    from edgeseq.artifacts import is_step_file  # noqa: PLC0415
     from edgeseq.runtimes import RuntimeName  # noqa: PLC0415
 
     digits = data.load("sample").x_test
@@ -60,7 +61,7 @@ def handle(request: dict[str, Any], workdir: Any = None) -> dict[str, Any]:
         import_tensorflow()
     import_ms = (time.perf_counter_ns() - started) / 1e6
     rss_imported = _rss_bytes()
-    step = runtimes.is_step_file(request["path"]) if name in runtimes.STEP_RUNTIMES else False   # not in load_ms
+    step = is_step_file(request["path"]) if runtimes.RUNTIMES[name].runs_step_models else False   # not in load_ms
     started = time.perf_counter_ns()
     runtime = runtimes.load(request["path"], name, threads=request["threads"], step=step,
                             tflite_backend=request["tflite_backend"])

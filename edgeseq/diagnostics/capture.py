@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from edgeseq.artifacts import builtin_code, enum_names, tflite_schema
+from edgeseq.tflite_schema import builtin_code, enum_names, tflite_schema
 from edgeseq.errors import ModelError, RuntimeUnavailable, first_line
 from edgeseq.diagnostics.graph import RECURRENT_OPS, Graph, Node
 from edgeseq.quiet import native_stderr_silenced
@@ -100,23 +100,9 @@ def _time_major(schema: Any, op: Any) -> bool:
 def capture_tflite(path: Path, tensors: set[str], digits: np.ndarray,
                    tick: Callable[[int], None] = lambda _: None) -> Captured:
     graph, ranges = tflite_graph(path)
-    try:
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType  # noqa: PLC0415
-        label = "ai-edge-litert (builtin kernels, all tensors preserved)"
-    except ImportError:
-        try:  # the device side never imports TensorFlow: LiteRT, else tflite-runtime
-            from tflite_runtime.interpreter import Interpreter, OpResolverType  # noqa: PLC0415
-            label = "tflite-runtime (builtin kernels, all tensors preserved)"
-        except ImportError as err:
-            raise RuntimeUnavailable("quant-debug needs ai-edge-litert (or tflite-runtime) for .tflite files:"
-                                     " pip install 'edgeseq[runtime]'") from err
-    try:
-        with native_stderr_silenced():
-            interpreter = Interpreter(model_path=str(path), experimental_preserve_all_tensors=True,
-                                      experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-            interpreter.allocate_tensors()
-    except (RuntimeError, ValueError) as err:
-        raise ModelError(f"{path}: the TFLite interpreter cannot load it ({first_line(err)[:200]})") from err
+    from edgeseq.runtimes.litert_runtime import open_interpreter  # noqa: PLC0415
+
+    interpreter, label = open_interpreter(path, 1, inspect=True)   # LiteRT, else tflite-runtime: no TensorFlow
     detail = interpreter.get_input_details()[0]
     if int(detail["shape"][0]) != 1:
         interpreter.resize_tensor_input(detail["index"], [1, *digits.shape[1:]])
@@ -231,6 +217,8 @@ def capture_onnx(path: Path, tensors: set[str], digits: np.ndarray,
     try:
         import onnxruntime  # noqa: PLC0415
         from onnxruntime.quantization import qdq_loss_debug as qdq  # noqa: PLC0415
+
+        from edgeseq.runtimes.onnx_runtime import session_options  # noqa: PLC0415
     except ImportError as err:
         raise RuntimeUnavailable("quant-debug needs onnxruntime for .onnx files: pip install 'edgeseq[runtime]'") \
             from err
@@ -244,9 +232,7 @@ def capture_onnx(path: Path, tensors: set[str], digits: np.ndarray,
         try:
             with native_stderr_silenced():
                 qdq.modify_model_output_intermediate_tensors(str(path), str(augmented))
-                options = onnxruntime.SessionOptions()
-                options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
-                options.intra_op_num_threads, options.log_severity_level = 1, 3
+                options = session_options(onnxruntime, threads=1, optimize=False)
                 activations = qdq.collect_activations(str(augmented), _Digits(feed.name, digits, chunk, tick),
                                                       session_options=options)
         except Exception as err:  # noqa: BLE001  (onnxruntime and onnx raise their own types)

@@ -22,7 +22,7 @@ import tempfile
 import uuid
 from typing import Any, Callable
 
-from edgeseq.artifacts import builtin_code, enum_names, tflite_operator_names, tflite_schema
+from edgeseq.tflite_schema import builtin_code, enum_names, tflite_operator_names, tflite_schema
 from edgeseq.errors import ExportError, first_line
 from edgeseq.recipes import OpsSet, TFLiteSettings
 

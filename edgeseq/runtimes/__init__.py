@@ -1,4 +1,8 @@
-"""One small runtime interface, one module per backend, one table of runtimes.
+"""One small runtime interface, one module per backend, one table of runtimes (table.py).
+
+Each backend module (litert_runtime, onnx_runtime, openvino_runtime, keras_runtime) owns the one place its
+library's session is set up, and serves from it both `load` (whole-sequence files) and `step_session` (step
+models, which step.py's StepRunner feeds row by row). guard.py runs any of them in a child process.
 
 Importing this package imports no backend library and never TensorFlow: each loader imports its
 library when called. `load(path, runtime)` returns a Runtime whose `predict` takes float32 digits
@@ -7,33 +11,18 @@ library when called. `load(path, runtime)` returns a Runtime whose `predict` tak
 
 from __future__ import annotations
 
-import enum
 import importlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
 import numpy as np
 
-from edgeseq.artifacts import read_facts
+from edgeseq.artifacts import is_step_file
 from edgeseq.environment import installed
-from edgeseq.errors import EdgeseqError, RuntimeUnavailable
+from edgeseq.errors import RuntimeUnavailable
 from edgeseq.layout import EXPORT_SUFFIXES
-from edgeseq.step_contract import is_step_facts
-
-
-class RuntimeName(str, enum.Enum):
-    KERAS = "keras"
-    LITERT = "litert"
-    ONNXRUNTIME = "onnxruntime"
-    OPENVINO = "openvino"
-
-
-class TFLiteBackend(str, enum.Enum):
-    AUTO = "auto"                      # ai-edge-litert, else tflite-runtime, else tf.lite (the one used is reported)
-    LITERT = "litert"
-    TFLITE_RUNTIME = "tflite-runtime"
-    TF = "tf"
+from edgeseq.runtimes.table import (  # noqa: F401  (the table's names, for the runtime side's callers)
+    RUNTIMES, Library, RuntimeName, RuntimeRow, TFLiteBackend, portable_libraries, step_runtime_for)
 
 
 class Runtime(Protocol):
@@ -49,37 +38,7 @@ class Runtime(Protocol):
         """A zero-argument function running one inference on this batch (for benchmarks)."""
 
 
-@dataclass(frozen=True)
-class RuntimeRow:
-    name: RuntimeName
-    suffixes: tuple[str, ...]
-    module: str
-    install_hint: str
-    needs: str | None                  # the module that must be installed to use it (before any file is loaded)
-    isolated: bool = False             # can crash the process on a malformed file: validate runs it in a child
-    optional: bool = False             # an optional extra: chosen by default only where `needs` is installed
-
-
-RUNTIMES: dict[RuntimeName, RuntimeRow] = {
-    # .keras: a zip (checked before loading) read by Keras in safe mode: no crash seen on 90 mutated files, and a
-    # child would import TensorFlow again for every file
-    RuntimeName.KERAS: RuntimeRow(RuntimeName.KERAS, (".keras",), "edgeseq.runtimes.keras_runtime",
-                                  "pip install 'edgeseq[train]'", needs="tensorflow"),
-    # SIGSEGV/SIGABRT on mutated files that pass every structural check (optional-tensor markers on required
-    # inputs, odd quantization scales), and memory corruption that makes the process crash on a later file
-    RuntimeName.LITERT: RuntimeRow(RuntimeName.LITERT, (".tflite",), "edgeseq.runtimes.litert_runtime",
-                                   "pip install 'edgeseq[runtime]'", needs=None, isolated=True),
-    # no crash seen on ~3,000 mutated files; isolated anyway: a child costs the same as for TFLite
-    RuntimeName.ONNXRUNTIME: RuntimeRow(RuntimeName.ONNXRUNTIME, (".onnx",), "edgeseq.runtimes.onnx_runtime",
-                                        "pip install 'edgeseq[runtime]'", needs="onnxruntime", isolated=True),
-    # a second opinion on the same .onnx files, where the extra is installed; isolated like onnxruntime
-    RuntimeName.OPENVINO: RuntimeRow(RuntimeName.OPENVINO, (".onnx",), "edgeseq.runtimes.openvino_runtime",
-                                     "pip install 'edgeseq[openvino]'", needs="openvino", isolated=True,
-                                     optional=True),
-}
 ARTIFACT_SUFFIXES = EXPORT_SUFFIXES
-STEP_RUNTIMES = (RuntimeName.LITERT, RuntimeName.ONNXRUNTIME, RuntimeName.OPENVINO)   # run step models (streaming)
-STEP_MODULE = "edgeseq.runtimes.step"     # their adapter, loaded like the table's modules
 
 
 def available(runtime: RuntimeName) -> bool:
@@ -130,24 +89,17 @@ def not_loadable(path: Path, wanted: list[RuntimeName] | None = None) -> str:
 def load(path: Path, runtime: RuntimeName, threads: int = 1, step: bool | None = None, **options: Any) -> Runtime:
     """Load `path` in this process. Files for an `isolated` runtime are loaded in a child process by the
     commands (edgeseq.runtimes.guard for validate, the bench and export workers). A step model is loaded as
-    one (edgeseq.runtimes.step); `step`: whether it is one, when the caller knows (None: read the file)."""
+    one (a StepRunner over the runtime's step session); `step`: whether it is one, when the caller knows (None:
+    read the file)."""
     row = RUNTIMES[runtime]
     if Path(path).suffix not in row.suffixes:
         raise RuntimeUnavailable(f"runtime {runtime.value} cannot load {path} (it loads {', '.join(row.suffixes)})")
-    if runtime in STEP_RUNTIMES and (is_step_file(Path(path)) if step is None else step):   # fed row by row
-        return importlib.import_module(STEP_MODULE).load_step(Path(path), runtime.value, threads,
-                                                              options.get("tflite_backend", "auto"))
     module = importlib.import_module(row.module)
+    if row.runs_step_models and (is_step_file(Path(path)) if step is None else step):   # fed row by row
+        from edgeseq.runtimes.step import StepRunner  # noqa: PLC0415
+
+        return StepRunner(Path(path), runtime.value, module.step_session(Path(path), threads=threads, **options))
     return module.load(Path(path), threads=threads, **options)
-
-
-def is_step_file(path: Path) -> bool:
-    """A step model (edgeseq.streaming); a file edgeseq cannot read is left to its runtime's own loader, whose
-    message names the runtime."""
-    try:
-        return is_step_facts(read_facts(path))
-    except EdgeseqError:
-        return False
 
 
 def predict_in_batches(runtime: Runtime, digits: np.ndarray, batch: int = 256) -> np.ndarray:

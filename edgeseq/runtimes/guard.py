@@ -5,6 +5,13 @@ mutated .tflite files that pass every structural check), or corrupt that process
 crashes on a later file; no try/except catches either. For the runtimes marked `isolated` in the runtimes
 table, `Evaluator.run` loads and runs the file in a child process (procs.run_worker on this module), and a
 child that dies is one ModelError naming the file and the signal. The others run in this process.
+`trace_in_child` runs a step file's trace (every row's probabilities and state, for drift) the same way.
+
+The child speaks through `procs.run_worker`:
+    evaluate: {path, runtime, threads, tflite_backend, digits (.npy), hygiene}
+              -> {probabilities: .npy (N, classes), state_hygiene, backend}
+    trace:    {trace: true, path, runtime, threads, tflite_backend, digits (.npy of (N, T, features)), states}
+              -> {probabilities: .npy (T, N, classes), states: {name: .npy (T, N, units)} or null, backend}
 """
 
 from __future__ import annotations
@@ -23,6 +30,13 @@ from edgeseq.runtimes import RuntimeName, state_hygiene
 
 CHILD_TIMEOUT_S = 3600
 WORKER = "edgeseq.runtimes.guard"
+
+
+@dataclass(frozen=True)
+class TraceOutcome:
+    probabilities: np.ndarray                  # (T, N, classes)
+    states: dict[str, np.ndarray] | None       # name -> (T, N, units)
+    backend: str
 
 
 @dataclass(frozen=True)
@@ -74,6 +88,21 @@ class Evaluator:
         return Outcome(probabilities, answer["state_hygiene"], answer["backend"])
 
 
+def trace_in_child(path: Path, runtime: RuntimeName, digits: np.ndarray, workdir: Path, keep_states: bool = False,
+                   threads: int = 1, tflite_backend: str = "auto") -> TraceOutcome:
+    """`StepRunner.trace` of the step file `path` on `digits`, in a child process; `workdir` holds the arrays."""
+    workdir = Path(workdir)
+    np.save(workdir / "digits.npy", np.asarray(digits, np.float32), allow_pickle=False)
+    request = {"trace": True, "path": str(path), "runtime": RuntimeName(runtime).value, "threads": threads,
+               "tflite_backend": tflite_backend, "digits": str(workdir / "digits.npy"), "states": keep_states}
+    answer = run_worker(WORKER, request, CHILD_TIMEOUT_S, workdir)
+    if isinstance(answer, WorkerError):
+        raise _failure(Path(path), RuntimeName(runtime), answer, tflite_backend)
+    states = {name: np.load(workdir / file, allow_pickle=False) for name, file in answer["states"].items()} \
+        if answer["states"] is not None else None
+    return TraceOutcome(np.load(workdir / answer["probabilities"], allow_pickle=False), states, answer["backend"])
+
+
 def _failure(path: Path, runtime: RuntimeName, error: WorkerError, tflite_backend: str = "auto") -> ModelError:
     forced = runtime is RuntimeName.LITERT and tflite_backend != "auto"   # name the interpreter that crashed
     message = error.describe(f"{path}: {tflite_backend if forced else runtime.value}", crashed="crashed running it")
@@ -84,11 +113,27 @@ def _failure(path: Path, runtime: RuntimeName, error: WorkerError, tflite_backen
 
 
 def handle(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    if request.get("trace"):
+        return _trace(request, workdir)
     outcome = evaluate(Path(request["path"]), RuntimeName(request["runtime"]),
                        np.load(request["digits"], allow_pickle=False), request["threads"],
                        request["tflite_backend"], request["hygiene"])
     np.save(workdir / "probabilities.npy", outcome.probabilities, allow_pickle=False)
     return {"probabilities": "probabilities.npy", "state_hygiene": outcome.state_hygiene, "backend": outcome.backend}
+
+
+def _trace(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    runner = runtimes.load(Path(request["path"]), RuntimeName(request["runtime"]), threads=request["threads"],
+                           step=True, tflite_backend=request["tflite_backend"])
+    trace = runner.trace(np.load(request["digits"], allow_pickle=False), keep_states=request["states"])
+    np.save(workdir / "probabilities.npy", trace.probabilities, allow_pickle=False)
+    states = None
+    if trace.states is not None:
+        states = {}
+        for name, values in trace.states.items():
+            np.save(workdir / f"state-{name}.npy", values, allow_pickle=False)
+            states[name] = f"state-{name}.npy"
+    return {"probabilities": "probabilities.npy", "states": states, "backend": runner.backend}
 
 
 if __name__ == "__main__":

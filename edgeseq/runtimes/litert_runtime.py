@@ -20,14 +20,9 @@ import numpy as np
 
 from edgeseq.artifacts import read_facts
 from edgeseq.errors import ModelError, RuntimeUnavailable, first_line
-from edgeseq.runtimes import TFLiteBackend
+from edgeseq.runtimes.table import LITERT_LIBRARIES, TFLiteBackend, library
 from edgeseq.quiet import native_stderr_silenced
 
-INSTALL_HINTS = {
-    TFLiteBackend.LITERT: "pip install 'edgeseq[runtime]'",
-    TFLiteBackend.TFLITE_RUNTIME: "pip install 'edgeseq[tflite-runtime]' (Python <= 3.11, numpy<2)",
-    TFLiteBackend.TF: "pip install 'edgeseq[train]'",
-}
 # tflite-runtime's load errors that name their cause: (pattern, what it means for the user)
 LOAD_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"Didn't find op for builtin opcode '(?P<op>\w+)' version '(?P<version>\d+)'"),
@@ -37,10 +32,12 @@ LOAD_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
-def _interpreter_class(backend: TFLiteBackend) -> tuple[Any, str, Any]:
-    """(Interpreter class, label, OpResolverType enum or None) for the requested backend."""
-    order = [TFLiteBackend.LITERT, TFLiteBackend.TFLITE_RUNTIME, TFLiteBackend.TF] \
-        if backend is TFLiteBackend.AUTO else [backend]
+def _interpreter_class(backend: TFLiteBackend, device_only: bool = False) -> tuple[Any, str, Any]:
+    """(Interpreter class, label, OpResolverType enum or None) for the requested backend (`device_only`: never
+    tf.lite, which would import TensorFlow)."""
+    order = [lib.tflite_backend for lib in LITERT_LIBRARIES] if backend is TFLiteBackend.AUTO else [backend]
+    if device_only:
+        order = [choice for choice in order if choice is not TFLiteBackend.TF]
     tried = []
     for choice in order:
         try:
@@ -57,8 +54,51 @@ def _interpreter_class(backend: TFLiteBackend) -> tuple[Any, str, Any]:
             return mod.Interpreter, label, getattr(mod, "OpResolverType", None)
         except (ImportError, metadata.PackageNotFoundError, RuntimeUnavailable):
             tried.append(choice.value)
-    hint = INSTALL_HINTS[backend] if backend is not TFLiteBackend.AUTO else INSTALL_HINTS[TFLiteBackend.LITERT]
-    raise RuntimeUnavailable(f"no TFLite interpreter available (tried {', '.join(tried)}); {hint}")
+    raise RuntimeUnavailable(f"no TFLite interpreter available (tried {', '.join(tried)});"
+                             f" {library(backend).install_hint}")
+
+
+def open_interpreter(path: Path, threads: int, backend: TFLiteBackend = TFLiteBackend.AUTO,
+                     inspect: bool = False) -> tuple[Any, str]:
+    """The one place a TFLite interpreter is set up, for whole-sequence and step files and quant-debug alike:
+    allocated, run once on zeros (delegates prepare lazily, so a refusal shows only at invoke), and, where
+    XNNPACK refuses the graph (some quantized graphs), on the builtin kernels instead, which the label says.
+    `inspect` (quant-debug): every intermediate tensor kept, on the builtin kernels, LiteRT or tflite-runtime.
+    Returns (interpreter, backend label: library, delegate, threads)."""
+    interpreter_cls, label, resolver = _interpreter_class(backend, device_only=inspect)
+    if inspect:
+        try:
+            interpreter = _ready(interpreter_cls(
+                model_path=str(path), num_threads=threads, experimental_preserve_all_tensors=True,
+                experimental_op_resolver_type=resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES))
+        except (RuntimeError, ValueError) as err:
+            raise _cannot_run(path, err, label) from err
+        return interpreter, f"{label}, builtin kernels, all tensors preserved, {threads} thread(s)"
+    try:
+        interpreter = _ready(interpreter_cls(model_path=str(path), num_threads=threads))
+        delegate = "XNNPACK"
+    except (RuntimeError, ValueError) as err:
+        if resolver is None or "XNNPACK" not in str(err):
+            raise _cannot_run(path, err, label) from err
+        try:
+            interpreter = _ready(interpreter_cls(
+                model_path=str(path), num_threads=threads,
+                experimental_op_resolver_type=resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES))
+        except (RuntimeError, ValueError) as again:
+            raise _cannot_run(path, again, label) from again
+        delegate = "builtin kernels (XNNPACK refused the graph)"
+    return interpreter, f"{label}, {delegate}, {threads} thread(s)"
+
+
+def _ready(interpreter: Any) -> Any:
+    """Allocate and run every input at zero once, then reset any variable tensors."""
+    with native_stderr_silenced():  # "INFO: Created TensorFlow Lite XNNPACK delegate" and the like
+        interpreter.allocate_tensors()
+        for detail in interpreter.get_input_details():
+            interpreter.set_tensor(detail["index"], np.zeros(detail["shape"], dtype=detail["dtype"]))
+        interpreter.invoke()
+        interpreter.reset_all_variables()
+    return interpreter
 
 
 class LiteRTRuntime:
@@ -73,40 +113,14 @@ class LiteRTRuntime:
             if tensor.dtype != "float32" and not (tensor.scale is not None and 0 < tensor.scale < float("inf")):
                 raise ModelError(f"{path}: {tensor.dtype} tensor {tensor.name!r} has no usable quantization scale"
                                  f" ({tensor.scale})")
-        interpreter_cls, label, resolver = _interpreter_class(backend)
-        self.stateful, self._label = facts.stateful, label
-        try:
-            self._interpreter = self._ready(interpreter_cls(model_path=str(path), num_threads=threads))
-            delegate = "XNNPACK"
-        except (RuntimeError, ValueError) as err:
-            if resolver is None or "XNNPACK" not in str(err):
-                raise _cannot_run(path, err, label) from err
-            # XNNPACK refuses some quantized graphs (at the first invoke): use the builtin kernels, and say so.
-            try:
-                self._interpreter = self._ready(interpreter_cls(
-                    model_path=str(path), num_threads=threads,
-                    experimental_op_resolver_type=resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES))
-            except (RuntimeError, ValueError) as again:
-                raise _cannot_run(path, again, label) from again
-            delegate = "builtin kernels (XNNPACK refused the graph)"
-        self.path = path
-        self.backend = f"{label}, {delegate}, {threads} thread(s)"
+        self.stateful, self.path = facts.stateful, path
+        self._interpreter, self.backend = open_interpreter(path, threads, backend)
+        self._label = self.backend.split(",")[0]
         self._input = self._interpreter.get_input_details()[0]
         self._output = self._interpreter.get_output_details()[0]
         self.batch_one_only = int(self._input["shape_signature"][0]) == 1
         self.input_name, self.output_name = self._input["name"], self._output["name"]
         self._batch = int(self._input["shape"][0])
-
-    @staticmethod
-    def _ready(interpreter: Any) -> Any:
-        """Allocate and run one zero input: delegates prepare lazily, so a refusal shows only at invoke."""
-        with native_stderr_silenced():  # "INFO: Created TensorFlow Lite XNNPACK delegate" and the like
-            interpreter.allocate_tensors()
-            detail = interpreter.get_input_details()[0]
-            interpreter.set_tensor(detail["index"], np.zeros(detail["shape"], dtype=detail["dtype"]))
-            interpreter.invoke()
-            interpreter.reset_all_variables()
-        return interpreter
 
     def _quantize(self, digits: np.ndarray) -> np.ndarray:
         dtype = self._input["dtype"]
@@ -174,5 +188,58 @@ def _cannot_run(path: Path, err: Exception, label: str) -> ModelError:
     return ModelError(f"{path}: {label} cannot run it ({first[:200]})")
 
 
+class LiteRTStepSession:
+    """A step file's interpreter (open_interpreter's), fed and read by signature name; resized on a change of
+    batch."""
+
+    def __init__(self, path: Path, threads: int, backend: TFLiteBackend = TFLiteBackend.AUTO) -> None:
+        self._interpreter, self.label = open_interpreter(path, threads, backend)
+        try:
+            runner = self._interpreter.get_signature_runner()   # names -> tensor indices, then let go of it
+            details = runner.get_input_details()
+            self._inputs = {k: v["index"] for k, v in details.items()}
+            self._widths = {k: [int(d) for d in v["shape"][1:]] for k, v in details.items()}
+            self._outputs = {k: v["index"] for k, v in runner.get_output_details().items()}
+            del runner
+        except (RuntimeError, ValueError) as err:
+            raise _cannot_run(path, err, self.label) from err
+        self._path, self._batch = path, None
+
+    def _resize(self, batch: int) -> None:
+        if batch != self._batch:
+            for name, index in self._inputs.items():
+                self._interpreter.resize_tensor_input(index, [batch, *self._widths[name]], strict=True)
+            self._interpreter.allocate_tensors()
+            self._batch = batch
+
+    def run(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        try:
+            self._resize(len(next(iter(feed.values()))))
+            for name, array in feed.items():
+                self._interpreter.set_tensor(self._inputs[name], array)
+            self._interpreter.invoke()
+            return {name: self._interpreter.get_tensor(index) for name, index in self._outputs.items()}
+        except (RuntimeError, ValueError, KeyError) as err:
+            raise _cannot_run(self._path, err, self.label) from err
+
+    def runner(self, feed: dict[str, np.ndarray], outputs: list[str]) -> Callable[[], list[np.ndarray]]:
+        self.run(feed)
+        inputs = [(self._inputs[name], array) for name, array in feed.items()]
+        wanted = [self._outputs[name] for name in outputs]
+        set_tensor, invoke, get_tensor = (self._interpreter.set_tensor, self._interpreter.invoke,
+                                          self._interpreter.get_tensor)
+
+        def step() -> list[np.ndarray]:
+            for index, array in inputs:
+                set_tensor(index, array)
+            invoke()
+            return [get_tensor(index) for index in wanted]
+        return step
+
+
 def load(path: Path, threads: int = 1, tflite_backend: str = "auto", **_: Any) -> LiteRTRuntime:
     return LiteRTRuntime(path, threads, TFLiteBackend(tflite_backend))
+
+
+def step_session(path: Path, threads: int = 1, tflite_backend: str = "auto", **_: Any) -> LiteRTStepSession:
+    return LiteRTStepSession(path, threads, TFLiteBackend(tflite_backend))

@@ -9,23 +9,44 @@ from typing import Any, Callable
 import numpy as np
 
 from edgeseq.errors import ModelError, RuntimeUnavailable, first_line
+from edgeseq.runtimes.table import RUNTIMES, RuntimeName
+
+
+def open_session(path: Path, threads: int) -> tuple[Any, str]:
+    """The one place an onnxruntime session is set up, for whole-sequence and step files alike:
+    (session, backend label)."""
+    try:
+        import onnxruntime as ort  # noqa: PLC0415
+    except ImportError as err:
+        raise RuntimeUnavailable(f"onnxruntime is not installed: {RUNTIMES[RuntimeName.ONNXRUNTIME].install_hint}") \
+            from err
+    options = session_options(ort, threads)
+    try:
+        session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception as err:  # noqa: BLE001  (onnxruntime raises its own exception types, and undecodable names)
+        raise _cannot(path, "load", err) from err
+    return session, f"onnxruntime {metadata.version('onnxruntime')}, CPUExecutionProvider, {threads} thread(s)"
+
+
+def session_options(ort: Any, threads: int, optimize: bool = True) -> Any:
+    """The session options of every onnxruntime session edgeseq opens: this many intra-op threads, one inter-op,
+    sequential, quiet; `optimize=False` (quant-debug) keeps the graph as written."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 3
+    if not optimize:
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    return options
 
 
 class OnnxRuntime:
     name = "onnxruntime"
 
     def __init__(self, path: Path, threads: int) -> None:
+        self._session, self.backend = open_session(path, threads)
         try:
-            import onnxruntime as ort  # noqa: PLC0415
-        except ImportError as err:
-            raise RuntimeUnavailable("onnxruntime is not installed: pip install 'edgeseq[runtime]'") from err
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.log_severity_level = 3
-        try:
-            self._session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
             inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
             if len(inputs) != 1 or len(outputs) != 1 or len(inputs[0].shape) != 3:
                 raise ValueError(f"expected one input [batch, 28, 28] and one output, found {len(inputs)} input(s)"
@@ -35,7 +56,6 @@ class OnnxRuntime:
         except Exception as err:  # noqa: BLE001  (onnxruntime raises its own exception types, and undecodable names)
             raise _cannot(path, "load", err) from err
         self.path = path
-        self.backend = f"onnxruntime {metadata.version('onnxruntime')}, CPUExecutionProvider, {threads} thread(s)"
 
     def bind(self, digits: np.ndarray) -> Callable[[], np.ndarray]:
         """One inference on `digits` (already a valid batch)."""
@@ -57,5 +77,28 @@ def _cannot(path: Path, verb: str, err: Exception) -> ModelError:
     return ModelError(f"{path}: onnxruntime cannot {verb} it ({first[:200]})")
 
 
+class OnnxStepSession:
+    """A step file's session (open_session's), fed and read by tensor name."""
+
+    def __init__(self, path: Path, threads: int) -> None:
+        self._session, self.label = open_session(path, threads)
+        self._names = [o.name for o in self._session.get_outputs()]
+        self._path = path
+
+    def run(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        try:
+            return dict(zip(self._names, self._session.run(self._names, feed)))
+        except Exception as err:  # noqa: BLE001
+            raise _cannot(self._path, "run", err) from err
+
+    def runner(self, feed: dict[str, np.ndarray], outputs: list[str]) -> Callable[[], list[np.ndarray]]:
+        session = self._session
+        return lambda: session.run(outputs, feed)
+
+
 def load(path: Path, threads: int = 1, **_: Any) -> OnnxRuntime:
     return OnnxRuntime(path, threads)
+
+
+def step_session(path: Path, threads: int = 1, **_: Any) -> OnnxStepSession:
+    return OnnxStepSession(path, threads)

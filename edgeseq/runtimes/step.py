@@ -1,6 +1,6 @@
-"""A step file in a runtime: LiteRT (else tflite-runtime) for .tflite, onnxruntime for .onnx.
+"""A step file in a runtime: the runtime's own step session (each runtime module's `step_session`), fed row by row.
 
-`load_step` returns a StepRunner. As a Runtime (edgeseq.runtimes) it answers whole digits, fed row by row from
+`edgeseq.runtimes.load` returns a StepRunner for a step file. As a Runtime (edgeseq.runtimes) it answers whole digits, fed row by row from
 zero state, so validate, bench, export's smoke run and portability treat a step file like any other. Beyond
 that it runs one step (`bind_step`, for per-step latency) and whole traces of T rows (`trace`, for drift and
 sequences longer than the trained 28).
@@ -9,17 +9,17 @@ sequences longer than the trained 28).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
 from edgeseq.artifacts import FileFacts, read_facts
-from edgeseq.errors import ModelError, RuntimeUnavailable, first_line
+from edgeseq.errors import ModelError
 from edgeseq.fileio import read_manifest
+from edgeseq.layout import STEP_KIND
 from edgeseq.step_contract import (
-    CELL_STATES, PROBABILITIES, ROW, STEP_KIND, StateTensor, StepContract, is_step_facts, plain_name as _plain)
+    CELL_STATES, PROBABILITIES, ROW, StateTensor, StepContract, is_step_facts, plain_name)
 
 TRACE_BATCH = 256
 
@@ -35,7 +35,7 @@ def contract_of(path: Path, facts: FileFacts | None = None) -> StepContract:
                 return StepContract.from_dict(said["step"])
             except (KeyError, TypeError, ValueError) as err:
                 raise ModelError(f"{path}: its {source}'s step contract is malformed ({err})") from err
-    tensors = {_plain(t): t for t in facts.inputs}
+    tensors = {plain_name(t): t for t in facts.inputs}
     row = tensors.get(ROW)
     if row is None or not is_step_facts(facts):
         raise ModelError(f"{path}: not a step model (no rank-2 '{ROW}' input beside state inputs)")
@@ -47,7 +47,7 @@ def contract_of(path: Path, facts: FileFacts | None = None) -> StepContract:
         cell = "LSTM" if kinds == "hc" else "SimpleRNN"
         states += [StateTensor(f"{kind}{k}", k, cell, int(tensors[f"{kind}{k}"].shape[-1]))
                    for kind in CELL_STATES[cell]]
-    classes = next((int(t.shape[-1]) for t in facts.outputs if _plain(t) == PROBABILITIES), 10)
+    classes = next((int(t.shape[-1]) for t in facts.outputs if plain_name(t) == PROBABILITIES), 10)
     return StepContract(int(row.shape[-1]), classes, tuple(states))
 
 
@@ -58,138 +58,13 @@ class Trace:
     states: dict[str, np.ndarray] | None
 
 
-class _Backend:
-    """One step on a batch: feed {name: array}, get {name: array}; resized on a change of batch."""
+class StepSession(Protocol):
+    """A runtime's session for a step file (each runtime module's `step_session`): one step on a batch."""
     label: str
 
     def run(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]: ...
 
-    def runner(self, feed: dict[str, np.ndarray], outputs: list[str]) -> Callable[[], list[np.ndarray]]: ...
-
-
-class _LiteRT(_Backend):
-    def __init__(self, path: Path, threads: int, backend: str) -> None:
-        from edgeseq.runtimes import TFLiteBackend  # noqa: PLC0415
-        from edgeseq.runtimes.litert_runtime import _cannot_run, _interpreter_class  # noqa: PLC0415
-        from edgeseq.quiet import native_stderr_silenced  # noqa: PLC0415
-
-        interpreter_cls, label, _ = _interpreter_class(TFLiteBackend(backend))
-        try:
-            with native_stderr_silenced():
-                self._interpreter = interpreter_cls(model_path=str(path), num_threads=threads)
-                self._interpreter.allocate_tensors()
-                runner = self._interpreter.get_signature_runner()   # names -> tensor indices, then let go of it
-                details = runner.get_input_details()
-                self._inputs = {k: v["index"] for k, v in details.items()}
-                self._widths = {k: [int(d) for d in v["shape"][1:]] for k, v in details.items()}
-                self._outputs = {k: v["index"] for k, v in runner.get_output_details().items()}
-                del runner
-        except (RuntimeError, ValueError) as err:
-            raise _cannot_run(path, err, label) from err
-        self._cannot = lambda err: _cannot_run(path, err, label)
-        self._batch: int | None = None
-        self.label = f"{label}, {threads} thread(s)"
-
-    def _resize(self, batch: int) -> None:
-        if batch != self._batch:
-            for name, index in self._inputs.items():
-                self._interpreter.resize_tensor_input(index, [batch, *self._widths[name]], strict=True)
-            self._interpreter.allocate_tensors()
-            self._batch = batch
-
-    def run(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        try:
-            self._resize(len(feed[ROW]))
-            for name, array in feed.items():
-                self._interpreter.set_tensor(self._inputs[name], array)
-            self._interpreter.invoke()
-            return {name: self._interpreter.get_tensor(index) for name, index in self._outputs.items()}
-        except (RuntimeError, ValueError, KeyError) as err:
-            raise self._cannot(err) from err
-
-    def runner(self, feed: dict[str, np.ndarray], outputs: list[str]) -> Callable[[], list[np.ndarray]]:
-        self.run(feed)
-        interpreter = self._interpreter
-        inputs = [(self._inputs[name], array) for name, array in feed.items()]
-        wanted = [self._outputs[name] for name in outputs]
-        set_tensor, invoke, get_tensor = interpreter.set_tensor, interpreter.invoke, interpreter.get_tensor
-
-        def step() -> list[np.ndarray]:
-            for index, array in inputs:
-                set_tensor(index, array)
-            invoke()
-            return [get_tensor(index) for index in wanted]
-        return step
-
-
-class _Onnx(_Backend):
-    def __init__(self, path: Path, threads: int) -> None:
-        try:
-            import onnxruntime as ort  # noqa: PLC0415
-        except ImportError as err:
-            raise RuntimeUnavailable("onnxruntime is not installed: pip install 'edgeseq[runtime]'") from err
-        options = ort.SessionOptions()
-        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.log_severity_level = 3
-        try:
-            self._session = ort.InferenceSession(str(path), sess_options=options,
-                                                 providers=["CPUExecutionProvider"])
-        except Exception as err:  # noqa: BLE001  (onnxruntime raises its own exception types)
-            raise ModelError(f"{path}: onnxruntime cannot load it ({first_line(err)[:200]})") from err
-        self._names = [o.name for o in self._session.get_outputs()]
-        self._path = path
-        self.label = f"onnxruntime {metadata.version('onnxruntime')}, CPUExecutionProvider, {threads} thread(s)"
-
-    def run(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        try:
-            return dict(zip(self._names, self._session.run(self._names, feed)))
-        except Exception as err:  # noqa: BLE001
-            raise ModelError(f"{self._path}: onnxruntime cannot run it ({first_line(err)[:200]})") from err
-
-    def runner(self, feed: dict[str, np.ndarray], outputs: list[str]) -> Callable[[], list[np.ndarray]]:
-        session = self._session
-        return lambda: session.run(outputs, feed)
-
-
-class _OpenVino(_Backend):
-    """The step graph compiled once with its dynamic batch axis, fp32 inference precision."""
-
-    def __init__(self, path: Path, threads: int) -> None:
-        try:
-            import openvino as ov  # noqa: PLC0415
-            import openvino.properties as props  # noqa: PLC0415
-            import openvino.properties.hint as hints  # noqa: PLC0415
-        except ImportError as err:
-            raise RuntimeUnavailable("openvino is not installed: pip install 'edgeseq[openvino]'") from err
-        try:
-            compiled = ov.Core().compile_model(str(path), "CPU", {hints.inference_precision: ov.Type.f32,
-                                                                  props.inference_num_threads: threads,
-                                                                  props.num_streams: 1})
-        except Exception as err:  # noqa: BLE001  (OpenVINO raises RuntimeError and its frontends' own types)
-            raise ModelError(f"{path}: openvino cannot load it ({first_line(err)[:200]})") from err
-        self._request = compiled.create_infer_request()
-        self._outputs = [(port, port.get_any_name()) for port in compiled.outputs]
-        self._path = path
-        self.label = f"openvino {metadata.version('openvino')}, CPU, f32, {threads} thread(s)"
-
-    def run(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        try:
-            results = self._request.infer(feed)
-        except Exception as err:  # noqa: BLE001
-            raise ModelError(f"{self._path}: openvino cannot run it ({first_line(err)[:200]})") from err
-        return {name: np.asarray(results[port]) for port, name in self._outputs}
-
-    def runner(self, feed: dict[str, np.ndarray], outputs: list[str]) -> Callable[[], list[np.ndarray]]:
-        request = self._request
-        return lambda: request.infer(feed)
-
-
-BACKENDS: dict[str, Callable[[Path, int, str], _Backend]] = {
-    "litert": lambda path, threads, tflite_backend: _LiteRT(path, threads, tflite_backend),
-    "onnxruntime": lambda path, threads, _: _Onnx(path, threads),
-    "openvino": lambda path, threads, _: _OpenVino(path, threads),
-}
+    def runner(self, feed: dict[str, np.ndarray], outputs: list[str]) -> Callable[[], Any]: ...
 
 
 class StepRunner:
@@ -199,14 +74,11 @@ class StepRunner:
     stateful = False
     input_name, output_name = ROW, PROBABILITIES
 
-    def __init__(self, path: Path, runtime: str, threads: int = 1, tflite_backend: str = "auto") -> None:
-        facts = read_facts(path)
-        self.contract = contract_of(path, facts)
+    def __init__(self, path: Path, runtime: str, session: StepSession) -> None:
+        self.contract = contract_of(path)
         self.path, self.name = Path(path), runtime
-        if runtime not in BACKENDS:
-            raise RuntimeUnavailable(f"runtime {runtime} does not run step models ({', '.join(BACKENDS)} do)")
-        self._backend = BACKENDS[runtime](self.path, threads, tflite_backend)
-        self.backend = f"{self._backend.label}, step model"
+        self._backend = session
+        self.backend = f"{session.label}, step model"
 
     def zero_state(self, batch: int) -> dict[str, np.ndarray]:
         return {s.name: np.zeros((batch, s.units), np.float32) for s in self.contract.states}
@@ -269,5 +141,3 @@ class StepRunner:
         return self._backend.runner(feed, [PROBABILITIES, *(s.output for s in self.contract.states)])
 
 
-def load_step(path: Path, runtime: str, threads: int = 1, tflite_backend: str = "auto") -> StepRunner:
-    return StepRunner(Path(path), runtime, threads, tflite_backend)
