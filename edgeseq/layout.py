@@ -139,13 +139,3 @@ def key_of(path: Path, manifest: dict[str, Any] | None) -> FileKey | None:
     step = m.get("kind") == STEP_KIND if m.get("kind") else bool(parsed and parsed.step)
     return FileKey(str(model), fmt, str(recipe), step)
 
-
-def reference_candidates(path: Path, arch: str) -> tuple[Path, list[Path]]:
-    """Where a file's reference may lie beside it: (the <arch>.keras model, the fp32 exported files of the
-    same architecture, the file's own format first). Only existing fp32 files other than `path` are listed."""
-    folder = Path(path).parent
-    own = Path(path).suffix
-    suffixes = [own, *(s for s in EXPORT_SUFFIXES if s != own)] if own in EXPORT_SUFFIXES else list(EXPORT_SUFFIXES)
-    fp32 = [folder / FileKey(str(arch), format_of(Path("x" + s)) or "", "fp32").filename for s in suffixes]
-    return folder / model_key(arch).filename, [p for p in fp32
-                                               if p.is_file() and p.resolve() != Path(path).resolve()]

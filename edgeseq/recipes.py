@@ -12,6 +12,7 @@ import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from edgeseq.errors import IntegrityError
 from edgeseq.layout import SUFFIXES
 from edgeseq.models import Activation, Arch, Cell, Family, Variant, variant
 
@@ -78,6 +79,15 @@ class Tolerance:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Tolerance:
+        """Back from `to_dict()` (a manifest's `tolerance`); ValueError for anything else."""
+        if not isinstance(data, dict) or set(data) - set(cls.__dataclass_fields__):
+            raise ValueError(f"expected an object with {', '.join(cls.__dataclass_fields__)}, got {data!r}")
+        if any(v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))) for v in data.values()):
+            raise ValueError(f"limits must be numbers or null, got {data!r}")
+        return cls(**{k: None if v is None else float(v) for k, v in data.items()})
 
 
 FLOAT_EXACT = Tolerance(max_abs_diff=1e-4, min_agreement=0.999)
@@ -285,5 +295,26 @@ def recipe_for_file(fmt: str | None, name: str | None) -> Recipe | None:
 
 
 def tolerance_for(fmt: str | None, name: str | None) -> Tolerance:
+    """Today's table: the tolerance of a (format, recipe), float parity for an unknown one."""
     row = recipe_for_file(fmt, name)
     return row.tolerance if row else FALLBACK_TOLERANCE
+
+
+TOLERANCE_FROM_MANIFEST = "manifest"
+
+
+def tolerance_of(manifest: dict[str, Any] | None, fmt: str | None) -> tuple[Tolerance, str]:
+    """The tolerance a file is held to, and where it comes from: the one its export wrote into its manifest;
+    where the manifest has none (a file from elsewhere, an old manifest), the recipes table's for the format and
+    recipe the manifest names, else float parity (FALLBACK_TOLERANCE). The source is always said."""
+    m = manifest or {}
+    if m.get("tolerance") is not None:
+        try:
+            return Tolerance.from_dict(m["tolerance"]), TOLERANCE_FROM_MANIFEST
+        except ValueError as err:
+            raise IntegrityError(f"its manifest's tolerance is not what edgeseq writes ({err})") from err
+    why = "no manifest" if manifest is None else "not in its manifest"
+    fmt, name = m.get("format", fmt), m.get("recipe")
+    if recipe_for_file(fmt, name) is not None:
+        return tolerance_for(fmt, name), f"recipes table ({fmt}/{name}: {why})"
+    return FALLBACK_TOLERANCE, f"float parity ({why}, and no known recipe)"

@@ -88,6 +88,13 @@ def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, li
             click.echo(f"golden outputs are compared on {golden.digits_name()}, not on the --data digits")
         if any(r.model_test_accuracy is not None for r in reports):
             click.echo("model %: the file's Keras model on its full test split, as its manifest records")
+        sources: dict[str, set[str]] = {}
+        for r in reports:
+            if r.tolerance_source:
+                sources.setdefault(r.tolerance_source, set()).add(Path(r.path).name)
+        if set(sources) - {"manifest"}:          # said whenever a tolerance is not the one the export wrote
+            click.echo("tolerance: " + "; ".join(f"{source} for {', '.join(sorted(names))}"
+                                                 for source, names in sorted(sources.items())))
     failed = [r for r in reports if r.failed]
     unsure = [r for r in reports if r.inconclusive]
     if unsure and not (failed or strict):

@@ -55,6 +55,7 @@ class ParityReport:
     per_class_delta_pp: dict[str, float] | None = None
     state_hygiene: bool | None = None
     tolerance: dict[str, Any] | None = None
+    tolerance_source: str | None = None                # manifest | recipes table (why) | float parity (why); overrides named
     digits: int = 0
     seconds: float = 0.0
     data: dict[str, Any] = field(default_factory=dict)

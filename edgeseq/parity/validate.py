@@ -11,56 +11,19 @@ from typing import Any
 import numpy as np
 
 from edgeseq import golden, layout, runtimes
-from edgeseq.artifacts import collect_files, read_facts
+from edgeseq.artifacts import collect_files, is_step_file, read_facts
 from edgeseq.data import Dataset
 from edgeseq.embedded import contradictions
-from edgeseq.environment import installed
 from edgeseq.errors import EdgeseqError, IntegrityError
 from edgeseq.fileio import read_manifest, sha256_file, verify_against_manifest
 from edgeseq.parity.compare import FAIL, PASS, ParityReport, compare, judge
+from edgeseq.parity.reference import GOLDEN_KIND, VALIDATE, resolve_reference
 from edgeseq.progress import ProgressLike, as_progress
-from edgeseq.recipes import tolerance_for
+from edgeseq.recipes import tolerance_of
 from edgeseq.runtimes import RuntimeName
 from edgeseq.runtimes.guard import Evaluator
 
-
-def tensorflow_installed() -> bool:
-    return installed("tensorflow")
-
-
-GOLDEN_KIND = "golden outputs"
-WHOLE_SEQUENCE_KIND = "whole-sequence file"
-
-
-def resolve_reference(path: Path, manifest: dict[str, Any] | None, explicit: Path | None) -> tuple[Path, str]:
-    """(reference file, kind): `explicit` if given; for a step model, the whole-sequence file of its recipe
-    beside it (the 28 rows fed one by one must answer as the whole sequence does); else the .keras model beside
-    the file where TensorFlow is installed; else an fp32 file of the same architecture beside it; else the
-    golden outputs its manifest names (the case of a file copied alone to a device)."""
-    if explicit is not None:
-        return explicit, "keras model" if layout.format_of(explicit) == layout.KERAS_FORMAT else "fp32 file"
-    key = layout.key_of(path, manifest)
-    if key is None:
-        raise EdgeseqError(f"no reference for {path}: its name does not say its architecture and it has no"
-                           " manifest; pass --reference")
-    if key.step:
-        whole = Path(path).parent / replace(key, step=False).filename
-        if whole.is_file():
-            return whole, WHOLE_SEQUENCE_KIND
-    keras_path, fp32_files = layout.reference_candidates(path, key.model)
-    if tensorflow_installed() and keras_path.is_file():
-        expected = ((manifest or {}).get("source_keras") or {}).get("sha256")
-        if expected and sha256_file(keras_path) != expected:
-            raise EdgeseqError(f"{keras_path} is not the model {path.name} was exported from (sha256 differs)")
-        return keras_path, "keras model"
-    if fp32_files:
-        return fp32_files[0], "fp32 file"
-    recorded = (manifest or {}).get("golden")
-    if isinstance(recorded, dict) and isinstance(recorded.get("file"), str):
-        return Path(path).parent / Path(recorded["file"]).name, GOLDEN_KIND
-    why = "TensorFlow is not installed" if not tensorflow_installed() else f"no {keras_path.name} beside it"
-    raise EdgeseqError(f"no reference for {path} ({why}, no other fp32 file of {key.model}, and no golden"
-                       " outputs in its manifest); pass --reference")
+__all__ = ["GOLDEN_KIND", "validate"]
 
 
 def validate(paths: list[Path], dataset: Dataset, reference: Path | None = None,
@@ -117,9 +80,10 @@ def _sha256(path: Path) -> str | None:
 
 
 def _identity(path: Path, manifest: dict[str, Any] | None) -> dict[str, Any]:
+    """What the file is (whether it is a step model: from its tensors, the one predicate)."""
     key = layout.key_of(path, manifest)
     return {"model": key.model if key else None, "format": layout.format_of(path),
-            "recipe": key.recipe if key else None, "step": bool(key and key.step)}
+            "recipe": key.recipe if key else None, "step": is_step_file(path)}
 
 
 def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evaluators: _Evaluators,
@@ -144,7 +108,12 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
         if verify:
             if disagreements := contradictions(facts.embedded, manifest):
                 raise IntegrityError(f"{path}: its embedded metadata contradicts its manifest ({disagreements[0]})")
-        ref_path, ref_kind = resolve_reference(path, manifest, reference)
+        found = resolve_reference(path, reference, VALIDATE)
+        ref_path, ref_kind = found.path, found.kind
+        tolerance, tolerance_source = tolerance_of(manifest, common["format"])
+        if overrides:
+            tolerance = replace(tolerance, **overrides)
+            tolerance_source += f", overridden: {', '.join(sorted(overrides))}"
         if ref_kind == GOLDEN_KIND:
             recorded = (manifest or {}).get("golden") or {}
             stored = golden.read(ref_path, recorded.get("sha256") if verify else None)
@@ -161,7 +130,6 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
         return ParityReport(**common, passed=False, reason=str(err), integrity=integrity,
                             seconds=round(time.perf_counter() - started, 2))
     m = manifest or {}
-    tolerance = replace(tolerance_for(m.get("format", common["format"]), m.get("recipe")), **overrides)
     judgement = judge(tolerance, figures)
     outcome, reason = judgement.outcome, judgement.reason
     if judgement.passed and not candidate.state_hygiene:
@@ -171,5 +139,5 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
     return ParityReport(
         **common, backend=candidate.backend, reference=str(ref_path), reference_kind=ref_kind,
         model_test_accuracy=(m.get("source_keras") or {}).get("test_accuracy"),
-        tolerance=tolerance.to_dict(), state_hygiene=candidate.state_hygiene, passed=outcome == PASS, reason=reason,
-        outcome=outcome, integrity=integrity, seconds=round(time.perf_counter() - started, 2), **figures)
+        tolerance=tolerance.to_dict(), tolerance_source=tolerance_source, state_hygiene=candidate.state_hygiene,
+        passed=outcome == PASS, reason=reason, outcome=outcome, integrity=integrity, seconds=round(time.perf_counter() - started, 2), **figures)
