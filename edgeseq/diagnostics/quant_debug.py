@@ -1,8 +1,9 @@
 """`quant-debug`: where a quantized file's error comes from, layer by layer and timestep by timestep.
 
 `debug_file(path, reference, dataset, limit, progress)` runs the quantized file and its float reference (the
-fp32 file of the same architecture and format beside it) on the same digits, captures every layer's output in
-both (edgeseq.diagnostics.capture), matches the layers by structure (edgeseq.diagnostics.graph) and reports for each:
+fp32 file of the same architecture and format beside it, as edgeseq.parity.reference resolves it) on the same
+digits, captures every layer's output in both (edgeseq.diagnostics.capture), matches the layers by structure
+(edgeseq.diagnostics.graph) and reports for each:
   rmse           root mean square of quantized - float
   relative_rmse  rmse / (max - min) of the float values
   clipping       the fraction of float values outside the range the quantized tensor can represent,
@@ -24,11 +25,12 @@ from edgeseq.artifacts import read_facts
 from edgeseq.data import Dataset
 from edgeseq.errors import EdgeseqError, ModelError, RuntimeUnavailable
 from edgeseq.fileio import read_manifest
+from edgeseq.parity.reference import EXPORT_FORMATS, QUANT_DEBUG, is_float, resolve_reference
 from edgeseq.progress import ProgressLike, as_progress
 from edgeseq.diagnostics import layer_compare as compare
 from edgeseq.diagnostics.layer_compare import QuantDebugRow
+from edgeseq.step_contract import is_step_facts
 
-FLOAT_RECIPES = ("fp32",)
 DEFAULT_LIMIT = 200
 
 
@@ -78,43 +80,23 @@ class QuantDebugResult:
         return asdict(self) | {"summary": self.summary()}
 
 
-def resolve_reference(path: Path, reference: Path | None) -> tuple[Path, layout.FileKey | None]:
-    """(reference file, the quantized file's key). Refuses an fp32 file (nothing to debug), a reference of
-    another format or architecture, or a missing one, in one line each."""
+def _file_and_reference(path: Path, reference: Path | None) -> tuple[Path, layout.FileKey | None]:
+    """(reference file, the quantized file's key). Refuses a step model or an fp32 file (nothing to debug) in
+    one line; the reference is the one edgeseq.parity.reference resolves for quant-debug."""
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"file not found: {path}")
     fmt = layout.format_of(path)
-    if fmt not in ("tflite", "onnx"):
+    if fmt not in EXPORT_FORMATS:
         raise ModelError(f"{path}: quant-debug takes an exported .tflite or .onnx file")
-    key = layout.key_of(path, read_manifest(path))
-    if key is not None and key.step:
+    if is_step_facts(read_facts(path)):                 # one line for a corrupt file
         raise EdgeseqError(f"{path} is a step model: quant-debug takes whole-sequence files; `edgeseq drift"
                            f" {path}` shows a step model's error row by row")
-    if key is not None and key.recipe in FLOAT_RECIPES:
+    key = layout.key_of(path, read_manifest(path))
+    if key is not None and is_float(key.recipe):
         raise EdgeseqError(f"{path} is a float file ({key.recipe}): nothing is quantized in it, nothing to debug"
                            f" (give a quantized file, e.g. {key.model}-int8.{fmt})")
-    if reference is None:
-        if key is None:
-            raise EdgeseqError(f"no reference for {path}: its name does not say its architecture and it has no"
-                               " manifest; pass --reference")
-        reference = path.parent / layout.FileKey(key.model, fmt, "fp32").filename
-        if not reference.is_file():
-            raise EdgeseqError(f"no reference for {path}: {reference.name} is not beside it; pass --reference")
-    reference = Path(reference)
-    if not reference.is_file():
-        raise ModelError(f"reference not found: {reference}")
-    if layout.format_of(reference) != fmt:
-        raise EdgeseqError(f"reference {reference} is not a .{fmt} file: compare a file with the float file of"
-                           " its own format")
-    ref_key = layout.key_of(reference, read_manifest(reference))
-    if key is not None and ref_key is not None and ref_key.model != key.model:
-        raise EdgeseqError(f"reference {reference} is the {ref_key.model} model, {path} the {key.model} model")
-    if ref_key is not None and ref_key.recipe not in FLOAT_RECIPES:
-        raise EdgeseqError(f"reference {reference} is quantized ({ref_key.recipe}): the reference must be the fp32 file")
-    if reference.resolve() == path.resolve():
-        raise EdgeseqError(f"{path} is its own reference")
-    return reference, key
+    return resolve_reference(path, reference, QUANT_DEBUG).path, key
 
 
 def debug_file(path: Path, reference: Path | None, dataset: Dataset, limit: int | None = DEFAULT_LIMIT,
@@ -125,7 +107,7 @@ def debug_file(path: Path, reference: Path | None, dataset: Dataset, limit: int 
     started = time.perf_counter()
     progress = as_progress(progress)
     path = Path(path)
-    reference, key = resolve_reference(path, reference)
+    reference, key = _file_and_reference(path, reference)
     facts, ref_facts = read_facts(path), read_facts(reference)        # one line for a corrupt file
     if [d for d in facts.inputs[0].shape[1:]] != [d for d in ref_facts.inputs[0].shape[1:]]:
         raise EdgeseqError(f"{reference} takes input {ref_facts.inputs[0].shape}, {path} {facts.inputs[0].shape}:"
