@@ -11,17 +11,18 @@ from pathlib import Path
 
 from edgeseq.errors import EdgeseqError
 from edgeseq.parity.compare import FAIL, ParityReport
+from edgeseq.parity.reference import is_float
 
 LOSS_PP = 0.5
 DIGITS = 200
-FLOAT = ("fp32", "fp16")
 
 
 def wanted(rows: tuple[ParityReport, ...]) -> list[ParityReport]:
-    """One row per quantized file that failed or lost more than LOSS_PP (its worst runtime)."""
+    """One row per file that is not the float reference (fp32) and failed or lost more than LOSS_PP (its worst
+    runtime)."""
     chosen: dict[str, ParityReport] = {}
     for row in rows:
-        if row.recipe in FLOAT or row.recipe is None or row.delta_accuracy_pp is None:
+        if is_float(row.recipe) or row.recipe is None or row.delta_accuracy_pp is None:
             continue
         if row.outcome == FAIL or not row.passed and row.outcome is None or row.delta_accuracy_pp < -LOSS_PP:
             known = chosen.get(row.path)
