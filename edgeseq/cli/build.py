@@ -8,7 +8,9 @@ from typing import Any
 import click
 
 from edgeseq.cli.options import (
-    data_option, epochs_seed_options, json_option, model_option, out_option, positive, threads_option)
+    calibration_size_option, chosen_recipes, data_option, epochs_seed_options, json_option, limit_split_options,
+    max_loss_pp_option, model_option, positive, quant_option, streaming_option, threads_option)
+from edgeseq.cli.outputs import out_option
 from edgeseq.cli.render import Column, Note, attr, echo_table, emit_json, fail, noted
 from edgeseq.errors import EdgeseqError
 from edgeseq.progress import for_cli
@@ -49,10 +51,7 @@ RUN_COLUMNS = (  # over edgeseq.pipeline.RunResult.summary()
 @epochs_seed_options()
 @click.option("--batch-size", type=int, default=32, show_default=True, callback=positive)
 @data_option()
-@click.option("--limit-train", type=int, default=None, callback=positive,
-              help="Use only the first N training digits.")
-@click.option("--limit-test", type=int, default=None, callback=positive,
-              help="Use only the first N test digits.")
+@limit_split_options()
 @out_option()
 @json_option()
 def train(model_name: str, epochs: int, seed: int, batch_size: int, data_spec: str, limit_train: int | None,
@@ -64,12 +63,11 @@ def train(model_name: str, epochs: int, seed: int, batch_size: int, data_spec: s
     Example: edgeseq train --model lstm-64x2-tanh --epochs 1 --out runs/try
     """
     from edgeseq import data, models  # noqa: PLC0415
-    from edgeseq.fileio import check_output_dir, ensure_dir  # noqa: PLC0415
+    from edgeseq.fileio import ensure_dir  # noqa: PLC0415
     from edgeseq.tfsupport import import_keras  # noqa: PLC0415
     from edgeseq.train import TrainConfig, train as train_model  # noqa: PLC0415
 
-    dataset = data.load(data_spec).limited(limit_train, limit_test)
-    check_output_dir(out)
+    dataset = data.load(data_spec).limited(limit_train, limit_test)     # --out was checked when parsed
     import_keras()  # before anything is created: without TensorFlow, say which extra to install
     ensure_dir(out)
     with for_cli(as_json) as progress:
@@ -86,31 +84,27 @@ def train(model_name: str, epochs: int, seed: int, batch_size: int, data_spec: s
 @model_option()
 @click.option("--format", "format_name", type=click.Choice([f.value for f in Format] + ["all"]),
               default="all", show_default=True)
-@click.option("--quant", "quants", multiple=True,
-              help="Recipe(s) to export (repeatable). TFLite: fp32 fp16 dynamic int8 int16x8; ONNX: fp32"
-                   " dynamic static. Default: all.")
+@quant_option("Recipes to export")
 @click.option("--graph", "graph_name", type=click.Choice([g.value for g in Graph]), default=None,
               help="Force a graph variant instead of the recipe table's choice.")
 @click.option("--from", "source_root", type=click.Path(path_type=Path), default=Path("models"),
               show_default=True, help="Folder holding <arch>/<arch>.keras (as written by `edgeseq train`).")
 @out_option()
-@click.option("--calibration-size", type=int, default=500, show_default=True, callback=positive)
+@calibration_size_option()
 @click.option("--calibration-seed", type=int, default=0, show_default=True)
 @data_option("Where calibration digits (training split) come from, and with --max-loss-pp the test digits that"
              " judge: sample, mnist or a path.")
-@click.option("--max-loss-pp", type=click.FloatRange(min=0), default=None,
-              help="Accuracy-aware search: a quantized recipe whose file loses more than this many points on the"
-                   " test split (paired 95 % interval) is exported again with remedies (more calibration digits,"
-                   " other calibration methods, per-channel weights) until one meets it; every attempt is"
-                   " recorded in the manifest.")
+@max_loss_pp_option("Accuracy-aware search: a quantized recipe whose file loses more than this many points on"
+                    " the test split (paired 95 % interval) is exported again with remedies (more calibration"
+                    " digits, other calibration methods, per-channel weights) until one meets it; every attempt is"
+                    " recorded in the manifest.")
 @click.option("--search-seconds", type=click.FloatRange(min=0, min_open=True), default=900.0, show_default=True,
               help="With --max-loss-pp: the time budget per recipe.")
-@click.option("--streaming", is_flag=True,
-              help="Also export step models (OUT/<arch>/<arch>-<recipe>-step.<format>): one row of pixels and the"
-                   " recurrent state in, the probabilities and the next state out. Made for fp32 and dynamic in"
-                   " each format, or for every recipe given with --quant.")
+@streaming_option("Also export step models (OUT/<arch>/<arch>-<recipe>-step.<format>): one row of pixels and the"
+                  " recurrent state in, the probabilities and the next state out. Made for fp32 and dynamic in"
+                  " each format, or for every recipe given with --quant.")
 @json_option("Print per-recipe results as JSON on stdout.")
-def export(model_name: str, format_name: str, quants: tuple[str, ...], graph_name: str | None,
+def export(model_name: str, format_name: str, quants: tuple[str, ...] | None, graph_name: str | None,
            source_root: Path, out: Path, calibration_size: int, calibration_seed: int, data_spec: str,
            max_loss_pp: float | None, search_seconds: float, streaming: bool, as_json: bool) -> None:
     """Export trained models to TFLite and ONNX, every quantization recipe, each with a manifest.
@@ -120,15 +114,11 @@ def export(model_name: str, format_name: str, quants: tuple[str, ...], graph_nam
 
     Example: edgeseq export --model lstm --format tflite --quant dynamic
     """
-    from edgeseq import data, models, recipes  # noqa: PLC0415
+    from edgeseq import data, models  # noqa: PLC0415
     from edgeseq.export.batch import export_all  # noqa: PLC0415
     from edgeseq.export.exporter import plan, plan_streaming  # noqa: PLC0415
-    from edgeseq.fileio import check_output_dir  # noqa: PLC0415
 
-    try:
-        chosen = recipes.select(list(Format) if format_name == "all" else [Format(format_name)], list(quants))
-    except ValueError as err:
-        raise click.BadParameter(str(err), param_hint="--quant") from err
+    chosen = chosen_recipes(list(Format) if format_name == "all" else [Format(format_name)], quants)
     try:
         graph = Graph(graph_name) if graph_name else None
         specs = plan(models.select(model_name), chosen, graph, calibration_size, calibration_seed)
@@ -136,7 +126,6 @@ def export(model_name: str, format_name: str, quants: tuple[str, ...], graph_nam
         raise click.BadParameter(str(err), param_hint="--graph") from err
     if streaming:
         specs += plan_streaming(models.select(model_name), chosen, bool(quants), calibration_size, calibration_seed)
-    check_output_dir(out)
     dataset = data.load(data_spec) if any(r.calibrated for r in chosen) or max_loss_pp is not None else None
     with for_cli(as_json) as progress:
         results = export_all(specs, source_root, out, dataset, progress, max_loss_pp, search_seconds)
@@ -157,10 +146,9 @@ def export(model_name: str, format_name: str, quants: tuple[str, ...], graph_nam
 @out_option(None, "Output folder [default: runs/<UTC time>].")
 @click.option("--quick", is_flag=True, help="A fast smoke run: 3 epochs on at most 6,000 training digits, parity on"
                    " 1,000 test digits, a small calibration set, short benchmarks.")
-@click.option("--max-loss-pp", type=click.FloatRange(min=0), default=None,
-              help="Export with the accuracy-aware recipe search (see `edgeseq export --help`).")
-@click.option("--streaming", is_flag=True, help="Also export, validate and benchmark the step models (see `edgeseq"
-                                                " export --help`); the report gains a streaming section.")
+@max_loss_pp_option("Export with the accuracy-aware recipe search (see `edgeseq export --help`).")
+@streaming_option("Also export, validate and benchmark the step models (see `edgeseq export --help`); the report"
+                  " gains a streaming section.")
 @json_option("Print the run summary as JSON on stdout.")
 def run_command(data_spec: str, epochs: int, seed: int, threads: int, out: Path | None, quick: bool,
                 max_loss_pp: float | None, streaming: bool, as_json: bool) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from edgeseq.cli.options import (
-    data_option, json_option, no_verify_option, paths_argument, positive, runtime_options)
+    data_option, json_option, limit_option, no_verify_option, paths_argument, reference_option, runtime_options)
 from edgeseq.cli.render import Column, attr, echo_table, emit_json, fail, outcome
 from edgeseq.progress import for_cli
 
@@ -29,15 +29,14 @@ VALIDATE_COLUMNS = (
 
 @click.command()
 @paths_argument(".tflite", ".onnx")
-@click.option("--reference", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Reference model (.keras, or an fp32 .tflite/.onnx). Default: <arch>.keras beside each"
-                   " file where TensorFlow is installed, else the fp32 file of the same architecture, else the"
-                   " golden outputs its manifest names (<arch>.golden.npz: the reference model's output on"
-                   " the 1,000 test digits of the shipped sample, which are then the test digits).")
+@reference_option("Reference model (.keras, or an fp32 .tflite/.onnx). Default: <arch>.keras beside each file"
+                  " where TensorFlow is installed, else the fp32 file of the same architecture, else the golden"
+                  " outputs its manifest names (<arch>.golden.npz: the reference model's output on the 1,000 test"
+                  " digits of the shipped sample, which are then the test digits).")
 @data_option("Test digits: sample, mnist or a path.")
-@click.option("--limit", type=int, default=None, callback=positive, help="Use only the first N test digits.")
-@runtime_options(None, "Comma-separated runtimes to use (litert, onnxruntime, openvino). Default: every one"
-                       " that loads the file (openvino where it is installed).", several_threads=False,
+@limit_option()
+@runtime_options(None, "Runtimes to use: litert, onnxruntime, openvino. Default: every one that loads the file"
+                       " (openvino where it is installed).", several_threads=False,
                  threads_help="Threads for the runtimes (one count).")
 @click.option("--max-abs-diff", type=float, default=None,
               help="Override every file's max_abs_diff tolerance.")

@@ -7,8 +7,11 @@ from typing import Any
 
 import click
 
+from edgeseq.cli.bench_modes import BenchArgs, mode_help, resolve, scaling_defaults
 from edgeseq.cli.options import (
-    batch_option, json_option, no_verify_option, out_option, paths_argument, positive, runtime_options)
+    batch_option, json_option, no_verify_option, paths_argument, positive, runtime_option, threads_option,
+    tflite_backend_option)
+from edgeseq.cli.outputs import csv_option, out_option, plot_option
 from edgeseq.cli.render import Column, attr, echo_table, emit_json, fail, outcome
 from edgeseq.cli.scaling import lengths_option, run_scaling
 from edgeseq.progress import for_cli
@@ -66,48 +69,48 @@ REPORT_COLUMNS = (
 
 @click.command()
 @paths_argument(".tflite", ".onnx", ".keras")
-@runtime_options(None, "Comma-separated runtimes: litert, onnxruntime, openvino, keras. Default: every one that"
-                       " loads the file (openvino where it is installed).",
-                 several_threads=True,
-                 threads_help="Comma-separated thread counts, e.g. 1,2: each file is measured at each count.")
-@batch_option()
-@click.option("--warmup", type=click.IntRange(min=0), default=50, show_default=True)
-@click.option("--min-runs", type=int, default=300, show_default=True, callback=positive)
-@click.option("--min-seconds", type=click.FloatRange(min=0), default=2.0, show_default=True)
+@runtime_option(None, "Runtimes: litert, onnxruntime, openvino, keras. Default: every one that loads the file"
+                      " (openvino where it is installed).")
+@tflite_backend_option()
+@threads_option(several=True, default=None, help="Thread counts, e.g. 1,2: each file is measured at each count.",
+                tail=mode_help("threads"))
+@batch_option(default=None, tail=mode_help("batches"))
+@click.option("--warmup", type=click.IntRange(min=0), default=None,
+              help=f"Untimed calls first. {mode_help('warmup')}")
+@click.option("--min-runs", type=int, default=None, callback=positive,
+              help=f"Timed calls, at least. {mode_help('min_runs')}")
+@click.option("--min-seconds", type=click.FloatRange(min=0), default=None,
+              help=f"Timed seconds, at least (the runs go on until both minimums are met). {mode_help('min_seconds')}")
 @no_verify_option()
 @json_option()
 @click.option("--device-name", default=None,
               help="What the results call this machine (recorded in each row's environment). Default: its"
                    " hostname.")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the results as CSV to this file.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Also write the results as OUT/bench.json (what `edgeseq report RUN OUT` merges).")
+@csv_option(f"Also write the results as CSV to this file. {mode_help('csv_path')}")
+@out_option(None, "Also write the results as OUT/bench.json (what `edgeseq report RUN OUT` merges); with"
+                  " --scaling, OUT/scaling.json and OUT/scaling.png.")
 @click.option("--host", default=None, metavar="[USER@]HOST",
               help="Measure on this machine over ssh (your keys and ssh config): the files and their manifests"
-                   " are copied to a temporary folder there, measured by its edgeseq[runtime], and removed.")
-@click.option("--remote-python", default="python3", show_default=True, metavar="PATH",
-              help="With --host: the Python there that has edgeseq[runtime], e.g. ~/edgeseq/bin/python.")
+                   f" are copied to a temporary folder there, measured by its edgeseq[runtime], and removed."
+                   f" {mode_help('host')}")
+@click.option("--remote-python", default=None, metavar="PATH",
+              help="With --host: the Python there that has edgeseq[runtime], e.g. ~/edgeseq/bin/python."
+                   f" {mode_help('remote_python')}")
 @click.option("--ssh-config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="With --host: an ssh configuration file to use instead of yours (ssh -F).")
+              help=f"With --host: an ssh configuration file to use instead of yours (ssh -F). {mode_help('ssh_config')}")
 @click.option("--scaling", is_flag=True,
               help="Cost growth instead: p50 against sequence length (--lengths), batch and threads, each"
                    " file × runtime × thread count in a fresh process, with the fitted µs per timestep, µs per"
-                   " sample and thread speed-up. Defaults then: --batch 1,2,4,...,256 --threads 1,2 --warmup 3"
-                   " --min-runs 10 --min-seconds 0.5. --out DIR writes DIR/scaling.json and DIR/scaling.png.")
+                   f" sample and thread speed-up. Defaults then: {scaling_defaults()}.")
 @lengths_option()
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="With --scaling: also write the growth plot to this PNG (needs matplotlib).")
+@plot_option(f"Also write the growth plot to this PNG (needs matplotlib). {mode_help('plot_path')}")
 @click.pass_context
-def bench(ctx: click.Context, paths: tuple[Path, ...], wanted: Any, tflite_backend: str, threads: tuple[int, ...],
-          batches: tuple[int, ...], warmup: int, min_runs: int, min_seconds: float, no_verify: bool,
-          as_json: bool, device_name: str | None, csv_path: Path | None, out_dir: Path | None,
-          host: str | None, remote_python: str, ssh_config: Path | None, scaling: bool,
-          lengths: tuple[int, ...] | None, plot_path: Path | None) -> None:
+def bench(ctx: click.Context, scaling: bool, **_: Any) -> None:
     """Measure latency (p50/p90/p99), load time, cold start, peak memory and size of exported files.
 
     PATHS are files or folders (default: models); every .tflite, .onnx and .keras under a folder is measured
     in every requested runtime that can load it, at every requested thread count, each in a fresh process.
+    List options take a comma list or the option repeated (--threads 1,2 is --threads 1 --threads 2).
 
     Example: edgeseq bench models --runtime litert,onnxruntime --threads 1,2 --batch 1,8
 
@@ -118,42 +121,35 @@ def bench(ctx: click.Context, paths: tuple[Path, ...], wanted: Any, tflite_backe
     longer than 28 rows are consecutive test digits end to end; only a step model (dynamic time axis) takes
     them, and a whole-sequence file says "unsupported" for them.
     """
-    if scaling:
-        run_scaling(ctx, paths, wanted, tflite_backend, no_verify, device_name, as_json, out_dir, lengths,
-                    plot_path)
-        return
-    for name, flag in (("lengths", "--lengths"), ("plot_path", "--plot")):
-        if ctx.params.get(name) is not None:
-            raise click.UsageError(f"{flag} goes with --scaling")
-    from edgeseq.bench import BenchConfig, bench as run_bench, to_csv  # noqa: PLC0415
-    from edgeseq.fileio import (  # noqa: PLC0415
-        check_output_dir, check_output_file, write_json_atomic, write_text_atomic)
+    args = resolve(ctx, scaling)            # each option left out at its mode's default (bench_modes.MODES)
+    (run_scaling if scaling else run_bench)(args)
 
-    if csv_path:
-        check_output_file(csv_path)  # before minutes of measurement, not after
-    if out_dir:
-        check_output_dir(out_dir)
+
+def run_bench(args: BenchArgs) -> None:
+    """Measure every file × runtime × threads × batch, write what --csv and --out name, and show it."""
+    from edgeseq.bench import BenchConfig, bench as measure, to_csv  # noqa: PLC0415
+    from edgeseq.fileio import write_json_atomic, write_text_atomic  # noqa: PLC0415
     from edgeseq.runtimes import default_runtimes  # noqa: PLC0415
 
-    if host is None and (ssh_config is not None or remote_python != "python3"):
+    if args.host is None and (args.ssh_config is not None or args.remote_python != "python3"):
         raise click.UsageError("--remote-python and --ssh-config go with --host")
-    config = BenchConfig(tuple(wanted or default_runtimes()), threads, batches, warmup, min_runs, min_seconds,
-                         tflite_backend, not no_verify, device_name)
-    with for_cli(as_json) as progress:
-        if host is None:
-            results = run_bench(list(paths) or [Path("models")], config, progress)
+    config = BenchConfig(tuple(args.wanted or default_runtimes()), args.threads, args.batches, args.warmup,
+                         args.min_runs, args.min_seconds, args.tflite_backend, not args.no_verify, args.device_name)
+    with for_cli(args.as_json) as progress:
+        if args.host is None:
+            results = measure(args.files, config, progress)
         else:
             from edgeseq.bench.remote import SshTarget, bench_over_ssh  # noqa: PLC0415
 
-            target = SshTarget(host, remote_python, ssh_config)
-            chosen = tuple(r.value for r in wanted) if wanted else None
-            results = bench_over_ssh(list(paths) or [Path("models")], config, target, chosen, progress)
+            target = SshTarget(args.host, args.remote_python or "python3", args.ssh_config)
+            chosen = tuple(r.value for r in args.wanted) if args.wanted else None
+            results = bench_over_ssh(args.files, config, target, chosen, progress)
     measured = any(r.status == "ok" for r in results)
-    if csv_path and measured:
-        write_text_atomic(csv_path, to_csv(results))
-    if out_dir and measured:
-        write_json_atomic(out_dir / "bench.json", [r.to_dict() for r in results])
-    if as_json:
+    if args.csv_path and measured:
+        write_text_atomic(args.csv_path, to_csv(results))
+    if args.out and measured:
+        write_json_atomic(args.out / "bench.json", [r.to_dict() for r in results])
+    if args.as_json:
         emit_json([r.to_dict() for r in results])
     else:
         echo_table(bench_columns(results), results)
@@ -161,14 +157,15 @@ def bench(ctx: click.Context, paths: tuple[Path, ...], wanted: Any, tflite_backe
             env = results[0].environment
             via = f" (over ssh: {env['ssh_host']})" if env.get("ssh_host") else ""
             click.echo(f"environment: {env.get('device')}{via}: {env.get('cpu')}, {env.get('cores')} cores,"
-                       f" {env.get('machine')}, Python {env.get('python')}, {', '.join(map(str, threads))} thread(s)")
+                       f" {env.get('machine')}, Python {env.get('python')}, {', '.join(map(str, args.threads))}"
+                       " thread(s)")
     if not measured:
         reasons = sorted({f"{Path(r.path).name} ({r.runtime}): {r.reason}" for r in results})
         from edgeseq.artifacts import collect_files  # noqa: PLC0415
         from edgeseq.runtimes import ARTIFACT_SUFFIXES, not_loadable  # noqa: PLC0415
 
         if not reasons:
-            files = collect_files(list(paths) or [Path("models")], (*ARTIFACT_SUFFIXES, ".keras"))
+            files = collect_files(args.files, (*ARTIFACT_SUFFIXES, ".keras"))
             reasons = sorted({not_loadable(path, list(config.runtimes)) for path in files})
         fail("nothing could be measured: " + "; ".join(reasons))
 
@@ -199,7 +196,7 @@ def report(results: Path, device_results: tuple[Path, ...], out: Path | None, ma
     from edgeseq.fileio import check_output_dir  # noqa: PLC0415
     from edgeseq.report import Budgets, build_report  # noqa: PLC0415
 
-    out = check_output_dir(out or results / "report")
+    out = check_output_dir(out or results / "report")     # --out itself was checked when parsed
     result = build_report(results, out, Budgets(max_latency_us, max_size_kb, min_accuracy), device_results)
     if as_json:
         emit_json(result.to_dict())

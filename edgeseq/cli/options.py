@@ -1,6 +1,8 @@
-"""Options more than one command takes, declared once, and the one comma-list parser every list option uses.
+"""Options more than one command takes, declared once, and the one parser every list option uses.
 
-Choices come from the library's enums. A bad value is a click.BadParameter (exit 2) in one line.
+Choices come from the library's enums. A bad value is a click.BadParameter (exit 2) in one line. A list option
+takes a comma list, the option repeated, or both (`--quant int8,fp16` is `--quant int8 --quant fp16`). The
+paths a command writes are options of outputs.py.
 """
 
 from __future__ import annotations
@@ -11,14 +13,16 @@ from typing import Any, Callable, TypeVar
 import click
 
 from edgeseq.errors import EdgeseqError
-from edgeseq import models
+from edgeseq import models, recipes
 from edgeseq.runtimes import TFLiteBackend
 
 F = TypeVar("F", bound=Callable[..., Any])
 Callback = Callable[[click.Context, click.Parameter, Any], Any]
+Item = Callable[[str], Any] | click.ParamType
 
 DATA_HELP = ("'sample' (shipped, offline), 'mnist' (Keras download/cache), or a folder of IDX files /"
              " mnist.npz.")
+INTEGERS = "positive integers separated by commas, e.g. 1,8,32"
 
 
 def compose(*decorators: Callable[[F], F]) -> Callable[[F], F]:
@@ -54,20 +58,27 @@ def runtime_name(text: str) -> Any:
     return runtime_names(text)[0]       # an unknown name: ValueError listing the valid ones
 
 
-def comma_list(item: Callable[[str], Any], expected: str | None = None, one: str | None = None) -> Callback:
-    """A callback parsing 'a,b,c' with `item` (ValueError: a bad item) into a tuple of distinct values.
+def comma_list(item: Item, expected: str | None = None, one: str | None = None) -> Callback:
+    """A callback parsing a list option into a tuple of distinct values, or None when it is not given.
 
-    `expected` ends an item's error (e.g. "positive integers separated by commas, e.g. 1,8,32"). With `one`
-    (a noun, e.g. "thread count") the command can use only one value: it returns that value, and several are
-    a usage error naming the command."""
+    Each value given ('a,b,c'; a `multiple` option may be given several times) is split at commas, and every
+    item parsed with `item`: a function (ValueError: a bad item) or a click type. `expected` ends an item's
+    error (e.g. "positive integers separated by commas, e.g. 1,8,32"). With `one` (a noun, e.g. "thread
+    count") the command can use only one value: it returns that value, and several are a usage error naming
+    the command."""
     def parse(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-        if value is None:
+        texts = [value] if isinstance(value, str) else [str(v) for v in value or ()]
+        if not texts:
             return None
-        parts = [part.strip() for part in str(value).split(",") if part.strip()]
-        if not parts:
-            raise click.BadParameter(f"expected {expected or 'a value'}, got {value!r}")
+        parts = []
+        for text in texts:
+            found = [part.strip() for part in text.split(",") if part.strip()]
+            if not found:
+                raise click.BadParameter(f"expected {expected or 'a value'}, got {text!r}")
+            parts += found
         try:
-            values = tuple(item(part) for part in parts)
+            values = tuple(item.convert(part, param, ctx) if isinstance(item, click.ParamType) else item(part)
+                           for part in parts)
         except ValueError as err:
             raise click.BadParameter(f"{err}; expected {expected}" if expected else str(err)) from err
         twice = next((part for k, part in enumerate(parts) if values[k] in values[:k]), None)
@@ -76,9 +87,18 @@ def comma_list(item: Callable[[str], Any], expected: str | None = None, one: str
         if one is None:
             return values
         if len(values) > 1:
-            raise click.BadParameter(f"`{ctx.info_name}` uses one {one}, not several ({value})")
+            raise click.BadParameter(f"`{ctx.info_name}` uses one {one}, not several ({','.join(texts)})")
         return values[0]
     return parse
+
+
+def list_option(*decls: str, item: Item = str, expected: str | None = None, default: str | None = None,
+                metavar: str = "X[,X...]", help: str = "", tail: str = "") -> Callable[[F], F]:
+    """A list option: a comma list, repeatable; the value is a tuple of distinct items, or None when not given
+    and without a `default` (itself a comma list, e.g. "1"). `tail` ends the help (e.g. a mode's defaults)."""
+    return click.option(*decls, multiple=True, default=(default,) if default is not None else (),
+                        show_default=default is not None, metavar=metavar, callback=comma_list(item, expected),
+                        help=" ".join(filter(None, (help, "Repeatable.", tail))))
 
 
 def files_under(*suffixes: str) -> Callback:
@@ -105,9 +125,52 @@ def data_option(help: str = DATA_HELP) -> Callable[[F], F]:
     return click.option("--data", "data_spec", default="sample", show_default=True, help=help)
 
 
-def out_option(default: Path | None = Path("models"), help: str | None = None) -> Callable[[F], F]:
-    return click.option("--out", type=click.Path(path_type=Path), default=default,
-                        show_default=default is not None, help=help)
+def limit_option(default: int | None = None) -> Callable[[F], F]:
+    """--limit N: the first N test digits (validate, quant-debug, drift)."""
+    return click.option("--limit", type=int, default=default, show_default=default is not None, callback=positive,
+                        metavar="N", help="Use only the first N test digits" + ("." if default else " (default: all)."))
+
+
+def limit_split_options() -> Callable[[F], F]:
+    """--limit-train N and --limit-test N (train, sweep)."""
+    return compose(click.option("--limit-train", type=int, default=None, callback=positive, metavar="N",
+                                help="Use only the first N training digits."),
+                   click.option("--limit-test", type=int, default=None, callback=positive, metavar="N",
+                                help="Use only the first N test digits."))
+
+
+def reference_option(help: str) -> Callable[[F], F]:
+    """--reference FILE: what a file is compared with (validate, quant-debug, drift)."""
+    return click.option("--reference", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+                        help=help)
+
+
+def quant_option(help: str) -> Callable[[F], F]:
+    """--quant: recipe names, checked against the chosen formats by `chosen_recipes`."""
+    names = "; ".join(f"{f.value}: {', '.join(recipes.recipe_names(f))}" for f in recipes.Format)
+    return list_option("--quant", "quants", metavar="RECIPE[,RECIPE...]",
+                       help=f"{help}, e.g. int8,fp16 ({names}). Default: every recipe.")
+
+
+def chosen_recipes(formats: list[recipes.Format], quants: tuple[str, ...] | None) -> list[recipes.Recipe]:
+    """The recipes --quant names for `formats` (all without --quant); an unknown one is a usage error."""
+    try:
+        return recipes.select(formats, list(quants or ()))
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--quant") from err
+
+
+def calibration_size_option() -> Callable[[F], F]:
+    return click.option("--calibration-size", type=int, default=500, show_default=True, callback=positive,
+                        metavar="N", help="Training digits that calibrate the int8, int16x8 and static recipes.")
+
+
+def max_loss_pp_option(help: str) -> Callable[[F], F]:
+    return click.option("--max-loss-pp", type=click.FloatRange(min=0), default=None, metavar="PP", help=help)
+
+
+def streaming_option(help: str) -> Callable[[F], F]:
+    return click.option("--streaming", is_flag=True, help=help)
 
 
 def model_name(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
@@ -144,12 +207,9 @@ def epochs_seed_options() -> Callable[[F], F]:
 
 # --- runtime options -----------------------------------------------------------------------------------
 
-INTEGERS = "positive integers separated by commas, e.g. 1,8,32"
-
-
 def runtime_option(default: str | None, help: str) -> Callable[[F], F]:
-    return click.option("--runtime", "wanted", default=default, show_default=default is not None,
-                        callback=comma_list(runtime_name), help=help)
+    return list_option("--runtime", "wanted", item=runtime_name, default=default, metavar="NAME[,NAME...]",
+                       help=help)
 
 
 def tflite_backend_option() -> Callable[[F], F]:
@@ -158,21 +218,22 @@ def tflite_backend_option() -> Callable[[F], F]:
                         help="Force a TFLite interpreter (auto: LiteRT, else tflite-runtime, else tf).")
 
 
-def threads_option(several: bool, help: str) -> Callable[[F], F]:
-    """--threads: a comma list where the command measures each count, else exactly one count (an int)."""
-    parse = comma_list(positive_int, INTEGERS, one=None if several else "thread count")
-    return click.option("--threads", default="1", show_default=True, metavar="N[,N...]" if several else "N",
-                        callback=parse, help=help)
+def threads_option(several: bool, help: str, default: str | None = "1", tail: str = "") -> Callable[[F], F]:
+    """--threads: a list where the command measures each count, else exactly one count (an int)."""
+    if several:
+        return list_option("--threads", item=positive_int, expected=INTEGERS, default=default, metavar="N[,N...]",
+                           help=help, tail=tail)
+    return click.option("--threads", default=default, show_default=default is not None, metavar="N",
+                        callback=comma_list(positive_int, INTEGERS, one="thread count"), help=help)
 
 
-def batch_option() -> Callable[[F], F]:
-    return click.option("--batch", "batches", default="1", show_default=True, metavar="N[,N...]",
-                        callback=comma_list(positive_int, INTEGERS),
-                        help="Comma-separated batch sizes, e.g. 1,8,32.")
+def batch_option(default: str | None = "1", tail: str = "") -> Callable[[F], F]:
+    return list_option("--batch", "batches", item=positive_int, expected=INTEGERS, default=default,
+                       metavar="N[,N...]", help="Batch sizes, e.g. 1,8,32.", tail=tail)
 
 
 def runtime_options(runtimes: str | None, runtimes_help: str, several_threads: bool,
                     threads_help: str) -> Callable[[F], F]:
-    """--runtime, --tflite-backend and --threads, as validate and bench take them."""
+    """--runtime, --tflite-backend and --threads, as validate takes them."""
     return compose(runtime_option(runtimes, runtimes_help), tflite_backend_option(),
                    threads_option(several_threads, threads_help))

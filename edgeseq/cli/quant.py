@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from edgeseq.cli.options import data_option, json_option, positive
+from edgeseq.cli.options import data_option, json_option, limit_option, reference_option
+from edgeseq.cli.outputs import plot_option
 from edgeseq.cli.render import Column, attr, echo_table, emit_json
 from edgeseq.progress import for_cli
 
@@ -27,14 +28,11 @@ QUANT_COLUMNS = (
 
 @click.command("quant-debug")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--reference", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="The float file to compare with. Default: <arch>-fp32 of the same format beside FILE.")
+@reference_option("The float file to compare with. Default: <arch>-fp32 of the same format beside FILE.")
 @data_option("Test digits: sample, mnist or a path.")
-@click.option("--limit", type=int, default=DEFAULT_LIMIT, show_default=True, callback=positive,
-              help="Use the first N test digits.")
+@limit_option(DEFAULT_LIMIT)
 @click.option("--layers-only", is_flag=True, help="Leave out the per-timestep rows of recurrent layers.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write a PNG: error per layer and per timestep (needs matplotlib).")
+@plot_option("Also write a PNG: error per layer and per timestep (needs matplotlib).")
 @json_option("Print the rows as a JSON list on stdout.")
 def quant_debug(file: Path, reference: Path | None, data_spec: str, limit: int, layers_only: bool,
                 plot_path: Path | None, as_json: bool) -> None:
@@ -48,18 +46,15 @@ def quant_debug(file: Path, reference: Path | None, data_spec: str, limit: int, 
     Example: edgeseq quant-debug models/lstm/lstm-int8.tflite --limit 500 --plot lstm-int8.png
     """
     from edgeseq import data  # noqa: PLC0415
-    from edgeseq.errors import OutputError  # noqa: PLC0415
     from edgeseq.diagnostics.quant_debug import debug_file, plot  # noqa: PLC0415
+    from edgeseq.fileio import write_bytes_atomic  # noqa: PLC0415
 
     dataset = data.load(data_spec)
     with for_cli(as_json) as progress:
         progress.log(f"data: {dataset.name}, first {min(limit, len(dataset.y_test))} test digits")
         result = debug_file(file, reference, dataset, limit, progress)
-    if plot_path is not None:
-        try:
-            plot_path.write_bytes(plot(result))
-        except OSError as err:
-            raise OutputError(f"cannot write {plot_path}: {err.strerror or err}") from err
+    if plot_path is not None:                   # its folder and matplotlib were checked when parsed
+        write_bytes_atomic(plot_path, plot(result))
     rows: list[Any] = result.layers if layers_only else result.rows
     if as_json:
         emit_json([r.to_dict() for r in rows])

@@ -1,5 +1,6 @@
-"""`bench --scaling` (edgeseq.bench.scaling): its options, its table, and the run itself; `bench` in
-measure.py hands over to `run_scaling` when the flag is given."""
+"""`bench --scaling` (edgeseq.bench.scaling): its --lengths option, its table, and the run itself; `bench` in
+measure.py hands over to `run_scaling` when the flag is given, with every option at the mode's default
+(bench_modes.py) unless given."""
 
 from __future__ import annotations
 
@@ -8,16 +9,12 @@ from typing import Any, Callable, TypeVar
 
 import click
 
-from edgeseq.cli.options import INTEGERS, comma_list
+from edgeseq.cli.bench_modes import BenchArgs, mode_help
+from edgeseq.cli.options import INTEGERS, list_option
 from edgeseq.cli.render import Column, Note, echo_table, emit_json, fail
 from edgeseq.progress import for_cli
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-SCALING_DEFAULTS = {"batches": "1,2,4,8,16,32,64,128,256", "threads": "1,2", "warmup": 3, "min_runs": 10,
-                    "min_seconds": 0.5}
-NOT_WITH_SCALING = {"csv_path": "--csv", "host": "--host", "ssh_config": "--ssh-config",
-                    "remote_python": "--remote-python"}
 
 
 def _length(text: str) -> int:
@@ -33,9 +30,8 @@ def _length(text: str) -> int:
 
 
 def lengths_option() -> Callable[[F], F]:
-    return click.option("--lengths", default=None, metavar="T[,T...]",
-                        callback=comma_list(_length, INTEGERS.replace("1,8,32", "28,56,112")),
-                        help="With --scaling: sequence lengths in timesteps (rows)  [default: 28,56,112,224,448].")
+    return list_option("--lengths", item=_length, expected=INTEGERS.replace("1,8,32", "28,56,112"),
+                       metavar="T[,T...]", help="Sequence lengths in timesteps (rows).", tail=mode_help("lengths"))
 
 
 def _scaling_table(report: Any) -> tuple[tuple[Column, ...], list[dict[str, Any]]]:
@@ -73,60 +69,41 @@ def _scaling_table(report: Any) -> tuple[tuple[Column, ...], list[dict[str, Any]
     return columns, list(rows.values())
 
 
-def run_scaling(ctx: click.Context, paths: tuple[Path, ...], wanted: Any, tflite_backend: str,
-                 no_verify: bool, device_name: str | None, as_json: bool, out_dir: Path | None,
-                 lengths: tuple[int, ...] | None, plot_path: Path | None) -> None:
-    from click.core import ParameterSource  # noqa: PLC0415
+def run_scaling(args: BenchArgs) -> None:
+    """Measure the grid, write what --plot and --out name (their paths were checked when parsed), and show it."""
+    from edgeseq.errors import EdgeseqError, RuntimeUnavailable  # noqa: PLC0415
+    from edgeseq.fileio import write_bytes_atomic, write_json_atomic  # noqa: PLC0415
+    from edgeseq.bench.scaling import SCALING_FILE, ScalingConfig, scaling  # noqa: PLC0415
+    from edgeseq.plotting import require_matplotlib  # noqa: PLC0415
 
-    from edgeseq.errors import EdgeseqError  # noqa: PLC0415
-    from edgeseq.fileio import check_output_dir, check_output_file, write_bytes_atomic, write_json_atomic  # noqa: PLC0415
-    from edgeseq.bench.scaling import DEFAULT_LENGTHS, SCALING_FILE, ScalingConfig, scaling  # noqa: PLC0415
-
-    for name, flag in NOT_WITH_SCALING.items():
-        if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT:
-            raise click.UsageError(f"{flag} does not go with --scaling")
-    values = {}
-    for name, default in SCALING_DEFAULTS.items():   # bench's own defaults are for one point, not a grid
-        given = ctx.get_parameter_source(name) is not ParameterSource.DEFAULT
-        values[name] = ctx.params[name] if given else default
-    for name in ("batches", "threads"):
-        if isinstance(values[name], str):
-            values[name] = tuple(int(v) for v in values[name].split(","))
     try:
-        config = ScalingConfig(lengths or DEFAULT_LENGTHS, values["batches"], values["threads"],
-                               tuple(r.value for r in wanted) if wanted else None, values["warmup"],
-                               values["min_runs"], values["min_seconds"], tflite_backend, not no_verify,
-                               device_name)
+        config = ScalingConfig(args.lengths or (), args.batches, args.threads,
+                               tuple(r.value for r in args.wanted) if args.wanted else None, args.warmup,
+                               args.min_runs, args.min_seconds, args.tflite_backend, not args.no_verify,
+                               args.device_name)
     except EdgeseqError as err:
         raise click.UsageError(str(err)) from err
-    draw = plot_path is not None or out_dir is not None
-    if plot_path is not None:
-        check_output_file(plot_path)            # fail before minutes of measurement, creating nothing
-    if out_dir is not None:
-        check_output_dir(out_dir)
     plotting = None
-    if draw:
-        from edgeseq.errors import RuntimeUnavailable  # noqa: PLC0415
+    if args.plot_path is not None or args.out is not None:
         from edgeseq.bench import scaling_plot  # noqa: PLC0415
 
         try:
-            scaling_plot.require_matplotlib()
+            require_matplotlib()                # --plot has asked for it already, when parsed
             plotting = scaling_plot
         except RuntimeUnavailable:
-            if plot_path is not None:
-                raise                           # asked for a plot: say so now, not after the run
-            click.echo(f"warning: matplotlib is not installed: {out_dir}/scaling.png will not be drawn", err=True)
-    with for_cli(as_json) as progress:
-        report = scaling(list(paths) or [Path("models")], config, progress)
+            click.echo(f"warning: matplotlib is not installed: {args.out}/scaling.png will not be drawn", err=True)
+    with for_cli(args.as_json) as progress:
+        report = scaling(args.files, config, progress)
+    out = args.out
     if report.measured:
         png = plotting.plot(report) if plotting is not None else None
-        if plot_path is not None and png is not None:
-            write_bytes_atomic(plot_path, png)
-        if out_dir is not None:
-            write_json_atomic(out_dir / SCALING_FILE, report.to_dict())
+        if args.plot_path is not None and png is not None:
+            write_bytes_atomic(args.plot_path, png)
+        if out is not None:
+            write_json_atomic(out / SCALING_FILE, report.to_dict())
             if png is not None:
-                write_bytes_atomic(out_dir / "scaling.png", png)
-    if as_json:
+                write_bytes_atomic(out / "scaling.png", png)
+    if args.as_json:
         emit_json(report.to_dict())
     else:
         columns, rows = _scaling_table(report)
@@ -139,8 +116,8 @@ def run_scaling(ctx: click.Context, paths: tuple[Path, ...], wanted: Any, tflite
         click.echo(f"environment: {env.get('device')}: {env.get('cpu')}, {env.get('cores')} cores,"
                    f" {env.get('machine')}, Python {env.get('python')}; {report.seconds:.0f} s")
         if report.measured:
-            for written in filter(None, (plot_path if plotting else None, out_dir and out_dir / SCALING_FILE,
-                                         out_dir and plotting and out_dir / "scaling.png")):
+            for written in filter(None, (args.plot_path if plotting else None, out and out / SCALING_FILE,
+                                         out and plotting and out / "scaling.png")):
                 click.echo(f"wrote {written}")
     if not report.measured:
         reasons = sorted({f"{Path(p.path).name} ({p.runtime}): {p.reason}" for p in report.points})

@@ -7,7 +7,9 @@ from typing import Any
 
 import click
 
-from edgeseq.cli.options import data_option, json_option, positive, tflite_backend_option, threads_option
+from edgeseq.cli.options import (
+    data_option, json_option, limit_option, reference_option, tflite_backend_option, threads_option)
+from edgeseq.cli.outputs import plot_option
 from edgeseq.cli.render import Column, echo_table, emit_json
 from edgeseq.progress import for_cli
 
@@ -34,13 +36,11 @@ DRIFT_COLUMNS = (
 
 @click.command("drift")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--reference", type=click.Path(path_type=Path), default=None,
-              help="The step model to compare with (either format). Default: <arch>-fp32-step.<format> beside"
-                   " FILE, else the other format's.")
+@reference_option("The step model to compare with (either format). Default: <arch>-fp32-step.<format> beside"
+                  " FILE, else the other format's.")
 @data_option("Test digits: sample, mnist or a path.")
-@click.option("--limit", type=int, default=None, callback=positive, help="Use the first N test digits (default: all).")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write a PNG: accuracy and drift vs rows seen (needs matplotlib).")
+@limit_option()
+@plot_option("Also write a PNG: accuracy and drift vs rows seen (needs matplotlib).")
 @threads_option(False, "Threads for each runtime.")
 @tflite_backend_option()
 @json_option("Print the result (28 rows and the summary) as JSON on stdout.")
@@ -58,17 +58,12 @@ def drift(file: Path, reference: Path | None, data_spec: str, limit: int | None,
 
     Example: edgeseq drift models/lstm/lstm-int8-step.tflite --data mnist --plot lstm-int8-drift.png
     """
-    from edgeseq.fileio import check_output_file, write_bytes_atomic  # noqa: PLC0415
+    from edgeseq.fileio import write_bytes_atomic  # noqa: PLC0415
     from edgeseq.diagnostics.drift import drift as measure  # noqa: PLC0415
 
-    if plot_path is not None:
-        check_output_file(plot_path)            # fail before minutes of work, creating nothing
-        from edgeseq.diagnostics.drift_plot import require_matplotlib  # noqa: PLC0415
-
-        require_matplotlib()                    # matplotlib missing: say so now, not after the run
     with for_cli(as_json) as progress:
         result = measure(file, reference, data_spec, limit, threads, tflite_backend, progress)
-    if plot_path is not None:
+    if plot_path is not None:                   # its folder and matplotlib were checked when parsed
         from edgeseq.diagnostics.drift_plot import plot  # noqa: PLC0415
 
         write_bytes_atomic(plot_path, plot(result))

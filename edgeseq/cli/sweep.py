@@ -8,7 +8,10 @@ from typing import Any
 
 import click
 
-from edgeseq.cli.options import comma_list, data_option, epochs_seed_options, json_option, positive
+from edgeseq.cli.options import (
+    calibration_size_option, chosen_recipes, data_option, epochs_seed_options, json_option, limit_split_options,
+    list_option, positive, quant_option)
+from edgeseq.cli.outputs import out_option
 from edgeseq.cli.render import emit_json, fail
 from edgeseq.models import DEFAULT_GRID
 
@@ -21,30 +24,29 @@ def _variant(text: str) -> str:
 
 
 @click.command()
-@click.option("--variants", default=",".join(DEFAULT_GRID), show_default=True, metavar="NAME[,NAME...]",
-              callback=comma_list(_variant), help="The variants to sweep, by name.")
+@list_option("--variants", item=_variant, default=",".join(DEFAULT_GRID), metavar="NAME[,NAME...]",
+             help="The variants to sweep, by name.")
 @data_option()
 @epochs_seed_options()
-@click.option("--limit-train", type=int, default=None, callback=positive, help="Use only the first N training digits.")
-@click.option("--limit-test", type=int, default=None, callback=positive, help="Use only the first N test digits.")
-@click.option("--quant", "quants", multiple=True, help="Recipe(s) to export (repeatable; default: every recipe).")
-@click.option("--calibration-size", type=int, default=500, show_default=True, callback=positive)
+@limit_split_options()
+@quant_option("Recipes to export for each variant")
+@calibration_size_option()
 @click.option("--workers", type=int, default=None, callback=positive,
               help="Variants trained at a time [default: one per core here; with --ray, the cluster's CPUs].")
 @click.option("--ray", "ray_address", default=None, metavar="ADDRESS|local",
               help="Run each variant's train/export/validate as a Ray task: 'local' starts Ray here, an address"
                    " joins a running cluster (whose nodes see --out). Needs the [sweep] extra.")
-@click.option("--min-accuracy", "min_accuracy", type=click.FloatRange(0, 1, min_open=True), multiple=True,
-              help="Also answer 'the fastest file at or above' this test accuracy (a fraction; repeatable). The"
-                   " published 0.9034 and 0.9652 are always answered.")
+@list_option("--min-accuracy", "min_accuracy", item=click.FloatRange(0, 1, min_open=True), metavar="X[,X...]",
+             help="Also answer 'the fastest file at or above' each of these test accuracies (fractions, e.g."
+                  " 0.97,0.98). The published 0.9034 and 0.9652 are always answered.")
 @click.option("--bench-seconds", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Benchmark time per file (batch 1, one thread, after every variant is built).")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/sweep"), show_default=True,
-              help="Output folder: variants/<name>/ per variant, sweep.json, sweep.md, sweep-frontier.png.")
+@out_option(Path("runs/sweep"), "Output folder: variants/<name>/ per variant, sweep.json, sweep.md,"
+                                " sweep-frontier.png.")
 @json_option("Print the sweep's result as JSON on stdout.")
 def sweep(variants: tuple[str, ...], data_spec: str, epochs: int, seed: int, limit_train: int | None,
-          limit_test: int | None, quants: tuple[str, ...], calibration_size: int, workers: int | None,
-          ray_address: str | None, min_accuracy: tuple[float, ...], bench_seconds: float, out: Path,
+          limit_test: int | None, quants: tuple[str, ...] | None, calibration_size: int, workers: int | None,
+          ray_address: str | None, min_accuracy: tuple[float, ...] | None, bench_seconds: float, out: Path,
           as_json: bool) -> None:
     """Train, export, validate and benchmark a grid of variants, and write the frontier.
 
@@ -63,15 +65,12 @@ def sweep(variants: tuple[str, ...], data_spec: str, epochs: int, seed: int, lim
     from edgeseq.sweep.plan import SweepConfig  # noqa: PLC0415
     from edgeseq.sweep.runner import sweep as run_sweep, with_thresholds  # noqa: PLC0415
 
-    try:
-        recipes.select(list(recipes.Format), list(quants))
-    except ValueError as err:
-        raise click.BadParameter(str(err), param_hint="--quant") from err
+    chosen_recipes(list(recipes.Format), quants)
     measured = tuple(r for r in default_runtimes() if r is not RuntimeName.KERAS)
     config = with_thresholds(SweepConfig(
-        variants, out, data_spec, epochs, 32, seed, limit_train, limit_test, calibration_size, tuple(quants),
+        variants, out, data_spec, epochs, 32, seed, limit_train, limit_test, calibration_size, tuple(quants or ()),
         workers or os.cpu_count() or 1, ray_address,
-        bench=BenchConfig(runtimes=measured, warmup=20, min_runs=100, min_seconds=bench_seconds)), min_accuracy)
+        bench=BenchConfig(runtimes=measured, warmup=20, min_runs=100, min_seconds=bench_seconds)), min_accuracy or ())
     with for_cli(as_json) as progress:
         result = run_sweep(config, progress)
     if as_json:
