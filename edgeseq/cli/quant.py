@@ -12,7 +12,8 @@ from edgeseq.cli.outputs import plot_option
 from edgeseq.cli.render import Column, attr, echo_table, emit_json
 from edgeseq.progress import for_cli
 
-DEFAULT_LIMIT = 200     # edgeseq.diagnostics.quant_debug.DEFAULT_LIMIT (not imported here: the CLI imports no numpy at start)
+DEFAULT_LIMIT = 200     # = edgeseq.diagnostics.quant_debug.DEFAULT_LIMIT (tests/test_cli_surface.py), not imported:
+                        # the CLI loads no diagnostics module at start
 
 QUANT_COLUMNS = (
     Column("layer", attr("layer")),
