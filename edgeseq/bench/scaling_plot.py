@@ -1,4 +1,4 @@
-"""PNG of `edgeseq bench --scaling` results (matplotlib, Agg backend: headless; imported only when drawing).
+"""PNG of `edgeseq bench --scaling` results (matplotlib by edgeseq.plotting, imported only when drawing).
 
   plot(report)            p50 against sequence length (at the smallest batch), p50 against batch (at each file's
                           own length), both log-log, one line per file × runtime × thread count (a colour per
@@ -9,33 +9,15 @@
 
 from __future__ import annotations
 
-import io
 import math
 from typing import Any
 
-from edgeseq.errors import EdgeseqError, RuntimeUnavailable
+from edgeseq.errors import EdgeseqError
+from edgeseq.plotting import png, pyplot
 from edgeseq.bench.scaling import SUPER_LINEAR, ScalingReport, ScalingSummary
 
-DPI = 120
 STYLES = ("-", "--", ":", "-.")
 MARKERS = ("o", "s", "^", "D", "v", "P")
-
-
-def require_matplotlib() -> Any:
-    try:
-        import matplotlib  # noqa: PLC0415
-        matplotlib.use("Agg", force=True)
-        import matplotlib.pyplot as plt  # noqa: PLC0415
-    except ImportError as err:
-        raise RuntimeUnavailable("plots need matplotlib: pip install 'edgeseq[report]'") from err
-    return plt
-
-
-def _png(fig: Any, plt: Any) -> bytes:
-    out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
-    return out.getvalue()
 
 
 def _held(report: ScalingReport, summary: ScalingSummary, axis: str) -> int | None:
@@ -69,7 +51,7 @@ def plot(report: ScalingReport, title: str | None = None) -> bytes:
     """PNG: p50 vs length, p50 vs batch (log-log), and the thread speed-up vs batch when several counts ran."""
     if not report.measured:
         raise EdgeseqError("nothing to plot: no scaling point was measured")
-    plt = require_matplotlib()
+    plt = pyplot()
     threads = sorted({p.threads for p in report.points if p.status == "ok"})
     panels = 3 if len(threads) > 1 else 2
     fig, axes = plt.subplots(1, panels, figsize=(6.2 * panels, 5.4))
@@ -148,7 +130,7 @@ def plot(report: ScalingReport, title: str | None = None) -> bytes:
     fig.tight_layout()
     fig.legend(handles=legend, loc="upper center", ncol=min(3, max(1, math.ceil(len(legend) / 8))), fontsize=7,
                bbox_to_anchor=(0.5, 0.0), frameon=False)      # below the panels: savefig's tight box takes it in
-    return _png(fig, plt)
+    return png(fig)
 
 
 def scaling_figures(report: ScalingReport, name: str = "scaling.png") -> dict[str, tuple[bytes, str]]:

@@ -1,4 +1,4 @@
-"""PNG line plots of `edgeseq drift` results (matplotlib, Agg backend: headless; imported only when drawing).
+"""PNG line plots of `edgeseq drift` results (matplotlib by edgeseq.plotting: only when drawing).
 
   plot(report)             one file: accuracy vs rows seen (reference and file, a marker at the row where each
                            reaches 90 % of its final accuracy), and below it the drift vs rows (state and
@@ -11,32 +11,16 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from edgeseq.errors import EdgeseqError, RuntimeUnavailable
+from edgeseq.errors import EdgeseqError
 from edgeseq.diagnostics.drift import DriftReport
+from edgeseq.plotting import png, pyplot
 
 FLOOR = 1e-9          # zero drift drawn on a log axis
-
-
-def require_matplotlib() -> Any:
-    try:
-        import matplotlib  # noqa: PLC0415
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt  # noqa: PLC0415
-    except ImportError as err:
-        raise RuntimeUnavailable("plots need matplotlib: pip install 'edgeseq[report]'") from err
-    return plt
-
-
-def _png(fig: Any, plt: Any) -> bytes:
-    out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=100)
-    plt.close(fig)
-    return out.getvalue()
+DPI = 100
 
 
 def _label(report: DriftReport) -> str:
@@ -82,7 +66,7 @@ def _drift(ax: Any, report: DriftReport) -> None:
 
 def plot(report: DriftReport) -> bytes:
     """PNG: accuracy vs rows (top) and drift vs rows (bottom) for one drift result."""
-    plt = require_matplotlib()
+    plt = pyplot()
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
     top.tick_params(labelbottom=True)
     pct = f"{report.fraction * 100:.0f} %"
@@ -101,7 +85,7 @@ def plot(report: DriftReport) -> bytes:
     bottom.grid(alpha=0.3, which="both")
     fig.suptitle(f"{report.file.name} vs {report.reference.name} ({report.digits} digits)", fontsize=11)
     fig.tight_layout()
-    return _png(fig, plt)
+    return png(fig, dpi=DPI, tight=False)
 
 
 def plot_many(reports: Sequence[DriftReport], title: str | None = None) -> bytes:
@@ -109,7 +93,7 @@ def plot_many(reports: Sequence[DriftReport], title: str | None = None) -> bytes
     solid, markers at 90 % of the final accuracy) and state drift vs rows (mean solid, max dotted)."""
     if not reports:
         raise EdgeseqError("nothing to plot: no drift results")
-    plt = require_matplotlib()
+    plt = pyplot()
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 8), sharex=True)
     top.tick_params(labelbottom=True)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -136,7 +120,7 @@ def plot_many(reports: Sequence[DriftReport], title: str | None = None) -> bytes
     digits = sorted({r.digits for r in reports})
     fig.suptitle(title or f"drift and early answers ({', '.join(map(str, digits))} digits)", fontsize=11)
     fig.tight_layout()
-    return _png(fig, plt)
+    return png(fig, dpi=DPI, tight=False)
 
 
 def drift_figures(files: Sequence[Path], dataset: Any = "sample", limit: int | None = None,

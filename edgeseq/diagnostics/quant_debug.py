@@ -14,7 +14,6 @@ pooled). `plot(result)` draws the error per layer and per timestep as PNG bytes.
 
 from __future__ import annotations
 
-import io
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,9 +22,10 @@ from typing import Any
 from edgeseq import layout
 from edgeseq.artifacts import read_facts
 from edgeseq.data import Dataset
-from edgeseq.errors import EdgeseqError, ModelError, RuntimeUnavailable
+from edgeseq.errors import EdgeseqError, ModelError
 from edgeseq.fileio import read_manifest
 from edgeseq.parity.reference import EXPORT_FORMATS, QUANT_DEBUG, is_float, resolve_reference
+from edgeseq.plotting import png, pyplot
 from edgeseq.progress import ProgressLike, as_progress
 from edgeseq.diagnostics import layer_compare as compare
 from edgeseq.diagnostics.layer_compare import QuantDebugRow
@@ -136,12 +136,7 @@ def debug_file(path: Path, reference: Path | None, dataset: Dataset, limit: int 
 
 def plot(result: QuantDebugResult) -> bytes:
     """A PNG: relative RMSE per layer (worst in red), and per timestep for each recurrent layer."""
-    try:
-        import matplotlib  # noqa: PLC0415
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt  # noqa: PLC0415
-    except ImportError as err:
-        raise RuntimeUnavailable("plots need matplotlib: pip install 'edgeseq[report]'") from err
+    plt = pyplot()
     layers = [r for r in result.layers if r.relative_rmse is not None]
     series: dict[str, list[tuple[int, float]]] = {}
     for r in result.rows:
@@ -165,7 +160,4 @@ def plot(result: QuantDebugResult) -> bytes:
         right.legend()
     fig.suptitle(f"{Path(result.path).name} vs {Path(result.reference).name} ({result.digits} digits)")
     fig.tight_layout()
-    out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=100)
-    plt.close(fig)
-    return out.getvalue()
+    return png(fig, dpi=100, tight=False)

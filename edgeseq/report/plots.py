@@ -1,21 +1,19 @@
 """The report's three figures, drawn from plain figures (no JSON here) and returned as PNG bytes.
 
-matplotlib is imported inside each drawing function (Agg backend), so importing this module is free.
+matplotlib is set up by edgeseq.plotting when a function draws, so importing this module is free.
 """
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from edgeseq.errors import RuntimeUnavailable
+from edgeseq.plotting import png, pyplot
 
 MODEL_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b")
 RUNTIME_MARKERS = {"litert": "o", "onnxruntime": "s", "openvino": "P", "keras": "*"}
 OTHER_MARKER = "D"
-DPI = 120
 KB = 1024
 
 
@@ -54,23 +52,6 @@ def pareto_frontier(points: list[Point]) -> list[Point]:
         if not frontier or point.accuracy > frontier[-1].accuracy:
             frontier.append(point)
     return frontier
-
-
-def _pyplot() -> Any:
-    try:
-        import matplotlib  # noqa: PLC0415
-    except ImportError as err:
-        raise RuntimeUnavailable("matplotlib is not installed (pip install 'edgeseq[report]')") from err
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-    return plt
-
-
-def _png(fig: Any) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
-    _pyplot().close(fig)
-    return buffer.getvalue()
 
 
 def colours(models: list[str]) -> dict[str, str]:
@@ -132,7 +113,7 @@ def accuracy_vs_latency(points: list[Point], models: list[str], title: str) -> b
     The Pareto frontier is drawn over the points that passed parity (and the Keras baselines). Points that
     failed parity are hollow; those below the plotted accuracy range sit on its floor with their figure.
     """
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib.lines import Line2D  # noqa: PLC0415
 
     palette = colours(models)
@@ -185,12 +166,12 @@ def accuracy_vs_latency(points: list[Point], models: list[str], title: str) -> b
     if frontier:
         handles.append(Line2D([], [], ls="--", color="0.35", label="Pareto frontier (passing files)"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0)
-    return _png(fig)
+    return png(fig)
 
 
 def grouped_bars(bars: list[Bar], models: list[str], title: str, ylabel: str, unit: str) -> bytes:
     """Grouped bars (one group per category, one bar per model), log y, each bar labelled with its value."""
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib.patches import Patch  # noqa: PLC0415
 
     palette = colours(models)
@@ -223,4 +204,4 @@ def grouped_bars(bars: list[Bar], models: list[str], title: str, ylabel: str, un
     if any(b.failed for b in bars):
         handles.append(Patch(facecolor="white", edgecolor="black", hatch="///", label="failed parity"))
     ax.legend(handles=handles, loc="upper left", fontsize=8)
-    return _png(fig)
+    return png(fig)

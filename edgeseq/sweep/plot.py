@@ -3,8 +3,7 @@ files ringed, and the Pareto frontier drawn and labelled (only its points: a gri
 
 from __future__ import annotations
 
-from typing import Any
-
+from edgeseq.plotting import png, pyplot
 from edgeseq.sweep.frontier import Point
 
 CELL_COLOURS = {"rnn": "tab:blue", "gru": "tab:green", "lstm": "tab:red"}
@@ -15,9 +14,7 @@ def _cell(point: Point) -> str:
 
 
 def frontier_figure(found: list[Point], frontier: list[Point], thresholds: dict[str, Point | None]) -> bytes:
-    from edgeseq.report.plots import _png, _pyplot  # noqa: PLC0415  (the house's Agg backend and PNG settings)
-
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(10, 6))
     for cell, colour in CELL_COLOURS.items():
         mine = [p for p in found if _cell(p) == cell]
@@ -42,4 +39,4 @@ def frontier_figure(found: list[Point], frontier: list[Point], thresholds: dict[
     ax.set_title("Sweep: every variant and recipe; dotted lines: the accuracies asked about")
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(fontsize=8, loc="lower right")
-    return _png(fig)
+    return png(fig)
