@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from edgeseq.errors import IntegrityError
+
 MANIFEST_SUFFIX = ".json"
 HISTORY_NAME = "history.json"
 GOLDEN_SUFFIX = ".golden.npz"
@@ -30,6 +32,44 @@ EXPORT_SUFFIXES = (".tflite", ".onnx")
 MODEL_SUFFIXES = (*EXPORT_SUFFIXES, ".keras")
 STEP_TAG = "-step"
 STEP_KIND = "step-model"       # a step model's manifest "kind"
+NAME_MAX = 100                 # characters in a name read from a file (a model, a recipe, a sidecar's name)
+
+
+def shown(value: Any) -> str:
+    """A value (a path, a name) as one line in a message: control characters (a newline, NUL, ...) escaped
+    as Python does in a repr, anything else as it is."""
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def plain_name(value: Any, what: str, source: Any = None) -> str:
+    """The one rule for a name read from a file (a manifest, a sidecar, a results row, a device's results, the
+    facts embedded in a model): it is a name, never a path. A name with a path separator, `.` or `..`, a
+    drive, a control character (NUL, newline, ...), nothing in it or more than NAME_MAX characters is an
+    IntegrityError in one line naming `source` (the file it was read from) and `what` (the field)."""
+    text = value if isinstance(value, str) else None
+    where = f"{shown(source)}: " if source is not None else ""
+    if text is None:
+        raise IntegrityError(f"{where}{what} is a JSON {type(value).__name__}, not a name")
+    problem = ("is empty" if not text.strip() else
+               f"is longer than {NAME_MAX} characters" if len(text) > NAME_MAX else
+               "is a path, not a name" if "/" in text or "\\" in text or text in (".", "..") or ":" in text else
+               "holds a control character" if not text.isprintable() else None)
+    if problem:
+        raise IntegrityError(f"{where}{what} {shown(repr(text[:NAME_MAX]))} {problem}: a name read from a file"
+                             " is never a path")
+    return text
+
+
+def child(folder: Path, name: Any, what: str, source: Any = None) -> Path:
+    """FOLDER/NAME for a `name` read from a file (or built from names read from files): `plain_name`'s rule,
+    so the path is always directly inside `folder`, whether it is read or written."""
+    path = Path(folder) / plain_name(name, what, source)
+    if path.parent != Path(folder):      # the rule guarantees it; said here so that no caller relies on luck
+        raise IntegrityError(f"{shown(source or folder)}: {what} {shown(name)!r} resolves outside {shown(folder)}")
+    return path
 
 
 @dataclass(frozen=True, order=True)
@@ -40,6 +80,12 @@ class FileKey:
     format: str
     recipe: str
     step: bool = False
+
+    def __post_init__(self) -> None:
+        """Every field is a name (plain_name): a key built from a manifest or a results row never makes a path
+        that leaves its folder."""
+        for field_name in ("model", "format", "recipe"):
+            plain_name(getattr(self, field_name), field_name)
 
     @property
     def filename(self) -> str:
@@ -66,7 +112,7 @@ def model_key(arch: str) -> FileKey:
 
 
 def arch_dir(root: Path, arch: str) -> Path:
-    return Path(root) / str(arch)
+    return child(root, str(arch), "architecture")
 
 
 def model_path(root: Path, arch: str) -> Path:
@@ -80,7 +126,7 @@ def history_path(model: Path) -> Path:
 
 def golden_path(folder: Path, arch: str) -> Path:
     """FOLDER/<arch>.golden.npz: one per architecture, shared by every file exported from its model."""
-    return Path(folder) / f"{arch}{GOLDEN_SUFFIX}"
+    return child(folder, f"{arch}{GOLDEN_SUFFIX}", "golden outputs")
 
 
 def exported_path(root: Path, arch: str, fmt: str, recipe: str, step: bool = False) -> Path:
@@ -118,11 +164,19 @@ def parse(path: Path) -> FileKey | None:
     if fmt is None:
         return None
     if fmt == KERAS_FORMAT:
-        return model_key(path.stem) if path.stem else None
+        try:
+            return model_key(path.stem) if path.stem else None
+        except IntegrityError:
+            return None
     stem = path.stem
     step = stem.endswith(STEP_TAG)
     model, dash, recipe = (stem.removesuffix(STEP_TAG) if step else stem).rpartition("-")  # recipes have no dash
-    return FileKey(model, fmt, recipe, step) if model and dash and recipe else None
+    if not (model and dash and recipe):
+        return None
+    try:
+        return FileKey(model, fmt, recipe, step)
+    except IntegrityError:       # a name no export writes (`..-fp32.tflite`): it does not follow the rule
+        return None
 
 
 def key_of(path: Path, manifest: dict[str, Any] | None) -> FileKey | None:
@@ -130,8 +184,10 @@ def key_of(path: Path, manifest: dict[str, Any] | None) -> FileKey | None:
     m = manifest or {}
     parsed = parse(path)
     fmt = format_of(path)
-    model = m.get("architecture") or (parsed.model if parsed else None)
-    recipe = m.get("recipe") or (parsed.recipe if parsed else None)
+    source = manifest_path(path)
+    model = plain_name(m["architecture"], "architecture", source) if m.get("architecture") \
+        else (parsed.model if parsed else None)
+    recipe = plain_name(m["recipe"], "recipe", source) if m.get("recipe") else (parsed.recipe if parsed else None)
     if fmt == KERAS_FORMAT:
         recipe = "fp32"
     if not (model and fmt and recipe):

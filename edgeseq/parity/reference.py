@@ -215,7 +215,8 @@ def _beside(path: Path, key: layout.FileKey | None, step: bool, manifest: dict[s
     if accepts.golden:
         recorded = (manifest or {}).get("golden")
         if isinstance(recorded, dict) and isinstance(recorded.get("file"), str):
-            return Resolved(folder / Path(recorded["file"]).name, None, GOLDEN_KIND)
+            return Resolved(layout.child(folder, recorded["file"], "golden.file", layout.manifest_path(path)), None,
+                            GOLDEN_KIND)
     if missing:
         why.append(f"{_either(missing)} beside it")
     if accepts.golden:

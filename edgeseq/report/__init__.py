@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgeseq.layout import child
 from edgeseq.fileio import ensure_dir, write_bytes_atomic, write_json_atomic, write_text_atomic
 from edgeseq.report.conclusion import Conclusion, conclude
 from edgeseq.report.devices import DeviceReport, device_reports, read_device_results
@@ -88,6 +89,8 @@ def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
     """Read RESULTS/{train,export,validate,bench}.json (and other devices' bench results); write report.md,
     report.html, report.json and PNGs."""
     inputs = read_inputs(results)
+    drifts = read_drift(results)                         # every input is read (and checked) before any work
+    growth = read_scaling(results)                       # RESULTS/scaling.json: `edgeseq bench --scaling`
     every_row = file_rows(inputs)
     rows = tuple(r for r in every_row if not r.step)        # step models have their own section
     streaming = tuple(r for r in every_row if r.step)
@@ -104,14 +107,12 @@ def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
     images |= {name: png for name, (png, _) in per_device.items()}
     quant, quant_notes = quant_figures(inputs.validate)
     images |= {name: png for name, (png, _) in quant.items()}
-    drifts = read_drift(results)
     drift = drift_images(drifts)
-    growth = read_scaling(results)                       # RESULTS/scaling.json: `edgeseq bench --scaling`
     drift |= {name: (png, "Cost growth: p50 against sequence length and against batch (log-log), and the speed-up"
                           " with threads") for name, (png, _) in (scaling_figures(growth) if growth else {}).items()}
     images |= {name: png for name, (png, _) in drift.items()}
-    for name, png in images.items():
-        write_bytes_atomic(out / name, png)
+    for name, png in images.items():         # a figure's name may hold a name from the results: never a path
+        write_bytes_atomic(child(out, name, "figure name"), png)
     blocks = document(rows, verdict, conclusion, budgets, envs, data, notes, inputs.folder, published, note,
                       portability_table(inputs.export, inputs.validate), devices,
                       [(name, caption) for name, (_, caption) in per_device.items()],

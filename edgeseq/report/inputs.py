@@ -18,9 +18,11 @@ from edgeseq.bench.runner import BenchResult
 from edgeseq.errors import DataError, EdgeseqError
 from edgeseq.export.exporter import ExportResult
 from edgeseq.fileio import read_json
+from edgeseq.layout import plain_name
 from edgeseq.parity.compare import ParityReport
 from edgeseq.train import TrainResult
 
+NAME_FIELDS = ("model", "format", "recipe")          # a row's names: layout.plain_name's rule
 INPUT_FILES = ("train.json", "export.json", "validate.json", "bench.json")
 ROW_CLASSES: dict[str, Any] = {"train.json": TrainResult, "export.json": ExportResult,
                                "validate.json": ParityReport, "bench.json": BenchResult}
@@ -70,6 +72,9 @@ def read_row(name: str, number: int, row: Any) -> Any:
         text = str(err)
         raise DataError(where + text[len(cls.__name__):] if text.startswith(cls.__name__)
                         else f"{where}: {text}") from err
+    for field_name in NAME_FIELDS:          # names a file's key (and figure names) are built from, never paths
+        if getattr(result, field_name, None) is not None:
+            plain_name(getattr(result, field_name), field_name, where)
     check = SEMANTIC_CHECKS.get(name)
     problem = check(result) if check else None
     if problem:

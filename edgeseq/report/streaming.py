@@ -9,6 +9,7 @@ from typing import Any
 
 from edgeseq.errors import DataError, EdgeseqError
 from edgeseq.fileio import read_json
+from edgeseq.layout import plain_name
 from edgeseq.report.join import FileRow
 from edgeseq.report.units import pp, us
 
@@ -91,9 +92,15 @@ def read_drift(results: Path) -> tuple[Any, ...]:
         return ()
     loaded = read_json(path, DRIFT_FILE)
     try:
-        return tuple(DriftReport.from_dict(r) for r in (loaded if isinstance(loaded, list) else [loaded]))
+        reports = tuple(DriftReport.from_dict(r) for r in (loaded if isinstance(loaded, list) else [loaded]))
     except EdgeseqError as err:
         raise DataError(f"{path}: {err}") from err
+    for report in reports:           # names that become figure names: names, never paths (layout.plain_name)
+        for side, found in (("file", report.file), ("reference", report.reference)):
+            for name in ("format", "recipe", "model"):
+                if getattr(found, name) is not None:
+                    plain_name(getattr(found, name), f"{side}.{name}", path)
+    return reports
 
 
 def drift_images(reports: tuple[Any, ...]) -> dict[str, tuple[bytes, str]]:

@@ -1,0 +1,225 @@
+"""Untrusted inputs (issue 25): model files, manifests, golden sidecars, results and device results travel, and
+edgeseq treats each as untrusted.
+
+- A name read from a file is a name, never a path (layout.plain_name): every place where such a name meets the
+  filesystem refuses a separator, `..`, an absolute path or a control character in one line, and reads or
+  writes nothing outside the folder the name came from (or outside --out).
+
+Every case is in-process (Click's CliRunner) and fails before any model runs; the inputs are copies of the
+committed RNN files (models/rnn) with one field changed, or small JSON files written here.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, invoke_cli
+
+MODELS = REPO / "models" / "rnn"
+RESULTS = REPO / "tests" / "golden" / "report_results"
+
+PATH_NAMES = ["../outside/rnn", "/tmp/rnn", "rnn/..", "..", "a\\b", "rnn\nx", "rnn\x00", "c:rnn", ""]
+
+
+def copy(folder: Path, *names: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(MODELS / name, folder / name)
+        if (MODELS / f"{name}.json").is_file():
+            shutil.copy(MODELS / f"{name}.json", folder / f"{name}.json")
+    return folder / names[0]
+
+
+def edit_manifest(path: Path, **fields: object) -> None:
+    manifest_file = path.with_name(path.name + ".json")
+    manifest = json.loads(manifest_file.read_text())
+    for name, value in fields.items():
+        target = manifest
+        *parents, last = name.split(".")
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[last] = value
+    manifest_file.write_text(json.dumps(manifest))
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in folder.rglob("*") if p.is_file()}
+
+
+def one_line_error(done, *expect: str) -> str:
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode != 0, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert lines and lines[-1].startswith("Error"), done.stderr
+    assert all(e in lines[-1] for e in expect), done.stderr
+    return lines[-1]
+
+
+# --- the rule itself ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", PATH_NAMES + ["x" * 101, 3, None])
+def test_a_name_from_a_file_is_never_a_path(name):
+    from edgeseq.errors import IntegrityError
+    from edgeseq.layout import FileKey, child, plain_name
+
+    with pytest.raises(IntegrityError) as err:
+        plain_name(name, "architecture", Path("m/rnn-int8.tflite.json"))
+    assert "\n" not in str(err.value) and "\x00" not in str(err.value)
+    assert str(err.value).startswith("m/rnn-int8.tflite.json: ")
+    with pytest.raises(IntegrityError):
+        child(Path("out"), name, "figure name")
+    with pytest.raises(IntegrityError):
+        FileKey(name, "tflite", "int8")
+    with pytest.raises(IntegrityError):
+        FileKey("rnn", "tflite", name)
+
+
+@pytest.mark.parametrize("name", ["rnn", "lstm-64x2-tanh", "rnn.golden.npz", "drift-tflite-int8.png", "a b"])
+def test_plain_names_pass(name):
+    from edgeseq.layout import child, plain_name
+
+    assert plain_name(name, "x") == name
+    assert child(Path("out"), name, "x") == Path("out") / name
+
+
+def test_a_file_named_against_the_rule_has_no_key(tmp_path):
+    from edgeseq.layout import parse
+
+    assert parse(tmp_path / "..-fp32.tflite") is None
+    assert parse(tmp_path / "rnn-int8.tflite").model == "rnn"
+
+
+def test_golden_and_model_folders_stay_in_their_folder():
+    """layout.golden_path (export's search puts a sidecar beside the kept file from its manifest's architecture)
+    and arch_dir/model_path/exported_path (train, export) refuse a path for a name."""
+    from edgeseq import layout
+    from edgeseq.errors import IntegrityError
+
+    for build in (lambda: layout.golden_path(Path("out"), "../x"),
+                  lambda: layout.arch_dir(Path("out"), "/etc"),
+                  lambda: layout.model_path(Path("out"), ".."),
+                  lambda: layout.exported_path(Path("out"), "rnn", "tflite", "../../int8")):
+        with pytest.raises(IntegrityError):
+            build()
+
+
+# --- manifests: the architecture and recipe that find a file's reference --------------------------------
+
+def outside_reference(tmp_path: Path) -> Path:
+    """What a manifest naming `../outside/rnn` would reach: rnn/../outside/rnn-fp32*.tflite, with manifests
+    that say so too (so a command that followed the name would run it and exit 0)."""
+    outside = tmp_path / "in" / "outside"
+    for name in ("rnn-fp32.tflite", "rnn-fp32-step.tflite"):
+        copy(outside, name)
+        edit_manifest(outside / name, architecture="../outside/rnn")
+    return outside
+
+
+@pytest.mark.parametrize("command, name, extra", [
+    ("quant-debug", "rnn-int8.tflite", ["--limit", "5"]),
+    ("drift", "rnn-dynamic-step.tflite", ["--limit", "5"]),
+    ("validate", "rnn-int8.tflite", ["--limit", "5", "--no-verify"]),
+    ("validate", "rnn-int8.tflite", ["--limit", "5"]),
+])
+@pytest.mark.parametrize("architecture", ["../outside/rnn", "/abs/outside/rnn"])
+def test_manifest_architecture_is_a_name_not_a_path(tmp_path, command, name, extra, architecture):
+    outside_reference(tmp_path)
+    file = copy(tmp_path / "in" / "rnn", name)
+    edit_manifest(file, architecture=architecture)
+    before = snapshot(tmp_path)
+    done = invoke_cli(command, file, *extra, cwd=tmp_path)
+    line = one_line_error(done, "architecture")
+    assert "is a path, not a name" in line or "contradicts its manifest" in line   # validate checks embedded facts first
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("command, name", [("quant-debug", "rnn-int8.tflite"), ("drift", "rnn-dynamic-step.tflite")])
+def test_manifest_recipe_is_a_name_not_a_path(tmp_path, command, name):
+    file = copy(tmp_path / "in" / "rnn", name)
+    edit_manifest(file, recipe="../../int8")
+    done = invoke_cli(command, file, "--limit", "5", cwd=tmp_path)
+    one_line_error(done, "recipe", "is a path, not a name")
+
+
+def test_manifest_golden_file_is_a_name_not_a_path(tmp_path):
+    """validate's last reference, the golden outputs its manifest names: `golden.file` is a name beside it."""
+    shutil.copy(REPO / "models" / "rnn" / "rnn.golden.npz", tmp_path / "rnn.golden.npz")   # outside the folder
+    file = copy(tmp_path / "in" / "rnn", "rnn-int8.tflite")
+    edit_manifest(file, **{"golden.file": "../../rnn.golden.npz"})
+    done = invoke_cli("validate", file, "--limit", "5", "--json", cwd=tmp_path)
+    rows = json.loads(done.stdout)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "golden.file '../../rnn.golden.npz' is a path, not a name" in rows[0]["reason"]
+    assert rows[0].get("reference_kind") is None
+
+
+# --- results: the names that become figure names in the report ---------------------------------------------
+
+def drift_result(recipe: str = "dynamic", format: str = "tflite", model: str = "rnn") -> dict:
+    from edgeseq.diagnostics.drift_report import Diff, DriftFile, DriftReport, DriftRow, Growth
+
+    mine = DriftFile("x.tflite", "x.tflite", "0" * 64, format, model, recipe, "litert", "litert", 0.9, 20)
+    ref = DriftFile("r.tflite", "r.tflite", "1" * 64, format, model, "fp32", "litert", "litert", 0.9, 20)
+    rows = tuple(DriftRow(t, 0.5, 0.5, 1.0, Diff(0.01, 0.02), Diff(0.01, 0.02), {"h1": Diff(0.01, 0.02)})
+                 for t in range(1, 29))
+    flat = Growth("state", 0.01, 0.01, 1.0, 0.0, 1, "flat")
+    return DriftReport(mine, ref, 20, 28, {}, rows, flat, flat, False, 1.0).to_dict()
+
+
+def results_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "in" / "results"
+    shutil.copytree(RESULTS, folder)
+    return folder
+
+
+@pytest.mark.parametrize("field", ["recipe", "format", "model"])
+def test_drift_result_names_never_write_outside_out(tmp_path, field):
+    """report/streaming.py names a figure drift-{format}-{recipe}.png from drift.json: the report refuses a path
+    there before anything is written (it wrote `report-escaped.png` four folders up)."""
+    results = results_folder(tmp_path)
+    out = tmp_path / "a" / "b" / "c" / "out"
+    (results / "drift.json").write_text(json.dumps([drift_result(**{field: "x/../../../../markers/report-escaped"})]))
+    before = snapshot(tmp_path)
+    done = invoke_cli("report", results, "--out", out, cwd=tmp_path)
+    one_line_error(done, "drift.json", f"file.{field}", "is a path, not a name")
+    assert snapshot(tmp_path) == before
+    assert not list(tmp_path.rglob("*escaped*")) and not out.exists()
+
+
+@pytest.mark.parametrize("input_file", ["validate.json", "bench.json", "export.json"])
+def test_results_row_names_are_names(tmp_path, input_file):
+    results = results_folder(tmp_path)
+    rows = json.loads((results / input_file).read_text())
+    rows[0]["recipe"] = "../../escaped"
+    (results / input_file).write_text(json.dumps(rows))
+    done = invoke_cli("report", results, "--out", tmp_path / "out", cwd=tmp_path)
+    one_line_error(done, f"{input_file} row 1", "recipe", "is a path, not a name")
+    assert not (tmp_path / "out").exists()
+
+
+def test_device_results_row_names_are_names(tmp_path):
+    results = results_folder(tmp_path)
+    rows = json.loads((results / "bench.json").read_text())
+    rows[0]["model"] = "/etc/passwd"
+    device = tmp_path / "in" / "pi" / "bench.json"
+    device.parent.mkdir(parents=True)
+    device.write_text(json.dumps(rows))
+    done = invoke_cli("report", results, device.parent, "--out", tmp_path / "out", cwd=tmp_path)
+    one_line_error(done, "bench.json row 1", "model", "is a path, not a name")
+    assert not (tmp_path / "out").exists()
+
+
+def test_report_figures_are_written_only_inside_out(tmp_path, monkeypatch):
+    """The last guard: whatever a figure is named, the report writes it as a name inside --out."""
+    from edgeseq import report
+    from edgeseq.errors import IntegrityError
+
+    monkeypatch.setattr(report, "figures", lambda *a, **k: {"../escaped.png": b"png"})
+    with pytest.raises(IntegrityError, match="figure name"):
+        report.build_report(results_folder(tmp_path), tmp_path / "out")
+    assert not (tmp_path / "escaped.png").exists()
