@@ -3,13 +3,20 @@
 Each (file, runtime, thread count) is measured in a fresh worker process (edgeseq.bench.worker), so one file's
 memory does not pollute another's. A runtime that cannot load a file gives a row with a status and a
 reason and no figures.
+
+The steps every bench mode takes (`bench --scaling`, edgeseq.bench.scaling, takes them too):
+  each_run(...)         every file × runtime × thread count, one progress step each
+  check_file(...)       what a file is, its sha256 and integrity against its manifest, its structure
+  unavailable(...)      why a runtime cannot run here (not installed), before any process starts
+  run_measurement(...)  the mode's worker in a fresh process, with the thread count and the timing settings
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from edgeseq import layout, runtimes
 from edgeseq.artifacts import check_structure, collect_files
@@ -100,29 +107,101 @@ def _describe(path: Path, manifest: dict[str, Any] | None) -> dict[str, Any]:
             "step": bool(key and key.step)}
 
 
-def _unavailable_reason(runtime: RuntimeName, tflite_backend: str) -> str | None:
+class Timing(Protocol):
+    """What every bench mode's config tells its worker (BenchConfig, bench.scaling.ScalingConfig)."""
+    tflite_backend: str
+    warmup: int
+    min_runs: int
+    min_seconds: float
+
+
+def environment(device: str | None, tflite_backend: str) -> dict[str, Any]:
+    """The machine the figures belong to: its fingerprint, its name and the TFLite backend asked for."""
+    return fingerprint() | {"device": device or device_name(), "tflite_backend_requested": tflite_backend}
+
+
+def each_run(paths: list[Path], wanted: list[RuntimeName] | None, threads: tuple[int, ...],
+             progress: Progress, stage: str) -> Iterator[tuple[Path, RuntimeName, int]]:
+    """Every model file under `paths` × runtime (among `wanted`, else the defaults) that loads it × thread
+    count, one progress step each (each a fresh process)."""
+    files = collect_files(list(paths), BENCH_SUFFIXES)
+    runs = [(path, runtime, count) for path in files for runtime in runtimes.runtimes_for(path, wanted)
+            for count in threads]
+    with progress.stage(stage, total=len(runs), unit="runs") as step:
+        for path, runtime, count in runs:
+            step.begin(f"{path} ({runtime.value}, {count} thread(s))")
+            yield path, runtime, count
+            step.advance()
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    """A file as bench sees it before any worker runs."""
+    facts: dict[str, Any]              # model, format, recipe, recurrent_op, step, sha256, integrity
+    label: str                         # how tables name it: its key's label, else its file name
+    reason: str | None                 # why it is refused without a worker (manifest, integrity, structure)
+
+
+def check_file(path: Path, verify: bool, progress: Progress, warn: bool = True) -> CheckedFile:
+    """What the file is (from its manifest, else its name), its sha256, its integrity against its manifest
+    (unless not `verify`) and its structure: a truncated or corrupt file needs no worker to be refused. Logs a
+    refusal, and (with `warn`) a file that has no manifest."""
+    facts: dict[str, Any] = {}
+    label = path.name
+    try:
+        manifest = read_manifest(path)
+        key = layout.key_of(path, manifest)
+        label = key.label if key else path.name
+        facts |= _describe(path, manifest)
+        facts["sha256"] = sha256_file(path)
+        facts["integrity"] = (verify_against_manifest(path, manifest, facts["sha256"]) if verify
+                              else "skipped (--no-verify)")
+        check_structure(path)
+    except (EdgeseqError, OSError) as err:
+        progress.log(f"      failed: {err}")
+        return CheckedFile(facts | _describe(path, None), label, str(err))
+    if warn and facts["integrity"] == "no-manifest":
+        progress.log("      warning: no manifest beside it: the file cannot be verified")
+    return CheckedFile(facts, label, None)
+
+
+def unavailable(runtime: RuntimeName, tflite_backend: str, progress: Progress) -> str | None:
+    """Why the runtime cannot run on this machine (its library is not installed; with the install hint, and
+    logged), or None."""
     row = runtimes.RUNTIMES[runtime]
     needs = "tensorflow" if runtime is RuntimeName.LITERT and tflite_backend == "tf" else row.needs
     if needs and not installed(needs):
-        return f"{needs} is not installed ({row.install_hint})"
+        reason = f"{needs} is not installed ({row.install_hint})"
+        progress.log(f"      unsupported: {reason}")
+        return reason
     return None
+
+
+def run_measurement(worker: str, path: Path, runtime: RuntimeName, threads: int,
+                    config: Timing, timeout: float, progress: Progress,
+                    **request: Any) -> dict[str, Any] | str:
+    """A bench mode's worker module (edgeseq.procs.serve) in a fresh process for one file × runtime × thread
+    count, OMP_NUM_THREADS set to the count: its answer, or the one-line reason it gave none (logged). The
+    request: the file, the runtime, the thread count, the TFLite backend, the timing settings, `request`."""
+    measured = run_worker(worker, {"path": str(path), "runtime": runtime.value, "threads": threads,
+                                   "tflite_backend": config.tflite_backend, "warmup": config.warmup,
+                                   "min_runs": config.min_runs, "min_seconds": config.min_seconds} | request,
+                          timeout, env={"OMP_NUM_THREADS": str(threads)})
+    if isinstance(measured, WorkerError):
+        reason = measured.describe("the runtime", crashed="crashed the process")
+        progress.log(f"      failed: {reason}")
+        return reason
+    return measured
 
 
 def bench(paths: list[Path], config: BenchConfig, progress: ProgressLike = None) -> list[BenchResult]:
     """One row per file × runtime × thread count × batch (or one row saying why a pair was not measured); one
     progress step per file × runtime × thread count (each a fresh process)."""
     progress = as_progress(progress)
-    files = collect_files(paths, BENCH_SUFFIXES)
-    machine = fingerprint() | {"device": config.device_name or device_name(),
-                               "tflite_backend_requested": config.tflite_backend}
-    runs = [(path, runtime, threads) for path in files
-            for runtime in runtimes.runtimes_for(path, list(config.runtimes)) for threads in config.threads]
+    machine = environment(config.device_name, config.tflite_backend)
     results: list[BenchResult] = []
-    with progress.stage("bench", total=len(runs), unit="runs") as stage:
-        for path, runtime, threads in runs:
-            stage.begin(f"{path} ({runtime.value}, {threads} thread(s))")
-            results += _measure(path, runtime, threads, config, machine | {"threads": threads}, progress)
-            stage.advance()
+    for path, runtime, threads in each_run(paths, list(config.runtimes), config.threads, progress, "bench"):
+        results += _measure(path, runtime, threads, config, machine | {"threads": threads}, progress)
     return results
 
 
@@ -130,31 +209,17 @@ def _measure(path: Path, runtime: RuntimeName, threads: int, config: BenchConfig
              progress: Progress) -> list[BenchResult]:
     base: dict[str, Any] = {"path": str(path), "runtime": runtime.value, "size_bytes": path.stat().st_size,
                             "threads": threads, "environment": env}
-    try:
-        manifest = read_manifest(path)
-        base |= _describe(path, manifest)
-        base["sha256"] = sha256_file(path)
-        base["integrity"] = (verify_against_manifest(path, manifest, base["sha256"]) if config.verify
-                             else "skipped (--no-verify)")
-        check_structure(path)  # a truncated or corrupt file needs no worker to be refused
-    except (EdgeseqError, OSError) as err:
-        progress.log(f"      failed: {err}")
-        return [BenchResult(**base | _describe(path, None), status="failed", reason=str(err))]
-    if base["integrity"] == "no-manifest":
-        progress.log("      warning: no manifest beside it: the file cannot be verified")
-    unavailable = _unavailable_reason(runtime, config.tflite_backend)
-    if unavailable:
-        progress.log(f"      unsupported: {unavailable}")
-        return [BenchResult(**base, status="unsupported", reason=unavailable)]
-    measured = run_worker(WORKER, {"path": str(path), "runtime": runtime.value, "threads": threads,
-                                   "tflite_backend": config.tflite_backend, "batches": list(config.batches),
-                                   "warmup": config.warmup, "min_runs": config.min_runs,
-                                   "min_seconds": config.min_seconds},
-                          WORKER_TIMEOUT_S, env={"OMP_NUM_THREADS": str(threads)})
-    if isinstance(measured, WorkerError):
-        reason = measured.describe("the runtime", crashed="crashed the process")
-        progress.log(f"      failed: {reason}")
-        return [BenchResult(**base, status="failed", reason=reason)]
+    checked = check_file(path, config.verify, progress)
+    base |= checked.facts
+    if checked.reason is not None:
+        return [BenchResult(**base, status="failed", reason=checked.reason)]
+    reason = unavailable(runtime, config.tflite_backend, progress)
+    if reason is not None:
+        return [BenchResult(**base, status="unsupported", reason=reason)]
+    measured = run_measurement(WORKER, path, runtime, threads, config, WORKER_TIMEOUT_S, progress,
+                               batches=list(config.batches))
+    if isinstance(measured, str):
+        return [BenchResult(**base, status="failed", reason=measured)]
     skipped = [b for b in config.batches if b not in {m["batch"] for m in measured["batches"]}]
     note = f"batch-1-only file: not measured at batch {', '.join(map(str, skipped))}" if skipped else None
     common = {k: measured[k] for k in ("backend", "import_ms", "load_ms", "first_inference_ms",

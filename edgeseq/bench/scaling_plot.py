@@ -14,7 +14,8 @@ from typing import Any
 
 from edgeseq.errors import EdgeseqError
 from edgeseq.plotting import png, pyplot
-from edgeseq.bench.scaling import SUPER_LINEAR, ScalingReport, ScalingSummary
+from edgeseq.bench.scaling import ScalingReport
+from edgeseq.bench.scaling_fit import SUPER_LINEAR, ScalingSummary
 
 STYLES = ("-", "--", ":", "-.")
 MARKERS = ("o", "s", "^", "D", "v", "P")

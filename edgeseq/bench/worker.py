@@ -5,6 +5,10 @@ through `procs.run_worker`:
     result:  load and first-inference times, per-batch latency summaries (for a step model, of a whole sequence
              fed row by row, and of one step: step_p50_us, step_p99_us), the process's peak RSS
 
+`start(request)` (the file loaded in its runtime, and the cost of getting there) and `time_call(run, request)`
+(the timing loop: warm-up, then single calls until both min_runs and min_seconds are met, summarised in
+percentiles) serve every bench mode's worker (edgeseq.bench.scaling_worker too).
+
 Never imports TensorFlow unless the runtime is keras (or tf.lite is forced).
 """
 
@@ -19,7 +23,8 @@ from typing import Any
 import numpy as np
 
 
-def _rss_bytes() -> int:
+def rss_bytes() -> int:
+    """This process's peak resident set size so far."""
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * (1 if sys.platform == "darwin" else 1024)
 
 
@@ -45,14 +50,21 @@ def measure(run: Any, warmup: int, min_runs: int, min_seconds: float) -> list[in
     return samples
 
 
-def handle(request: dict[str, Any], workdir: Any = None) -> dict[str, Any]:
+def time_call(run: Any, request: dict[str, Any]) -> dict[str, float]:
+    """`run` timed with the request's warmup, min_runs and min_seconds, summarised."""
+    return summarise(measure(run, request["warmup"], request["min_runs"], request["min_seconds"]))
+
+
+def start(request: dict[str, Any]) -> tuple[Any, np.ndarray, dict[str, Any]]:
+    """(the request's file loaded in its runtime, first inference run; the shipped sample's test digits; the
+    cost of getting there: import_ms, load_ms, first_inference_ms, the RSS before and after the import)."""
     from edgeseq import data, runtimes  # noqa: PLC0415
     from edgeseq.artifacts import is_step_file  # noqa: PLC0415
     from edgeseq.runtimes import RuntimeName  # noqa: PLC0415
 
     digits = data.load("sample").x_test
     name = RuntimeName(request["runtime"])
-    rss_start = _rss_bytes()
+    rss_start = rss_bytes()
     started = time.perf_counter_ns()
     importlib.import_module(runtimes.RUNTIMES[name].module)
     if name is RuntimeName.KERAS:
@@ -60,7 +72,7 @@ def handle(request: dict[str, Any], workdir: Any = None) -> dict[str, Any]:
 
         import_tensorflow()
     import_ms = (time.perf_counter_ns() - started) / 1e6
-    rss_imported = _rss_bytes()
+    rss_imported = rss_bytes()
     step = is_step_file(request["path"]) if runtimes.RUNTIMES[name].runs_step_models else False   # not in load_ms
     started = time.perf_counter_ns()
     runtime = runtimes.load(request["path"], name, threads=request["threads"], step=step,
@@ -70,22 +82,25 @@ def handle(request: dict[str, Any], workdir: Any = None) -> dict[str, Any]:
     started = time.perf_counter_ns()
     first()
     first_ms = (time.perf_counter_ns() - started) / 1e6
+    return runtime, digits, {"import_ms": import_ms, "load_ms": load_ms, "first_inference_ms": first_ms,
+                             "rss_before_import_bytes": rss_start, "rss_after_import_bytes": rss_imported}
+
+
+def handle(request: dict[str, Any], workdir: Any = None) -> dict[str, Any]:
+    runtime, digits, cost = start(request)
     batches = []
     for batch in request["batches"]:
         if runtime.batch_one_only and batch != 1:
             continue
-        samples = measure(runtime.bind(digits[:batch]), request["warmup"], request["min_runs"], request["min_seconds"])
-        stats = summarise(samples)
+        stats = time_call(runtime.bind(digits[:batch]), request)
         row = {"batch": batch, **stats, "throughput_dps": batch * 1e6 / stats["p50_us"]}
         if hasattr(runtime, "bind_step"):  # a step model: one row with the state fed back, as an app streams
-            step = summarise(measure(runtime.bind_step(batch), request["warmup"], request["min_runs"],
-                                     request["min_seconds"]))
+            step = time_call(runtime.bind_step(batch), request)
             row |= {"step_p50_us": step["p50_us"], "step_p99_us": step["p99_us"]}
         batches.append(row)
-    return {"backend": runtime.backend, "batch_one_only": runtime.batch_one_only, "import_ms": import_ms,
-            "load_ms": load_ms, "first_inference_ms": first_ms, "rss_before_import_bytes": rss_start,
-            "rss_after_import_bytes": rss_imported, "peak_rss_bytes": _rss_bytes(),
-            "tensorflow_imported": "tensorflow" in sys.modules, "batches": batches}
+    return {"backend": runtime.backend, "batch_one_only": runtime.batch_one_only, **cost,
+            "peak_rss_bytes": rss_bytes(), "tensorflow_imported": "tensorflow" in sys.modules,
+            "batches": batches}
 
 
 if __name__ == "__main__":
