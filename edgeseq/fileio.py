@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import signal
 import tempfile
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from edgeseq.errors import EdgeseqError, IntegrityError, OutputError
-from edgeseq.layout import manifest_path
+from edgeseq.layout import manifest_path, shown
 
 
 
@@ -147,6 +148,21 @@ def write_json_atomic(target: Path, payload: Any) -> None:
     write_bytes_atomic(target, _json_bytes(payload))
 
 
+class NotFinite(ValueError):
+    """A JSON number that is not finite (NaN, Infinity, 1e999): refused where JSON is read."""
+
+
+def _not_finite(text: str) -> Any:
+    raise NotFinite(text)
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise NotFinite(text)
+    return number
+
+
 def read_json(path: Path, what: str = "JSON file") -> Any:
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -155,7 +171,10 @@ def read_json(path: Path, what: str = "JSON file") -> Any:
     except (OSError, UnicodeDecodeError) as err:
         raise EdgeseqError(f"cannot read {what} {path}: {err}") from err
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_not_finite, parse_float=_finite_float)
+    except NotFinite as err:
+        raise EdgeseqError(f"{what} {shown(path)} holds {err}: every number edgeseq reads must be"
+                           " finite") from err
     except json.JSONDecodeError as err:
         raise EdgeseqError(f"{what} {path} is not valid JSON (line {err.lineno}: {err.msg})") from err
     except RecursionError as err:

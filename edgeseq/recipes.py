@@ -9,6 +9,7 @@ Importing this module needs no TensorFlow (validate and bench read tolerances fr
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -87,6 +88,8 @@ class Tolerance:
             raise ValueError(f"expected an object with {', '.join(cls.__dataclass_fields__)}, got {data!r}")
         if any(v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))) for v in data.values()):
             raise ValueError(f"limits must be numbers or null, got {data!r}")
+        if any(v is not None and not math.isfinite(v) for v in data.values()):
+            raise ValueError(f"limits must be finite numbers, got {data!r}")
         return cls(**{k: None if v is None else float(v) for k, v in data.items()})
 
 

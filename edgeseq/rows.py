@@ -8,6 +8,7 @@ Keys the dataclass does not know are ignored (results written by a newer edgeseq
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from functools import lru_cache
@@ -56,6 +57,8 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (hint is int and isinstance(value, float)
                                                                                 and not value.is_integer()):
             raise DataError(f"{where} should be a number, found {value!r}")
+        if not math.isfinite(value):        # NaN compares false with everything: it would pass every check
+            raise DataError(f"{where} should be a finite number, found {value!r}")
         return hint(value)
     if hint is str:
         if not isinstance(value, str):

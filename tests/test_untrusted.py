@@ -223,3 +223,245 @@ def test_report_figures_are_written_only_inside_out(tmp_path, monkeypatch):
     with pytest.raises(IntegrityError, match="figure name"):
         report.build_report(results_folder(tmp_path), tmp_path / "out")
     assert not (tmp_path / "escaped.png").exists()
+
+
+# --- numbers: every float option finite and in range, every count under a stated maximum -------------------
+
+def cli_options(kind: type) -> list[tuple[str, str]]:
+    """(command, option) for every option of every command whose click type is a `kind`."""
+    import click
+
+    from edgeseq.cli import cli
+
+    return sorted((name, param.opts[0]) for name, command in cli.commands.items() for param in command.params
+                  if isinstance(param, click.Option) and isinstance(param.type, kind))
+
+
+def _float_options() -> list[tuple[str, str]]:
+    import click
+
+    return cli_options(click.types.FloatParamType)
+
+
+def _int_options() -> list[tuple[str, str]]:
+    import click
+
+    return cli_options(click.types.IntParamType)
+
+
+def test_every_float_option_is_finite_typed():
+    """One type for every float option (edgeseq.cli.numbers.Finite): a new float option that is not one fails
+    here."""
+    import click
+
+    from edgeseq.cli import cli
+    from edgeseq.cli.numbers import Finite
+
+    floats = [(name, param) for name, command in cli.commands.items() for param in command.params
+              if isinstance(param, click.Option) and isinstance(param.type, click.types.FloatParamType)]
+    assert len(floats) >= 11
+    assert [f"{name} {param.opts[0]}" for name, param in floats if not isinstance(param.type, Finite)] == []
+
+
+@pytest.mark.parametrize("command, option", _float_options() + [("sweep", "--min-accuracy")])
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN", "1e999"])
+def test_float_options_refuse_what_is_not_finite(tmp_path, command, option, value):
+    done = invoke_cli(command, f"{option}={value}", cwd=tmp_path)
+    assert done.returncode == 2
+    one_line_error(done, option, "is not a finite number")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command, option, value", [
+    ("validate", "--min-delta-pp", "-101"), ("validate", "--min-agreement", "1.5"),
+    ("validate", "--max-abs-diff", "-1"), ("export", "--max-loss-pp", "-1"), ("export", "--max-loss-pp", "101"),
+    ("report", "--max-latency-us", "0"), ("report", "--min-accuracy", "97"), ("bench", "--min-seconds", "-1"),
+    ("bench", "--min-seconds", "86401"), ("sweep", "--bench-seconds", "-0.5"), ("export", "--search-seconds", "0"),
+    ("sweep", "--min-accuracy", "0"),
+])
+def test_float_options_refuse_out_of_range(tmp_path, command, option, value):
+    done = invoke_cli(command, f"{option}={value}", cwd=tmp_path)
+    assert done.returncode == 2
+    one_line_error(done, option)
+
+
+@pytest.mark.parametrize("command, option", _int_options())
+def test_every_count_has_a_stated_maximum(tmp_path, command, option):
+    done = invoke_cli(command, option, "1000000000000", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    one_line_error(done, option)
+
+
+@pytest.mark.parametrize("command, option, value, expect", [
+    ("bench", "--threads", "1000000000", "more than 256"),
+    ("bench", "--threads", "257", "more than 256"),
+    ("validate", "--threads", "100000", "more than 256"),
+    ("drift", "--threads", "100000", "more than 256"),
+    ("run", "--threads", "100000", "more than 256"),
+    ("bench", "--batch", "1000000000", "more than 4096"),
+    ("train", "--seed", "99999999999", "0<=x<=4294967295"),
+    ("export", "--calibration-seed", "-1", "0<=x<=4294967295"),
+])
+def test_count_lists_and_seeds_are_bounded(tmp_path, command, option, value, expect):
+    done = invoke_cli(command, option, value, cwd=tmp_path)
+    assert done.returncode == 2
+    one_line_error(done, option, expect)
+
+
+def test_bench_refuses_a_batch_larger_than_the_digits_it_measures(tmp_path):
+    """bench measures on the shipped sample's test digits: a larger batch would report a figure it did not
+    measure (batch 10^9 at 4.5e11 digits/s), so it is refused, before any file is loaded."""
+    from edgeseq import data
+    from edgeseq.cli.numbers import SAMPLE_TEST_DIGITS
+
+    assert len(data.load("sample").y_test) == SAMPLE_TEST_DIGITS
+    copy(tmp_path / "in", "rnn-fp32.onnx")
+    done = invoke_cli("bench", tmp_path / "in", "--batch", f"1,{SAMPLE_TEST_DIGITS + 1}", cwd=tmp_path)
+    assert done.returncode == 2
+    one_line_error(done, "--batch", "1,000 test digits")
+
+
+def test_scaling_and_cli_agree_on_the_thread_maximum():
+    from edgeseq.bench import scaling
+    from edgeseq.cli.numbers import MAX_BATCH, MAX_THREADS
+
+    assert scaling.MAX_BATCH == MAX_BATCH
+    with pytest.raises(Exception):
+        scaling.ScalingConfig(threads=(MAX_THREADS + 1,))
+
+
+# --- figures read from files: finite and in range, checked where they are read ----------------------------
+
+@pytest.mark.parametrize("field, value, expect", [
+    ("p50_us", "-5.0", "p50_us is -5.0, not at least 0"),
+    ("p50_us", "NaN", "holds NaN"),
+    ("p50_us", "Infinity", "holds Infinity"),
+    ("p99_us", "-Infinity", "holds -Infinity"),
+    ("p50_us", "1e999", "holds 1e999"),
+    ("throughput_dps", "-1", "throughput_dps is -1"),
+    ("batch", "0", "batch is 0, not positive"),
+])
+@pytest.mark.parametrize("where", ["run", "device"])
+def test_bench_figures_from_files_are_checked(tmp_path, field, value, expect, where):
+    results = results_folder(tmp_path)
+    rows = json.loads((results / "bench.json").read_text())
+    ok = next(r for r in rows if r["status"] == "ok")
+    ok[field] = "__X__"
+    text = json.dumps(rows).replace('"__X__"', value)
+    if where == "run":
+        (results / "bench.json").write_text(text)
+        extra = []
+    else:
+        device = tmp_path / "in" / "pi"
+        device.mkdir()
+        (device / "bench.json").write_text(text)
+        extra = [device]
+    done = invoke_cli("report", results, *extra, "--out", tmp_path / "out", cwd=tmp_path)
+    line = one_line_error(done, expect)
+    assert ("pi/bench.json" in line) == (where == "device")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("field, value, expect", [
+    ("accuracy", "1.5", "accuracy is 1.5, not a fraction from 0 to 1"),
+    ("agreement", "NaN", "holds NaN"),
+    ("max_abs_diff", "-0.1", "max_abs_diff is -0.1"),
+    ("delta_accuracy_pp", "-400", "delta_accuracy_pp is -400"),
+])
+def test_validate_figures_from_files_are_checked(tmp_path, field, value, expect):
+    results = results_folder(tmp_path)
+    rows = json.loads((results / "validate.json").read_text())
+    rows[0][field] = "__X__"
+    (results / "validate.json").write_text(json.dumps(rows).replace('"__X__"', value))
+    done = invoke_cli("report", results, "--out", tmp_path / "out", cwd=tmp_path)
+    one_line_error(done, expect)
+
+
+def test_a_manifest_holding_nan_is_refused(tmp_path):
+    file = copy(tmp_path / "in" / "rnn", "rnn-int8.tflite")
+    manifest = file.with_name(file.name + ".json")
+    payload = json.loads(manifest.read_text())
+    payload["tolerance"] = {"min_delta_accuracy_pp": "__X__"}
+    manifest.write_text(json.dumps(payload).replace('"__X__"', "NaN"))
+    done = invoke_cli("inspect", file, cwd=tmp_path)
+    one_line_error(done, "manifest", "holds NaN", "must be finite")
+
+
+def test_a_tolerance_is_finite():
+    from edgeseq.recipes import Tolerance
+
+    with pytest.raises(ValueError, match="finite"):
+        Tolerance.from_dict({"min_delta_accuracy_pp": float("nan")})
+
+
+# --- golden sidecars: declared shapes before anything is allocated, then the figures -----------------------
+
+def golden_case(tmp_path: Path, arrays: dict | None = None, raw: bytes | None = None, count: int | None = None) -> Path:
+    """rnn-int8.tflite with its manifest and a golden sidecar changed as asked (its sha256 in the manifest kept
+    true, so the sidecar's content is what is judged)."""
+    import hashlib
+    import io
+
+    import numpy as np
+
+    file = copy(tmp_path / "in" / "rnn", "rnn-int8.tflite")
+    with np.load(MODELS / "rnn.golden.npz") as archive:
+        current = {k: archive[k] for k in archive.files}
+    if raw is None:
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **(current | (arrays or {})))
+        raw = buffer.getvalue()
+    (file.parent / "rnn.golden.npz").write_bytes(raw)
+    golden = {"sha256": hashlib.sha256(raw).hexdigest()} | ({"count": count} if count is not None else {})
+    edit_manifest(file, **{f"golden.{k}": v for k, v in golden.items()})
+    return file
+
+
+def declared_only(rows: int) -> bytes:
+    """An .npz whose probabilities and labels declare `rows` rows but hold a few bytes: read naively it asks for
+    rows x 10 x 4 bytes."""
+    import io
+    import zipfile
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, shape, descr in (("probabilities", (rows, 10), "<f4"), ("labels", (rows,), "<i8")):
+            header = io.BytesIO()
+            np.lib.format.write_array_header_1_0(header, {"descr": descr, "fortran_order": False, "shape": shape})
+            archive.writestr(f"{name}.npy", header.getvalue() + b"\0" * 64)
+        with np.load(MODELS / "rnn.golden.npz") as golden:
+            info = io.BytesIO()
+            np.save(info, golden["info"])
+        archive.writestr("info.npy", info.getvalue())
+    return buffer.getvalue()
+
+
+def _golden_cases():
+    import numpy as np
+
+    with np.load(MODELS / "rnn.golden.npz") as archive:
+        probabilities, labels = archive["probabilities"], archive["labels"]
+    return [
+        ("nan", dict(arrays={"probabilities": np.full_like(probabilities, np.nan)}),
+         "golden outputs", "not finite numbers from 0 to 1"),
+        ("above-one", dict(arrays={"probabilities": probabilities * 3}), "golden outputs", "from 0 to 1"),
+        ("zero-digits", dict(arrays={"probabilities": probabilities[:0], "labels": labels[:0]}), "declares 0 digits"),
+        ("billion-digits", dict(raw=declared_only(10**9)), "declares 1,000,000,000 digits"),
+        ("count-not-the-manifest's", dict(count=999), "the manifest records 999"),
+        ("labels-out-of-range", dict(arrays={"labels": labels + 10}), "labels outside 0..9"),
+        ("wrong-shape", dict(arrays={"probabilities": probabilities[:, :5]}), "declares probabilities"),
+    ]
+
+
+@pytest.mark.parametrize("case", _golden_cases(), ids=[c[0] for c in _golden_cases()])
+def test_golden_sidecars_are_checked_before_use(tmp_path, case):
+    """The sidecar, not the file, is blamed; a declared 10^9 x 10 array is refused from its header."""
+    name, build, *expect = case
+    file = golden_case(tmp_path, **build)
+    done = invoke_cli("validate", file, "--runtime", "litert", "--json", cwd=tmp_path)
+    rows = json.loads(done.stdout)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert all(e in rows[0]["reason"] for e in expect), rows[0]["reason"]
+    assert "outputs contain NaN" not in rows[0]["reason"] and "cannot run it" not in rows[0]["reason"]

@@ -8,8 +8,9 @@ from typing import Any
 import click
 
 from edgeseq.cli.options import (
-    calibration_size_option, chosen_recipes, data_option, epochs_seed_options, json_option, limit_split_options,
-    max_loss_pp_option, model_option, positive, quant_option, streaming_option, threads_option)
+    MAX_SECONDS, SEED, Finite, calibration_size_option, chosen_recipes, data_option, epochs_seed_options,
+    json_option, limit_split_options, max_loss_pp_option, model_option, positive, quant_option,
+    streaming_option, threads_option)
 from edgeseq.cli.outputs import out_option
 from edgeseq.cli.render import Column, Note, attr, echo_table, emit_json, fail, noted
 from edgeseq.errors import EdgeseqError
@@ -91,14 +92,15 @@ def train(model_name: str, epochs: int, seed: int, batch_size: int, data_spec: s
               show_default=True, help="Folder holding <arch>/<arch>.keras (as written by `edgeseq train`).")
 @out_option()
 @calibration_size_option()
-@click.option("--calibration-seed", type=int, default=0, show_default=True)
+@click.option("--calibration-seed", type=SEED, default=0, show_default=True)
 @data_option("Where calibration digits (training split) come from, and with --max-loss-pp the test digits that"
              " judge: sample, mnist or a path.")
 @max_loss_pp_option("Accuracy-aware search: a quantized recipe whose file loses more than this many points on"
                     " the test split (paired 95 % interval) is exported again with remedies (more calibration"
                     " digits, other calibration methods, per-channel weights) until one meets it; every attempt is"
                     " recorded in the manifest.")
-@click.option("--search-seconds", type=click.FloatRange(min=0, min_open=True), default=900.0, show_default=True,
+@click.option("--search-seconds", type=Finite(0, MAX_SECONDS, min_open=True), default=900.0,
+              show_default=True,
               help="With --max-loss-pp: the time budget per recipe.")
 @streaming_option("Also export step models (OUT/<arch>/<arch>-<recipe>-step.<format>): one row of pixels and the"
                   " recurrent state in, the probabilities and the next state out. Made for fp32 and dynamic in"

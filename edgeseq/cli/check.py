@@ -8,7 +8,8 @@ from typing import Any
 import click
 
 from edgeseq.cli.options import (
-    data_option, json_option, limit_option, no_verify_option, paths_argument, reference_option, runtime_options)
+    FRACTION, PERCENTAGE_POINTS, Finite, data_option, json_option, limit_option, no_verify_option, paths_argument,
+    reference_option, runtime_options)
 from edgeseq.cli.render import Column, attr, echo_table, emit_json, fail, outcome
 from edgeseq.progress import for_cli
 
@@ -38,11 +39,11 @@ VALIDATE_COLUMNS = (
 @runtime_options(None, "Runtimes to use: litert, onnxruntime, openvino. Default: every one that loads the file"
                        " (openvino where it is installed).", several_threads=False,
                  threads_help="Threads for the runtimes (one count).")
-@click.option("--max-abs-diff", type=float, default=None,
+@click.option("--max-abs-diff", type=Finite(0, 1), default=None,
               help="Override every file's max_abs_diff tolerance.")
-@click.option("--min-agreement", type=float, default=None,
+@click.option("--min-agreement", type=FRACTION, default=None,
               help="Override every file's top-1 agreement tolerance.")
-@click.option("--min-delta-pp", type=float, default=None,
+@click.option("--min-delta-pp", type=PERCENTAGE_POINTS, default=None,
               help="Override every file's minimum accuracy change in percentage points (e.g. -1.0).")
 @click.option("--strict", is_flag=True, help="Exit 1 also when a file is inconclusive (too few digits to judge).")
 @no_verify_option()

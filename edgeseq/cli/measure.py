@@ -9,8 +9,8 @@ import click
 
 from edgeseq.cli.bench_modes import BenchArgs, mode_help, resolve, scaling_defaults
 from edgeseq.cli.options import (
-    batch_option, json_option, no_verify_option, paths_argument, positive, runtime_option, threads_option,
-    tflite_backend_option)
+    FRACTION, MAX_RUNS, SAMPLE_TEST_DIGITS, SECONDS, Finite, batch_option, json_option, no_verify_option,
+    paths_argument, positive_up_to, runtime_option, threads_option, tflite_backend_option)
 from edgeseq.cli.outputs import csv_option, out_option, plot_option
 from edgeseq.cli.render import Column, attr, echo_table, emit_json, fail, outcome
 from edgeseq.cli.scaling import lengths_option, run_scaling
@@ -75,11 +75,11 @@ REPORT_COLUMNS = (
 @threads_option(several=True, default=None, help="Thread counts, e.g. 1,2: each file is measured at each count.",
                 tail=mode_help("threads"))
 @batch_option(default=None, tail=mode_help("batches"))
-@click.option("--warmup", type=click.IntRange(min=0), default=None,
+@click.option("--warmup", type=click.IntRange(0, MAX_RUNS), default=None,
               help=f"Untimed calls first. {mode_help('warmup')}")
-@click.option("--min-runs", type=int, default=None, callback=positive,
+@click.option("--min-runs", type=int, default=None, callback=positive_up_to(MAX_RUNS),
               help=f"Timed calls, at least. {mode_help('min_runs')}")
-@click.option("--min-seconds", type=click.FloatRange(min=0), default=None,
+@click.option("--min-seconds", type=SECONDS, default=None,
               help=f"Timed seconds, at least (the runs go on until both minimums are met). {mode_help('min_seconds')}")
 @no_verify_option()
 @json_option()
@@ -133,6 +133,10 @@ def run_bench(args: BenchArgs) -> None:
 
     if args.host is None and (args.ssh_config is not None or args.remote_python != "python3"):
         raise click.UsageError("--remote-python and --ssh-config go with --host")
+    if max(args.batches) > SAMPLE_TEST_DIGITS:      # a figure must be what was measured: refused, not faked
+        raise click.BadParameter(f"{max(args.batches)} is more than the {SAMPLE_TEST_DIGITS:,} test digits"
+                                 " bench measures on (the shipped sample's); --scaling takes larger batches",
+                                 param_hint="'--batch'")
     config = BenchConfig(tuple(args.wanted or default_runtimes()), args.threads, args.batches, args.warmup,
                          args.min_runs, args.min_seconds, args.tflite_backend, not args.no_verify, args.device_name)
     with for_cli(args.as_json) as progress:
@@ -174,11 +178,11 @@ def run_bench(args: BenchArgs) -> None:
 @click.argument("results", type=click.Path(path_type=Path))
 @click.argument("device_results", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @out_option(None, "Output folder [default: RESULTS/report].")
-@click.option("--max-latency-us", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--max-latency-us", type=Finite(0, min_open=True), default=None,
               help="Budget: batch-1 p50 latency in microseconds.")
-@click.option("--max-size-kb", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--max-size-kb", type=Finite(0, min_open=True), default=None,
               help="Budget: file size in KB (1 KB = 1024 bytes).")
-@click.option("--min-accuracy", type=click.FloatRange(0, 1), default=None,
+@click.option("--min-accuracy", type=FRACTION, default=None,
               help="Budget: test accuracy as a fraction, e.g. 0.97.")
 @json_option("Print the verdict as JSON on stdout.")
 def report(results: Path, device_results: tuple[Path, ...], out: Path | None, max_latency_us: float | None, max_size_kb: float | None,

@@ -1,6 +1,7 @@
 """Options more than one command takes, declared once, and the one parser every list option uses.
 
-Choices come from the library's enums. A bad value is a click.BadParameter (exit 2) in one line. A list option
+Choices come from the library's enums; numbers are parsed by the types of numbers.py (finite, in range, counts
+under stated maxima). A bad value is a click.BadParameter (exit 2) in one line. A list option
 takes a comma list, the option repeated, or both (`--quant int8,fp16` is `--quant int8 --quant fp16`). The
 paths a command writes are options of outputs.py.
 """
@@ -14,6 +15,9 @@ import click
 
 from edgeseq.errors import EdgeseqError
 from edgeseq import models, recipes
+from edgeseq.cli.numbers import (  # noqa: F401  (the value types every option uses, re-exported)
+    FRACTION, MAX_BATCH, MAX_COUNT, MAX_RUNS, MAX_SECONDS, MAX_THREADS, PERCENTAGE_POINTS, SAMPLE_TEST_DIGITS,
+    SECONDS, SEED, Finite, batch_size, counted, positive, positive_int, positive_up_to, thread_count)
 from edgeseq.runtimes import TFLiteBackend
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,22 +39,6 @@ def compose(*decorators: Callable[[F], F]) -> Callable[[F], F]:
 
 
 # --- values --------------------------------------------------------------------------------------------
-
-def positive(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-    if value is not None and value <= 0:
-        raise click.BadParameter("must be a positive number")
-    return value
-
-
-def positive_int(text: str) -> int:
-    try:
-        number = int(text)
-    except ValueError:
-        number = 0
-    if number <= 0:
-        raise ValueError(f"{text!r} is not a positive integer")
-    return number
-
 
 def runtime_name(text: str) -> Any:
     from edgeseq.runtimes import runtime_names  # noqa: PLC0415
@@ -166,7 +154,7 @@ def calibration_size_option() -> Callable[[F], F]:
 
 
 def max_loss_pp_option(help: str) -> Callable[[F], F]:
-    return click.option("--max-loss-pp", type=click.FloatRange(min=0), default=None, metavar="PP", help=help)
+    return click.option("--max-loss-pp", type=Finite(0, 100), default=None, metavar="PP", help=help)
 
 
 def streaming_option(help: str) -> Callable[[F], F]:
@@ -202,7 +190,7 @@ def paths_argument(*suffixes: str) -> Callable[[F], F]:
 
 def epochs_seed_options() -> Callable[[F], F]:
     return compose(click.option("--epochs", type=int, default=3, show_default=True, callback=positive),
-                   click.option("--seed", type=int, default=0, show_default=True))
+                   click.option("--seed", type=SEED, default=0, show_default=True))
 
 
 # --- runtime options -----------------------------------------------------------------------------------
@@ -221,14 +209,14 @@ def tflite_backend_option() -> Callable[[F], F]:
 def threads_option(several: bool, help: str, default: str | None = "1", tail: str = "") -> Callable[[F], F]:
     """--threads: a list where the command measures each count, else exactly one count (an int)."""
     if several:
-        return list_option("--threads", item=positive_int, expected=INTEGERS, default=default, metavar="N[,N...]",
+        return list_option("--threads", item=thread_count, expected=INTEGERS, default=default, metavar="N[,N...]",
                            help=help, tail=tail)
     return click.option("--threads", default=default, show_default=default is not None, metavar="N",
-                        callback=comma_list(positive_int, INTEGERS, one="thread count"), help=help)
+                        callback=comma_list(thread_count, INTEGERS, one="thread count"), help=help)
 
 
 def batch_option(default: str | None = "1", tail: str = "") -> Callable[[F], F]:
-    return list_option("--batch", "batches", item=positive_int, expected=INTEGERS, default=default,
+    return list_option("--batch", "batches", item=batch_size, expected=INTEGERS, default=default,
                        metavar="N[,N...]", help="Batch sizes, e.g. 1,8,32.", tail=tail)
 
 

@@ -10,7 +10,7 @@ import click
 
 from edgeseq.cli.options import (
     calibration_size_option, chosen_recipes, data_option, epochs_seed_options, json_option, limit_split_options,
-    list_option, positive, quant_option)
+    SECONDS, Finite, list_option, positive, quant_option)
 from edgeseq.cli.outputs import out_option
 from edgeseq.cli.render import emit_json, fail
 from edgeseq.models import DEFAULT_GRID
@@ -36,10 +36,10 @@ def _variant(text: str) -> str:
 @click.option("--ray", "ray_address", default=None, metavar="ADDRESS|local",
               help="Run each variant's train/export/validate as a Ray task: 'local' starts Ray here, an address"
                    " joins a running cluster (whose nodes see --out). Needs the [sweep] extra.")
-@list_option("--min-accuracy", "min_accuracy", item=click.FloatRange(0, 1, min_open=True), metavar="X[,X...]",
+@list_option("--min-accuracy", "min_accuracy", item=Finite(0, 1, min_open=True), metavar="X[,X...]",
              help="Also answer 'the fastest file at or above' each of these test accuracies (fractions, e.g."
                   " 0.97,0.98). The published 0.9034 and 0.9652 are always answered.")
-@click.option("--bench-seconds", type=click.FloatRange(min=0), default=1.0, show_default=True,
+@click.option("--bench-seconds", type=SECONDS, default=1.0, show_default=True,
               help="Benchmark time per file (batch 1, one thread, after every variant is built).")
 @out_option(Path("runs/sweep"), "Output folder: variants/<name>/ per variant, sweep.json, sweep.md,"
                                 " sweep-frontier.png.")

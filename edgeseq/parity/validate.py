@@ -116,7 +116,7 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
             tolerance_source += f", overridden: {', '.join(sorted(overrides))}"
         if ref_kind == GOLDEN_KIND:
             recorded = (manifest or {}).get("golden") or {}
-            stored = golden.read(ref_path, recorded.get("sha256") if verify else None)
+            stored = golden.read(ref_path, recorded.get("sha256") if verify else None, recorded.get("count"))
             digits = stored.dataset()
             common["data"] = digits.identity()
             candidate = evaluators.golden(digits.x_test).run(path, runtime_name, hygiene=True)

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from edgeseq.bench.runner import BenchResult
-from edgeseq.errors import DataError
+from edgeseq.errors import DataError, EdgeseqError
+from edgeseq.layout import shown
 from edgeseq.report.inputs import Inputs, read_row
 from edgeseq.report.join import FileRow, file_rows
 from edgeseq.report.verdict import ArchVerdict, Budgets, verdicts
@@ -45,7 +46,10 @@ def read_device_results(paths: list[Path]) -> tuple[BenchResult, ...]:
         payload = read_json(source, "device results")
         if not isinstance(payload, list) or not payload:
             raise DataError(f"device results {source}: expected the non-empty list `edgeseq bench --json` prints")
-        rows += [read_row("bench.json", number, row) for number, row in enumerate(payload, 1)]
+        try:
+            rows += [read_row("bench.json", number, row) for number, row in enumerate(payload, 1)]
+        except EdgeseqError as err:
+            raise DataError(f"device results {shown(source)}: {err}") from err
     return tuple(rows)
 
 

@@ -1,0 +1,72 @@
+"""The numbers an option takes, checked once, at the edge: every float option is `Finite` (NaN and infinity
+refused, then its range), every count is positive and at most a stated maximum. A bad value is a
+click.BadParameter (exit 2) in one line. options.py declares the options with these types.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import click
+
+# Counts have stated maxima, enforced when parsed (a usage error above them):
+MAX_THREADS = 256            # threads per runtime: onnxruntime starts one OS thread per requested thread
+MAX_BATCH = 4096             # a batch (bench --scaling's most; plain bench measures at most SAMPLE_TEST_DIGITS)
+SAMPLE_TEST_DIGITS = 1000    # the shipped sample's test digits: what plain bench measures on, so its largest batch
+MAX_RUNS = 1_000_000         # --min-runs, --warmup
+MAX_SECONDS = 86_400.0       # --min-seconds, --search-seconds, --bench-seconds: a day
+MAX_COUNT = 10_000_000       # --limit, --limit-train/test, --calibration-size, --epochs, --batch-size, --workers
+
+
+def positive_up_to(maximum: int) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A callback for a count option: positive, at most `maximum`."""
+    def check(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is not None and value <= 0:
+            raise click.BadParameter("must be a positive number")
+        if value is not None and value > maximum:
+            raise click.BadParameter(f"{value} is more than {maximum:,}, the most edgeseq takes")
+        return value
+    return check
+
+
+positive = positive_up_to(MAX_COUNT)
+
+
+def counted(maximum: int, why: str) -> Callable[[str], int]:
+    """An item parser for a list of counts: positive integers at most `maximum` (`why` says why that many)."""
+    def parse(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            number = 0
+        if number <= 0:
+            raise ValueError(f"{text!r} is not a positive integer")
+        if number > maximum:
+            raise ValueError(f"{text!r} is more than {maximum}, {why}")
+        return number
+    return parse
+
+
+positive_int = counted(MAX_COUNT, "the most edgeseq takes")
+thread_count = counted(MAX_THREADS, "the most threads edgeseq asks a runtime for")
+batch_size = counted(MAX_BATCH, "the largest batch edgeseq measures")
+
+
+class Finite(click.FloatRange):
+    """A float option: finite (NaN and infinity are refused: a NaN bound opens every gate, as no comparison with
+    it is ever true) and within the range given, as click.FloatRange checks it. Every float option uses it."""
+
+    name = "finite float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return super().convert(number, param, ctx)
+
+
+PERCENTAGE_POINTS = Finite(-100, 100)          # an accuracy change in pp
+FRACTION = Finite(0, 1)                        # an accuracy or an agreement
+SECONDS = Finite(0, MAX_SECONDS)
+SEED = click.IntRange(0, 2**32 - 1)              # what numpy's and TensorFlow's generators take
