@@ -143,6 +143,9 @@ def test_manifest_recipe_is_a_name_not_a_path(tmp_path, command, name):
     file = copy(tmp_path / "in" / "rnn", name)
     edit_manifest(file, recipe="../../int8")
     done = invoke_cli(command, file, "--limit", "5", cwd=tmp_path)
+    line = one_line_error(done, "recipe", "'../../int8'")
+    assert "is a path, not a name" in line or "contradicts its manifest" in line     # integrity comes first
+    done = invoke_cli(command, file, "--limit", "5", "--no-verify", cwd=tmp_path)
     one_line_error(done, "recipe", "is a path, not a name")
 
 
@@ -465,3 +468,79 @@ def test_golden_sidecars_are_checked_before_use(tmp_path, case):
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert all(e in rows[0]["reason"] for e in expect), rows[0]["reason"]
     assert "outputs contain NaN" not in rows[0]["reason"] and "cannot run it" not in rows[0]["reason"]
+
+
+# --- integrity everywhere a file is run (edgeseq.integrity.check, validate's check) -------------------------
+
+def tamper(path: Path) -> None:
+    """One bit flipped near the end: the structure still reads, the sha256 no longer matches."""
+    data = bytearray(path.read_bytes())
+    data[-100] ^= 1
+    path.write_bytes(bytes(data))
+
+
+RUN_COMMANDS = [
+    ("quant-debug", "rnn-int8.tflite", ["rnn-fp32.tflite"], ["--limit", "5"]),
+    ("drift", "rnn-dynamic-step.tflite", ["rnn-fp32-step.tflite"], ["--limit", "5"]),
+    ("bench", "rnn-int8.tflite", [], ["--min-runs", "2", "--min-seconds", "0", "--warmup", "0"]),
+    ("validate", "rnn-int8.tflite", ["rnn-fp32.tflite"], ["--limit", "5"]),
+]
+
+
+@pytest.mark.parametrize("command, name, beside, extra", RUN_COMMANDS, ids=[c[0] for c in RUN_COMMANDS])
+@pytest.mark.parametrize("problem", ["sha256", "size", "embedded-architecture", "embedded-recipe"])
+def test_every_command_that_runs_a_file_checks_it_first(tmp_path, command, name, beside, extra, problem):
+    """The file against its manifest's size and sha256, then its embedded facts against the manifest, as
+    validate does: a manifest whose architecture contradicts the file is said to, not blamed on a missing
+    lstm-fp32 reference."""
+    file = copy(tmp_path / "in" / "rnn", name, *beside)
+    if problem == "sha256":
+        tamper(file)
+    elif problem == "size":
+        edit_manifest(file, size_bytes=file.stat().st_size + 1)
+    elif problem == "embedded-architecture":
+        edit_manifest(file, architecture="lstm")
+    else:
+        edit_manifest(file, recipe="int16x8")
+    before = snapshot(tmp_path)
+    done = invoke_cli(command, file, *extra, cwd=tmp_path)
+    expect = "does not match its manifest" if problem in ("sha256", "size") else "contradicts its manifest"
+    one_line_error(done, expect)
+    assert "no reference" not in done.stderr
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("command, name, reference, extra", RUN_COMMANDS[:2], ids=[c[0] for c in RUN_COMMANDS[:2]])
+def test_the_reference_run_is_checked_too(tmp_path, command, name, reference, extra):
+    file = copy(tmp_path / "in" / "rnn", name, *reference)
+    with open(file.parent / reference[0], "ab") as handle:        # bytes added: it still reads
+        handle.write(b"\0" * 16)
+    done = invoke_cli(command, file, *extra, cwd=tmp_path)
+    one_line_error(done, reference[0], "does not match its manifest")
+
+
+def test_integrity_check_is_one_function():
+    """validate, inspect, bench, drift and quant-debug call edgeseq.integrity.check; none checks a sha256 or the
+    embedded facts by itself."""
+    import inspect as source
+
+    from edgeseq.bench import runner
+    from edgeseq.cli import check
+    from edgeseq.diagnostics import drift, quant_debug
+    from edgeseq.parity import validate
+
+    for module in (runner, check, drift, quant_debug, validate):
+        text = source.getsource(module)
+        assert "check_integrity(" in text, module.__name__
+        assert "verify_against_manifest(" not in text and "contradictions(facts" not in text, module.__name__
+
+
+def test_the_report_debugs_only_the_file_validate_judged(tmp_path):
+    from edgeseq.errors import IntegrityError
+    from edgeseq.report.quant import same_file
+
+    file = copy(tmp_path, "rnn-int8.tflite")
+    with pytest.raises(IntegrityError, match="not the file validate.json judged"):
+        same_file(file, "0" * 64)
+    with pytest.raises(IntegrityError, match="cannot read"):
+        same_file(tmp_path / "gone.tflite", None)

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from edgeseq import layout, runtimes
-from edgeseq.artifacts import check_structure, collect_files
+from edgeseq.artifacts import collect_files
 from edgeseq.environment import device_name, fingerprint, installed
 from edgeseq.errors import EdgeseqError
-from edgeseq.fileio import read_manifest, sha256_file, verify_against_manifest
+from edgeseq.fileio import read_manifest, sha256_file
+from edgeseq.integrity import check as check_integrity
 from edgeseq.procs import WorkerError, run_worker
 from edgeseq.progress import Progress, ProgressLike, as_progress
 from edgeseq.rows import from_dict
@@ -154,9 +155,7 @@ def check_file(path: Path, verify: bool, progress: Progress, warn: bool = True) 
         label = key.label if key else path.name
         facts |= _describe(path, manifest)
         facts["sha256"] = sha256_file(path)
-        facts["integrity"] = (verify_against_manifest(path, manifest, facts["sha256"]) if verify
-                              else "skipped (--no-verify)")
-        check_structure(path)
+        facts["integrity"] = check_integrity(path, verify, manifest, facts["sha256"]).integrity  # as validate
     except (EdgeseqError, OSError) as err:
         progress.log(f"      failed: {err}")
         return CheckedFile(facts | _describe(path, None), label, str(err))

@@ -119,16 +119,12 @@ def inspect(file: Path, no_verify: bool, as_json: bool) -> None:
     Example: edgeseq inspect models/lstm/lstm-dynamic.tflite
     """
     from edgeseq.artifacts import read_facts  # noqa: PLC0415
-    from edgeseq.errors import IntegrityError  # noqa: PLC0415
-    from edgeseq.fileio import read_manifest, verify_against_manifest  # noqa: PLC0415
+    from edgeseq.integrity import check as check_integrity  # noqa: PLC0415
 
-    manifest = read_manifest(file)
-    integrity = "skipped (--no-verify)" if no_verify else verify_against_manifest(file, manifest)
-    facts = read_facts(file)
-    from edgeseq.embedded import contradictions  # noqa: PLC0415
-
-    if not no_verify and (problems := contradictions(facts.embedded, manifest)):
-        raise IntegrityError(f"{file}: its embedded metadata contradicts its manifest ({problems[0]})")
+    if file.suffix not in (".tflite", ".onnx"):
+        read_facts(file)                                   # one line: what inspect reads
+    checked = check_integrity(file, not no_verify)         # size, sha256, structure, embedded facts
+    manifest, integrity, facts = checked.manifest, checked.integrity, checked.facts
     if as_json:
         emit_json({"path": str(file), "integrity": integrity, **facts.to_dict(), "manifest": manifest})
         return

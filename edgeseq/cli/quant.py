@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from edgeseq.cli.options import data_option, json_option, limit_option, reference_option
+from edgeseq.cli.options import data_option, json_option, limit_option, no_verify_option, reference_option
 from edgeseq.cli.outputs import plot_option
 from edgeseq.cli.render import Column, attr, echo_table, emit_json
 from edgeseq.progress import for_cli
@@ -34,9 +34,11 @@ QUANT_COLUMNS = (
 @limit_option(DEFAULT_LIMIT)
 @click.option("--layers-only", is_flag=True, help="Leave out the per-timestep rows of recurrent layers.")
 @plot_option("Also write a PNG: error per layer and per timestep (needs matplotlib).")
+@no_verify_option("Skip the check of the file and its reference against their manifests (size, sha256,"
+                  " embedded facts).")
 @json_option("Print the rows as a JSON list on stdout.")
 def quant_debug(file: Path, reference: Path | None, data_spec: str, limit: int, layers_only: bool,
-                plot_path: Path | None, as_json: bool) -> None:
+                plot_path: Path | None, no_verify: bool, as_json: bool) -> None:
     """Where a quantized file's error comes from: every layer's output (and, for recurrent layers, the hidden
     state at every timestep) against the float reference on the same digits.
 
@@ -53,7 +55,7 @@ def quant_debug(file: Path, reference: Path | None, data_spec: str, limit: int, 
     dataset = data.load(data_spec)
     with for_cli(as_json) as progress:
         progress.log(f"data: {dataset.name}, first {min(limit, len(dataset.y_test))} test digits")
-        result = debug_file(file, reference, dataset, limit, progress)
+        result = debug_file(file, reference, dataset, limit, progress, not no_verify)
     if plot_path is not None:                   # its folder and matplotlib were checked when parsed
         write_bytes_atomic(plot_path, plot(result))
     rows: list[Any] = result.layers if layers_only else result.rows

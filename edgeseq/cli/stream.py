@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from edgeseq.cli.options import (
-    data_option, json_option, limit_option, reference_option, tflite_backend_option, threads_option)
+    data_option, json_option, limit_option, no_verify_option, reference_option, tflite_backend_option, threads_option)
 from edgeseq.cli.outputs import plot_option
 from edgeseq.cli.render import Column, echo_table, emit_json
 from edgeseq.progress import for_cli
@@ -43,9 +43,10 @@ DRIFT_COLUMNS = (
 @plot_option("Also write a PNG: accuracy and drift vs rows seen (needs matplotlib).")
 @threads_option(False, "Threads for each runtime.")
 @tflite_backend_option()
+@no_verify_option("Skip the check of each file run against its manifest (size, sha256, embedded facts).")
 @json_option("Print the result (28 rows and the summary) as JSON on stdout.")
 def drift(file: Path, reference: Path | None, data_spec: str, limit: int | None, plot_path: Path | None,
-          threads: int, tflite_backend: str, as_json: bool) -> None:
+          threads: int, tflite_backend: str, no_verify: bool, as_json: bool) -> None:
     """How far a step model's state and probabilities stray from its reference's, row by row, and how early
     each can answer.
 
@@ -62,7 +63,7 @@ def drift(file: Path, reference: Path | None, data_spec: str, limit: int | None,
     from edgeseq.diagnostics.drift import drift as measure  # noqa: PLC0415
 
     with for_cli(as_json) as progress:
-        result = measure(file, reference, data_spec, limit, threads, tflite_backend, progress)
+        result = measure(file, reference, data_spec, limit, threads, tflite_backend, progress, not no_verify)
     if plot_path is not None:                   # its folder and matplotlib were checked when parsed
         from edgeseq.diagnostics.drift_plot import plot  # noqa: PLC0415
 

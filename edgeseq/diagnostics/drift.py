@@ -36,6 +36,7 @@ from edgeseq.diagnostics.drift_report import (
     FRACTION, Diff, DriftFile, DriftReport, DriftRow, Growth, growth, rows_to_fraction)
 from edgeseq.errors import DataError, EdgeseqError, ModelError
 from edgeseq.fileio import sha256_file
+from edgeseq.integrity import check as check_integrity
 from edgeseq.parity.reference import DRIFT, Resolved, is_float, resolve_reference, step_model
 from edgeseq.progress import ProgressLike, as_progress
 from edgeseq.runtimes import step_runtime_for
@@ -119,13 +120,20 @@ def _side(side: Resolved, runtime: str, backend: str, accuracy: np.ndarray, frac
 
 
 def drift(path: Path, reference: Path | None = None, dataset: Dataset | str = "sample", limit: int | None = None,
-          threads: int = 1, tflite_backend: str = "auto", progress: ProgressLike = None) -> DriftReport:
+          threads: int = 1, tflite_backend: str = "auto", progress: ProgressLike = None,
+          verify: bool = True) -> DriftReport:
     """Per-timestep drift of the step model `path` from `reference` on the first `limit` test digits of
-    `dataset` (a Dataset, or 'sample' | 'mnist' | a path), and how early each answers (module docstring)."""
+    `dataset` (a Dataset, or 'sample' | 'mnist' | a path), and how early each answers (module docstring). Each
+    file run is checked against its manifest first, as validate checks it (edgeseq.integrity; not with
+    `verify` off)."""
     started = time.perf_counter()
     progress = as_progress(progress)
     mine = step_model(Path(path), "file", DRIFT)
+    for file in dict.fromkeys((Path(path), mine.path)):     # the file named, and the step twin run for it
+        check_integrity(file, verify)
     theirs = resolve_reference(mine.path, reference, DRIFT, compatible=same_contract)
+    if theirs.path.resolve() != mine.path.resolve():
+        check_integrity(theirs.path, verify)
     contract = same_contract(mine.path, theirs.path)
     if isinstance(dataset, (str, Path)):
         from edgeseq import data  # noqa: PLC0415

@@ -23,7 +23,7 @@ from edgeseq import layout
 from edgeseq.artifacts import read_facts
 from edgeseq.data import Dataset
 from edgeseq.errors import EdgeseqError, ModelError
-from edgeseq.fileio import read_manifest
+from edgeseq.integrity import check as check_integrity
 from edgeseq.parity.reference import EXPORT_FORMATS, QUANT_DEBUG, is_float, resolve_reference
 from edgeseq.plotting import png, pyplot
 from edgeseq.progress import ProgressLike, as_progress
@@ -80,7 +80,8 @@ class QuantDebugResult:
         return asdict(self) | {"summary": self.summary()}
 
 
-def _file_and_reference(path: Path, reference: Path | None) -> tuple[Path, layout.FileKey | None]:
+def _file_and_reference(path: Path, reference: Path | None,
+                        verify: bool = True) -> tuple[Path, layout.FileKey | None]:
     """(reference file, the quantized file's key). Refuses a step model or an fp32 file (nothing to debug) in
     one line; the reference is the one edgeseq.parity.reference resolves for quant-debug."""
     path = Path(path)
@@ -89,25 +90,28 @@ def _file_and_reference(path: Path, reference: Path | None) -> tuple[Path, layou
     fmt = layout.format_of(path)
     if fmt not in EXPORT_FORMATS:
         raise ModelError(f"{path}: quant-debug takes an exported .tflite or .onnx file")
-    if is_step_facts(read_facts(path)):                 # one line for a corrupt file
+    checked = check_integrity(path, verify)             # size, sha256, structure, embedded facts: as validate
+    if is_step_facts(checked.facts):
         raise EdgeseqError(f"{path} is a step model: quant-debug takes whole-sequence files; `edgeseq drift"
                            f" {path}` shows a step model's error row by row")
-    key = layout.key_of(path, read_manifest(path))
+    key = layout.key_of(path, checked.manifest)
     if key is not None and is_float(key.recipe):
         raise EdgeseqError(f"{path} is a float file ({key.recipe}): nothing is quantized in it, nothing to debug"
                            f" (give a quantized file, e.g. {key.model}-int8.{fmt})")
-    return resolve_reference(path, reference, QUANT_DEBUG).path, key
+    found = resolve_reference(path, reference, QUANT_DEBUG).path
+    check_integrity(found, verify)
+    return found, key
 
 
 def debug_file(path: Path, reference: Path | None, dataset: Dataset, limit: int | None = DEFAULT_LIMIT,
-               progress: ProgressLike = None) -> QuantDebugResult:
+               progress: ProgressLike = None, verify: bool = True) -> QuantDebugResult:
     """Compare the quantized `path` with its float `reference` (default: the fp32 file beside it) on the first
     `limit` test digits of `dataset`, layer by layer (see the module docstring)."""
 
     started = time.perf_counter()
     progress = as_progress(progress)
     path = Path(path)
-    reference, key = _file_and_reference(path, reference)
+    reference, key = _file_and_reference(path, reference, verify)
     facts, ref_facts = read_facts(path), read_facts(reference)        # one line for a corrupt file
     if [d for d in facts.inputs[0].shape[1:]] != [d for d in ref_facts.inputs[0].shape[1:]]:
         raise EdgeseqError(f"{reference} takes input {ref_facts.inputs[0].shape}, {path} {facts.inputs[0].shape}:"

@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 
 from edgeseq import golden, layout, runtimes
-from edgeseq.artifacts import collect_files, is_step_file, read_facts
+from edgeseq.artifacts import collect_files, is_step_file
 from edgeseq.data import Dataset
-from edgeseq.embedded import contradictions
-from edgeseq.errors import EdgeseqError, IntegrityError
-from edgeseq.fileio import read_manifest, sha256_file, verify_against_manifest
+from edgeseq.errors import EdgeseqError
+from edgeseq.fileio import read_manifest, sha256_file
+from edgeseq.integrity import check as check_integrity
 from edgeseq.parity.compare import FAIL, PASS, ParityReport, compare, judge
 from edgeseq.parity.reference import GOLDEN_KIND, VALIDATE, resolve_reference
 from edgeseq.progress import ProgressLike, as_progress
@@ -102,12 +102,7 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
             raise EdgeseqError(runtimes.not_loadable(path, wanted))
         manifest = read_manifest(path)
         common |= _identity(path, manifest) | {"sha256": _sha256(path)}
-        if verify:
-            integrity = verify_against_manifest(path, manifest, common["sha256"])
-        facts = read_facts(path)
-        if verify:
-            if disagreements := contradictions(facts.embedded, manifest):
-                raise IntegrityError(f"{path}: its embedded metadata contradicts its manifest ({disagreements[0]})")
+        integrity = check_integrity(path, verify, manifest, common["sha256"]).integrity   # size, sha256, facts
         found = resolve_reference(path, reference, VALIDATE)
         ref_path, ref_kind = found.path, found.kind
         tolerance, tolerance_source = tolerance_of(manifest, common["format"])

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgeseq.errors import EdgeseqError
+from edgeseq.errors import EdgeseqError, IntegrityError
+from edgeseq.layout import shown
 from edgeseq.parity.compare import FAIL, ParityReport
 from edgeseq.parity.reference import is_float
 
@@ -31,6 +32,18 @@ def wanted(rows: tuple[ParityReport, ...]) -> list[ParityReport]:
     return list(chosen.values())
 
 
+def same_file(path: Path, sha256: str | None) -> None:
+    """The file at `path` is the one a results row was about (its sha256), or a one-line IntegrityError."""
+    from edgeseq.fileio import sha256_file  # noqa: PLC0415
+
+    try:
+        actual = sha256_file(path)
+    except OSError as err:
+        raise IntegrityError(f"cannot read {shown(path)}: {err.strerror or err}") from err
+    if sha256 is not None and actual != sha256:
+        raise IntegrityError(f"{shown(path)} is not the file validate.json judged (sha256 differs)")
+
+
 def quant_figures(rows: tuple[ParityReport, ...]) -> tuple[dict[str, tuple[bytes, str]], list[str]]:
     """PNG and caption by file name, and a note for each file that could not be debugged."""
     from edgeseq import data  # noqa: PLC0415
@@ -45,7 +58,8 @@ def quant_figures(rows: tuple[ParityReport, ...]) -> tuple[dict[str, tuple[bytes
     for row in targets:
         name = f"quant-debug-{Path(row.path).stem}.png"
         try:
-            result = debug_file(Path(row.path), None, sample, DIGITS)
+            same_file(Path(row.path), row.sha256)          # the file validate judged, not another since
+            result = debug_file(Path(row.path), None, sample, DIGITS)     # checked against its manifest first
             figures[name] = (plot(result), f"{Path(row.path).name} ({row.delta_accuracy_pp:+.2f} pp, {row.outcome or 'fail'}):"
                                            f" error per layer and per timestep against {Path(result.reference).name},"
                                            f" {result.digits} sample digits. {result.summary()}")
