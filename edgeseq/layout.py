@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from edgeseq.errors import IntegrityError
+from edgeseq.errors import IntegrityError, shown
 
 MANIFEST_SUFFIX = ".json"
 HISTORY_NAME = "history.json"
@@ -33,15 +33,6 @@ MODEL_SUFFIXES = (*EXPORT_SUFFIXES, ".keras")
 STEP_TAG = "-step"
 STEP_KIND = "step-model"       # a step model's manifest "kind"
 NAME_MAX = 100                 # characters in a name read from a file (a model, a recipe, a sidecar's name)
-
-
-def shown(value: Any) -> str:
-    """A value (a path, a name) as one line in a message: control characters (a newline, NUL, ...) escaped
-    as Python does in a repr, anything else as it is."""
-    text = str(value)
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def plain_name(value: Any, what: str, source: Any = None) -> str:

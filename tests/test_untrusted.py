@@ -544,3 +544,73 @@ def test_the_report_debugs_only_the_file_validate_judged(tmp_path):
         same_file(file, "0" * 64)
     with pytest.raises(IntegrityError, match="cannot read"):
         same_file(tmp_path / "gone.tflite", None)
+
+
+# --- one line, naming the real cause, whatever the path ---------------------------------------------------
+
+LONG = "a" * 300
+
+
+@pytest.mark.parametrize("args", [
+    ["bench", f"{{in}}/{LONG}.tflite"], ["validate", f"{{in}}/{LONG}.tflite"], ["drift", f"{{in}}/{LONG}.tflite"],
+    ["report", f"{{in}}/{LONG}"], ["report", "{results}", "--out", f"{{in}}/{LONG}"],
+    ["bench", "{models}", "--csv", f"{{in}}/{LONG}.csv"], ["train", "--data", f"{{in}}/{LONG}", "--out", "{in}/x"],
+    ["validate", "{models}", "--data", f"{{in}}/{LONG}"],
+], ids=["bench", "validate", "drift", "report", "report-out", "bench-csv", "train-data", "validate-data"])
+def test_a_file_name_too_long_is_one_line(tmp_path, args):
+    results = results_folder(tmp_path)
+    models = copy(tmp_path / "in" / "models", "rnn-fp32.onnx").parent
+    argv = [a.format(**{"in": tmp_path / "in", "results": results, "models": models}) for a in args]
+    done = invoke_cli(*argv, cwd=tmp_path)
+    line = one_line_error(done, "File name too long", "(3")
+    assert len(line) < 400
+
+
+def test_debug_still_shows_the_traceback(tmp_path):
+    done = invoke_cli("--debug", "bench", tmp_path / f"{LONG}.tflite", cwd=tmp_path)
+    assert done.returncode != 0 and "OSError" in done.stderr
+
+
+@pytest.mark.parametrize("command", ["validate", "inspect", "bench", "drift", "quant-debug"])
+def test_a_path_with_a_newline_is_one_line(tmp_path, command):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    name = "rnn\nint8.tflite"
+    shutil.copy(MODELS / "rnn-int8.tflite", folder / name)
+    (folder / f"{name}.json").write_text("{")
+    done = invoke_cli(command, folder / name, cwd=tmp_path)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert lines[-1].startswith("Error") and "rnn\\nint8.tflite" in lines[-1], done.stderr
+
+
+def test_a_missing_path_with_a_newline_is_one_line(tmp_path):
+    done = invoke_cli("bench", tmp_path / "x\ny.tflite", cwd=tmp_path)
+    one_line_error(done, "x\\ny.tflite")
+
+
+@pytest.mark.parametrize("reference, expect", [
+    ("rnn.golden.npz", None),
+    ("rnn-int8.tflite.json", "validate takes a .tflite, .onnx, .keras or .golden.npz file as the reference, not a .json"),
+])
+def test_validate_takes_golden_outputs_as_a_reference_and_refuses_a_json(tmp_path, reference, expect):
+    """--help names golden outputs as a kind of reference (this was an IndexError once)."""
+    file = copy(tmp_path / "in", "rnn-int8.tflite", "rnn.golden.npz")
+    given = tmp_path / "in" / reference
+    done = invoke_cli("validate", file, "--reference", given, "--runtime", "litert", "--json", cwd=tmp_path)
+    assert "Traceback" not in done.stderr
+    row = json.loads(done.stdout)[0]
+    if expect is None:
+        assert row["reference_kind"] == "golden outputs" and row["digits"] == 1000, row
+    else:
+        assert expect in row["reason"] and done.returncode == 1
+
+
+def test_an_unknown_recipe_is_named_when_it_decides_the_tolerance(tmp_path):
+    file = copy(tmp_path / "in" / "rnn", "rnn-int8.tflite", "rnn-fp32.tflite")
+    manifest = json.loads(file.with_name(file.name + ".json").read_text())
+    manifest.pop("tolerance", None)
+    file.with_name(file.name + ".json").write_text(json.dumps(manifest | {"recipe": "int4"}))
+    done = invoke_cli("validate", file, "--no-verify", "--limit", "100", "--runtime", "litert", cwd=tmp_path)
+    one_line_error(done, "held to float parity", "'int4'")
+    assert "tolerance: float parity" in done.stdout

@@ -19,14 +19,15 @@ from typing import Any
 import click
 
 from edgeseq.cli import build, check, measure, quant, stream, sweep
-from edgeseq.errors import EdgeseqError, first_line
+from edgeseq.errors import EdgeseqError, os_error_line, shown
 from edgeseq.quiet import VERBOSE_ENV, quiet_native_logs
 
 DEBUG_ENV = "EDGESEQ_DEBUG"
 
 
 class EdgeseqGroup(click.Group):
-    """Turns domain errors into one line, and KeyboardInterrupt into exit 130, unless --debug."""
+    """Turns domain errors and the system's refusals of a path (OSError) into one line (control characters
+    escaped: a path with a newline is still one line), and KeyboardInterrupt into exit 130, unless --debug."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -34,7 +35,14 @@ class EdgeseqGroup(click.Group):
         except EdgeseqError as err:
             if os.environ.get(DEBUG_ENV) == "1":
                 raise
-            raise click.ClickException(first_line(err)) from err
+            raise click.ClickException(shown(str(err).strip()) or type(err).__name__) from err
+        except OSError as err:      # a path the system refuses (a name too long, ...): its cause, in one line
+            if os.environ.get(DEBUG_ENV) == "1":
+                raise
+            raise click.ClickException(os_error_line(err)) from err
+        except click.ClickException as err:     # a usage error quoting a path: on one line too
+            err.message = shown(err.message)
+            raise
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)

@@ -13,7 +13,7 @@ import numpy as np
 from edgeseq import golden, layout, runtimes
 from edgeseq.artifacts import collect_files, is_step_file
 from edgeseq.data import Dataset
-from edgeseq.errors import EdgeseqError
+from edgeseq.errors import EdgeseqError, shown
 from edgeseq.fileio import read_manifest, sha256_file
 from edgeseq.integrity import check as check_integrity
 from edgeseq.parity.compare import FAIL, PASS, ParityReport, compare, judge
@@ -129,6 +129,9 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
     outcome, reason = judgement.outcome, judgement.reason
     if judgement.passed and not candidate.state_hygiene:
         outcome, reason = FAIL, "state hygiene: the same digit gave different outputs across invokes"
+    elif reason is not None and tolerance_source.startswith("float parity") and m.get("recipe"):
+        reason += (f" (held to float parity: its manifest names recipe {shown(m['recipe'])!r}, which edgeseq"
+                   " does not know)")
     if reason is None and manifest is None:
         integrity = "no-manifest (warning: unverified file)"
     return ParityReport(
