@@ -10,7 +10,7 @@ import click
 from edgeseq.cli.bench_modes import BenchArgs, mode_help, resolve, scaling_defaults
 from edgeseq.cli.options import (
     FRACTION, MAX_RUNS, SAMPLE_TEST_DIGITS, SECONDS, Finite, batch_option, json_option, no_verify_option,
-    paths_argument, positive_up_to, runtime_option, threads_option, tflite_backend_option)
+    one_line_text, paths_argument, positive_up_to, runtime_option, threads_option, tflite_backend_option)
 from edgeseq.cli.outputs import csv_option, out_option, plot_option
 from edgeseq.cli.render import Column, attr, echo_table, emit_json, fail, outcome
 from edgeseq.cli.scaling import lengths_option, run_scaling
@@ -83,7 +83,7 @@ REPORT_COLUMNS = (
               help=f"Timed seconds, at least (the runs go on until both minimums are met). {mode_help('min_seconds')}")
 @no_verify_option()
 @json_option()
-@click.option("--device-name", default=None,
+@click.option("--device-name", default=None, callback=one_line_text,
               help="What the results call this machine (recorded in each row's environment). Default: its"
                    " hostname.")
 @csv_option(f"Also write the results as CSV to this file. {mode_help('csv_path')}")

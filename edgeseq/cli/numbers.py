@@ -69,4 +69,19 @@ class Finite(click.FloatRange):
 PERCENTAGE_POINTS = Finite(-100, 100)          # an accuracy change in pp
 FRACTION = Finite(0, 1)                        # an accuracy or an agreement
 SECONDS = Finite(0, MAX_SECONDS)
-SEED = click.IntRange(0, 2**32 - 1)              # what numpy's and TensorFlow's generators take
+SEED = click.IntRange(0, 2**32 - 1)
+TEXT_MAX = 100                                   # characters in a free-text value (a device name, an address)
+
+
+def one_line_text(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """A free-text option that ends up in results and reports (a device name, a Ray address): not empty, one
+    printable line, at most TEXT_MAX characters; never silently taken as absent."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise click.BadParameter("must not be empty")
+    if not value.isprintable():
+        raise click.BadParameter(f"{value!r} holds a control character (a newline, a tab, ...)")
+    if len(value) > TEXT_MAX:
+        raise click.BadParameter(f"is longer than {TEXT_MAX} characters")
+    return value              # what numpy's and TensorFlow's generators take

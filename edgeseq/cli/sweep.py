@@ -10,7 +10,7 @@ import click
 
 from edgeseq.cli.options import (
     calibration_size_option, chosen_recipes, data_option, epochs_seed_options, json_option, limit_split_options,
-    SECONDS, Finite, list_option, positive, quant_option)
+    SECONDS, Finite, list_option, one_line_text, positive, quant_option)
 from edgeseq.cli.outputs import out_option
 from edgeseq.cli.render import emit_json, fail
 from edgeseq.models import DEFAULT_GRID
@@ -33,7 +33,7 @@ def _variant(text: str) -> str:
 @calibration_size_option()
 @click.option("--workers", type=int, default=None, callback=positive,
               help="Variants trained at a time [default: one per core here; with --ray, the cluster's CPUs].")
-@click.option("--ray", "ray_address", default=None, metavar="ADDRESS|local",
+@click.option("--ray", "ray_address", default=None, metavar="ADDRESS|local", callback=one_line_text,
               help="Run each variant's train/export/validate as a Ray task: 'local' starts Ray here, an address"
                    " joins a running cluster (whose nodes see --out). Needs the [sweep] extra.")
 @list_option("--min-accuracy", "min_accuracy", item=Finite(0, 1, min_open=True), metavar="X[,X...]",
