@@ -23,7 +23,8 @@ PACKAGE = REPO / "edgeseq"
 LAYERS = {
     0: ["", "errors", "quiet", "layout", "rows", "procs", "fileio", "environment", "data", "models", "recipes",
         "progress", "tfsupport", "keras_archive", "embedded", "golden", "step_contract", "plotting"],      # foundation ("" is the edgeseq package itself)
-    1: ["tflite_schema", "artifacts", "runtimes.*", "parity.*", "bench.*", "portability", "diagnostics.*"],  # device side: no TensorFlow
+    1: ["tflite_schema", "artifacts", "integrity", "runtimes.*", "parity.*", "bench.*", "portability",
+        "diagnostics.*"],                                    # device side: no TensorFlow
     2: ["train", "export.*"],                                # TensorFlow side
     3: ["report.*", "pipeline", "sweep.*"],                  # orchestration
     4: ["cli.*", "__main__"],                                # the command line
