@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from edgeseq import layout
+
 
 ROW = "row"
 PROBABILITIES = "probabilities"
@@ -65,7 +67,8 @@ class StepContract:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "StepContract":
-        states = tuple(StateTensor(s["name"], int(s["layer"]), s["cell"], int(s["units"])) for s in data["states"])
+        states = tuple(StateTensor(layout.plain_name(s["name"], "step state name"), int(s["layer"]), s["cell"],
+                                   int(s["units"])) for s in data["states"])     # a state's name names a file
         return cls(int(data["features"]), int(data["classes"]), states, int(data.get("timesteps", 28)))
 
 

@@ -614,3 +614,40 @@ def test_an_unknown_recipe_is_named_when_it_decides_the_tolerance(tmp_path):
     done = invoke_cli("validate", file, "--no-verify", "--limit", "100", "--runtime", "litert", cwd=tmp_path)
     one_line_error(done, "held to float parity", "'int4'")
     assert "tolerance: float parity" in done.stdout
+
+
+# --- more places where a name from a file meets the filesystem --------------------------------------------
+
+@pytest.mark.parametrize("command", ["drift", "bench"])
+def test_step_state_names_are_names(tmp_path, command):
+    """A step model's manifest names its state tensors; the trace worker writes state-<name>.npy per state."""
+    file = copy(tmp_path / "in" / "rnn", "rnn-dynamic-step.tflite", "rnn-fp32-step.tflite")
+    manifest = json.loads(file.with_name(file.name + ".json").read_text())
+    manifest["step"]["states"][0]["name"] = "../../h1"
+    file.with_name(file.name + ".json").write_text(json.dumps(manifest))
+    extra = ["--limit", "5"] if command == "drift" else ["--min-runs", "2", "--min-seconds", "0", "--warmup", "0"]
+    done = invoke_cli(command, file, *extra, cwd=tmp_path)
+    one_line_error(done, "step contract is malformed", "'../../h1' is a path, not a name")
+
+
+def test_the_trace_worker_writes_state_files_only_in_its_folder(tmp_path):
+    from edgeseq.errors import IntegrityError
+    from edgeseq.layout import child
+
+    with pytest.raises(IntegrityError):
+        child(tmp_path, "state-../../h1.npy", "state name")
+
+
+def test_a_sweep_record_names_only_its_own_files(tmp_path):
+    """A finished task record read back from --out (an earlier run's) names the files bench measures: they must
+    be in the variant's folder."""
+    from edgeseq.errors import IntegrityError
+    from edgeseq.sweep import runner
+
+    variant = tmp_path / "variants" / "rnn"
+    variant.mkdir(parents=True)
+    record = {"key": "k", "variant": "rnn", "status": "ok",
+              "export": [{"status": "ok", "path": str(MODELS / "rnn-fp32.tflite")}]}
+    with pytest.raises(IntegrityError, match="outside its variant's folder"):
+        runner._bench(record, None, variant / "bench.json", None)
+    assert not (variant / "bench.json").exists()

@@ -25,6 +25,7 @@ import numpy as np
 
 from edgeseq import runtimes
 from edgeseq.errors import ModelError
+from edgeseq.layout import child
 from edgeseq.procs import WorkerError, run_worker, serve
 from edgeseq.runtimes import RuntimeName, state_hygiene
 
@@ -131,7 +132,7 @@ def _trace(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
     if trace.states is not None:
         states = {}
         for name, values in trace.states.items():
-            np.save(workdir / f"state-{name}.npy", values, allow_pickle=False)
+            np.save(child(workdir, f"state-{name}.npy", "state name"), values, allow_pickle=False)
             states[name] = f"state-{name}.npy"
     return {"probabilities": "probabilities.npy", "states": states, "backend": runner.backend}
 

@@ -15,7 +15,7 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from edgeseq.artifacts import FileFacts, read_facts
-from edgeseq.errors import ModelError
+from edgeseq.errors import EdgeseqError, ModelError
 from edgeseq.fileio import read_manifest
 from edgeseq.layout import STEP_KIND
 from edgeseq.step_contract import (
@@ -33,7 +33,7 @@ def contract_of(path: Path, facts: FileFacts | None = None) -> StepContract:
         if said.get("kind") == STEP_KIND and isinstance(said.get("step"), dict):
             try:
                 return StepContract.from_dict(said["step"])
-            except (KeyError, TypeError, ValueError) as err:
+            except (KeyError, TypeError, ValueError, EdgeseqError) as err:
                 raise ModelError(f"{path}: its {source}'s step contract is malformed ({err})") from err
     tensors = {plain_name(t): t for t in facts.inputs}
     row = tensors.get(ROW)

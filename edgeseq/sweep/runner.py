@@ -10,7 +10,7 @@ from typing import Any
 
 from edgeseq import data, models
 from edgeseq.bench.runner import bench
-from edgeseq.errors import EdgeseqError
+from edgeseq.errors import EdgeseqError, IntegrityError, shown
 from edgeseq.fileio import check_output_dir, ensure_dir, write_bytes_atomic, write_json_atomic, write_text_atomic
 from edgeseq.progress import ProgressLike, as_progress
 from edgeseq.sweep.engines import engine_for
@@ -110,6 +110,10 @@ def _describe(record: dict[str, Any]) -> str:
 
 def _bench(record: dict[str, Any], config: SweepConfig, path: Path, progress: Any) -> dict[str, Any]:
     files = [Path(r["path"]) for r in record.get("export") or [] if r["status"] == "ok" and r.get("path")]
+    outside = [f for f in files if not f.resolve().is_relative_to(path.parent.resolve())]
+    if outside:      # a task record (perhaps an earlier run's, read back) names only files of its own variant
+        raise IntegrityError(f"{shown(path.with_name(TASK_RECORD))} names {shown(outside[0])}, outside its"
+                             f" variant's folder {shown(path.parent)}")
     started = time.time()
     rows = [r.to_dict() for r in bench(files, config.bench, progress)] if record["status"] == "ok" and files else []
     result = {"key": record["key"], "variant": record["variant"], "status": "ok", "started": started,
