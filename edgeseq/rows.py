@@ -91,3 +91,25 @@ def from_dict(cls: type[T], row: Any, where: str | None = None) -> T:
             continue
         values[f.name] = _convert(row[f.name], hints[f.name], f"{where}: {f.name}")
     return cls(**values)
+
+
+# Figures a row holds and the range each must be in (every number is finite already: rows.from_dict).
+FRACTIONS = ("accuracy", "reference_accuracy", "model_test_accuracy", "agreement")
+NON_NEGATIVE = ("max_abs_diff", "mean_abs_diff", "p50_us", "p90_us", "p99_us", "mean_us", "std_us", "min_us",
+                "step_p50_us", "step_p99_us", "throughput_dps", "import_ms", "load_ms", "first_inference_ms",
+                "peak_rss_bytes", "rss_after_import_bytes", "size_bytes", "seconds", "digits")
+POSITIVE = ("batch", "threads", "runs")
+
+
+def out_of_range(row: Any) -> str | None:
+    """The first figure of a results row outside its range (a negative latency, an accuracy above 1), or None."""
+    for names, low, high, strict, words in ((FRACTIONS, 0.0, 1.0, False, "a fraction from 0 to 1"),
+                                            (NON_NEGATIVE, 0.0, None, False, "at least 0"),
+                                            (POSITIVE, 0.0, None, True, "positive"),
+                                            (("delta_accuracy_pp",), -100.0, 100.0, False, "from -100 to 100 pp")):
+        for name in names:
+            value = getattr(row, name, None)
+            if value is not None and (value < low or (strict and value == low)
+                                      or (high is not None and value > high)):
+                return f"{name} is {value!r}, not {words}"
+    return None

@@ -651,3 +651,26 @@ def test_a_sweep_record_names_only_its_own_files(tmp_path):
     with pytest.raises(IntegrityError, match="outside its variant's folder"):
         runner._bench(record, None, variant / "bench.json", None)
     assert not (variant / "bench.json").exists()
+
+
+@pytest.mark.parametrize("field, value", [("p50_us", -3.0), ("p50_us", float("nan")), ("runs", 0)])
+def test_a_remote_device_row_is_checked_when_it_comes_home(field, value):
+    """bench --host: the rows a device sends back are figures read from outside, checked as a bench.json is."""
+    from edgeseq.bench.remote import SshTarget, _homecoming
+    from edgeseq.errors import EdgeseqError
+
+    rows = json.loads((RESULTS / "bench.json").read_text())
+    row = next(r for r in rows if r["status"] == "ok") | {field: value}
+    with pytest.raises(EdgeseqError, match=field):
+        _homecoming(row, {}, SshTarget("pi", "python3", None))
+    good = next(r for r in rows if r["status"] == "ok")
+    assert _homecoming(good, {}, SshTarget("pi", "python3", None)).environment["ssh_host"] == "pi"
+
+
+def test_a_pickle_in_a_golden_sidecar_is_never_loaded(tmp_path):
+    import numpy as np
+
+    file = golden_case(tmp_path, arrays={"labels": np.array([{"a": 1}] * 1000, dtype=object)})
+    done = invoke_cli("validate", file, "--runtime", "litert", "--json", cwd=tmp_path)
+    reason = json.loads(done.stdout)[0]["reason"]
+    assert done.returncode == 1 and "declares" in reason and "Traceback" not in done.stderr, reason

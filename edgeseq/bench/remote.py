@@ -30,6 +30,7 @@ from edgeseq.artifacts import collect_files
 from edgeseq.bench.runner import BENCH_SUFFIXES, BenchConfig, BenchResult
 from edgeseq.errors import EdgeseqError, RuntimeUnavailable
 from edgeseq.progress import ProgressLike, as_progress
+from edgeseq.rows import out_of_range
 
 AGENT = Path(__file__).with_name("remote_agent.py")
 BOOT = ("import base64,sys,zlib;"
@@ -205,6 +206,8 @@ def _refusal(target: SshTarget, reply: dict[str, Any]) -> EdgeseqError:
 
 
 def _homecoming(row: dict[str, Any], names: dict[str, str], target: SshTarget) -> BenchResult:
-    result = BenchResult.from_dict(row)
+    result = BenchResult.from_dict(row)              # every number finite (rows.from_dict), then in its range
+    if problem := out_of_range(result):
+        raise RemoteError(f"bench on {target.host} sent a row that cannot be a measurement: {problem}")
     return replace(result, path=names.get(result.path, result.path),
                    environment=result.environment | {"ssh_host": target.host})
