@@ -98,7 +98,7 @@ CORPUS: dict[tuple[str, str], list[tuple[list[str], str]]] = {
     ("sweep", "--limit-test"): [(["--limit-test", "10000001"], "10,000,000")],
     ("sweep", "--quant"): [(["--quant", "int4", "--out", "{tmp}/out"], "unknown recipe 'int4'")],
     ("sweep", "--calibration-size"): [(["--calibration-size", "0"], "positive")],
-    ("sweep", "--workers"): [(["--workers", "0"], "positive")],
+    ("sweep", "--workers"): [(["--workers", "0"], "positive"), (["--workers", "257"], "256")],
     ("sweep", "--ray"): [(["--ray", ""], "must not be empty")],
     ("sweep", "--min-accuracy"): [(["--min-accuracy", "97"], "0<x<=1"), (["--min-accuracy", "nan"], "not a finite")],
     ("sweep", "--bench-seconds"): [(["--bench-seconds", "nan"], "not a finite number")],

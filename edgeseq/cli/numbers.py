@@ -12,11 +12,12 @@ import click
 
 # Counts have stated maxima, enforced when parsed (a usage error above them):
 MAX_THREADS = 256            # threads per runtime: onnxruntime starts one OS thread per requested thread
-MAX_BATCH = 4096             # a batch (bench --scaling's most; plain bench measures at most SAMPLE_TEST_DIGITS)
-SAMPLE_TEST_DIGITS = 1000    # the shipped sample's test digits: what plain bench measures on, so its largest batch
+MAX_WORKERS = 256            # sweep --workers: processes at a time
+MAX_BATCH = 4096             # a batch: bench --scaling's most (plain bench: SAMPLE_TEST_DIGITS)
+SAMPLE_TEST_DIGITS = 1000    # the shipped sample's test digits, plain bench's: its largest batch
 MAX_RUNS = 1_000_000         # --min-runs, --warmup
 MAX_SECONDS = 86_400.0       # --min-seconds, --search-seconds, --bench-seconds: a day
-MAX_COUNT = 10_000_000       # --limit, --limit-train/test, --calibration-size, --epochs, --batch-size, --workers
+MAX_COUNT = 10_000_000       # --limit, --limit-train/test, --calibration-size, --epochs, --batch-size
 
 
 def positive_up_to(maximum: int) -> Callable[[click.Context, click.Parameter, Any], Any]:
@@ -54,8 +55,9 @@ batch_size = counted(MAX_BATCH, "the largest batch edgeseq measures")
 
 
 class Finite(click.FloatRange):
-    """A float option: finite (NaN and infinity are refused: a NaN bound opens every gate, as no comparison with
-    it is ever true) and within the range given, as click.FloatRange checks it. Every float option uses it."""
+    """A float option: finite (NaN and infinity are refused: a NaN bound opens every gate, as no comparison
+    with it is ever true) and within the range given, as click.FloatRange checks it. Every float option uses
+    it."""
 
     name = "finite float"
 

@@ -16,8 +16,9 @@ import click
 from edgeseq.errors import EdgeseqError
 from edgeseq import models, recipes
 from edgeseq.cli.numbers import (  # noqa: F401  (the value types every option uses, re-exported)
-    FRACTION, MAX_BATCH, MAX_COUNT, MAX_RUNS, MAX_SECONDS, MAX_THREADS, PERCENTAGE_POINTS, SAMPLE_TEST_DIGITS,
-    SECONDS, SEED, Finite, batch_size, counted, one_line_text, positive, positive_int, positive_up_to, thread_count)
+    FRACTION, MAX_BATCH, MAX_COUNT, MAX_RUNS, MAX_SECONDS, MAX_THREADS, MAX_WORKERS, PERCENTAGE_POINTS,
+    SAMPLE_TEST_DIGITS, SECONDS, SEED, Finite, batch_size, counted, one_line_text, positive, positive_int,
+    positive_up_to, thread_count)
 from edgeseq.runtimes import TFLiteBackend
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -10,7 +10,7 @@ import click
 
 from edgeseq.cli.options import (
     calibration_size_option, chosen_recipes, data_option, epochs_seed_options, json_option, limit_split_options,
-    SECONDS, Finite, list_option, one_line_text, positive, quant_option)
+    MAX_WORKERS, SECONDS, Finite, list_option, one_line_text, positive_up_to, quant_option)
 from edgeseq.cli.outputs import out_option
 from edgeseq.cli.render import emit_json, fail
 from edgeseq.models import DEFAULT_GRID
@@ -31,7 +31,7 @@ def _variant(text: str) -> str:
 @limit_split_options()
 @quant_option("Recipes to export for each variant")
 @calibration_size_option()
-@click.option("--workers", type=int, default=None, callback=positive,
+@click.option("--workers", type=int, default=None, callback=positive_up_to(MAX_WORKERS),
               help="Variants trained at a time [default: one per core here; with --ray, the cluster's CPUs].")
 @click.option("--ray", "ray_address", default=None, metavar="ADDRESS|local", callback=one_line_text,
               help="Run each variant's train/export/validate as a Ray task: 'local' starts Ray here, an address"
