@@ -74,4 +74,5 @@ def test_results_carry_the_device_name(tmp_path):
     default = run_cli("bench", source, *FAST, "--json", cwd=tmp_path)
     assert {r["environment"]["device"] for r in json.loads(default.stdout)} == {socket.gethostname()}
     empty = run_cli("bench", source, *FAST, "--device-name", " ", cwd=tmp_path)
-    assert empty.returncode == 1 and empty.stderr.strip().splitlines()[-1] == "Error: --device-name must not be empty"
+    assert empty.returncode == 2          # a bad option value: a usage error, when parsed (cli/numbers.one_line_text)
+    assert empty.stderr.strip().splitlines()[-1] == "Error: Invalid value for '--device-name': must not be empty"
