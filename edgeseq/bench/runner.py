@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from edgeseq import layout, runtimes
-from edgeseq.artifacts import collect_files
+from edgeseq.artifacts import collect_files, is_step_file
 from edgeseq.environment import device_name, fingerprint, installed
 from edgeseq.errors import EdgeseqError
-from edgeseq.fileio import read_manifest, sha256_file
-from edgeseq.integrity import check as check_integrity
+from edgeseq.fileio import read_manifest, sha256_file, verify_against_manifest
+from edgeseq.integrity import SKIPPED, check as check_integrity
 from edgeseq.procs import WorkerError, run_worker
 from edgeseq.progress import Progress, ProgressLike, as_progress
 from edgeseq.rows import from_dict
@@ -105,7 +105,7 @@ def _describe(path: Path, manifest: dict[str, Any] | None) -> dict[str, Any]:
                 "recurrent_op": f"Keras {key.model} layers (tf.function)"}
     return {"model": key.model if key else None, "format": layout.format_of(path) or path.suffix.lstrip("."),
             "recipe": key.recipe if key else None, "recurrent_op": m.get("recurrent_op"),
-            "step": bool(key and key.step)}
+            "step": is_step_file(path)}
 
 
 class Timing(Protocol):
@@ -155,7 +155,8 @@ def check_file(path: Path, verify: bool, progress: Progress, warn: bool = True) 
         label = key.label if key else path.name
         facts |= _describe(path, manifest)
         facts["sha256"] = sha256_file(path)
-        facts["integrity"] = check_integrity(path, verify, manifest, facts["sha256"]).integrity  # as validate
+        facts["integrity"] = verify_against_manifest(path, manifest, facts["sha256"]) if verify else SKIPPED
+        check_integrity(path, verify, manifest, facts["sha256"])    # as validate: structure, embedded facts
     except (EdgeseqError, OSError) as err:
         progress.log(f"      failed: {err}")
         return CheckedFile(facts | _describe(path, None), label, str(err))
