@@ -33,6 +33,12 @@ class Checked:
     facts: FileFacts | None
 
 
+def integrity_of(path: Path, verify: bool, manifest: dict[str, Any] | None, sha256: str | None = None) -> str:
+    """Size and sha256 against the manifest: 'verified', 'no-manifest' or SKIPPED (an IntegrityError on a
+    mismatch). `check` starts with it; bench records it for a file whose structure then fails."""
+    return verify_against_manifest(path, manifest, sha256) if verify else SKIPPED
+
+
 def check(path: Path, verify: bool = True, manifest: Any = NOT_GIVEN, sha256: str | None = None) -> Checked:
     """`path` against its manifest: size and sha256, structure, embedded facts (module docstring); a
     one-line IntegrityError (or ModelError for a corrupt file) on the first problem. A caller that has read
@@ -40,7 +46,7 @@ def check(path: Path, verify: bool = True, manifest: Any = NOT_GIVEN, sha256: st
     path = Path(path)
     if manifest is NOT_GIVEN:
         manifest = read_manifest(path)
-    integrity = verify_against_manifest(path, manifest, sha256) if verify else SKIPPED
+    integrity = integrity_of(path, verify, manifest, sha256)
     if path.suffix == SUFFIXES[KERAS_FORMAT]:
         check_keras_archive(path)
         return Checked(manifest, integrity, None)

@@ -22,8 +22,8 @@ from edgeseq import layout, runtimes
 from edgeseq.artifacts import collect_files, is_step_file
 from edgeseq.environment import device_name, fingerprint, installed
 from edgeseq.errors import EdgeseqError
-from edgeseq.fileio import read_manifest, sha256_file, verify_against_manifest
-from edgeseq.integrity import SKIPPED, check as check_integrity
+from edgeseq.fileio import read_manifest, sha256_file
+from edgeseq.integrity import check as check_integrity, integrity_of
 from edgeseq.procs import WorkerError, run_worker
 from edgeseq.progress import Progress, ProgressLike, as_progress
 from edgeseq.rows import from_dict
@@ -155,7 +155,7 @@ def check_file(path: Path, verify: bool, progress: Progress, warn: bool = True) 
         label = key.label if key else path.name
         facts |= _describe(path, manifest)
         facts["sha256"] = sha256_file(path)
-        facts["integrity"] = verify_against_manifest(path, manifest, facts["sha256"]) if verify else SKIPPED
+        facts["integrity"] = integrity_of(path, verify, manifest, facts["sha256"])
         check_integrity(path, verify, manifest, facts["sha256"])    # as validate: structure, embedded facts
     except (EdgeseqError, OSError) as err:
         progress.log(f"      failed: {err}")
