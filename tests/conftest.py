@@ -1,8 +1,12 @@
-"""Shared fixtures: tiny models trained once per session on a slice of the shipped sample."""
+"""Shared fixtures: the models trained and exported once per session (the quick run), venvs built once, and
+the CLI run in a subprocess or in this process."""
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -16,14 +20,14 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import scheduling  # noqa: E402
 from edgeseq import data  # noqa: E402
-from edgeseq.models import Arch  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
-# session fixtures that train and export models (minutes): every test that uses one, directly or through
-# another fixture, is marked slow when collected
-SLOW_FIXTURES = frozenset({"trained", "exported"})
+# session fixtures that take minutes (the quick run that trains and exports the models, the virtual environments
+# pip builds): every test that uses one, directly or through another fixture, is marked slow when collected
+SLOW_FIXTURES = frozenset({"quick_run", "trained", "exported", "runtime_python", "tflite_runtime_python"})
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects
@@ -31,6 +35,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+    scheduling.order(config, items)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """--dist loadgroup (pyproject's addopts): groups and order from scheduling.py."""
+    return scheduling.make_scheduler(config, log) if config.getvalue("dist") == "loadgroup" else None
+
+
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """The folder NAME made by `build(folder)` once per test session. Under pytest-xdist each worker has a
+    temporary folder of its own inside the session's: the first worker to ask builds in the session's folder,
+    under a lock; the others wait for the lock and reuse the folder (or fail with the builder's error)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    folder, done, failed = base / name, base / f"{name}.done", base / f"{name}.failed"
+    with open(base / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        if failed.exists():
+            pytest.fail(f"building {name} failed in another worker:\n{failed.read_text()}", pytrace=False)
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            try:
+                build(folder)
+            except Exception:
+                failed.write_text(traceback.format_exc())
+                raise
+            done.touch()
+    return folder
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
@@ -91,17 +126,22 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = 600) -> A
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+def venv_with(extra: str) -> Callable[[Path], None]:
+    """A builder for `built_once`: a fresh venv in the folder with `pip install .[EXTRA]`."""
+    def build(venv: Path) -> None:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", f"{REPO}[{extra}]"],
+                       check=True, timeout=1200)
+    return build
+
+
 @pytest.fixture(scope="session")
 def runtime_python(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A fresh venv with `pip install .[runtime]` (EDGESEQ_RUNTIME_PYTHON reuses one already made)."""
     given = os.environ.get("EDGESEQ_RUNTIME_PYTHON")
     if given:
         return given
-    venv = tmp_path_factory.mktemp("runtime-venv")
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = str(venv / "bin" / "python")
-    subprocess.run([python, "-m", "pip", "install", "--quiet", f"{REPO}[runtime]"], check=True, timeout=1200)
-    return python
+    return str(built_once(tmp_path_factory, "runtime-venv", venv_with("runtime")) / "bin" / "python")
 
 
 @pytest.fixture(scope="session")
@@ -110,33 +150,40 @@ def sample() -> data.Dataset:
 
 
 @pytest.fixture(scope="session")
-def tiny_data(sample: data.Dataset) -> data.Dataset:
-    return sample.limited(train=3000, test=300)
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    """`edgeseq run --quick --out OUT --json` on the shipped sample, once per session (`built_once`): the
+    end-to-end test (test_run.py) checks it, and its models and exported files are the `trained` and `exported`
+    fixtures (3 epochs on the sample's 6,000 digits: good enough for parity to mean something; calibration on 100
+    digits). Returns OUT and the finished command."""
+    def build(folder: Path) -> None:
+        done = run_cli("run", "--quick", "--out", folder / "run", "--json")
+        (folder / "command.json").write_text(json.dumps([done.returncode, done.stdout, done.stderr]))
+        if (folder / "run" / "train.json").is_file():   # beside the models, as `trained` promises
+            shutil.copy(folder / "run" / "train.json", folder / "run" / "models" / "train.json")
+
+    folder = built_once(tmp_path_factory, "quick-run", build)
+    returncode, stdout, stderr = json.loads((folder / "command.json").read_text())
+    return folder / "run", subprocess.CompletedProcess(["edgeseq", "run", "--quick"], returncode, stdout, stderr)
+
+
+def _stage_output(quick_run: tuple[Path, subprocess.CompletedProcess], name: str) -> Path:
+    out, done = quick_run
+    assert (out / name).is_file(), f"`edgeseq run --quick` wrote no {name}:\n{done.stderr[-3000:]}"
+    return out / name
 
 
 @pytest.fixture(scope="session")
-def trained(tmp_path_factory: pytest.TempPathFactory, tiny_data: data.Dataset) -> Path:
-    """OUT/<arch>/<arch>.keras for both architectures (3 epochs on 3,000 digits: good enough for parity to mean
-    something), and OUT/train.json: what `edgeseq train --json` prints."""
-    import json
-
-    from edgeseq.train import TrainConfig, train
-
-    out = tmp_path_factory.mktemp("models")
-    results = [train(TrainConfig(arch, epochs=3, batch_size=32, seed=0), tiny_data, out, progress=lambda _: None)
-               for arch in Arch]
-    (out / "train.json").write_text(json.dumps([r.to_dict() for r in results]))
-    return out
+def trained(quick_run: tuple[Path, subprocess.CompletedProcess]) -> Path:
+    """OUT/<arch>/<arch>.keras for both architectures, and OUT/train.json (what `edgeseq train --json` prints):
+    the quick run's models folder (its exported files are there too)."""
+    return _stage_output((quick_run[0] / "models", quick_run[1]), "train.json").parent
 
 
 @pytest.fixture(scope="session")
-def exported(trained: Path) -> tuple[Path, list[dict]]:
-    """Every recipe of both architectures exported into the trained folder, with the per-recipe results."""
-    import json
-
-    done = run_cli("export", "--from", trained, "--out", trained, "--calibration-size", "100", "--json")
-    assert done.stdout, done.stderr
-    return trained, json.loads(done.stdout)
+def exported(trained: Path, quick_run: tuple[Path, subprocess.CompletedProcess]) -> tuple[Path, list[dict]]:
+    """Every recipe of both architectures exported into the trained folder, with the per-recipe results (what
+    `edgeseq export --json` prints): the quick run's export step."""
+    return trained, json.loads(_stage_output(quick_run, "export.json").read_text())
 
 
 BLOCK_TENSORFLOW = """import sys

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, built_once, venv_with
 from edgeseq.errors import ModelError
 from edgeseq.fileio import read_manifest
 from edgeseq.runtimes.litert_runtime import _cannot_run
@@ -32,12 +32,7 @@ def tflite_runtime_python(tmp_path_factory) -> str:
         return given
     if sys.version_info >= (3, 12):
         pytest.skip("tflite-runtime 2.14 (its last release) has wheels for Python <= 3.11 only")
-    venv = tmp_path_factory.mktemp("tflite-runtime-venv")
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = str(venv / "bin" / "python")
-    subprocess.run([python, "-m", "pip", "install", "--quiet", f"{REPO}[tflite-runtime]"], check=True,
-                   timeout=1200)
-    return python
+    return str(built_once(tmp_path_factory, "tflite-runtime-venv", venv_with("tflite-runtime")) / "bin" / "python")
 
 
 def run(python: str, *args) -> subprocess.CompletedProcess:
