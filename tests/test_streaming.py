@@ -1,4 +1,4 @@
-"""Step models (export --streaming): the contract in files and manifests, parity of 28 rows fed one by one
+"""Step models (export --streaming, --graph step): the contract in files and manifests, parity of 28 rows fed one by one
 against the whole-sequence file, sequences longer than the trained 28, per-step latency, and the report's
 streaming section. Tiny models trained on the shipped sample (conftest), both formats."""
 
@@ -26,20 +26,50 @@ FORMATS = ("tflite", "onnx")
 
 
 @pytest.fixture(scope="module")
-def streamed(trained: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def streamed(exported: tuple[Path, list[dict]], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """fp32 and dynamic in both formats for both models, with their step models; and the results folder of
-    export, validate and bench (--json) on them."""
+    export, validate and bench (--json) on them. The whole-sequence files are the session's (conftest's
+    `exported`), copied with their manifests and golden outputs; the step models are exported beside them from
+    the same Keras models (`export --graph step`: the step models alone, which --streaming adds)."""
+    folder, rows = exported
     out = tmp_path_factory.mktemp("streamed")
     results = tmp_path_factory.mktemp("streamed-results")
-    done = run_cli("export", "--from", trained, "--out", out, "--streaming", "--quant", "fp32", "--quant", "dynamic",
+    whole = []
+    for row in rows:
+        if row["status"] == "ok" and row["recipe"] in RECIPES and row["graph"] != "step":
+            source = Path(row["path"])
+            (out / source.parent.name).mkdir(exist_ok=True)
+            for path in (source, *layout.sidecars(source)):
+                shutil.copy2(path, out / source.parent.name / path.name)
+            whole.append(row | {"path": str(out / source.parent.name / source.name)})
+    assert len(whole) == len(STATES) * len(FORMATS) * len(RECIPES), rows
+    done = run_cli("export", "--from", folder, "--out", out, "--graph", "step", "--quant", "fp32", "--quant", "dynamic",
                    "--json")
     assert done.returncode == 0, done.stderr[-2000:]
-    (results / "export.json").write_text(done.stdout)
-    shutil.copy(trained / "train.json", results / "train.json")
+    (results / "export.json").write_text(json.dumps(whole + json.loads(done.stdout)))
+    shutil.copy(folder / "train.json", results / "train.json")
     done = run_cli("validate", out, "--json")
     assert done.returncode in (0, 1), done.stderr[-2000:]   # 1: a quantized file may fail against its model
     (results / "validate.json").write_text(done.stdout)
     return out, results
+
+
+def test_streaming_adds_a_step_model_per_chosen_recipe():
+    """What `export --streaming` adds to the plan (the fixture above exports the same step models with
+    `--graph step`): every recipe named with --quant, or else the ones the recipes table marks streaming."""
+    from edgeseq import models
+    from edgeseq.export.exporter import plan_streaming
+    from edgeseq.recipes import RECIPES as TABLE, Graph
+
+    seeds = models.select("all")
+    named = [r for r in TABLE.values() if r.quant.value in RECIPES]
+    specs = plan_streaming(seeds, named, named=True)
+    assert {(s.arch.value, s.recipe.format.value, s.recipe.name) for s in specs} == {
+        (arch, fmt, recipe) for arch in STATES for fmt in FORMATS for recipe in RECIPES}
+    assert {s.graph for s in specs} == {Graph.STEP}
+    by_default = plan_streaming(seeds, list(TABLE.values()), named=False)
+    assert {s.recipe.key for s in by_default} == {r.key for r in TABLE.values() if r.streaming}
+    assert len(plan_streaming(seeds, list(TABLE.values()), named=True)) == len(seeds) * len(TABLE)
 
 
 def step_files(out: Path) -> list[Path]:

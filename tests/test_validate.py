@@ -14,10 +14,11 @@ from edgeseq.recipes import Tolerance
 from conftest import run_cli
 
 
-def test_validate_every_exported_file(exported):
+def test_validate_every_exported_file(exported, quick_run):
+    """Every exported file against its Keras model: the quick run's validate step (what `edgeseq validate FOLDER`
+    does, on the sample's 1,000 test digits), then the command itself on two of the files."""
     folder, results = exported
-    done = run_cli("validate", folder, "--limit", "200", "--json")
-    reports = json.loads(done.stdout)
+    reports = json.loads((quick_run[0] / "validate.json").read_text())
     exported_paths = {r["path"] for r in results if r["status"] == "ok"}
     assert {r["path"] for r in reports} == exported_paths
     for r in reports:
@@ -28,15 +29,22 @@ def test_validate_every_exported_file(exported):
     by_name = {Path(r["path"]).name: r for r in reports}
     for name in ("rnn-fp32.tflite", "lstm-fp32.tflite", "rnn-fp32.onnx", "lstm-fp32.onnx"):
         assert by_name[name]["passed"] and by_name[name]["max_abs_diff"] <= 1e-4, by_name[name]
-    # 200 digits cannot show a quantized file within -1 pp (the paired gate): not a fail, and never a silent pass
     assert by_name["lstm-dynamic.tflite"]["outcome"] in ("pass", "inconclusive"), by_name["lstm-dynamic.tflite"]
     assert all(r["passed"] == (r["outcome"] == "pass") for r in reports)
     for name in ("lstm-dynamic.onnx", "rnn-dynamic.onnx", "rnn-int8.tflite", "lstm-int8.tflite", "lstm-int16x8.tflite"):
         # half-trained tiny models have unconfident outputs: quantization flips a few top-1 answers
         assert by_name[name]["agreement"] >= 0.85, by_name[name]
-    failed = [r for r in reports if not r["passed"] and r["outcome"] != "inconclusive"]
-    assert done.returncode == (1 if failed else 0), done.stderr   # inconclusive alone exits 0 (1 with --strict)
-    if any(r["outcome"] == "inconclusive" for r in reports) and not failed:
+    # the command: 200 digits cannot show a quantized file within -1 pp (the paired gate): not a fail, and never a
+    # silent pass; inconclusive alone exits 0 (1 with --strict)
+    files = [folder / "lstm" / "lstm-dynamic.tflite", folder / "rnn" / "rnn-fp32.onnx"]
+    done = run_cli("validate", *files, "--limit", "200", "--json")
+    rows = json.loads(done.stdout)
+    assert {r["path"] for r in rows} == {str(f) for f in files}
+    assert all(r["reference_kind"] == "keras model" and r["digits"] == 200 for r in rows), rows
+    assert all(r["outcome"] in ("pass", "inconclusive") if r["recipe"] == "dynamic" else r["passed"] for r in rows), rows
+    failed = [r for r in rows if not r["passed"] and r["outcome"] != "inconclusive"]
+    assert done.returncode == (1 if failed else 0), done.stderr
+    if any(r["outcome"] == "inconclusive" for r in rows) and not failed:
         assert "inconclusive:" in done.stderr and "--strict" in done.stderr
 
 
