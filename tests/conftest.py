@@ -127,11 +127,12 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = 600) -> A
 
 
 def venv_with(extra: str) -> Callable[[Path], None]:
-    """A builder for `built_once`: a fresh venv in the folder with `pip install .[EXTRA]`."""
+    """A builder for `built_once`: a fresh venv in the folder with `pip install .[EXTRA]` (this environment's
+    pip installs into it, so the venv itself needs no pip)."""
     def build(venv: Path) -> None:
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", f"{REPO}[{extra}]"],
-                       check=True, timeout=1200)
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "--quiet",
+                        "--disable-pip-version-check", f"{REPO}[{extra}]"], check=True, timeout=1200)
     return build
 
 
