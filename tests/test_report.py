@@ -545,3 +545,19 @@ def test_files_that_lose_more_than_half_a_point_get_a_quant_debug_plot(tmp_path)
     assert (tmp_path / "out" / "quant-debug-lstm-int8.png").read_bytes().startswith(b"\x89PNG")
     assert "](quant-debug-lstm-int8.png)" in text and "largest relative error: layer" in text
     assert "rnn-int16x8.tflite (-81.23 pp): quant-debug could not run" in text
+
+
+def test_every_file_table_shows_each_files_own_memory_and_the_runtimes_baseline(built):
+    """The memory column is bench's file_memory_bytes / rss_after_import_bytes, in MiB, on the file's line."""
+    _, out = built
+    lines = (out / "report.md").read_text(encoding="utf-8").splitlines()
+    assert any("memory MiB: file / runtime" in line for line in lines)
+    shown = 0
+    for row in real("bench.json"):
+        if row["status"] != "ok" or row["batch"] != 1 or row.get("file_memory_bytes") is None:
+            continue
+        cell = f"| {row['file_memory_bytes'] / 2**20:.1f} / {row['rss_after_import_bytes'] / 2**20:.0f} |"
+        start = f"| {row['model']} | {row['format']} | {row['recipe']} | {row['runtime']} |"
+        assert any(line.startswith(start) and cell in line for line in lines), (start, cell)
+        shown += 1
+    assert shown >= 3

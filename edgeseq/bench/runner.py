@@ -80,8 +80,10 @@ class BenchResult:
     import_ms: float | None = None
     load_ms: float | None = None
     first_inference_ms: float | None = None
-    peak_rss_bytes: int | None = None
-    rss_after_import_bytes: int | None = None
+    peak_rss_bytes: int | None = None         # the worker's own peak after load and inference (VmHWM)
+    rss_after_import_bytes: int | None = None  # the runtime's baseline: RSS after its import, before the file
+    file_memory_bytes: int | None = None      # peak - baseline: what loading and running the file cost
+    memory_method: str | None = None          # how the peak was read (edgeseq.bench.memory)
     size_bytes: int | None = None
     recurrent_op: str | None = None
     integrity: str | None = None
@@ -222,21 +224,22 @@ def _measure(path: Path, runtime: RuntimeName, threads: int, config: BenchConfig
         return [BenchResult(**base, status="failed", reason=measured)]
     skipped = [b for b in config.batches if b not in {m["batch"] for m in measured["batches"]}]
     note = f"batch-1-only file: not measured at batch {', '.join(map(str, skipped))}" if skipped else None
-    common = {k: measured[k] for k in ("backend", "import_ms", "load_ms", "first_inference_ms",
-                                        "peak_rss_bytes", "rss_after_import_bytes")}
+    common = {k: measured[k] for k in ("backend", "import_ms", "load_ms", "first_inference_ms", "peak_rss_bytes",
+                                        "rss_after_import_bytes", "file_memory_bytes", "memory_method")}
     rows = []
     for row in measured["batches"]:
         figures = {k: v for k, v in row.items() if k != "max_us"}
         rows.append(BenchResult(**base, **common, **figures, status="ok", reason=None, batch_note=note))
         step = f", one step p50 {row['step_p50_us']:.1f} µs" if row.get("step_p50_us") is not None else ""
         progress.log(f"      batch {row['batch']}: p50 {row['p50_us']:.1f} µs, p99 {row['p99_us']:.1f} µs"
-                     f" ({row['runs']} runs){step}, peak RSS {measured['peak_rss_bytes'] / 2**20:.0f} MiB")
+                     f" ({row['runs']} runs){step}, memory {measured['file_memory_bytes'] / 2**20:.1f} MiB over the"
+                     f" runtime's {measured['rss_after_import_bytes'] / 2**20:.0f} MiB")
     return rows
 
 
 CSV_FIELDS = ("path", "model", "format", "recipe", "runtime", "status", "reason", "backend", "batch", "p50_us",
               "p90_us", "p99_us", "step_p50_us", "step_p99_us", "mean_us", "std_us", "min_us", "runs", "throughput_dps", "load_ms",
-              "first_inference_ms", "peak_rss_bytes", "size_bytes", "recurrent_op", "threads", "integrity", "sha256")
+              "first_inference_ms", "peak_rss_bytes", "rss_after_import_bytes", "file_memory_bytes", "size_bytes", "recurrent_op", "threads", "integrity", "sha256")
 
 
 def to_csv(results: list[BenchResult]) -> str:

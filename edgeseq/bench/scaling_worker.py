@@ -19,10 +19,10 @@ from typing import Any
 
 def handle(request: dict[str, Any], workdir: Any = None) -> dict[str, Any]:
     from edgeseq.bench.scaling import BATCH_ONE, sequences  # noqa: PLC0415
-    from edgeseq.bench.worker import rss_bytes, start, time_call  # noqa: PLC0415
+    from edgeseq.bench.worker import start, time_call  # noqa: PLC0415
     from edgeseq.errors import first_line  # noqa: PLC0415
 
-    runtime, digits, _ = start(request)
+    runtime, digits, _, probe = start(request)
     points = []
     for length, batch in request["points"]:
         row: dict[str, Any] = {"length": length, "batch": batch}
@@ -35,8 +35,8 @@ def handle(request: dict[str, Any], workdir: Any = None) -> dict[str, Any]:
             points.append(row | {"status": "failed", "reason": first_line(err)[:300]})
             continue
         points.append(row | {"status": "ok", "reason": None, **stats})
-    return {"backend": runtime.backend, "batch_one_only": runtime.batch_one_only, "peak_rss_bytes": rss_bytes(),
-            "points": points}
+    return {"backend": runtime.backend, "batch_one_only": runtime.batch_one_only,
+            "peak_rss_bytes": probe.result()["peak_rss_bytes"], "points": points}
 
 
 if __name__ == "__main__":

@@ -3,11 +3,13 @@ through `procs.run_worker`:
 
     request: {path, runtime, threads, tflite_backend, batches, warmup, min_runs, min_seconds}
     result:  load and first-inference times, per-batch latency summaries (for a step model, of a whole sequence
-             fed row by row, and of one step: step_p50_us, step_p99_us), the process's peak RSS
+             fed row by row, and of one step: step_p50_us, step_p99_us), and memory (edgeseq.bench.memory):
+             the RSS after the runtime's import, the peak after load and inference, their difference
 
 `start(request)` (the file loaded in its runtime, and the cost of getting there) and `time_call(run, request)`
 (the timing loop: warm-up, then single calls until both min_runs and min_seconds are met, summarised in
-percentiles) serve every bench mode's worker (edgeseq.bench.scaling_worker too).
+percentiles) serve every bench mode's worker (edgeseq.bench.scaling_worker too). The memory figures are the
+worker's own (VmHWM, restarted after the import), never the parent's: see edgeseq.bench.memory.
 
 Never imports TensorFlow unless the runtime is keras (or tf.lite is forced).
 """
@@ -15,17 +17,13 @@ Never imports TensorFlow unless the runtime is keras (or tf.lite is forced).
 from __future__ import annotations
 
 import importlib
-import resource
 import sys
 import time
 from typing import Any
 
 import numpy as np
 
-
-def rss_bytes() -> int:
-    """This process's peak resident set size so far."""
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * (1 if sys.platform == "darwin" else 1024)
+from edgeseq.bench.memory import MemoryProbe
 
 
 def summarise(samples_ns: list[int]) -> dict[str, float]:
@@ -55,24 +53,21 @@ def time_call(run: Any, request: dict[str, Any]) -> dict[str, float]:
     return summarise(measure(run, request["warmup"], request["min_runs"], request["min_seconds"]))
 
 
-def start(request: dict[str, Any]) -> tuple[Any, np.ndarray, dict[str, Any]]:
+def start(request: dict[str, Any]) -> tuple[Any, np.ndarray, dict[str, Any], MemoryProbe]:
     """(the request's file loaded in its runtime, first inference run; the shipped sample's test digits; the
-    cost of getting there: import_ms, load_ms, first_inference_ms, the RSS before and after the import)."""
+    cost of getting there: import_ms, load_ms, first_inference_ms; the memory probe, restarted after the
+    runtime's import: its `result()` after the timing gives the file's memory)."""
     from edgeseq import data, runtimes  # noqa: PLC0415
     from edgeseq.artifacts import is_step_file  # noqa: PLC0415
     from edgeseq.runtimes import RuntimeName  # noqa: PLC0415
 
     digits = data.load("sample").x_test
     name = RuntimeName(request["runtime"])
-    rss_start = rss_bytes()
+    probe = MemoryProbe.start()
     started = time.perf_counter_ns()
-    importlib.import_module(runtimes.RUNTIMES[name].module)
-    if name is RuntimeName.KERAS:
-        from edgeseq.tfsupport import import_tensorflow  # noqa: PLC0415
-
-        import_tensorflow()
+    importlib.import_module(runtimes.RUNTIMES[name].module).import_library(tflite_backend=request["tflite_backend"])
     import_ms = (time.perf_counter_ns() - started) / 1e6
-    rss_imported = rss_bytes()
+    probe.imported()
     step = is_step_file(request["path"]) if runtimes.RUNTIMES[name].runs_step_models else False   # not in load_ms
     started = time.perf_counter_ns()
     runtime = runtimes.load(request["path"], name, threads=request["threads"], step=step,
@@ -82,12 +77,11 @@ def start(request: dict[str, Any]) -> tuple[Any, np.ndarray, dict[str, Any]]:
     started = time.perf_counter_ns()
     first()
     first_ms = (time.perf_counter_ns() - started) / 1e6
-    return runtime, digits, {"import_ms": import_ms, "load_ms": load_ms, "first_inference_ms": first_ms,
-                             "rss_before_import_bytes": rss_start, "rss_after_import_bytes": rss_imported}
+    return runtime, digits, {"import_ms": import_ms, "load_ms": load_ms, "first_inference_ms": first_ms}, probe
 
 
 def handle(request: dict[str, Any], workdir: Any = None) -> dict[str, Any]:
-    runtime, digits, cost = start(request)
+    runtime, digits, cost, probe = start(request)
     batches = []
     for batch in request["batches"]:
         if runtime.batch_one_only and batch != 1:
@@ -98,8 +92,8 @@ def handle(request: dict[str, Any], workdir: Any = None) -> dict[str, Any]:
             step = time_call(runtime.bind_step(batch), request)
             row |= {"step_p50_us": step["p50_us"], "step_p99_us": step["p99_us"]}
         batches.append(row)
-    return {"backend": runtime.backend, "batch_one_only": runtime.batch_one_only, **cost,
-            "peak_rss_bytes": rss_bytes(), "tensorflow_imported": "tensorflow" in sys.modules,
+    return {"backend": runtime.backend, "batch_one_only": runtime.batch_one_only, **cost, **probe.result(),
+            "tensorflow_imported": "tensorflow" in sys.modules,
             "batches": batches}
 
 

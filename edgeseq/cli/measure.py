@@ -22,12 +22,11 @@ BENCH_COLUMNS = (
     Column("threads", attr("threads")),
     Column("batch", attr("batch")),
     Column("p50 µs", attr("p50_us", ".1f")),
-    Column("p90 µs", attr("p90_us", ".1f")),
     Column("p99 µs", attr("p99_us", ".1f")),
-    Column("digits/s", attr("throughput_dps", ".0f")),
     Column("load ms", attr("load_ms", ".1f")),
     Column("first ms", attr("first_inference_ms", ".2f")),
-    Column("RSS MiB", attr("peak_rss_bytes", ".0f", 1 / 2**20)),
+    Column("MiB file/rt", lambda r: "" if r.file_memory_bytes is None or r.rss_after_import_bytes is None
+           else f"{r.file_memory_bytes / 2**20:.1f}/{r.rss_after_import_bytes / 2**20:.0f}"),
     Column("bytes", attr("size_bytes")),
     Column("status", lambda r: r.status if r.status == "ok" else outcome(r.status, r.reason)),
 )

@@ -139,13 +139,21 @@ def _status(r: FileRow) -> str:
     return r.bench_status or "not in bench.json"
 
 
+def _memory(r: FileRow) -> str:
+    """The file's own memory (peak after load and inference over the runtime's baseline) and that baseline."""
+    if r.file_memory_bytes is None or r.runtime_memory_bytes is None:
+        return "–"
+    return f"{r.file_memory_bytes / 2**20:.1f} / {r.runtime_memory_bytes / 2**20:.0f}"
+
+
 def _every_file(rows: tuple[FileRow, ...]) -> Block:
     header = ["model", "format", "recipe", "runtime", "status", "size KB", "accuracy %", "Δ pp",
-              "agreement %", "p50 µs (b1)", "p99 µs (b1)", "other batches p50/p99 µs", "parity"]
+              "agreement %", "p50 µs (b1)", "p99 µs (b1)", "other batches p50/p99 µs", "memory MiB: file / runtime",
+              "parity"]
     body = [[r.model, r.format, r.recipe, r.runtime, _status(r), kb(r.size_bytes), pct(r.accuracy),
              pp(r.delta_accuracy_pp), pct(r.agreement), us(r.p50_us), us(r.p99_us),
-             ", ".join(f"b{b}: {us(p50)}/{us(p99)}" for b, p50, p99 in r.other_batches) or "–", r.parity]
-            for r in rows]
+             ", ".join(f"b{b}: {us(p50)}/{us(p99)}" for b, p50, p99 in r.other_batches) or "–", _memory(r),
+             r.parity] for r in rows]
     return ("table", header, body)
 
 

@@ -55,6 +55,8 @@ class FileRow:
     step: bool = False                   # a step model: the streaming section's, never a candidate
     step_p50_us: float | None = None     # one row, at batch 1 (p50_us: the whole sequence fed row by row)
     step_p99_us: float | None = None
+    file_memory_bytes: int | None = None     # bench's peak after load and inference minus the runtime's baseline
+    runtime_memory_bytes: int | None = None  # the runtime's baseline: RSS after its import
 
     @property
     def label(self) -> str:
@@ -83,7 +85,8 @@ class FileRow:
 
     def summary(self) -> dict[str, Any]:
         return {"file": self.label, "path": self.path, "runtime": self.runtime, "accuracy": self.accuracy,
-                "p50_us": self.p50_us, "p99_us": self.p99_us, "size_bytes": self.size_bytes}
+                "p50_us": self.p50_us, "p99_us": self.p99_us, "size_bytes": self.size_bytes,
+                "file_memory_bytes": self.file_memory_bytes, "runtime_memory_bytes": self.runtime_memory_bytes}
 
     def to_dict(self) -> dict[str, Any]:
         return {"label": self.label, **asdict(self),
@@ -215,7 +218,9 @@ def _file_row(f: _File, runtime: str, inputs: Inputs) -> FileRow:
         (bad.reason if bad else None) or ("not measured at batch 1" if ok and not one else None),
         one.p50_us if one else None, one.p99_us if one else None,
         tuple((r.batch, r.p50_us, r.p99_us) for r in ok if r.batch != 1), check.outcome if check else None,
-        bool(f.key and f.key.step), one.step_p50_us if one else None, one.step_p99_us if one else None)
+        bool(f.key and f.key.step), one.step_p50_us if one else None, one.step_p99_us if one else None,
+        file_memory_bytes=getattr(one, "file_memory_bytes", None) if one else None,
+        runtime_memory_bytes=getattr(one, "rss_after_import_bytes", None) if one else None)
 
 
 def file_rows(inputs: Inputs) -> tuple[FileRow, ...]:

@@ -46,3 +46,8 @@ class KerasRuntime:
 
 def load(path: Path, threads: int = 1, **_: Any) -> KerasRuntime:
     return KerasRuntime(path, threads)
+
+
+def import_library(**_: Any) -> None:
+    """Import TensorFlow (bench measures a runtime's baseline memory after this)."""
+    import_tensorflow()

@@ -243,3 +243,8 @@ def load(path: Path, threads: int = 1, tflite_backend: str = "auto", **_: Any) -
 
 def step_session(path: Path, threads: int = 1, tflite_backend: str = "auto", **_: Any) -> LiteRTStepSession:
     return LiteRTStepSession(path, threads, TFLiteBackend(tflite_backend))
+
+
+def import_library(tflite_backend: str = "auto", **_: Any) -> None:
+    """Import the TFLite library `load` would use (bench measures a runtime's baseline memory after this)."""
+    _interpreter_class(TFLiteBackend(tflite_backend))

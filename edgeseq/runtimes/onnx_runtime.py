@@ -102,3 +102,8 @@ def load(path: Path, threads: int = 1, **_: Any) -> OnnxRuntime:
 
 def step_session(path: Path, threads: int = 1, **_: Any) -> OnnxStepSession:
     return OnnxStepSession(path, threads)
+
+
+def import_library(**_: Any) -> None:
+    """Import onnxruntime (bench measures a runtime's baseline memory after this)."""
+    import onnxruntime  # noqa: F401, PLC0415

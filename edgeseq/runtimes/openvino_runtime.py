@@ -186,3 +186,8 @@ def load(path: Path, threads: int = 1, **_: Any) -> OpenVinoRuntime:
 
 def step_session(path: Path, threads: int = 1, **_: Any) -> OpenVinoStepSession:
     return OpenVinoStepSession(path, threads)
+
+
+def import_library(**_: Any) -> None:
+    """Import OpenVINO (bench measures a runtime's baseline memory after this)."""
+    import openvino  # noqa: F401, PLC0415

@@ -43,7 +43,7 @@ class Library:
 class RuntimeRow:
     name: RuntimeName
     suffixes: tuple[str, ...]
-    module: str                        # the adapter module: load(path, threads, **options), step_session(...)
+    module: str                        # the adapter: load(path, threads, **options), step_session, import_library
     libraries: tuple[Library, ...]     # in the order `auto` tries them
     needs: str | None                  # the module that must be installed to use it (before any file is loaded)
     isolated: bool = False             # can crash the process on a malformed file: validate runs it in a child
