@@ -54,8 +54,8 @@ PROFILERS: dict[RuntimeName, Profiler] = {
     RuntimeName.ONNXRUNTIME: Profiler(
         "onnxruntime's profiler (SessionOptions.enable_profiling): each node's kernel time, in whole µs"),
     RuntimeName.OPENVINO: Profiler(
-        "OpenVINO's performance counters (PERF_COUNT, InferRequest.get_profiling_info): each executed node's real"
-        " time, in whole µs; nodes the CPU plugin fused count as one"),
+        "OpenVINO's performance counters (PERF_COUNT, InferRequest.get_profiling_info): each node's mean real time"
+        " since compile, floored to whole µs (a node under 1 µs reads 0); nodes the CPU plugin fused count as one"),
     RuntimeName.LITERT: Profiler(
         None, "LiteRT's Python API exposes no op profiler (ai-edge-litert's Interpreter and CompiledModel); the"
               " native tool has one: benchmark_model --graph=FILE --enable_op_profiling=true"),
@@ -235,7 +235,7 @@ def figures(measured: dict[str, Any]) -> dict[str, Any]:
     walls = measured["walls_us"]
     wall, wall_mean = statistics.median(walls), statistics.fmean(walls)
     plain = measured["plain"]["p50_us"]
-    split, recurrence = _split(recurrent, by_part)
+    split, recurrence = _split(recurrent, by_part, [k for k, kind in kinds.items() if kind == "recurrent"])
     busy = wall_mean / wall if wall else None
     warning = (f"the profiled calls' mean wall time is {busy:.1f}× their p50: the machine was busy, and the node"
                " means include the interruptions" if busy is not None and busy > BUSY else None)
@@ -255,8 +255,11 @@ def figures(measured: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _split(recurrent: list[NodeTime], by_part: dict[str, float]) -> tuple[str, float | None]:
+def _split(recurrent: list[NodeTime], by_part: dict[str, float], layers: list[str]) -> tuple[str, float | None]:
     """(how the recurrent layers' time splits, the recurrence share where it can be seen)."""
+    if not recurrent and layers:
+        return (f"the profiler timed no node of the recurrent layers ({', '.join(layers)}): each of their nodes"
+                " read 0 µs"), None
     if not recurrent:
         return "no recurrent layer found in the graph", None
     fused = sorted({n.op for n in recurrent if n.part == FUSED})

@@ -31,6 +31,8 @@ from edgeseq.bench.profile_groups import GraphNode, place_all
 
 NodeKey = tuple[str, str, "str | None"]            # (node name, op type, kernel: OpenVINO's exec type)
 SUBGRAPH_OPS = frozenset({"Loop", "Scan", "If"})    # onnxruntime ops whose body nodes are profiled inside them
+FEWER_RUNS = ("onnxruntime's profiler stops recording at its maximum number of events (\"Maximum number of"
+              " events reached\"): ask for fewer --min-runs")
 
 
 def _timed(run: Callable[[], Any], warmup: int, runs: int, after: Callable[[], None] | None = None) -> list[float]:
@@ -78,7 +80,7 @@ def onnxruntime_runs(events: list[dict[str, Any]], runs: int) -> list[dict[NodeK
     windows = sorted((e["ts"], e["ts"] + e["dur"]) for e in events
                      if e.get("cat") == "Session" and e.get("name") == "model_run")[-runs:]
     if len(windows) < runs:
-        raise RuntimeError(f"the onnxruntime trace holds {len(windows)} model runs, expected {runs}")
+        raise RuntimeError(f"the onnxruntime trace holds {len(windows)} model runs, expected {runs}; {FEWER_RUNS}")
     starts = [start for start, _ in windows]
     nodes = sorted((e for e in events if e.get("cat") == "Node" and str(e.get("name")).endswith("_kernel_time")
                     and e["ts"] >= starts[0]), key=lambda e: (e.get("tid"), e["ts"], -e["dur"]))
@@ -97,6 +99,8 @@ def onnxruntime_runs(events: list[dict[str, Any]], runs: int) -> list[dict[NodeK
         times = per_run[bisect.bisect_right(starts, event["ts"]) - 1]
         key = (event["name"][:-len("_kernel_time")], event.get("op") or "?", None)
         times[key] = times.get(key, 0.0) + max(own, 0.0)
+    if any(not times for times in per_run):
+        raise RuntimeError(f"the onnxruntime trace has model runs without node events; {FEWER_RUNS}")
     return per_run
 
 
@@ -178,7 +182,7 @@ def _readings(infer_request: Any) -> dict[NodeKey, float]:
     inference since the model was compiled, floored to whole µs (PerfCount::avg)."""
     readings: dict[NodeKey, float] = {}
     for info in infer_request.get_profiling_info():
-        if info.status.name == "EXECUTED":       # NOT_RUN, OPTIMIZED_OUT: no time of their own
+        if info.status.name == "EXECUTED":       # NOT_RUN: its mean reads 0 µs (run or not); OPTIMIZED_OUT
             key = (info.node_name, info.node_type, info.exec_type)
             readings[key] = readings.get(key, 0.0) + info.real_time.total_seconds() * 1e6
     return readings
