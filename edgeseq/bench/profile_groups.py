@@ -154,7 +154,7 @@ def place_runtime_node(name: str, op: str, originals: Iterable[str], places: dic
     layers = list(dict.fromkeys(p.layer for p in found if p.layer))
     parts = {p.part for p in found if p.part} - {OTHER}
     if name not in places and _tensor_named(GraphNode(name, op)):    # a runtime's own Q/DQ of a node's output
-        return (" + ".join(layers) if layers else UNATTRIBUTED), (OTHER if parts else None)
+        return (" + ".join(layers) if layers else UNATTRIBUTED), (OTHER if any(p.part for p in found) else None)
     if op in FUSED_RECURRENT_OPS or FUSED in parts or {INPUT_PROJECTION, RECURRENCE} <= parts:
         part: str | None = FUSED
     elif parts:
