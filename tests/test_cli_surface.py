@@ -152,7 +152,8 @@ def test_an_option_left_out_takes_its_modes_default(scaling):
 
 def test_bench_help_shows_both_defaults():
     text = " ".join(invoke_cli("bench", "--help").stdout.split())
-    assert "[default: 50; with --scaling: 3]" in text and "[default: 1; with --scaling: 1,2]" in text
+    assert "[default: 50; with --scaling: 3; with --profile: 10]" in text
+    assert "[default: 1; with --scaling: 1,2]" in text
     assert ("Defaults then: --batch 1,2,4,8,16,32,64,128,256 --threads 1,2 --warmup 3 --min-runs 10"
             " --min-seconds 0.5.") in text
     assert "[with --scaling only; default: 28,56,112,224,448]" in text

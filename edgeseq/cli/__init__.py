@@ -6,8 +6,8 @@ line on stderr and exit 1, here; a bad option value is a usage error (exit 2). C
 build.py (train, export, run), check.py (validate, inspect), measure.py (bench, report), quant.py
 (quant-debug), stream.py (drift), sweep.py (sweep). Options shared by several commands are declared once in
 options.py (a list option takes a comma list or repetition, through one parser), the paths a command writes in
-outputs.py (checked when parsed, before any work), bench's two modes (plain and --scaling) and their defaults in
-bench_modes.py. Importing this package never imports TensorFlow.
+outputs.py (checked when parsed, before any work), bench's modes (plain, --scaling, --profile) and their defaults
+in bench_modes.py. Importing this package never imports TensorFlow.
 """
 
 from __future__ import annotations

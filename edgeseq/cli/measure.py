@@ -7,12 +7,13 @@ from typing import Any
 
 import click
 
-from edgeseq.cli.bench_modes import BenchArgs, mode_help, resolve, scaling_defaults
+from edgeseq.cli.bench_modes import BenchArgs, mode_defaults, mode_help, resolve, scaling_defaults
 from edgeseq.cli.options import (
     FRACTION, MAX_RUNS, SAMPLE_TEST_DIGITS, SECONDS, Finite, batch_option, json_option, no_verify_option,
     one_line_text, paths_argument, positive_up_to, runtime_option, threads_option, tflite_backend_option)
 from edgeseq.cli.outputs import csv_option, out_option, plot_option
 from edgeseq.cli.render import Column, attr, echo_table, emit_json, fail, outcome
+from edgeseq.cli.profile import run_profile
 from edgeseq.cli.scaling import lengths_option, run_scaling
 from edgeseq.progress import for_cli
 
@@ -87,7 +88,7 @@ REPORT_COLUMNS = (
                    " hostname.")
 @csv_option(f"Also write the results as CSV to this file. {mode_help('csv_path')}")
 @out_option(None, "Also write the results as OUT/bench.json (what `edgeseq report RUN OUT` merges); with"
-                  " --scaling, OUT/scaling.json and OUT/scaling.png.")
+                  " --scaling, OUT/scaling.json and OUT/scaling.png; with --profile, OUT/profile.json.")
 @click.option("--host", default=None, metavar="[USER@]HOST",
               help="Measure on this machine over ssh (your keys and ssh config): the files and their manifests"
                    f" are copied to a temporary folder there, measured by its edgeseq[runtime], and removed."
@@ -103,8 +104,14 @@ REPORT_COLUMNS = (
                    f" sample and thread speed-up. Defaults then: {scaling_defaults()}.")
 @lengths_option()
 @plot_option(f"Also write the growth plot to this PNG (needs matplotlib). {mode_help('plot_path')}")
+@click.option("--profile", is_flag=True,
+              help="Time per operator instead, at batch 1: the file timed unprofiled, then --min-runs inferences"
+                   " with the runtime's profiler on (onnxruntime's profiler, OpenVINO's performance counters;"
+                   " LiteRT's Python API has none: its rows say so), each node's time and share, grouped into"
+                   " the model's layers and, in recurrent layers, input projection vs recurrence where a runtime"
+                   f" shows them apart. Defaults then: {mode_defaults('profile')}.")
 @click.pass_context
-def bench(ctx: click.Context, scaling: bool, **_: Any) -> None:
+def bench(ctx: click.Context, scaling: bool, profile: bool, **_: Any) -> None:
     """Measure latency (p50/p90/p99), load time, cold start, peak memory and size of exported files.
 
     PATHS are files or folders (default: models); every .tflite, .onnx and .keras under a folder is measured
@@ -119,9 +126,12 @@ def bench(ctx: click.Context, scaling: bool, **_: Any) -> None:
     Cost growth: edgeseq bench models/lstm --scaling --lengths 28,56,112,224,448 --plot scaling.png. Sequences
     longer than 28 rows are consecutive test digits end to end; only a step model (dynamic time axis) takes
     them, and a whole-sequence file says "unsupported" for them.
+
+    Time per operator: edgeseq bench models/lstm/lstm-dynamic.onnx --profile --out runs/full (OUT/profile.json,
+    which `edgeseq report` shows for the recommended files).
     """
-    args = resolve(ctx, scaling)            # each option left out at its mode's default (bench_modes.MODES)
-    (run_scaling if scaling else run_bench)(args)
+    args = resolve(ctx, scaling, profile)   # each option left out at its mode's default (bench_modes.MODES)
+    (run_profile if profile else run_scaling if scaling else run_bench)(args)
 
 
 def run_bench(args: BenchArgs) -> None:

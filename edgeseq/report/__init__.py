@@ -9,6 +9,7 @@ Where a change goes:
   reproduction.py  the Keras accuracies beside the published ones; the note on the shipped sample
   portability.py   the file × runtime library table (pass, fail, can't load)
   devices.py       other devices' bench results joined on sha256: one verdict per device
+  profile.py       RESULTS/profile.json (bench --profile): time per operator of the recommended files
   document.py      what the report says, in which order; Markdown and self-contained HTML
   figures.py       the three PNGs from the rows (drawn by plots.py)
   units.py         how a figure is written (µs, KB, %, pp)
@@ -41,9 +42,11 @@ from edgeseq.report.inputs import (
 )
 from edgeseq.report.join import FileRow, file_rows, join_notes
 from edgeseq.report.streaming import drift_images, read_drift, streaming_blocks, streaming_rows
+from edgeseq.bench.profile import read_profile
 from edgeseq.bench.scaling import read_scaling
 from edgeseq.bench.scaling_plot import scaling_figures
 from edgeseq.report.portability import table as portability_table
+from edgeseq.report.profile import profile_blocks, recommended_profiles
 from edgeseq.report.quant import quant_figures
 from edgeseq.report.reproduction import Reproduction, reproductions, sample_note
 from edgeseq.report.units import KB
@@ -72,6 +75,7 @@ class ReportResult:
     devices: tuple[DeviceReport, ...] = ()     # one verdict per device, when other devices' results are given
     streaming: tuple[dict[str, Any], ...] = ()  # per step model × runtime: parity, one step, the cost of streaming
     drift: tuple[dict[str, Any], ...] = ()      # RESULTS/drift.json, when the run measured it
+    profile: tuple[dict[str, Any], ...] = ()    # RESULTS/profile.json's rows about the recommended files
 
     def to_dict(self) -> dict[str, Any]:
         return {"markdown_path": self.markdown_path, "html_path": self.html_path, "json_path": self.json_path,
@@ -81,7 +85,8 @@ class ReportResult:
                 "files": [r.to_dict() for r in self.files], "environment": list(self.environment),
                 "data": self.data, "warnings": list(self.warnings),
                 "devices": [d.to_dict() for d in self.devices], "streaming": list(self.streaming),
-                "drift": [{k: v for k, v in d.items() if k != "rows"} for d in self.drift]}
+                "drift": [{k: v for k, v in d.items() if k != "rows"} for d in self.drift],
+                "profile": list(self.profile)}
 
 
 def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
@@ -91,6 +96,7 @@ def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
     inputs = read_inputs(results)
     drifts = read_drift(results)                         # every input is read (and checked) before any work
     growth = read_scaling(results)                       # RESULTS/scaling.json: `edgeseq bench --scaling`
+    profiles = read_profile(results)                     # RESULTS/profile.json: `edgeseq bench --profile`
     every_row = file_rows(inputs)
     rows = tuple(r for r in every_row if not r.step)        # step models have their own section
     streaming = tuple(r for r in every_row if r.step)
@@ -118,11 +124,12 @@ def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
                       [(name, caption) for name, (_, caption) in per_device.items()],
                       ([(name, caption) for name, (_, caption) in quant.items()], quant_notes),
                       streaming_blocks(rows + streaming, [(name, caption) for name, (_, caption) in drift.items()],
-                                       drifts, growth))
+                                       drifts, growth), profile_blocks(verdict, profiles))
     result = ReportResult(str(out / "report.md"), str(out / "report.html"), str(out / "report.json"),
                           tuple(str(out / name) for name in images), budgets, verdict, conclusion, rows, envs,
                           data, notes, published, note, devices, tuple(streaming_rows(rows + streaming)),
-                          tuple(r.to_dict() for r in drifts))
+                          tuple(r.to_dict() for r in drifts),
+                          tuple(r.to_dict() for r in recommended_profiles(verdict, profiles)))
     write_text_atomic(out / "report.md", to_markdown(blocks))
     write_text_atomic(out / "report.html", to_html(blocks, images, "edgeseq report"))
     write_json_atomic(out / "report.json", result.to_dict())

@@ -12,15 +12,16 @@ from edgeseq.errors import ModelError, RuntimeUnavailable, first_line
 from edgeseq.runtimes.table import RUNTIMES, RuntimeName
 
 
-def open_session(path: Path, threads: int) -> tuple[Any, str]:
+def open_session(path: Path, threads: int, profile_prefix: str | None = None) -> tuple[Any, str]:
     """The one place an onnxruntime session is set up, for whole-sequence and step files alike:
-    (session, backend label)."""
+    (session, backend label). `profile_prefix` (bench --profile): onnxruntime's profiler on, its trace written
+    to that path prefix when `end_profiling()` is called."""
     try:
         import onnxruntime as ort  # noqa: PLC0415
     except ImportError as err:
         raise RuntimeUnavailable(f"onnxruntime is not installed: {RUNTIMES[RuntimeName.ONNXRUNTIME].install_hint}") \
             from err
-    options = session_options(ort, threads)
+    options = session_options(ort, threads, profile_prefix=profile_prefix)
     try:
         session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
     except Exception as err:  # noqa: BLE001  (onnxruntime raises its own exception types, and undecodable names)
@@ -28,7 +29,7 @@ def open_session(path: Path, threads: int) -> tuple[Any, str]:
     return session, f"onnxruntime {metadata.version('onnxruntime')}, CPUExecutionProvider, {threads} thread(s)"
 
 
-def session_options(ort: Any, threads: int, optimize: bool = True) -> Any:
+def session_options(ort: Any, threads: int, optimize: bool = True, profile_prefix: str | None = None) -> Any:
     """The session options of every onnxruntime session edgeseq opens: this many intra-op threads, one inter-op,
     sequential, quiet; `optimize=False` (quant-debug) keeps the graph as written."""
     options = ort.SessionOptions()
@@ -38,14 +39,17 @@ def session_options(ort: Any, threads: int, optimize: bool = True) -> Any:
     options.log_severity_level = 3
     if not optimize:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    if profile_prefix is not None:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
     return options
 
 
 class OnnxRuntime:
     name = "onnxruntime"
 
-    def __init__(self, path: Path, threads: int) -> None:
-        self._session, self.backend = open_session(path, threads)
+    def __init__(self, path: Path, threads: int, profile_prefix: str | None = None) -> None:
+        self._session, self.backend = open_session(path, threads, profile_prefix)
         try:
             inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
             if len(inputs) != 1 or len(outputs) != 1 or len(inputs[0].shape) != 3:
@@ -56,6 +60,10 @@ class OnnxRuntime:
         except Exception as err:  # noqa: BLE001  (onnxruntime raises its own exception types, and undecodable names)
             raise _cannot(path, "load", err) from err
         self.path = path
+
+    def end_profiling(self) -> str:
+        """The path of the profiler's trace (a session opened with a profile_prefix), written now."""
+        return self._session.end_profiling()
 
     def bind(self, digits: np.ndarray) -> Callable[[], np.ndarray]:
         """One inference on `digits` (already a valid batch)."""
@@ -96,8 +104,8 @@ class OnnxStepSession:
         return lambda: session.run(outputs, feed)
 
 
-def load(path: Path, threads: int = 1, **_: Any) -> OnnxRuntime:
-    return OnnxRuntime(path, threads)
+def load(path: Path, threads: int = 1, profile_prefix: str | None = None, **_: Any) -> OnnxRuntime:
+    return OnnxRuntime(path, threads, profile_prefix)
 
 
 def step_session(path: Path, threads: int = 1, **_: Any) -> OnnxStepSession:

@@ -32,7 +32,7 @@ class OpenVinoSession:
     """The one place an OpenVINO model is set up, for whole-sequence and step files alike: read once, compiled
     once per batch size (every input's batch axis set), each with its own reused infer request."""
 
-    def __init__(self, path: Path, threads: int) -> None:
+    def __init__(self, path: Path, threads: int, profile: bool = False) -> None:
         try:
             import openvino as ov  # noqa: PLC0415
             import openvino.properties as props  # noqa: PLC0415
@@ -42,6 +42,8 @@ class OpenVinoSession:
         self.ov, self._props, self._hints, self.path = ov, props, hints, path
         self._config = {hints.inference_precision: ov.Type.f32, props.inference_num_threads: threads,
                         props.num_streams: 1}
+        if profile:                                 # bench --profile: per-node performance counters (PERF_COUNT)
+            self._config[props.enable_profiling] = True
         self._core = ov.Core()
         try:
             self.model = self._core.read_model(str(path))
@@ -101,8 +103,8 @@ class OpenVinoSession:
 class OpenVinoRuntime:
     name = "openvino"
 
-    def __init__(self, path: Path, threads: int) -> None:
-        self._session, self.path = OpenVinoSession(path, threads), path
+    def __init__(self, path: Path, threads: int, profile: bool = False) -> None:
+        self._session, self.path = OpenVinoSession(path, threads, profile), path
         inputs, outputs = self._session.model.inputs, self._session.model.outputs
         shape = inputs[0].get_partial_shape() if len(inputs) == 1 else None
         if shape is None or len(outputs) != 1 or shape.rank.is_dynamic or shape.rank.get_length() != 3:
@@ -116,6 +118,11 @@ class OpenVinoRuntime:
     @property
     def backend(self) -> str:
         return self._session.label
+
+    @property
+    def session(self) -> OpenVinoSession:
+        """The model as read (`session.model`) and compiled per batch size (`session.request(batch)`)."""
+        return self._session
 
     def bind(self, digits: np.ndarray) -> Callable[[], np.ndarray]:
         """One inference on `digits` (already a valid batch), its input set once on a reused infer request."""
@@ -180,8 +187,8 @@ def _cannot(path: Path, verb: str, err: BaseException) -> ModelError:
     return ModelError(f"{path}: openvino cannot {verb} it ({reason(err)[:200]})")
 
 
-def load(path: Path, threads: int = 1, **_: Any) -> OpenVinoRuntime:
-    return OpenVinoRuntime(path, threads)
+def load(path: Path, threads: int = 1, profile: bool = False, **_: Any) -> OpenVinoRuntime:
+    return OpenVinoRuntime(path, threads, profile)
 
 
 def step_session(path: Path, threads: int = 1, **_: Any) -> OpenVinoStepSession:
