@@ -234,7 +234,7 @@ def handle(request: dict[str, Any], workdir: Any = None) -> dict[str, Any]:
     collector = COLLECTORS.get(request["runtime"])
     if collector is None:
         raise ValueError(f"no profiler for runtime {request['runtime']!r}")
-    runtime, digits, _ = start(request)
+    runtime, digits, _, _ = start(request)
     one = digits[:1]
     plain = summarise(measure(runtime.bind(one), request["warmup"], request["min_runs"], 0.0))
     del runtime
