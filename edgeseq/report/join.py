@@ -55,6 +55,10 @@ class FileRow:
     step: bool = False                   # a step model: the streaming section's, never a candidate
     step_p50_us: float | None = None     # one row, at batch 1 (p50_us: the whole sequence fed row by row)
     step_p99_us: float | None = None
+    flops: int | None = None             # at batch 1 (bench.bound); a step model's: its whole sequence
+    flops_source: str | None = None      # where the count comes from, or why there is none
+    bound_us: float | None = None        # the FLOPs at the bench run's fp32 GEMM peak (its environment)
+    bound_ratio: float | None = None     # p50_us / bound_us
 
     @property
     def label(self) -> str:
@@ -215,7 +219,8 @@ def _file_row(f: _File, runtime: str, inputs: Inputs) -> FileRow:
         (bad.reason if bad else None) or ("not measured at batch 1" if ok and not one else None),
         one.p50_us if one else None, one.p99_us if one else None,
         tuple((r.batch, r.p50_us, r.p99_us) for r in ok if r.batch != 1), check.outcome if check else None,
-        bool(f.key and f.key.step), one.step_p50_us if one else None, one.step_p99_us if one else None)
+        bool(f.key and f.key.step), one.step_p50_us if one else None, one.step_p99_us if one else None,
+        **({k: getattr(one, k) for k in ("flops", "flops_source", "bound_us", "bound_ratio")} if one else {}))
 
 
 def file_rows(inputs: Inputs) -> tuple[FileRow, ...]:
