@@ -1,9 +1,9 @@
 """The compute bound beside a latency: a file's FLOPs at this machine's single-thread fp32 GEMM peak.
 
-  peak    measure_peak(): numpy float32 512x512 @ 512x512, the median of 40 timed products after 5 untimed
-          ones, in GFLOP/s. Only meaningful where numpy's BLAS runs one thread, so bench takes it with
-          peak_in_worker(): a fresh process (edgeseq.bench.peak_worker) whose BLAS thread variables are 1 before
-          numpy is imported.
+  peak    measure_peak() (edgeseq.gemm_peak): numpy float32 512x512 @ 512x512, the median of 40 timed products
+          after 5 untimed ones, in GFLOP/s. Only meaningful where numpy's BLAS runs one thread, so bench takes it
+          with peak_in_worker(): a fresh process (python -m edgeseq.gemm_peak) whose BLAS thread variables are 1
+          before numpy is imported.
   FLOPs   count_flops(path, manifest): 2 x the multiply-adds of one digit, never a guess. From the Keras config
           (config.json in the .keras zip, read without TensorFlow) of the file itself or of the .keras its
           manifest names (source_keras: a file of that name beside it, with that sha256); else, for ONNX, from
@@ -24,23 +24,23 @@ from __future__ import annotations
 import json
 import math
 import statistics
-import time
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from edgeseq.fileio import sha256_file
+from edgeseq.gemm_peak import PEAK_REPS, PEAK_SIZE, PEAK_WARMUP, THREAD_VARIABLES, blas_name, measure_peak
 from edgeseq.procs import WorkerError, run_worker
 
-PEAK_WORKER = "edgeseq.bench.peak_worker"
-PEAK_SIZE, PEAK_REPS, PEAK_WARMUP = 512, 40, 5
+__all__ = ["FlopCount", "PEAK_REPS", "PEAK_SIZE", "PEAK_WARMUP", "THREAD_VARIABLES", "blas_name", "bound_fields",
+           "count_flops", "keras_config_flops", "measure_peak", "onnx_structure_flops", "peak_environment",
+           "peak_in_worker", "source_keras"]
+
+PEAK_WORKER = "edgeseq.gemm_peak"       # a foundation module: its process imports little more than numpy
 PEAK_TIMEOUT_S = 120
 PEAK_METHOD = (f"numpy float32 {PEAK_SIZE}x{PEAK_SIZE} matmul, 1 BLAS thread, median of {PEAK_REPS} after"
                f" {PEAK_WARMUP} untimed, in a fresh process")
-# numpy's BLAS (OpenBLAS, MKL, BLIS, Accelerate) reads its thread count from these when it loads
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
-                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}                                   # Keras layer -> gates
 ONNX_GATES = {"LSTM": 4, "DynamicQuantizeLSTM": 4, "GRU": 3, "RNN": 1}
@@ -61,38 +61,6 @@ class FlopCount:
 
 
 # --- the peak ----------------------------------------------------------------------------------------------
-
-def measure_peak(size: int = PEAK_SIZE, reps: int = PEAK_REPS, warmup: int = PEAK_WARMUP) -> dict[str, float]:
-    """float32 GEMM rate of this process's numpy: the median (and best) of `reps` timed size^3 products."""
-    import numpy as np  # noqa: PLC0415  (the caller decides the BLAS threads before numpy loads)
-
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((size, size), dtype=np.float32)
-    b = rng.standard_normal((size, size), dtype=np.float32)
-    out = np.empty((size, size), np.float32)
-    for _ in range(warmup):
-        np.matmul(a, b, out=out)
-    clock, times = time.perf_counter_ns, []
-    for _ in range(reps):
-        start = clock()
-        np.matmul(a, b, out=out)
-        times.append(clock() - start)
-    flops = 2.0 * size ** 3
-    median, best = statistics.median(times), min(times)
-    return {"gflops": flops / median, "gflops_best": flops / best, "ms_median": median / 1e6, "size": size,
-            "reps": reps}
-
-
-def blas_name() -> str:
-    """The BLAS numpy was built with ('scipy-openblas 0.3.29'), or '?'."""
-    import numpy as np  # noqa: PLC0415
-
-    try:
-        blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
-        return f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
-    except Exception:  # noqa: BLE001  (numpy before 1.25 has no mode=)
-        return "?"
-
 
 def peak_in_worker(timeout: float = PEAK_TIMEOUT_S) -> dict[str, Any] | str:
     """measure_peak() in a fresh process with one BLAS thread: its result (with the BLAS's name), or the
