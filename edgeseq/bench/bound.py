@@ -13,8 +13,9 @@
           A step model (streaming) runs its whole model once per row: its sequence costs T x (one step of every
           recurrent layer + the head), which is a little more than the whole-sequence file (the head runs on
           every row, not once).
-  bound   bound_us = flops x batch / peak; bound_ratio = p50 / bound_us. A ratio of 1.0 runs as fast as a
-          perfectly efficient fp32 GEMM would compute the same arithmetic; int8 files can beat it.
+  bound   a bench row's flops are one digit's x its batch; bound_us = flops / peak; bound_ratio = p50 / bound_us.
+          A ratio of 1.0 runs as fast as a perfectly efficient fp32 GEMM would compute the same arithmetic; int8
+          files can beat it.
 
 No TensorFlow here; `onnx` is imported only to count an ONNX graph.
 """
