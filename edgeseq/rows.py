@@ -97,7 +97,8 @@ def from_dict(cls: type[T], row: Any, where: str | None = None) -> T:
 FRACTIONS = ("accuracy", "reference_accuracy", "model_test_accuracy", "agreement")
 NON_NEGATIVE = ("max_abs_diff", "mean_abs_diff", "p50_us", "p90_us", "p99_us", "mean_us", "std_us", "min_us",
                 "step_p50_us", "step_p99_us", "throughput_dps", "import_ms", "load_ms", "first_inference_ms",
-                "peak_rss_bytes", "rss_after_import_bytes", "file_memory_bytes", "size_bytes", "seconds", "digits")
+                "peak_rss_bytes", "rss_after_import_bytes", "file_memory_bytes", "size_bytes", "seconds", "digits",
+                "flops", "bound_us", "bound_ratio")
 POSITIVE = ("batch", "threads", "runs")
 
 

@@ -129,6 +129,10 @@ def test_bench_on_the_host_brings_the_results_home(sshd, runtime_python, tmp_pat
         assert row["status"] == "ok" and row["p50_us"] > 0 and row["integrity"] == "verified", row
         assert row["sha256"] == sha256_file(Path(row["path"]))
         assert row["environment"]["device"] == "loopback-pi" and row["environment"]["ssh_host"] == ALIAS
+        peak = row["environment"]["fp32_gemm_peak_gflops"]      # the host's, measured there
+        assert peak > 0 and row["flops"] > 0                    # counted here: the .keras is not sent
+        assert row["bound_us"] == pytest.approx(row["flops"] / (peak * 1e3))
+        assert row["bound_ratio"] == pytest.approx(row["p50_us"] / row["bound_us"])
     assert json.loads((tmp_path / "pi" / "bench.json").read_text()) == rows
     (folder,) = remote_folders(done.stderr)
     assert not Path(folder).exists(), "the host's temporary folder was left behind"

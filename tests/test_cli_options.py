@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from edgeseq.cli import cli
-from edgeseq.cli.measure import BENCH_COLUMNS
+from edgeseq.cli.bench_table import BENCH_COLUMNS
 from edgeseq.cli.options import batch_option, runtime_option, threads_option
 from edgeseq.cli.render import Column, Note, noted, table, wrap
 

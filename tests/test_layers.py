@@ -22,7 +22,8 @@ PACKAGE = REPO / "edgeseq"
 # layer or lower.
 LAYERS = {
     0: ["", "errors", "quiet", "layout", "rows", "procs", "fileio", "environment", "data", "models", "recipes",
-        "progress", "tfsupport", "keras_archive", "embedded", "golden", "step_contract", "plotting"],      # foundation ("" is the edgeseq package itself)
+        "progress", "tfsupport", "keras_archive", "embedded", "golden", "step_contract", "plotting",
+        "gemm_peak"],      # foundation ("" is the edgeseq package itself)
     1: ["tflite_schema", "artifacts", "integrity", "runtimes.*", "parity.*", "bench.*", "portability",
         "diagnostics.*"],                                    # device side: no TensorFlow
     2: ["train", "export.*"],                                # TensorFlow side
@@ -157,7 +158,6 @@ TENSORFLOW_VIOLATIONS: dict[str, str] = {}
 # device-side modules that reach TensorFlow, lazily through tfsupport, only when the user asks for a runtime
 # that is TensorFlow (the keras runtime, or --tflite-backend tf): module -> why
 TENSORFLOW_ON_REQUEST = {
-    "edgeseq.bench.worker": "times importing TensorFlow for the keras runtime",
     "edgeseq.runtimes.litert_runtime": "the tf.lite backend, chosen by --tflite-backend tf or as the last fallback",
 }
 

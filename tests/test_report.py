@@ -561,3 +561,54 @@ def test_every_file_table_shows_each_files_own_memory_and_the_runtimes_baseline(
         assert any(line.startswith(start) and cell in line for line in lines), (start, cell)
         shown += 1
     assert shown >= 3
+
+
+# ---------------------------------------------------------------- the compute bound beside the latency
+
+def test_each_file_shows_its_bound_and_ratio_and_the_peak_it_used(tmp_path):
+    """Rows with a bound show it beside the p50, a row whose FLOPs are unknown says so in the cell and why below,
+    and the report names the peak and the device it was measured on."""
+    folder = make_results(tmp_path / "results", FILES)
+    peak = {"device": "bench-box", "fp32_gemm_peak_gflops": 100.0, "fp32_gemm_peak_readings_gflops": [99.0, 101.0],
+            "fp32_gemm_peak_method": "numpy float32 512x512 matmul"}
+
+    def with_bound(row):
+        row["environment"] = row["environment"] | peak
+        if row["format"] == "keras":
+            return                                              # as bench.json from before the bound
+        if row["path"].endswith("lstm-fp32.tflite"):
+            row |= {"flops": None, "flops_source": "FLOPs unknown: a TFLite graph is not counted"}
+        else:
+            flops = 4_000_000
+            row |= {"flops": flops, "flops_source": "Keras config", "bound_us": flops / 1e5,
+                    "bound_ratio": row["p50_us"] / (flops / 1e5) if row["p50_us"] else None}
+
+    rewrite(folder, "bench.json", with_bound)
+    build_report(folder, tmp_path / "out")
+    text = (tmp_path / "out" / "report.md").read_text()
+    table = text.split("## Every file")[1]
+    header = next(line for line in table.splitlines() if line.startswith("| model"))
+    cells = [c.strip() for c in header.strip("|").split("|")]
+    at = cells.index("p50 µs (b1)")
+    assert cells[at + 1:at + 3] == ["bound µs (b1)", "p50/bound"]
+
+    def row_of(fmt, recipe, model="lstm"):
+        line = next(line for line in table.splitlines() if line.startswith(f"| {model} | {fmt} | {recipe} |"))
+        return [c.strip() for c in line.strip("|").split("|")]
+
+    dynamic = row_of("tflite", "dynamic")                       # p50 310 µs, bound 40 µs
+    assert dynamic[at:at + 3] == ["310.0", "40.0", "7.75"]
+    assert row_of("tflite", "fp32")[at + 1:at + 3] == ["FLOPs unknown", "–"]
+    assert row_of("keras", "fp32")[at + 1] == "not measured"
+    assert "lstm tflite/fp32 (litert): FLOPs unknown: a TFLite graph is not counted" in table
+    assert "bench-box, 1 thread(s) run: 100.0 GFLOP/s (99.0, 101.0)" in table
+    assert "| fp32 GEMM peak (1 thread) | 100.0 GFLOP/s (99.0, 101.0) |" in text
+    files = json.loads((tmp_path / "out" / "report.json").read_text())["files"]
+    assert next(f for f in files if f["label"] == "lstm tflite/dynamic")["bound_ratio"] == pytest.approx(7.75)
+
+
+def test_results_from_before_the_bound_say_the_peak_was_not_measured(built):
+    _, out = built
+    text = (out / "report.md").read_text()
+    assert "run: not measured" in text.split("## Every file")[1]
+    assert "| fp32 GEMM peak (1 thread) | not measured |" in text

@@ -173,7 +173,7 @@ def test_bad_scaling_options_are_one_line(args, expect, tmp_path):
 
 
 def test_bench_table_shows_step_columns_only_when_a_row_has_them():
-    from edgeseq.cli.measure import BENCH_COLUMNS, bench_columns
+    from edgeseq.cli.bench_table import BENCH_COLUMNS, bench_columns
 
     plain = SimpleNamespace(path="a.tflite")                          # rows from before the fields existed
     step = SimpleNamespace(path="b.tflite", step_p50_us=3.25, step_p99_us=None)

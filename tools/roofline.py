@@ -10,10 +10,11 @@ GEMM would compute the same arithmetic; int8 files can beat it.
 Interleaved: the peak is measured before the files, between rounds and after them; the bound uses the median
 peak, and each file's p50 is the median of its per-round p50s.
 
-FLOPs are computed, not hard-coded: from the Keras config (config.json inside the .keras zip, read without
-TensorFlow) of the file itself, of the .keras its manifest (`FILE.json`: source_keras.name, or
-source_keras.path) names, or of --keras; else from the file's structure (ONNX: LSTM/GRU/RNN ops and
-MatMul/Gemm after shape inference).
+FLOPs are computed, not hard-coded, by edgeseq.bench.bound (what `edgeseq bench` reports too): from the Keras
+config (config.json inside the .keras zip, read without TensorFlow) of the file itself, of the .keras its
+manifest (`FILE.json`: source_keras.name beside it with its sha256, or this tool's scratch source_keras.path)
+names, or of --keras; else from the file's structure (ONNX: LSTM/GRU/RNN ops and MatMul/Gemm after shape
+inference). The peak is bound.measure_peak, in this process (its BLAS threads are set to 1 below).
 
 Files are run with edgeseq's runtime adapters (edgeseq.runtimes), on one digit of the shipped sample.
 TensorFlow is imported only when a .keras file is benchmarked.
@@ -24,42 +25,32 @@ from __future__ import annotations
 import os
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
-             "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
+             "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):  # edgeseq.bench.bound.THREAD_VARIABLES
     os.environ[_var] = "1"  # before numpy is imported: the peak is single-thread
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-import zipfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any, Callable  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
+from edgeseq import environment  # noqa: E402
+from edgeseq.bench import bound  # noqa: E402
+from edgeseq.fileio import read_manifest  # noqa: E402
 
 
 # --- the peak ------------------------------------------------------------------------------------------
 
-def measure_peak(size: int = 512, reps: int = 40, warmup: int = 5) -> dict[str, float]:
-    """Single-thread float32 GEMM rate: median over `reps` timed size^3 matmuls (GFLOP/s)."""
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((size, size), dtype=np.float32)
-    b = rng.standard_normal((size, size), dtype=np.float32)
-    out = np.empty((size, size), np.float32)
-    for _ in range(warmup):
-        np.matmul(a, b, out=out)
-    clock, times = time.perf_counter_ns, []
-    for _ in range(reps):
-        start = clock()
-        np.matmul(a, b, out=out)
-        times.append(clock() - start)
-    flops = 2.0 * size ** 3
-    med, best = statistics.median(times), min(times)
-    return {"gflops_median": flops / med, "gflops_best": flops / best, "ms_median": med / 1e6}
+def measure_peak(size: int = bound.PEAK_SIZE, reps: int = bound.PEAK_REPS, warmup: int = bound.PEAK_WARMUP
+                 ) -> dict[str, float]:
+    """Single-thread float32 GEMM rate here (edgeseq.bench.bound.measure_peak; this process's BLAS has one
+    thread: the variables are set above, before numpy is imported)."""
+    peak = bound.measure_peak(size, reps, warmup)
+    return {"gflops_median": peak["gflops"], "gflops_best": peak["gflops_best"], "ms_median": peak["ms_median"]}
 
 
 def measure_gemv(rows: int = 128, cols: int = 512, calls: int = 2000, reps: int = 5) -> dict[str, float]:
@@ -83,139 +74,26 @@ def measure_gemv(rows: int = 128, cols: int = 512, calls: int = 2000, reps: int 
 
 
 def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return environment.cpu_model()
 
 
 def blas_name() -> str:
-    try:
-        config = np.show_config(mode="dicts")
-        blas = config.get("Build Dependencies", {}).get("blas", {})
-        return f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
-    except Exception:  # noqa: BLE001  (older numpy: no mode=)
-        return "?"
+    return bound.blas_name()
 
 
-# --- FLOPs ---------------------------------------------------------------------------------------------
-
-def keras_config_flops(keras_path: Path) -> tuple[int, list[dict[str, Any]]]:
-    """2 x multiply-adds of a Sequential .keras model, from its config.json (no TensorFlow)."""
-    with zipfile.ZipFile(keras_path) as archive:
-        config = json.loads(archive.read("config.json"))
-    layers = config["config"]["layers"]
-    shape: list[int] | None = None  # without batch
-    total, parts = 0, []
-    for layer in layers:
-        kind, cfg = layer["class_name"], layer["config"]
-        if kind == "InputLayer":
-            shape = list((cfg.get("batch_shape") or cfg.get("batch_input_shape"))[1:])
-            continue
-        if shape is None:
-            build = layer.get("build_config", {}).get("input_shape")
-            shape = list(build[1:]) if build else None
-        if kind in GATES:
-            steps, features = shape[0], shape[-1]
-            units, gates = int(cfg["units"]), GATES[kind]
-            macs = steps * gates * units * (features + units)
-            parts.append({"layer": cfg.get("name", kind), "kind": kind, "steps": steps, "input": features,
-                          "units": units, "macs": macs})
-            shape = [steps, units] if cfg.get("return_sequences") else [units]
-        elif kind == "Dense":
-            units = int(cfg["units"])
-            rows = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
-            macs = rows * shape[-1] * units
-            parts.append({"layer": cfg.get("name", kind), "kind": kind, "input": shape[-1], "units": units,
-                          "macs": macs})
-            shape = [*shape[:-1], units]
-        elif kind in ("Dropout", "Activation", "Softmax", "ReLU"):
-            continue
-        else:
-            raise ValueError(f"{keras_path}: layer {kind} is not counted by this tool")
-        total += macs
-    return 2 * total, parts
-
-
-def find_keras(path: Path, override: Path | None) -> Path | None:
-    if override is not None:
-        return override
-    if path.suffix == ".keras":
-        return path
-    manifest = path.with_name(path.name + ".json")
-    if not manifest.is_file():
-        return None
-    try:
-        source = json.loads(manifest.read_text()).get("source_keras") or {}
-    except (OSError, ValueError):
-        return None
-    for candidate in (source.get("path"), source.get("name") and path.parent / source["name"]):
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    return None
-
-
-def onnx_structure_flops(path: Path) -> tuple[int, list[dict[str, Any]]]:
-    """2 x multiply-adds of recurrent ops and MatMul/Gemm in an ONNX graph (symbolic dims taken as 1)."""
-    import onnx  # noqa: PLC0415
-    from onnx import numpy_helper, shape_inference  # noqa: PLC0415, F401
-
-    model = onnx.load(str(path))
-    try:
-        model = shape_inference.infer_shapes(model)
-    except Exception:  # noqa: BLE001
-        pass
-    graph = model.graph
-    shapes: dict[str, list[int]] = {}
-    for value in (*graph.input, *graph.value_info, *graph.output):
-        dims = value.type.tensor_type.shape.dim
-        shapes[value.name] = [d.dim_value if d.HasField("dim_value") else 1 for d in dims]
-    for init in graph.initializer:
-        shapes[init.name] = list(init.dims)
-    total, parts = 0, []
-    for node in graph.node:
-        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-        macs = None
-        if node.op_type in ("LSTM", "GRU", "RNN", "DynamicQuantizeLSTM"):
-            gates = {"LSTM": 4, "DynamicQuantizeLSTM": 4, "GRU": 3, "RNN": 1}[node.op_type]
-            hidden = int(attrs["hidden_size"])
-            w = shapes.get(node.input[1])
-            x = shapes.get(node.input[0])
-            if w is None or x is None:
-                raise ValueError(f"{path}: shape of {node.op_type} inputs unknown")
-            directions = w[0]
-            features = int(np.prod(w)) // (directions * gates * hidden)
-            steps = x[1] if attrs.get("layout", 0) else x[0]
-            macs = directions * steps * gates * hidden * (features + hidden)
-        elif node.op_type in ("MatMul", "Gemm", "MatMulInteger", "DynamicQuantizeMatMul", "MatMulIntegerToFloat",
-                              "FusedMatMul"):
-            a, b = shapes.get(node.input[0]), shapes.get(node.input[1])
-            if a is None or b is None:
-                raise ValueError(f"{path}: shape of {node.op_type} {node.name} inputs unknown")
-            k = a[0] if attrs.get("transA", 0) else a[-1]
-            n = b[0] if attrs.get("transB", 0) else b[-1]
-            rows = int(np.prod(a)) // k
-            macs = rows * k * n
-        if macs is not None:
-            total += macs
-            parts.append({"node": node.name or node.op_type, "op": node.op_type, "macs": int(macs)})
-        if node.op_type in ("Loop", "Scan", "If"):
-            raise ValueError(f"{path}: control flow ({node.op_type}) is not counted structurally")
-    return 2 * total, parts
-
+# --- FLOPs (edgeseq.bench.bound) -----------------------------------------------------------------------
 
 def count_flops(path: Path, keras_override: Path | None = None) -> dict[str, Any]:
-    keras = find_keras(path, keras_override)
-    if keras is not None:
-        flops, parts = keras_config_flops(keras)
-        return {"flops": flops, "source": f"keras config of {keras.name}", "layers": parts}
-    if path.suffix == ".onnx":
-        flops, parts = onnx_structure_flops(path)
-        return {"flops": flops, "source": "ONNX graph structure", "layers": parts}
-    raise ValueError(f"{path}: no .keras found through its manifest ({path.name}.json); pass --keras")
+    """edgeseq.bench.bound.count_flops, plus this tool's scratch manifests (roofline_routes.py), which name their
+    source by path: from `keras_override`, else such a path, else the file's source .keras or its ONNX graph."""
+    manifest = read_manifest(path)
+    source = (manifest or {}).get("source_keras") or {}
+    if keras_override is None and source.get("path") and Path(source["path"]).is_file():
+        keras_override = Path(source["path"])
+    count = bound.count_flops(path, manifest, keras=keras_override)
+    if count.flops is None:
+        raise ValueError(f"{path}: {count.source}; pass --keras")
+    return {"flops": count.flops, "source": count.source, "layers": list(count.layers)}
 
 
 # --- timing --------------------------------------------------------------------------------------------

@@ -27,7 +27,8 @@ from typing import IO, Any
 
 from edgeseq import __version__, layout
 from edgeseq.artifacts import collect_files
-from edgeseq.bench.runner import BENCH_SUFFIXES, BenchConfig, BenchResult
+from edgeseq.bench.bound import bound_fields
+from edgeseq.bench.runner import BENCH_SUFFIXES, BenchConfig, BenchResult, count_flops
 from edgeseq.errors import EdgeseqError, RuntimeUnavailable
 from edgeseq.progress import ProgressLike, as_progress
 from edgeseq.rows import out_of_range
@@ -209,5 +210,19 @@ def _homecoming(row: dict[str, Any], names: dict[str, str], target: SshTarget) -
     result = BenchResult.from_dict(row)              # every number finite (rows.from_dict), then in its range
     if problem := out_of_range(result):
         raise RemoteError(f"bench on {target.host} sent a row that cannot be a measurement: {problem}")
-    return replace(result, path=names.get(result.path, result.path),
-                   environment=result.environment | {"ssh_host": target.host})
+    return _counted_here(replace(result, path=names.get(result.path, result.path),
+                                 environment=result.environment | {"ssh_host": target.host}))
+
+
+def _counted_here(result: BenchResult) -> BenchResult:
+    """An ok row with its FLOPs counted from the file here (its source .keras, which is not sent, is beside it
+    here; bench.bound), and its bound at the peak the host measured; the host's own count where none is
+    possible here."""
+    if result.status != "ok":
+        return result
+    count = count_flops(Path(result.path), result.step)
+    if count.flops is None:
+        return result
+    flops = count.flops * (result.batch or 1)
+    return replace(result, flops=flops, flops_source=count.source,
+                   **bound_fields(flops, result.p50_us, result.environment.get("fp32_gemm_peak_gflops")))

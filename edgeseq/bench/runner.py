@@ -14,12 +14,14 @@ The steps every bench mode takes (`bench --scaling`, edgeseq.bench.scaling, take
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from edgeseq import layout, runtimes
 from edgeseq.artifacts import collect_files, is_step_file
+from edgeseq.bench import bound
+from edgeseq.data import TIMESTEPS
 from edgeseq.environment import device_name, fingerprint, installed
 from edgeseq.errors import EdgeseqError
 from edgeseq.fileio import read_manifest, sha256_file
@@ -90,6 +92,10 @@ class BenchResult:
     threads: int | None = None
     environment: dict[str, Any] = field(default_factory=dict)
     step: bool = False                 # a step model (streaming): p50 is a whole sequence fed row by row
+    flops: int | None = None           # one timed call's arithmetic: batch x one digit's (bench.bound)
+    flops_source: str | None = None    # where the count comes from, or why there is none
+    bound_us: float | None = None      # flops at the run's fp32 GEMM peak (environment: fp32_gemm_peak_gflops)
+    bound_ratio: float | None = None   # p50_us / bound_us
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -202,9 +208,27 @@ def bench(paths: list[Path], config: BenchConfig, progress: ProgressLike = None)
     progress = as_progress(progress)
     machine = environment(config.device_name, config.tflite_backend)
     results: list[BenchResult] = []
+    readings = [peak_reading(progress, "before the files")]
     for path, runtime, threads in each_run(paths, list(config.runtimes), config.threads, progress, "bench"):
         results += _measure(path, runtime, threads, config, machine | {"threads": threads}, progress)
-    return results
+    readings.append(peak_reading(progress, "after the files"))
+    return with_bound(results, bound.peak_environment(readings))
+
+
+def peak_reading(progress: Progress, when: str) -> dict[str, Any] | str:
+    """One reading of the single-thread fp32 GEMM peak (bound.peak_in_worker), logged."""
+    reading = bound.peak_in_worker()
+    progress.log(f"fp32 GEMM peak {when}: " + (f"{reading['gflops']:.1f} GFLOP/s (1 thread)"
+                                               if isinstance(reading, dict) else f"not measured: {reading}"))
+    return reading
+
+
+def with_bound(results: list[BenchResult], peak: dict[str, Any]) -> list[BenchResult]:
+    """The rows with the run's peak in their environment and, where a row has FLOPs and a p50, its bound and
+    ratio (bench.bound.bound_fields)."""
+    gflops = peak.get("fp32_gemm_peak_gflops")
+    return [replace(r, environment=r.environment | peak, **(bound.bound_fields(r.flops, r.p50_us, gflops)
+                                                            if r.status == "ok" else {})) for r in results]
 
 
 def _measure(path: Path, runtime: RuntimeName, threads: int, config: BenchConfig, env: dict[str, Any],
@@ -226,10 +250,13 @@ def _measure(path: Path, runtime: RuntimeName, threads: int, config: BenchConfig
     note = f"batch-1-only file: not measured at batch {', '.join(map(str, skipped))}" if skipped else None
     common = {k: measured[k] for k in ("backend", "import_ms", "load_ms", "first_inference_ms", "peak_rss_bytes",
                                         "rss_after_import_bytes", "file_memory_bytes", "memory_method")}
+    count = count_flops(path, bool(base.get("step")))
     rows = []
     for row in measured["batches"]:
         figures = {k: v for k, v in row.items() if k != "max_us"}
-        rows.append(BenchResult(**base, **common, **figures, status="ok", reason=None, batch_note=note))
+        flops = None if count.flops is None else count.flops * row["batch"]
+        rows.append(BenchResult(**base, **common, **figures, status="ok", reason=None, batch_note=note,
+                                flops=flops, flops_source=count.source))
         step = f", one step p50 {row['step_p50_us']:.1f} µs" if row.get("step_p50_us") is not None else ""
         progress.log(f"      batch {row['batch']}: p50 {row['p50_us']:.1f} µs, p99 {row['p99_us']:.1f} µs"
                      f" ({row['runs']} runs){step}, memory {measured['file_memory_bytes'] / 2**20:.1f} MiB over the"
@@ -237,9 +264,19 @@ def _measure(path: Path, runtime: RuntimeName, threads: int, config: BenchConfig
     return rows
 
 
+def count_flops(path: Path, step: bool) -> bound.FlopCount:
+    """One digit's FLOPs through `path` (a step model's: the whole sequence of the sample's rows it is fed)."""
+    try:
+        manifest = read_manifest(path)
+    except (EdgeseqError, OSError):
+        manifest = None
+    return bound.count_flops(path, manifest, step, TIMESTEPS)
+
+
 CSV_FIELDS = ("path", "model", "format", "recipe", "runtime", "status", "reason", "backend", "batch", "p50_us",
               "p90_us", "p99_us", "step_p50_us", "step_p99_us", "mean_us", "std_us", "min_us", "runs", "throughput_dps", "load_ms",
-              "first_inference_ms", "peak_rss_bytes", "rss_after_import_bytes", "file_memory_bytes", "size_bytes", "recurrent_op", "threads", "integrity", "sha256")
+              "first_inference_ms", "peak_rss_bytes", "rss_after_import_bytes", "file_memory_bytes", "size_bytes",
+              "recurrent_op", "threads", "integrity", "sha256", "flops", "bound_us", "bound_ratio")
 
 
 def to_csv(results: list[BenchResult]) -> str:

@@ -12,47 +12,11 @@ from edgeseq.cli.options import (
     FRACTION, MAX_RUNS, SAMPLE_TEST_DIGITS, SECONDS, Finite, batch_option, json_option, no_verify_option,
     one_line_text, paths_argument, positive_up_to, runtime_option, threads_option, tflite_backend_option)
 from edgeseq.cli.outputs import csv_option, out_option, plot_option
-from edgeseq.cli.render import Column, attr, echo_table, emit_json, fail, outcome
+from edgeseq.cli.bench_table import bench_columns, peak_line
+from edgeseq.cli.render import Column, attr, echo_table, emit_json, fail
 from edgeseq.cli.profile import run_profile
 from edgeseq.cli.scaling import lengths_option, run_scaling
 from edgeseq.progress import for_cli
-
-BENCH_COLUMNS = (
-    Column("file", attr("path")),
-    Column("runtime", attr("runtime")),
-    Column("threads", attr("threads")),
-    Column("batch", attr("batch")),
-    Column("p50 µs", attr("p50_us", ".1f")),
-    Column("p99 µs", attr("p99_us", ".1f")),
-    Column("load ms", attr("load_ms", ".1f")),
-    Column("first ms", attr("first_inference_ms", ".2f")),
-    Column("MiB file/rt", lambda r: "" if r.file_memory_bytes is None or r.rss_after_import_bytes is None
-           else f"{r.file_memory_bytes / 2**20:.1f}/{r.rss_after_import_bytes / 2**20:.0f}"),
-    Column("bytes", attr("size_bytes")),
-    Column("status", lambda r: r.status if r.status == "ok" else outcome(r.status, r.reason)),
-)
-
-
-def _optional(name: str, fmt: str) -> Any:
-    """A cell for a field rows may not have yet (getattr with a default)."""
-    def cell(row: Any) -> str:
-        value = getattr(row, name, None)
-        return "" if value is None else format(value, fmt)
-    return cell
-
-
-STEP_COLUMNS = (Column("step p50 µs", _optional("step_p50_us", ".1f")),
-                Column("step p99 µs", _optional("step_p99_us", ".1f")))
-
-
-def bench_columns(results: list[Any]) -> tuple[Column, ...]:
-    """BENCH_COLUMNS, with one step's p50/p99 after p99 µs when some row (a step model's) has them."""
-    if not any(getattr(r, "step_p50_us", None) is not None or getattr(r, "step_p99_us", None) is not None
-               for r in results):
-        return BENCH_COLUMNS
-    at = next(k for k, c in enumerate(BENCH_COLUMNS) if c.header == "p99 µs") + 1
-    return (*BENCH_COLUMNS[:at], *STEP_COLUMNS, *BENCH_COLUMNS[at:])
-
 
 def _label(choice: Any) -> str:
     return choice.label if choice else ""
@@ -169,6 +133,7 @@ def run_bench(args: BenchArgs) -> None:
         if results:
             env = results[0].environment
             via = f" (over ssh: {env['ssh_host']})" if env.get("ssh_host") else ""
+            click.echo(peak_line(env))
             click.echo(f"environment: {env.get('device')}{via}: {env.get('cpu')}, {env.get('cores')} cores,"
                        f" {env.get('machine')}, Python {env.get('python')}, {', '.join(map(str, args.threads))}"
                        " thread(s)")

@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from edgeseq.report.bound import bound_blocks, bound_cell, peak_of, ratio_cell
 from edgeseq.report.conclusion import Conclusion
 from edgeseq.report.figures import FIGURES
 from edgeseq.report.join import FileRow
@@ -109,19 +110,21 @@ def devices_blocks(reports: tuple[Any, ...], images: list[tuple[str, str]] = ())
             return "–" if row is None or row.bench_status is None else (row.bench_status or "–")
         parity = "" if row.passed or row.baseline else \
             (" (parity unknown)" if row.passed is None else " (failed parity)")
-        return f"{us(row.p50_us)}{parity}"
+        bound = f" ({row.bound_ratio:.2f}× bound)" if row.bound_ratio is not None else ""
+        return f"{us(row.p50_us)}{bound}{parity}"
 
     return [
         ("h", 2, "Per device"),
         ("p", "The same files measured on each device (`edgeseq bench --device-name`), joined to this run's"
-              " parity results on sha256; a file measured but never validated is marked parity unknown."),
+              " parity results on sha256; a file measured but never validated is marked parity unknown. In"
+              " brackets: the p50 as a multiple of the file's fp32 bound at that device's own peak."),
         ("table", ["device", "architecture", "fastest (p50, batch 1)", "smallest", "recommended"], verdict_rows),
         ("table", ["file", *(f"{n} p50 µs" for n in names)], [[label, *(cell(n, label) for n in names)]
                                                                for label in labels]),
-        ("table", ["device", "machine", "cpu", "cores", "python", "runtimes"],
+        ("table", ["device", "machine", "cpu", "cores", "python", "runtimes", "fp32 GEMM peak (1 thread)"],
          [[d.device, d.environment.get("machine", "–"), d.environment.get("cpu", "–"),
-           d.environment.get("cores", "–"), d.environment.get("python", "–"), _runtime_versions(d.environment)]
-          for d in reports]),
+           d.environment.get("cores", "–"), d.environment.get("python", "–"), _runtime_versions(d.environment),
+           peak_of(d.environment)] for d in reports]),
         *(("img", name, caption) for name, caption in images),
     ]
 
@@ -148,10 +151,10 @@ def _memory(r: FileRow) -> str:
 
 def _every_file(rows: tuple[FileRow, ...]) -> Block:
     header = ["model", "format", "recipe", "runtime", "status", "size KB", "accuracy %", "Δ pp",
-              "agreement %", "p50 µs (b1)", "p99 µs (b1)", "other batches p50/p99 µs", "memory MiB: file / runtime",
-              "parity"]
+              "agreement %", "p50 µs (b1)", "bound µs (b1)", "p50/bound", "p99 µs (b1)",
+              "other batches p50/p99 µs", "memory MiB: file / runtime", "parity"]
     body = [[r.model, r.format, r.recipe, r.runtime, _status(r), kb(r.size_bytes), pct(r.accuracy),
-             pp(r.delta_accuracy_pp), pct(r.agreement), us(r.p50_us), us(r.p99_us),
+             pp(r.delta_accuracy_pp), pct(r.agreement), us(r.p50_us), bound_cell(r), ratio_cell(r), us(r.p99_us),
              ", ".join(f"b{b}: {us(p50)}/{us(p99)}" for b, p50, p99 in r.other_batches) or "–", _memory(r),
              r.parity] for r in rows]
     return ("table", header, body)
@@ -162,7 +165,8 @@ def _environment(envs: tuple[dict[str, Any], ...]) -> list[Block]:
     for env in envs:
         libs = ", ".join(f"{k} {v}" for k, v in (env.get("libraries") or {}).items()) or "–"
         rows = [[k, env.get(k, "–")] for k in ("device", "cpu", "cores", "machine", "os", "python", "threads")]
-        rows += [["libraries", libs], ["thread variables", json.dumps(env.get("thread_env") or {})]]
+        rows += [["libraries", libs], ["thread variables", json.dumps(env.get("thread_env") or {})],
+                 ["fp32 GEMM peak (1 thread)", peak_of(env)]]
         blocks.append(("table", ["", "value"], rows))
     return blocks
 
@@ -235,7 +239,8 @@ def document(rows: tuple[FileRow, ...], verdict: tuple[ArchVerdict, ...], conclu
         blocks += [("ul", notes)] if notes else []
     blocks += list(streaming)
     blocks += list(profile)
-    blocks += [("h", 2, "Every file"), _every_file(rows)] + devices_blocks(devices, device_images)
+    blocks += [("h", 2, "Every file"), _every_file(rows), *bound_blocks(rows, envs)]
+    blocks += devices_blocks(devices, device_images)
     if portability is not None:
         blocks += [("h", 2, "Where each file runs"),
                    ("p", "Each exported file in each runtime library: from this run's validate rows where it ran"

@@ -57,6 +57,10 @@ class FileRow:
     step_p99_us: float | None = None
     file_memory_bytes: int | None = None     # bench's peak after load and inference minus the runtime's baseline
     runtime_memory_bytes: int | None = None  # the runtime's baseline: RSS after its import
+    flops: int | None = None             # at batch 1 (bench.bound); a step model's: its whole sequence
+    flops_source: str | None = None      # where the count comes from, or why there is none
+    bound_us: float | None = None        # the FLOPs at the bench run's fp32 GEMM peak (its environment)
+    bound_ratio: float | None = None     # p50_us / bound_us
 
     @property
     def label(self) -> str:
@@ -220,7 +224,8 @@ def _file_row(f: _File, runtime: str, inputs: Inputs) -> FileRow:
         tuple((r.batch, r.p50_us, r.p99_us) for r in ok if r.batch != 1), check.outcome if check else None,
         bool(f.key and f.key.step), one.step_p50_us if one else None, one.step_p99_us if one else None,
         file_memory_bytes=getattr(one, "file_memory_bytes", None) if one else None,
-        runtime_memory_bytes=getattr(one, "rss_after_import_bytes", None) if one else None)
+        runtime_memory_bytes=getattr(one, "rss_after_import_bytes", None) if one else None,
+        **({k: getattr(one, k) for k in ("flops", "flops_source", "bound_us", "bound_ratio")} if one else {}))
 
 
 def file_rows(inputs: Inputs) -> tuple[FileRow, ...]:

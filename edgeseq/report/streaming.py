@@ -10,6 +10,7 @@ from typing import Any
 from edgeseq.errors import DataError, EdgeseqError
 from edgeseq.fileio import read_json
 from edgeseq.layout import plain_name
+from edgeseq.report.bound import bound_cell, ratio_cell
 from edgeseq.report.join import FileRow
 from edgeseq.report.units import pp, us
 
@@ -34,13 +35,15 @@ def streaming_rows(rows: tuple[FileRow, ...], timesteps: int = 28) -> list[dict[
                       "step_p50_us": r.step_p50_us, "step_p99_us": r.step_p99_us, "steps": timesteps,
                       "streamed_us": streamed, "sequence_via_steps_us": r.p50_us, "whole_sequence_us": whole,
                       "whole_sequence_file": twin.label if twin else None,
-                      "overhead": streamed / whole if streamed and whole else None})
+                      "overhead": streamed / whole if streamed and whole else None,
+                      "sequence_bound_us": r.bound_us, "sequence_bound_ratio": r.bound_ratio})
     return found
 
 
 def streaming_blocks(rows: tuple[FileRow, ...], images: list[tuple[str, str]] = (),
                      drifts: tuple[Any, ...] = (), growth: Any = None) -> list[Block]:
     found = streaming_rows(rows)
+    steps = [r for r in rows if r.step]             # the rows of `found`, in its order
     if not found and not images and growth is None:
         return []
     blocks: list[Block] = [
@@ -53,10 +56,14 @@ def streaming_blocks(rows: tuple[FileRow, ...], images: list[tuple[str, str]] = 
     ]
     if found:
         blocks.append(("table", ["step model", "runtime", "parity vs whole sequence", "Δ pp", "one step p50 µs",
-                                 "p99 µs", "28 × step µs", "whole-sequence file p50 µs", "streaming cost"],
+                                 "p99 µs", "28 × step µs", "whole-sequence file p50 µs", "streaming cost",
+                                 "sequence p50 µs", "bound µs", "p50/bound"],
                        [[f["file"], f["runtime"], f["parity"], pp(f["delta_pp"]), us(f["step_p50_us"]),
                          us(f["step_p99_us"]), us(f["streamed_us"]), us(f["whole_sequence_us"]),
-                         f"{f['overhead']:.2f}×" if f["overhead"] else "–"] for f in found]))
+                         f"{f['overhead']:.2f}×" if f["overhead"] else "–", us(f["sequence_via_steps_us"]),
+                         bound_cell(r), ratio_cell(r)] for f, r in zip(found, steps)]))
+        blocks.append(("p", "Sequence p50: the 28 rows fed one by one in one timed call. Its bound counts the step"
+                            " model's own arithmetic: every layer once per row (the head too), 28 times."))
     if drifts:
         blocks += [
             ("h", 3, "Drift and early answers"),

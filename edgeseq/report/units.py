@@ -21,3 +21,8 @@ def pct(v: float | None) -> str:
 def pp(v: float | None) -> str:
     """Percentage points with a sign."""
     return "–" if v is None else f"{v:+.2f}"
+
+
+def times(v: float | None) -> str:
+    """A ratio such as p50 / bound, two decimals ('1.94')."""
+    return "–" if v is None else f"{v:.2f}"
