@@ -612,3 +612,16 @@ def test_results_from_before_the_bound_say_the_peak_was_not_measured(built):
     text = (out / "report.md").read_text()
     assert "run: not measured" in text.split("## Every file")[1]
     assert "| fp32 GEMM peak (1 thread) | not measured |" in text
+
+
+def test_two_bench_runs_on_one_machine_are_one_environment_whatever_their_peak():
+    from edgeseq.report.inputs import input_warnings
+
+    data = {"train": {}, "validate": []}
+    one = {"device": "box", "cpu": "Xeon", "threads": 1, "fp32_gemm_peak_gflops": 140.0,
+           "fp32_gemm_peak_readings_gflops": [139.0, 141.0]}
+    again = one | {"fp32_gemm_peak_gflops": 120.0, "fp32_gemm_peak_readings_gflops": [118.0, 122.0]}
+    assert input_warnings((one, again), data) == ()
+    other = again | {"cpu": "EPYC"}
+    assert input_warnings((one, other), data) == (
+        "bench.json rows come from 2 different environments: latencies may not compare",)
