@@ -183,6 +183,13 @@ class Recipe:
                     f" {', '.join(a.value for a in row.integer_activations)} only")
         return None
 
+    def candidates(self, arch: str | Arch | Variant) -> list[tuple[Graph, str | None]]:
+        """The whole-sequence graphs of this recipe for the model (export --graph auto), each with why it cannot
+        be built (graph_problem) or None: every allowed graph but the step model, the table's own first."""
+        graphs = sorted((g for g in self.allowed_graphs if g is not Graph.STEP),
+                        key=lambda g: g is not self.graph_for(arch))
+        return [(g, self.graph_problem(arch, g)) for g in graphs]
+
     def to_dict(self) -> dict[str, Any]:
         return {"format": self.format.value, "recipe": self.name, "description": self.description,
                 "graphs": {a.value: g.value if g else None for a, g in self.graphs.items()},

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from edgeseq import layout, runtimes
 from edgeseq.artifacts import collect_files, is_step_file
+from edgeseq.bench.graph_choice import with_choices
 from edgeseq.environment import device_name, fingerprint, installed
 from edgeseq.errors import EdgeseqError
 from edgeseq.fileio import read_manifest, sha256_file
@@ -88,6 +89,9 @@ class BenchResult:
     threads: int | None = None
     environment: dict[str, Any] = field(default_factory=dict)
     step: bool = False                 # a step model (streaming): p50 is a whole sequence fed row by row
+    graph: str | None = None           # the file's graph (its manifest's), e.g. fused, hoisted (bench.graph_choice)
+    export_parity: str | None = None   # its parity at export in the library that ran it: pass | fail | ... | None
+    graph_choice: dict[str, Any] | None = None   # its recipe's graphs compared here (GraphChoice.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -196,13 +200,14 @@ def run_measurement(worker: str, path: Path, runtime: RuntimeName, threads: int,
 
 def bench(paths: list[Path], config: BenchConfig, progress: ProgressLike = None) -> list[BenchResult]:
     """One row per file × runtime × thread count × batch (or one row saying why a pair was not measured); one
-    progress step per file × runtime × thread count (each a fresh process)."""
+    progress step per file × runtime × thread count (each a fresh process). Where the files hold two graphs or
+    more of one recipe (export --graph auto), their rows carry the choice (bench.graph_choice)."""
     progress = as_progress(progress)
     machine = environment(config.device_name, config.tflite_backend)
     results: list[BenchResult] = []
     for path, runtime, threads in each_run(paths, list(config.runtimes), config.threads, progress, "bench"):
         results += _measure(path, runtime, threads, config, machine | {"threads": threads}, progress)
-    return results
+    return with_choices(results)
 
 
 def _measure(path: Path, runtime: RuntimeName, threads: int, config: BenchConfig, env: dict[str, Any],

@@ -12,7 +12,7 @@ from edgeseq.cli.options import (
     FRACTION, MAX_RUNS, SAMPLE_TEST_DIGITS, SECONDS, Finite, batch_option, json_option, no_verify_option,
     one_line_text, paths_argument, positive_up_to, runtime_option, threads_option, tflite_backend_option)
 from edgeseq.cli.outputs import csv_option, out_option, plot_option
-from edgeseq.cli.render import Column, attr, echo_table, emit_json, fail, outcome
+from edgeseq.cli.render import Column, Note, attr, echo_table, emit_json, fail, outcome
 from edgeseq.cli.scaling import lengths_option, run_scaling
 from edgeseq.progress import for_cli
 
@@ -46,12 +46,45 @@ STEP_COLUMNS = (Column("step p50 µs", _optional("step_p50_us", ".1f")),
 
 
 def bench_columns(results: list[Any]) -> tuple[Column, ...]:
-    """BENCH_COLUMNS, with one step's p50/p99 after p99 µs when some row (a step model's) has them."""
+    """BENCH_COLUMNS, with one step's p50/p99 after p99 µs when some row (a step model's) has them, and the
+    file's graph after the runtime when some rows compare graphs (graph candidates)."""
+    columns = BENCH_COLUMNS
+    if any(getattr(r, "graph_choice", None) is not None for r in results):
+        at = next(k for k, c in enumerate(columns) if c.header == "runtime") + 1
+        columns = (*columns[:at], GRAPH_COLUMN, *columns[at:])
     if not any(getattr(r, "step_p50_us", None) is not None or getattr(r, "step_p99_us", None) is not None
                for r in results):
-        return BENCH_COLUMNS
-    at = next(k for k, c in enumerate(BENCH_COLUMNS) if c.header == "p99 µs") + 1
-    return (*BENCH_COLUMNS[:at], *STEP_COLUMNS, *BENCH_COLUMNS[at:])
+        return columns
+    at = next(k for k, c in enumerate(columns) if c.header == "p99 µs") + 1
+    return (*columns[:at], *STEP_COLUMNS, *columns[at:])
+
+
+GRAPH_COLUMN = Column("graph", _optional("graph", ""))
+CHOICE_COLUMNS = (  # over edgeseq.bench.graph_choice.GraphChoice
+    Column("model", attr("model")),
+    Column("recipe", lambda c: f"{c.format}/{c.recipe}"),
+    Column("runtime", attr("runtime")),
+    Column("threads", attr("threads")),
+    Column("fastest graph", lambda c: c.fastest or "none passed parity"),
+    Column("p50 µs (b1) per graph", lambda c: ", ".join(
+        f"{g} {p50:.1f}{'' if dict(c.parity).get(g, 'pass') == 'pass' else ' (' + dict(c.parity)[g] + ')'}"
+        for g, p50 in c.p50_us)),
+    Column("table's graph", lambda c: c.default_graph or "none"),
+    Column("gain", lambda c: f"{c.gain_over_default:.2f}x" if c.gain_over_default else Note("–", c.why_no_gain())),
+    Column("not chosen", lambda c: Note(", ".join(g for g, _ in c.excluded),
+                                        "; ".join(f"{g}: {why}" for g, why in c.excluded) or None)),
+)
+
+
+def echo_choices(results: list[Any]) -> None:
+    """The graph choice of each recipe whose candidates were measured (bench.graph_choice), per device."""
+    from edgeseq.bench.graph_choice import recorded  # noqa: PLC0415
+
+    choices = recorded(results)
+    for device in dict.fromkeys(c.device for c in choices):
+        click.echo(f"\ngraph chosen on {device} (batch 1, among the graphs that passed parity at export, or were"
+                   " inconclusive as the table's own graph was; gain: the table's graph p50 / the fastest p50)")
+        echo_table(CHOICE_COLUMNS, [c for c in choices if c.device == device])
 
 
 def _label(choice: Any) -> str:
@@ -157,6 +190,7 @@ def run_bench(args: BenchArgs) -> None:
         emit_json([r.to_dict() for r in results])
     else:
         echo_table(bench_columns(results), results)
+        echo_choices(results)
         if results:
             env = results[0].environment
             via = f" (over ssh: {env['ssh_host']})" if env.get("ssh_host") else ""

@@ -9,6 +9,7 @@ Where a change goes:
   reproduction.py  the Keras accuracies beside the published ones; the note on the shipped sample
   portability.py   the file × runtime library table (pass, fail, can't load)
   devices.py       other devices' bench results joined on sha256: one verdict per device
+  graphs.py        the graph chosen where it runs: per device, each recipe's fastest graph candidate
   document.py      what the report says, in which order; Markdown and self-contained HTML
   figures.py       the three PNGs from the rows (drawn by plots.py)
   units.py         how a figure is written (µs, KB, %, pp)
@@ -39,7 +40,9 @@ from edgeseq.report.inputs import (
     input_warnings,
     read_inputs,
 )
+from edgeseq.report.graphs import graph_blocks, graph_choices
 from edgeseq.report.join import FileRow, file_rows, join_notes
+from edgeseq.bench.graph_choice import GraphChoice
 from edgeseq.report.streaming import drift_images, read_drift, streaming_blocks, streaming_rows
 from edgeseq.bench.scaling import read_scaling
 from edgeseq.bench.scaling_plot import scaling_figures
@@ -72,6 +75,7 @@ class ReportResult:
     devices: tuple[DeviceReport, ...] = ()     # one verdict per device, when other devices' results are given
     streaming: tuple[dict[str, Any], ...] = ()  # per step model × runtime: parity, one step, the cost of streaming
     drift: tuple[dict[str, Any], ...] = ()      # RESULTS/drift.json, when the run measured it
+    graph_choices: tuple[GraphChoice, ...] = ()   # per device, the fastest graph of each recipe measured there
 
     def to_dict(self) -> dict[str, Any]:
         return {"markdown_path": self.markdown_path, "html_path": self.html_path, "json_path": self.json_path,
@@ -81,7 +85,8 @@ class ReportResult:
                 "files": [r.to_dict() for r in self.files], "environment": list(self.environment),
                 "data": self.data, "warnings": list(self.warnings),
                 "devices": [d.to_dict() for d in self.devices], "streaming": list(self.streaming),
-                "drift": [{k: v for k, v in d.items() if k != "rows"} for d in self.drift]}
+                "drift": [{k: v for k, v in d.items() if k != "rows"} for d in self.drift],
+                "graph_choices": [c.to_dict() for c in self.graph_choices]}
 
 
 def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
@@ -95,8 +100,10 @@ def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
     rows = tuple(r for r in every_row if not r.step)        # step models have their own section
     streaming = tuple(r for r in every_row if r.step)
     verdict = verdicts(rows, budgets, architectures(inputs), digits_measured(inputs))
-    devices = device_reports(inputs, read_device_results(list(device_results)), budgets, architectures(inputs),
+    extra = read_device_results(list(device_results)) if device_results else ()
+    devices = device_reports(inputs, extra, budgets, architectures(inputs),
                              digits_measured(inputs)) if device_results else ()
+    choices = tuple(graph_choices((*inputs.bench, *extra)))
     conclusion = conclude(verdict, {r.model: r.parameters for r in inputs.train})
     envs, data = environments(inputs), data_identities(inputs)
     notes = input_warnings(envs, data) + join_notes(inputs)
@@ -118,11 +125,11 @@ def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
                       [(name, caption) for name, (_, caption) in per_device.items()],
                       ([(name, caption) for name, (_, caption) in quant.items()], quant_notes),
                       streaming_blocks(rows + streaming, [(name, caption) for name, (_, caption) in drift.items()],
-                                       drifts, growth))
+                                       drifts, growth), graph_blocks(list(choices)))
     result = ReportResult(str(out / "report.md"), str(out / "report.html"), str(out / "report.json"),
                           tuple(str(out / name) for name in images), budgets, verdict, conclusion, rows, envs,
                           data, notes, published, note, devices, tuple(streaming_rows(rows + streaming)),
-                          tuple(r.to_dict() for r in drifts))
+                          tuple(r.to_dict() for r in drifts), choices)
     write_text_atomic(out / "report.md", to_markdown(blocks))
     write_text_atomic(out / "report.html", to_html(blocks, images, "edgeseq report"))
     write_json_atomic(out / "report.json", result.to_dict())

@@ -176,7 +176,7 @@ def document(rows: tuple[FileRow, ...], verdict: tuple[ArchVerdict, ...], conclu
              sample_note: str | None = None, portability: Block | None = None,
              devices: tuple[Any, ...] = (), device_images: list[tuple[str, str]] = (),
              quant: tuple[list[tuple[str, str]], list[str]] = ([], []),
-             streaming: list[Block] = ()) -> list[Block]:
+             streaming: list[Block] = (), graphs: list[Block] = ()) -> list[Block]:
     blocks: list[Block] = [
         ("h", 1, "edgeseq report"),
         ("p", (f"Results from {source}: {sum(not r.baseline for r in rows)} exported file × runtime rows"
@@ -226,7 +226,7 @@ def document(rows: tuple[FileRow, ...], verdict: tuple[ArchVerdict, ...], conclu
         blocks += [("img", name, caption) for name, caption in images]
         blocks += [("ul", notes)] if notes else []
     blocks += list(streaming)
-    blocks += [("h", 2, "Every file"), _every_file(rows)] + devices_blocks(devices, device_images)
+    blocks += [("h", 2, "Every file"), _every_file(rows)] + devices_blocks(devices, device_images) + list(graphs)
     if portability is not None:
         blocks += [("h", 2, "Where each file runs"),
                    ("p", "Each exported file in each runtime library: from this run's validate rows where it ran"
