@@ -8,8 +8,8 @@ dashes, a recipe never does, so a name splits at its last dash (after taking off
     ROOT/<arch>/history.json                 its training history
     ROOT/<arch>/<arch>-<recipe>.<format>     an exported file, e.g. models/lstm/lstm-dynamic.tflite
     ROOT/<arch>/<arch>-<recipe>-step.<format>  its step model (one timestep, explicit state: streaming)
-    ROOT/<arch>/<arch>-<recipe>@<graph>.<format>  a graph candidate (export --graph auto), e.g. lstm-dynamic@hoisted.tflite:
-                                             the recipe built with that graph, to be measured where it will run
+    ROOT/<arch>/<arch>-<recipe>@<graph>.<format>  a graph candidate (export --graph auto): the recipe built
+                                             with that graph, to be measured where it runs (lstm-dynamic@hoisted.tflite)
     ROOT/<arch>/<arch>.golden.npz            the reference model's outputs on fixed digits (parity on a device)
     <file>.json                              the manifest beside any of them
 
@@ -206,8 +206,7 @@ def key_of(path: Path, manifest: dict[str, Any] | None) -> FileKey | None:
 
 def candidate_graph(path: Path, manifest: dict[str, Any] | None) -> str | None:
     """The graph a candidate file is tagged with: its manifest's `graph_candidate` section where it has one (a
-    renamed candidate still says what it is; a manifest without the section is a recipe's own file), else the
-    `@<graph>` of its name; None for a recipe's own file."""
+    renamed candidate still says what it is), else the `@<graph>` of its name; None for a recipe's own file."""
     m = manifest or {}
     if CANDIDATE_SECTION in m:
         section = m[CANDIDATE_SECTION]

@@ -64,7 +64,8 @@ def test_candidates_are_every_allowed_whole_sequence_graph_the_table_first():
 # ---------------------------------------------------------------- the choice, on hand-written rows
 
 def row(graph: str | None, p50: float | None, parity: str | None = "pass", **changes) -> BenchResult:
-    base = BenchResult(path=f"x/lstm-dynamic@{graph}.tflite", model="lstm", format="tflite", recipe="dynamic",
+    """A bench row of the LSTM's fp32 TFLite file (the table's graph: fused) in one graph."""
+    base = BenchResult(path=f"x/lstm-fp32@{graph}.tflite", model="lstm", format="tflite", recipe="fp32",
                        runtime="litert", status="ok", reason=None, sha256=f"sha-{graph}", batch=1, p50_us=p50,
                        threads=1, environment={"device": "pi"}, graph=graph, export_parity=parity)
     return replace(base, **changes)
@@ -87,7 +88,8 @@ def test_the_fastest_graph_that_passed_parity_is_chosen_with_its_gain_over_the_t
 def test_choices_are_per_device_runtime_and_thread_count_and_need_two_graphs():
     rows = [row("fused", 300.0), row("hoisted", 310.0),
             row("fused", 500.0, threads=2), row("hoisted", 200.0, threads=2),
-            row("fused", 400.0, environment={"device": "laptop"}), row("hoisted", 100.0, environment={"device": "laptop"}),
+            row("fused", 400.0, environment={"device": "laptop"}),
+            row("hoisted", 100.0, environment={"device": "laptop"}),
             row("fused", 50.0, model="rnn"),                             # one graph only: nothing to choose
             row("hoisted", 10.0, step=True), row("fused", 12.0, step=True),  # step models are no candidates
             row(None, 5.0)]                                              # no manifest: graph unknown
@@ -179,8 +181,8 @@ def test_the_report_recommends_a_graph_per_device(tmp_path):
     result = build_report(RESULTS, tmp_path / "report", device_results=(devices,))
     text = Path(result.markdown_path).read_text()
     section = text[text.index("## Graph per device"):]
-    assert "| epyc | LSTM | tflite/dynamic | litert | 1 | hoisted | 100.0 | fused | 335.0 | 3.35x |" in section
-    assert "| pi | LSTM | tflite/dynamic | litert | 1 | fused | 335.0 | fused | 335.0 | 1.00x | hoisted 900.0 |" \
+    assert "| epyc | LSTM | tflite/fp32 | litert | 1 | hoisted | 100.0 | fused | 335.0 | 3.35x |" in section
+    assert "| pi | LSTM | tflite/fp32 | litert | 1 | fused | 335.0 | fused | 335.0 | 1.00x | hoisted 900.0 |" \
         in section
     saved = json.loads(Path(result.json_path).read_text())["graph_choices"]
     assert {(c["device"], c["fastest"]) for c in saved} == {("pi", "fused"), ("epyc", "hoisted")}
@@ -198,17 +200,17 @@ def test_a_broken_graph_choice_in_device_results_is_one_error(tmp_path):
 
 # ---------------------------------------------------------------- export --pick-from, its errors
 
-PICK = ("export", "--model", "lstm", "--format", "tflite", "--quant", "dynamic", "--from", MODELS)
+PICK = ("export", "--model", "lstm", "--format", "tflite", "--quant", "fp32", "--from", MODELS)
 
 
 @pytest.mark.parametrize("rows, extra, expect", [
     ([row("fused", 300.0).to_dict()], [], "records no graph choice"),
     (choice_rows("pi", 100.0) + choice_rows("epyc", 90.0), [], "2 devices (pi, epyc): pass --device NAME"),
     (choice_rows("pi", 100.0), ["--device", "laptop"], "no results of device 'laptop' (it has pi)"),
-    ([r | {"recipe": "fp32"} | {"graph_choice": r["graph_choice"] | {"recipe": "fp32"}}
-      for r in choice_rows("pi", 100.0)], [], "no graph candidates of lstm tflite/dynamic measured on pi"),
+    ([r | {"recipe": "fp16"} | {"graph_choice": r["graph_choice"] | {"recipe": "fp16"}}
+      for r in choice_rows("pi", 100.0)], [], "no graph candidates of lstm tflite/fp32 measured on pi"),
     ([r.to_dict() for r in with_choices([row("fused", 1.0, "fail"), row("hoisted", 2.0, "fail")])], [],
-     "no graph candidate of lstm tflite/dynamic passed parity"),
+     "no graph candidate of lstm tflite/fp32 passed parity"),
     ([r.to_dict() for r in with_choices([row("fused", 1.0), row("hoisted", 2.0),
                                          row("fused", 3.0, threads=2), row("hoisted", 2.0, threads=2)])], [],
      "depends on the runtime or thread count"),
@@ -271,5 +273,6 @@ def test_auto_candidates_then_bench_then_pick_from(tmp_path):
     assert manifest["graph"] == choice["fastest"] and layout.CANDIDATE_SECTION not in manifest
     assert manifest["graph_choice"]["measured"][0] == choice
     assert manifest["graph_choice"]["bench"]["file"] == "bench.json"
-    assert manifest["graph_choice"]["same_bytes_as_measured"] is (manifest["sha256"] == choice["sha256"][choice["fastest"]])
+    same = manifest["sha256"] == choice["sha256"][choice["fastest"]]
+    assert manifest["graph_choice"]["same_bytes_as_measured"] is same
     assert str(tmp_path) not in json.dumps(manifest)           # no machine paths in the manifest
