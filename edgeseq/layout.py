@@ -2,12 +2,14 @@
 found. Everyone else asks this module; nobody builds or parses a file name by hand.
 
 <arch> is a model's name: a seed (`rnn`, `lstm`) or a variant (`lstm-64x2-tanh`, edgeseq.models); it may hold
-dashes, a recipe never does, so a name splits at its last dash (after taking off `-step`).
+dashes, a recipe never does, so a name splits at its last dash (after taking off `-step` and an `@<graph>` tag).
 
     ROOT/<arch>/<arch>.keras                 a trained model (ModelKey(arch, "keras", "fp32"))
     ROOT/<arch>/history.json                 its training history
     ROOT/<arch>/<arch>-<recipe>.<format>     an exported file, e.g. models/lstm/lstm-dynamic.tflite
     ROOT/<arch>/<arch>-<recipe>-step.<format>  its step model (one timestep, explicit state: streaming)
+    ROOT/<arch>/<arch>-<recipe>@<graph>.<format>  a graph candidate (export --graph auto): the recipe built
+                                             with that graph, to be measured where it runs (lstm-dynamic@hoisted.tflite)
     ROOT/<arch>/<arch>.golden.npz            the reference model's outputs on fixed digits (parity on a device)
     <file>.json                              the manifest beside any of them
 
@@ -31,6 +33,8 @@ SUFFIXES = {"tflite": ".tflite", "onnx": ".onnx", KERAS_FORMAT: ".keras"}   # fo
 EXPORT_SUFFIXES = (".tflite", ".onnx")
 MODEL_SUFFIXES = (*EXPORT_SUFFIXES, ".keras")
 STEP_TAG = "-step"
+GRAPH_TAG = "@"                # <arch>-<recipe>@<graph>: a graph candidate; neither a model nor a recipe holds one
+CANDIDATE_SECTION = "graph_candidate"   # a candidate's manifest section: {"graph": <graph>, "table_graph": ...}
 STEP_KIND = "step-model"       # a step model's manifest "kind"
 NAME_MAX = 100                 # characters in a name read from a file (a model, a recipe, a sidecar's name)
 
@@ -65,29 +69,40 @@ def child(folder: Path, name: Any, what: str, source: Any = None) -> Path:
 
 @dataclass(frozen=True, order=True)
 class FileKey:
-    """What a file is: architecture, format (tflite | onnx | keras), recipe (fp32 for a .keras model), and
-    whether it is the step model of that recipe (streaming) rather than the whole-sequence file."""
+    """What a file is: architecture, format (tflite | onnx | keras), recipe (fp32 for a .keras model),
+    whether it is the step model of that recipe (streaming) rather than the whole-sequence file, and `graph`, the
+    graph a candidate file is tagged with (export --graph auto); None for the recipe's own file, whatever its
+    graph (its manifest's `graph` says which)."""
     model: str
     format: str
     recipe: str
     step: bool = False
+    graph: str | None = None
 
     def __post_init__(self) -> None:
         """Every field is a name (plain_name): a key built from a manifest or a results row never makes a path
         that leaves its folder."""
         for field_name in ("model", "format", "recipe"):
             plain_name(getattr(self, field_name), field_name)
+        if self.graph is not None:
+            plain_name(self.graph, "graph")
+        if any(GRAPH_TAG in (v or "") for v in (self.model, self.recipe, self.graph)):
+            raise IntegrityError(f"a model, recipe or graph name holds {GRAPH_TAG!r}: {self.model!r},"
+                                 f" {self.recipe!r}, {self.graph!r}")
 
     @property
     def filename(self) -> str:
         if self.format == KERAS_FORMAT:
             return f"{self.model}{SUFFIXES[KERAS_FORMAT]}"
-        return f"{self.model}-{self.recipe}{STEP_TAG if self.step else ''}{SUFFIXES[self.format]}"
+        tag = f"{GRAPH_TAG}{self.graph}" if self.graph else ""
+        return f"{self.model}-{self.recipe}{tag}{STEP_TAG if self.step else ''}{SUFFIXES[self.format]}"
 
     @property
     def label(self) -> str:
-        """model format/recipe, with "step" for a step model: how tables name the file."""
-        return f"{self.model} {self.format}/{self.recipe}{' step' if self.step else ''}"
+        """model format/recipe, with "step" for a step model and "@graph" for a candidate: how tables name the
+        file."""
+        tag = f" {GRAPH_TAG}{self.graph}" if self.graph else ""
+        return f"{self.model} {self.format}/{self.recipe}{tag}{' step' if self.step else ''}"
 
     @property
     def is_model(self) -> bool:
@@ -120,9 +135,10 @@ def golden_path(folder: Path, arch: str) -> Path:
     return child(folder, f"{arch}{GOLDEN_SUFFIX}", "golden outputs")
 
 
-def exported_path(root: Path, arch: str, fmt: str, recipe: str, step: bool = False) -> Path:
-    """ROOT/<arch>/<arch>-<recipe>.<format>, or ROOT/<arch>/<arch>-<recipe>-step.<format> for its step model"""
-    return arch_dir(root, arch) / FileKey(str(arch), str(fmt), str(recipe), step).filename
+def exported_path(root: Path, arch: str, fmt: str, recipe: str, step: bool = False, graph: str | None = None) -> Path:
+    """ROOT/<arch>/<arch>-<recipe>.<format>, ROOT/<arch>/<arch>-<recipe>-step.<format> for its step model, or
+    ROOT/<arch>/<arch>-<recipe>@<graph>.<format> for a graph candidate"""
+    return arch_dir(root, arch) / FileKey(str(arch), str(fmt), str(recipe), step, graph).filename
 
 
 def manifest_path(path: Path) -> Path:
@@ -161,11 +177,12 @@ def parse(path: Path) -> FileKey | None:
             return None
     stem = path.stem
     step = stem.endswith(STEP_TAG)
-    model, dash, recipe = (stem.removesuffix(STEP_TAG) if step else stem).rpartition("-")  # recipes have no dash
-    if not (model and dash and recipe):
+    named, at, graph = (stem.removesuffix(STEP_TAG) if step else stem).partition(GRAPH_TAG)
+    model, dash, recipe = named.rpartition("-")  # recipes have no dash
+    if not (model and dash and recipe) or (at and not graph):
         return None
     try:
-        return FileKey(model, fmt, recipe, step)
+        return FileKey(model, fmt, recipe, step, graph or None)
     except IntegrityError:       # a name no export writes (`..-fp32.tflite`): it does not follow the rule
         return None
 
@@ -184,5 +201,20 @@ def key_of(path: Path, manifest: dict[str, Any] | None) -> FileKey | None:
     if not (model and fmt and recipe):
         return None
     step = m.get("kind") == STEP_KIND if m.get("kind") else bool(parsed and parsed.step)
-    return FileKey(str(model), fmt, str(recipe), step)
+    return FileKey(str(model), fmt, str(recipe), step, candidate_graph(path, manifest))
+
+
+def candidate_graph(path: Path, manifest: dict[str, Any] | None) -> str | None:
+    """The graph a candidate file is tagged with: its manifest's `graph_candidate` section where it has one (a
+    renamed candidate still says what it is), else the `@<graph>` of its name; None for a recipe's own file."""
+    m = manifest or {}
+    if CANDIDATE_SECTION in m:
+        section = m[CANDIDATE_SECTION]
+        if section is None:
+            return None
+        if not isinstance(section, dict):
+            raise IntegrityError(f"{shown(manifest_path(path))}: {CANDIDATE_SECTION} is not an object")
+        return plain_name(section.get("graph"), f"{CANDIDATE_SECTION}.graph", manifest_path(path))
+    parsed = parse(path)
+    return parsed.graph if parsed else None
 

@@ -183,6 +183,13 @@ class Recipe:
                     f" {', '.join(a.value for a in row.integer_activations)} only")
         return None
 
+    def candidates(self, arch: str | Arch | Variant) -> list[tuple[Graph, str | None]]:
+        """The whole-sequence graphs of this recipe for the model (export --graph auto), each with why it cannot
+        be built (graph_problem) or None: every allowed graph but the step model, the table's own first."""
+        graphs = sorted((g for g in self.allowed_graphs if g is not Graph.STEP),
+                        key=lambda g: g is not self.graph_for(arch))
+        return [(g, self.graph_problem(arch, g)) for g in graphs]
+
     def to_dict(self) -> dict[str, Any]:
         return {"format": self.format.value, "recipe": self.name, "description": self.description,
                 "graphs": {a.value: g.value if g else None for a, g in self.graphs.items()},
@@ -193,11 +200,34 @@ class Recipe:
 _T, _O = Format.TFLITE, Format.ONNX
 _L, _U, _U1, _F, _H = Graph.LOOP, Graph.UNROLLED, Graph.UNROLLED_B1, Graph.FUSED, Graph.HOISTED
 _INT8_LSTM_NOTE = ("unrolled with a fixed batch of 1: XNNPACK refuses the dynamic-batch int8 graph (4-5x slower on"
-                   " the builtin kernels); the fused int8 LSTM kernel always uses tanh")
+                   " the builtin kernels); the fused int8 LSTM kernel always uses tanh. Xeon VM (issue 24, p50 µs):"
+                   " hoisted 414.6 < unrolled-b1 551.1 < unrolled 2298.8, as accurate (full MNIST -0.36 vs -0.38"
+                   " pp): faster there, one CPU measured so far")
 _INT8_TANH_NOTE = ("unrolled with a fixed batch of 1, as the relu LSTM: XNNPACK runs it (lstm-128x2-tanh, full MNIST:"
                    " 98.12 %, -0.03 pp, p50 141 us). --graph fused keeps one UNIDIRECTIONAL_SEQUENCE_LSTM per layer"
                    " with full-integer kernels (int8 weights and h, int16 c, int32 bias; tanh, as the kernel"
                    " hard-codes): as accurate (98.16 %, +0.01 pp) but 17x slower (p50 2,394 us, builtin kernel)")
+
+
+# The graph measurements behind the defaults (issue 24): batch 1, one thread, p50 in µs, `edgeseq bench` on the
+# candidates of `export --graph auto` from the committed models, median of 3 rounds (tools/graph_rounds.py) on a
+# 2-core "Intel(R) Xeon(R) Processor" VM shared with other jobs (load average 6-7). A default changes only where
+# two CPUs or more agree; elsewhere the figures are here and `export --pick-from` chooses per device.
+_XEON = "Xeon VM, issue 24"
+_DYNAMIC_LSTM_NOTE = (
+    "hoisted: the fastest on every CPU measured: " + _XEON + ": hoisted 278.5, loop 339.3, fused 364.9, unrolled-b1"
+    " 400.1, unrolled 403.8 (1.31x over fused); AMD EPYC Zen 4 (docs/results/roofline.md): 100-102 vs fused 335;"
+    " another Intel Xeon (issue 24): 365 vs fused 941-993. As accurate (full MNIST: 97.99 % vs fused 97.98 %),"
+    " stateless (no variable tensors to reset), 339 KB vs 227 KB; batch 1, as fused")
+_FLOAT_LSTM_NOTE = ("fused kept: the CPUs disagree: {xeon}: {figures}; AMD EPYC (docs/results/roofline.md): {epyc}."
+                    " Choose per device: export --graph auto, bench, --pick-from")
+_FP32_LSTM_NOTE = _FLOAT_LSTM_NOTE.format(xeon=_XEON, figures="loop 411.3 < fused 477.1 < hoisted 830.4,"
+                                          " unrolled-b1 1092.0, unrolled 1215.6", epyc="hoisted 266-273 < fused 510")
+_FP16_LSTM_NOTE = _FLOAT_LSTM_NOTE.format(xeon=_XEON, figures="loop 421.1 < fused 451.6 < hoisted 804.3,"
+                                          " unrolled-b1 1046.9, unrolled 1146.6", epyc="hoisted 278 < 451 (lstm-fp16)")
+_RNN_NOTE = ("unrolled kept (dynamic batch): {xeon}: hoisted {hoisted}, unrolled-b1 {b1}, unrolled {unrolled}, loop"
+             " {loop}; hoisted is faster there but batch-1 only, and measured on one CPU so far")
+_TANH_LSTM_NOTE = "fused: the tanh LSTM's graphs are not measured yet (hoisted is the relu LSTM's, measured)"
 
 
 def _per_family(**given: Any) -> dict[Family, Any]:
@@ -230,11 +260,18 @@ def _graphs(**given: Graph | None) -> dict[Family, Graph | None]:
 
 _RECIPE_ROWS = [
     Recipe(_T, Quant.FP32, "float32, no quantization", _graphs(rnn=_U, gru=_U, lstm=_F), (_L, _U, _U1, _F, _H),
-           FLOAT_EXACT, tflite=TFLiteSettings(), streaming=True),
+           FLOAT_EXACT, tflite=TFLiteSettings(), streaming=True, notes=_per_family(
+               lstm_relu=_FP32_LSTM_NOTE, rnn_relu=_RNN_NOTE.format(xeon=_XEON, hoisted=5.1, b1=6.4, unrolled=6.8,
+                                                                    loop=28.5))),
     Recipe(_T, Quant.FP16, "float16 weights, float32 compute", _graphs(rnn=_U, gru=_U, lstm=_F), (_L, _U, _U1, _F, _H),
-           HALF, tflite=TFLiteSettings(optimize=True, supported_types=("float16",))),
-    Recipe(_T, Quant.DYNAMIC, "dynamic range: int8 weights, float activations", _graphs(rnn=_U, gru=_U, lstm=_F),
-           (_L, _U, _U1, _F, _H), QUANTIZED, tflite=TFLiteSettings(optimize=True), streaming=True),
+           HALF, tflite=TFLiteSettings(optimize=True, supported_types=("float16",)), notes=_per_family(
+               lstm_relu=_FP16_LSTM_NOTE, rnn_relu=_RNN_NOTE.format(xeon=_XEON, hoisted=5.2, b1=6.3, unrolled=6.8,
+                                                                    loop=31.3))),
+    Recipe(_T, Quant.DYNAMIC, "dynamic range: int8 weights, float activations",
+           _graphs(rnn=_U, gru=_U, lstm=_F, lstm_relu=_H), (_L, _U, _U1, _F, _H), QUANTIZED,
+           tflite=TFLiteSettings(optimize=True), streaming=True, notes=_per_family(
+               lstm_relu=_DYNAMIC_LSTM_NOTE, lstm_tanh=_TANH_LSTM_NOTE,
+               rnn_relu=_RNN_NOTE.format(xeon=_XEON, hoisted=9.5, b1=11.9, unrolled=13.6, loop=48.0))),
     Recipe(_T, Quant.INT8, "full integer: int8 weights and activations, int8 input/output",
            _graphs(rnn=_U, gru=_U, lstm=_U1), (_L, _U, _U1, _F, _H), QUANTIZED,
            tflite=TFLiteSettings(optimize=True, ops_set=OpsSet.BUILTINS_INT8, io_type="int8"),
@@ -245,7 +282,9 @@ _RECIPE_ROWS = [
            notes=_per_family(
                rnn_relu="no working graph: the unrolled SimpleRNN converts and runs but answers ~10 % (saturated"
                         " int16 activations, measured on full MNIST: 10.09 % vs 91.32 %); the loop graph crashes"
-                        " the calibrator. --graph unrolled reproduces it.",
+                        " the calibrator. --graph unrolled reproduces it. --graph hoisted was measured accurate"
+                        " (issue 24, full MNIST: 91.07 % vs 91.32 %, p50 37.5 µs on the Xeon VM): not the table's"
+                        " graph yet",
                rnn_tanh="no working graph: a tanh SimpleRNN fails like the relu one, so not by saturation alone: the"
                         " unrolled graph (either batch) converts and runs but answers 10 % (a 16-unit one on the"
                         " sample: 10.0 % vs 29.4 %); the loop graph crashes the calibrator.",
@@ -255,11 +294,19 @@ _RECIPE_ROWS = [
                lstm="dynamic-batch unrolled: accurate; the batch-1 unrolled graph answers ~10 % (measured); the fused"
                     " LSTM has no 16x8 kernel ('Quantization to 16x8-bit not yet supported')")),
     Recipe(_O, Quant.FP32, "float32, no quantization", _graphs(rnn=_U, gru=_U, lstm=_L), (_L, _U), FLOAT_EXACT,
-           onnx=OnnxSettings(), streaming=True),
+           onnx=OnnxSettings(), streaming=True, notes=_per_family(
+               lstm_relu=f"loop (native LSTM op): {_XEON}: loop 247.4 vs unrolled 695.2 (onnxruntime)",
+               rnn_relu=f"unrolled: {_XEON}: unrolled 74.3 vs loop 143.2 (onnxruntime)")),
     Recipe(_O, Quant.DYNAMIC, "onnxruntime quantize_dynamic: int8 weights", _graphs(rnn=_U, gru=_U, lstm=_L),
-           (_L, _U), QUANTIZED, onnx=OnnxSettings(OnnxQuantizer.DYNAMIC), streaming=True),
+           (_L, _U), QUANTIZED, onnx=OnnxSettings(OnnxQuantizer.DYNAMIC), streaming=True, notes=_per_family(
+               lstm_relu=f"loop (DynamicQuantizeLSTM): {_XEON}: loop 169.9 vs unrolled 772.7 (onnxruntime)",
+               rnn_relu=f"unrolled: {_XEON}: unrolled 148.0 vs loop 158.8 (onnxruntime)")),
     Recipe(_O, Quant.STATIC, "onnxruntime quantize_static (QDQ), calibrated", _graphs(rnn=_U, gru=_U, lstm=_L),
-           (_L, _U), QUANTIZED, onnx=OnnxSettings(OnnxQuantizer.STATIC), calibrated=True),
+           (_L, _U), QUANTIZED, onnx=OnnxSettings(OnnxQuantizer.STATIC), calibrated=True, notes=_per_family(
+               lstm_relu=f"loop: {_XEON}: loop 260.2 vs unrolled 2643.7 (onnxruntime; unrolled inconclusive on"
+                         " the golden digits)",
+               rnn_relu=f"unrolled kept: {_XEON}: loop 163.0 vs unrolled 176.5 (onnxruntime): loop 1.08x faster"
+                        " there, one CPU measured so far")),
 ]
 RECIPES: dict[tuple[Format, Quant], Recipe] = {(r.format, r.quant): r for r in _RECIPE_ROWS}
 FALLBACK_TOLERANCE = FLOAT_EXACT   # a file whose manifest names no known recipe is held to float parity

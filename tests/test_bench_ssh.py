@@ -139,6 +139,23 @@ def test_bench_on_the_host_brings_the_results_home(sshd, runtime_python, tmp_pat
     print(f"bench over ssh, 2 files: {took:.1f} s")
 
 
+def test_graph_candidates_measured_on_the_host_are_compared_here(sshd, runtime_python, tmp_path):
+    """bench --host ends in the same graph choice as a local bench, made here from the manifests here (whatever
+    edgeseq the host runs)."""
+    from test_graph_choice import fake_candidates
+
+    folder = fake_candidates(tmp_path / "cands")
+    done = bench_over_ssh(sshd, runtime_python, folder, *FAST, "--runtime", "litert", "--device-name", "loopback-pi",
+                          "--json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert {r["graph"] for r in rows} == {"unrolled", "loop"} and {r["export_parity"] for r in rows} == {"pass"}
+    choice = rows[0]["graph_choice"]
+    assert all(r["graph_choice"] == choice for r in rows) and choice["device"] == "loopback-pi"
+    assert choice["p50_us"] == {r["graph"]: r["p50_us"] for r in rows}
+    assert choice["fastest"] == min(choice["p50_us"], key=choice["p50_us"].get)
+
+
 def test_the_host_python_reads_no_tensorflow(sshd, runtime_python):
     """The remote bench runs where TensorFlow is absent (the point of the runtime-only install)."""
     code = "import importlib.util as u; print(u.find_spec('tensorflow') is None)"

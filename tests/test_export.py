@@ -92,9 +92,11 @@ def test_onnx_lstm_keeps_relu(exported):
 
 def test_quantized_lstm_files_are_smaller(exported):
     folder, _ = exported
-    for fmt in ("tflite", "onnx"):
+    # the dynamic TFLite LSTM is the hoisted graph: int8 weights (215 KB of the committed file's 339 KB) and the
+    # description of its ~800 ops, against the fused fp32 file's 2 ops: 0.39 of its size
+    for fmt, share in (("tflite", 0.4), ("onnx", 0.3)):
         fp32 = (folder / "lstm" / f"lstm-fp32.{fmt}").stat().st_size
-        assert (folder / "lstm" / f"lstm-dynamic.{fmt}").stat().st_size <= 0.3 * fp32
+        assert (folder / "lstm" / f"lstm-dynamic.{fmt}").stat().st_size <= share * fp32
 
 
 def test_converter_crash_is_contained(trained, tmp_path):
@@ -129,6 +131,6 @@ def test_inspect_prints_ops_and_manifest(exported):
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     assert payload["integrity"] == "verified" and payload["manifest"]["recipe"] == "dynamic"
-    assert payload["ops"]["UNIDIRECTIONAL_SEQUENCE_LSTM"] == 2
+    assert payload["manifest"]["graph"] == "hoisted" and payload["ops"]["FULLY_CONNECTED"] > 2   # the table's graph
     text = run_cli("inspect", folder / "rnn" / "rnn-int8.tflite")
     assert text.returncode == 0 and "int8 scale=" in text.stdout and "recurrent op:" in text.stdout

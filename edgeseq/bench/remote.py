@@ -28,6 +28,7 @@ from typing import IO, Any
 from edgeseq import __version__, layout
 from edgeseq.artifacts import collect_files
 from edgeseq.bench.bound import bound_fields
+from edgeseq.bench.graph_choice import with_choices
 from edgeseq.bench.runner import BENCH_SUFFIXES, BenchConfig, BenchResult, count_flops
 from edgeseq.errors import EdgeseqError, RuntimeUnavailable
 from edgeseq.progress import ProgressLike, as_progress
@@ -135,7 +136,7 @@ def bench_over_ssh(paths: list[Path], config: BenchConfig, target: SshTarget,
         raise _refusal(target, reply)
     if reply.get("edgeseq") not in (__version__, "unknown"):
         progress.log(f"warning: {target.host} has edgeseq {reply.get('edgeseq')}, this machine {__version__}")
-    return [_homecoming(row, names, target) for row in reply["rows"]]
+    return with_choices([_homecoming(row, names, target) for row in reply["rows"]])   # on the manifests here
 
 
 def _converse(command: list[str], data: bytes, log: Any) -> tuple[dict[str, Any] | None, str, int]:

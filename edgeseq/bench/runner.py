@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from edgeseq import layout, runtimes
 from edgeseq.artifacts import collect_files, is_step_file
 from edgeseq.bench import bound
+from edgeseq.bench.graph_choice import with_choices
 from edgeseq.data import TIMESTEPS
 from edgeseq.environment import device_name, fingerprint, installed
 from edgeseq.errors import EdgeseqError
@@ -96,6 +97,9 @@ class BenchResult:
     flops_source: str | None = None    # where the count comes from, or why there is none
     bound_us: float | None = None      # flops at the run's fp32 GEMM peak (environment: fp32_gemm_peak_gflops)
     bound_ratio: float | None = None   # p50_us / bound_us
+    graph: str | None = None           # the file's graph (its manifest's), e.g. fused, hoisted (bench.graph_choice)
+    export_parity: str | None = None   # its parity at export in the library that ran it: pass | fail | ... | None
+    graph_choice: dict[str, Any] | None = None   # its recipe's graphs compared here (GraphChoice.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -204,7 +208,8 @@ def run_measurement(worker: str, path: Path, runtime: RuntimeName, threads: int,
 
 def bench(paths: list[Path], config: BenchConfig, progress: ProgressLike = None) -> list[BenchResult]:
     """One row per file × runtime × thread count × batch (or one row saying why a pair was not measured); one
-    progress step per file × runtime × thread count (each a fresh process)."""
+    progress step per file × runtime × thread count (each a fresh process). Where the files hold two graphs or
+    more of one recipe (export --graph auto), their rows carry the choice (bench.graph_choice)."""
     progress = as_progress(progress)
     machine = environment(config.device_name, config.tflite_backend)
     results: list[BenchResult] = []
@@ -212,7 +217,7 @@ def bench(paths: list[Path], config: BenchConfig, progress: ProgressLike = None)
     for path, runtime, threads in each_run(paths, list(config.runtimes), config.threads, progress, "bench"):
         results += _measure(path, runtime, threads, config, machine | {"threads": threads}, progress)
     readings.append(peak_reading(progress, "after the files"))
-    return with_bound(results, bound.peak_environment(readings))
+    return with_choices(with_bound(results, bound.peak_environment(readings)))
 
 
 def peak_reading(progress: Progress, when: str) -> dict[str, Any] | str:

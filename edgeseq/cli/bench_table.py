@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from edgeseq.cli.render import Column, attr, outcome
+import click
+
+from edgeseq.cli.render import Column, Note, attr, echo_table, outcome
 
 BENCH_COLUMNS = (
     Column("file", attr("path")),
@@ -60,8 +62,12 @@ BOUND_COLUMNS = (Column("bound µs", bound_cell), Column("p50/bound", _optional(
 def bench_columns(results: list[Any]) -> tuple[Column, ...]:
     """BENCH_COLUMNS, with the fp32 bound and p50/bound after p50 µs when some row has a FLOPs count or says
     why it has none (rows from an edgeseq that measured no bound have neither), and one step's p50/p99 after
-    p99 µs when some row (a step model's) has them."""
+    p99 µs when some row (a step model's) has them, and the file's graph after the runtime when some rows
+    compare graphs (graph candidates)."""
     columns = BENCH_COLUMNS
+    if any(getattr(r, "graph_choice", None) is not None for r in results):
+        at = next(k for k, c in enumerate(columns) if c.header == "runtime") + 1
+        columns = (*columns[:at], GRAPH_COLUMN, *columns[at:])
     if any(getattr(r, "step_p50_us", None) is not None or getattr(r, "step_p99_us", None) is not None
            for r in results):
         at = next(k for k, c in enumerate(columns) if c.header == "p99 µs") + 1
@@ -70,3 +76,31 @@ def bench_columns(results: list[Any]) -> tuple[Column, ...]:
         at = next(k for k, c in enumerate(columns) if c.header == "p50 µs") + 1
         columns = (*columns[:at], *BOUND_COLUMNS, *columns[at:])
     return columns
+
+
+GRAPH_COLUMN = Column("graph", _optional("graph", ""))
+CHOICE_COLUMNS = (  # over edgeseq.bench.graph_choice.GraphChoice
+    Column("model", attr("model")),
+    Column("recipe", lambda c: f"{c.format}/{c.recipe}"),
+    Column("runtime", attr("runtime")),
+    Column("threads", attr("threads")),
+    Column("fastest graph", lambda c: c.fastest or "none passed parity"),
+    Column("p50 µs (b1) per graph", lambda c: ", ".join(
+        f"{g} {p50:.1f}{'' if dict(c.parity).get(g, 'pass') == 'pass' else ' (' + dict(c.parity)[g] + ')'}"
+        for g, p50 in c.p50_us)),
+    Column("table's graph", lambda c: c.default_graph or "none"),
+    Column("gain", lambda c: f"{c.gain_over_default:.2f}x" if c.gain_over_default else Note("–", c.why_no_gain())),
+    Column("not chosen", lambda c: Note(", ".join(g for g, _ in c.excluded),
+                                        "; ".join(f"{g}: {why}" for g, why in c.excluded) or None)),
+)
+
+
+def echo_choices(results: list[Any]) -> None:
+    """The graph choice of each recipe whose candidates were measured (bench.graph_choice), per device."""
+    from edgeseq.bench.graph_choice import recorded  # noqa: PLC0415
+
+    choices = recorded(results)
+    for device in dict.fromkeys(c.device for c in choices):
+        click.echo(f"\ngraph chosen on {device} (batch 1, among the graphs that passed parity at export, or were"
+                   " inconclusive as the table's own graph was; gain: the table's graph p50 / the fastest p50)")
+        echo_table(CHOICE_COLUMNS, [c for c in choices if c.device == device])

@@ -9,7 +9,7 @@ import click
 
 from edgeseq.cli.options import (
     MAX_SECONDS, SEED, Finite, calibration_size_option, chosen_recipes, data_option, epochs_seed_options,
-    json_option, limit_split_options, max_loss_pp_option, model_option, positive, quant_option,
+    json_option, limit_split_options, max_loss_pp_option, model_option, one_line_text, positive, quant_option,
     streaming_option, threads_option)
 from edgeseq.cli.outputs import out_option
 from edgeseq.cli.render import Column, Note, attr, echo_table, emit_json, fail, noted
@@ -34,6 +34,12 @@ EXPORT_COLUMNS = (
     Column("bytes", attr("size_bytes")),
     Column("recurrent op", attr("recurrent_op")),
     Column("path / reason", lambda r: r.path or Note("", r.reason)),
+)
+AUTO = "auto"      # export --graph auto: every graph a recipe can be built with, as candidates
+CANDIDATE_COLUMNS = (
+    *EXPORT_COLUMNS[:-1],
+    Column("parity at export", lambda r: _parity(r) if r.status == "ok" else ""),
+    EXPORT_COLUMNS[-1],
 )
 RUN_COLUMNS = (  # over edgeseq.pipeline.RunResult.summary()
     Column("model", attr("model")),
@@ -86,8 +92,16 @@ def train(model_name: str, epochs: int, seed: int, batch_size: int, data_spec: s
 @click.option("--format", "format_name", type=click.Choice([f.value for f in Format] + ["all"]),
               default="all", show_default=True)
 @quant_option("Recipes to export")
-@click.option("--graph", "graph_name", type=click.Choice([g.value for g in Graph]), default=None,
-              help="Force a graph variant instead of the recipe table's choice.")
+@click.option("--graph", "graph_name", type=click.Choice([g.value for g in Graph] + [AUTO]), default=None,
+              help="Force a graph variant instead of the recipe table's choice; 'auto': write every graph the"
+                   " recipe can be built with, each as a candidate OUT/<model>/<model>-<recipe>@<graph>.<format>"
+                   " with its parity, to bench where it will run (then --pick-from).")
+@click.option("--pick-from", "pick_from", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, metavar="BENCH.json",
+              help="Export each recipe with the graph `edgeseq bench` measured fastest on a device among the"
+                   " candidates of --graph auto (the bench.json it wrote).")
+@click.option("--device", "device", default=None, callback=one_line_text,
+              help="With --pick-from: the device whose measurements choose, when the bench file holds several.")
 @click.option("--from", "source_root", type=click.Path(path_type=Path), default=Path("models"),
               show_default=True, help="Folder holding <arch>/<arch>.keras (as written by `edgeseq train`).")
 @out_option()
@@ -107,38 +121,75 @@ def train(model_name: str, epochs: int, seed: int, batch_size: int, data_spec: s
                   " each format, or for every recipe given with --quant.")
 @json_option("Print per-recipe results as JSON on stdout.")
 def export(model_name: str, format_name: str, quants: tuple[str, ...] | None, graph_name: str | None,
-           source_root: Path, out: Path, calibration_size: int, calibration_seed: int, data_spec: str,
-           max_loss_pp: float | None, search_seconds: float, streaming: bool, as_json: bool) -> None:
+           pick_from: Path | None, device: str | None, source_root: Path, out: Path, calibration_size: int,
+           calibration_seed: int, data_spec: str, max_loss_pp: float | None, search_seconds: float,
+           streaming: bool, as_json: bool) -> None:
     """Export trained models to TFLite and ONNX, every quantization recipe, each with a manifest.
 
     Writes OUT/<model>/<model>-<recipe>.<tflite|onnx> and <file>.json (with --streaming, also the step
     models <model>-<recipe>-step.<format>). Exit 1 unless every requested recipe exported.
 
     Example: edgeseq export --model lstm --format tflite --quant dynamic
+
+    The graph chosen where it runs: edgeseq export --model lstm --quant dynamic --graph auto --out cands; then
+    edgeseq bench cands --out pi (on the device, or with --host); then edgeseq export --model lstm --quant
+    dynamic --pick-from pi/bench.json.
     """
     from edgeseq import data, models  # noqa: PLC0415
-    from edgeseq.export.batch import export_all  # noqa: PLC0415
-    from edgeseq.export.exporter import plan, plan_streaming  # noqa: PLC0415
+    from edgeseq.export.batch import export_all, failed_candidates  # noqa: PLC0415
+    from edgeseq.export.exporter import plan, plan_candidates, plan_picked, plan_streaming  # noqa: PLC0415
 
+    _check_graph_options(graph_name, pick_from, device, max_loss_pp, streaming)
     chosen = chosen_recipes(list(Format) if format_name == "all" else [Format(format_name)], quants)
-    try:
-        graph = Graph(graph_name) if graph_name else None
-        specs = plan(models.select(model_name), chosen, graph, calibration_size, calibration_seed)
-    except EdgeseqError as err:
-        raise click.BadParameter(str(err), param_hint="--graph") from err
+    archs = models.select(model_name)
+    if graph_name == AUTO:
+        specs = plan_candidates(archs, chosen, calibration_size, calibration_seed)
+    elif pick_from is not None:
+        from edgeseq.export.pick import pick  # noqa: PLC0415
+
+        picks = pick(pick_from, [(a.value, r.format.value, r.name) for a in archs for r in chosen], device)
+        specs = plan_picked(archs, chosen, picks, calibration_size, calibration_seed)
+    else:
+        try:
+            graph = Graph(graph_name) if graph_name else None
+            specs = plan(archs, chosen, graph, calibration_size, calibration_seed)
+        except EdgeseqError as err:
+            raise click.BadParameter(str(err), param_hint="--graph") from err
     if streaming:
         specs += plan_streaming(models.select(model_name), chosen, bool(quants), calibration_size, calibration_seed)
     dataset = data.load(data_spec) if any(r.calibrated for r in chosen) or max_loss_pp is not None else None
     with for_cli(as_json) as progress:
+        for spec in specs:
+            if spec.picked is not None:
+                progress.log(f"{spec.arch.value} {spec.recipe.key}: {spec.picked.describe()}")
         results = export_all(specs, source_root, out, dataset, progress, max_loss_pp, search_seconds)
     if as_json:
         emit_json([r.to_dict() for r in results])
     else:
-        echo_table(EXPORT_COLUMNS, results)
-    failed = [r for r in results if r.status != "ok"]
+        echo_table(CANDIDATE_COLUMNS if graph_name == AUTO else EXPORT_COLUMNS, results)
+    failed = failed_candidates(results) if graph_name == AUTO else [r for r in results if r.status != "ok"]
     if failed:
-        fail(f"{len(failed)} of {len(results)} recipe(s) did not export: "
-             + "; ".join(f"{r.model} {r.format}/{r.recipe}: {r.status} ({r.reason})" for r in failed))
+        fail(f"{len(failed)} of {len(results)} {'candidate' if graph_name == AUTO else 'recipe'}(s) did not export: "
+             + "; ".join(f"{r.model} {r.format}/{r.recipe}{f' @{r.graph}' if graph_name == AUTO else ''}:"
+                         f" {r.status} ({r.reason})" for r in failed))
+
+
+def _parity(result: Any) -> Note:
+    from edgeseq.export.batch import parity_outcome  # noqa: PLC0415
+
+    return Note(*parity_outcome(result.portability))
+
+
+def _check_graph_options(graph_name: str | None, pick_from: Path | None, device: str | None,
+                         max_loss_pp: float | None, streaming: bool) -> None:
+    """The options that do not go together with --graph auto and --pick-from (usage errors, before any work)."""
+    if pick_from is not None and graph_name is not None:
+        raise click.UsageError("--pick-from and --graph do not go together: the bench file chooses the graph")
+    if device is not None and pick_from is None:
+        raise click.UsageError("--device goes with --pick-from")
+    if graph_name == AUTO and (max_loss_pp is not None or streaming):
+        raise click.UsageError("--graph auto writes graph candidates only: without --max-loss-pp and --streaming"
+                               " (search or stream the graph --pick-from chooses)")
 
 
 @click.command(name="run")

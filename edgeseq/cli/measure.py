@@ -12,7 +12,7 @@ from edgeseq.cli.options import (
     FRACTION, MAX_RUNS, SAMPLE_TEST_DIGITS, SECONDS, Finite, batch_option, json_option, no_verify_option,
     one_line_text, paths_argument, positive_up_to, runtime_option, threads_option, tflite_backend_option)
 from edgeseq.cli.outputs import csv_option, out_option, plot_option
-from edgeseq.cli.bench_table import bench_columns, peak_line
+from edgeseq.cli.bench_table import bench_columns, echo_choices, peak_line
 from edgeseq.cli.render import Column, attr, echo_table, emit_json, fail
 from edgeseq.cli.profile import run_profile
 from edgeseq.cli.scaling import lengths_option, run_scaling
@@ -130,6 +130,7 @@ def run_bench(args: BenchArgs) -> None:
         emit_json([r.to_dict() for r in results])
     else:
         echo_table(bench_columns(results), results)
+        echo_choices(results)
         if results:
             env = results[0].environment
             via = f" (over ssh: {env['ssh_host']})" if env.get("ssh_host") else ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from edgeseq.data import Dataset
 from edgeseq.errors import EdgeseqError
@@ -13,6 +14,27 @@ from edgeseq.export.exporter import ExportResult, ExportSpec, export_one, source
 from edgeseq.export.search import Judge, search
 from edgeseq.fileio import ensure_dir
 from edgeseq.progress import ProgressLike, as_progress
+
+
+def parity_outcome(portability: dict[str, Any] | None) -> tuple[str, str | None]:
+    """A file's parity at export from its manifest's portability section, in a few words, and the first reason
+    it is not a pass: ('pass (LiteRT, tf.lite)', None), ('inconclusive (LiteRT, tf.lite)', 'inconclusive: delta
+    ...'), ('fail (LiteRT)', ...), ('not measured', None)."""
+    section = portability or {}
+    cells = [c for c in (*section.get("runs_on", []), *section.get("does_not_run_on", [])) if c.get("measured")]
+    if not cells:
+        return "not measured", None
+    by_status: dict[str, list[str]] = {}
+    for cell in cells:
+        by_status.setdefault(cell["status"], []).append(cell["backend"])
+    text = "; ".join(f"{status} ({', '.join(backends)})" for status, backends in by_status.items())
+    return text, next((c.get("reason") for c in cells if c["status"] != "pass" and c.get("reason")), None)
+
+
+def parity_summary(portability: dict[str, Any] | None) -> str:
+    """parity_outcome as one line: 'parity pass (LiteRT, tf.lite)', 'parity fail (LiteRT): agreement ...'."""
+    text, reason = parity_outcome(portability)
+    return f"parity {text}" + (f": {reason}" if reason else "")
 
 
 def export_all(specs: list[ExportSpec], source_root: Path, out: Path, dataset: Dataset | None,
@@ -44,6 +66,17 @@ def export_all(specs: list[ExportSpec], source_root: Path, out: Path, dataset: D
             finally:
                 shutil.rmtree(workdir, ignore_errors=True)
             detail = f"{outcome.size_bytes:,} bytes" if outcome.status == "ok" else outcome.reason
+            if spec.candidate and outcome.status == "ok":
+                detail += f", {parity_summary(outcome.portability)}"
             stage.advance(detail=f"{outcome.status}: {detail} ({outcome.seconds:.1f} s)")
             results.append(outcome)
     return results
+
+
+def failed_candidates(results: list[ExportResult]) -> list[ExportResult]:
+    """What makes export --graph auto fail: a candidate that failed (the source, a structural check), and every
+    candidate of a recipe none of whose candidates exported. A graph the converter refuses, or that cannot be
+    built for the model, is only reported (unsupported)."""
+    exported = {(r.model, r.format, r.recipe) for r in results if r.status == "ok"}
+    return [r for r in results if r.status == "failed"
+            or (r.status != "ok" and (r.model, r.format, r.recipe) not in exported)]

@@ -20,7 +20,7 @@ from edgeseq.environment import library_versions
 from edgeseq.errors import EdgeseqError, ModelError
 from edgeseq.fileio import commit_with_manifest, ensure_dir, read_manifest, sha256_file
 from edgeseq.export.embed import embed
-from edgeseq.layout import STEP_KIND, exported_path, golden_path, model_path
+from edgeseq.layout import CANDIDATE_SECTION, STEP_KIND, exported_path, golden_path, model_path
 from edgeseq.models import Arch, Variant, variant
 from edgeseq.portability import measure, portability
 from edgeseq.procs import WorkerError, run_worker
@@ -40,6 +40,8 @@ class ExportSpec:
     calibration_size: int = 500
     calibration_seed: int = 0
     onnx_settings: tuple[tuple[str, Any], ...] = ()   # OnnxSettings fields a recipe search changes
+    candidate: bool = False              # a graph candidate (export --graph auto): <arch>-<recipe>@<graph>.<format>
+    picked: Any = None                   # export --pick-from: the export.pick.Pick that chose the graph
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "arch", variant(self.arch))
@@ -48,6 +50,11 @@ class ExportSpec:
     def step(self) -> bool:
         """The step model of the recipe (streaming), not the whole-sequence file."""
         return self.graph is Graph.STEP
+
+    @property
+    def tag(self) -> str | None:
+        """The graph in a candidate's file name, None for the recipe's own file."""
+        return self.graph.value if self.candidate and self.graph else None
 
     def settings(self) -> dict[str, Any] | None:
         """The quantizer's settings this spec converts with (the recipe's, changed by onnx_settings)."""
@@ -132,6 +139,35 @@ def plan(archs: list[Variant], chosen: list[Recipe], graph: Graph | None = None,
     return specs
 
 
+def plan_candidates(archs: list[Variant], chosen: list[Recipe], calibration_size: int = 500,
+                    calibration_seed: int = 0) -> list[ExportSpec]:
+    """export --graph auto: per (model, recipe) one candidate per whole-sequence graph the recipe allows, the
+    table's graph first; a graph that cannot be built for the model stays in the plan and exports as
+    `unsupported` with the reason (`graph_problem`)."""
+    return [ExportSpec(arch, r, graph, calibration_size, calibration_seed, candidate=True)
+            for arch in archs for r in chosen for graph, _ in r.candidates(arch)]
+
+
+def plan_picked(archs: list[Variant], chosen: list[Recipe], picks: dict[tuple[str, str, str], Any],
+                calibration_size: int = 500, calibration_seed: int = 0) -> list[ExportSpec]:
+    """export --pick-from: one spec per (model, recipe), with the graph bench chose (`picks`, export.pick); a
+    picked graph the recipes table does not allow for the model is an EdgeseqError."""
+    specs = []
+    for arch in archs:
+        for r in chosen:
+            chosen_pick = picks[(arch.value, r.format.value, r.name)]
+            try:
+                graph = Graph(chosen_pick.graph)
+            except ValueError as err:
+                raise EdgeseqError(f"the bench file chose graph {chosen_pick.graph!r} for {arch.value} {r.key}:"
+                                   " not a graph this edgeseq knows") from err
+            spec = ExportSpec(arch, r, graph, calibration_size, calibration_seed, picked=chosen_pick)
+            if (problem := unavailable_graph(spec)) is not None:
+                raise EdgeseqError(f"the bench file chose it, but {problem}")
+            specs.append(spec)
+    return specs
+
+
 def _step_fields(spec: ExportSpec, target: Path, contract: dict[str, Any] | None) -> dict[str, Any]:
     """A step model's manifest fields: its contract, and the whole-sequence file of its recipe."""
     if not spec.step:
@@ -171,6 +207,7 @@ def _manifest(spec: ExportSpec, source: Path, converted: Path, facts: dict[str, 
         "calibration": calibration,
         "onnx_quantization": spec.settings() if spec.recipe.format.value == "onnx" else None,
         "tolerance": spec.recipe.tolerance.to_dict(),
+        **_graph_fields(spec),
         "source_keras": {"name": source.name, "sha256": sha256_file(source),
                          "test_accuracy": source_manifest.get("test_accuracy"),
                          "test_data": _counts(source_manifest.get("data"))},
@@ -178,6 +215,18 @@ def _manifest(spec: ExportSpec, source: Path, converted: Path, facts: dict[str, 
         "zero_digit_output": zero_digit,
         "library_versions": library_versions(),
     }
+
+
+def _graph_fields(spec: ExportSpec) -> dict[str, Any]:
+    """A candidate's `graph_candidate` section (layout.CANDIDATE_SECTION: its graph and the table's), or a picked
+    file's `graph_choice` (the bench measurements that chose its graph); nothing for any other file."""
+    if spec.candidate:
+        table = spec.recipe.graph_for(spec.arch)
+        return {CANDIDATE_SECTION: {"graph": spec.tag, "table_graph": table.value if table else None,
+                                    "table_note": spec.recipe.notes.get(spec.arch.family)}}
+    if spec.picked is not None:
+        return {"graph_choice": spec.picked.to_dict()}
+    return {}
 
 
 def _counts(identity: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -194,6 +243,9 @@ def _finish(manifest: dict[str, Any], partial: Path, spec: ExportSpec, golden_fi
     facts = read_facts(partial)
     final = manifest | {"size_bytes": partial.stat().st_size, "sha256": sha256_file(partial),
                         "embedded": facts.embedded}
+    if spec.picked is not None:     # the same bytes as the candidate measured, or a conversion that differs
+        final["graph_choice"] = final["graph_choice"] | {
+            "same_bytes_as_measured": spec.picked.measured_sha256() == final["sha256"]}
     if not golden_file.is_file():
         return final | {"golden": None, "portability": portability(facts, [], "not measured: no golden outputs")}
     reference = golden.read(golden_file)
@@ -220,7 +272,7 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
     outputs of the architecture are written beside it first unless they are there for this source model."""
     started = time.perf_counter()
     recipe = spec.recipe
-    target = exported_path(out, spec.arch.value, recipe.format.value, recipe.name, spec.step)
+    target = exported_path(out, spec.arch.value, recipe.format.value, recipe.name, spec.step, spec.tag)
     golden_file = golden_path(target.parent, spec.arch.value)
 
     def result(status: str, reason: str | None = None, facts: dict[str, Any] | None = None,

@@ -10,6 +10,7 @@ Where a change goes:
   portability.py   the file × runtime library table (pass, fail, can't load)
   devices.py       other devices' bench results joined on sha256: one verdict per device
   profile.py       RESULTS/profile.json (bench --profile): time per operator of the recommended files
+  graphs.py        the graph chosen where it runs: per device, each recipe's fastest graph candidate
   document.py      what the report says, in which order; Markdown and self-contained HTML
   figures.py       the three PNGs from the rows (drawn by plots.py)
   units.py         how a figure is written (µs, KB, %, pp)
@@ -40,7 +41,9 @@ from edgeseq.report.inputs import (
     input_warnings,
     read_inputs,
 )
+from edgeseq.report.graphs import graph_blocks, graph_choices
 from edgeseq.report.join import FileRow, file_rows, join_notes
+from edgeseq.bench.graph_choice import GraphChoice
 from edgeseq.report.streaming import drift_images, read_drift, streaming_blocks, streaming_rows
 from edgeseq.bench.profile import read_profile
 from edgeseq.bench.scaling import read_scaling
@@ -76,6 +79,7 @@ class ReportResult:
     streaming: tuple[dict[str, Any], ...] = ()  # per step model × runtime: parity, one step, the cost of streaming
     drift: tuple[dict[str, Any], ...] = ()      # RESULTS/drift.json, when the run measured it
     profile: tuple[dict[str, Any], ...] = ()    # RESULTS/profile.json's rows about the recommended files
+    graph_choices: tuple[GraphChoice, ...] = ()   # per device, the fastest graph of each recipe measured there
 
     def to_dict(self) -> dict[str, Any]:
         return {"markdown_path": self.markdown_path, "html_path": self.html_path, "json_path": self.json_path,
@@ -86,7 +90,7 @@ class ReportResult:
                 "data": self.data, "warnings": list(self.warnings),
                 "devices": [d.to_dict() for d in self.devices], "streaming": list(self.streaming),
                 "drift": [{k: v for k, v in d.items() if k != "rows"} for d in self.drift],
-                "profile": list(self.profile)}
+                "profile": list(self.profile), "graph_choices": [c.to_dict() for c in self.graph_choices]}
 
 
 def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
@@ -101,8 +105,10 @@ def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
     rows = tuple(r for r in every_row if not r.step)        # step models have their own section
     streaming = tuple(r for r in every_row if r.step)
     verdict = verdicts(rows, budgets, architectures(inputs), digits_measured(inputs))
-    devices = device_reports(inputs, read_device_results(list(device_results)), budgets, architectures(inputs),
+    extra = read_device_results(list(device_results)) if device_results else ()
+    devices = device_reports(inputs, extra, budgets, architectures(inputs),
                              digits_measured(inputs)) if device_results else ()
+    choices = tuple(graph_choices((*inputs.bench, *extra)))
     conclusion = conclude(verdict, {r.model: r.parameters for r in inputs.train})
     envs, data = environments(inputs), data_identities(inputs)
     notes = input_warnings(envs, data) + join_notes(inputs)
@@ -124,12 +130,12 @@ def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
                       [(name, caption) for name, (_, caption) in per_device.items()],
                       ([(name, caption) for name, (_, caption) in quant.items()], quant_notes),
                       streaming_blocks(rows + streaming, [(name, caption) for name, (_, caption) in drift.items()],
-                                       drifts, growth), profile_blocks(verdict, profiles))
+                                       drifts, growth), profile_blocks(verdict, profiles), graph_blocks(list(choices)))
     result = ReportResult(str(out / "report.md"), str(out / "report.html"), str(out / "report.json"),
                           tuple(str(out / name) for name in images), budgets, verdict, conclusion, rows, envs,
                           data, notes, published, note, devices, tuple(streaming_rows(rows + streaming)),
                           tuple(r.to_dict() for r in drifts),
-                          tuple(r.to_dict() for r in recommended_profiles(verdict, profiles)))
+                          tuple(r.to_dict() for r in recommended_profiles(verdict, profiles)), choices)
     write_text_atomic(out / "report.md", to_markdown(blocks))
     write_text_atomic(out / "report.html", to_html(blocks, images, "edgeseq report"))
     write_json_atomic(out / "report.json", result.to_dict())

@@ -3,7 +3,8 @@
 A device's results are what `edgeseq bench --json` printed there (a bench.json, or a folder holding one).
 Rows are grouped by the device name they carry (`bench --device-name`, else the hostname) and joined to the
 run's files on sha256, never on file names. A row about a file the run did not build or train is an error:
-its figures would be about something else.
+its figures would be about something else; except a graph candidate's (a row bench compared graphs on: its
+`graph_choice`), which goes to the report's graph section (report.graphs) only.
 """
 
 from __future__ import annotations
@@ -61,12 +62,12 @@ def device_reports(inputs: Inputs, extra: tuple[BenchResult, ...], budgets: Budg
                    test_digits: int | None) -> tuple[DeviceReport, ...]:
     """The run's own bench rows and the extra ones, one report per device name."""
     known = _known(inputs)
-    strangers = sorted({r.path for r in extra if r.sha256 not in known})
+    strangers = sorted({r.path for r in extra if r.sha256 not in known and r.graph_choice is None})
     if strangers:
         raise DataError(f"device results name {len(strangers)} file(s) this run did not build (no matching"
                         f" sha256), e.g. {strangers[0]}: benchmark the run's own files")
     by_device: dict[str, list[BenchResult]] = {}
-    for row in (*inputs.bench, *extra):
+    for row in (*inputs.bench, *(r for r in extra if r.sha256 in known)):   # graph candidates: report.graphs
         by_device.setdefault(device_of(row), []).append(row)
     reports = []
     for device, rows in by_device.items():

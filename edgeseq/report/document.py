@@ -188,7 +188,7 @@ def document(rows: tuple[FileRow, ...], verdict: tuple[ArchVerdict, ...], conclu
              sample_note: str | None = None, portability: Block | None = None,
              devices: tuple[Any, ...] = (), device_images: list[tuple[str, str]] = (),
              quant: tuple[list[tuple[str, str]], list[str]] = ([], []),
-             streaming: list[Block] = (), profile: list[Block] = ()) -> list[Block]:
+             streaming: list[Block] = (), profile: list[Block] = (), graphs: list[Block] = ()) -> list[Block]:
     blocks: list[Block] = [
         ("h", 1, "edgeseq report"),
         ("p", (f"Results from {source}: {sum(not r.baseline for r in rows)} exported file × runtime rows"
@@ -241,6 +241,7 @@ def document(rows: tuple[FileRow, ...], verdict: tuple[ArchVerdict, ...], conclu
     blocks += list(profile)
     blocks += [("h", 2, "Every file"), _every_file(rows), *bound_blocks(rows, envs)]
     blocks += devices_blocks(devices, device_images)
+    blocks += list(graphs)
     if portability is not None:
         blocks += [("h", 2, "Where each file runs"),
                    ("p", "Each exported file in each runtime library: from this run's validate rows where it ran"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgeseq.bench.graph_choice import GraphChoice
 from edgeseq.bench.runner import BenchResult
 from edgeseq.errors import DataError, EdgeseqError
 from edgeseq.export.exporter import ExportResult
@@ -47,7 +48,23 @@ def _bench_row(row: BenchResult) -> str | None:
         return "status ok without batch and p50_us"
     if row.status == "ok" and not row.p50_us:
         return "status ok with a p50_us of 0"
-    return out_of_range(row)
+    return _graph_choice(row) or out_of_range(row)
+
+
+def _graph_choice(row: BenchResult) -> str | None:
+    """What is wrong with a row's graph_choice (it must read back as bench wrote it; its names are names)."""
+    if row.graph_choice is None:
+        return None
+    try:
+        choice = GraphChoice.from_dict(row.graph_choice)
+        for name in (choice.device, choice.model, choice.format, choice.recipe, choice.fastest, choice.runtime):
+            if name is not None:
+                plain_name(name, "graph_choice name")
+    except EdgeseqError as err:
+        return str(err)
+    if any(p50 <= 0 for _, p50 in choice.p50_us):
+        return "graph_choice holds a p50_us that is not positive"
+    return None
 
 
 def _export_row(row: ExportResult) -> str | None:
