@@ -63,10 +63,13 @@ def echo_profiles(rows: list[Any]) -> None:
 
     echo_table(SUMMARY_COLUMNS, rows)
     for row in (r for r in rows if r.status == "ok"):
-        click.echo(f"\n{row.label} in {row.runtime}, {row.threads} thread(s): top {TOP} operators of"
-                   f" {len(row.nodes)} (share of the summed node means, {row.node_sum_us:.1f} µs)")
-        echo_table(TOP_COLUMNS, row.top(TOP))
-        click.echo(f"layers: {layers_line(row)}")
+        if row.node_sum_us > 0:
+            click.echo(f"\n{row.label} in {row.runtime}, {row.threads} thread(s): top {TOP} operators of"
+                       f" {len(row.nodes)} (share of the summed node means, {row.node_sum_us:.1f} µs)")
+            echo_table(TOP_COLUMNS, row.top(TOP))
+            click.echo(f"layers: {layers_line(row)}")
+        else:
+            click.echo(f"\n{row.label} in {row.runtime}, {row.threads} thread(s): no node was timed above 0 µs")
         click.echo(f"recurrent layers: {row.split}")
         click.echo(f"profiler: {row.profiler}. Profiled p50 {row.wall_p50_us:.1f} µs against {row.plain_p50_us:.1f}"
                    f" µs unprofiled (×{row.overhead:.2f}); the nodes account for {_pct(row.coverage)} of the"
