@@ -153,6 +153,7 @@ class CheckedFile:
     facts: dict[str, Any]              # model, format, recipe, recurrent_op, step, sha256, integrity
     label: str                         # how tables name it: its key's label, else its file name
     reason: str | None                 # why it is refused without a worker (manifest, integrity, structure)
+    manifest: dict[str, Any] | None = None   # the manifest beside it, as read here (None: none, or unreadable)
 
 
 def check_file(path: Path, verify: bool, progress: Progress, warn: bool = True) -> CheckedFile:
@@ -174,7 +175,7 @@ def check_file(path: Path, verify: bool, progress: Progress, warn: bool = True) 
         return CheckedFile(facts | _describe(path, None), label, str(err))
     if warn and facts["integrity"] == "no-manifest":
         progress.log("      warning: no manifest beside it: the file cannot be verified")
-    return CheckedFile(facts, label, None)
+    return CheckedFile(facts, label, None, manifest)
 
 
 def unavailable(runtime: RuntimeName, tflite_backend: str, progress: Progress) -> str | None:
@@ -255,7 +256,7 @@ def _measure(path: Path, runtime: RuntimeName, threads: int, config: BenchConfig
     note = f"batch-1-only file: not measured at batch {', '.join(map(str, skipped))}" if skipped else None
     common = {k: measured[k] for k in ("backend", "import_ms", "load_ms", "first_inference_ms", "peak_rss_bytes",
                                         "rss_after_import_bytes", "file_memory_bytes", "memory_method")}
-    count = count_flops(path, bool(base.get("step")))
+    count = bound.count_flops(path, checked.manifest, bool(base.get("step")), TIMESTEPS)
     rows = []
     for row in measured["batches"]:
         figures = {k: v for k, v in row.items() if k != "max_us"}
@@ -270,7 +271,8 @@ def _measure(path: Path, runtime: RuntimeName, threads: int, config: BenchConfig
 
 
 def count_flops(path: Path, step: bool) -> bound.FlopCount:
-    """One digit's FLOPs through `path` (a step model's: the whole sequence of the sample's rows it is fed)."""
+    """One digit's FLOPs through `path` (a step model's: the whole sequence of the sample's rows it is fed), its
+    manifest read here (bench --host's rows, counted at home)."""
     try:
         manifest = read_manifest(path)
     except (EdgeseqError, OSError):
