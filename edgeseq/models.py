@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from edgeseq.data import FEATURES, NUM_CLASSES, TIMESTEPS
+from edgeseq.data.spec import MNIST_SPEC, DataSpec
 
 
 class Arch(str, enum.Enum):
@@ -132,6 +132,10 @@ class Variant:
 
     @property
     def description(self) -> str:
+        """The layers, for MNIST's 10 classes (`description_for` any data)."""
+        return self.description_for(MNIST_SPEC)
+
+    def description_for(self, spec: DataSpec) -> str:
         parts = []
         for i in range(self.layers):
             seq = ", seq" if i < self.layers - 1 else ""
@@ -140,20 +144,24 @@ class Variant:
                 parts.append(f"Dropout({DROPOUT})")
         if self.lstm_head:
             parts += [f"Dense({HEAD_UNITS}, relu)", f"Dropout({DROPOUT})"]
-        return " -> ".join([*parts, f"Dense({NUM_CLASSES}, softmax)"])
+        return " -> ".join([*parts, f"Dense({spec.classes}, softmax)"])
 
     @property
     def parameters(self) -> int:
+        """Trainable parameters on MNIST (`parameters_for` any data)."""
+        return self.parameters_for(MNIST_SPEC)
+
+    def parameters_for(self, spec: DataSpec) -> int:
         """Trainable parameters (Keras 3: GRU with reset_after, two bias vectors)."""
         biases = 2 if self.cell is Cell.GRU else 1
-        count, inputs = 0, FEATURES
+        count, inputs = 0, spec.features
         for _ in range(self.layers):
             count += self.cell.gates * self.units * (inputs + self.units + biases)
             inputs = self.units
         if self.lstm_head:
             count += inputs * HEAD_UNITS + HEAD_UNITS
             inputs = HEAD_UNITS
-        return count + inputs * NUM_CLASSES + NUM_CLASSES
+        return count + inputs * spec.classes + spec.classes
 
     def config(self) -> dict[str, Any]:
         """What a manifest records about the variant."""
@@ -252,13 +260,15 @@ def _layer_names(v: Variant) -> list[str]:
     return [f"{base}_{i + 1}" for i in range(v.layers)]
 
 
-def build(arch: str | Arch | Variant, unroll: bool = False, batch_size: int | None = None) -> Any:
-    """The Keras model of a variant (head rule: see the module docstring)."""
+def build(arch: str | Arch | Variant, unroll: bool = False, batch_size: int | None = None,
+          spec: DataSpec = MNIST_SPEC) -> Any:
+    """The Keras model of a variant for data of `spec`'s shape and classes (head rule: see the module docstring).
+    The input is named `pixels` for every data set: files, manifests and apps keep one name."""
     import keras  # noqa: PLC0415
 
     v = variant(arch)
     layer_class = getattr(keras.layers, v.cell.layer)
-    stack: list[Any] = [keras.Input((TIMESTEPS, FEATURES), batch_size=batch_size, name="pixels")]
+    stack: list[Any] = [keras.Input(spec.shape, batch_size=batch_size, name="pixels")]
     for i, name in enumerate(_layer_names(v)):
         last = i == v.layers - 1
         stack.append(layer_class(v.units, activation=v.activation.value, unroll=unroll, name=name,
@@ -268,7 +278,7 @@ def build(arch: str | Arch | Variant, unroll: bool = False, batch_size: int | No
     if v.lstm_head:
         stack += [keras.layers.Dense(HEAD_UNITS, activation="relu", name="dense"),
                   keras.layers.Dropout(DROPOUT, name=f"dropout_{v.layers + 1}")]
-    stack.append(keras.layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities"))
+    stack.append(keras.layers.Dense(spec.classes, activation="softmax", name="probabilities"))
     return keras.Sequential(stack, name=v.name.replace("-", "_"))
 
 

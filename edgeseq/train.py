@@ -105,10 +105,10 @@ def train(config: TrainConfig, dataset: Dataset, out: Path,
     target = layout.model_path(out, config.arch.value)
     ensure_dir(target.parent)
     keras.utils.set_random_seed(config.seed)
-    model = models.compile_for_training(models.build(config.arch))
+    model = models.compile_for_training(models.build(config.arch, spec=dataset.spec))
     steps = int(np.ceil(len(dataset.y_train) / config.batch_size))
     progress.log(f"training {config.arch.value} on {dataset.name} ({len(dataset.y_train)} train /"
-                 f" {len(dataset.y_test)} test digits), {config.epochs} epochs, batch {config.batch_size}")
+                 f" {len(dataset.y_test)} test {dataset.units}; {dataset.spec.describe()}), {config.epochs} epochs, batch {config.batch_size}")
     started = time.perf_counter()
     with progress.stage(f"train {config.arch.value}", total=config.epochs * steps, unit="steps") as stage:
         callback = _progress_callback(keras, config.arch, config.epochs, progress, stage)
@@ -128,12 +128,13 @@ def train(config: TrainConfig, dataset: Dataset, out: Path,
         commit_with_manifest(tmp, target, {  # the model and its manifest move into place together
             "kind": "keras-model",
             "architecture": config.arch.value,
-            "description": config.arch.description,
+            "description": config.arch.description_for(dataset.spec),
             "variant": config.arch.config(),
             **{k: v for k, v in result.to_dict().items() if k not in ("path", "model", "history")},
             "size_bytes": tmp.stat().st_size,
             "optimizer": "adam (defaults); the file holds the weights without the optimizer state",
             "loss": "sparse_categorical_crossentropy",
+            "data_spec": dataset.spec.to_dict(),
             "library_versions": library_versions(),
         })
     return result

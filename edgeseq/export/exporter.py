@@ -15,9 +15,9 @@ from edgeseq import data as data_module
 from edgeseq.artifacts import read_facts
 from edgeseq.embedded import essentials
 from edgeseq.keras_archive import check_keras_archive
-from edgeseq.data import Dataset
+from edgeseq.data import MNIST_SPEC, Dataset, DataSpec, spec_of_manifest
 from edgeseq.environment import library_versions
-from edgeseq.errors import EdgeseqError, ModelError
+from edgeseq.errors import DataError, EdgeseqError, ModelError
 from edgeseq.fileio import commit_with_manifest, ensure_dir, read_manifest, sha256_file
 from edgeseq.export.embed import embed
 from edgeseq.layout import CANDIDATE_SECTION, STEP_KIND, exported_path, golden_path, model_path
@@ -179,7 +179,7 @@ def _step_fields(spec: ExportSpec, target: Path, contract: dict[str, Any] | None
 
 def _manifest(spec: ExportSpec, source: Path, converted: Path, facts: dict[str, Any],
               calibration: dict[str, Any] | None, zero_digit: list[float], target: Path,
-              contract: dict[str, Any] | None = None) -> dict[str, Any]:
+              contract: dict[str, Any] | None = None, data_spec: DataSpec = MNIST_SPEC) -> dict[str, Any]:
     """The manifest, without the fields that depend on the final bytes (see `_finish`)."""
     source_manifest = read_manifest(source) or {}
     stateful = facts["stateful"]
@@ -201,8 +201,9 @@ def _manifest(spec: ExportSpec, source: Path, converted: Path, facts: dict[str, 
         "usage_note": ("reset variable tensors before every inference (Interpreter.reset_all_variables /"
                        " resetVariableTensors): the fused op keeps h and c between invokes") if stateful
         else (contract or {}).get("contract"),
-        "normalisation": data_module.NORMALISATION,
-        "labels": list(data_module.LABELS),
+        "normalisation": data_spec.normalisation.to_dict(data_spec.timesteps, data_spec.features),
+        "labels": list(data_spec.labels),
+        **({} if data_spec.mnist else {"data_spec": data_spec.to_dict()}),
         "output_meaning": "softmax probabilities over labels; the class is the argmax",
         "calibration": calibration,
         "onnx_quantization": spec.settings() if spec.recipe.format.value == "onnx" else None,
@@ -259,12 +260,20 @@ def _finish(manifest: dict[str, Any], partial: Path, spec: ExportSpec, golden_fi
     }
 
 
-def _write_golden(answer: dict[str, Any], workdir: Path, golden_file: Path, source: Path) -> None:
-    """The source model's outputs on the golden digits, computed by the worker, as the sidecar."""
+def _write_golden(answer: dict[str, Any], workdir: Path, golden_file: Path, source: Path,
+                  samples: Dataset) -> None:
+    """The source model's outputs on the golden samples, computed by the worker, as the sidecar."""
     if answer.get("golden"):
-        digits = golden.golden_digits()
-        golden.write(golden_file, np.load(workdir / answer["golden"], allow_pickle=False), digits.y_test,
-                     {"name": source.name, "sha256": sha256_file(source)}, digits.sha256)
+        golden.write(golden_file, np.load(workdir / answer["golden"], allow_pickle=False), samples.y_test,
+                     {"name": source.name, "sha256": sha256_file(source)}, samples.sha256, samples)
+
+
+def source_spec(source: Path, dataset: Dataset | None) -> DataSpec:
+    """The data contract the source model was trained for (its manifest), checked against `dataset`."""
+    spec = spec_of_manifest(read_manifest(source))
+    if dataset is not None and (problem := spec.mismatch(dataset.spec)) is not None:
+        raise DataError(f"{source.name} cannot be exported with {dataset.name}: {problem}")
+    return spec
 
 
 def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | None, workdir: Path) -> ExportResult:
@@ -293,6 +302,11 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
         check_keras_archive(source)  # a corrupt source fails here, not in a worker that imports TensorFlow
     except ModelError as err:
         return result("failed", str(err))
+    try:
+        contract = source_spec(source, dataset)
+        samples = golden.golden_inputs(contract, dataset)
+    except EdgeseqError as err:
+        return result("failed", str(err))
     calibration_info = None
     request: dict[str, Any] = {"arch": spec.arch.value, "format": recipe.format.value, "recipe": recipe.name,
                                "graph": spec.graph.value, "source": str(source),
@@ -306,8 +320,8 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
         calibration_info = {"size": int(len(digits)), "seed": spec.calibration_seed, "split": "train",
                             "data": dataset.identity()}
     ensure_dir(target.parent)
-    if not golden.is_current(golden_file, sha256_file(source)):
-        np.save(workdir / "golden-digits.npy", golden.golden_digits().x_test, allow_pickle=False)
+    if not golden.is_current(golden_file, sha256_file(source), samples):
+        np.save(workdir / "golden-digits.npy", samples.x_test, allow_pickle=False)
         request["golden_digits"] = str(workdir / "golden-digits.npy")
     partial = target.with_name(f".{target.name}.partial{target.suffix}")
     request["output"] = str(partial)
@@ -316,14 +330,14 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
         if isinstance(answer, WorkerError):  # the source itself unusable is a failure; the converter refusing is not
             kind = "failed" if answer.error_type == "ModelError" else "unsupported"
             return result(kind, answer.describe("converter"))
-        _write_golden(answer, workdir, golden_file, source)
+        _write_golden(answer, workdir, golden_file, source, samples)
         if not partial.is_file():
             return result("unsupported", "the converter wrote no file")
         facts, problem = _check(partial, recipe, spec.step)
         if problem:
             return result("failed", problem, facts)
         manifest = _manifest(spec, source, partial, facts, calibration_info, answer["zero_digit_output"], target,
-                             answer.get("contract"))
+                             answer.get("contract"), contract)
         try:
             manifest = _finish(manifest, partial, spec, golden_file)
         except EdgeseqError as err:

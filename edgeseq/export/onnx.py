@@ -1,6 +1,7 @@
 """ONNX conversion (runs inside the export worker process: it imports TensorFlow and tf2onnx).
 
-Input `pixels` [batch, 28, 28] float32 with a dynamic batch axis, output `probabilities` [batch, 10].
+Input `pixels` [batch, T, F] float32 with a dynamic batch axis (28 x 28 for MNIST), output `probabilities`
+[batch, K].
 Quantized recipes are made from the fp32 graph with onnxruntime.quantization.
 """
 
@@ -32,7 +33,7 @@ def _fp32(model: Any, arch: Variant, graph: Graph, target: Path) -> None:
         raise ExportError(f"the {graph.value} graph is a TFLite graph")
     variant = models.rebuild_with_weights(model, unroll=row.unroll)  # ONNX keeps a dynamic batch
     function = tf.function(lambda pixels: variant(pixels, training=False))
-    spec = [tf.TensorSpec([None, 28, 28], tf.float32, name=INPUT_NAME)]
+    spec = [tf.TensorSpec([None, *model.input_shape[1:]], tf.float32, name=INPUT_NAME)]
     proto, _ = tf2onnx.convert.from_function(function, input_signature=spec, opset=OPSET)
     _rename_output(proto, OUTPUT_NAME)
     onnx.checker.check_model(proto, full_check=True)
@@ -67,7 +68,7 @@ def _quantize_dynamic(source: Path, target: Path, settings: OnnxSettings, calibr
 
 
 def _quantize_static(source: Path, target: Path, settings: OnnxSettings, calibration: Any) -> None:
-    """calibration: digits (N, 28, 28) for a whole-sequence graph, or a CalibrationDataReader."""
+    """calibration: samples (N, T, F) for a whole-sequence graph, or a CalibrationDataReader."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static  # noqa: PLC0415
 
     if calibration is None:

@@ -41,7 +41,7 @@ def _saved_model(tf: Any, model: Any, batch: int | None, folder: Path) -> Path:
     archive.add_endpoint(
         name=SIGNATURE,
         fn=lambda pixels: {"probabilities": model(pixels, training=False)},
-        input_signature=[tf.TensorSpec([batch, 28, 28], tf.float32, name="pixels")],
+        input_signature=[tf.TensorSpec([batch, *model.input_shape[1:]], tf.float32, name="pixels")],
     )
     path = folder / "saved_model"
     archive.write_out(str(path), verbose=False)

@@ -25,13 +25,13 @@ from edgeseq.procs import serve
 from edgeseq.recipes import Format
 
 
-def _smoke_run(path: Path) -> list[float]:
-    """Load the written file through edgeseq's own runtime adapter and run one zero digit:
-    a file that cannot run is no output."""
+def _smoke_run(path: Path, shape: tuple[int, ...]) -> list[float]:
+    """Load the written file through edgeseq's own runtime adapter and run one zero sequence of the model's
+    (T, F): a file that cannot run is no output."""
     from edgeseq import runtimes  # noqa: PLC0415
 
     runtime = runtimes.load(path, runtimes.runtimes_for(path)[0])
-    return runtime.predict(np.zeros((1, 28, 28), np.float32)).astype(float).ravel().tolist()
+    return runtime.predict(np.zeros((1, *shape), np.float32)).astype(float).ravel().tolist()
 
 
 def _write_tflite(model: Any, arch: Any, recipe: Any, graph: Any, calibration: Any, output: Path) -> None:
@@ -76,7 +76,7 @@ def handle(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
         answer["contract"] = step.convert(model, chosen, calibration, output).to_dict()
     else:
         CONVERTERS[chosen.format](model, variant(request["arch"]), chosen, Graph(request["graph"]), calibration, output)
-    return answer | {"zero_digit_output": _smoke_run(output)}
+    return answer | {"zero_digit_output": _smoke_run(output, tuple(model.input_shape[1:]))}
 
 
 def describe(err: BaseException) -> str:

@@ -12,8 +12,8 @@ import numpy as np
 
 from edgeseq import golden, layout, runtimes
 from edgeseq.artifacts import collect_files, is_step_file
-from edgeseq.data import Dataset
-from edgeseq.errors import EdgeseqError, shown
+from edgeseq.data import Dataset, spec_of_manifest
+from edgeseq.errors import DataError, EdgeseqError, shown
 from edgeseq.fileio import read_manifest, sha256_file
 from edgeseq.integrity import check as check_integrity
 from edgeseq.parity.compare import FAIL, PASS, ParityReport, compare, judge
@@ -117,6 +117,8 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
             candidate = evaluators.golden(digits.x_test).run(path, runtime_name, hygiene=True)
             figures = compare(candidate.probabilities, stored.probabilities, stored.labels)
         else:
+            if manifest is not None and (problem := spec_of_manifest(manifest).mismatch(dataset.spec)):
+                raise DataError(f"{shown(path.name)} cannot be checked on {dataset.name}: {problem}")
             if ref_path not in references:
                 references[ref_path] = evaluators.main.run(ref_path, runtimes.runtimes_for(ref_path)[0]).probabilities
             candidate = evaluators.main.run(path, runtime_name, hygiene=True)

@@ -5,8 +5,9 @@ library's session is set up, and serves from it both `load` (whole-sequence file
 models, which step.py's StepRunner feeds row by row). guard.py runs any of them in a child process.
 
 Importing this package imports no backend library and never TensorFlow: each loader imports its
-library when called. `load(path, runtime)` returns a Runtime whose `predict` takes float32 digits
-(N, 28, 28) in [0, 1] and returns float32 probabilities (N, 10).
+library when called. `load(path, runtime)` returns a Runtime whose `predict` takes float32 sequences
+(N, T, F) as the file's manifest normalises them (MNIST: (N, 28, 28) in [0, 1]) and returns float32
+probabilities (N, K).
 """
 
 from __future__ import annotations

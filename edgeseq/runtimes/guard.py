@@ -42,7 +42,7 @@ class TraceOutcome:
 
 @dataclass(frozen=True)
 class Outcome:
-    probabilities: np.ndarray          # (N, 10) float32
+    probabilities: np.ndarray          # (N, K) float32
     state_hygiene: bool | None         # None when not asked for
     backend: str
 
@@ -52,8 +52,8 @@ def evaluate(path: Path, runtime: RuntimeName, digits: np.ndarray, threads: int 
     """Load `path` in this process and predict `digits` (and check state hygiene if asked)."""
     loaded = runtimes.load(path, runtime, threads=threads, tflite_backend=tflite_backend)
     probabilities = runtimes.predict_in_batches(loaded, digits)
-    if probabilities.shape != (len(digits), 10):
-        raise ModelError(f"{path}: output shape {probabilities.shape}, expected ({len(digits)}, 10)")
+    if probabilities.ndim != 2 or probabilities.shape[0] != len(digits) or probabilities.shape[1] < 2:
+        raise ModelError(f"{path}: output shape {probabilities.shape}, expected ({len(digits)}, K classes)")
     return Outcome(probabilities, state_hygiene(loaded, digits) if hygiene else None, loaded.backend)
 
 

@@ -53,7 +53,7 @@ class OnnxRuntime:
         try:
             inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
             if len(inputs) != 1 or len(outputs) != 1 or len(inputs[0].shape) != 3:
-                raise ValueError(f"expected one input [batch, 28, 28] and one output, found {len(inputs)} input(s)"
+                raise ValueError(f"expected one input [batch, T, F] and one output, found {len(inputs)} input(s)"
                                  f" {[i.shape for i in inputs]} and {len(outputs)} output(s)")
             self.input_name, self.output_name = inputs[0].name, outputs[0].name
             self.batch_one_only = inputs[0].shape[0] == 1

@@ -108,7 +108,7 @@ class OpenVinoRuntime:
         inputs, outputs = self._session.model.inputs, self._session.model.outputs
         shape = inputs[0].get_partial_shape() if len(inputs) == 1 else None
         if shape is None or len(outputs) != 1 or shape.rank.is_dynamic or shape.rank.get_length() != 3:
-            raise ModelError(f"{path}: openvino cannot load it (expected one input [batch, 28, 28] and one output,"
+            raise ModelError(f"{path}: openvino cannot load it (expected one input [batch, T, F] and one output,"
                              f" found {len(inputs)} input(s) {[str(i.get_partial_shape()) for i in inputs]} and"
                              f" {len(outputs)} output(s))")
         self.input_name, self.output_name = _name(inputs[0]), _name(outputs[0])

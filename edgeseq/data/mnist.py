@@ -1,11 +1,7 @@
 """MNIST as float32 (N, 28, 28) in [0, 1], read row by row: 28 timesteps of 28 pixels.
 
-Sources, chosen by one string (the CLI's --data):
-  sample   a stratified 6,000 + 1,000 digit sample of real MNIST shipped inside the package (offline)
-  mnist    full MNIST through Keras' own cache/download (needs Keras, or a cached mnist.npz)
-  PATH     a folder with the four official IDX files (gzipped or not), or a Keras mnist.npz
-
-There is no fallback from one to another: the Dataset records what was read.
+Its sources: the stratified sample shipped inside the package, full MNIST through Keras' cache/download, a folder
+of the four official IDX files (gzipped or not), or a Keras-format mnist.npz (uint8 images, see `is_mnist_npz`).
 """
 
 from __future__ import annotations
@@ -13,24 +9,19 @@ from __future__ import annotations
 import gzip
 import os
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from edgeseq.data.dataset import Dataset
+from edgeseq.data.spec import MNIST_CLASSES as NUM_CLASSES, MNIST_FEATURES as FEATURES, MNIST_SPEC, \
+    MNIST_TIMESTEPS as TIMESTEPS
 from edgeseq.errors import DataError
 from edgeseq.fileio import sha256_file
 
-TIMESTEPS = 28
-FEATURES = 28
-NUM_CLASSES = 10
-LABELS = tuple(str(i) for i in range(NUM_CLASSES))
-NORMALISATION = {
-    "input": "uint8 pixel / 255.0 -> float32 in [0, 1]",
-    "layout": "row-major: 28 timesteps (image rows) x 28 features (pixels of the row)",
-    "shape": [TIMESTEPS, FEATURES],
-}
-SAMPLE_PATH = Path(__file__).parent / "sample" / "mnist-sample.npz"
+LABELS = MNIST_SPEC.labels
+NORMALISATION = MNIST_SPEC.normalisation.to_dict(TIMESTEPS, FEATURES)
+SAMPLE_PATH = Path(__file__).parent.parent / "sample" / "mnist-sample.npz"
 
 IDX_NAMES = {
     "x_train": ("train-images-idx3-ubyte", "train-images.idx3-ubyte"),
@@ -39,58 +30,6 @@ IDX_NAMES = {
     "y_test": ("t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte"),
 }
 IDX_MAGIC = {3: 0x00000803, 1: 0x00000801}  # unsigned bytes, 3-D images / 1-D labels
-
-
-@dataclass(frozen=True)
-class Dataset:
-    name: str
-    source: str
-    x_train: np.ndarray = field(repr=False)
-    y_train: np.ndarray = field(repr=False)
-    x_test: np.ndarray = field(repr=False)
-    y_test: np.ndarray = field(repr=False)
-    sha256: dict[str, str] = field(default_factory=dict)
-    note: str = ""
-
-    def identity(self) -> dict[str, object]:
-        """What every result records about the data it used."""
-        return {
-            "name": self.name,
-            "source": self.source,
-            "train_count": int(len(self.y_train)),
-            "test_count": int(len(self.y_test)),
-            "sha256": dict(self.sha256),
-            **({"note": self.note} if self.note else {}),
-        }
-
-    def limited(self, train: int | None = None, test: int | None = None) -> "Dataset":
-        """The first `train` / `test` digits (for quick runs); the identity says so."""
-        if train is None and test is None:
-            return self
-        xtr, ytr = self.x_train[:train], self.y_train[:train]
-        xte, yte = self.x_test[:test], self.y_test[:test]
-        note = "; ".join(filter(None, [self.note, f"limited to the first {len(ytr)} train / {len(yte)} test"]))
-        return Dataset(self.name, self.source, xtr, ytr, xte, yte, self.sha256, note)
-
-
-def load(spec: str | os.PathLike = "sample") -> Dataset:
-    """Load the data named by `spec` ('sample', 'mnist' or a path)."""
-    text = str(spec)
-    if text == "sample":
-        return _load_sample()
-    if text == "mnist":
-        return _load_keras_mnist()
-    path = Path(text).expanduser()
-    if not path.exists():
-        raise DataError(f"data path not found: {path} (use 'sample', 'mnist', an IDX folder or mnist.npz)")
-    if path.is_dir():
-        npz = path / "mnist.npz"
-        if _find_idx(path, "x_train") is None and npz.is_file():
-            return _load_npz(npz, name=f"npz:{npz.parent.name}/{npz.name}")
-        return _load_idx_folder(path)
-    if path.suffix == ".npz":
-        return _load_npz(path, name=f"npz:{path.name}")
-    raise DataError(f"{path} is neither a folder of IDX files nor a .npz file")
 
 
 # --- sources ---------------------------------------------------------------------------------------
@@ -130,21 +69,23 @@ def _load_keras_mnist() -> Dataset:
                    ds.sha256)
 
 
+def is_mnist_npz(arrays: dict[str, np.ndarray]) -> bool:
+    """An npz read as MNIST (pixel / 255, the published figures): Keras' layout, uint8 images (N, 28, 28) and no
+    `labels` or `lengths_*` arrays. Anything else is a labelled sequence set (edgeseq.data.sequences)."""
+    return (not set(arrays) - set(IDX_NAMES)
+            and all(arrays[k].dtype == np.uint8 and arrays[k].shape[1:] == (TIMESTEPS, FEATURES)
+                    for k in ("x_train", "x_test")))
+
+
 def _load_npz(path: Path, name: str) -> Dataset:
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            missing = [k for k in IDX_NAMES if k not in archive.files]
-            if missing:
-                raise DataError(f"{path} lacks the arrays {', '.join(missing)} (expected x_train, y_train,"
-                                " x_test, y_test as in Keras' mnist.npz)")
-            arrays = {k: archive[k] for k in IDX_NAMES}
-    except DataError:
-        raise
-    except (OSError, ValueError, zlib.error, EOFError) as err:
-        raise DataError(f"cannot read {path} as .npz: {err}") from err
-    except Exception as err:  # noqa: BLE001  (zipfile raises BadZipFile and friends)
-        raise DataError(f"cannot read {path} as .npz: {type(err).__name__}: {err}") from err
-    return _assemble(name, "a Keras-format mnist.npz", arrays, {path.name: sha256_file(path)}, str(path))
+    from edgeseq.data.sequences import read_npz  # noqa: PLC0415
+
+    arrays = read_npz(path)
+    return assemble_npz(name, {k: arrays[k] for k in IDX_NAMES}, {path.name: sha256_file(path)}, str(path))
+
+
+def assemble_npz(name: str, arrays: dict[str, np.ndarray], hashes: dict[str, str], where: str) -> Dataset:
+    return _assemble(name, "a Keras-format mnist.npz", arrays, hashes, where)
 
 
 def _find_idx(folder: Path, key: str) -> Path | None:
@@ -223,7 +164,7 @@ def _assemble(name: str, source: str, arrays: dict[str, np.ndarray], hashes: dic
             out[key] = to_model_input(arr, f"{where} {key}")
         else:
             out[key] = _labels(arr, f"{where} {key}")
-    return Dataset(name, source, out["x_train"], out["y_train"], out["x_test"], out["y_test"], hashes)
+    return Dataset(name, source, out["x_train"], out["y_train"], out["x_test"], out["y_test"], hashes, spec=MNIST_SPEC)
 
 
 def to_model_input(pixels: np.ndarray, what: str = "input") -> np.ndarray:
@@ -248,12 +189,3 @@ def _labels(arr: np.ndarray, what: str) -> np.ndarray:
     if arr.size and (arr.min() < 0 or arr.max() >= NUM_CLASSES):
         raise DataError(f"{what}: labels out of range 0..9 (min {arr.min()}, max {arr.max()})")
     return arr.astype(np.int64)
-
-
-def calibration_sample(ds: Dataset, size: int, seed: int = 0) -> np.ndarray:
-    """`size` training digits drawn with `seed` (for quantization calibration)."""
-    if size <= 0:
-        raise DataError("calibration size must be positive")
-    rng = np.random.default_rng(seed)
-    idx = rng.choice(len(ds.x_train), size=min(size, len(ds.x_train)), replace=False)
-    return ds.x_train[np.sort(idx)]
