@@ -22,7 +22,7 @@ PACKAGE = REPO / "edgeseq"
 # layer or lower.
 LAYERS = {
     0: ["", "errors", "quiet", "layout", "rows", "procs", "fileio", "environment", "data", "models", "recipes",
-        "progress", "tfsupport", "keras_archive", "embedded", "golden", "step_contract", "plotting",
+        "ts_format", "progress", "tfsupport", "keras_archive", "embedded", "golden", "step_contract", "plotting",
         "gemm_peak"],      # foundation ("" is the edgeseq package itself)
     1: ["tflite_schema", "artifacts", "integrity", "runtimes.*", "parity.*", "bench.*", "portability",
         "diagnostics.*"],                                    # device side: no TensorFlow
