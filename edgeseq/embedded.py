@@ -36,6 +36,9 @@ def _whole(manifest: dict[str, Any], version: str) -> dict[str, Any]:
         "output_meaning": manifest["output_meaning"],
         "stateful": manifest["stateful"],
         "source_keras_sha256": manifest["source_keras"]["sha256"],
+        # data other than MNIST: shape, classes, normalisation (mean/std) and the lengths rule, so that a file copied
+        # alone says how to turn raw values into its input
+        **({"data_spec": manifest["data_spec"]} if manifest.get("data_spec") else {}),
     }
 
 

@@ -22,7 +22,8 @@ from edgeseq import layout, runtimes
 from edgeseq.artifacts import collect_files, is_step_file
 from edgeseq.bench import bound
 from edgeseq.bench.graph_choice import with_choices
-from edgeseq.data import TIMESTEPS
+from edgeseq.data import TIMESTEPS, spec_of_manifest
+from edgeseq.layout import child, manifest_path
 from edgeseq.environment import device_name, fingerprint, installed
 from edgeseq.errors import EdgeseqError
 from edgeseq.fileio import read_manifest, sha256_file
@@ -248,15 +249,19 @@ def _measure(path: Path, runtime: RuntimeName, threads: int, config: BenchConfig
     reason = unavailable(runtime, config.tflite_backend, progress)
     if reason is not None:
         return [BenchResult(**base, status="unsupported", reason=reason)]
+    try:
+        inputs = bench_inputs(path, checked.manifest)
+    except EdgeseqError as err:
+        return [BenchResult(**base, status="failed", reason=str(err))]
     measured = run_measurement(WORKER, path, runtime, threads, config, WORKER_TIMEOUT_S, progress,
-                               batches=list(config.batches))
+                               batches=list(config.batches), **inputs)
     if isinstance(measured, str):
         return [BenchResult(**base, status="failed", reason=measured)]
     skipped = [b for b in config.batches if b not in {m["batch"] for m in measured["batches"]}]
     note = f"batch-1-only file: not measured at batch {', '.join(map(str, skipped))}" if skipped else None
     common = {k: measured[k] for k in ("backend", "import_ms", "load_ms", "first_inference_ms", "peak_rss_bytes",
                                         "rss_after_import_bytes", "file_memory_bytes", "memory_method")}
-    count = bound.count_flops(path, checked.manifest, bool(base.get("step")), TIMESTEPS)
+    count = bound.count_flops(path, checked.manifest, bool(base.get("step")), _timesteps(checked.manifest))
     rows = []
     for row in measured["batches"]:
         figures = {k: v for k, v in row.items() if k != "max_us"}
@@ -270,6 +275,26 @@ def _measure(path: Path, runtime: RuntimeName, threads: int, config: BenchConfig
     return rows
 
 
+def _timesteps(manifest: dict[str, Any] | None) -> int:
+    try:
+        return spec_of_manifest(manifest).timesteps
+    except EdgeseqError:
+        return TIMESTEPS
+
+
+def bench_inputs(path: Path, manifest: dict[str, Any] | None) -> dict[str, Any]:
+    """The worker's inputs: MNIST files (and files without a manifest) run on the shipped sample's digits; a file
+    made for other data on the samples its golden sidecar stores (an error when it has none)."""
+    if manifest is None or spec_of_manifest(manifest).mnist:
+        return {}
+    recorded = manifest.get("golden") or {}
+    if not recorded.get("file"):
+        raise EdgeseqError(f"{path.name} was made for {spec_of_manifest(manifest).describe()} data and has no golden"
+                           " sidecar to bench on; re-export it")
+    sidecar = child(path.parent, recorded["file"], "golden.file", manifest_path(path))
+    return {"golden": str(sidecar)}
+
+
 def count_flops(path: Path, step: bool) -> bound.FlopCount:
     """One digit's FLOPs through `path` (a step model's: the whole sequence of the sample's rows it is fed), its
     manifest read here (bench --host's rows, counted at home)."""
@@ -277,7 +302,7 @@ def count_flops(path: Path, step: bool) -> bound.FlopCount:
         manifest = read_manifest(path)
     except (EdgeseqError, OSError):
         manifest = None
-    return bound.count_flops(path, manifest, step, TIMESTEPS)
+    return bound.count_flops(path, manifest, step, _timesteps(manifest))
 
 
 CSV_FIELDS = ("path", "model", "format", "recipe", "runtime", "status", "reason", "backend", "batch", "p50_us",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,18 @@ def time_call(run: Any, request: dict[str, Any]) -> dict[str, float]:
     return summarise(measure(run, request["warmup"], request["min_runs"], request["min_seconds"]))
 
 
+def _inputs(request: dict[str, Any], data: Any) -> np.ndarray:
+    """What the file is fed: the shipped sample's test digits (MNIST files), or the samples stored in the golden
+    sidecar beside a file made for other data (request["golden"]), repeated to fill the largest batch."""
+    if not request.get("golden"):
+        return data.load("sample").x_test
+    from edgeseq import golden  # noqa: PLC0415
+
+    stored = golden.read(Path(request["golden"])).dataset().x_test
+    need = max([1, *request.get("batches", [1])])
+    return np.resize(stored, (max(need, len(stored)), *stored.shape[1:])).astype(np.float32)
+
+
 def start(request: dict[str, Any]) -> tuple[Any, np.ndarray, dict[str, Any], MemoryProbe]:
     """(the request's file loaded in its runtime, first inference run; the shipped sample's test digits; the
     cost of getting there: import_ms, load_ms, first_inference_ms; the memory probe, restarted after the
@@ -61,7 +74,7 @@ def start(request: dict[str, Any]) -> tuple[Any, np.ndarray, dict[str, Any], Mem
     from edgeseq.artifacts import is_step_file  # noqa: PLC0415
     from edgeseq.runtimes import RuntimeName  # noqa: PLC0415
 
-    digits = data.load("sample").x_test
+    digits = _inputs(request, data)
     name = RuntimeName(request["runtime"])
     probe = MemoryProbe.start()
     started = time.perf_counter_ns()

@@ -34,7 +34,7 @@ VALIDATE_COLUMNS = (
                   " where TensorFlow is installed, else the fp32 file of the same architecture, else the golden"
                   " outputs its manifest names (<arch>.golden.npz: the reference model's output on the 1,000 test"
                   " digits of the shipped sample, which are then the test digits).")
-@data_option("Test digits: sample, mnist or a path.")
+@data_option("Test data: sample, mnist, uea:NAME or a path (.npz, .ts, IDX folder).")
 @limit_option()
 @runtime_options(None, "Runtimes to use: litert, onnxruntime, openvino. Default: every one that loads the file"
                        " (openvino where it is installed).", several_threads=False,
@@ -73,7 +73,7 @@ def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, li
                                    ("min_delta_accuracy_pp", min_delta_pp)) if v is not None}
     dataset = data.load(data_spec).limited(None, limit)
     with for_cli(as_json) as progress:
-        progress.log(f"data: {dataset.name}, {len(dataset.y_test)} test digits")
+        progress.log(f"data: {dataset.name}, {len(dataset.y_test)} test {dataset.units} ({dataset.spec.describe()})")
         reports = run_validate(list(paths) or [Path("models")], dataset, reference,
                                list(wanted) if wanted else None, threads, tflite_backend, overrides,
                                not no_verify, progress)
@@ -85,7 +85,10 @@ def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, li
         if kinds:
             click.echo("reference: " + "; ".join(kinds))
         if any(r.reference_kind == GOLDEN_KIND for r in reports):
-            click.echo(f"golden outputs are compared on {golden.digits_name()}, not on the --data digits")
+            stored = sorted({str(r.data.get("source") or r.data.get("name")) for r in reports
+                             if r.reference_kind == GOLDEN_KIND and r.data})
+            click.echo(f"golden outputs are compared on {'; '.join(stored) or golden.digits_name()},"
+                       " not on the --data samples")
         if any(r.model_test_accuracy is not None for r in reports):
             click.echo("model %: the file's Keras model on its full test split, as its manifest records")
         sources: dict[str, set[str]] = {}
@@ -98,12 +101,12 @@ def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, li
     failed = [r for r in reports if r.failed]
     unsure = [r for r in reports if r.inconclusive]
     if unsure and not (failed or strict):
-        click.echo(f"inconclusive: {len(unsure)} file(s) the {unsure[0].digits} digits cannot judge (not a pass;"
-                   " use more digits: --data mnist or a path; --strict makes this exit 1): "
+        click.echo(f"inconclusive: {len(unsure)} file(s) the {unsure[0].digits} test {dataset.units} cannot judge"
+                   f" (not a pass; use more {dataset.units}: a larger test split; --strict makes this exit 1): "
                    + ", ".join(Path(r.path).name for r in unsure), err=True)
     if failed or (unsure and strict):
         parts = [f"{len(failed)} of {len(reports)} file(s) failed"] if failed else []
-        parts += [f"{len(unsure)} inconclusive (use more digits: --data mnist or a path)"] if unsure else []
+        parts += [f"{len(unsure)} inconclusive (use more {dataset.units}: a larger test split)"] if unsure else []
         fail(", ".join(parts) + ": " + "; ".join(f"{Path(r.path).name}: {r.reason}" for r in (*failed, *unsure)))
 
 

@@ -25,8 +25,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 Callback = Callable[[click.Context, click.Parameter, Any], Any]
 Item = Callable[[str], Any] | click.ParamType
 
-DATA_HELP = ("'sample' (shipped, offline), 'mnist' (Keras download/cache), or a folder of IDX files /"
-             " mnist.npz.")
+DATA_HELP = ("'sample' (shipped MNIST sample, offline), 'mnist' (Keras download/cache), 'uea:NAME' (a UEA/UCR set"
+             " the `ts` extra ships, e.g. uea:BasicMotions), a folder of MNIST IDX files / mnist.npz, your own"
+             " labelled sequences as .npz (x_train, y_train, x_test, y_test; optional labels, lengths_train,"
+             " lengths_test), or a UEA/UCR NAME_TRAIN.ts / NAME_TEST.ts pair.")
 INTEGERS = "positive integers separated by commas, e.g. 1,8,32"
 
 
@@ -117,15 +119,15 @@ def data_option(help: str = DATA_HELP) -> Callable[[F], F]:
 def limit_option(default: int | None = None) -> Callable[[F], F]:
     """--limit N: the first N test digits (validate, quant-debug, drift)."""
     return click.option("--limit", type=int, default=default, show_default=default is not None, callback=positive,
-                        metavar="N", help="Use only the first N test digits" + ("." if default else " (default: all)."))
+                        metavar="N", help="Use only the first N test samples" + ("." if default else " (default: all)."))
 
 
 def limit_split_options() -> Callable[[F], F]:
     """--limit-train N and --limit-test N (train, sweep)."""
     return compose(click.option("--limit-train", type=int, default=None, callback=positive, metavar="N",
-                                help="Use only the first N training digits."),
+                                help="Use only the first N training samples."),
                    click.option("--limit-test", type=int, default=None, callback=positive, metavar="N",
-                                help="Use only the first N test digits."))
+                                help="Use only the first N test samples."))
 
 
 def reference_option(help: str) -> Callable[[F], F]:
@@ -151,7 +153,7 @@ def chosen_recipes(formats: list[recipes.Format], quants: tuple[str, ...] | None
 
 def calibration_size_option() -> Callable[[F], F]:
     return click.option("--calibration-size", type=int, default=500, show_default=True, callback=positive,
-                        metavar="N", help="Training digits that calibrate the int8, int16x8 and static recipes.")
+                        metavar="N", help="Training samples that calibrate the int8, int16x8 and static recipes.")
 
 
 def max_loss_pp_option(help: str) -> Callable[[F], F]:

@@ -30,7 +30,7 @@ QUANT_COLUMNS = (
 @click.command("quant-debug")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @reference_option("The float file to compare with. Default: <arch>-fp32 of the same format beside FILE.")
-@data_option("Test digits: sample, mnist or a path.")
+@data_option("Test data: sample, mnist, uea:NAME or a path (.npz, .ts, IDX folder).")
 @limit_option(DEFAULT_LIMIT)
 @click.option("--layers-only", is_flag=True, help="Leave out the per-timestep rows of recurrent layers.")
 @plot_option("Also write a PNG: error per layer and per timestep (needs matplotlib).")

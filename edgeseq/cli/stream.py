@@ -38,7 +38,7 @@ DRIFT_COLUMNS = (
 @click.argument("file", type=click.Path(path_type=Path))
 @reference_option("The step model to compare with (either format). Default: <arch>-fp32-step.<format> beside"
                   " FILE, else the other format's.")
-@data_option("Test digits: sample, mnist or a path.")
+@data_option("Test data: sample, mnist, uea:NAME or a path (.npz, .ts, IDX folder).")
 @limit_option()
 @plot_option("Also write a PNG: accuracy and drift vs rows seen (needs matplotlib).")
 @threads_option(False, "Threads for each runtime.")

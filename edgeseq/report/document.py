@@ -171,14 +171,24 @@ def _environment(envs: tuple[dict[str, Any], ...]) -> list[Block]:
     return blocks
 
 
+def _shape(identity: dict[str, Any]) -> str:
+    """T x F and the class count of a data identity (MNIST's identities predate the fields: 28 x 28, 10)."""
+    shape = identity.get("shape")
+    if not isinstance(shape, list) or len(shape) != 2:
+        return "28 × 28, 10 (MNIST)"
+    lengths = ", unequal lengths" if identity.get("variable_length") else ""
+    return f"{shape[0]} × {shape[1]}, {identity.get('classes', '–')}{lengths}"
+
+
 def _data(data: dict[str, Any]) -> list[Block]:
     identities = [(f"train.json ({m})", d) for m, d in data["train"].items()]
     identities += [("validate.json", d) for d in data["validate"]]
-    rows = [[where, d.get("name", "–"), d.get("train_count", "–"), d.get("test_count", "–"),
+    rows = [[where, d.get("name", "–"), _shape(d), d.get("train_count", "–"), d.get("test_count", "–"),
              d.get("note", "")] for where, d in identities]
+    unit = "samples" if any("shape" in d for _, d in identities) else "digits"
     digests = sorted({f"{name}: {digest}" for _, d in identities
                       for name, digest in (d.get("sha256") or {}).items()})
-    return [("h", 2, "Data"), ("table", ["from", "name", "train digits", "test digits", "note"], rows),
+    return [("h", 2, "Data"), ("table", ["from", "name", "T × F, K", f"train {unit}", f"test {unit}", "note"], rows),
             ("p", "sha256 of the data files:"), ("ul", digests or ["none recorded"])]
 
 
