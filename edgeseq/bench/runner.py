@@ -288,11 +288,14 @@ def bench_inputs(path: Path, manifest: dict[str, Any] | None) -> dict[str, Any]:
     if manifest is None or spec_of_manifest(manifest).mnist:
         return {}
     recorded = manifest.get("golden") or {}
-    if not recorded.get("file"):
-        raise EdgeseqError(f"{path.name} was made for {spec_of_manifest(manifest).describe()} data and has no golden"
-                           " sidecar to bench on; re-export it")
-    sidecar = child(path.parent, recorded["file"], "golden.file", manifest_path(path))
-    return {"golden": str(sidecar)}
+    if recorded.get("file"):
+        return {"golden": str(child(path.parent, recorded["file"], "golden.file", manifest_path(path)))}
+    if manifest.get("kind") == "keras-model":     # a trained model: the sidecar its exports wrote beside it
+        beside = layout.golden_path(path.parent, str(manifest.get("architecture")))
+        if beside.is_file():
+            return {"golden": str(beside)}
+    raise EdgeseqError(f"{path.name} was made for {spec_of_manifest(manifest).describe()} data and has no golden"
+                       " sidecar to bench on (export writes one); re-export it")
 
 
 def count_flops(path: Path, step: bool) -> bound.FlopCount:

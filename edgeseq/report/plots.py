@@ -120,6 +120,9 @@ def accuracy_vs_latency(points: list[Point], models: list[str], title: str) -> b
     fig, ax = plt.subplots(figsize=(10, 6.4))
     good = [p for p in points if p.passed]
     span = [p.accuracy * 100 for p in (good or points)]
+    if not span:        # nothing was measured at batch 1: an empty plot that says so, not a crash
+        ax.text(0.5, 0.5, "no file was measured at batch 1", ha="center", va="center", transform=ax.transAxes)
+        span = [0.0, 100.0]
     low, high = min(span), max(span)
     pad = max(0.5, (high - low) * 0.15)
     floor = low - pad
