@@ -283,6 +283,11 @@ CASES: list[tuple[str, Callable[[Path], None], list[str], str]] = [
     ("validate-unknown-backend", valid_files, ["validate", "{in}/rnn", "--tflite-backend", "gpu"],
      "'gpu' is not one of"),
     ("validate-unknown-option", valid_files, ["validate", "{in}/rnn", "--bogus"], "No such option"),
+    ("validate-junit-xml-wrong-suffix", valid_files, ["validate", "{in}/rnn", "--junit-xml", "{out}/parity.junit"],
+     "does not end in .xml"),
+    ("validate-junit-xml-is-a-folder", valid_files, ["validate", "{in}/rnn", "--junit-xml", "{out}"], "is a directory"),
+    ("validate-junit-xml-under-a-file", valid_files, ["validate", "{in}/rnn", "--junit-xml", "{in}/file/parity.xml"],
+     "not a folder"),
 
     # bench: a file that cannot be measured is a failed row; nothing measured is an error
     ("bench-missing-path", nothing, ["bench", "{in}/nowhere"], "not found"),
@@ -430,6 +435,9 @@ EXIT_CODES = {
     "train-out-is-a-file": (1, "cannot create output folder"),
     "export-not-a-zip-keras": (1, None),
     "validate-sha256-mismatch-onnx": (1, None),
+    "validate-junit-xml-wrong-suffix": (2, "'--junit-xml'"),
+    "validate-junit-xml-is-a-folder": (2, None),
+    "validate-junit-xml-under-a-file": (1, "cannot create output folder"),
     "inspect-truncated-tflite": (1, None),
 }
 

@@ -177,14 +177,16 @@ WORK = {  # command -> the library function that does its work (patched to fail 
     "bench": ("edgeseq.bench", "bench"),
     "bench --scaling": ("edgeseq.bench.scaling", "scaling"),
     "sweep": ("edgeseq.sweep.runner", "sweep"),
+    "validate": ("edgeseq.parity.validate", "validate"),
 }
 WRITERS = [  # (work, arguments, the option that names a file)
     ("quant-debug", ["quant-debug", MODELS / "rnn-int8.tflite"], "--plot"),
     ("drift", ["drift", MODELS / "rnn-dynamic-step.tflite"], "--plot"),
     ("bench --scaling", ["bench", MODELS / "rnn-fp32.onnx", "--scaling"], "--plot"),
     ("bench", ["bench", MODELS / "rnn-fp32.onnx"], "--csv"),
+    ("validate", ["validate", MODELS / "rnn-fp32.onnx"], "--junit-xml"),
 ]
-SUFFIX = {"--plot": ".png", "--csv": ".csv"}
+SUFFIX = {"--plot": ".png", "--csv": ".csv", "--junit-xml": ".xml"}
 
 
 @pytest.fixture

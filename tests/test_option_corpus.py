@@ -128,6 +128,9 @@ CORPUS: dict[tuple[str, str], list[tuple[list[str], str]]] = {
     ("validate", "--max-abs-diff"): [(["--max-abs-diff", "nan", str(RNN)], "not a finite number")],
     ("validate", "--min-agreement"): [(["--min-agreement", "nan", str(RNN)], "not a finite number")],
     ("validate", "--min-delta-pp"): [(["--min-delta-pp", "nan", str(RNN)], "not a finite number")],
+    ("validate", "--junit-xml"): [(["--junit-xml", "{tmp}/parity.txt", str(RNN)], "does not end in .xml"),
+                                  (["--junit-xml", "{tmp}", str(RNN)], "is a directory"),
+                                  (["--junit-xml", "{file}/parity.xml", str(RNN)], "not a folder")],
 }
 
 CASES = [(command, option, args, expect) for (command, option), cases in CORPUS.items() for args, expect in cases]

@@ -10,6 +10,7 @@ import click
 from edgeseq.cli.options import (
     FRACTION, PERCENTAGE_POINTS, Finite, data_option, json_option, limit_option, no_verify_option, paths_argument,
     reference_option, runtime_options)
+from edgeseq.cli.outputs import junit_xml_option
 from edgeseq.cli.render import Column, attr, echo_table, emit_json, fail, outcome
 from edgeseq.progress import for_cli
 
@@ -48,9 +49,13 @@ VALIDATE_COLUMNS = (
 @click.option("--strict", is_flag=True, help="Exit 1 also when a file is inconclusive (too few digits to judge).")
 @no_verify_option()
 @json_option("Print one object per file as JSON on stdout.")
+@junit_xml_option("Also write a JUnit XML report for CI (GitLab, Jenkins, GitHub test reporters): a testcase per"
+                  " file and runtime; a failed parity is a failure, a file that could not be checked an error, an"
+                  " inconclusive one skipped (a failure with --strict). The exit code is the same.")
 def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, limit: int | None, wanted: Any,
              tflite_backend: str, threads: int, max_abs_diff: float | None, min_agreement: float | None,
-             min_delta_pp: float | None, strict: bool, no_verify: bool, as_json: bool) -> None:
+             min_delta_pp: float | None, strict: bool, no_verify: bool, as_json: bool,
+             junit_xml: Path | None) -> None:
     """Check every exported file against its reference on the test split; exit 1 if any fails (with
     --strict, also if any is inconclusive).
 
@@ -64,19 +69,27 @@ def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, li
     McNemar p-value.
 
     Example: edgeseq validate models/lstm --data ../mnist --json
+
+    In CI: edgeseq validate models --strict --junit-xml parity.xml
     """
+    import time  # noqa: PLC0415
+    from datetime import datetime, timezone  # noqa: PLC0415
+
     from edgeseq import data, golden  # noqa: PLC0415
     from edgeseq.parity.validate import GOLDEN_KIND  # noqa: PLC0415
     from edgeseq.parity.validate import validate as run_validate  # noqa: PLC0415
 
     overrides = {k: v for k, v in (("max_abs_diff", max_abs_diff), ("min_agreement", min_agreement),
                                    ("min_delta_accuracy_pp", min_delta_pp)) if v is not None}
+    started, clock = datetime.now(timezone.utc), time.perf_counter()
     dataset = data.load(data_spec).limited(None, limit)
     with for_cli(as_json) as progress:
         progress.log(f"data: {dataset.name}, {len(dataset.y_test)} test {dataset.units} ({dataset.spec.describe()})")
         reports = run_validate(list(paths) or [Path("models")], dataset, reference,
                                list(wanted) if wanted else None, threads, tflite_backend, overrides,
                                not no_verify, progress)
+    if junit_xml is not None:
+        _write_junit(junit_xml, reports, strict, started, time.perf_counter() - clock, dataset)
     if as_json:
         emit_json([r.to_dict() for r in reports])
     else:
@@ -108,6 +121,16 @@ def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, li
         parts = [f"{len(failed)} of {len(reports)} file(s) failed"] if failed else []
         parts += [f"{len(unsure)} inconclusive (use more {dataset.units}: a larger test split)"] if unsure else []
         fail(", ".join(parts) + ": " + "; ".join(f"{Path(r.path).name}: {r.reason}" for r in (*failed, *unsure)))
+
+
+def _write_junit(path: Path, reports: list[Any], strict: bool, started: Any, seconds: float, dataset: Any) -> None:
+    """--junit-xml: the reports as JUnit XML (edgeseq.parity.junit), written atomically."""
+    from edgeseq import __version__  # noqa: PLC0415
+    from edgeseq.fileio import write_bytes_atomic  # noqa: PLC0415
+    from edgeseq.parity.junit import render  # noqa: PLC0415
+
+    properties = {"edgeseq.version": __version__, "data": dataset.name, "data.test_digits": len(dataset.y_test)}
+    write_bytes_atomic(path, render(reports, strict, seconds, started, properties=properties))
 
 
 @click.command()

@@ -58,3 +58,9 @@ def plot_option(help: str) -> Callable[[F], F]:
 def csv_option(help: str) -> Callable[[F], F]:
     return click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
                         metavar="FILE.csv", callback=output_file(".csv"), help=help)
+
+
+def junit_xml_option(help: str) -> Callable[[F], F]:
+    """--junit-xml FILE.xml: a JUnit XML report for CI systems."""
+    return click.option("--junit-xml", "junit_xml", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        metavar="FILE.xml", callback=output_file(".xml"), help=help)
