@@ -116,7 +116,7 @@ def test_reports_render_as_schema_valid_junit():
     assert message.startswith("max_abs_diff 0.5 > 0.0001; delta +0.00 pp, 95 % CI [-0.20, +0.20] on 1000 digits;")
     assert message.endswith("tolerance: max_abs_diff <= 0.0001, agreement >= 0.999 (manifest)")
     skipped = found["models/lstm/lstm-int8.tflite [litert]"].find("skipped")
-    assert skipped.get("type") == "inconclusive" and "straddles the -1 pp tolerance" in skipped.get("message")
+    assert not skipped.attrib and "straddles the -1 pp tolerance" in skipped.text     # Jenkins' schema: text only
     error = found["models/lstm/lstm-fp32.onnx [none]"].find("error")
     assert error.get("message").startswith("no requested runtime loads .onnx files")
     out = found["models/rnn/rnn-fp32.tflite [litert]"].find("system-out").text.splitlines()
@@ -221,7 +221,9 @@ def test_strict_changes_the_exit_code_and_the_report_alike(tmp_path, without_ten
     assert done.returncode == code, done.stderr
     assert schema_errors(tmp_path / "parity.xml") == []
     (case,) = cases(tmp_path / "parity.xml").values()
-    assert verdict_of(case) == element and case.find(element).get("type") == "inconclusive"
+    found = case.find(element)
+    assert verdict_of(case) == element
+    assert (found.get("type") == "inconclusive") if strict else "straddles" in found.text   # <skipped>: text only
 
 
 def test_an_earlier_report_is_replaced_whole(tmp_path, without_tensorflow):
