@@ -301,7 +301,12 @@ def _profile(path: Path, runtime: RuntimeName, threads: int, config: ProfileConf
     why = runner.unavailable(runtime, config.tflite_backend, progress)        # logged there
     if why is not None:
         return ProfileResult(**base, status="unsupported", reason=why)
-    measured = runner.run_measurement(WORKER, path, runtime, threads, config, runner.WORKER_TIMEOUT_S, progress)
+    try:
+        inputs = runner.bench_inputs(path, checked.manifest)
+    except EdgeseqError as err:
+        return ProfileResult(**base, status="failed", reason=str(err))
+    measured = runner.run_measurement(WORKER, path, runtime, threads, config, runner.WORKER_TIMEOUT_S, progress,
+                                      **inputs)
     if isinstance(measured, str):
         return ProfileResult(**base, status="failed", reason=measured)
     result = ProfileResult(**base, status="ok", reason=None, warmup=config.warmup, runs=config.min_runs,

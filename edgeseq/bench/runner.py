@@ -261,7 +261,7 @@ def _measure(path: Path, runtime: RuntimeName, threads: int, config: BenchConfig
     note = f"batch-1-only file: not measured at batch {', '.join(map(str, skipped))}" if skipped else None
     common = {k: measured[k] for k in ("backend", "import_ms", "load_ms", "first_inference_ms", "peak_rss_bytes",
                                         "rss_after_import_bytes", "file_memory_bytes", "memory_method")}
-    count = bound.count_flops(path, checked.manifest, bool(base.get("step")), _timesteps(checked.manifest))
+    count = bound.count_flops(path, checked.manifest, bool(base.get("step")), timesteps_of(checked.manifest))
     rows = []
     for row in measured["batches"]:
         figures = {k: v for k, v in row.items() if k != "max_us"}
@@ -275,7 +275,8 @@ def _measure(path: Path, runtime: RuntimeName, threads: int, config: BenchConfig
     return rows
 
 
-def _timesteps(manifest: dict[str, Any] | None) -> int:
+def timesteps_of(manifest: dict[str, Any] | None) -> int:
+    """The sequence length a file's data contract says (MNIST's 28 for files that predate contracts)."""
     try:
         return spec_of_manifest(manifest).timesteps
     except EdgeseqError:
@@ -305,7 +306,7 @@ def count_flops(path: Path, step: bool) -> bound.FlopCount:
         manifest = read_manifest(path)
     except (EdgeseqError, OSError):
         manifest = None
-    return bound.count_flops(path, manifest, step, _timesteps(manifest))
+    return bound.count_flops(path, manifest, step, timesteps_of(manifest))
 
 
 CSV_FIELDS = ("path", "model", "format", "recipe", "runtime", "status", "reason", "backend", "batch", "p50_us",

@@ -37,6 +37,7 @@ from edgeseq.bench import runner
 from edgeseq.bench.scaling_fit import (
     TIMESTEPS, ScalingFit, ScalingPoint, ScalingSummary, Speedup, fits_of, speedups_of, summarise_file)
 from edgeseq.errors import DataError, EdgeseqError
+from edgeseq.fileio import read_manifest
 from edgeseq.progress import Progress, ProgressLike, as_progress
 from edgeseq.rows import from_dict
 from edgeseq.runtimes import RuntimeName
@@ -154,8 +155,8 @@ def time_axis(path: Path) -> tuple[int | None, bool]:
     from edgeseq.artifacts import read_facts  # noqa: PLC0415
     from edgeseq.step_contract import is_step_facts  # noqa: PLC0415
 
-    if Path(path).suffix == layout.SUFFIXES[layout.KERAS_FORMAT]:
-        return TIMESTEPS, False                       # edgeseq's Keras models declare Input((28, 28))
+    if Path(path).suffix == layout.SUFFIXES[layout.KERAS_FORMAT]:   # the length its manifest's data was
+        return runner.timesteps_of(read_manifest(Path(path))), False
     facts = read_facts(Path(path))
     if is_step_facts(facts):
         return None, False
@@ -242,8 +243,14 @@ def _measure(path: Path, runtime: RuntimeName, threads: int, config: ScalingConf
         progress.log(f"      {note}")
     backend = None
     if todo:
-        measured = runner.run_measurement(WORKER, path, runtime, threads, config, _timeout(len(todo), config),
-                                          progress, points=todo)
+        try:
+            inputs = runner.bench_inputs(path, checked.manifest)
+        except EdgeseqError as err:
+            inputs = {}
+            measured: dict[str, Any] | str = str(err)
+        else:
+            measured = runner.run_measurement(WORKER, path, runtime, threads, config, _timeout(len(todo), config),
+                                              progress, points=todo, **inputs)
         if isinstance(measured, str):
             for point in todo:
                 by_point[point] = rows("failed", measured, [point])[0]
