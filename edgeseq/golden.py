@@ -202,3 +202,20 @@ def is_current(path: Path, reference_sha256: str, samples: data.Dataset | None =
         return golden.inputs is None and golden.count == DIGITS
     return golden.inputs is not None and np.array_equal(stored.x_test, samples.x_test) \
         and np.array_equal(stored.y_test, samples.y_test)
+
+
+def samples_for_file(path: Path, manifest: dict[str, Any] | None) -> data.Dataset:
+    """What a file can be run on without the user's data: the shipped sample for MNIST files (and files without a
+    manifest), else the samples stored in the golden sidecar its manifest names (an error when there is none)."""
+    from edgeseq.layout import child, manifest_path  # noqa: PLC0415
+
+    spec = data.spec_of_manifest(manifest)
+    if manifest is None or spec.mnist:
+        return data.load("sample")
+    recorded = manifest.get("golden") or {}
+    if not recorded.get("file"):
+        raise IntegrityError(f"{shown(path.name)} was made for {spec.describe()} data and names no golden sidecar to"
+                             " run it on; re-export it, or pass its data (--data)")
+    sidecar = child(path.parent, recorded["file"], "golden.file", manifest_path(path))
+    return read(sidecar, recorded.get("sha256"), recorded.get("count")).dataset()
+

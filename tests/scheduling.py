@@ -28,7 +28,8 @@ import pytest
 GROUPS_FILE = "xdist-groups.json"
 THE_RUN = "test_run.py"
 BY_CASE = ("test_converters.py",)
-LONGEST = ("test_sweep.py", "test_converters.py", "test_search.py", "test_committed_models.py", "test_variants.py",
+LONGEST = ("test_own_run.py",
+           "test_sweep.py", "test_converters.py", "test_search.py", "test_committed_models.py", "test_variants.py",
            "test_tflite_runtime.py", "test_bench_ssh.py", "test_reference.py", "test_fused_lstm.py", "test_drift.py",
            "test_scaling.py", "test_cli_options.py", "test_quant_debug.py", "test_openvino.py", "test_report.py")
 LONGEST_WITH_THE_RUN = ("test_streaming.py", "test_validate.py", "test_interrupt.py", "test_runtime_only.py",

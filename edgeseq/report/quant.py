@@ -46,23 +46,25 @@ def same_file(path: Path, sha256: str | None) -> None:
 
 def quant_figures(rows: tuple[ParityReport, ...]) -> tuple[dict[str, tuple[bytes, str]], list[str]]:
     """PNG and caption by file name, and a note for each file that could not be debugged."""
-    from edgeseq import data  # noqa: PLC0415
     from edgeseq.diagnostics.quant_debug import debug_file, plot  # noqa: PLC0415
+    from edgeseq.fileio import read_manifest  # noqa: PLC0415
+    from edgeseq.golden import samples_for_file  # noqa: PLC0415
 
     figures: dict[str, tuple[bytes, str]] = {}
     notes: list[str] = []
     targets = wanted(rows)
     if not targets:
         return figures, notes
-    sample = data.load("sample")
     for row in targets:
         name = f"quant-debug-{Path(row.path).stem}.png"
         try:
             same_file(Path(row.path), row.sha256)          # the file validate judged, not another since
-            result = debug_file(Path(row.path), None, sample, DIGITS)     # checked against its manifest first
+            samples = samples_for_file(Path(row.path), read_manifest(Path(row.path)))   # MNIST: the sample
+            result = debug_file(Path(row.path), None, samples, DIGITS)    # checked against its manifest first
             figures[name] = (plot(result), f"{Path(row.path).name} ({row.delta_accuracy_pp:+.2f} pp, {row.outcome or 'fail'}):"
                                            f" error per layer and per timestep against {Path(result.reference).name},"
-                                           f" {result.digits} sample digits. {result.summary()}")
+                                           f" {result.digits} {samples.source if not samples.spec.mnist else 'sample digits'}."
+                                           f" {result.summary()}")
         except EdgeseqError as err:
             notes.append(f"{Path(row.path).name} ({row.delta_accuracy_pp:+.2f} pp): quant-debug could not run: {err}")
     return figures, notes
