@@ -21,7 +21,7 @@ PACKAGE = REPO / "edgeseq"
 # name (without "edgeseq."; "x.*" is package x and everything in it) -> layer. A module may import its own
 # layer or lower.
 LAYERS = {
-    0: ["", "errors", "quiet", "layout", "rows", "procs", "fileio", "environment", "data", "models", "recipes",
+    0: ["", "errors", "quiet", "layout", "rows", "procs", "fileio", "environment", "data.*", "models", "recipes",
         "ts_format", "progress", "tfsupport", "keras_archive", "embedded", "golden", "step_contract", "plotting",
         "gemm_peak"],      # foundation ("" is the edgeseq package itself)
     1: ["tflite_schema", "artifacts", "integrity", "runtimes.*", "parity.*", "bench.*", "portability",

@@ -31,11 +31,11 @@ from typing import Any
 import numpy as np
 
 from edgeseq import layout
-from edgeseq.data import Dataset
+from edgeseq.data import Dataset, spec_of_manifest
 from edgeseq.diagnostics.drift_report import (
     FRACTION, Diff, DriftFile, DriftReport, DriftRow, Growth, growth, rows_to_fraction)
 from edgeseq.errors import DataError, EdgeseqError, ModelError
-from edgeseq.fileio import sha256_file
+from edgeseq.fileio import read_manifest, sha256_file
 from edgeseq.integrity import check as check_integrity
 from edgeseq.parity.reference import DRIFT, Resolved, is_float, resolve_reference, step_model
 from edgeseq.progress import ProgressLike, as_progress
@@ -139,6 +139,9 @@ def drift(path: Path, reference: Path | None = None, dataset: Dataset | str = "s
         from edgeseq import data  # noqa: PLC0415
 
         dataset = data.load(dataset)
+    manifest = read_manifest(mine.path)
+    if manifest is not None and (problem := spec_of_manifest(manifest).mismatch(dataset.spec)) is not None:
+        raise DataError(f"{mine.path.name} cannot be fed {dataset.name}: {problem}")
     if limit is not None and limit <= 0:
         raise DataError(f"--limit must be a positive number of digits, not {limit}")
     digits, labels = dataset.x_test[:limit], np.asarray(dataset.y_test[:limit])
