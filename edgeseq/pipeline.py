@@ -107,7 +107,8 @@ def run(config: RunConfig, progress: ProgressLike = None) -> RunResult:
         progress.log(f"== [{number}/{len(STEPS)}] {name} ==")
         return time.perf_counter()
 
-    progress.log(f"data: {dataset.name} ({len(dataset.y_train)} train / {len(dataset.y_test)} test digits)")
+    progress.log(f"data: {dataset.name} ({len(dataset.y_train)} train / {len(dataset.y_test)} test {dataset.units};"
+                 f" {dataset.spec.describe()})")
 
     t = step(1, "train")
     epochs = min(config.epochs, QUICK_EPOCHS) if config.quick else config.epochs

@@ -227,7 +227,8 @@ def run_command(data_spec: str, epochs: int, seed: int, threads: int, out: Path 
                    f" {result.seconds:.0f} s ({steps})")
         click.echo(f"report: {result.report}")
     if result.inconclusive_files:
-        click.echo(f"inconclusive (the {result.data['test_count']} test digits cannot tell; not a pass, never"
+        units = "sequences" if "shape" in result.data else "digits"
+        click.echo(f"inconclusive (the {result.data['test_count']} test {units} cannot tell; not a pass, never"
                    f" recommended): {', '.join(result.inconclusive_files)}", err=True)
     if not result.passed:
         fail(f"parity gate failed for {len(result.failed_files)} file(s): {', '.join(result.failed_files)}")
