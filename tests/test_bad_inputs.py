@@ -96,6 +96,28 @@ def npz(**arrays: np.ndarray) -> Callable[[Path], None]:
     return build
 
 
+def sequences(nan: bool = False, **arrays: np.ndarray) -> Callable[[Path], None]:
+    """A labelled sequence set (8 + 4 sequences of 5 steps x 3 features, string labels), with `arrays` replaced."""
+    def build(d: Path) -> None:
+        d.mkdir(parents=True, exist_ok=True)
+        rng = np.random.default_rng(0)
+        x_train = rng.normal(size=(8, 5, 3))
+        if nan:
+            x_train[2, 3, 1] = np.nan
+        good = {"x_train": x_train, "y_train": np.array(["a", "b", "c", "a"] * 2),
+                "x_test": rng.normal(size=(4, 5, 3)), "y_test": np.array(["a", "b", "c", "a"])}
+        np.savez(d / "seq.npz", **(good | arrays))
+    return build
+
+
+def ts_train_only(d: Path) -> None:
+    """A UEA .ts training split without its test split beside it."""
+    d.mkdir(parents=True, exist_ok=True)
+    rows = "\n".join(f"{i}.0,{i + 1}.0,{i + 2}.0:{'a' if i % 2 else 'b'}" for i in range(6))
+    (d / "Toy_TRAIN.ts").write_text("@problemName Toy\n@timeStamps false\n@missing false\n@univariate true\n"
+                                    "@equalLength true\n@seriesLength 3\n@classLabel true a b\n@data\n" + rows + "\n")
+
+
 def npz_bytes(cut: bool) -> Callable[[Path], None]:
     def build(d: Path) -> None:
         npz()(d)
@@ -208,9 +230,23 @@ DATA_CASES = [
     ("corrupt-npz", npz_bytes(cut=False), ["--data", "{in}/mnist.npz"], "cannot read"),
     ("truncated-npz", npz_bytes(cut=True), ["--data", "{in}/mnist.npz"], "cannot read"),
     ("nan-pixels-npz", npz(x_train=nan_pixels()), ["--data", "{in}/mnist.npz"], "NaN"),
-    ("pickled-npz", npz(y_test=np.array([{"a": 1}] * 4, dtype=object)), ["--data", "{in}/mnist.npz"], "cannot read"),
+    ("pickled-npz", npz(y_test=np.array([{"a": 1}] * 4, dtype=object)), ["--data", "{in}/mnist.npz"],
+     "never loads pickles"),
     ("missing-arrays-npz", lambda d: nothing(d) or np.savez(d / "mnist.npz", x_train=np.zeros((1, 28, 28))),
      ["--data", "{in}/mnist.npz"], "lacks the arrays"),
+    # your own sequences (issue 21): a labelled sequence set, (N, T, F) floats
+    ("nan-in-a-sequence", sequences(nan=True), ["--data", "{in}/seq.npz"], "NaN or infinite"),
+    ("test-label-unseen", sequences(y_test=np.array(["a", "b", "c", "z"])), ["--data", "{in}/seq.npz"],
+     "not seen in the training split"),
+    ("single-class", sequences(y_train=np.array(["a"] * 8), y_test=np.array(["a"] * 4)), ["--data", "{in}/seq.npz"],
+     "single class"),
+    ("lengths-beyond-t", sequences(lengths_train=np.full(8, 7), lengths_test=np.full(4, 5)),
+     ["--data", "{in}/seq.npz"], "within 1..T=5"),
+    ("ragged-sequences", sequences(x_train=np.array([np.zeros((5, 3)), np.zeros((4, 3))] * 4, dtype=object)),
+     ["--data", "{in}/seq.npz"], "never loads pickles"),
+    ("zero-features", sequences(x_train=np.zeros((8, 5, 0)), x_test=np.zeros((4, 5, 0))), ["--data", "{in}/seq.npz"],
+     "T and F"),
+    ("ts-missing-split", ts_train_only, ["--data", "{in}/Toy_TRAIN.ts"], "Toy_TEST.ts"),
 ]
 
 CASES: list[tuple[str, Callable[[Path], None], list[str], str]] = [
