@@ -157,7 +157,8 @@ def export(model_name: str, format_name: str, quants: tuple[str, ...] | None, gr
             raise click.BadParameter(str(err), param_hint="--graph") from err
     if streaming:
         specs += plan_streaming(models.select(model_name), chosen, bool(quants), calibration_size, calibration_seed)
-    dataset = data.load(data_spec) if any(r.calibrated for r in chosen) or max_loss_pp is not None else None
+    # the data calibrates, judges the search, and gives a non-MNIST model its golden samples (MNIST's: the sample)
+    dataset = data.load(data_spec)
     with for_cli(as_json) as progress:
         for spec in specs:
             if spec.picked is not None:
