@@ -87,8 +87,16 @@ def train(model_name: str, epochs: int, seed: int, batch_size: int, data_spec: s
         echo_table(TRAIN_COLUMNS, results)
 
 
+def keras_option(help: str) -> Any:
+    return click.option("--keras", "keras_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                        default=None, metavar="PATH.keras", help=help)
+
+
 @click.command()
 @model_option()
+@keras_option("Export your own Keras classifier instead (SimpleRNN, GRU or LSTM layers, Dropout, Dense; see the"
+              " README for Normalization, Masking, Bidirectional, Conv1D): checked against --data, copied to"
+              " OUT/<stem>/<stem>.keras with its manifest, its files named after the file's stem.")
 @click.option("--format", "format_name", type=click.Choice([f.value for f in Format] + ["all"]),
               default="all", show_default=True)
 @quant_option("Recipes to export")
@@ -120,16 +128,20 @@ def train(model_name: str, epochs: int, seed: int, batch_size: int, data_spec: s
                   " recurrent state in, the probabilities and the next state out. Made for fp32 and dynamic in"
                   " each format, or for every recipe given with --quant.")
 @json_option("Print per-recipe results as JSON on stdout.")
-def export(model_name: str, format_name: str, quants: tuple[str, ...] | None, graph_name: str | None,
-           pick_from: Path | None, device: str | None, source_root: Path, out: Path, calibration_size: int,
-           calibration_seed: int, data_spec: str, max_loss_pp: float | None, search_seconds: float,
-           streaming: bool, as_json: bool) -> None:
+@click.pass_context
+def export(ctx: click.Context, model_name: str, keras_path: Path | None, format_name: str,
+           quants: tuple[str, ...] | None, graph_name: str | None, pick_from: Path | None, device: str | None,
+           source_root: Path, out: Path, calibration_size: int, calibration_seed: int, data_spec: str,
+           max_loss_pp: float | None, search_seconds: float, streaming: bool, as_json: bool) -> None:
     """Export trained models to TFLite and ONNX, every quantization recipe, each with a manifest.
 
     Writes OUT/<model>/<model>-<recipe>.<tflite|onnx> and <file>.json (with --streaming, also the step
     models <model>-<recipe>-step.<format>). Exit 1 unless every requested recipe exported.
 
     Example: edgeseq export --model lstm --format tflite --quant dynamic
+
+    Your own model: edgeseq export --keras my_gru.keras --data my_data.npz --out exported (writes
+    exported/my_gru/my_gru.keras and my_gru-<recipe>.<format>).
 
     The graph chosen where it runs: edgeseq export --model lstm --quant dynamic --graph auto --out cands; then
     edgeseq bench cands --out pi (on the device, or with --host); then edgeseq export --model lstm --quant
@@ -142,6 +154,11 @@ def export(model_name: str, format_name: str, quants: tuple[str, ...] | None, gr
     _check_graph_options(graph_name, pick_from, device, max_loss_pp, streaming)
     chosen = chosen_recipes(list(Format) if format_name == "all" else [Format(format_name)], quants)
     archs = models.select(model_name)
+    dataset = None
+    if keras_path is not None:
+        _check_keras_options(ctx)
+        dataset = data.load(data_spec)
+        archs, source_root = [_adopted(keras_path, dataset, out, as_json)], out
     if graph_name == AUTO:
         specs = plan_candidates(archs, chosen, calibration_size, calibration_seed)
     elif pick_from is not None:
@@ -156,8 +173,9 @@ def export(model_name: str, format_name: str, quants: tuple[str, ...] | None, gr
         except EdgeseqError as err:
             raise click.BadParameter(str(err), param_hint="--graph") from err
     if streaming:
-        specs += plan_streaming(models.select(model_name), chosen, bool(quants), calibration_size, calibration_seed)
-    dataset = data.load(data_spec) if any(r.calibrated for r in chosen) or max_loss_pp is not None else None
+        specs += plan_streaming(archs, chosen, bool(quants), calibration_size, calibration_seed)
+    if dataset is None and (any(r.calibrated for r in chosen) or max_loss_pp is not None):
+        dataset = data.load(data_spec)
     with for_cli(as_json) as progress:
         for spec in specs:
             if spec.picked is not None:
@@ -172,6 +190,30 @@ def export(model_name: str, format_name: str, quants: tuple[str, ...] | None, gr
         fail(f"{len(failed)} of {len(results)} {'candidate' if graph_name == AUTO else 'recipe'}(s) did not export: "
              + "; ".join(f"{r.model} {r.format}/{r.recipe}{f' @{r.graph}' if graph_name == AUTO else ''}:"
                          f" {r.status} ({r.reason})" for r in failed))
+
+
+def _check_keras_options(ctx: click.Context) -> None:
+    """--keras names the model: --model and --from do not go with it (usage errors, before any work)."""
+    given = [f"--{name.replace('_name', '').replace('source_root', 'from')}" for name in ("model_name", "source_root")
+             if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
+    if given:
+        raise click.UsageError(f"--keras names the model: {' and '.join(given)} do not go with it")
+
+
+def _adopted(keras_path: Path, dataset: Any, out: Path, as_json: bool) -> Any:
+    """--keras: the user's model checked (no TensorFlow yet), then measured and written into OUT's layout."""
+    from edgeseq.own_model import adopt, check_against, inspect_keras  # noqa: PLC0415
+    from edgeseq.tfsupport import import_keras  # noqa: PLC0415
+
+    own = inspect_keras(keras_path)
+    check_against(own, dataset.spec, dataset.name)
+    import_keras()
+    with for_cli(as_json) as progress:
+        progress.log(f"{own.name}: {own.description} (family {own.family.value}); measuring it on {dataset.name}")
+        adopted = adopt(keras_path, dataset, out, own)
+        progress.log(f"{own.name}: test accuracy {adopted.test_accuracy:.4f}, {adopted.parameters:,} parameters ->"
+                     f" {adopted.path}")
+    return own
 
 
 def _parity(result: Any) -> Note:
