@@ -255,20 +255,6 @@ def inspect_keras(path: Path) -> OwnModel:
 
 # ------------------------------------------------------------------ adopting it into the layout
 
-@dataclass(frozen=True)
-class AdoptResult:
-    model: str
-    test_accuracy: float
-    parameters: int
-    path: str
-    sha256: str
-    data: dict[str, Any]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "test_accuracy": self.test_accuracy, "parameters": self.parameters,
-                "path": self.path, "sha256": self.sha256, "data": self.data}
-
-
 def check_against(model: OwnModel, spec: Any, data_name: str) -> None:
     """One-line DataError when the model's input (T, F) or its classes K differ from the data's."""
     if (model.timesteps, model.features) != (spec.timesteps, spec.features):
@@ -278,9 +264,13 @@ def check_against(model: OwnModel, spec: Any, data_name: str) -> None:
         raise DataError(f"{model.name} outputs {model.classes} classes; {data_name} has {spec.classes}")
 
 
-def adopt(path: Path, dataset: Any, out: Path, model: OwnModel | None = None) -> AdoptResult:
+def adopt(path: Path, dataset: Any, out: Path, model: OwnModel | None = None) -> Any:
     """Check the model at `path` against `dataset`, measure its test accuracy through edgeseq's Keras runtime,
-    and write it as OUT/<stem>/<stem>.keras with its manifest (the fields `edgeseq train` writes), atomically."""
+    and write it as OUT/<stem>/<stem>.keras with its manifest (the fields `edgeseq train` writes), atomically.
+    Returns the TrainResult row `edgeseq train` would (0 epochs: not trained here), so that run's train.json and
+    the report read it as they read a trained model's."""
+    import time  # noqa: PLC0415
+
     import numpy as np  # noqa: PLC0415
 
     from edgeseq import layout  # noqa: PLC0415
@@ -289,12 +279,16 @@ def adopt(path: Path, dataset: Any, out: Path, model: OwnModel | None = None) ->
     from edgeseq.runtimes import RuntimeName  # noqa: PLC0415
     from edgeseq.runtimes.guard import evaluate  # noqa: PLC0415
     from edgeseq.tfsupport import load_keras_model  # noqa: PLC0415
+    from edgeseq.train import TrainResult  # noqa: PLC0415
 
+    started = time.perf_counter()
     model = model or inspect_keras(path)
     check_against(model, dataset.spec, dataset.name)
     parameters = int(load_keras_model(path).count_params())
     outcome = evaluate(Path(path), RuntimeName.KERAS, dataset.x_test)
     accuracy = float(np.mean(np.argmax(outcome.probabilities, 1) == dataset.y_test))
+    picked = outcome.probabilities[np.arange(len(dataset.y_test)), dataset.y_test.astype(int)]
+    loss = float(-np.mean(np.log(np.clip(picked, 1e-7, 1.0))))
     target = layout.model_path(out, model.name)
     ensure_dir(target.parent)
     with staged(target) as tmp:
@@ -307,6 +301,7 @@ def adopt(path: Path, dataset: Any, out: Path, model: OwnModel | None = None) ->
             "variant": model.config(),
             "own_model": model.config(),
             "test_accuracy": round(accuracy, 6),
+            "test_loss": round(loss, 6),
             "parameters": parameters,
             "sha256": digest,
             "data": dataset.identity(),
@@ -315,4 +310,5 @@ def adopt(path: Path, dataset: Any, out: Path, model: OwnModel | None = None) ->
             "data_spec": dataset.spec.to_dict(),
             "library_versions": library_versions(),
         })
-    return AdoptResult(model.name, round(accuracy, 6), parameters, str(target), digest, dataset.identity())
+    return TrainResult(model.name, round(accuracy, 6), round(loss, 6), 0, 0, 0, parameters,
+                       round(time.perf_counter() - started, 3), str(target), digest, dataset.identity())

@@ -154,11 +154,11 @@ def export(ctx: click.Context, model_name: str, keras_path: Path | None, format_
     _check_graph_options(graph_name, pick_from, device, max_loss_pp, streaming)
     chosen = chosen_recipes(list(Format) if format_name == "all" else [Format(format_name)], quants)
     archs = models.select(model_name)
-    dataset = None
-    if keras_path is not None:
+    dataset = own = None
+    if keras_path is not None:      # checked before any work; measured and copied into OUT once the plan stands
         _check_keras_options(ctx)
-        dataset = data.load(data_spec)
-        archs, source_root = [_adopted(keras_path, dataset, out, as_json)], out
+        dataset, own = _own_model(keras_path, data_spec)
+        archs, source_root = [own], out
     if graph_name == AUTO:
         specs = plan_candidates(archs, chosen, calibration_size, calibration_seed)
     elif pick_from is not None:
@@ -176,6 +176,8 @@ def export(ctx: click.Context, model_name: str, keras_path: Path | None, format_
         specs += plan_streaming(archs, chosen, bool(quants), calibration_size, calibration_seed)
     if dataset is None and (any(r.calibrated for r in chosen) or max_loss_pp is not None):
         dataset = data.load(data_spec)
+    if own is not None:
+        _adopt(keras_path, own, dataset, out, as_json)
     with for_cli(as_json) as progress:
         for spec in specs:
             if spec.picked is not None:
@@ -200,20 +202,28 @@ def _check_keras_options(ctx: click.Context) -> None:
         raise click.UsageError(f"--keras names the model: {' and '.join(given)} do not go with it")
 
 
-def _adopted(keras_path: Path, dataset: Any, out: Path, as_json: bool) -> Any:
-    """--keras: the user's model checked (no TensorFlow yet), then measured and written into OUT's layout."""
-    from edgeseq.own_model import adopt, check_against, inspect_keras  # noqa: PLC0415
-    from edgeseq.tfsupport import import_keras  # noqa: PLC0415
+def _own_model(keras_path: Path, data_spec: str) -> tuple[Any, Any]:
+    """--keras: the data and the user's model, checked against each other (no TensorFlow yet)."""
+    from edgeseq import data  # noqa: PLC0415
+    from edgeseq.own_model import check_against, inspect_keras  # noqa: PLC0415
 
     own = inspect_keras(keras_path)
+    dataset = data.load(data_spec)
     check_against(own, dataset.spec, dataset.name)
+    return dataset, own
+
+
+def _adopt(keras_path: Path, own: Any, dataset: Any, out: Path, as_json: bool) -> None:
+    """--keras: the user's model measured on the test split and written into OUT's layout."""
+    from edgeseq.own_model import adopt  # noqa: PLC0415
+    from edgeseq.tfsupport import import_keras  # noqa: PLC0415
+
     import_keras()
     with for_cli(as_json) as progress:
         progress.log(f"{own.name}: {own.description} (family {own.family.value}); measuring it on {dataset.name}")
         adopted = adopt(keras_path, dataset, out, own)
-        progress.log(f"{own.name}: test accuracy {adopted.test_accuracy:.4f}, {adopted.parameters:,} parameters ->"
-                     f" {adopted.path}")
-    return own
+        progress.log(f"{own.name}: test accuracy {adopted.test_accuracy:.4f}, {adopted.parameters:,} parameters"
+                     f" -> {adopted.path}")
 
 
 def _parity(result: Any) -> Note:
@@ -244,21 +254,25 @@ def _check_graph_options(graph_name: str | None, pick_from: Path | None, device:
 @max_loss_pp_option("Export with the accuracy-aware recipe search (see `edgeseq export --help`).")
 @streaming_option("Also export, validate and benchmark the step models (see `edgeseq export --help`); the report"
                   " gains a streaming section.")
+@keras_option("Your own Keras classifier instead of the two seeds: not trained, checked against --data and"
+              " measured, then exported, validated, benchmarked and reported (see `edgeseq export --help`).")
 @json_option("Print the run summary as JSON on stdout.")
 def run_command(data_spec: str, epochs: int, seed: int, threads: int, out: Path | None, quick: bool,
-                max_loss_pp: float | None, streaming: bool, as_json: bool) -> None:
+                max_loss_pp: float | None, streaming: bool, keras_path: Path | None, as_json: bool) -> None:
     """The main job: train both models, export every recipe, validate parity, benchmark, and write a report.
 
     Exit 1 if any exported file fails its parity tolerance (significantly, by validate's paired gate); files
     the test digits cannot judge are listed as inconclusive.
 
     Example: edgeseq run --data sample --out runs/first
+
+    Your own model (no training): edgeseq run --keras my_gru.keras --data my_data.npz --out runs/mine
     """
     from edgeseq.pipeline import RunConfig, default_out, run  # noqa: PLC0415
 
     with for_cli(as_json) as progress:
-        result = run(RunConfig(out or default_out(), data_spec, epochs, seed, quick, threads, max_loss_pp, streaming),
-                     progress)
+        result = run(RunConfig(out or default_out(), data_spec, epochs, seed, quick, threads, max_loss_pp, streaming,
+                               keras_path), progress)
     if as_json:
         emit_json(result.to_dict())
     else:
