@@ -12,6 +12,7 @@ from edgeseq.cli.options import (
     json_option, limit_split_options, max_loss_pp_option, model_option, one_line_text, positive, quant_option,
     streaming_option, threads_option)
 from edgeseq.cli.outputs import out_option
+from edgeseq.cli.own import adopt_into, keras_option, own_model
 from edgeseq.cli.render import Column, Note, attr, echo_table, emit_json, fail, noted
 from edgeseq.errors import EdgeseqError
 from edgeseq.progress import for_cli
@@ -87,16 +88,9 @@ def train(model_name: str, epochs: int, seed: int, batch_size: int, data_spec: s
         echo_table(TRAIN_COLUMNS, results)
 
 
-def keras_option(help: str) -> Any:
-    return click.option("--keras", "keras_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                        default=None, metavar="PATH.keras", help=help)
-
-
 @click.command()
 @model_option()
-@keras_option("Export your own Keras classifier instead (SimpleRNN, GRU or LSTM layers, Dropout, Dense; see the"
-              " README for Normalization, Masking, Bidirectional, Conv1D): checked against --data, copied to"
-              " OUT/<stem>/<stem>.keras with its manifest, its files named after the file's stem.")
+@keras_option("export")
 @click.option("--format", "format_name", type=click.Choice([f.value for f in Format] + ["all"]),
               default="all", show_default=True)
 @quant_option("Recipes to export")
@@ -140,8 +134,7 @@ def export(ctx: click.Context, model_name: str, keras_path: Path | None, format_
 
     Example: edgeseq export --model lstm --format tflite --quant dynamic
 
-    Your own model: edgeseq export --keras my_gru.keras --data my_data.npz --out exported (writes
-    exported/my_gru/my_gru.keras and my_gru-<recipe>.<format>).
+    Your own model: edgeseq export --keras my_gru.keras --data my_data.npz (OUT/my_gru/my_gru-<recipe>.<format>)
 
     The graph chosen where it runs: edgeseq export --model lstm --quant dynamic --graph auto --out cands; then
     edgeseq bench cands --out pi (on the device, or with --host); then edgeseq export --model lstm --quant
@@ -156,8 +149,7 @@ def export(ctx: click.Context, model_name: str, keras_path: Path | None, format_
     archs = models.select(model_name)
     dataset = own = None
     if keras_path is not None:      # checked before any work; measured and copied into OUT once the plan stands
-        _check_keras_options(ctx)
-        dataset, own = _own_model(keras_path, data_spec)
+        dataset, own = own_model(ctx, keras_path, data_spec)
         archs, source_root = [own], out
     if graph_name == AUTO:
         specs = plan_candidates(archs, chosen, calibration_size, calibration_seed)
@@ -176,8 +168,7 @@ def export(ctx: click.Context, model_name: str, keras_path: Path | None, format_
         specs += plan_streaming(archs, chosen, bool(quants), calibration_size, calibration_seed)
     if dataset is None and (any(r.calibrated for r in chosen) or max_loss_pp is not None):
         dataset = data.load(data_spec)
-    if own is not None:
-        _adopt(keras_path, own, dataset, out, as_json)
+    adopt_into(keras_path, own, dataset, out, as_json)
     with for_cli(as_json) as progress:
         for spec in specs:
             if spec.picked is not None:
@@ -192,38 +183,6 @@ def export(ctx: click.Context, model_name: str, keras_path: Path | None, format_
         fail(f"{len(failed)} of {len(results)} {'candidate' if graph_name == AUTO else 'recipe'}(s) did not export: "
              + "; ".join(f"{r.model} {r.format}/{r.recipe}{f' @{r.graph}' if graph_name == AUTO else ''}:"
                          f" {r.status} ({r.reason})" for r in failed))
-
-
-def _check_keras_options(ctx: click.Context) -> None:
-    """--keras names the model: --model and --from do not go with it (usage errors, before any work)."""
-    given = [f"--{name.replace('_name', '').replace('source_root', 'from')}" for name in ("model_name", "source_root")
-             if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
-    if given:
-        raise click.UsageError(f"--keras names the model: {' and '.join(given)} do not go with it")
-
-
-def _own_model(keras_path: Path, data_spec: str) -> tuple[Any, Any]:
-    """--keras: the data and the user's model, checked against each other (no TensorFlow yet)."""
-    from edgeseq import data  # noqa: PLC0415
-    from edgeseq.own_model import check_against, inspect_keras  # noqa: PLC0415
-
-    own = inspect_keras(keras_path)
-    dataset = data.load(data_spec)
-    check_against(own, dataset.spec, dataset.name)
-    return dataset, own
-
-
-def _adopt(keras_path: Path, own: Any, dataset: Any, out: Path, as_json: bool) -> None:
-    """--keras: the user's model measured on the test split and written into OUT's layout."""
-    from edgeseq.own_model import adopt  # noqa: PLC0415
-    from edgeseq.tfsupport import import_keras  # noqa: PLC0415
-
-    import_keras()
-    with for_cli(as_json) as progress:
-        progress.log(f"{own.name}: {own.description} (family {own.family.value}); measuring it on {dataset.name}")
-        adopted = adopt(keras_path, dataset, out, own)
-        progress.log(f"{own.name}: test accuracy {adopted.test_accuracy:.4f}, {adopted.parameters:,} parameters"
-                     f" -> {adopted.path}")
 
 
 def _parity(result: Any) -> Note:
@@ -254,8 +213,7 @@ def _check_graph_options(graph_name: str | None, pick_from: Path | None, device:
 @max_loss_pp_option("Export with the accuracy-aware recipe search (see `edgeseq export --help`).")
 @streaming_option("Also export, validate and benchmark the step models (see `edgeseq export --help`); the report"
                   " gains a streaming section.")
-@keras_option("Your own Keras classifier instead of the two seeds: not trained, checked against --data and"
-              " measured, then exported, validated, benchmarked and reported (see `edgeseq export --help`).")
+@keras_option("run")
 @json_option("Print the run summary as JSON on stdout.")
 def run_command(data_spec: str, epochs: int, seed: int, threads: int, out: Path | None, quick: bool,
                 max_loss_pp: float | None, streaming: bool, keras_path: Path | None, as_json: bool) -> None:
