@@ -310,6 +310,8 @@ def rebuild_with_weights(model: Any, unroll: bool = False, batch_size: int | Non
     """The same Sequential (or Functional) model, rebuilt from its own config with its recurrent layers (inside
     a wrapper such as Bidirectional too) unrolled or not and a fixed batch (None: dynamic), carrying `model`'s
     weights. A model that cannot be rebuilt so is an ExportError naming why."""
+    import numpy as np  # noqa: PLC0415
+
     from edgeseq.errors import ExportError  # noqa: PLC0415
 
     config = model.get_config()
@@ -328,6 +330,11 @@ def rebuild_with_weights(model: Any, unroll: bool = False, batch_size: int | Non
             retune(layer)
         twin = type(model).from_config(config)
         twin.set_weights(model.get_weights())
+        for layer in twin.layers:    # state computed from weights (Normalization's mean and variance)
+            if hasattr(layer, "finalize_state"):
+                layer.finalize_state()
+            if type(layer).__name__ == "Normalization":  # arrays: constants of a traced graph, not captured inputs
+                layer.mean, layer.variance = np.asarray(layer.mean), np.asarray(layer.variance)
     except (KeyError, TypeError, ValueError) as err:
         raise ExportError(f"the {type(model).__name__} model {model.name!r} cannot be rebuilt"
                           f" {'unrolled' if unroll else 'as a loop'} with batch {batch_size or 'dynamic'}:"

@@ -164,3 +164,22 @@ def test_export_validate_a_two_layer_gru(tmp_path):
     checked = run_cli("validate", out, "--data", data)
     assert checked.returncode == 0, checked.stderr
     assert "my_gru-fp32.tflite" in checked.stdout and "PASS" in checked.stdout
+
+
+@pytest.mark.slow
+def test_rebuilt_normalization_keeps_its_adapted_mean_and_variance():
+    """The rebuilt graphs (loop, unrolled) of a model with an adapted Normalization answer as the model does:
+    its mean and variance are state computed from its weights, and constants of the traced graph (ONNX)."""
+    import keras
+
+    from edgeseq import models
+
+    x = np.random.default_rng(1).normal(3.0, 2.0, (20, T, F)).astype(np.float32)
+    norm = keras.layers.Normalization()
+    norm.adapt(x)
+    model = keras.Sequential([keras.Input((T, F)), norm, keras.layers.LSTM(4),
+                              keras.layers.Dense(K, activation="softmax")])
+    for unroll in (False, True):
+        twin = models.rebuild_with_weights(model, unroll=unroll, batch_size=None)
+        assert isinstance(twin.layers[0].mean, np.ndarray)
+        np.testing.assert_allclose(twin.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
