@@ -126,6 +126,19 @@ class Variant:
         return Family(f"{self.cell.value}-{self.activation.value}")
 
     @property
+    def cells(self) -> tuple[Cell, ...]:
+        """Every recurrent layer's cell (one here; a user's own model may mix them: edgeseq.own_model)."""
+        return (self.cell,)
+
+    @property
+    def activations(self) -> tuple[str, ...]:
+        return (self.activation.value,)
+
+    def layer_problem(self, graph: str, written: bool) -> str | None:
+        """Why a layer of the model cannot take `graph`: never, for the variant space (edgeseq.own_model)."""
+        return None
+
+    @property
     def lstm_head(self) -> bool:
         """The seed LSTM's head (dropouts, Dense(32, relu)); False: the seed RNN's (Dense(10) directly)."""
         return self.cell is not Cell.RNN
@@ -193,9 +206,12 @@ def space() -> list[Variant]:
 
 def variant(name: str | Arch | Variant) -> Variant:
     """A variant from its name (short seed name or `<cell>-<units>x<layers>-<activation>`); ValueError in one
-    line, naming the grammar and the valid values, for anything else."""
-    if isinstance(name, Variant):
-        return name
+    line, naming the grammar and the valid values, for anything else. A user's own model (edgeseq.own_model's
+    OwnModel, which stands where a Variant does) is returned as it is: its name alone does not say its layers."""
+    from edgeseq.own_model import OwnModel  # noqa: PLC0415  (it imports this module)
+
+    if isinstance(name, (Variant, OwnModel)):
+        return name  # type: ignore[return-value]
     text = str(getattr(name, "value", name)).strip()
     if text in {a.value for a in Arch}:
         return SEEDS[Arch(text)]
@@ -291,16 +307,36 @@ RECURRENT_LAYERS = tuple(KERAS_LAYERS.values())
 
 
 def rebuild_with_weights(model: Any, unroll: bool = False, batch_size: int | None = None) -> Any:
-    """The same Sequential model (any layer sizes), rebuilt from its own config with its recurrent layers
-    unrolled or not and a fixed batch (None: dynamic), carrying `model`'s weights."""
-    import keras  # noqa: PLC0415
+    """The same Sequential (or Functional) model, rebuilt from its own config with its recurrent layers (inside
+    a wrapper such as Bidirectional too) unrolled or not and a fixed batch (None: dynamic), carrying `model`'s
+    weights. A model that cannot be rebuilt so is an ExportError naming why."""
+    import numpy as np  # noqa: PLC0415
+
+    from edgeseq.errors import ExportError  # noqa: PLC0415
 
     config = model.get_config()
-    for layer in config["layers"]:
+
+    def retune(layer: dict[str, Any]) -> None:
         if layer["class_name"] == "InputLayer":
             layer["config"]["batch_shape"] = [batch_size, *layer["config"]["batch_shape"][1:]]
         elif layer["class_name"] in RECURRENT_LAYERS:
             layer["config"]["unroll"] = unroll
-    twin = keras.Sequential.from_config(config)
-    twin.set_weights(model.get_weights())
+        for key in ("layer", "backward_layer"):      # wrappers (Bidirectional)
+            if isinstance(layer.get("config", {}).get(key), dict):
+                retune(layer["config"][key])
+
+    try:
+        for layer in config["layers"]:
+            retune(layer)
+        twin = type(model).from_config(config)
+        twin.set_weights(model.get_weights())
+        for layer in twin.layers:    # state computed from weights (Normalization's mean and variance)
+            if hasattr(layer, "finalize_state"):
+                layer.finalize_state()
+            if type(layer).__name__ == "Normalization":  # arrays: constants of a traced graph, not captured inputs
+                layer.mean, layer.variance = np.asarray(layer.mean), np.asarray(layer.variance)
+    except (KeyError, TypeError, ValueError) as err:
+        raise ExportError(f"the {type(model).__name__} model {model.name!r} cannot be rebuilt"
+                          f" {'unrolled' if unroll else 'as a loop'} with batch {batch_size or 'dynamic'}:"
+                          f" {str(err).splitlines()[0][:200] if str(err) else type(err).__name__}") from err
     return twin

@@ -17,6 +17,7 @@ from edgeseq.bench import BenchConfig, BenchResult, bench
 from edgeseq.export.batch import export_all
 from edgeseq.export.exporter import ExportResult, ExportSpec, plan_streaming
 from edgeseq.fileio import check_output_dir, ensure_dir, write_json_atomic
+from edgeseq.own_model import adopt, check_against, inspect_keras
 from edgeseq.parity import ParityReport
 from edgeseq.recipes import Graph, Quant
 from edgeseq.report.streaming import DRIFT_FILE
@@ -41,6 +42,7 @@ class RunConfig:
     threads: int = 1
     max_loss_pp: float | None = None  # export's accuracy-aware recipe search (export.search)
     streaming: bool = False           # also the step models (export --streaming), checked and measured like the rest
+    keras: Path | None = None         # the user's own model (edgeseq.own_model): adopted instead of training the seeds
 
     @property
     def limits(self) -> tuple[int | None, int | None]:
@@ -97,6 +99,9 @@ def run(config: RunConfig, progress: ProgressLike = None) -> RunResult:
     progress = as_progress(progress)
     started = time.perf_counter()
     dataset = data_module.load(config.data).limited(*config.limits)  # bad data fails before anything is written
+    own = inspect_keras(config.keras) if config.keras is not None else None
+    if own is not None:
+        check_against(own, dataset.spec, dataset.name)
     check_output_dir(config.out)
     import_keras()  # without TensorFlow, say which extra to install before the output folder exists
     out = ensure_dir(config.out)
@@ -112,8 +117,11 @@ def run(config: RunConfig, progress: ProgressLike = None) -> RunResult:
 
     t = step(1, "train")
     epochs = min(config.epochs, QUICK_EPOCHS) if config.quick else config.epochs
-    seeds = models.select("all")
-    trained = [train(TrainConfig(arch, epochs, 32, config.seed), dataset, model_dir, progress) for arch in seeds]
+    if own is not None:   # the user's own model, measured and copied into the layout, not trained
+        seeds, trained = [own], [adopt(config.keras, dataset, model_dir, own)]
+    else:
+        seeds = models.select("all")
+        trained = [train(TrainConfig(arch, epochs, 32, config.seed), dataset, model_dir, progress) for arch in seeds]
     write_json_atomic(out / "train.json", [r.to_dict() for r in trained])
     timings["train"] = time.perf_counter() - t
 

@@ -162,23 +162,45 @@ class Recipe:
         return self.tflite is not None and self.tflite.ops_set is not OpsSet.BUILTINS
 
     def graph_for(self, model: str | Arch | Variant) -> Graph | None:
-        """The table's graph for a model (a seed, a variant or its name), by its family; None: no working graph."""
-        return self.graphs.get(variant(model).family)
+        """The table's graph for a model (a seed, a variant or its name), by its family; None: no working graph.
+        For a user's own model whose layers the family's graph cannot take (edgeseq.own_model), the first graph
+        of the recipe they can (note_for says so)."""
+        v = variant(model)
+        graph = self.graphs.get(v.family)
+        if graph is None or self._layers_problem(v, graph) is None:
+            return graph
+        return next((g for g in self.allowed_graphs if g is not Graph.STEP and self.graph_problem(v, g) is None), None)
+
+    @staticmethod
+    def _layers_problem(v: Variant, graph: Graph) -> str | None:
+        row = GRAPHS[graph]
+        return v.layer_problem(graph.value, written=row.fused or row.hoisted)
 
     def note_for(self, model: str | Arch | Variant) -> str:
         """Why the table chose the model's graph, or why it has none."""
-        return self.notes.get(variant(model).family, "no working graph for this architecture")
+        v = variant(model)
+        table = self.graphs.get(v.family)
+        if table is not None and (problem := self._layers_problem(v, table)) is not None:
+            chosen = self.graph_for(v)
+            return f"{problem}; {'the recipe' if chosen else 'no other graph of the recipe works either'}" + (
+                f"'s first graph that can: {chosen.value}" if chosen else "")
+        return self.notes.get(v.family, "no working graph for this architecture")
 
     def graph_problem(self, arch: str | Arch | Variant, graph: Graph | None) -> str | None:
         """Why `graph` cannot be built for the model `arch` with this recipe, or None."""
-        if graph is Graph.STEP:       # the step model is written out from the weights: every recipe has one
-            return None
         if graph is None:
             return None
-        v, row = variant(arch), GRAPHS[graph]
-        if graph not in self.allowed_graphs or v.cell not in row.cells:
-            return f"graph {graph.value} is not available for {v.name} {self.key}"
-        if self.integer and v.activation not in row.integer_activations:
+        v = variant(arch)
+        if graph is Graph.STEP:       # the step model is written out from the weights: every recipe has one
+            return v.layer_problem(graph.value, written=True)
+        row = GRAPHS[graph]
+        if graph not in self.allowed_graphs or any(c not in row.cells for c in v.cells):
+            return f"graph {graph.value} is not available for {v.name} {self.key}" + (
+                f" (it takes {', '.join(c.layer for c in row.cells)} layers only)" if graph in self.allowed_graphs
+                else "")
+        if (problem := self._layers_problem(v, graph)) is not None:
+            return problem
+        if self.integer and any(a not in row.integer_activations for a in v.activations):
             return (f"graph {graph.value} is not available for {v.name} {self.key}: its full-integer kernel takes"
                     f" {', '.join(a.value for a in row.integer_activations)} only")
         return None

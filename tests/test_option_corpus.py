@@ -53,6 +53,9 @@ CORPUS: dict[tuple[str, str], list[tuple[list[str], str]]] = {
     ("drift", "--tflite-backend"): [(["--tflite-backend", "gpu", STEP], "'gpu' is not one of")],
     # export
     ("export", "--model"): [(["--model", "gru"], "unknown model 'gru'")],
+    ("export", "--keras"): [(["--keras", "{tmp}/nowhere.keras"], "does not exist"),
+                            (["--keras", "{file}"], "takes a .keras file"),
+                            (["--keras", "{file}", "--model", "rnn"], "--model do not go with it")],
     ("export", "--format"): [(["--format", "coreml"], "'coreml' is not one of")],
     ("export", "--quant"): [(["--quant", "int4"], "unknown recipe 'int4'")],
     ("export", "--graph"): [(["--graph", "spiral"], "'spiral' is not one of"),
@@ -89,6 +92,8 @@ CORPUS: dict[tuple[str, str], list[tuple[list[str], str]]] = {
     ("report", "--min-accuracy"): [(["--min-accuracy", "97", RESULTS], "0<=x<=1")],
     # run
     ("run", "--data"): [(["--data", "{tmp}/nowhere", "--out", "{tmp}/out"], "data path not found")],
+    ("run", "--keras"): [(["--keras", "{tmp}/nowhere.keras"], "does not exist"),
+                         (["--keras", "{file}"], "takes a .keras file")],
     ("run", "--epochs"): [(["--epochs", "0"], "positive")],
     ("run", "--seed"): [(["--seed", "-1"], "0<=x<=4294967295")],
     ("run", "--threads"): [(["--threads", "1,2"], "one thread count")],

@@ -12,6 +12,7 @@ from edgeseq.cli.options import (
     json_option, limit_split_options, max_loss_pp_option, model_option, one_line_text, positive, quant_option,
     streaming_option, threads_option)
 from edgeseq.cli.outputs import out_option
+from edgeseq.cli.own import adopt_into, keras_option, own_model
 from edgeseq.cli.render import Column, Note, attr, echo_table, emit_json, fail, noted
 from edgeseq.errors import EdgeseqError
 from edgeseq.progress import for_cli
@@ -89,6 +90,7 @@ def train(model_name: str, epochs: int, seed: int, batch_size: int, data_spec: s
 
 @click.command()
 @model_option()
+@keras_option("export")
 @click.option("--format", "format_name", type=click.Choice([f.value for f in Format] + ["all"]),
               default="all", show_default=True)
 @quant_option("Recipes to export")
@@ -120,16 +122,19 @@ def train(model_name: str, epochs: int, seed: int, batch_size: int, data_spec: s
                   " recurrent state in, the probabilities and the next state out. Made for fp32 and dynamic in"
                   " each format, or for every recipe given with --quant.")
 @json_option("Print per-recipe results as JSON on stdout.")
-def export(model_name: str, format_name: str, quants: tuple[str, ...] | None, graph_name: str | None,
-           pick_from: Path | None, device: str | None, source_root: Path, out: Path, calibration_size: int,
-           calibration_seed: int, data_spec: str, max_loss_pp: float | None, search_seconds: float,
-           streaming: bool, as_json: bool) -> None:
+@click.pass_context
+def export(ctx: click.Context, model_name: str, keras_path: Path | None, format_name: str,
+           quants: tuple[str, ...] | None, graph_name: str | None, pick_from: Path | None, device: str | None,
+           source_root: Path, out: Path, calibration_size: int, calibration_seed: int, data_spec: str,
+           max_loss_pp: float | None, search_seconds: float, streaming: bool, as_json: bool) -> None:
     """Export trained models to TFLite and ONNX, every quantization recipe, each with a manifest.
 
     Writes OUT/<model>/<model>-<recipe>.<tflite|onnx> and <file>.json (with --streaming, also the step
     models <model>-<recipe>-step.<format>). Exit 1 unless every requested recipe exported.
 
     Example: edgeseq export --model lstm --format tflite --quant dynamic
+
+    Your own model: edgeseq export --keras my_gru.keras --data my_data.npz (OUT/my_gru/my_gru-<recipe>.<format>)
 
     The graph chosen where it runs: edgeseq export --model lstm --quant dynamic --graph auto --out cands; then
     edgeseq bench cands --out pi (on the device, or with --host); then edgeseq export --model lstm --quant
@@ -142,6 +147,10 @@ def export(model_name: str, format_name: str, quants: tuple[str, ...] | None, gr
     _check_graph_options(graph_name, pick_from, device, max_loss_pp, streaming)
     chosen = chosen_recipes(list(Format) if format_name == "all" else [Format(format_name)], quants)
     archs = models.select(model_name)
+    dataset = own = None
+    if keras_path is not None:      # checked before any work; measured and copied into OUT once the plan stands
+        dataset, own = own_model(ctx, keras_path, data_spec)
+        archs, source_root = [own], out
     if graph_name == AUTO:
         specs = plan_candidates(archs, chosen, calibration_size, calibration_seed)
     elif pick_from is not None:
@@ -156,9 +165,10 @@ def export(model_name: str, format_name: str, quants: tuple[str, ...] | None, gr
         except EdgeseqError as err:
             raise click.BadParameter(str(err), param_hint="--graph") from err
     if streaming:
-        specs += plan_streaming(models.select(model_name), chosen, bool(quants), calibration_size, calibration_seed)
-    # the data calibrates, judges the search, and gives a non-MNIST model its golden samples (MNIST's: the sample)
-    dataset = data.load(data_spec)
+        specs += plan_streaming(archs, chosen, bool(quants), calibration_size, calibration_seed)
+    if dataset is None:   # it calibrates, judges a search, and gives a non-MNIST model its golden samples
+        dataset = data.load(data_spec)
+    adopt_into(keras_path, own, dataset, out, as_json)
     with for_cli(as_json) as progress:
         for spec in specs:
             if spec.picked is not None:
@@ -203,21 +213,24 @@ def _check_graph_options(graph_name: str | None, pick_from: Path | None, device:
 @max_loss_pp_option("Export with the accuracy-aware recipe search (see `edgeseq export --help`).")
 @streaming_option("Also export, validate and benchmark the step models (see `edgeseq export --help`); the report"
                   " gains a streaming section.")
+@keras_option("run")
 @json_option("Print the run summary as JSON on stdout.")
 def run_command(data_spec: str, epochs: int, seed: int, threads: int, out: Path | None, quick: bool,
-                max_loss_pp: float | None, streaming: bool, as_json: bool) -> None:
+                max_loss_pp: float | None, streaming: bool, keras_path: Path | None, as_json: bool) -> None:
     """The main job: train both models, export every recipe, validate parity, benchmark, and write a report.
 
     Exit 1 if any exported file fails its parity tolerance (significantly, by validate's paired gate); files
     the test digits cannot judge are listed as inconclusive.
 
     Example: edgeseq run --data sample --out runs/first
+
+    Your own model (no training): edgeseq run --keras my_gru.keras --data my_data.npz --out runs/mine
     """
     from edgeseq.pipeline import RunConfig, default_out, run  # noqa: PLC0415
 
     with for_cli(as_json) as progress:
-        result = run(RunConfig(out or default_out(), data_spec, epochs, seed, quick, threads, max_loss_pp, streaming),
-                     progress)
+        result = run(RunConfig(out or default_out(), data_spec, epochs, seed, quick, threads, max_loss_pp, streaming,
+                               keras_path), progress)
     if as_json:
         emit_json(result.to_dict())
     else:

@@ -310,7 +310,8 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
     calibration_info = None
     request: dict[str, Any] = {"arch": spec.arch.value, "format": recipe.format.value, "recipe": recipe.name,
                                "graph": spec.graph.value, "source": str(source),
-                               "onnx_settings": dict(spec.onnx_settings), "step": spec.step}
+                               "onnx_settings": dict(spec.onnx_settings), "step": spec.step,
+                               "own_model": not isinstance(spec.arch, Variant)}   # the worker reads its layers
     if recipe.calibrated:
         if dataset is None:
             return result("failed", "calibration data is required")

@@ -143,7 +143,7 @@ def _inference_module(tf: Any, model: Any) -> tuple[Any, str, int]:
 
     steps, activations = [], set()
     for layer in model.layers:
-        if isinstance(layer, keras.layers.Dropout):
+        if isinstance(layer, (keras.layers.Dropout, keras.layers.InputLayer)):
             continue
         config = layer.get_config()
         if isinstance(layer, keras.layers.LSTM):

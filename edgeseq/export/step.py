@@ -68,7 +68,7 @@ def parse_layers(tf: Any, model: Any) -> tuple[list[RecurrentLayer], list[tuple[
 
     recurrent, head = [], []
     for layer in model.layers:
-        if isinstance(layer, keras.layers.Dropout):
+        if isinstance(layer, (keras.layers.Dropout, keras.layers.InputLayer)):  # Functional models list inputs
             continue
         if isinstance(layer, keras.layers.Dense):
             w = layer.get_weights()

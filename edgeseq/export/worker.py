@@ -3,7 +3,8 @@ calibrator) cannot take the caller down. Spoken to through `procs.run_worker`:
 
     request: {arch, format, recipe, graph, source, output, calibration (a .npy in the work folder) or null,
               golden_digits (a .npy) or absent, onnx_settings (fields of OnnxSettings to change) or absent,
-              step (bool): write the recipe's step model (edgeseq.export.step) instead of the whole-sequence file}
+              step (bool): write the recipe's step model (edgeseq.export.step) instead of the whole-sequence file,
+              own_model (bool): the source is a user's own model (edgeseq.own_model), read from its archive}
     result:  {zero_digit_output}: the written file, run on one zero digit through edgeseq's own adapter;
              {contract}: a step model's contract (edgeseq.step_contract), for the manifest;
              {golden}: a .npy of the source model's probabilities on golden_digits, when they were sent
@@ -51,6 +52,7 @@ CONVERTERS = {Format.TFLITE: _write_tflite, Format.ONNX: _write_onnx}
 
 def handle(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
     from edgeseq.models import variant  # noqa: PLC0415
+    from edgeseq.own_model import inspect_keras  # noqa: PLC0415
     from edgeseq.recipes import Graph, recipe  # noqa: PLC0415
     from edgeseq.tfsupport import load_keras_model  # noqa: PLC0415
 
@@ -75,7 +77,8 @@ def handle(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
 
         answer["contract"] = step.convert(model, chosen, calibration, output).to_dict()
     else:
-        CONVERTERS[chosen.format](model, variant(request["arch"]), chosen, Graph(request["graph"]), calibration, output)
+        arch = inspect_keras(Path(request["source"])) if request.get("own_model") else variant(request["arch"])
+        CONVERTERS[chosen.format](model, arch, chosen, Graph(request["graph"]), calibration, output)
     return answer | {"zero_digit_output": _smoke_run(output, tuple(model.input_shape[1:]))}
 
 

@@ -164,7 +164,7 @@ def markdown(result: SweepResult) -> str:
     def table(found: list[Point]) -> str:
         return "\n".join([header, *("| " + " | ".join(_row(p)) + " |" for p in found)]) if found else "None."
 
-    lines = [f"# edgeseq sweep", "",
+    lines = ["# edgeseq sweep", "",
              f"{len(result.variants)} variants on {result.data.get('name')} ({result.data.get('train_count')} train /"
              f" {result.data.get('test_count')} test digits), {result.engine} engine, {result.seconds:.0f} s wall"
              " time. Accuracy: each exported file on the test split; p50: batch 1, one thread, measured after every"
