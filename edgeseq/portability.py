@@ -93,7 +93,7 @@ def known_limits(facts: FileFacts) -> list[Cell]:
 
 
 def measure(path: Path, digits: np.ndarray, labels: np.ndarray, reference: np.ndarray, tolerance: Tolerance,
-            backends: tuple[Backend, ...] = BACKENDS) -> list[Cell]:
+            backends: tuple[Backend, ...] = BACKENDS, unit: str = "digits") -> list[Cell]:
     """Every installed backend for this file type runs it on `digits`, judged against `reference`."""
     cells = []
     for backend in backends:
@@ -106,7 +106,7 @@ def measure(path: Path, digits: np.ndarray, labels: np.ndarray, reference: np.nd
                 cells.append(Cell(backend.label, "cannot-load", True, reason=str(err).replace(str(path), Path(path).name)))
                 continue
         figures = compare(outcome.probabilities, reference, labels)
-        judgement = judge(tolerance, figures)
+        judgement = judge(tolerance, figures, unit)
         cells.append(Cell(backend.label, judgement.outcome, True, _library(outcome.backend), judgement.reason, round(figures["agreement"], 4), figures["delta_accuracy_pp"],
                           float(f"{figures['max_abs_diff']:.3g}")))
     return cells

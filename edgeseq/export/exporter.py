@@ -251,7 +251,8 @@ def _finish(manifest: dict[str, Any], partial: Path, spec: ExportSpec, golden_fi
         return final | {"golden": None, "portability": portability(facts, [], "not measured: no golden outputs")}
     reference = golden.read(golden_file)
     digits = reference.dataset()
-    cells = measure(partial, digits.x_test, digits.y_test, reference.probabilities, spec.recipe.tolerance)
+    cells = measure(partial, digits.x_test, digits.y_test, reference.probabilities, spec.recipe.tolerance,
+                    unit=digits.units)
     accuracy = float(np.mean(np.argmax(reference.probabilities, 1) == reference.labels))
     return final | {
         "golden": {"file": golden_file.name, "sha256": sha256_file(golden_file), "digits": reference.info["digits"],

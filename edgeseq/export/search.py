@@ -113,7 +113,7 @@ class Judge:
                 self._references[source] = evaluator.run(source, RuntimeName.KERAS).probabilities
             candidate = evaluator.run(path, runtimes_for(path)[0]).probabilities
         figures = compare(candidate, self._references[source], self.dataset.y_test)
-        return figures | {"judgement": judge(self.tolerance, figures)}
+        return figures | {"judgement": judge(self.tolerance, figures, self.dataset.units)}
 
 
 def _latency_us(path: Path) -> float | None:

@@ -120,9 +120,10 @@ class Judgement:
         return self.outcome == PASS
 
 
-def judge(tol: Tolerance, figures: dict[str, Any]) -> Judgement:
+def judge(tol: Tolerance, figures: dict[str, Any], unit: str = "digits") -> Judgement:
     """The figures `compare` gave against a tolerance: the first limit broken fails; the accuracy limit is
-    judged on the paired interval (module docstring)."""
+    judged on the paired interval (module docstring). `unit` names the samples in the reason ('sequences' for
+    data other than MNIST)."""
     max_abs, agreement = figures["max_abs_diff"], figures["agreement"]
     if not np.isfinite(max_abs):
         return Judgement(FAIL, "outputs contain NaN or infinity")
@@ -135,12 +136,12 @@ def judge(tol: Tolerance, figures: dict[str, Any]) -> Judgement:
         return Judgement(PASS, None)
     low, high = figures["delta_ci_pp"]
     shown = (f"delta {figures['delta_accuracy_pp']:+.2f} pp, 95 % CI [{low:+.2f}, {high:+.2f}] on"
-             f" {figures['digits']} digits")
+             f" {figures['digits']} {unit}")
     if high < limit:
         return Judgement(FAIL, f"{shown}: significantly below the {limit:+g} pp tolerance")
     if low < limit:
         return Judgement(INCONCLUSIVE, f"inconclusive: {shown} straddles the {limit:+g} pp tolerance;"
-                                       " use more digits")
+                                       f" use more {unit}")
     return Judgement(PASS, None)
 
 

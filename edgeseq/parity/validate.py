@@ -115,19 +115,19 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
             digits = stored.dataset()
             common["data"] = digits.identity()
             candidate = evaluators.golden(digits.x_test).run(path, runtime_name, hygiene=True)
-            figures = compare(candidate.probabilities, stored.probabilities, stored.labels)
+            figures, unit = compare(candidate.probabilities, stored.probabilities, stored.labels), digits.units
         else:
             if manifest is not None and (problem := spec_of_manifest(manifest).mismatch(dataset.spec)):
                 raise DataError(f"{shown(path.name)} cannot be checked on {dataset.name}: {problem}")
             if ref_path not in references:
                 references[ref_path] = evaluators.main.run(ref_path, runtimes.runtimes_for(ref_path)[0]).probabilities
             candidate = evaluators.main.run(path, runtime_name, hygiene=True)
-            figures = compare(candidate.probabilities, references[ref_path], dataset.y_test)
+            figures, unit = compare(candidate.probabilities, references[ref_path], dataset.y_test), dataset.units
     except EdgeseqError as err:
         return ParityReport(**common, passed=False, reason=str(err), integrity=integrity,
                             seconds=round(time.perf_counter() - started, 2))
     m = manifest or {}
-    judgement = judge(tolerance, figures)
+    judgement = judge(tolerance, figures, unit)
     outcome, reason = judgement.outcome, judgement.reason
     if judgement.passed and not candidate.state_hygiene:
         outcome, reason = FAIL, "state hygiene: the same digit gave different outputs across invokes"
