@@ -34,7 +34,7 @@ class Dataset:
         extra: dict[str, object] = {}
         if not self.spec.mnist:
             extra = {"shape": [self.spec.timesteps, self.spec.features], "classes": self.spec.classes,
-                     "variable_length": self.spec.variable_length}
+                     "labels": list(self.spec.labels), "variable_length": self.spec.variable_length}
         return {
             "name": self.name,
             "source": self.source,

@@ -188,7 +188,10 @@ def _data(data: dict[str, Any]) -> list[Block]:
     unit = "samples" if any("shape" in d for _, d in identities) else "digits"
     digests = sorted({f"{name}: {digest}" for _, d in identities
                       for name, digest in (d.get("sha256") or {}).items()})
+    classes = sorted({", ".join(d["labels"]) for _, d in identities if isinstance(d.get("labels"), list)})
+    named = [("p", "classes: " + "; ".join(classes))] if classes else []
     return [("h", 2, "Data"), ("table", ["from", "name", "T × F, K", f"train {unit}", f"test {unit}", "note"], rows),
+            *named,
             ("p", "sha256 of the data files:"), ("ul", digests or ["none recorded"])]
 
 
