@@ -207,10 +207,9 @@ def space() -> list[Variant]:
 def variant(name: str | Arch | Variant) -> Variant:
     """A variant from its name (short seed name or `<cell>-<units>x<layers>-<activation>`); ValueError in one
     line, naming the grammar and the valid values, for anything else. A user's own model (edgeseq.own_model's
-    OwnModel, which stands where a Variant does) is returned as it is: its name alone does not say its layers."""
-    from edgeseq.own_model import OwnModel  # noqa: PLC0415  (it imports this module)
-
-    if isinstance(name, (Variant, OwnModel)):
+    OwnModel, which stands where a Variant does and says so with `stands_for_variant`) is returned as it is: its
+    name alone does not say its layers."""
+    if isinstance(name, Variant) or getattr(name, "stands_for_variant", False):
         return name  # type: ignore[return-value]
     text = str(getattr(name, "value", name)).strip()
     if text in {a.value for a in Arch}:

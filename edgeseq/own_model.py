@@ -109,6 +109,7 @@ class LayerInfo:
 @dataclass(frozen=True)
 class OwnModel:
     """A user's Keras classifier where edgeseq takes a Variant: named after its file's stem."""
+    stands_for_variant = True            # models.variant() returns it as it is (a class attribute, not a field)
     name: str
     layers: tuple[LayerInfo, ...]
     timesteps: int
