@@ -166,8 +166,7 @@ def export(ctx: click.Context, model_name: str, keras_path: Path | None, format_
             raise click.BadParameter(str(err), param_hint="--graph") from err
     if streaming:
         specs += plan_streaming(archs, chosen, bool(quants), calibration_size, calibration_seed)
-    if dataset is None:   # it calibrates, judges a search, and gives a non-MNIST model its golden samples
-        dataset = data.load(data_spec)
+    dataset = dataset or data.load(data_spec)   # calibrates, judges a search, gives a non-MNIST model its golden samples
     adopt_into(keras_path, own, dataset, out, as_json)
     with for_cli(as_json) as progress:
         for spec in specs:
@@ -241,9 +240,9 @@ def run_command(data_spec: str, epochs: int, seed: int, threads: int, out: Path 
                    f" {result.seconds:.0f} s ({steps})")
         click.echo(f"report: {result.report}")
     if result.inconclusive_files:
-        units = "sequences" if "shape" in result.data else "digits"
-        click.echo(f"inconclusive (the {result.data['test_count']} test {units} cannot tell; not a pass, never"
-                   f" recommended): {', '.join(result.inconclusive_files)}", err=True)
+        unit = "sequences" if "shape" in result.data else "digits"
+        click.echo(f"inconclusive (the {result.data['test_count']} test {unit} cannot tell; not a pass, never recommended):"
+                   f" {', '.join(result.inconclusive_files)}", err=True)
     if not result.passed:
         fail(f"parity gate failed for {len(result.failed_files)} file(s): {', '.join(result.failed_files)}")
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from edgeseq.cli.describe import echo_data_contract
 from edgeseq.cli.options import (
     FRACTION, PERCENTAGE_POINTS, Finite, data_option, json_option, limit_option, no_verify_option, paths_argument,
     reference_option, runtime_options)
@@ -173,33 +174,8 @@ def inspect(file: Path, no_verify: bool, as_json: bool) -> None:
             click.echo(f"note: {manifest['usage_note']}")
     else:
         click.echo("manifest: none (warning: the file cannot be verified)")
-    _echo_data(facts.embedded, manifest)
+    echo_data_contract(facts.embedded, manifest)
     _echo_self_description(facts.embedded, manifest)
-
-
-def _echo_data(embedded: dict[str, Any] | None, manifest: dict[str, Any] | None) -> None:
-    """The data contract: what the file takes and how raw values become its input (from the file itself where it
-    carries it: a file copied alone still says so)."""
-    from edgeseq.data import spec_of_manifest  # noqa: PLC0415
-    from edgeseq.errors import EdgeseqError  # noqa: PLC0415
-
-    source = embedded if embedded and embedded.get("normalisation") else manifest
-    if not source:
-        return
-    try:
-        spec = spec_of_manifest(source)
-    except EdgeseqError as err:
-        click.echo(f"data: unreadable contract ({err})")
-        return
-    labels = ", ".join(spec.labels[:12]) + (f", ... ({spec.classes})" if spec.classes > 12 else "")
-    click.echo(f"data: {spec.describe()}; labels {labels}")
-    norm = spec.normalisation.to_dict(spec.timesteps, spec.features)
-    if "mean" in norm:
-        click.echo(f"normalisation: {norm['formula']}; mean {[round(v, 6) for v in norm['mean']]},"
-                   f" std {[round(v, 6) for v in norm['std']]}")
-    else:
-        click.echo(f"normalisation: {norm['input']}")
-    click.echo(f"lengths: {spec.lengths_rule()}")
 
 
 def _echo_versions(facts: Any) -> None:
