@@ -87,3 +87,16 @@ def test_a_file_copied_alone_turns_raw_values_into_the_same_answers(vowels_run, 
     ours = runtimes.predict_in_batches(runtime, data.load(DATA).x_test[:50])
     assert np.allclose(theirs, ours, atol=1e-6)
     assert [spec.labels[i] for i in theirs.argmax(1)][:5] and spec.variable_length
+
+
+def test_a_device_without_the_data_judges_on_the_golden_samples(vowels_run, tmp_path, without_tensorflow):
+    """The CI job of the README on files made for other data: no --data (the sample is MNIST), no TensorFlow:
+    every file is judged on the samples its golden sidecar stores, never on MNIST digits."""
+    models = tmp_path / "models"
+    shutil.copytree(vowels_run / "models" / "rnn", models / "rnn",
+                    ignore=shutil.ignore_patterns("*.keras", "*.keras.json", "history.json"))
+    done = run_cli("validate", models, "--runtime", "litert", "--json", env=without_tensorflow)
+    rows = json.loads(done.stdout)
+    assert rows and all(r["reference_kind"] == "golden outputs" for r in rows), [r["reason"] for r in rows]
+    assert all(r["data"]["name"] == "golden" and r["digits"] == 370 for r in rows)
+    assert {Path(r["path"]).name for r in rows if r["outcome"] == "pass"} >= {"rnn-fp32.tflite", "rnn-fp16.tflite"}

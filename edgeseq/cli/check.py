@@ -115,12 +115,12 @@ def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, li
     failed = [r for r in reports if r.failed]
     unsure = [r for r in reports if r.inconclusive]
     if unsure and not (failed or strict):
-        click.echo(f"inconclusive: {len(unsure)} file(s) the {unsure[0].digits} test {dataset.units} cannot judge"
-                   f" (not a pass; use more {dataset.units}: a larger test split; --strict makes this exit 1): "
+        click.echo(f"inconclusive: {len(unsure)} file(s) the {unsure[0].digits} test samples cannot judge"
+                   f" (not a pass; use more test samples; --strict makes this exit 1): "
                    + ", ".join(Path(r.path).name for r in unsure), err=True)
     if failed or (unsure and strict):
         parts = [f"{len(failed)} of {len(reports)} file(s) failed"] if failed else []
-        parts += [f"{len(unsure)} inconclusive (use more {dataset.units}: a larger test split)"] if unsure else []
+        parts += [f"{len(unsure)} inconclusive (use more test samples)"] if unsure else []
         fail(", ".join(parts) + ": " + "; ".join(f"{Path(r.path).name}: {r.reason}" for r in (*failed, *unsure)))
 
 
