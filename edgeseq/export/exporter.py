@@ -20,6 +20,7 @@ from edgeseq.environment import library_versions
 from edgeseq.errors import DataError, EdgeseqError, ModelError
 from edgeseq.fileio import commit_with_manifest, ensure_dir, read_manifest, sha256_file
 from edgeseq.export.embed import embed
+from edgeseq.export.standard_metadata import write as write_standard_metadata
 from edgeseq.layout import CANDIDATE_SECTION, STEP_KIND, exported_path, golden_path, model_path
 from edgeseq.models import Arch, Variant, variant
 from edgeseq.portability import measure, portability
@@ -238,12 +239,15 @@ def _counts(identity: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _finish(manifest: dict[str, Any], partial: Path, spec: ExportSpec, golden_file: Path) -> dict[str, Any]:
-    """Embed the file's essentials in it, then add what depends on its final bytes: size, sha256, the
-    golden outputs it is checked against, and where it runs (measured on those digits, here)."""
+    """Embed the file's essentials in it and write the standard metadata (in that order: the TFLite metadata
+    writer keeps other entries, and appends the labels file after the flatbuffer, which a later re-pack would
+    drop), then add what depends on its final bytes: size, sha256, the golden outputs it is checked against,
+    and where it runs (measured on those digits, here)."""
     embed(partial, essentials(manifest, __version__))
+    standard = write_standard_metadata(partial, manifest, __version__)
     facts = read_facts(partial)
     final = manifest | {"size_bytes": partial.stat().st_size, "sha256": sha256_file(partial),
-                        "embedded": facts.embedded}
+                        "embedded": facts.embedded, "standard_metadata": standard}
     if spec.picked is not None:     # the same bytes as the candidate measured, or a conversion that differs
         final["graph_choice"] = final["graph_choice"] | {
             "same_bytes_as_measured": spec.picked.measured_sha256() == final["sha256"]}
