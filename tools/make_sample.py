@@ -9,7 +9,6 @@ keeps them as uint8, and writes edgeseq/sample/mnist-sample.npz (compressed) and
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
