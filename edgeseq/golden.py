@@ -22,7 +22,7 @@ import numpy as np
 from edgeseq import data
 from edgeseq.errors import IntegrityError
 from edgeseq.fileio import sha256_file, write_bytes_atomic
-from edgeseq.layout import shown
+from edgeseq.layout import named_golden, shown
 
 DIGITS = 1000                   # the whole test split of the shipped sample (stratified: 100 per class)
 FORMAT_VERSION = 1
@@ -53,13 +53,6 @@ def golden_inputs(spec: data.DataSpec, dataset: data.Dataset | None, count: int 
     return dataset.with_splits(dataset.x_train[:0], dataset.y_train[:0], dataset.x_test[idx], dataset.y_test[idx],
                                name="golden", source=f"a class-balanced slice of {len(idx)} test sequences of"
                                f" {dataset.name}", note="", lengths=(None, lengths))
-
-
-def expected_count(spec: data.DataSpec, dataset: data.Dataset | None) -> int:
-    """How many samples a current sidecar holds for this data."""
-    if spec.mnist or dataset is None:
-        return DIGITS
-    return int(len(data.balanced_indices(dataset.y_test, DIGITS, spec.classes)))
 
 
 @dataclass(frozen=True)
@@ -207,15 +200,13 @@ def is_current(path: Path, reference_sha256: str, samples: data.Dataset | None =
 def samples_for_file(path: Path, manifest: dict[str, Any] | None) -> data.Dataset:
     """What a file can be run on without the user's data: the shipped sample for MNIST files (and files without a
     manifest), else the samples stored in the golden sidecar its manifest names (an error when there is none)."""
-    from edgeseq.layout import child, manifest_path  # noqa: PLC0415
-
     spec = data.spec_of_manifest(manifest)
     if manifest is None or spec.mnist:
         return data.load("sample")
-    recorded = manifest.get("golden") or {}
-    if not recorded.get("file"):
+    sidecar = named_golden(path, manifest)
+    if sidecar is None:
         raise IntegrityError(f"{shown(path.name)} was made for {spec.describe()} data and names no golden sidecar to"
                              " run it on; re-export it, or pass its data (--data)")
-    sidecar = child(path.parent, recorded["file"], "golden.file", manifest_path(path))
+    recorded = manifest["golden"]
     return read(sidecar, recorded.get("sha256"), recorded.get("count")).dataset()
 

@@ -135,6 +135,15 @@ def golden_path(folder: Path, arch: str) -> Path:
     return child(folder, f"{arch}{GOLDEN_SUFFIX}", "golden outputs")
 
 
+def named_golden(path: Path, manifest: dict[str, Any] | None) -> Path | None:
+    """The golden sidecar `path`'s manifest names (`golden.file`: a name beside the file, never a path), or None
+    when the manifest names none."""
+    recorded = (manifest or {}).get("golden")
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("file"), str):
+        return None
+    return child(Path(path).parent, recorded["file"], "golden.file", manifest_path(path))
+
+
 def exported_path(root: Path, arch: str, fmt: str, recipe: str, step: bool = False, graph: str | None = None) -> Path:
     """ROOT/<arch>/<arch>-<recipe>.<format>, ROOT/<arch>/<arch>-<recipe>-step.<format> for its step model, or
     ROOT/<arch>/<arch>-<recipe>@<graph>.<format> for a graph candidate"""

@@ -23,7 +23,6 @@ from edgeseq.artifacts import collect_files, is_step_file
 from edgeseq.bench import bound
 from edgeseq.bench.graph_choice import with_choices
 from edgeseq.data import TIMESTEPS, spec_of_manifest
-from edgeseq.layout import child, manifest_path
 from edgeseq.environment import device_name, fingerprint, installed
 from edgeseq.errors import EdgeseqError
 from edgeseq.fileio import read_manifest, sha256_file
@@ -288,9 +287,8 @@ def bench_inputs(path: Path, manifest: dict[str, Any] | None) -> dict[str, Any]:
     made for other data on the samples its golden sidecar stores (an error when it has none)."""
     if manifest is None or spec_of_manifest(manifest).mnist:
         return {}
-    recorded = manifest.get("golden") or {}
-    if recorded.get("file"):
-        return {"golden": str(child(path.parent, recorded["file"], "golden.file", manifest_path(path)))}
+    if (sidecar := layout.named_golden(path, manifest)) is not None:
+        return {"golden": str(sidecar)}
     if manifest.get("kind") == "keras-model":     # a trained model: the sidecar its exports wrote beside it
         beside = layout.golden_path(path.parent, str(manifest.get("architecture")))
         if beside.is_file():

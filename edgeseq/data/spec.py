@@ -132,6 +132,11 @@ class DataSpec:
         lengths = ", unequal lengths (left-padded)" if self.variable_length else ""
         return f"T={self.timesteps} x F={self.features}, K={self.classes} classes{lengths}"
 
+    def require(self, other: "DataSpec", subject: str) -> None:
+        """A DataError, `subject: why`, when data described by `other` cannot be fed to a model made for `self`."""
+        if (problem := self.mismatch(other)) is not None:
+            raise DataError(f"{subject}: {problem}")
+
     def mismatch(self, other: "DataSpec") -> str | None:
         """Why data described by `other` cannot be fed to a model made for `self`, or None."""
         if self.shape != other.shape:

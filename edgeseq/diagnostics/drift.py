@@ -140,8 +140,8 @@ def drift(path: Path, reference: Path | None = None, dataset: Dataset | str = "s
 
         dataset = data.load(dataset)
     manifest = read_manifest(mine.path)
-    if manifest is not None and (problem := spec_of_manifest(manifest).mismatch(dataset.spec)) is not None:
-        raise DataError(f"{mine.path.name} cannot be fed {dataset.name}: {problem}")
+    if manifest is not None:
+        spec_of_manifest(manifest).require(dataset.spec, f"{mine.path.name} cannot be fed {dataset.name}")
     if limit is not None and limit <= 0:
         raise DataError(f"--limit must be a positive number of digits, not {limit}")
     digits, labels = dataset.x_test[:limit], np.asarray(dataset.y_test[:limit])

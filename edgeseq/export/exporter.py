@@ -17,7 +17,7 @@ from edgeseq.embedded import essentials
 from edgeseq.keras_archive import check_keras_archive
 from edgeseq.data import MNIST_SPEC, Dataset, DataSpec, spec_of_manifest
 from edgeseq.environment import library_versions
-from edgeseq.errors import DataError, EdgeseqError, ModelError
+from edgeseq.errors import EdgeseqError, ModelError
 from edgeseq.fileio import commit_with_manifest, ensure_dir, read_manifest, sha256_file
 from edgeseq.export.embed import embed
 from edgeseq.export.standard_metadata import write as write_standard_metadata
@@ -276,8 +276,8 @@ def _write_golden(answer: dict[str, Any], workdir: Path, golden_file: Path, sour
 def source_spec(source: Path, dataset: Dataset | None) -> DataSpec:
     """The data contract the source model was trained for (its manifest), checked against `dataset`."""
     spec = spec_of_manifest(read_manifest(source))
-    if dataset is not None and (problem := spec.mismatch(dataset.spec)) is not None:
-        raise DataError(f"{source.name} cannot be exported with {dataset.name}: {problem}")
+    if dataset is not None:
+        spec.require(dataset.spec, f"{source.name} cannot be exported with {dataset.name}")
     return spec
 
 

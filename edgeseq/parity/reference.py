@@ -212,11 +212,8 @@ def _beside(path: Path, key: layout.FileKey | None, step: bool, manifest: dict[s
             return Resolved(found.path, found.key, FLOAT_KIND, found.named)
         if candidate.resolve() != path.resolve():
             missing.append(candidate.name)
-    if accepts.golden:
-        recorded = (manifest or {}).get("golden")
-        if isinstance(recorded, dict) and isinstance(recorded.get("file"), str):
-            return Resolved(layout.child(folder, recorded["file"], "golden.file", layout.manifest_path(path)), None,
-                            GOLDEN_KIND)
+    if accepts.golden and (sidecar := layout.named_golden(path, manifest)) is not None:
+        return Resolved(sidecar, None, GOLDEN_KIND)
     if missing:
         why.append(f"{_either(missing)} beside it")
     if accepts.golden:

@@ -13,7 +13,7 @@ import numpy as np
 from edgeseq import golden, layout, runtimes
 from edgeseq.artifacts import collect_files, is_step_file
 from edgeseq.data import Dataset, spec_of_manifest
-from edgeseq.errors import DataError, EdgeseqError, shown
+from edgeseq.errors import EdgeseqError, shown
 from edgeseq.fileio import read_manifest, sha256_file
 from edgeseq.integrity import check as check_integrity
 from edgeseq.parity.compare import FAIL, PASS, ParityReport, compare, judge
@@ -89,10 +89,9 @@ def _identity(path: Path, manifest: dict[str, Any] | None) -> dict[str, Any]:
 def _own_samples(path: Path, manifest: dict[str, Any] | None, dataset: Dataset) -> Path | None:
     """A file made for data other than MNIST, checked with MNIST data (the default --data, the sample: a device
     or CI job without the user's data): its golden outputs, whose sidecar stores its samples. None otherwise."""
-    recorded = (manifest or {}).get("golden") or {}
-    if manifest is None or not dataset.spec.mnist or spec_of_manifest(manifest).mnist or not recorded.get("file"):
+    if manifest is None or not dataset.spec.mnist or spec_of_manifest(manifest).mnist:
         return None
-    return layout.child(path.parent, recorded["file"], "golden.file", layout.manifest_path(path))
+    return layout.named_golden(path, manifest)
 
 
 def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evaluators: _Evaluators,
@@ -126,8 +125,9 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
             candidate = evaluators.golden(digits.x_test).run(path, runtime_name, hygiene=True)
             figures, unit = compare(candidate.probabilities, stored.probabilities, stored.labels), digits.units
         else:
-            if manifest is not None and (problem := spec_of_manifest(manifest).mismatch(dataset.spec)):
-                raise DataError(f"{shown(path.name)} cannot be checked on {dataset.name}: {problem}")
+            if manifest is not None:
+                spec_of_manifest(manifest).require(dataset.spec,
+                                                   f"{shown(path.name)} cannot be checked on {dataset.name}")
             if ref_path not in references:
                 references[ref_path] = evaluators.main.run(ref_path, runtimes.runtimes_for(ref_path)[0]).probabilities
             candidate = evaluators.main.run(path, runtime_name, hygiene=True)
