@@ -15,12 +15,13 @@ import numpy as np
 import pytest
 
 from edgeseq.fileio import sha256_file
-from edgeseq.parity.compare import ParityReport, compare, judge
+from edgeseq.parity.compare import ParityReport, judge
 from edgeseq.parity.junit import render
 from edgeseq.recipes import FLOAT_EXACT, QUANTIZED
 
 from conftest import REPO, run_cli
 from junit_schema import junit_schema
+from test_validate import paired
 
 MODELS = REPO / "models"
 
@@ -49,18 +50,6 @@ def verdict_of(case: ET.Element) -> str:
 
 
 # --- from reports -----------------------------------------------------------------------------------------
-
-def paired(n: int, reference_only: int, candidate_only: int, noise: float = 0.0) -> dict:
-    """compare() on n digits where the reference alone is right on `reference_only`, the file alone on
-    `candidate_only`; `noise` is added to the file's probabilities."""
-    labels = np.arange(n) % 10
-    reference, candidate = np.eye(10)[labels], np.eye(10)[labels]
-    wrong = (labels + 1) % 10
-    candidate[:reference_only] = np.eye(10)[wrong[:reference_only]]
-    spot = slice(reference_only, reference_only + candidate_only)
-    reference[spot] = np.eye(10)[wrong[spot]]
-    return compare(candidate + noise, reference, labels)
-
 
 def report(path: str, tolerance, figures: dict | None, **fields) -> ParityReport:
     """A report as validate makes it: the judgement of `figures` against `tolerance`, or (no figures) one that

@@ -133,16 +133,16 @@ def test_tolerance_checks():
     assert check_tolerance(Tolerance(max_abs_diff=1e-4, min_agreement=0.999), dict(exact, max_abs_diff=1e-6)) is None
 
 
-def paired(n: int, reference_only: int, candidate_only: int) -> dict:
+def paired(n: int, reference_only: int, candidate_only: int, noise: float = 0.0) -> dict:
     """compare() on n digits where the reference alone is right on `reference_only` of them, the candidate alone
-    on `candidate_only`, and both on the rest."""
+    on `candidate_only`, and both on the rest; `noise` is added to the candidate's probabilities."""
     labels = np.arange(n) % 10
     reference, candidate = np.eye(10)[labels], np.eye(10)[labels]
     wrong = (labels + 1) % 10
     candidate[:reference_only] = np.eye(10)[wrong[:reference_only]]
     spot = slice(reference_only, reference_only + candidate_only)
     reference[spot] = np.eye(10)[wrong[spot]]
-    return compare(candidate, reference, labels)
+    return compare(candidate + noise, reference, labels)
 
 
 QUANTIZED_GATE = Tolerance(min_delta_accuracy_pp=-1.0)
