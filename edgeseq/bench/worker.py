@@ -1,7 +1,8 @@
 """One benchmark in a fresh process (so that peak memory belongs to this file and runtime alone), spoken to
 through `procs.run_worker`:
 
-    request: {path, runtime, threads, tflite_backend, batches, warmup, min_runs, min_seconds}
+    request: {path, runtime, threads, tflite_backend, batches, warmup, min_runs, min_seconds; golden: the sidecar
+              whose stored samples a file made for data other than MNIST is fed (absent: the sample's digits)}
     result:  load and first-inference times, per-batch latency summaries (for a step model, of a whole sequence
              fed row by row, and of one step: step_p50_us, step_p99_us), and memory (edgeseq.bench.memory):
              the RSS after the runtime's import, the peak after load and inference, their difference
@@ -67,7 +68,7 @@ def _inputs(request: dict[str, Any], data: Any) -> np.ndarray:
 
 
 def start(request: dict[str, Any]) -> tuple[Any, np.ndarray, dict[str, Any], MemoryProbe]:
-    """(the request's file loaded in its runtime, first inference run; the shipped sample's test digits; the
+    """(the request's file loaded in its runtime, first inference run; the inputs it is fed (`_inputs`); the
     cost of getting there: import_ms, load_ms, first_inference_ms; the memory probe, restarted after the
     runtime's import: its `result()` after the timing gives the file's memory)."""
     from edgeseq import data, runtimes  # noqa: PLC0415
