@@ -200,6 +200,7 @@ def _echo_self_description(embedded: dict[str, Any] | None, manifest: dict[str, 
             click.echo(f"embedded vs manifest: CONTRADICTION: {problem}")
     else:
         click.echo("embedded: none (exported before edgeseq embedded its facts, or by another tool)")
+    _echo_mix((manifest or {}).get("quantization_mix"))
     _echo_search((manifest or {}).get("search"))
     section = (manifest or {}).get("portability")
     if not section:
@@ -210,6 +211,15 @@ def _echo_self_description(embedded: dict[str, Any] | None, manifest: dict[str, 
     for cell in section.get("does_not_run_on", []):
         how = "measured" if cell.get("measured") else "known"
         click.echo(f"does not run on: {cell['backend']} ({how}): {cell.get('reason')}")
+
+
+def _echo_mix(mix: dict[str, Any] | None) -> None:
+    """A file quantized per layer (export --max-loss-pp's mixes): which layers are not int8."""
+    if not mix:
+        return
+    raised = ", ".join(f"{name} {precision}" for name, precision in mix.get("layers", {}).items()) or "none"
+    click.echo(f"quantization mix ({mix.get('version')}): every layer {mix.get('base')}; raised: {raised};"
+               f" {'integer only' if mix.get('integer_only') else 'NOT integer only (float layers)'}")
 
 
 def _echo_search(search: dict[str, Any] | None) -> None:
@@ -227,6 +237,12 @@ def _echo_search(search: dict[str, Any] | None) -> None:
                    if attempt.get("status") == "ok" else f"{attempt.get('status')}: {attempt.get('reason')}")
         click.echo(f"  attempt {attempt['number']} ({attempt['remedy']}, calibration"
                    f" {attempt.get('calibration_size')}): {figures}")
+    layers = search.get("layers_of_kept")
+    if layers:
+        clipping = ", ".join(f"{name} {(rate or 0) * 100:.2f} %" for name, rate in layers["clipping"].items())
+        flagged = layers.get("clipping_flagged") or []
+        click.echo(f"  clipping on {layers['measured_on']}: {clipping}"
+                   + (f"; calibration does not cover {', '.join(flagged)}" if flagged else ""))
 
 
 COMMANDS: tuple[Any, ...] = (validate, inspect)

@@ -43,6 +43,7 @@ class ExportSpec:
     onnx_settings: tuple[tuple[str, Any], ...] = ()   # OnnxSettings fields a recipe search changes
     candidate: bool = False              # a graph candidate (export --graph auto): <arch>-<recipe>@<graph>.<format>
     picked: Any = None                   # export --pick-from: the export.pick.Pick that chose the graph
+    mix: Any = None                      # a selective.Mix: quantized per layer with ai-edge-quantizer (search)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "arch", variant(self.arch))
@@ -96,8 +97,9 @@ def source_model(root: Path, arch: Arch | Variant | str) -> Path:
     return path
 
 
-def _check(path: Path, recipe: Recipe, step: bool = False) -> tuple[dict[str, Any], str | None]:
-    """Structural checks on a converted file: returns its facts and a failure reason (or None)."""
+def _check(path: Path, recipe: Recipe, step: bool = False, mix: Any = None) -> tuple[dict[str, Any], str | None]:
+    """Structural checks on a converted file: returns its facts and a failure reason (or None). A mix with float
+    layers may leave float I/O where the first or last layer is float (its manifest says so)."""
     facts = read_facts(path)
     if facts.custom_ops:
         return facts.to_dict(), f"needs non-builtin ops ({', '.join(facts.custom_ops)})"
@@ -107,7 +109,7 @@ def _check(path: Path, recipe: Recipe, step: bool = False) -> tuple[dict[str, An
             "the step model's tensors are not the step contract's (float32 row and state)"
     if len(facts.inputs) != 1 or len(facts.outputs) != 1:
         return facts.to_dict(), f"expected one input and one output, found {len(facts.inputs)}/{len(facts.outputs)}"
-    if facts.inputs[0].dtype != recipe.io_dtype:
+    if facts.inputs[0].dtype != recipe.io_dtype and (mix is None or mix.integer_only):
         return facts.to_dict(), f"input dtype {facts.inputs[0].dtype}, the recipe promises {recipe.io_dtype}"
     return facts.to_dict(), None
 
@@ -208,6 +210,7 @@ def _manifest(spec: ExportSpec, source: Path, converted: Path, facts: dict[str, 
         "output_meaning": "softmax probabilities over labels; the class is the argmax",
         "calibration": calibration,
         "onnx_quantization": spec.settings() if spec.recipe.format.value == "onnx" else None,
+        **({"quantization_mix": spec.mix.to_dict() | {"version": _quantizer_version()}} if spec.mix else {}),
         "tolerance": spec.recipe.tolerance.to_dict(),
         **_graph_fields(spec),
         "source_keras": {"name": source.name, "sha256": sha256_file(source),
@@ -217,6 +220,12 @@ def _manifest(spec: ExportSpec, source: Path, converted: Path, facts: dict[str, 
         "zero_digit_output": zero_digit,
         "library_versions": library_versions(),
     }
+
+
+def _quantizer_version() -> str:
+    from edgeseq.export.selective import version  # noqa: PLC0415  (no ai-edge-quantizer imported: metadata only)
+
+    return version()
 
 
 def _graph_fields(spec: ExportSpec) -> dict[str, Any]:
@@ -316,7 +325,8 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
     request: dict[str, Any] = {"arch": spec.arch.value, "format": recipe.format.value, "recipe": recipe.name,
                                "graph": spec.graph.value, "source": str(source),
                                "onnx_settings": dict(spec.onnx_settings), "step": spec.step,
-                               "own_model": not isinstance(spec.arch, Variant)}   # the worker reads its layers
+                               "own_model": not isinstance(spec.arch, Variant),   # the worker reads its layers
+                               **({"mix": spec.mix.to_dict()} if spec.mix is not None else {})}
     if recipe.calibrated:
         if dataset is None:
             return result("failed", "calibration data is required")
@@ -339,7 +349,7 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
         _write_golden(answer, workdir, golden_file, source, samples)
         if not partial.is_file():
             return result("unsupported", "the converter wrote no file")
-        facts, problem = _check(partial, recipe, spec.step)
+        facts, problem = _check(partial, recipe, spec.step, spec.mix)
         if problem:
             return result("failed", problem, facts)
         manifest = _manifest(spec, source, partial, facts, calibration_info, answer["zero_digit_output"], target,

@@ -10,6 +10,15 @@ output, its manifest (and the export result) listing every attempt. Where none m
 (most accurate, then fastest) is kept out of the output's model folders, in OUT/<arch>/.rejected/, and the
 recipe is reported failed, with the figures.
 
+For a calibrated TFLite recipe that the converter's remedies cannot bring within the budget, the search goes
+on per layer (edgeseq.export.selective, ai-edge-quantizer): every layer int8 with per-channel weights first;
+then, guided by quant-debug's per-layer error on the test split (against the float file of the same graph),
+the layer with the largest error is raised to int16 activations, then to float, then the next layer, each
+mix judged with the same gate, until one meets the budget. Each attempt's mix is in its record; the kept file's
+manifest has its `quantization_mix`, and the record has the kept file's clipping rate per layer on the test
+split (a calibration set that does not cover the test states shows there). Where even the last mix misses,
+the refusal names the layer that holds the largest error.
+
 Calibration always draws training digits; the test split only judges.
 """
 
@@ -26,10 +35,11 @@ from edgeseq import layout
 from edgeseq.data import Dataset
 from edgeseq.errors import EdgeseqError
 from edgeseq.export.exporter import ExportResult, ExportSpec, export_one
+from edgeseq.export.selective import Mix, Precision
 from edgeseq.fileio import commit_with_manifest, read_manifest, sha256_file, write_bytes_atomic
 from edgeseq.parity.compare import compare, judge
 from edgeseq.progress import Progress
-from edgeseq.recipes import Format, Tolerance
+from edgeseq.recipes import GRAPHS, Format, Quant, Tolerance, recipe as recipe_row
 from edgeseq.runtimes import RuntimeName, runtimes_for
 from edgeseq.runtimes.guard import Evaluator
 
@@ -62,8 +72,8 @@ REMEDIES: tuple[Remedy, ...] = (
 # What the search cannot try yet, said in every search record rather than left out silently.
 NOT_AVAILABLE = {
     Format.TFLITE: "the TFLite converter exposes no calibration method or per-channel switch for these graphs;"
-                   " int16 activations for the recurrent layers only and float layers need selective"
-                   " quantization (not built)",
+                   " per-layer mixes (ai-edge-quantizer) are made for the unrolled and hoisted graphs, not for the"
+                   " fused LSTM op or step models",
     Format.ONNX: "int16 activations for the recurrent layers only, and float layers chosen from quant-debug"
                  " (not built); quantize_static already leaves the LSTM op in float",
 }
@@ -85,6 +95,7 @@ class Attempt:
     size_bytes: int | None = None
     p50_us: float | None = None
     seconds: float = 0.0
+    mix: dict[str, Any] | None = None    # a per-layer mix (ai-edge-quantizer): selective.Mix.to_dict()
 
     def meets(self, max_loss_pp: float) -> bool:
         """Within the budget: the change is at least -max_loss_pp and not significantly below it (proven when
@@ -126,9 +137,16 @@ def _latency_us(path: Path) -> float | None:
 
 def _attempt(number: int, remedy: Remedy, spec: ExportSpec, source: Path, folder: Path, dataset: Dataset,
              judge_file: Judge, golden_file: Path) -> tuple[Attempt, ExportResult]:
-    started = time.perf_counter()
     attempt_spec = replace(spec, calibration_size=remedy.calibration_size(spec.calibration_size),
                            onnx_settings=remedy.onnx_settings)
+    return _attempt_spec(number, remedy.name, attempt_spec, source, folder, dataset, judge_file, golden_file)
+
+
+def _attempt_spec(number: int, name: str, attempt_spec: ExportSpec, source: Path, folder: Path, dataset: Dataset,
+                  judge_file: Judge, golden_file: Path) -> tuple[Attempt, ExportResult]:
+    """Export `attempt_spec` into `folder` and judge it: one attempt."""
+    started = time.perf_counter()
+    spec = attempt_spec
     target_dir = folder / spec.arch.value
     target_dir.mkdir(parents=True)
     if golden_file.is_file():  # the architecture's golden outputs, so the attempt does not compute them again
@@ -140,12 +158,13 @@ def _attempt(number: int, remedy: Remedy, spec: ExportSpec, source: Path, folder
         shutil.rmtree(scratch, ignore_errors=True)
     settings = {"calibration_size": attempt_spec.calibration_size if spec.recipe.calibrated else None,
                 "onnx_settings": attempt_spec.settings()}
+    mix = {"mix": spec.mix.to_dict()} if spec.mix is not None else {}
     if result.status != "ok" or result.path is None:
-        return Attempt(number, remedy.name, **settings, status=result.status, reason=result.reason,
+        return Attempt(number, name, **settings, **mix, status=result.status, reason=result.reason,
                        seconds=round(time.perf_counter() - started, 1)), result
     figures = judge_file(Path(result.path), source)
     verdict = figures["judgement"]
-    return Attempt(number, remedy.name, **settings, status="ok", reason=verdict.reason, outcome=verdict.outcome,
+    return Attempt(number, name, **settings, **mix, status="ok", reason=verdict.reason, outcome=verdict.outcome,
                    accuracy=figures["accuracy"], delta_accuracy_pp=figures["delta_accuracy_pp"],
                    delta_ci_pp=figures["delta_ci_pp"], agreement=round(figures["agreement"], 4),
                    size_bytes=result.size_bytes, p50_us=_latency_us(Path(result.path)),
@@ -160,28 +179,114 @@ def search(spec: ExportSpec, source: Path, out: Path, dataset: Dataset, max_loss
     work = Path(tempfile.mkdtemp(prefix=".edgeseq-search-", dir=out))
     attempts: list[tuple[Attempt, ExportResult, Path]] = []
     skipped: list[str] = []
+
+    def run(name: str, attempt_spec: ExportSpec) -> tuple[Attempt, Path | None]:
+        number = len(attempts)
+        folder = work / f"attempt-{number}"
+        attempt, result = _attempt_spec(number, name, attempt_spec, source, folder, dataset, judge_file, golden_file)
+        attempts.append((attempt, result, folder))
+        shown = (f"{attempt.delta_accuracy_pp:+.2f} pp, CI [{attempt.delta_ci_pp[0]:+.2f},"
+                 f" {attempt.delta_ci_pp[1]:+.2f}], p50 {attempt.p50_us or float('nan'):.1f} µs: {attempt.outcome}"
+                 if attempt.status == "ok" else f"{attempt.status}: {attempt.reason}")
+        progress.log(f"      attempt {number} ({name}): {shown}")
+        return attempt, Path(result.path) if result.path else None
+
+    def met() -> bool:
+        return any(a.meets(max_loss_pp) for a, _, _ in attempts)
+
+    def out_of_time() -> bool:
+        return bool(attempts) and time.perf_counter() - started > budget_s
+
     try:
-        for number, remedy in enumerate(remedies_for(spec)):
-            if any(a.meets(max_loss_pp) for a, _, _ in attempts):
+        for remedy in remedies_for(spec):
+            if met():
                 break
-            if attempts and time.perf_counter() - started > budget_s:
+            if out_of_time():
                 skipped.append(remedy.name)
                 continue
-            folder = work / f"attempt-{number}"
-            attempt, result = _attempt(number, remedy, spec, source, folder, dataset, judge_file, golden_file)
-            attempts.append((attempt, result, folder))
-            shown = (f"{attempt.delta_accuracy_pp:+.2f} pp, CI [{attempt.delta_ci_pp[0]:+.2f},"
-                     f" {attempt.delta_ci_pp[1]:+.2f}], p50 {attempt.p50_us or float('nan'):.1f} µs: {attempt.outcome}"
-                     if attempt.status == "ok" else f"{attempt.status}: {attempt.reason}")
-            progress.log(f"      attempt {number} ({remedy.name}): {shown}")
-        return _conclude(spec, out, attempts, skipped, max_loss_pp, budget_s, dataset, started)
+            run(remedy.name, replace(spec, calibration_size=remedy.calibration_size(spec.calibration_size),
+                                     onnx_settings=remedy.onnx_settings))
+        guide = None
+        if not met() and mixes_apply(spec):
+            guide = _guided_mixes(spec, source, dataset, work, run, met, out_of_time, skipped, progress)
+        return _conclude(spec, out, attempts, skipped, max_loss_pp, budget_s, dataset, started, guide)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def mixes_apply(spec: ExportSpec) -> bool:
+    """Per-layer mixes are made for calibrated TFLite recipes on the unrolled and hoisted graphs."""
+    return (spec.recipe.format is Format.TFLITE and spec.recipe.calibrated and not spec.step
+            and spec.graph is not None and not GRAPHS[spec.graph].fused)
+
+
+@dataclass(frozen=True)
+class LayerError:
+    """One layer's quantization error in an attempt, from quant-debug on the test split."""
+    layer: str
+    relative_rmse: float | None
+    clipping: float | None
+
+
+@dataclass
+class Guide:
+    """What the per-layer phase learned: the layers by error in the last attempt judged, and the float file."""
+    errors: list[LayerError]
+    reference: Path | None
+    note: str | None = None
+
+
+CLIPPING_FLAG = 0.01   # a layer clipping more than 1 % of its test values: calibration does not cover them
+
+
+def _layer_errors(path: Path, reference: Path, dataset: Dataset) -> list[LayerError]:
+    """quant-debug's per-layer error of `path` against the float `reference` (the first 200 test sequences),
+    largest first; only layers a mix can raise (recurrent and dense, not the output softmax)."""
+    from edgeseq.diagnostics.quant_debug import debug_file  # noqa: PLC0415
+
+    result = debug_file(path, reference, dataset, verify=False)
+    rows = [LayerError(r.layer, r.relative_rmse, r.clipping) for r in result.layers
+            if r.kind in ("recurrent", "dense") and r.relative_rmse is not None]
+    return sorted(rows, key=lambda r: -(r.relative_rmse or 0))
+
+
+def _guided_mixes(spec: ExportSpec, source: Path, dataset: Dataset, work: Path, run: Any, met: Any,
+                  out_of_time: Any, skipped: list[str], progress: Progress) -> Guide:
+    """Every layer int8 (int16 for int16x8) with ai-edge-quantizer, then the layer with the largest error raised
+    one precision at a time (int16 activations, then float), the next layer after it, until a mix meets."""
+    base = Precision.INT16 if spec.recipe.quant is Quant.INT16X8 else Precision.INT8
+    mix = Mix(base)
+    calibration = max(spec.calibration_size, 1000)
+    attempt, path = run(mix.label, replace(spec, mix=mix, calibration_size=calibration))
+    guide = Guide([], None)
+    if attempt.status != "ok" or path is None or met():
+        return guide
+    reference_spec = ExportSpec(spec.arch, recipe_row(Format.TFLITE, Quant.FP32), spec.graph)
+    progress.log(f"      the float file of the {spec.graph.value} graph, to compare layers with")
+    reference = export_one(reference_spec, source, work / "float", dataset, Path(tempfile.mkdtemp(dir=work)))
+    if reference.status != "ok" or reference.path is None:
+        guide.note = f"no float file to compare layers with: {reference.reason}"
+        return guide
+    guide.reference = Path(reference.path)
+    while not met():
+        guide.errors = _layer_errors(path, guide.reference, dataset)
+        candidates = [e for e in guide.errors if mix.precision_of(e.layer) is not Precision.FLOAT]
+        if not candidates:
+            break
+        if out_of_time():
+            skipped.append("further per-layer mixes")
+            break
+        worst = candidates[0].layer
+        mix = mix.raised(worst, Precision.INT16 if mix.precision_of(worst) is Precision.INT8 else Precision.FLOAT)
+        attempt, made = run(mix.label, replace(spec, mix=mix, calibration_size=calibration))
+        path = made if attempt.status == "ok" and made is not None else path
+    return guide
+
+
 def _record(attempts: list[Attempt], kept: Attempt | None, skipped: list[str], max_loss_pp: float, budget_s: float,
-            dataset: Dataset, met: bool, seconds: float, fmt: Format) -> dict[str, Any]:
-    return {"max_loss_pp": max_loss_pp, "met": met, "proven": bool(kept and met and kept.outcome == "pass"),
+            dataset: Dataset, met: bool, seconds: float, fmt: Format,
+            layers: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"layers_of_kept": layers, "max_loss_pp": max_loss_pp, "met": met, "proven": bool(kept and met and kept.outcome == "pass"),
             "kept": kept.number if kept else None,
             "judged_on": {k: dataset.identity().get(k) for k in ("name", "test_count", "sha256")},
             "calibrated_on": "training split", "time_budget_s": budget_s, "seconds": round(seconds, 1),
@@ -189,8 +294,31 @@ def _record(attempts: list[Attempt], kept: Attempt | None, skipped: list[str], m
             "not_available": NOT_AVAILABLE[fmt]}
 
 
+def _kept_layers(kept_path: Path, guide: Guide | None, dataset: Dataset) -> dict[str, Any] | None:
+    """The kept file's error and clipping rate per layer on the test split (quant-debug against the float file of
+    its graph), the layers clipping more than CLIPPING_FLAG flagged; None where no per-layer phase ran."""
+    if guide is None or guide.reference is None:
+        return None
+    errors = _layer_errors(kept_path, guide.reference, dataset)
+    return {"measured_on": f"the first {min(200, len(dataset.y_test))} test {dataset.units}",
+            "relative_rmse": {e.layer: e.relative_rmse for e in errors},
+            "clipping": {e.layer: e.clipping for e in errors},
+            "clipping_flagged": [e.layer for e in errors if (e.clipping or 0) > CLIPPING_FLAG],
+            "flag_above": CLIPPING_FLAG}
+
+
+def _holder(guide: Guide | None) -> str:
+    """Which layer holds the error, where the per-layer phase measured it."""
+    if guide is None or not guide.errors:
+        return "" if guide is None or not guide.note else f"; {guide.note}"
+    worst = guide.errors[0]
+    return (f"; the largest error is in layer {worst.layer} (relative RMSE {(worst.relative_rmse or 0) * 100:.2f} %"
+            f" of its float range, clipping {(worst.clipping or 0) * 100:.2f} % of its test values)")
+
+
 def _conclude(spec: ExportSpec, out: Path, attempts: list[tuple[Attempt, ExportResult, Path]], skipped: list[str],
-              max_loss_pp: float, budget_s: float, dataset: Dataset, started: float) -> ExportResult:
+              max_loss_pp: float, budget_s: float, dataset: Dataset, started: float,
+              guide: Guide | None = None) -> ExportResult:
     tried = [a for a, _, _ in attempts]
     made = [(a, r, f) for a, r, f in attempts if a.status == "ok"]
     if not made:  # nothing exported at all: the first attempt's own result says why
@@ -203,9 +331,10 @@ def _conclude(spec: ExportSpec, out: Path, attempts: list[tuple[Attempt, ExportR
     pool = meeting or made
     kept, result, _ = (min(pool, key=lambda x: (x[0].p50_us is None, x[0].p50_us or 0)) if met else
                        max(pool, key=lambda x: (x[0].accuracy or 0, -(x[0].p50_us or 0))))
-    record = _record(tried, kept, skipped, max_loss_pp, budget_s, dataset, met, time.perf_counter() - started,
-                     spec.recipe.format)
     source_path = Path(result.path)
+    layers = _kept_layers(source_path, guide, dataset)
+    record = _record(tried, kept, skipped, max_loss_pp, budget_s, dataset, met, time.perf_counter() - started,
+                     spec.recipe.format, layers)
     final_dir = out / spec.arch.value if met else out / spec.arch.value / REJECTED
     target = final_dir / source_path.name
     _place(source_path, target, record)
@@ -216,8 +345,8 @@ def _conclude(spec: ExportSpec, out: Path, attempts: list[tuple[Attempt, ExportR
             f" {kept.delta_ci_pp[1]:+.2f}])")
     return replace(result, status="failed", path=None, search=record, seconds=seconds,
                    reason=f"no attempt of {len(tried)} met the {max_loss_pp:g} pp budget on"
-                          f" {dataset.identity().get('test_count')} test digits; the best ({best}) is kept out of"
-                          f" the model folder, in {target}")
+                          f" {dataset.identity().get('test_count')} test {dataset.units}; the best ({best}) is kept"
+                          f" out of the model folder, in {target}{_holder(guide)}")
 
 
 def _place(source: Path, target: Path, record: dict[str, Any]) -> None:

@@ -4,7 +4,9 @@ calibrator) cannot take the caller down. Spoken to through `procs.run_worker`:
     request: {arch, format, recipe, graph, source, output, calibration (a .npy in the work folder) or null,
               golden_digits (a .npy) or absent, onnx_settings (fields of OnnxSettings to change) or absent,
               step (bool): write the recipe's step model (edgeseq.export.step) instead of the whole-sequence file,
-              own_model (bool): the source is a user's own model (edgeseq.own_model), read from its archive}
+              own_model (bool): the source is a user's own model (edgeseq.own_model), read from its archive,
+              mix (a selective.Mix as a dict) or absent: a TFLite recipe made by converting the graph in float,
+              then quantizing it per layer with ai-edge-quantizer (edgeseq.export.selective)}
     result:  {zero_digit_output}: the written file, run on one zero digit through edgeseq's own adapter;
              {contract}: a step model's contract (edgeseq.step_contract), for the manifest;
              {golden}: a .npy of the source model's probabilities on golden_digits, when they were sent
@@ -35,15 +37,28 @@ def _smoke_run(path: Path, shape: tuple[int, ...]) -> list[float]:
     return runtime.predict(np.zeros((1, *shape), np.float32)).astype(float).ravel().tolist()
 
 
-def _write_tflite(model: Any, arch: Any, recipe: Any, graph: Any, calibration: Any, output: Path) -> None:
+def _write_tflite(model: Any, arch: Any, recipe: Any, graph: Any, calibration: Any, output: Path,
+                  mix: dict[str, Any] | None = None) -> None:
     from edgeseq.export import tflite  # noqa: PLC0415
 
-    output.write_bytes(tflite.convert(model, arch, recipe, graph, calibration))
+    if mix is None:
+        output.write_bytes(tflite.convert(model, arch, recipe, graph, calibration))
+        return
+    from edgeseq.export import selective  # noqa: PLC0415
+    from edgeseq.recipes import TFLiteSettings  # noqa: PLC0415
+
+    if calibration is None:
+        raise ValueError("a quantization mix needs calibration data")
+    float_model = tflite.convert(model, arch, replace(recipe, tflite=TFLiteSettings()), graph, None)
+    output.write_bytes(selective.quantize(float_model, selective.Mix.from_dict(mix), calibration))
 
 
-def _write_onnx(model: Any, arch: Any, recipe: Any, graph: Any, calibration: Any, output: Path) -> None:
+def _write_onnx(model: Any, arch: Any, recipe: Any, graph: Any, calibration: Any, output: Path,
+                mix: dict[str, Any] | None = None) -> None:
     from edgeseq.export import onnx  # noqa: PLC0415
 
+    if mix is not None:
+        raise ValueError("quantization mixes are made for TFLite files only")
     onnx.convert(model, arch, recipe, graph, calibration, output)
 
 
@@ -78,7 +93,8 @@ def handle(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
         answer["contract"] = step.convert(model, chosen, calibration, output).to_dict()
     else:
         arch = inspect_keras(Path(request["source"])) if request.get("own_model") else variant(request["arch"])
-        CONVERTERS[chosen.format](model, arch, chosen, Graph(request["graph"]), calibration, output)
+        CONVERTERS[chosen.format](model, arch, chosen, Graph(request["graph"]), calibration, output,
+                                  request.get("mix"))
     return answer | {"zero_digit_output": _smoke_run(output, tuple(model.input_shape[1:]))}
 
 

@@ -78,7 +78,7 @@ def open_interpreter(path: Path, threads: int, backend: TFLiteBackend = TFLiteBa
         interpreter = _ready(interpreter_cls(model_path=str(path), num_threads=threads))
         delegate = "XNNPACK"
     except (RuntimeError, ValueError) as err:
-        if resolver is None or "XNNPACK" not in str(err):
+        if resolver is None or "xnnpack" not in str(err).lower():  # "XNNPACK" or "TfLiteXNNPackDelegate"
             raise _cannot_run(path, err, label) from err
         try:
             interpreter = _ready(interpreter_cls(
