@@ -24,6 +24,15 @@ def output_folder(ctx: click.Context, param: click.Parameter, value: Path | None
     return value
 
 
+def new_folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """--out of a command that writes a whole folder (pack, demo): new or empty, and writable."""
+    if value is not None:
+        from edgeseq.fileio import check_new_folder  # noqa: PLC0415
+
+        check_new_folder(value)
+    return value
+
+
 def output_file(suffix: str, draws: bool = False) -> Callback:
     """A file option the command writes: its name ends in `suffix`, its folder can be written (nothing is
     created yet); with `draws`, matplotlib must be installed."""
