@@ -74,12 +74,12 @@ def _model(path: Path, verify: bool) -> tuple[dict[str, Any], Any, Any]:
     if path.suffix != ".onnx":
         raise ModelError(f"{shown(path.name)}: the demo runs .onnx step models in onnxruntime-web (a .tflite file:"
                          " export its .onnx step model)")
-    facts = read_facts(path)
     manifest = read_manifest(path)
     if manifest is None:
         raise IntegrityError(f"{shown(path)} has no manifest beside it: the demo takes files edgeseq exported")
     if verify:
         verify_against_manifest(path, manifest)
+    facts = read_facts(path)
     spec = app_spec(path, facts, int(((manifest.get("normalisation") or {}).get("shape") or [28])[0]))
     if spec.kind != STEP:
         raise ModelError(f"{shown(path.name)} is not a step model: the demo feeds one row at a time"
@@ -93,11 +93,11 @@ def build(files: list[Path], out: Path, node_modules: Path | None = None, verify
     """Write the demo for the step models `files` into the new (or empty) folder `out`."""
     out = Path(out)
     check_new_folder(out)
-    dist = ort_dist(node_modules or default_node_modules())
     files = list(dict.fromkeys(Path(f) for f in files))
     if len({f.name for f in files}) != len(files):
         raise EdgeseqError("two files of the same name: the demo puts every file in one folder")
     loaded = [(f, *_model(f, verify)) for f in files]
+    dist = ort_dist(node_modules or default_node_modules())
     first_manifest, first_spec, _ = loaded[0][1:]
     labels = [str(label) for label in (first_manifest.get("labels") or range(first_spec.classes))]
     stored = {}
