@@ -32,13 +32,15 @@ def test_the_page_answers_as_the_golden_outputs_in_chromium(page):
     js_package("playwright-core")
     chromium()
     with serve(page) as url:
-        done = subprocess.run([node(), str(REPO / "tools" / "demo_browser.mjs"), url], capture_output=True, text=True,
+        done = subprocess.run([node(), str(REPO / "tools" / "demo_browser.mjs"), url, "--draw"], capture_output=True, text=True,
                               env=node_env(), cwd=REPO / "js", timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     shown = json.loads(done.stdout)
     assert shown["errors"] == []
     sequences = json.loads((page / "sequences.json").read_text())
     tolerance = {m["spec"]["file"]: m["max_abs_diff"] for m in sequences["models"]}
+    drawn = shown["results"].pop("drawn")              # a 7 drawn with the mouse on the pad, framed as MNIST is
+    assert {file: int(np.argmax(r["probabilities"])) for file, r in drawn.items()} == {f.name: 7 for f in STEP_FILES}
     assert set(shown["results"]) == {f.name for f in STEP_FILES}
     for file, runs in shown["results"].items():
         assert [r["sample"] for r in runs] == [s["sample"] for s in sequences["sequences"]]

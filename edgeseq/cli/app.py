@@ -8,18 +8,13 @@ from typing import Any
 import click
 
 from edgeseq.cli.options import json_option, no_verify_option
-from edgeseq.cli.outputs import new_folder
+from edgeseq.cli.outputs import new_folder_option
 from edgeseq.cli.render import emit_json
-
-
-def _out(help: str) -> Any:
-    return click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-                        callback=new_folder, metavar="DIR", help=help)
 
 
 @click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@_out("The folder to write (new, or empty).")
+@new_folder_option("The folder to write (new, or empty).")
 @no_verify_option("Skip the sha256 check against the file's manifest.")
 @json_option("Print what was written as JSON on stdout.")
 def pack(file: Path, out: Path, no_verify: bool, as_json: bool) -> None:
@@ -47,7 +42,7 @@ def pack(file: Path, out: Path, no_verify: bool, as_json: bool) -> None:
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@_out("The folder to write the page into (new, or empty).")
+@new_folder_option("The folder to write the page into (new, or empty).")
 @click.option("--node-modules", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               metavar="DIR", help="The node_modules holding onnxruntime-web (default: js/node_modules of this"
                                   " checkout, as tools/install-js.sh installs it).")

@@ -58,6 +58,12 @@ def out_option(default: Path | None = Path("models"), help: str | None = None) -
                         callback=output_folder, help=help)
 
 
+def new_folder_option(help: str) -> Callable[[F], F]:
+    """--out DIR of a command that writes a whole folder (pack, demo): required, new or empty."""
+    return click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+                        callback=new_folder, metavar="DIR", help=help)
+
+
 def plot_option(help: str) -> Callable[[F], F]:
     """--plot FILE.png (needs matplotlib)."""
     return click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,

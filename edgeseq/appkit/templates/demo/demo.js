@@ -144,7 +144,13 @@ function clearPad() { pen.fillStyle = '#000'; pen.fillRect(0, 0, pad.width, pad.
 clearPad();
 let drawing = false;
 let drawn = false;
-pad.addEventListener('pointerdown', (e) => { drawing = true; drawn = true; pen.beginPath(); pen.moveTo(e.offsetX, e.offsetY); });
+pad.addEventListener('pointerdown', (e) => {
+  drawing = true;
+  drawn = true;
+  document.querySelectorAll('#samples button').forEach((b) => b.classList.remove('chosen'));
+  pen.beginPath();
+  pen.moveTo(e.offsetX, e.offsetY);
+});
 pad.addEventListener('pointermove', (e) => {
   if (!drawing) return;
   Object.assign(pen, {strokeStyle: '#fff', lineWidth: 20, lineCap: 'round', lineJoin: 'round'});
@@ -240,6 +246,8 @@ const api = {
     running = running.then(() => run(chosen, panels, delay)).then((r) => { api.last = r; return r; });
     return running;
   },
+  /** The results of the last run shown, once every run asked for has finished. */
+  async settled() { await running; return api.last; },
   run,
 };
 window.edgeseqDemo = api;
