@@ -110,6 +110,38 @@ def atomic_path(target: Path) -> Iterator[Path]:
         commit((tmp, Path(target)))
 
 
+def check_new_folder(path: Path) -> Path:
+    """Fail early, creating nothing, unless `path` is a folder that does not exist yet, or is empty, and can be
+    created or written (a command that writes a whole folder: pack, demo)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"cannot write into {shown(path)}: it is not a folder")
+    if path.is_dir() and any(path.iterdir()):
+        raise OutputError(f"output folder {shown(path)} is not empty; name a new or an empty folder")
+    return check_output_dir(path)
+
+
+@contextlib.contextmanager
+def atomic_folder(target: Path) -> Iterator[Path]:
+    """Yield a new temporary folder beside `target` (a new or empty folder, check_new_folder); when the block
+    succeeds it becomes `target` in one rename, else it is removed: a folder is never left half-written."""
+    import shutil  # noqa: PLC0415
+
+    target = Path(target)
+    check_new_folder(target)
+    ensure_dir(target.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    try:
+        os.chmod(tmp, 0o777 & ~_umask())
+        yield tmp
+        with interrupts_deferred():
+            if target.is_dir():
+                target.rmdir()                 # empty (checked): rename onto it
+            os.rename(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def commit_with_manifest(tmp: Path, target: Path, manifest: dict[str, Any]) -> None:
     """Move the complete file `tmp` onto `target` together with its manifest: the manifest is written in
     full first, then both are renamed in one step, so neither is ever left describing the other's past."""

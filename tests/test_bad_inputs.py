@@ -377,6 +377,25 @@ CASES: list[tuple[str, Callable[[Path], None], list[str], str]] = [
       ]],
     ("inspect-unknown-option", nothing, ["inspect", "--bogus"], "No such option"),
 
+    # pack: an exported file with its manifest and golden outputs, into a new or empty folder
+    ("pack-missing-file", nothing, ["pack", "{in}/nowhere.onnx", "--out", "{in}/app"], "does not exist"),
+    ("pack-wrong-file-type", wrong_suffix, ["pack", "{in}/notes.txt", "--out", "{in}/app"], "unknown file type"),
+    ("pack-no-manifest", artifact("rnn-fp32.onnx", "truncated"), ["pack", "{in}/rnn/rnn-fp32.onnx", "--out",
+                                                                  "{in}/app"], "has no manifest"),
+    ("pack-sha256-mismatch", artifact("rnn-fp32.tflite", "sha256-mismatch"),
+     ["pack", "{in}/rnn/rnn-fp32.tflite", "--out", "{in}/app"], "does not match its manifest"),
+    ("pack-no-golden", valid_files, ["pack", "{in}/rnn/rnn-fp32.tflite", "--out", "{in}/app"],
+     "golden outputs rnn.golden.npz not found"),
+    ("pack-out-not-empty", valid_files, ["pack", "{in}/rnn/rnn-fp32.tflite", "--out", "{out}"], "is not empty"),
+    ("pack-out-is-a-file", valid_files, ["pack", "{in}/rnn/rnn-fp32.tflite", "--out", "{in}/file"], "is a file"),
+
+    # demo: step .onnx files
+    ("demo-tflite", valid_files, ["demo", "{in}/rnn/rnn-fp32.tflite", "--out", "{in}/page"], "runs .onnx step models"),
+    ("demo-bad-manifest", artifact("rnn-fp32.onnx", "manifest-list"),
+     ["demo", "{in}/rnn/rnn-fp32.onnx", "--out", "{in}/page"], "not a JSON object"),
+    ("demo-no-files", nothing, ["demo", "--out", "{in}/page"], "Missing argument"),
+    ("demo-out-not-empty", valid_files, ["demo", "{in}/rnn/rnn-fp32.tflite", "--out", "{out}"], "is not empty"),
+
     # quant-debug: a quantized file and a float reference of the same model
     ("quant-debug-missing-file", nothing, ["quant-debug", "{in}/nowhere.tflite"], "does not exist"),
     ("quant-debug-float-file", valid_files, ["quant-debug", "{in}/rnn/rnn-fp32.tflite"], "nothing to debug"),

@@ -97,7 +97,8 @@ def test_every_list_option_uses_the_one_parser():
 
 # the same flag on two commands with a different meaning, and so a different declaration
 DIFFERENT_MEANING = {"--threads": "several counts (bench) or one (validate, run, drift)",
-                     "--min-accuracy": "a budget (report) or the accuracies a sweep answers for"}
+                     "--min-accuracy": "a budget (report) or the accuracies a sweep answers for",
+                     "--out": "a folder written into (most commands) or a whole new folder (pack, demo: new or empty)"}
 
 
 def declaration(param: click.Option) -> tuple:

@@ -25,7 +25,7 @@ LAYERS = {
         "ts_format", "progress", "tfsupport", "keras_archive", "embedded", "golden", "step_contract", "plotting",
         "gemm_peak"],      # foundation ("" is the edgeseq package itself)
     1: ["tflite_schema", "artifacts", "integrity", "runtimes.*", "parity.*", "bench.*", "portability",
-        "diagnostics.*"],                                    # device side: no TensorFlow
+        "diagnostics.*", "appkit.*"],                        # device side: no TensorFlow
     2: ["train", "own_model", "export.*"],                   # TensorFlow side
     3: ["report.*", "pipeline", "sweep.*"],                  # orchestration
     4: ["cli.*", "__main__"],                                # the command line

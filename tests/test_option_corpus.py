@@ -18,6 +18,7 @@ from conftest import REPO, invoke_cli
 MODELS = REPO / "models"
 RNN = MODELS / "rnn"
 STEP = str(RNN / "rnn-dynamic-step.tflite")
+STEP_ONNX = str(RNN / "rnn-fp32-step.onnx")
 RESULTS = str(REPO / "tests" / "golden" / "report_results")
 
 # (command, option or argument name) -> [(arguments, what the error line says)]; {tmp} is the test's folder,
@@ -43,6 +44,14 @@ CORPUS: dict[tuple[str, str], list[tuple[list[str], str]]] = {
     ("bench", "--lengths"): [(["--lengths", "28", str(RNN)], "goes with --scaling"),
                              (["--lengths", "0", "--scaling", str(RNN)], "sequence length")],
     ("bench", "--plot"): [(["--plot", "{tmp}/x.png", str(RNN)], "goes with --scaling")],
+    # demo
+    ("demo", "FILES"): [(["--out", "{tmp}/out", "{tmp}/nowhere-step.onnx"], "does not exist"),
+                        (["--out", "{tmp}/out", STEP], "runs .onnx step models")],
+    ("demo", "--out"): [(["--out", "{file}", STEP_ONNX], "is a file"), ([STEP_ONNX], "Missing option '--out'")],
+    ("demo", "--node-modules"): [(["--node-modules", "{tmp}/nowhere", "--out", "{tmp}/out", STEP_ONNX],
+                                  "does not exist"),
+                                 (["--node-modules", "{tmp}", "--out", "{tmp}/out", STEP_ONNX],
+                                  "onnxruntime-web not found")],
     # drift
     ("drift", "FILE"): [(["{tmp}/nowhere.tflite"], "file not found")],
     ("drift", "--reference"): [(["--reference", "{tmp}/nowhere.tflite", STEP], "does not exist")],
@@ -75,6 +84,11 @@ CORPUS: dict[tuple[str, str], list[tuple[list[str], str]]] = {
     ("export", "--search-seconds"): [(["--search-seconds", "inf"], "not a finite number")],
     # inspect
     ("inspect", "FILE"): [(["{tmp}/nowhere.tflite"], "does not exist")],
+    # pack
+    ("pack", "FILE"): [(["{tmp}/nowhere.onnx", "--out", "{tmp}/out"], "does not exist"),
+                       (["{file}", "--out", "{tmp}/out"], "unknown file type")],
+    ("pack", "--out"): [(["--out", "{file}", STEP_ONNX], "is a file"),
+                        (["--out", "{tmp}", STEP_ONNX], "is not empty")],
     # quant-debug
     ("quant-debug", "FILE"): [(["{tmp}/nowhere.tflite"], "does not exist")],
     ("quant-debug", "--reference"): [(["--reference", "{tmp}/nowhere.tflite", str(RNN / "rnn-int8.tflite")],

@@ -24,6 +24,15 @@ def output_folder(ctx: click.Context, param: click.Parameter, value: Path | None
     return value
 
 
+def new_folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """--out of a command that writes a whole folder (pack, demo): new or empty, and writable."""
+    if value is not None:
+        from edgeseq.fileio import check_new_folder  # noqa: PLC0415
+
+        check_new_folder(value)
+    return value
+
+
 def output_file(suffix: str, draws: bool = False) -> Callback:
     """A file option the command writes: its name ends in `suffix`, its folder can be written (nothing is
     created yet); with `draws`, matplotlib must be installed."""
@@ -47,6 +56,12 @@ def out_option(default: Path | None = Path("models"), help: str | None = None) -
     """--out DIR: the folder a command writes into (a file there is an OutputError, as for any folder)."""
     return click.option("--out", type=click.Path(path_type=Path), default=default, show_default=default is not None,
                         callback=output_folder, help=help)
+
+
+def new_folder_option(help: str) -> Callable[[F], F]:
+    """--out DIR of a command that writes a whole folder (pack, demo): required, new or empty."""
+    return click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+                        callback=new_folder, metavar="DIR", help=help)
 
 
 def plot_option(help: str) -> Callable[[F], F]:

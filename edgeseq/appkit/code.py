@@ -1,0 +1,126 @@
+"""Example code per platform, rendered from a file's AppSpec (edgeseq.appkit.spec) into the templates beside this
+module: every name, shape, dtype, scale and input index in the examples is the file's own.
+
+JavaScript: a runnable unit test (onnxruntime-node/-web for .onnx, LiteRT.js for .tflite). Kotlin: LiteRT's
+Interpreter by signature name (.tflite) or ONNX Runtime for Android (.onnx). Swift: TensorFlowLiteSwift by input
+index in the file's order (.tflite) or onnxruntime-objc by name (.onnx).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+
+from edgeseq.appkit.spec import STEP, AppSpec, AppTensor
+from edgeseq.errors import ModelError
+
+EXAMPLE_DTYPES = ("float32", "int8", "uint8")     # what the examples feed and read
+
+
+def template(name: str) -> str:
+    return resources.files("edgeseq.appkit").joinpath("templates", name).read_text(encoding="utf-8")
+
+
+def fill(text: str, **values: str) -> str:
+    for key, value in values.items():
+        text = text.replace(f"@@{key}@@", value)
+    if "@@" in text:
+        raise ValueError(f"a template placeholder was left: {text[text.index('@@'):][:40]}")
+    return text
+
+
+def check_dtypes(spec: AppSpec) -> None:
+    odd = sorted({t.dtype for t in (*spec.inputs, *spec.outputs)} - set(EXAMPLE_DTYPES))
+    if odd:
+        raise ModelError(f"{spec.file}: its tensors are {', '.join(odd)}; the examples feed and read"
+                         f" {', '.join(EXAMPLE_DTYPES)} tensors")
+
+
+def identifier(name: str, camel: bool = True) -> str:
+    """A tensor name as a variable name: next_h1 -> nextH1 (camel) or next_h1."""
+    parts = [p for p in re.split(r"[^0-9A-Za-z]+", name) if p]
+    text = (parts[0] + "".join(p[:1].upper() + p[1:] for p in parts[1:])) if camel else "_".join(parts)
+    text = text or "tensor"
+    return f"t{text}" if text[0].isdigit() else text
+
+
+def class_name(file: str) -> str:
+    stem = file.split(".")[0]
+    return "".join(p[:1].upper() + p[1:] for p in re.split(r"[^0-9A-Za-z]+", stem) if p) + "Model"
+
+
+def describe(t: AppTensor) -> str:
+    quant = f", scale {t.scale:g}, zero point {t.zero_point}" if t.quantized else ""
+    return f"{t.name!r} {list(t.app_shape)} {t.dtype}{quant}"
+
+
+def _quant_args(t: AppTensor) -> str:
+    return f", {t.scale!r}, {t.zero_point}" if t.quantized else ""
+
+
+# --- JavaScript ---------------------------------------------------------------------------------------------
+
+def _js_state_init(spec: AppSpec) -> list[str]:
+    return [f"    {json.dumps(i.name)}: new Float32Array({i.size}),   // {describe(i)}" for i, _ in spec.states]
+
+
+def _js_feed(t: AppTensor, values: str, tensor: str) -> str:
+    data = f"encode({values}, '{t.dtype}'{_quant_args(t)})"
+    return f"    {json.dumps(t.name)}: {tensor.format(dtype=t.dtype, data=data, shape=list(t.app_shape))},"
+
+
+def _js_body(spec: AppSpec, tensor: str, run: list[str], read: str, cleanup: list[str]) -> str:
+    """classify(model, sequence) for either runtime: `tensor` builds a tensor ({dtype}, {data}, {shape}), `run` the
+    lines running the feeds into `outputs`, `read` reads one output's values ({name})."""
+    p = spec.output("probabilities")
+    out = f"decode({read.format(name=json.dumps(p.name))}{_quant_args(p)})"
+    lines = ["/** The probabilities (one per label) for one sequence: [timesteps][features] numbers, normalised as the",
+             " * manifest says. */", "async function classify(model, sequence) {"]
+    if spec.kind == STEP:
+        lines += ["  // the state: zeros at the start of every sequence; each output state is the next row's input state",
+                  "  let state = {", *_js_state_init(spec), "  };", "  let probabilities = null;",
+                  "  for (const row of sequence) {", "    const feeds = {"]
+        for t in spec.inputs:
+            values = "row" if t.role == "row" else f"state[{json.dumps(t.name)}]"
+            lines.append("  " + _js_feed(t, values, tensor) + f"   // input {t.index}")
+        lines += ["    };", *("  " + line for line in run), "    state = {"]
+        for i, o in spec.states:
+            lines.append(f"      {json.dumps(i.name)}: decode({read.format(name=json.dumps(o.name))}{_quant_args(o)}),")
+        lines += ["    };", f"    probabilities = {out};", *("  " + line for line in cleanup), "  }",
+                  "  return Array.from(probabilities);", "}"]
+    else:
+        t = spec.input("pixels")
+        lines += [f"  // input {describe(t)}; output {describe(p)}", "  const feeds = {",
+                  _js_feed(t, "sequence.flat()", tensor).replace("    ", "    ", 1), "  };", *run,
+                  f"  const probabilities = {out};", *cleanup, "  return Array.from(probabilities);", "}"]
+    return "\n".join(lines)
+
+
+def javascript(spec: AppSpec, warnings: list[str]) -> str:
+    """The JavaScript unit test (example.test.mjs) for the file."""
+    check_dtypes(spec)
+    if spec.format == "onnx":
+        body = _js_body(spec, "new ort.Tensor('{dtype}', {data}, {shape})", ["  const outputs = await model.run(feeds);"],
+                        "outputs[{name}].data", [])
+        return fill(template("example-onnx.test.mjs"), FILE=spec.file, CLASSIFY=body)
+    if spec.signature:
+        run = [f"  const outputs = await model.run({json.dumps(spec.signature)}, feeds);"]
+        read = "outputs[{name}].toTypedArray()"
+    else:       # no signature: by position, in the file's order
+        run = ["  const inputs = [" + ", ".join(f"feeds[{json.dumps(t.name)}]" for t in spec.inputs) + "];",
+               "  const list = await model.run(inputs);",
+               "  const outputs = {" + ", ".join(f"{json.dumps(t.name)}: list[{t.index}]" for t in spec.outputs) + "};"]
+        read = "outputs[{name}].toTypedArray()"
+    cleanup = ["  for (const t of [...Object.values(feeds), ...Object.values(outputs)]) t.delete();"]
+    body = _js_body(spec, "new Tensor({data}, {shape})", run, read, cleanup)
+    notes = "\n".join(f"// NOTE: {w}" for w in warnings) or "// (none of these was found in this file)"
+    return fill(template("example-litert.test.mjs"), FILE=spec.file, CLASSIFY=body, WARNINGS=notes)
+
+
+def package_json(spec: AppSpec, versions: dict[str, str]) -> str:
+    deps = {"onnxruntime-node": versions["onnxruntime-node"], "onnxruntime-web": versions["onnxruntime-web"]} \
+        if spec.format == "onnx" else {"@litertjs/core": versions["@litertjs/core"]}
+    return json.dumps({"name": identifier(spec.file, camel=False).lower().replace("_", "-") + "-example",
+                       "private": True, "type": "module", "scripts": {"test": "node example.test.mjs"},
+                       "dependencies": deps}, indent=2) + "\n"

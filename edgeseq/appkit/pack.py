@@ -1,0 +1,169 @@
+"""`edgeseq pack FILE --out DIR`: what an app developer drops into a project, for one exported file.
+
+    DIR/<file>, <file>.json, <arch>.golden.npz   the file, its manifest, its golden outputs (edgeseq validate DIR
+                                                 works on the copy)
+    DIR/labels.txt                               one label a line, in output order
+    DIR/tensors.json                             inputs and outputs in the file's own order, by name and index
+    DIR/golden/vectors.json (+ .npy)             golden test vectors: inputs, expected outputs, tolerance, rule
+    DIR/js/example.test.mjs, package.json        a runnable unit test (node example.test.mjs)
+    DIR/kotlin/<Name>Model.kt                    Android: LiteRT Interpreter by signature name / ONNX Runtime
+    DIR/swift/<Name>Model.swift                  iOS: TensorFlowLiteSwift by input index / onnxruntime-objc
+    DIR/README.md                                what is where, the tensors, how to run the test
+
+The folder is written whole or not at all (edgeseq.fileio.atomic_folder); DIR must be new or empty."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeseq.appkit import code, mobile
+from edgeseq.appkit.spec import STEP, AppSpec, app_spec
+from edgeseq.appkit.vectors import Vectors, golden_vectors
+from edgeseq.artifacts import read_facts
+from edgeseq.errors import IntegrityError, ModelError
+from edgeseq.fileio import atomic_folder, check_new_folder, read_manifest, verify_against_manifest
+from edgeseq.layout import STEP_KIND, manifest_path, named_golden, shown
+
+# the JavaScript packages the examples are tested with (js/package.json pins the same)
+JS_VERSIONS = {"onnxruntime-node": "1.30.0", "onnxruntime-web": "1.30.0", "@litertjs/core": "2.5.3"}
+PACKED_KINDS = ("exported-model", STEP_KIND)
+
+
+@dataclass(frozen=True)
+class PackResult:
+    out: Path
+    file: str
+    spec: AppSpec = field(repr=False)
+    files: tuple[str, ...]          # what was written, relative to `out`
+    vectors: int
+    max_abs_diff: float | None
+    warnings: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"out": str(self.out), "file": self.file, "kind": self.spec.kind, "files": list(self.files),
+                "vectors": self.vectors, "max_abs_diff": self.max_abs_diff, "warnings": list(self.warnings),
+                "tensors": self.spec.to_dict()}
+
+
+def litert_js_warnings(spec: AppSpec) -> list[str]:
+    """What LiteRT.js (@litertjs/core 2.5.3) was seen to refuse, as this file has it (TOOLCHAIN "In apps")."""
+    if spec.format != "tflite":
+        return []
+    found = []
+    if any(t.dtype in ("int8", "int16") for t in (*spec.inputs, *spec.outputs)):
+        found.append("LiteRT.js refuses int8/int16 input and output tensors ('Element type INT8 is not supported')")
+    if spec.stateful:
+        found.append("LiteRT.js refuses variable tensors (this file's fused recurrent op keeps its state in them)")
+    if spec.dynamic_batch:
+        found.append("this file's batch dimension is dynamic: LiteRT.js refused such files when tried (a tensor"
+                     " [1, ...] does not match [-1, ...]); a batch-1 file loads")
+    return found
+
+
+def _labels(manifest: dict[str, Any], classes: int) -> list[str]:
+    labels = manifest.get("labels") or ((manifest.get("data_spec") or {}).get("labels"))
+    if isinstance(labels, list) and len(labels) == classes:
+        return [str(label) for label in labels]
+    return [str(k) for k in range(classes)]
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _readme(spec: AppSpec, vectors: Vectors, manifest: dict[str, Any], warnings: list[str], files: list[str]) -> str:
+    rows = [f"| input {t.index} | `{t.name}` | {list(t.shape)} | {t.dtype} |"
+            f" {'' if not t.quantized else f'scale {t.scale:g}, zero point {t.zero_point}'} |" for t in spec.inputs]
+    rows += [f"| output {t.index} | `{t.name}` | {list(t.shape)} | {t.dtype} |"
+             f" {'' if not t.quantized else f'scale {t.scale:g}, zero point {t.zero_point}'} |" for t in spec.outputs]
+    norm = manifest.get("normalisation") or {}
+    how = (f"a step model: feed one row [1, {spec.features}] and the state, read the probabilities and the next"
+           " state; start every sequence with zeros, feed each output state back unchanged ("
+           + ", ".join(f"`{o.name}` → `{i.name}`" for i, o in spec.states) + ")") if spec.kind == STEP else \
+        f"one whole sequence [1, {spec.timesteps}, {spec.features}] in, the probabilities out"
+    tol = vectors.max_abs_diff
+    lines = [f"# {spec.file} in an app", "", f"Packed by `edgeseq pack`. {how}.", "",
+             f"Input: {norm.get('input', 'as the manifest says')}; {norm.get('layout', '')}".rstrip("; "), "",
+             "Tensors, in the file's own order (positional APIs need this index; by-name APIs the name):", "",
+             "| | name | shape | dtype | quantization |", "|---|---|---|---|---|", *rows, "",
+             f"Golden test vectors (`golden/vectors.json`, also as .npy): {len(vectors.labels)} samples of"
+             f" {vectors.source}, one per class, with the reference model's probabilities. Rule: the class equals"
+             " `expected_class` on every vector" + (f", and every probability is within {tol:g} of `expected`."
+                                                    if tol is not None else
+                                                    " (this recipe's tolerance is judged on accuracy over many"
+                                                    " samples: `edgeseq validate`)."), "",
+             "Run the JavaScript unit test: `cd js && npm install && node example.test.mjs` (exit 0: pass).", ""]
+    if warnings:
+        lines += ["Notes:", "", *(f"- {w}" for w in warnings), ""]
+    lines += ["Files:", "", *(f"- `{f}`" for f in files), ""]
+    return "\n".join(lines)
+
+
+def pack(path: Path, out: Path, verify: bool = True) -> PackResult:
+    """Pack the exported file `path` into the new (or empty) folder `out`."""
+    path, out = Path(path), Path(out)
+    check_new_folder(out)
+    if path.suffix not in (".tflite", ".onnx"):
+        read_facts(path)                    # the one line naming what pack reads
+    manifest = read_manifest(path)
+    if manifest is None:
+        raise IntegrityError(f"{shown(path)} has no manifest ({shown(manifest_path(path).name)}) beside it: pack takes"
+                             " a file edgeseq exported, with its manifest and golden outputs")
+    if manifest.get("kind") not in PACKED_KINDS:
+        raise ModelError(f"{shown(path.name)}: its manifest is a {manifest.get('kind')!r}; pack takes exported files"
+                         " (.tflite, .onnx)")
+    if verify:
+        verify_against_manifest(path, manifest)     # before the file is parsed: a changed file is named as such
+    facts = read_facts(path)
+    shape = (manifest.get("normalisation") or {}).get("shape") or [28]
+    spec = app_spec(path, facts, int(shape[0]))
+    code.check_dtypes(spec)
+    vectors = golden_vectors(path, manifest)
+    if vectors.inputs.shape[1:] != (spec.timesteps, spec.features) or vectors.expected.shape[1] != spec.classes:
+        raise IntegrityError(f"{shown(path.name)}: its golden samples are {vectors.inputs.shape[1:]} with"
+                             f" {vectors.expected.shape[1]} classes, the file reads ({spec.timesteps}, {spec.features})"
+                             f" and has {spec.classes}")
+    labels = _labels(manifest, spec.classes)
+    warnings = litert_js_warnings(spec)
+    why_not = mobile.unsupported(spec)
+    if why_not:
+        warnings.append(f"no Kotlin or Swift example: {why_not}")
+    name = mobile.class_name(spec.file)
+    texts: dict[str, str | bytes] = {
+        "labels.txt": "\n".join(labels) + "\n",
+        "tensors.json": json.dumps(spec.to_dict(), indent=2) + "\n",
+        "golden/vectors.json": json.dumps(vectors.to_dict(spec.file, labels)) + "\n",
+        "golden/inputs.npy": _npy(vectors.inputs), "golden/expected.npy": _npy(vectors.expected),
+        "golden/labels.npy": _npy(vectors.labels.astype(np.int64)),
+        "js/example.test.mjs": code.javascript(spec, warnings),
+        "js/package.json": code.package_json(spec, JS_VERSIONS),
+    }
+    if not why_not:
+        texts[f"kotlin/{name}.kt"] = mobile.kotlin(spec)
+        texts[f"swift/{name}.swift"] = mobile.swift(spec)
+    copies = [path, manifest_path(path)]
+    sidecar = named_golden(path, manifest)
+    if sidecar is not None:
+        copies.append(sidecar)
+    files = [p.name for p in copies] + ["README.md", *texts]
+    texts["README.md"] = _readme(spec, vectors, manifest, warnings, files)
+    with atomic_folder(out) as tmp:
+        for source in copies:
+            shutil.copyfile(source, tmp / source.name)
+        for relative, content in texts.items():
+            target = tmp / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, str):
+                target.write_text(content, encoding="utf-8")
+            else:
+                target.write_bytes(content)
+    return PackResult(out, spec.file, spec, tuple(files), len(vectors.labels), vectors.max_abs_diff, tuple(warnings))
