@@ -81,8 +81,10 @@ class Mix:
 
 def layer_pattern(layer: str) -> str:
     """The ops of a Keras layer: their output tensors are named `<model scope>/<layer>_<n>/...` (the converter's
-    scopes), e.g. `lstm_1/lstm_2_1/lstm_cell_3/mul_2` for layer lstm_2."""
-    return rf"(^|.*/){re.escape(layer)}(_\d+)?/.*"
+    scopes), e.g. `lstm_1/lstm_2_1/lstm_cell_3/mul_2` for layer lstm_2. The first scope is the model's, never a
+    layer's: the seed LSTM model's scope `lstm_1` is not its layer lstm_1 (whose scope is `lstm_1_1`), and the
+    scope of layer `dense` is `dense_1`, never the layer `dense_1`'s (`dense_1_1`)."""
+    return rf"^[^/;]+/(?:[^/;]+/)*?{re.escape(layer)}_\d+/"
 
 
 def version() -> str:
@@ -132,7 +134,7 @@ def quantize(float_model: bytes, mix: Mix, calibration: np.ndarray) -> bytes:
 
     key, input_name, op_names = _signature(float_model)
     for layer, _ in mix.layers:
-        if not any(re.fullmatch(layer_pattern(layer), name) for name in op_names):
+        if not any(re.search(layer_pattern(layer), name) for name in op_names):
             raise ExportError(f"layer {layer!r} matches no op of the file (its ops are named after the Keras layers)")
     every = qtyping.TFLOperationName.ALL_SUPPORTED
     q = quantizer.Quantizer(bytearray(float_model))
