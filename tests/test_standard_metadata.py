@@ -19,7 +19,7 @@ import pytest
 
 from edgeseq import __version__
 from edgeseq.artifacts import read_facts
-from edgeseq.export.standard_metadata import (LABELS_FILE, describe, has_tflite_metadata, read_tflite, strip_tflite,
+from edgeseq.export.standard_metadata import (LABELS_FILE, describe, describe_file, has_tflite_metadata, read_tflite, strip_tflite,
                                               tflite_writer, write)
 from edgeseq.export.tflite_metadata import ZIP_DATE
 from edgeseq.fileio import read_manifest, sha256_file
@@ -141,7 +141,7 @@ def test_tflite_metadata_reads_back_and_changes_no_output(tmp_path, name, tflite
     assert section["tflite"] == "TFLITE_METADATA" and section["associated_files"] == [LABELS_FILE]
     shown, labels, everything = _displayed(path)
     assert labels == [str(i) for i in range(10)] and everything["packed_files"] == [LABELS_FILE]
-    meta = describe(manifest, __version__)
+    meta = describe_file(path, manifest, __version__)
     assert (shown["name"], shown["description"], shown["license"]) == (meta.name, meta.description, meta.licence)
     assert shown["author"] == "edgeseq" and shown["version"].startswith(f"edgeseq {__version__}")
     (graph,) = shown["subgraph_metadata"]
@@ -152,6 +152,7 @@ def test_tflite_metadata_reads_back_and_changes_no_output(tmp_path, name, tflite
         by_tensor = {t.tensor: t for t in texts}
         assert [(t["name"], t["description"]) for t in tensors] == \
             [(by_tensor[d.name].name, by_tensor[d.name].description) for d in details]
+    assert "probabilities" in [t["name"] for t in graph["output_tensor_metadata"]]     # the signature's names
     normalised = [t for t in graph["input_tensor_metadata"] if _norm(t)]
     assert len(normalised) == 1 and _norm(normalised[0]) == {"mean": [0.0], "std": [255.0]}
     out = [t for t in graph["output_tensor_metadata"] if t.get("associated_files")]

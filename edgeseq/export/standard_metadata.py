@@ -168,7 +168,7 @@ def _plain(name: str) -> str:
 def write(path: Path, manifest: dict[str, Any], version: str) -> dict[str, Any]:
     """Write the standard metadata into the file at `path`, in place; returns the manifest's `standard_metadata`
     section (what was written, or why not)."""
-    meta = describe(manifest, version)
+    meta = describe_file(Path(path), manifest, version)
     try:
         if Path(path).suffix == ".onnx":
             return _write_onnx(Path(path), meta)
@@ -177,6 +177,27 @@ def write(path: Path, manifest: dict[str, Any], version: str) -> dict[str, Any]:
         raise
     except Exception as err:  # noqa: BLE001  (flatbuffers/protobuf/tflite-support errors have no common base)
         raise ExportError(f"cannot write standard metadata in {Path(path).name}: {type(err).__name__}: {err}") from err
+
+
+def describe_file(path: Path, manifest: dict[str, Any], version: str) -> StandardMetadata:
+    """describe(), with the tensor names a TFLite file's signature gives them."""
+    return describe(_signature_named(manifest, path), version)
+
+
+def _signature_named(manifest: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The manifest with each TFLite tensor's signature name (what apps call it: `probabilities`, not
+    `StatefulPartitionedCall:0`) read from the file where the manifest, written before it recorded them, has none."""
+    if path.suffix != ".tflite":
+        return manifest
+    from edgeseq.artifacts import read_facts  # noqa: PLC0415
+
+    facts = read_facts(path)
+    signed = {t.name: t.signature_name for t in (*facts.inputs, *facts.outputs) if t.signature_name}
+
+    def named(tensors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [t if t.get("signature_name") or t["name"] not in signed else t | {"signature_name": signed[t["name"]]}
+                for t in tensors]
+    return manifest | {"inputs": named(manifest["inputs"]), "outputs": named(manifest["outputs"])}
 
 
 # ---------------------------------------------------------------- ONNX
