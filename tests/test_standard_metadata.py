@@ -19,8 +19,8 @@ import pytest
 
 from edgeseq import __version__
 from edgeseq.artifacts import read_facts
-from edgeseq.export.standard_metadata import (LABELS_FILE, describe, describe_file, has_tflite_metadata, read_tflite, strip_tflite,
-                                              tflite_writer, write)
+from edgeseq.export.standard_metadata import (LABELS_FILE, describe, describe_file, has_tflite_metadata,
+                                              read_tflite, strip_tflite, tflite_writer, write)
 from edgeseq.export.tflite_metadata import ZIP_DATE
 from edgeseq.fileio import read_manifest, sha256_file
 
@@ -173,6 +173,54 @@ def test_tflite_metadata_is_byte_stable_and_written_again_in_place(tmp_path, tfl
     write(path, manifest, __version__)
     assert path.read_bytes() == once
     assert strip_tflite(once) == strip_tflite(original) and not has_tflite_metadata(strip_tflite(once))
+
+
+@pytest.mark.parametrize("path", sorted(MODELS.glob("*/*.tflite")), ids=lambda p: p.name)
+def test_every_committed_tflite_carries_it(path):
+    """The committed files had it added (tools/add_standard_metadata.py): the file holds the entry and its manifest,
+    which matches the file, says so and names the bytes it was added to."""
+    manifest = read_manifest(path)
+    assert has_tflite_metadata(path.read_bytes()) and manifest["sha256"] == sha256_file(path)
+    section = manifest["standard_metadata"]
+    assert section["tflite"] == "TFLITE_METADATA" and section["associated_files"] == [LABELS_FILE]
+    assert section["added_to"]["sha256"] != manifest["sha256"]
+
+
+def test_the_tool_adds_it_to_a_file_exported_before(tmp_path, tflite_support):
+    """tools/add_standard_metadata.py on a whole-sequence file without the metadata (a committed one, stripped, its
+    manifest and its step model's manifest made to say so): the file gets it, its manifest the new sha256 and
+    `added_to`, the step manifest the new whole-sequence sha256; a second run writes the same bytes."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "rnn"
+    folder.mkdir()
+    for name in ("rnn-fp32.tflite", "rnn-fp32-step.tflite"):
+        shutil.copyfile(MODELS / "rnn" / name, folder / name)
+    whole, step = folder / "rnn-fp32.tflite", folder / "rnn-fp32-step.tflite"
+    whole.write_bytes(strip_tflite(whole.read_bytes()))
+    bare = sha256_file(whole)
+    manifest = read_manifest(MODELS / "rnn" / "rnn-fp32.tflite")
+    del manifest["standard_metadata"]
+    (folder / "rnn-fp32.tflite.json").write_text(json.dumps(manifest | {"sha256": bare,
+                                                                        "size_bytes": whole.stat().st_size}))
+    step_manifest = read_manifest(MODELS / "rnn" / "rnn-fp32-step.tflite")
+    step_manifest["whole_sequence"]["sha256"] = bare
+    (folder / "rnn-fp32-step.tflite.json").write_text(json.dumps(step_manifest))
+
+    def run() -> str:
+        done = subprocess.run([sys.executable, str(REPO / "tools" / "add_standard_metadata.py"), str(whole)],
+                              capture_output=True, text=True, check=False, timeout=600)
+        assert done.returncode == 0 and "written" in done.stdout, done.stdout + done.stderr
+        return sha256_file(whole)
+
+    first = run()
+    written = read_manifest(whole)
+    assert has_tflite_metadata(whole.read_bytes()) and written["sha256"] == first != bare
+    assert written["size_bytes"] == whole.stat().st_size and written["standard_metadata"]["added_to"]["sha256"] == bare
+    assert read_manifest(step)["whole_sequence"]["sha256"] == first
+    assert _displayed(whole)[1] == [str(i) for i in range(10)]
+    assert run() == first and read_manifest(whole)["standard_metadata"]["added_to"]["sha256"] == bare
 
 
 def test_a_named_metadata_python_that_is_not_there_is_the_reason(tmp_path, monkeypatch):

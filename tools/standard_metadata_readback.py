@@ -39,8 +39,8 @@ def section(path: Path) -> str:
     (graph,) = meta["subgraph_metadata"]
     labels = shown["files"].get("labels.txt", "").splitlines()
     lines = [f"### `{path.name}` ({manifest.get('recipe')}{', step' if manifest.get('step') else ''})", "",
-             f"Read by {shown['reader']}; sha256 `{manifest.get('sha256', '')[:16]}…`, "
-             f"{manifest.get('size_bytes')} bytes.", "",
+             (f"Read by {shown['reader']}; sha256 `{manifest.get('sha256', '')[:16]}…`, "
+              f"{manifest.get('size_bytes')} bytes."), "",
              "| field | read back |", "|---|---|",
              f"| name | {meta.get('name')} |", f"| version | {meta.get('version')} |",
              f"| author | {meta.get('author')} |", f"| license | {_short(meta.get('license', ''))} |",

@@ -41,6 +41,7 @@ TFLITE_ENTRY = "TFLITE_METADATA"
 TFLITE_SUPPORT = tflite_metadata.DIST
 METADATA_PYTHON_ENV = "EDGESEQ_METADATA_PYTHON"
 METADATA_VENV = ".venv-metadata"
+CHILD_TIMEOUT_S = 300      # one file's metadata takes about a second; a child that hangs is an error, not a wait
 
 
 @dataclass(frozen=True)
@@ -248,7 +249,7 @@ class TfliteWriter:
         if self.python is None:
             return tflite_metadata.answer(request)
         done = subprocess.run([self.python, tflite_metadata.__file__], input=json.dumps(request),
-                              capture_output=True, text=True, check=False, env=_child_env())
+                              capture_output=True, text=True, check=False, env=_child_env(), timeout=CHILD_TIMEOUT_S)
         try:
             answer = json.loads(done.stdout.strip().splitlines()[-1])
         except (IndexError, json.JSONDecodeError):
@@ -280,7 +281,7 @@ def tflite_writer() -> TfliteWriter | str:
     try:
         tflite_metadata.load()
         return TfliteWriter(tflite_metadata.version())
-    except ImportError as err:
+    except (ImportError, OSError) as err:       # OSError: a native library it is linked against is missing
         here = f"{TFLITE_SUPPORT} is not usable in this Python ({err})"
     venv = default_metadata_python()
     if venv.is_file():
@@ -294,7 +295,7 @@ def tflite_writer() -> TfliteWriter | str:
 def _probe(python: str) -> TfliteWriter | str:
     try:
         return TfliteWriter(TfliteWriter("?", python).run({"op": "probe"})["writer"], python)
-    except (ExportError, OSError) as err:
+    except (ExportError, OSError, subprocess.TimeoutExpired) as err:
         return f"{TFLITE_SUPPORT} is not usable in {python}: {err}"
 
 

@@ -52,7 +52,10 @@ def load() -> tuple[Any, Any, Any, Any, Any]:
         from tensorflow_lite_support.metadata import metadata_schema_py_generated as schema  # noqa: PLC0415
         from tensorflow_lite_support.metadata.python import metadata  # noqa: PLC0415
         from tensorflow_lite_support.metadata.python.metadata_writers import (  # noqa: PLC0415
-            metadata_info, metadata_writer, writer_utils)
+            metadata_info,
+            metadata_writer,
+            writer_utils,
+        )
     finally:
         if blocked:
             del sys.modules["tensorflow"]
