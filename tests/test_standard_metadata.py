@@ -2,13 +2,16 @@
 (MetadataDisplayer), ONNX's doc_string / model_version / metadata_props read back with onnxruntime's
 get_modelmeta(); the labels file, the normalisation values, the `edgeseq` entry kept, and outputs unchanged.
 
-tflite-support is not a dependency of edgeseq (its 0.4.4 wheel declares protobuf<4, see the module): the TFLite
-tests skip where it cannot be imported."""
+tflite-support is not a dependency of edgeseq (its 0.4.4 wheel declares protobuf<4, see the module): it runs in the
+metadata venv (tools/make-metadata-venv.sh). The TFLite tests skip where there is none, unless
+EDGESEQ_REQUIRE_METADATA is set (CI sets it): then they fail."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -16,14 +19,26 @@ import pytest
 
 from edgeseq import __version__
 from edgeseq.artifacts import read_facts
-from edgeseq.export.standard_metadata import LABELS_FILE, describe, import_writer, write
+from edgeseq.export.standard_metadata import (LABELS_FILE, describe, describe_file, has_tflite_metadata,
+                                              read_tflite, strip_tflite, tflite_writer, write)
+from edgeseq.export.tflite_metadata import ZIP_DATE
 from edgeseq.fileio import read_manifest, sha256_file
 
 from conftest import REPO, run_cli
 
 MODELS = REPO / "models"
-WRITER = import_writer()
-needs_tflite_support = pytest.mark.skipif(isinstance(WRITER, str), reason=str(WRITER))
+WRITER = tflite_writer()
+
+
+@pytest.fixture
+def tflite_support():
+    """tflite-support's writer and reader (in the metadata venv or here), or a skip: a failure where
+    EDGESEQ_REQUIRE_METADATA is set."""
+    if isinstance(WRITER, str):
+        if os.environ.get("EDGESEQ_REQUIRE_METADATA"):
+            pytest.fail(f"EDGESEQ_REQUIRE_METADATA is set: {WRITER}")
+        pytest.skip(WRITER)
+    return WRITER
 
 
 def _copy(tmp_path: Path, name: str) -> tuple[Path, dict]:
@@ -64,11 +79,11 @@ def _onnx_outputs(path: Path, seed: int = 0) -> list[np.ndarray]:
     return session.run(None, feeds)
 
 
-def _displayed(path: Path) -> tuple[dict, list[str], object]:
-    metadata = WRITER[0]
-    shown = metadata.MetadataDisplayer.with_model_file(str(path))
-    labels = shown.get_associated_file_buffer(LABELS_FILE).decode("utf-8").splitlines()
-    return json.loads(shown.get_metadata_json()), labels, shown
+def _displayed(path: Path) -> tuple[dict, list[str], dict]:
+    """What tflite-support's MetadataDisplayer reads: the metadata JSON, the labels file's lines, all of it."""
+    shown = read_tflite(path)
+    assert shown["reader"].startswith("tflite-support ") and shown["reader"].endswith("MetadataDisplayer")
+    return shown["metadata"], shown["files"][LABELS_FILE].splitlines(), shown
 
 
 def _norm(tensor: dict) -> dict | None:
@@ -115,22 +130,29 @@ def test_onnx_metadata_reads_back_and_changes_no_output(tmp_path, name):
     assert all(np.array_equal(a, b) for a, b in zip(before, _onnx_outputs(path)))
 
 
-@needs_tflite_support
 @pytest.mark.parametrize("name", ["rnn-fp32.tflite", "rnn-int8.tflite", "lstm-dynamic.tflite",
                                   "lstm-int16x8.tflite", "lstm-fp32-step.tflite"])
-def test_tflite_metadata_reads_back_and_changes_no_output(tmp_path, name):
+def test_tflite_metadata_reads_back_and_changes_no_output(tmp_path, name, tflite_support):
     """lstm-int16x8: tflite-support's own schema copy would reset FullyConnectedOptions.quantized_bias_type;
     lstm-dynamic: the fused op, state in variable tensors; lstm-fp32-step: five inputs and outputs."""
     path, manifest = _copy(tmp_path, name)
     before, embedded = _tflite_outputs(path), read_facts(path).embedded
     section = write(path, manifest, __version__)
     assert section["tflite"] == "TFLITE_METADATA" and section["associated_files"] == [LABELS_FILE]
-    shown, labels, displayer = _displayed(path)
-    assert labels == [str(i) for i in range(10)] and displayer.get_packed_associated_file_list() == [LABELS_FILE]
+    shown, labels, everything = _displayed(path)
+    assert labels == [str(i) for i in range(10)] and everything["packed_files"] == [LABELS_FILE]
+    meta = describe_file(path, manifest, __version__)
+    assert (shown["name"], shown["description"], shown["license"]) == (meta.name, meta.description, meta.licence)
     assert shown["author"] == "edgeseq" and shown["version"].startswith(f"edgeseq {__version__}")
-    graph = shown["subgraph_metadata"][0]
+    (graph,) = shown["subgraph_metadata"]
     facts = read_facts(path)
-    assert len(graph["input_tensor_metadata"]) == len(facts.inputs)
+    # every tensor described, in the subgraph's order (the schema pairs them by position)
+    for tensors, texts, details in ((graph["input_tensor_metadata"], meta.inputs, facts.inputs),
+                                    (graph["output_tensor_metadata"], meta.outputs, facts.outputs)):
+        by_tensor = {t.tensor: t for t in texts}
+        assert [(t["name"], t["description"]) for t in tensors] == \
+            [(by_tensor[d.name].name, by_tensor[d.name].description) for d in details]
+    assert "probabilities" in [t["name"] for t in graph["output_tensor_metadata"]]     # the signature's names
     normalised = [t for t in graph["input_tensor_metadata"] if _norm(t)]
     assert len(normalised) == 1 and _norm(normalised[0]) == {"mean": [0.0], "std": [255.0]}
     out = [t for t in graph["output_tensor_metadata"] if t.get("associated_files")]
@@ -138,6 +160,80 @@ def test_tflite_metadata_reads_back_and_changes_no_output(tmp_path, name):
     assert facts.embedded == embedded and facts.signatures == ["serving_default"]   # our entry and signature stay
     after = _tflite_outputs(path)
     assert after.keys() == before.keys() and all(np.array_equal(before[k], after[k]) for k in before)
+
+
+def test_tflite_metadata_is_byte_stable_and_written_again_in_place(tmp_path, tflite_support):
+    """The labels zip entry carries no clock (ZIP_DATE); writing it again onto a file that has it gives the same
+    bytes; stripped again, the file is the model it was written onto."""
+    path, manifest = _copy(tmp_path, "rnn-dynamic-step.tflite")
+    original = path.read_bytes()
+    write(path, manifest, __version__)
+    once = path.read_bytes()
+    assert has_tflite_metadata(once) and [i.date_time for i in zipfile.ZipFile(path).infolist()] == [ZIP_DATE]
+    write(path, manifest, __version__)
+    assert path.read_bytes() == once
+    assert strip_tflite(once) == strip_tflite(original) and not has_tflite_metadata(strip_tflite(once))
+
+
+@pytest.mark.parametrize("path", sorted(MODELS.glob("*/*.tflite")), ids=lambda p: p.name)
+def test_every_committed_tflite_carries_it(path):
+    """The committed files had it added (tools/add_standard_metadata.py): the file holds the entry and its manifest,
+    which matches the file, says so and names the bytes it was added to."""
+    manifest = read_manifest(path)
+    assert has_tflite_metadata(path.read_bytes()) and manifest["sha256"] == sha256_file(path)
+    section = manifest["standard_metadata"]
+    assert section["tflite"] == "TFLITE_METADATA" and section["associated_files"] == [LABELS_FILE]
+    assert section["added_to"]["sha256"] != manifest["sha256"]
+
+
+def test_the_tool_adds_it_to_a_file_exported_before(tmp_path, tflite_support):
+    """tools/add_standard_metadata.py on a whole-sequence file without the metadata (a committed one, stripped, its
+    manifest and its step model's manifest made to say so): the file gets it, its manifest the new sha256 and
+    `added_to`, the step manifest the new whole-sequence sha256; a second run writes the same bytes."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "rnn"
+    folder.mkdir()
+    for name in ("rnn-fp32.tflite", "rnn-fp32-step.tflite"):
+        shutil.copyfile(MODELS / "rnn" / name, folder / name)
+    whole, step = folder / "rnn-fp32.tflite", folder / "rnn-fp32-step.tflite"
+    whole.write_bytes(strip_tflite(whole.read_bytes()))
+    bare = sha256_file(whole)
+    manifest = read_manifest(MODELS / "rnn" / "rnn-fp32.tflite")
+    del manifest["standard_metadata"]
+    (folder / "rnn-fp32.tflite.json").write_text(json.dumps(manifest | {"sha256": bare,
+                                                                        "size_bytes": whole.stat().st_size}))
+    step_manifest = read_manifest(MODELS / "rnn" / "rnn-fp32-step.tflite")
+    step_manifest["whole_sequence"]["sha256"] = bare
+    (folder / "rnn-fp32-step.tflite.json").write_text(json.dumps(step_manifest))
+
+    def run() -> str:
+        done = subprocess.run([sys.executable, str(REPO / "tools" / "add_standard_metadata.py"), str(whole)],
+                              capture_output=True, text=True, check=False, timeout=600)
+        assert done.returncode == 0 and "written" in done.stdout, done.stdout + done.stderr
+        return sha256_file(whole)
+
+    first = run()
+    written = read_manifest(whole)
+    assert has_tflite_metadata(whole.read_bytes()) and written["sha256"] == first != bare
+    assert written["size_bytes"] == whole.stat().st_size and written["standard_metadata"]["added_to"]["sha256"] == bare
+    assert read_manifest(step)["whole_sequence"]["sha256"] == first
+    assert _displayed(whole)[1] == [str(i) for i in range(10)]
+    assert run() == first and read_manifest(whole)["standard_metadata"]["added_to"]["sha256"] == bare
+
+
+def test_a_named_metadata_python_that_is_not_there_is_the_reason(tmp_path, monkeypatch):
+    monkeypatch.setenv("EDGESEQ_METADATA_PYTHON", str(tmp_path / "nope" / "python"))
+    tflite_writer.cache_clear()
+    try:
+        path, manifest = _copy(tmp_path, "rnn-fp32.tflite")
+        section = write(path, manifest, __version__)
+    finally:
+        monkeypatch.delenv("EDGESEQ_METADATA_PYTHON")
+        tflite_writer.cache_clear()
+    assert section["tflite"] is None and "EDGESEQ_METADATA_PYTHON=" in section["reason"]
+    assert path.read_bytes() == (MODELS / "rnn" / "rnn-fp32.tflite").read_bytes()
 
 
 # ------------------------------------------------------------------ slow: an export writes it, before the hash
@@ -194,6 +290,8 @@ def test_an_export_writes_standard_metadata_before_the_hash(exported_own, name):
         return
     if isinstance(WRITER, str):
         assert manifest["standard_metadata"] == {"tflite": None, "reason": WRITER}
+        if os.environ.get("EDGESEQ_REQUIRE_METADATA"):
+            pytest.fail(f"EDGESEQ_REQUIRE_METADATA is set: {WRITER}")
         pytest.skip(WRITER)
     assert manifest["standard_metadata"]["tflite"] == "TFLITE_METADATA"
     shown, labels, _ = _displayed(path)
@@ -209,20 +307,13 @@ def test_an_export_writes_standard_metadata_before_the_hash(exported_own, name):
 
 
 @pytest.mark.slow
-@needs_tflite_support
-def test_metadata_changes_no_output_of_an_export(exported_own, tmp_path):
+def test_metadata_changes_no_output_of_an_export(exported_own, tmp_path, tflite_support):
     """The same file with the standard metadata stripped again (re-packed with LiteRT's schema, no TFLITE_METADATA
     entry or zip) gives bit-identical outputs."""
-    import flatbuffers
-    from ai_edge_litert import schema_py_generated as schema
-
     for name in ("tiny-fp32.tflite", "tiny-dynamic.tflite", "tiny-int8.tflite"):
         path = exported_own[0] / name
-        model = schema.ModelT.InitFromPackedBuf(bytearray(path.read_bytes()), 0)
-        model.metadata = [m for m in model.metadata if m.name not in (b"TFLITE_METADATA", "TFLITE_METADATA")]
-        builder = flatbuffers.Builder(1024)
-        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+        assert has_tflite_metadata(path.read_bytes())
         bare = tmp_path / name
-        bare.write_bytes(bytes(builder.Output()))
+        bare.write_bytes(strip_tflite(path.read_bytes()))
         a, b = _tflite_outputs(path), _tflite_outputs(bare)
         assert all(np.array_equal(a[k], b[k]) for k in a), name

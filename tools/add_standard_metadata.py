@@ -4,12 +4,15 @@ were exported before edgeseq wrote it, without re-exporting: the same writer as 
 
     python tools/add_standard_metadata.py models/rnn/rnn-fp32.tflite models/lstm   # files or folders
 
-Each file is rewritten in place (atomically) and its manifest gets the new size_bytes, sha256 and
-`standard_metadata`; a step model's manifest that records the rewritten whole-sequence file's sha256 is
-updated too. No output changes (checked on the committed files: bit-identical through LiteRT's signature
-runner and onnxruntime), so the golden outputs and portability sections stay true. A `graph_choice`
-section's `same_bytes_as_measured` then refers to the bytes before the metadata. TFLite files need
-tflite-support importable (see the module's docstring); without it they are left as they are.
+Each file is replaced together with its manifest (fileio.commit_with_manifest, as `edgeseq export` commits
+them), which gets the new size_bytes, sha256 and `standard_metadata` (with `added_to`: the sha256 and size of the
+bytes it was added to, which results measured before, such as docs/report, name); a step model's manifest that
+records the rewritten whole-sequence file's sha256 is updated too. No output changes (checked on the committed
+files: bit-identical through LiteRT's signature runner and onnxruntime), so the golden outputs and portability
+sections stay true. A `graph_choice` section's `same_bytes_as_measured` then refers to the bytes before the
+metadata. Run again, it writes the same bytes (the metadata is replaced, the labels zip entry carries no date).
+TFLite files need tflite-support: the metadata venv (tools/make-metadata-venv.sh) or EDGESEQ_METADATA_PYTHON;
+without it they are left as they are and the reason is printed.
 """
 
 from __future__ import annotations
@@ -23,8 +26,7 @@ from pathlib import Path
 from edgeseq import __version__
 from edgeseq.artifacts import collect_files
 from edgeseq.export.standard_metadata import write
-from edgeseq.fileio import read_manifest, sha256_file, write_bytes_atomic, write_json_atomic
-from edgeseq.layout import manifest_path
+from edgeseq.fileio import commit_with_manifest, read_manifest, sha256_file, staged, write_json_atomic
 
 
 def add(path: Path) -> str:
@@ -34,16 +36,20 @@ def add(path: Path) -> str:
     old_sha = sha256_file(path)
     if manifest.get("sha256") != old_sha:
         return "skipped: the file does not match its manifest (sha256)"
+    before = {"sha256": old_sha, "size_bytes": path.stat().st_size}
+    before = (manifest.get("standard_metadata") or {}).get("added_to") or before     # run again: the first bytes
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / path.name
         shutil.copyfile(path, copy)
         section = write(copy, manifest, __version__)
         if section.get("tflite", "") is None:
             return f"skipped: {section['reason']}"
-        write_bytes_atomic(path, copy.read_bytes())
-    new_sha = sha256_file(path)
-    write_json_atomic(manifest_path(path), manifest | {"size_bytes": path.stat().st_size, "sha256": new_sha,
-                                                       "standard_metadata": section})
+        with staged(path) as partial:
+            partial.write_bytes(copy.read_bytes())
+            new_sha = sha256_file(partial)
+            commit_with_manifest(partial, path, manifest | {
+                "size_bytes": partial.stat().st_size, "sha256": new_sha,
+                "standard_metadata": section | {"added_to": before}})
     for other in path.parent.glob("*.json"):       # step manifests pointing at this whole-sequence file
         data = read_manifest(other.with_suffix("")) if other.with_suffix("").is_file() else None
         whole = (data or {}).get("whole_sequence") or {}

@@ -9,31 +9,39 @@
   doc_string (the layout) and each graph input/output's doc_string.
 
 What to write is derived from the manifest (`describe`, no library imported); the writers import their
-library inside. tflite-support is optional: its 0.4.4 wheel (the last) declares protobuf<4, which no
-TensorFlow, onnx or onnxruntime this project pins can share, and its native modules need libusb-1.0 (a system
-library). Without it the TFLite file gets no TFLITE_METADATA and its manifest says why (`standard_metadata`).
+library inside. The TFLite writer and reader are tflite-support's (export.tflite_metadata), which is not a
+dependency of edgeseq: its 0.4.4 wheel (the last; Python <= 3.11) declares protobuf<4, which no TensorFlow, onnx
+or onnxruntime this project pins can share. It runs in a small venv of its own (tools/make-metadata-venv.sh:
+`.venv-metadata` in a source checkout, or the Python `EDGESEQ_METADATA_PYTHON` names), one child process per
+file, or in this process where it imports. Where it is nowhere, the TFLite file gets no TFLITE_METADATA and its
+manifest says why (`standard_metadata`).
 """
 
 from __future__ import annotations
 
+import functools
 import json
-import sys
+import os
+import subprocess
 import tempfile
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from edgeseq.data import DataSpec, spec_of_manifest
 from edgeseq.data.spec import NormKind
 from edgeseq.errors import ExportError
+from edgeseq.export import tflite_metadata
 
 AUTHOR = "edgeseq"
 LICENCE = ("Apache-2.0 (edgeseq's licence, for the file as produced); the data the model was trained on may carry"
            " its own terms: see the model's provider")
-LABELS_FILE = "labels.txt"
+LABELS_FILE = tflite_metadata.LABELS_FILE
 TFLITE_ENTRY = "TFLITE_METADATA"
-TFLITE_SUPPORT = "tflite-support"
+TFLITE_SUPPORT = tflite_metadata.DIST
+METADATA_PYTHON_ENV = "EDGESEQ_METADATA_PYTHON"
+METADATA_VENV = ".venv-metadata"
+CHILD_TIMEOUT_S = 300      # one file's metadata takes about a second; a child that hangs is an error, not a wait
 
 
 @dataclass(frozen=True)
@@ -161,7 +169,7 @@ def _plain(name: str) -> str:
 def write(path: Path, manifest: dict[str, Any], version: str) -> dict[str, Any]:
     """Write the standard metadata into the file at `path`, in place; returns the manifest's `standard_metadata`
     section (what was written, or why not)."""
-    meta = describe(manifest, version)
+    meta = describe_file(Path(path), manifest, version)
     try:
         if Path(path).suffix == ".onnx":
             return _write_onnx(Path(path), meta)
@@ -170,6 +178,27 @@ def write(path: Path, manifest: dict[str, Any], version: str) -> dict[str, Any]:
         raise
     except Exception as err:  # noqa: BLE001  (flatbuffers/protobuf/tflite-support errors have no common base)
         raise ExportError(f"cannot write standard metadata in {Path(path).name}: {type(err).__name__}: {err}") from err
+
+
+def describe_file(path: Path, manifest: dict[str, Any], version: str) -> StandardMetadata:
+    """describe(), with the tensor names a TFLite file's signature gives them."""
+    return describe(_signature_named(manifest, path), version)
+
+
+def _signature_named(manifest: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The manifest with each TFLite tensor's signature name (what apps call it: `probabilities`, not
+    `StatefulPartitionedCall:0`) read from the file where the manifest, written before it recorded them, has none."""
+    if path.suffix != ".tflite":
+        return manifest
+    from edgeseq.artifacts import read_facts  # noqa: PLC0415
+
+    facts = read_facts(path)
+    signed = {t.name: t.signature_name for t in (*facts.inputs, *facts.outputs) if t.signature_name}
+
+    def named(tensors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [t if t.get("signature_name") or t["name"] not in signed else t | {"signature_name": signed[t["name"]]}
+                for t in tensors]
+    return manifest | {"inputs": named(manifest["inputs"]), "outputs": named(manifest["outputs"])}
 
 
 # ---------------------------------------------------------------- ONNX
@@ -210,138 +239,124 @@ def _write_onnx(path: Path, meta: StandardMetadata) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- TFLite
 
-def import_writer() -> tuple[Any, Any, Any] | str:
-    """tflite-support's metadata modules (metadata, metadata_info, metadata_writer), or why they cannot be used.
+@dataclass(frozen=True)
+class TfliteWriter:
+    """Where tflite-support runs: in this process (`python` None) or in another Python (the metadata venv)."""
+    version: str                   # "tflite-support 0.4.4"
+    python: str | None = None
 
-    tflite-support's metadata.py imports TensorFlow when it can (only to open files through tf.io.gfile, falling
-    back to open()): it is blocked during the import, so that the exporting process keeps TensorFlow out."""
-    blocked = "tensorflow" not in sys.modules
-    if blocked:
-        sys.modules["tensorflow"] = None  # type: ignore[assignment]  # `import tensorflow` raises ImportError
+    def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        if self.python is None:
+            return tflite_metadata.answer(request)
+        done = subprocess.run([self.python, tflite_metadata.__file__], input=json.dumps(request),
+                              capture_output=True, text=True, check=False, env=_child_env(), timeout=CHILD_TIMEOUT_S)
+        try:
+            answer = json.loads(done.stdout.strip().splitlines()[-1])
+        except (IndexError, json.JSONDecodeError):
+            answer = {"error": f"no answer (exit {done.returncode}): {done.stderr.strip()[-300:]}"}
+        if "error" in answer:
+            raise ExportError(f"{self.version} in {self.python}: {answer['error']}")
+        return answer
+
+
+def _child_env() -> dict[str, str]:
+    """The child Python's environment: its own venv, none of this one's PYTHONPATH (edgeseq's worktree or site
+    packages would bring this side's protobuf and numpy)."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+
+
+def default_metadata_python() -> Path:
+    """The metadata venv tools/make-metadata-venv.sh makes, beside the package in a source checkout."""
+    return Path(__file__).resolve().parents[2] / METADATA_VENV / "bin" / "python"
+
+
+@functools.cache
+def tflite_writer() -> TfliteWriter | str:
+    """Where TFLITE_METADATA can be written and read, or why nowhere: the Python `EDGESEQ_METADATA_PYTHON` names
+    (when set, only that one), else this process when tflite-support imports here, else the source checkout's
+    metadata venv (default_metadata_python())."""
+    named = os.environ.get(METADATA_PYTHON_ENV)
+    if named:
+        return _probe(named) if Path(named).is_file() else f"{METADATA_PYTHON_ENV}={named} is not a file"
     try:
-        from tensorflow_lite_support.metadata.python import metadata  # noqa: PLC0415
-        from tensorflow_lite_support.metadata.python.metadata_writers import (  # noqa: PLC0415
-            metadata_info, metadata_writer)
-    except ImportError as err:
-        return (f"{TFLITE_SUPPORT} is not usable here ({err}); it is not a dependency of edgeseq: its 0.4.4 wheel"
-                " (Python <= 3.11) declares protobuf<4, and its native modules need libusb-1.0")
-    finally:
-        if blocked:
-            del sys.modules["tensorflow"]
-    return metadata, metadata_info, metadata_writer
+        tflite_metadata.load()
+        return TfliteWriter(tflite_metadata.version())
+    except (ImportError, OSError) as err:       # OSError: a native library it is linked against is missing
+        here = f"{TFLITE_SUPPORT} is not usable in this Python ({err})"
+    venv = default_metadata_python()
+    if venv.is_file():
+        found = _probe(str(venv))
+        return found if isinstance(found, TfliteWriter) else f"{here}; {found}"
+    return (f"{here}, and there is no metadata venv ({METADATA_VENV}: tools/make-metadata-venv.sh makes it; or set"
+            f" {METADATA_PYTHON_ENV}). {TFLITE_SUPPORT} is not a dependency of edgeseq: its 0.4.4 wheel (Python <="
+            " 3.11) declares protobuf<4, which TensorFlow and onnx cannot share")
 
 
-def _tensor_md(schema: Any, info: Any, text: TensorText, meta: StandardMetadata, tensor_type: int,
-               label_file: str) -> Any:
-    """One tensor's TensorMetadataT, made with tflite-support's own classes."""
-    if text.labels:
-        md = info.ClassificationTensorMd(name=text.name, description=text.description,
-                                         label_files=[info.LabelFileMd(label_file)], tensor_type=tensor_type,
-                                         tensor_name=text.tensor)
-        return md.create_metadata()
-    low_high = meta.input_range if text.normalised and meta.input_range else None
-    md = info.TensorMd(name=text.name, description=text.description, tensor_name=text.tensor,
-                       min_values=[low_high[0]] if low_high else None,
-                       max_values=[low_high[1]] if low_high else None)
-    tensor = md.create_metadata()
-    if text.normalised:
-        # TensorMd has no normalisation (only the image helper does, with image properties that would be wrong
-        # here): the process unit is added as the schema defines it. It describes raw -> float input. An int8
-        # recipe's input quantization (scale, zero_point) is not metadata: it is in the tensor itself, and the
-        # app quantizes the normalised value with it (the tensor descriptions repeat the two numbers).
-        unit = schema.ProcessUnitT()
-        unit.optionsType = schema.ProcessUnitOptions.NormalizationOptions
-        unit.options = schema.NormalizationOptionsT()
-        unit.options.mean = list(meta.mean)
-        unit.options.std = list(meta.std)
-        tensor.processUnits = [unit]
-    return tensor
+def _probe(python: str) -> TfliteWriter | str:
+    try:
+        return TfliteWriter(TfliteWriter("?", python).run({"op": "probe"})["writer"], python)
+    except (ExportError, OSError, subprocess.TimeoutExpired) as err:
+        return f"{TFLITE_SUPPORT} is not usable in {python}: {err}"
 
 
 def _write_tflite(path: Path, meta: StandardMetadata) -> dict[str, Any]:
-    writer = import_writer()
+    writer = tflite_writer()
     if isinstance(writer, str):
         return {"tflite": None, "reason": writer}
-    metadata, info, metadata_writer = writer
-    from tensorflow_lite_support.metadata import metadata_schema_py_generated as schema  # noqa: PLC0415
-    from tensorflow_lite_support.metadata.python.metadata_writers import writer_utils  # noqa: PLC0415
-
-    original = path.read_bytes()
-    model_buffer = bytearray(original)
-    in_types = dict(zip(writer_utils.get_input_tensor_names(model_buffer),
-                        writer_utils.get_input_tensor_types(model_buffer)))
-    out_types = dict(zip(writer_utils.get_output_tensor_names(model_buffer),
-                         writer_utils.get_output_tensor_types(model_buffer)))
-    with tempfile.TemporaryDirectory() as tmp:
-        label_file = str(Path(tmp) / LABELS_FILE)
-        Path(label_file).write_text("".join(f"{label}\n" for label in meta.labels), encoding="utf-8")
-        general = info.GeneralMd(name=meta.name, version=meta.version, description=meta.description,
-                                 author=meta.author, licenses=meta.licence)
-        model_md = general.create_metadata()
-        inputs = _ordered([_tensor_md(schema, info, t, meta, in_types.get(t.tensor), label_file)
-                           for t in meta.inputs], meta.inputs, list(in_types))
-        outputs = _ordered([_tensor_md(schema, info, t, meta, out_types.get(t.tensor), label_file)
-                            for t in meta.outputs], meta.outputs, list(out_types))
-        writer = metadata_writer.MetadataWriter.create_from_metadata(
-            model_buffer, model_md, inputs, outputs, associated_files=[label_file])
-        with _current_tflite_schema(metadata):
-            written = writer.populate()
-    _check_nothing_dropped(original, bytes(written))
-    path.write_bytes(bytes(written))
-    return {"tflite": TFLITE_ENTRY, "writer": f"{TFLITE_SUPPORT} {_version_of(TFLITE_SUPPORT)}",
-            "associated_files": [LABELS_FILE]}
-
-
-@contextmanager
-def _current_tflite_schema(metadata: Any) -> Iterator[None]:
-    """The populator re-packs the whole model with tflite-support's own copy of the TFLite schema (2023), which
-    drops fields newer converters write: seen, FullyConnectedOptions.quantized_bias_type (INT64 bias of the
-    int16x8 recipe) reset to 0. While it populates, it packs with LiteRT's current schema module instead (the
-    same flatc-generated classes; the module the embed step uses too). _check_nothing_dropped verifies."""
     from ai_edge_litert import schema_py_generated as litert  # noqa: PLC0415
 
-    kept = metadata._schema_fb
-    metadata._schema_fb = litert
-    try:
-        yield
-    finally:
-        metadata._schema_fb = kept
+    original = path.read_bytes()
+    with tempfile.TemporaryDirectory() as tmp:
+        bare, out = Path(tmp) / f"bare-{path.name}", Path(tmp) / path.name
+        if has_tflite_metadata(original):       # written again: onto the model without it
+            bare.write_bytes(strip_tflite(original))
+        else:
+            bare.write_bytes(original)
+        writer.run({"op": "write", "model": str(bare), "out": str(out), "meta": meta.to_dict(),
+                    "schema": litert.__file__})
+        written = out.read_bytes()
+    _check_nothing_dropped(original, written)
+    path.write_bytes(written)
+    return {"tflite": TFLITE_ENTRY, "writer": writer.version, "associated_files": [LABELS_FILE]}
 
 
-def _ordered(tensors: list[Any], texts: tuple[TensorText, ...], order: list[str]) -> list[Any]:
-    """Tensor metadata in the order of the subgraph's inputs/outputs (the schema pairs them by position)."""
-    by_name = {t.tensor: md for t, md in zip(texts, tensors)}
-    if sorted(by_name) != sorted(order):
-        raise ExportError(f"the manifest's tensors {sorted(by_name)} are not the file's {sorted(order)}")
-    return [by_name[name] for name in order]
+def read_tflite(path: Path) -> dict[str, Any]:
+    """TFLITE_METADATA as tflite-support's MetadataDisplayer (the official reader) reads it: `metadata` (its JSON),
+    `packed_files` and `files` (name -> text), `reader`. ExportError where no tflite-support can be used."""
+    writer = tflite_writer()
+    if isinstance(writer, str):
+        raise ExportError(writer)
+    return writer.run({"op": "show", "model": str(Path(path).resolve())})
 
 
-def _check_nothing_dropped(before: bytes, after: bytes) -> None:
-    """Nothing but the metadata changed (see _current_tflite_schema): re-packed with LiteRT's schema, the file
-    after, without its TFLITE_METADATA entry and buffer, must be the file before."""
+def strip_tflite(buf: bytes) -> bytes:
+    """The model without TFLITE_METADATA (its entry, its buffer, the appended labels zip), re-packed with LiteRT's
+    schema (the populator re-packs the same way): what the metadata is written onto, so that writing it again
+    gives the same bytes. A model without it comes back re-packed, unchanged otherwise."""
     import flatbuffers  # noqa: PLC0415
     from ai_edge_litert import schema_py_generated as litert  # noqa: PLC0415
 
-    def packed(buf: bytes, drop: bool) -> bytes:
-        model = litert.ModelT.InitFromPackedBuf(bytearray(buf), 0)
-        if drop:
-            entry = next(m for m in model.metadata if m.name in (TFLITE_ENTRY, TFLITE_ENTRY.encode()))
-            if entry.buffer != len(model.buffers) - 1:
-                raise ExportError("the TFLite metadata writer did not append its buffer last")
-            model.metadata = [m for m in model.metadata if m is not entry]
-            model.buffers = model.buffers[:-1]
-        builder = flatbuffers.Builder(1024)
-        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-        return bytes(builder.Output())
+    model = litert.ModelT.InitFromPackedBuf(bytearray(buf), 0)
+    entry = next((m for m in model.metadata or [] if m.name in (TFLITE_ENTRY, TFLITE_ENTRY.encode())), None)
+    if entry is not None:
+        if entry.buffer != len(model.buffers) - 1:
+            raise ExportError(f"the {TFLITE_ENTRY} buffer is not the model's last: it cannot be removed")
+        model.metadata = [m for m in model.metadata if m is not entry]
+        model.buffers = model.buffers[:-1]
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
 
-    if packed(before, False) != packed(after, True):
+
+def has_tflite_metadata(buf: bytes) -> bool:
+    from ai_edge_litert import schema_py_generated as litert  # noqa: PLC0415
+
+    model = litert.Model.GetRootAs(bytearray(buf), 0)
+    return any(model.Metadata(i).Name() == TFLITE_ENTRY.encode() for i in range(model.MetadataLength()))
+
+
+def _check_nothing_dropped(before: bytes, after: bytes) -> None:
+    """Nothing but the metadata changed (see tflite_metadata.populate): both re-packed with LiteRT's schema and
+    without TFLITE_METADATA, the file after must be the file before."""
+    if strip_tflite(before) != strip_tflite(after):
         raise ExportError("writing TFLITE_METADATA changed the model (tflite-support's schema copy dropped a field)")
-
-
-def _version_of(dist: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
-
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return None
