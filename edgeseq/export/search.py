@@ -13,11 +13,12 @@ recipe is reported failed, with the figures.
 For a calibrated TFLite recipe that the converter's remedies cannot bring within the budget, the search goes
 on per layer (edgeseq.export.selective, ai-edge-quantizer): every layer int8 with per-channel weights first;
 then, guided by quant-debug's per-layer error on the test split (against the float file of the same graph),
-the layer with the largest error is raised to int16 activations, then to float, then the next layer, each
-mix judged with the same gate, until one meets the budget. Each attempt's mix is in its record; the kept file's
+the layer where the most error is made (quant-debug: its relative error minus the layer before's) is raised to
+int16 activations, then to float, then the next layer, each mix judged with the same gate, until one meets
+the budget. Each attempt's mix is in its record; the kept file's
 manifest has its `quantization_mix`, and the record has the kept file's clipping rate per layer on the test
 split (a calibration set that does not cover the test states shows there). Where even the last mix misses,
-the refusal names the layer that holds the largest error.
+the refusal names the layer where the most error is made.
 
 Calibration always draws training digits; the test split only judges.
 """
@@ -35,7 +36,7 @@ from edgeseq import layout
 from edgeseq.data import Dataset
 from edgeseq.errors import EdgeseqError
 from edgeseq.export.exporter import ExportResult, ExportSpec, export_one
-from edgeseq.export.selective import Mix, Precision
+from edgeseq.export.selective import OUTPUT, Mix, Precision
 from edgeseq.fileio import commit_with_manifest, read_manifest, sha256_file, write_bytes_atomic
 from edgeseq.parity.compare import compare, judge
 from edgeseq.progress import Progress
@@ -226,6 +227,7 @@ class LayerError:
     layer: str
     relative_rmse: float | None
     clipping: float | None
+    added: float | None = None          # relative_rmse minus the layer before's: the error made in this layer
 
 
 @dataclass
@@ -240,19 +242,23 @@ CLIPPING_FLAG = 0.01   # a layer clipping more than 1 % of its test values: cali
 
 
 def _layer_errors(path: Path, reference: Path, dataset: Dataset) -> list[LayerError]:
-    """quant-debug's per-layer error of `path` against the float `reference` (the first 200 test sequences),
-    largest first; only layers a mix can raise (recurrent and dense, not the output softmax)."""
+    """quant-debug's per-layer error of `path` against the float `reference` (the first 200 test sequences), the
+    layers a mix can raise (recurrent, dense, and the output op as OUTPUT), ranked by the error each adds to the
+    layer before it (where error is made, not inherited: the relative error only grows down the graph), then by
+    its own."""
     from edgeseq.diagnostics.quant_debug import debug_file  # noqa: PLC0415
 
     result = debug_file(path, reference, dataset, verify=False)
-    rows = [LayerError(r.layer, r.relative_rmse, r.clipping) for r in result.layers
-            if r.kind in ("recurrent", "dense") and r.relative_rmse is not None]
-    return sorted(rows, key=lambda r: -(r.relative_rmse or 0))
+    rows = [(OUTPUT if r.kind == "output" else r.layer, r) for r in result.layers
+            if r.kind in ("recurrent", "dense", "output") and r.relative_rmse is not None]
+    added = {name: r.relative_rmse - (rows[i - 1][1].relative_rmse if i else 0) for i, (name, r) in enumerate(rows)}
+    errors = [LayerError(name, r.relative_rmse, r.clipping, added[name]) for name, r in rows]
+    return sorted(errors, key=lambda e: (-(e.added or 0), -(e.relative_rmse or 0)))
 
 
 def _guided_mixes(spec: ExportSpec, source: Path, dataset: Dataset, work: Path, run: Any, met: Any,
                   out_of_time: Any, skipped: list[str], progress: Progress) -> Guide:
-    """Every layer int8 (int16 for int16x8) with ai-edge-quantizer, then the layer with the largest error raised
+    """Every layer int8 (int16 for int16x8) with ai-edge-quantizer, then the layer making the most error raised
     one precision at a time (int16 activations, then float), the next layer after it, until a mix meets."""
     base = Precision.INT16 if spec.recipe.quant is Quant.INT16X8 else Precision.INT8
     mix = Mix(base)
@@ -312,7 +318,7 @@ def _holder(guide: Guide | None) -> str:
     if guide is None or not guide.errors:
         return "" if guide is None or not guide.note else f"; {guide.note}"
     worst = guide.errors[0]
-    return (f"; the largest error is in layer {worst.layer} (relative RMSE {(worst.relative_rmse or 0) * 100:.2f} %"
+    return (f"; the most error is made in layer {worst.layer} (relative RMSE {(worst.relative_rmse or 0) * 100:.2f} %"
             f" of its float range, clipping {(worst.clipping or 0) * 100:.2f} % of its test values)")
 
 

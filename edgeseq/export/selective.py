@@ -3,7 +3,8 @@
 The converter quantizes a whole graph one way. ai-edge-quantizer (Google's maintained quantizer for LiteRT
 files) takes a float `.tflite` and a recipe of regular expressions over the ops' output tensor names, so each
 layer of our unrolled and hoisted graphs (ordinary FULLY_CONNECTED, LOGISTIC, MUL... ops, every timestep its
-own tensors) can get its own precision:
+own tensors) can get its own precision, and so can the model's output op (OUTPUT: the softmax, whose int8
+probabilities have a resolution of 1/256, which ties close classes):
 
   int8   int8 weights (per channel) and int8 activations
   int16  int8 weights and int16 activations (the int16x8 scheme), for this layer only
@@ -79,11 +80,16 @@ class Mix:
             raise ExportError(f"not a quantization mix: {data!r}") from err
 
 
+OUTPUT = "(output)"   # the ops outside every layer's scope: the model's output op (the softmax), named by TF
+
+
 def layer_pattern(layer: str) -> str:
     """The ops of a Keras layer: their output tensors are named `<model scope>/<layer>_<n>/...` (the converter's
     scopes), e.g. `lstm_1/lstm_2_1/lstm_cell_3/mul_2` for layer lstm_2. The first scope is the model's, never a
     layer's: the seed LSTM model's scope `lstm_1` is not its layer lstm_1 (whose scope is `lstm_1_1`), and the
     scope of layer `dense` is `dense_1`, never the layer `dense_1`'s (`dense_1_1`)."""
+    if layer == OUTPUT:
+        return r"^[^/]*$"
     return rf"^[^/;]+/(?:[^/;]+/)*?{re.escape(layer)}_\d+/"
 
 
