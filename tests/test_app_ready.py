@@ -245,4 +245,5 @@ def test_validate_treats_app_files_like_any_file(app_files: Path) -> None:
     assert by_name["lstm-fp32-app.tflite"]["passed"] is True, by_name["lstm-fp32-app.tflite"]
     # a step model with a fixed batch of 1 is run one sequence at a time (runtimes.litert_runtime)
     assert by_name["lstm-fp32-step-app.tflite"]["passed"] is True, by_name["lstm-fp32-step-app.tflite"]
+    assert Path(by_name["lstm-fp32-step-app.tflite"]["reference"]).name == "lstm-fp32-app.tflite"   # its own whole file
     assert by_name["rnn-int8-step-app.tflite"]["agreement"] is not None, by_name["rnn-int8-step-app.tflite"]
