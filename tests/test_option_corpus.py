@@ -73,9 +73,6 @@ CORPUS: dict[tuple[str, str], list[tuple[list[str], str]]] = {
     ("export", "--max-loss-pp"): [(["--max-loss-pp", "nan"], "not a finite number"),
                                   (["--max-loss-pp", "-1"], "0<=x<=100")],
     ("export", "--search-seconds"): [(["--search-seconds", "inf"], "not a finite number")],
-    ("export", "--app"): [(["--app", "--format", "onnx"], "writes .tflite files only"),
-                          (["--app", "--graph", "fused"], "not app-ready"),
-                          (["--app", "--graph", "auto"], "does not go with")],
     # inspect
     ("inspect", "FILE"): [(["{tmp}/nowhere.tflite"], "does not exist")],
     # quant-debug
