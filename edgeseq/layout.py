@@ -8,6 +8,8 @@ dashes, a recipe never does, so a name splits at its last dash (after taking off
     ROOT/<arch>/history.json                 its training history
     ROOT/<arch>/<arch>-<recipe>.<format>     an exported file, e.g. models/lstm/lstm-dynamic.tflite
     ROOT/<arch>/<arch>-<recipe>-step.<format>  its step model (one timestep, explicit state: streaming)
+    ROOT/<arch>/<arch>-<recipe>-app.<format>  its app-ready variant (export --app: batch 1, no variable tensors,
+                                             float I/O; edgeseq.export.app), and <arch>-<recipe>-step-app.<format>
     ROOT/<arch>/<arch>-<recipe>@<graph>.<format>  a graph candidate (export --graph auto): the recipe built
                                              with that graph, to be measured where it runs (lstm-dynamic@hoisted.tflite)
     ROOT/<arch>/<arch>.golden.npz            the reference model's outputs on fixed digits (parity on a device)
@@ -33,6 +35,8 @@ SUFFIXES = {"tflite": ".tflite", "onnx": ".onnx", KERAS_FORMAT: ".keras"}   # fo
 EXPORT_SUFFIXES = (".tflite", ".onnx")
 MODEL_SUFFIXES = (*EXPORT_SUFFIXES, ".keras")
 STEP_TAG = "-step"
+APP_TAG = "-app"               # after STEP_TAG: <arch>-<recipe>[-step]-app.<format>, the app-ready variant
+APP_SECTION = "app_variant"    # an app-ready variant's manifest section (edgeseq.export.app)
 GRAPH_TAG = "@"                # <arch>-<recipe>@<graph>: a graph candidate; neither a model nor a recipe holds one
 CANDIDATE_SECTION = "graph_candidate"   # a candidate's manifest section: {"graph": <graph>, "table_graph": ...}
 STEP_KIND = "step-model"       # a step model's manifest "kind"
@@ -78,6 +82,7 @@ class FileKey:
     recipe: str
     step: bool = False
     graph: str | None = None
+    app: bool = False           # the app-ready variant (export --app)
 
     def __post_init__(self) -> None:
         """Every field is a name (plain_name): a key built from a manifest or a results row never makes a path
@@ -95,14 +100,15 @@ class FileKey:
         if self.format == KERAS_FORMAT:
             return f"{self.model}{SUFFIXES[KERAS_FORMAT]}"
         tag = f"{GRAPH_TAG}{self.graph}" if self.graph else ""
-        return f"{self.model}-{self.recipe}{tag}{STEP_TAG if self.step else ''}{SUFFIXES[self.format]}"
+        return (f"{self.model}-{self.recipe}{tag}{STEP_TAG if self.step else ''}{APP_TAG if self.app else ''}"
+                f"{SUFFIXES[self.format]}")
 
     @property
     def label(self) -> str:
         """model format/recipe, with "step" for a step model and "@graph" for a candidate: how tables name the
         file."""
         tag = f" {GRAPH_TAG}{self.graph}" if self.graph else ""
-        return f"{self.model} {self.format}/{self.recipe}{tag}{' step' if self.step else ''}"
+        return f"{self.model} {self.format}/{self.recipe}{tag}{' step' if self.step else ''}{' app' if self.app else ''}"
 
     @property
     def is_model(self) -> bool:
@@ -144,10 +150,12 @@ def named_golden(path: Path, manifest: dict[str, Any] | None) -> Path | None:
     return child(Path(path).parent, recorded["file"], "golden.file", manifest_path(path))
 
 
-def exported_path(root: Path, arch: str, fmt: str, recipe: str, step: bool = False, graph: str | None = None) -> Path:
-    """ROOT/<arch>/<arch>-<recipe>.<format>, ROOT/<arch>/<arch>-<recipe>-step.<format> for its step model, or
-    ROOT/<arch>/<arch>-<recipe>@<graph>.<format> for a graph candidate"""
-    return arch_dir(root, arch) / FileKey(str(arch), str(fmt), str(recipe), step, graph).filename
+def exported_path(root: Path, arch: str, fmt: str, recipe: str, step: bool = False, graph: str | None = None,
+                  app: bool = False) -> Path:
+    """ROOT/<arch>/<arch>-<recipe>.<format>, ROOT/<arch>/<arch>-<recipe>-step.<format> for its step model,
+    ROOT/<arch>/<arch>-<recipe>@<graph>.<format> for a graph candidate, with -app before the suffix for the
+    app-ready variant"""
+    return arch_dir(root, arch) / FileKey(str(arch), str(fmt), str(recipe), step, graph, app).filename
 
 
 def manifest_path(path: Path) -> Path:
@@ -185,13 +193,15 @@ def parse(path: Path) -> FileKey | None:
         except IntegrityError:
             return None
     stem = path.stem
+    app = stem.endswith(APP_TAG)
+    stem = stem.removesuffix(APP_TAG) if app else stem
     step = stem.endswith(STEP_TAG)
     named, at, graph = (stem.removesuffix(STEP_TAG) if step else stem).partition(GRAPH_TAG)
     model, dash, recipe = named.rpartition("-")  # recipes have no dash
     if not (model and dash and recipe) or (at and not graph):
         return None
     try:
-        return FileKey(model, fmt, recipe, step, graph or None)
+        return FileKey(model, fmt, recipe, step, graph or None, app)
     except IntegrityError:       # a name no export writes (`..-fp32.tflite`): it does not follow the rule
         return None
 
@@ -210,7 +220,8 @@ def key_of(path: Path, manifest: dict[str, Any] | None) -> FileKey | None:
     if not (model and fmt and recipe):
         return None
     step = m.get("kind") == STEP_KIND if m.get("kind") else bool(parsed and parsed.step)
-    return FileKey(str(model), fmt, str(recipe), step, candidate_graph(path, manifest))
+    app = bool(m.get(APP_SECTION)) if APP_SECTION in m else bool(parsed and parsed.app)
+    return FileKey(str(model), fmt, str(recipe), step, candidate_graph(path, manifest), app)
 
 
 def candidate_graph(path: Path, manifest: dict[str, Any] | None) -> str | None:

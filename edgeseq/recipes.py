@@ -58,6 +58,7 @@ class GraphRow:
     fused: bool = False
     integer_activations: tuple[Activation, ...] = tuple(Activation)
     hoisted: bool = False     # written out from the weights (edgeseq.export.hoisted), not a rebuilt Keras model
+    app_problem: str | None = None   # why an app runtime cannot load it (export --app then uses APP_FALLBACK)
 
 
 GRAPHS: dict[Graph, GraphRow] = {
@@ -65,10 +66,18 @@ GRAPHS: dict[Graph, GraphRow] = {
     Graph.UNROLLED: GraphRow(Graph.UNROLLED, unroll=True, batch=None),
     Graph.UNROLLED_B1: GraphRow(Graph.UNROLLED_B1, unroll=True, batch=1),
     Graph.FUSED: GraphRow(Graph.FUSED, unroll=False, batch=1, cells=(Cell.LSTM,), fused=True,
-                          integer_activations=(Activation.TANH,)),
+                          integer_activations=(Activation.TANH,),
+                          app_problem="keeps the LSTM state in variable tensors: LiteRT CompiledModel ('Failed to"
+                                      " load model') and LiteRT.js ('Variable tensors not yet supported') refuse it"),
     Graph.STEP: GraphRow(Graph.STEP, unroll=False, batch=None),
     Graph.HOISTED: GraphRow(Graph.HOISTED, unroll=False, batch=1, hoisted=True),
 }
+
+
+# export --app: the graphs an app-ready variant takes instead of one with an app_problem, first that can be built
+# first. Hoisted: batch 1, explicit state, and faster than unrolled-b1 wherever both were measured (issue 24, Xeon
+# VM, p50 µs: fp32 830 vs 1092, fp16 804 vs 1047, dynamic 279 vs 400; docs/results/app-ready.md).
+APP_FALLBACK: tuple[Graph, ...] = (Graph.HOISTED, Graph.UNROLLED_B1, Graph.UNROLLED)
 
 
 @dataclass(frozen=True)
@@ -175,6 +184,15 @@ class Recipe:
     def _layers_problem(v: Variant, graph: Graph) -> str | None:
         row = GRAPHS[graph]
         return v.layer_problem(graph.value, written=row.fused or row.hoisted)
+
+    def app_graph_for(self, model: str | Arch | Variant) -> Graph | None:
+        """The graph of the app-ready variant (export --app): the table's graph unless an app runtime cannot load
+        it (GraphRow.app_problem), then the first of APP_FALLBACK the recipe can build for the model."""
+        graph = self.graph_for(model)
+        if graph is None or GRAPHS[graph].app_problem is None:
+            return graph
+        return next((g for g in APP_FALLBACK if g in self.allowed_graphs and self.graph_problem(model, g) is None),
+                    None)
 
     def note_for(self, model: str | Arch | Variant) -> str:
         """Why the table chose the model's graph, or why it has none."""

@@ -121,18 +121,25 @@ def train(model_name: str, epochs: int, seed: int, batch_size: int, data_spec: s
 @streaming_option("Also export step models (OUT/<arch>/<arch>-<recipe>-step.<format>): one row of pixels and the"
                   " recurrent state in, the probabilities and the next state out. Made for fp32 and dynamic in"
                   " each format, or for every recipe given with --quant.")
+@click.option("--app", "app_ready", is_flag=True,
+              help="Write each TFLite recipe's app-ready variant instead, OUT/<model>/<model>-<recipe>-app.tflite:"
+                   " batch 1, state outside variable tensors, float32 input/output, for LiteRT CompiledModel,"
+                   " LiteRT.js and other app runtimes (with --streaming also <model>-<recipe>-step-app.tflite)."
+                   " ONNX files need none.")
 @json_option("Print per-recipe results as JSON on stdout.")
 @click.pass_context
 def export(ctx: click.Context, model_name: str, keras_path: Path | None, format_name: str,
            quants: tuple[str, ...] | None, graph_name: str | None, pick_from: Path | None, device: str | None,
            source_root: Path, out: Path, calibration_size: int, calibration_seed: int, data_spec: str,
-           max_loss_pp: float | None, search_seconds: float, streaming: bool, as_json: bool) -> None:
+           max_loss_pp: float | None, search_seconds: float, streaming: bool, app_ready: bool, as_json: bool) -> None:
     """Export trained models to TFLite and ONNX, every quantization recipe, each with a manifest.
 
     Writes OUT/<model>/<model>-<recipe>.<tflite|onnx> and <file>.json (with --streaming, also the step
     models <model>-<recipe>-step.<format>). Exit 1 unless every requested recipe exported.
 
     Example: edgeseq export --model lstm --format tflite --quant dynamic
+
+    For apps (LiteRT CompiledModel, LiteRT.js): edgeseq export --model lstm --format tflite --app
 
     Your own model: edgeseq export --keras my_gru.keras --data my_data.npz (OUT/my_gru/my_gru-<recipe>.<format>)
 
@@ -142,16 +149,25 @@ def export(ctx: click.Context, model_name: str, keras_path: Path | None, format_
     """
     from edgeseq import data, models  # noqa: PLC0415
     from edgeseq.export.batch import export_all, failed_candidates  # noqa: PLC0415
-    from edgeseq.export.exporter import plan, plan_candidates, plan_picked, plan_streaming  # noqa: PLC0415
+    from edgeseq.export.exporter import plan, plan_app, plan_candidates, plan_picked, plan_streaming  # noqa: PLC0415
 
     _check_graph_options(graph_name, pick_from, device, max_loss_pp, streaming)
+    if app_ready and (graph_name == AUTO or pick_from is not None or max_loss_pp is not None):
+        raise click.UsageError("--app does not go with --graph auto, --pick-from or --max-loss-pp: it writes each"
+                               " recipe's app-ready variant")
     chosen = chosen_recipes(list(Format) if format_name == "all" else [Format(format_name)], quants)
     archs = models.select(model_name)
     dataset = own = None
     if keras_path is not None:      # checked before any work; measured and copied into OUT once the plan stands
         dataset, own = own_model(ctx, keras_path, data_spec)
         archs, source_root = [own], out
-    if graph_name == AUTO:
+    if app_ready:
+        try:
+            specs = plan_app(archs, chosen, Graph(graph_name) if graph_name else None, streaming, calibration_size,
+                             calibration_seed)
+        except EdgeseqError as err:
+            raise click.BadParameter(str(err), param_hint="--app") from err
+    elif graph_name == AUTO:
         specs = plan_candidates(archs, chosen, calibration_size, calibration_seed)
     elif pick_from is not None:
         from edgeseq.export.pick import pick  # noqa: PLC0415
@@ -164,7 +180,7 @@ def export(ctx: click.Context, model_name: str, keras_path: Path | None, format_
             specs = plan(archs, chosen, graph, calibration_size, calibration_seed)
         except EdgeseqError as err:
             raise click.BadParameter(str(err), param_hint="--graph") from err
-    if streaming:
+    if streaming and not app_ready:
         specs += plan_streaming(archs, chosen, bool(quants), calibration_size, calibration_seed)
     dataset = dataset or data.load(data_spec)   # calibrates, judges a search, gives a non-MNIST model its golden samples
     adopt_into(keras_path, own, dataset, out, as_json)

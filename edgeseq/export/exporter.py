@@ -20,14 +20,15 @@ from edgeseq.environment import library_versions
 from edgeseq.errors import EdgeseqError, ModelError
 from edgeseq.fileio import commit_with_manifest, ensure_dir, read_manifest, sha256_file
 from edgeseq.export.embed import embed
+from edgeseq.export import app, tensor_order
 from edgeseq.export.standard_metadata import write as write_standard_metadata
-from edgeseq.layout import CANDIDATE_SECTION, STEP_KIND, exported_path, golden_path, model_path
+from edgeseq.layout import APP_SECTION, CANDIDATE_SECTION, STEP_KIND, exported_path, golden_path, model_path
 from edgeseq.models import Arch, Variant, variant
 from edgeseq.portability import measure, portability
 from edgeseq.procs import WorkerError, run_worker
-from edgeseq.recipes import Graph, Recipe
+from edgeseq.recipes import GRAPHS, Format, Graph, Recipe
 from edgeseq.rows import from_dict
-from edgeseq.step_contract import is_step_facts
+from edgeseq.step_contract import StepContract, is_step_facts
 
 WORKER = "edgeseq.export.worker"
 WORKER_TIMEOUT_S = 1200
@@ -44,6 +45,7 @@ class ExportSpec:
     candidate: bool = False              # a graph candidate (export --graph auto): <arch>-<recipe>@<graph>.<format>
     picked: Any = None                   # export --pick-from: the export.pick.Pick that chose the graph
     mix: Any = None                      # a selective.Mix: quantized per layer with ai-edge-quantizer (search)
+    app: bool = False                    # export --app: the app-ready variant <arch>-<recipe>[-step]-app.tflite
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "arch", variant(self.arch))
@@ -97,21 +99,25 @@ def source_model(root: Path, arch: Arch | Variant | str) -> Path:
     return path
 
 
-def _check(path: Path, recipe: Recipe, step: bool = False, mix: Any = None) -> tuple[dict[str, Any], str | None]:
-    """Structural checks on a converted file: returns its facts and a failure reason (or None). A mix with float
-    layers may leave float I/O where the first or last layer is float (its manifest says so)."""
+def _check(path: Path, recipe: Recipe, step: bool = False, contract: dict[str, Any] | None = None,
+           io_dtype: str | None = None, mix: Any = None) -> tuple[dict[str, Any], str | None]:
+    """Structural checks on a converted file: returns its facts and a failure reason (or None). `contract`: a step
+    model's (its tensor order is checked against it); `io_dtype`: the I/O type promised, the recipe's if None; a
+    `mix` with float layers may leave float I/O where the first or last layer is float (its manifest says so)."""
     facts = read_facts(path)
     if facts.custom_ops:
         return facts.to_dict(), f"needs non-builtin ops ({', '.join(facts.custom_ops)})"
     if step:
         floats = all(t.dtype == "float32" for t in (*facts.inputs, *facts.outputs))
-        return facts.to_dict(), None if is_step_facts(facts) and floats else \
-            "the step model's tensors are not the step contract's (float32 row and state)"
+        if not (is_step_facts(facts) and floats):
+            return facts.to_dict(), "the step model's tensors are not the step contract's (float32 row and state)"
+        return facts.to_dict(), tensor_order.problem(facts, StepContract.from_dict(contract) if contract else None)
     if len(facts.inputs) != 1 or len(facts.outputs) != 1:
         return facts.to_dict(), f"expected one input and one output, found {len(facts.inputs)}/{len(facts.outputs)}"
-    if facts.inputs[0].dtype != recipe.io_dtype and (mix is None or mix.integer_only):
-        return facts.to_dict(), f"input dtype {facts.inputs[0].dtype}, the recipe promises {recipe.io_dtype}"
-    return facts.to_dict(), None
+    promised = io_dtype or recipe.io_dtype
+    if facts.inputs[0].dtype != promised and (mix is None or mix.integer_only):
+        return facts.to_dict(), f"input dtype {facts.inputs[0].dtype}, the recipe promises {promised}"
+    return facts.to_dict(), tensor_order.problem(facts, None)
 
 
 def unavailable_graph(spec: ExportSpec) -> str | None:
@@ -140,6 +146,27 @@ def plan(archs: list[Variant], chosen: list[Recipe], graph: Graph | None = None,
         raise EdgeseqError(f"{conflicts[0]}{more}; valid for the chosen models and recipes:"
                            f" {', '.join(valid) or 'none (choose fewer models or formats)'}")
     return specs
+
+
+def plan_app(archs: list[Variant], chosen: list[Recipe], graph: Graph | None = None, streaming: bool = False,
+             calibration_size: int = 500, calibration_seed: int = 0) -> list[ExportSpec]:
+    """export --app: per (model, TFLite recipe) the app-ready variant (export.app), with the recipe's app graph
+    (Recipe.app_graph_for) or `graph`, and with `streaming` its step model's too. ONNX recipes have none: their
+    default files load in every app runtime measured. A forced graph an app runtime cannot load is an
+    EdgeseqError."""
+    tflite = [r for r in chosen if r.format is Format.TFLITE]
+    if not tflite:
+        raise EdgeseqError("export --app writes .tflite files only: every .onnx file already loads in the app"
+                           " runtimes measured (onnxruntime-node/-web); choose --format tflite or all")
+    if graph is not None and (problem := GRAPHS[graph].app_problem) is not None:
+        raise EdgeseqError(f"graph {graph.value} {problem}: not app-ready")
+    specs = [ExportSpec(arch, r, graph or r.app_graph_for(arch), calibration_size, calibration_seed, app=True)
+             for arch in archs for r in tflite]
+    conflicts = [problem for problem in map(unavailable_graph, specs) if problem]
+    if conflicts:
+        raise EdgeseqError(conflicts[0])
+    return specs + [ExportSpec(arch, r, Graph.STEP, calibration_size, calibration_seed, app=True)
+                    for arch in archs for r in tflite if streaming]
 
 
 def plan_candidates(archs: list[Variant], chosen: list[Recipe], calibration_size: int = 500,
@@ -175,7 +202,8 @@ def _step_fields(spec: ExportSpec, target: Path, contract: dict[str, Any] | None
     """A step model's manifest fields: its contract, and the whole-sequence file of its recipe."""
     if not spec.step:
         return {"kind": "exported-model"}
-    whole = exported_path(target.parent.parent, spec.arch.value, spec.recipe.format.value, spec.recipe.name)
+    whole = exported_path(target.parent.parent, spec.arch.value, spec.recipe.format.value, spec.recipe.name,
+                          app=spec.app)
     return {"kind": STEP_KIND, "step": contract,
             "whole_sequence": {"file": whole.name, "sha256": sha256_file(whole) if whole.is_file() else None}}
 
@@ -200,6 +228,9 @@ def _manifest(spec: ExportSpec, source: Path, converted: Path, facts: dict[str, 
         "signature": facts["signatures"][0] if facts["signatures"] else None,
         "inputs": facts["inputs"],
         "outputs": facts["outputs"],
+        "tensor_order": tensor_order.documented(StepContract.from_dict(contract) if contract else None).to_dict(),
+        "app_ready": app.readiness(read_facts(converted), spec.recipe.format.value),
+        **_app_fields(spec, target),
         "stateful": stateful,
         "usage_note": ("reset variable tensors before every inference (Interpreter.reset_all_variables /"
                        " resetVariableTensors): the fused op keeps h and c between invokes") if stateful
@@ -226,6 +257,17 @@ def _quantizer_version() -> str:
     from edgeseq.export.selective import version  # noqa: PLC0415  (no ai-edge-quantizer imported: metadata only)
 
     return version()
+
+
+def _app_fields(spec: ExportSpec, target: Path) -> dict[str, Any]:
+    """An app-ready variant's section (layout.APP_SECTION): what differs from the recipe's default file."""
+    if not spec.app:
+        return {}
+    default = exported_path(target.parent.parent, spec.arch.value, spec.recipe.format.value, spec.recipe.name,
+                            spec.step)
+    table = None if spec.step else spec.recipe.graph_for(spec.arch)
+    return {APP_SECTION: app.variant_section(table.value if table else spec.graph.value, spec.graph.value,
+                                             "float32" if spec.step else spec.recipe.io_dtype, default.name)}
 
 
 def _graph_fields(spec: ExportSpec) -> dict[str, Any]:
@@ -295,7 +337,7 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
     outputs of the architecture are written beside it first unless they are there for this source model."""
     started = time.perf_counter()
     recipe = spec.recipe
-    target = exported_path(out, spec.arch.value, recipe.format.value, recipe.name, spec.step, spec.tag)
+    target = exported_path(out, spec.arch.value, recipe.format.value, recipe.name, spec.step, spec.tag, spec.app)
     golden_file = golden_path(target.parent, spec.arch.value)
 
     def result(status: str, reason: str | None = None, facts: dict[str, Any] | None = None,
@@ -326,6 +368,7 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
                                "graph": spec.graph.value, "source": str(source),
                                "onnx_settings": dict(spec.onnx_settings), "step": spec.step,
                                "own_model": not isinstance(spec.arch, Variant),   # the worker reads its layers
+                               "app": spec.app,
                                **({"mix": spec.mix.to_dict()} if spec.mix is not None else {})}
     if recipe.calibrated:
         if dataset is None:
@@ -349,7 +392,10 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
         _write_golden(answer, workdir, golden_file, source, samples)
         if not partial.is_file():
             return result("unsupported", "the converter wrote no file")
-        facts, problem = _check(partial, recipe, spec.step, spec.mix)
+        facts, problem = _check(partial, recipe, spec.step, answer.get("contract"), "float32" if spec.app else None,
+                                spec.mix)
+        if problem is None and spec.app and (left := app.blockers(read_facts(partial))):
+            problem = f"the app-ready variant is not: {'; '.join(left)}"
         if problem:
             return result("failed", problem, facts)
         manifest = _manifest(spec, source, partial, facts, calibration_info, answer["zero_digit_output"], target,

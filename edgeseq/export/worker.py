@@ -6,10 +6,12 @@ calibrator) cannot take the caller down. Spoken to through `procs.run_worker`:
               step (bool): write the recipe's step model (edgeseq.export.step) instead of the whole-sequence file,
               own_model (bool): the source is a user's own model (edgeseq.own_model), read from its archive,
               mix (a selective.Mix as a dict) or absent: a TFLite recipe made by converting the graph in float,
-              then quantizing it per layer with ai-edge-quantizer (edgeseq.export.selective)}
+              then quantizing it per layer with ai-edge-quantizer (edgeseq.export.selective),
+              app (bool): the app-ready variant (edgeseq.export.app): float32 I/O, batch pinned to 1}
     result:  {zero_digit_output}: the written file, run on one zero digit through edgeseq's own adapter;
              {contract}: a step model's contract (edgeseq.step_contract), for the manifest;
              {golden}: a .npy of the source model's probabilities on golden_digits, when they were sent
+    The written file's inputs and outputs are in the documented order (edgeseq.export.tensor_order).
 
 An error response carries the exception's type: ModelError means the source model itself is unusable
 (a failure); anything else is the converter refusing the recipe (unsupported).
@@ -24,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from edgeseq.export import tensor_order
 from edgeseq.procs import serve
 from edgeseq.recipes import Format
 
@@ -75,6 +78,8 @@ def handle(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
     chosen = recipe(request["format"], request["recipe"])
     if request.get("onnx_settings") and chosen.onnx is not None:  # a recipe search's variation of the row
         chosen = replace(chosen, onnx=replace(chosen.onnx, **request["onnx_settings"]))
+    if request.get("app") and chosen.tflite is not None:   # the app-ready variant: float32 I/O (export.app)
+        chosen = replace(chosen, tflite=replace(chosen.tflite, io_type=None), io_dtype="float32")
     calibration = np.load(request["calibration"], allow_pickle=False) if request.get("calibration") else None
     answer: dict[str, Any] = {}
     if request.get("golden_digits"):  # first, through the adapter validate uses, so the figures are the same
@@ -87,14 +92,21 @@ def handle(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
         answer["golden"] = "golden.npy"
     model = load_keras_model(Path(request["source"]))
     output = Path(request["output"])
+    contract = None
     if request.get("step"):
         from edgeseq.export import step  # noqa: PLC0415
 
-        answer["contract"] = step.convert(model, chosen, calibration, output).to_dict()
+        contract = step.convert(model, chosen, calibration, output)
+        answer["contract"] = contract.to_dict()
     else:
         arch = inspect_keras(Path(request["source"])) if request.get("own_model") else variant(request["arch"])
         CONVERTERS[chosen.format](model, arch, chosen, Graph(request["graph"]), calibration, output,
                                   request.get("mix"))
+    if request.get("app"):
+        from edgeseq.export.app import pin_batch  # noqa: PLC0415
+
+        pin_batch(output)
+    tensor_order.apply(output, contract)     # the documented positional order (export.tensor_order)
     return answer | {"zero_digit_output": _smoke_run(output, tuple(model.input_shape[1:]))}
 
 

@@ -188,11 +188,12 @@ def _beside(path: Path, key: layout.FileKey | None, step: bool, manifest: dict[s
     if key is None:
         raise no_reference(path, "its name does not say its architecture and it has no manifest")
     folder, missing, why = path.parent, [], []
-    if accepts.whole_sequence and step:
-        whole = folder / layout.FileKey(key.model, key.format, key.recipe).filename
-        if whole.is_file() and whole.resolve() != path.resolve():
-            return Resolved(whole, _key(whole), WHOLE_SEQUENCE_KIND)
-        missing.append(whole.name)
+    if accepts.whole_sequence and step:     # an app-ready step model's own whole-sequence file first (export --app)
+        for app in dict.fromkeys((key.app, False)):
+            whole = folder / layout.FileKey(key.model, key.format, key.recipe, app=app).filename
+            if whole.is_file() and whole.resolve() != path.resolve():
+                return Resolved(whole, _key(whole), WHOLE_SEQUENCE_KIND)
+            missing.append(whole.name)
     if accepts.keras:
         keras = folder / layout.model_key(key.model).filename
         if not tensorflow_installed():

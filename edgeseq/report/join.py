@@ -65,8 +65,14 @@ class FileRow:
     @property
     def label(self) -> str:
         name = f"{self.model} keras" if self.baseline else \
-            layout.FileKey(self.model, self.format, self.recipe, self.step).label
+            layout.FileKey(self.model, self.format, self.recipe, self.step, app=self.app).label
         return name if DEFAULT_RUNTIME.get(self.format) == self.runtime else f"{name} ({self.runtime})"
+
+    @property
+    def app(self) -> bool:
+        """The app-ready variant (export --app), as its name says."""
+        named = layout.parse(self.path) if self.path else None
+        return bool(named and named.app)
 
     @property
     def measured(self) -> bool:
@@ -108,7 +114,8 @@ def key(row: Row) -> layout.FileKey | None:
         return layout.model_key(row.model)
     if row.model and row.format and row.recipe:
         step = row.graph == "step" if isinstance(row, ExportResult) else bool(getattr(row, "step", False))
-        return layout.FileKey(row.model, row.format, row.recipe, step)
+        named = layout.parse(getattr(row, "path", None) or "") if getattr(row, "path", None) else None
+        return layout.FileKey(row.model, row.format, row.recipe, step, app=bool(named and named.app))
     return None
 
 

@@ -190,7 +190,7 @@ def _cannot_run(path: Path, err: Exception, label: str) -> ModelError:
 
 class LiteRTStepSession:
     """A step file's interpreter (open_interpreter's), fed and read by signature name; resized on a change of
-    batch."""
+    batch. A file whose batch is fixed to 1 (export --app) is run one sequence at a time instead."""
 
     def __init__(self, path: Path, threads: int, backend: TFLiteBackend = TFLiteBackend.AUTO) -> None:
         self._interpreter, self.label = open_interpreter(path, threads, backend)
@@ -199,6 +199,7 @@ class LiteRTStepSession:
             details = runner.get_input_details()
             self._inputs = {k: v["index"] for k, v in details.items()}
             self._widths = {k: [int(d) for d in v["shape"][1:]] for k, v in details.items()}
+            self.batch_one_only = all(int(v["shape_signature"][0]) == 1 for v in details.values())
             self._outputs = {k: v["index"] for k, v in runner.get_output_details().items()}
             del runner
         except (RuntimeError, ValueError) as err:
@@ -213,8 +214,12 @@ class LiteRTStepSession:
             self._batch = batch
 
     def run(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        count = len(next(iter(feed.values())))
+        if self.batch_one_only and count != 1:       # a fixed batch of 1: one sequence at a time
+            outs = [self.run({name: array[i:i + 1] for name, array in feed.items()}) for i in range(count)]
+            return {name: np.concatenate([o[name] for o in outs]) for name in self._outputs}
         try:
-            self._resize(len(next(iter(feed.values()))))
+            self._resize(count)
             for name, array in feed.items():
                 self._interpreter.set_tensor(self._inputs[name], array)
             self._interpreter.invoke()

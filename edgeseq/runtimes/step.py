@@ -79,6 +79,7 @@ class StepRunner:
         self.path, self.name = Path(path), runtime
         self._backend = session
         self.backend = f"{session.label}, step model"
+        self.batch_one_only = bool(getattr(session, "batch_one_only", False))   # export --app: a fixed batch of 1
 
     def zero_state(self, batch: int) -> dict[str, np.ndarray]:
         return {s.name: np.zeros((batch, s.units), np.float32) for s in self.contract.states}

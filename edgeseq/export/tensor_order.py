@@ -1,0 +1,136 @@
+"""The documented tensor order of every exported file, and the rewrite that gives a converted file that order.
+
+Apps that feed tensors by position (Swift `copy(_:toInputAt:)`, LiteRT.js `run([...])`, tfjs, Kotlin
+`runForMultipleInputsOutputs`) need a fixed order; the TFLite converter orders a signature's tensors as it
+pleases (a step model's raw inputs came out `h1, h2, c2, row, c1`) and tf2onnx sorts outputs by name. So, after
+conversion, every file's positional order is rewritten to:
+
+    whole sequence:  inputs  pixels                      outputs  probabilities
+    step model:      inputs  row, h1[, c1], h2[, c2] ...  outputs  probabilities, next_h1[, next_c1], next_h2 ...
+
+(the step contract's order: the row, then each recurrent layer's state in layer order, h before c; outputs
+the probabilities first, then the next states in the same order). The rewrite only permutes the lists of a
+graph's inputs and outputs (TFLite: the main subgraph's `inputs`/`outputs` and the signature's tensor maps;
+ONNX: `graph.input`/`graph.output`): no tensor, op or weight changes, so every output stays bit-identical.
+
+Importing this module imports nothing heavy; `apply` imports the file's library (flatbuffers / onnx).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from edgeseq.errors import ExportError
+from edgeseq.step_contract import PROBABILITIES, StepContract, plain_name
+
+PIXELS = "pixels"
+RULE = ("positional order = this order, by name: whole-sequence files take pixels and give probabilities; step"
+        " models take row, then each recurrent layer's state in layer order (h before c) and give probabilities,"
+        " then the next states in the same order")
+
+
+@dataclass(frozen=True)
+class TensorOrder:
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"inputs": list(self.inputs), "outputs": list(self.outputs), "rule": RULE}
+
+
+def documented(contract: StepContract | None) -> TensorOrder:
+    """The order a file must have: a step model's contract order, else pixels -> probabilities."""
+    if contract is None:
+        return TensorOrder((PIXELS,), (PROBABILITIES,))
+    return TensorOrder(tuple(contract.input_names), tuple(contract.output_names))
+
+
+def file_order(facts: Any) -> TensorOrder:
+    """The names (signature names where the file has them) of a file's inputs and outputs (artifacts.FileFacts),
+    in positional order."""
+    return TensorOrder(tuple(plain_name(t) for t in facts.inputs), tuple(plain_name(t) for t in facts.outputs))
+
+
+def problem(facts: Any, contract: StepContract | None) -> str | None:
+    """Why a file's positional order is not the documented one, or None."""
+    want, have = documented(contract), file_order(facts)
+    if want == have:
+        return None
+    return (f"tensors not in the documented order: inputs {', '.join(have.inputs)} -> outputs"
+            f" {', '.join(have.outputs)}; documented: {', '.join(want.inputs)} -> {', '.join(want.outputs)}")
+
+
+def _permute(items: list[Any], name_of: Callable[[Any], str], order: tuple[str, ...], what: str) -> list[Any]:
+    by_name = {name_of(item): item for item in items}
+    if sorted(by_name) != sorted(order) or len(by_name) != len(items):
+        raise ExportError(f"the file's {what} are {sorted(by_name)}, the documented order names {sorted(order)}")
+    return [by_name[name] for name in order]
+
+
+def _tflite(path: Path, order: TensorOrder) -> None:
+    import flatbuffers  # noqa: PLC0415
+    from ai_edge_litert import schema_py_generated as schema  # noqa: PLC0415  (the object API, as export.embed)
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray(path.read_bytes()), 0)
+    main = model.subgraphs[0]
+    signature = next((s for s in model.signatureDefs or [] if s.subgraphIndex == 0), None)
+
+    def signed(maps: list[Any] | None) -> dict[int, str]:
+        return {m.tensorIndex: _text(m.name) for m in maps or []}
+
+    names_in, names_out = signed(signature.inputs if signature else None), signed(signature.outputs if signature else None)
+
+    def name_of(table: dict[int, str]) -> Callable[[int], str]:
+        return lambda index: table.get(index) or _text(main.tensors[index].name).split(":")[0]
+
+    main.inputs = _permute(list(main.inputs), name_of(names_in), order.inputs, "inputs")
+    main.outputs = _permute(list(main.outputs), name_of(names_out), order.outputs, "outputs")
+    if signature is not None:
+        signature.inputs = _permute(list(signature.inputs), lambda m: _text(m.name), order.inputs, "signature inputs")
+        signature.outputs = _permute(list(signature.outputs), lambda m: _text(m.name), order.outputs,
+                                     "signature outputs")
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    path.write_bytes(bytes(builder.Output()))
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _onnx(path: Path, order: TensorOrder) -> None:
+    import onnx  # noqa: PLC0415
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    initializers = {i.name for i in graph.initializer}
+    feeds = [v for v in graph.input if v.name not in initializers]
+    constants = [v for v in graph.input if v.name in initializers]
+    inputs = _permute(feeds, lambda v: v.name, order.inputs, "inputs")
+    outputs = _permute(list(graph.output), lambda v: v.name, order.outputs, "outputs")
+    copies = [type(v)() for v in (*inputs, *constants)]
+    for copy, v in zip(copies, (*inputs, *constants)):
+        copy.CopyFrom(v)
+    out_copies = [type(v)() for v in outputs]
+    for copy, v in zip(out_copies, outputs):
+        copy.CopyFrom(v)
+    del graph.input[:]
+    graph.input.extend(copies)
+    del graph.output[:]
+    graph.output.extend(out_copies)
+    onnx.save(model, str(path))
+
+
+WRITERS: dict[str, Callable[[Path, TensorOrder], None]] = {".tflite": _tflite, ".onnx": _onnx}
+
+
+def apply(path: Path, contract: StepContract | None) -> TensorOrder:
+    """Rewrite the file at `path` in place so that its positional order is the documented one; returns it."""
+    order = documented(contract)
+    writer = WRITERS.get(Path(path).suffix)
+    if writer is None:
+        raise ExportError(f"no tensor-order writer for {Path(path).suffix!r} files (known: {', '.join(WRITERS)})")
+    writer(Path(path), order)
+    return order
