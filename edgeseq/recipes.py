@@ -137,9 +137,14 @@ class OnnxSettings:
     quant_format: str = "QDQ"                  # onnxruntime.quantization.QuantFormat member (static only)
     calibrate_method: str = "MinMax"           # onnxruntime.quantization.CalibrationMethod member (static only)
     per_channel: bool = False                  # per-channel weight scales (static only)
+    float_layers: tuple[str, ...] = ()         # Keras layers left in float (static only; export.onnx.layer_nodes)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "float_layers", tuple(self.float_layers))   # a list from JSON: the same settings
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (v.value if isinstance(v, enum.Enum) else v) for k, v in asdict(self).items()}
+        return {k: (v.value if isinstance(v, enum.Enum) else list(v) if isinstance(v, tuple) else v)
+                for k, v in asdict(self).items()}
 
 
 @dataclass(frozen=True)

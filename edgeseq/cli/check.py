@@ -201,6 +201,9 @@ def _echo_self_description(embedded: dict[str, Any] | None, manifest: dict[str, 
     else:
         click.echo("embedded: none (exported before edgeseq embedded its facts, or by another tool)")
     _echo_mix((manifest or {}).get("quantization_mix"))
+    floats = ((manifest or {}).get("onnx_quantization") or {}).get("float_layers")
+    if floats:
+        click.echo(f"float layers (not quantized: nodes_to_exclude): {', '.join(floats)}")
     _echo_search((manifest or {}).get("search"))
     section = (manifest or {}).get("portability")
     if not section:

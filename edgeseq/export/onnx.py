@@ -74,12 +74,45 @@ def _quantize_static(source: Path, target: Path, settings: OnnxSettings, calibra
     if calibration is None:
         raise ExportError("static quantization needs calibration data")
     reader = calibration if hasattr(calibration, "get_next") else _Calibration(calibration)
-    quantize_static(str(source), str(target), reader,
+    excluded = layer_nodes(str(source), settings.float_layers) if settings.float_layers else []
+    quantize_static(str(source), str(target), reader, nodes_to_exclude=excluded,
                     quant_format=getattr(QuantFormat, settings.quant_format),
                     activation_type=getattr(QuantType, settings.activation_type),
                     weight_type=getattr(QuantType, settings.weight_type),
                     calibrate_method=getattr(CalibrationMethod, settings.calibrate_method),
                     per_channel=settings.per_channel)
+
+
+def layer_nodes(path: str, layers: tuple[str, ...]) -> list[str]:
+    """The names of the nodes that compute `layers` (Keras layer names) in a tf2onnx graph: the nodes in the
+    layer's scope (`<model>/<layer>_<n>/...`, selective.layer_pattern), and the unscoped nodes tf2onnx adds for it
+    (`LSTM__51`, `Squeeze__55`), each given to the layer of the nearest scoped node it reads from. A layer with no
+    node is an ExportError."""
+    import re  # noqa: PLC0415
+
+    import onnx  # noqa: PLC0415
+
+    from edgeseq.export.selective import layer_pattern  # noqa: PLC0415
+
+    nodes = list(onnx.load(path).graph.node)
+    producer = {output: node for node in nodes for output in node.output}
+    owner: dict[str, str | None] = {}
+
+    def layer_of(node: Any, seen: frozenset[str] = frozenset()) -> str | None:
+        if node.name in owner:
+            return owner[node.name]
+        found = next((layer for layer in layers if re.search(layer_pattern(layer), node.name + "/")), None)
+        if found is None and "/" not in node.name:      # unscoped: the layer of what it reads
+            parents = [producer[i] for i in node.input if i in producer and producer[i].name not in seen]
+            found = next((f for f in (layer_of(p, seen | {node.name}) for p in parents) if f), None)
+        owner[node.name] = found
+        return found
+
+    chosen = [node.name for node in nodes if layer_of(node) is not None]
+    missing = [layer for layer in layers if layer not in owner.values()]
+    if missing:
+        raise ExportError(f"layer(s) {', '.join(missing)} match no node of the ONNX graph")
+    return chosen
 
 
 QUANTIZERS: dict[OnnxQuantizer, Callable[[Path, Path, OnnxSettings, Any], None]] = {

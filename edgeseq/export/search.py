@@ -15,7 +15,8 @@ on per layer (edgeseq.export.selective, ai-edge-quantizer): every layer int8 wit
 then, guided by quant-debug's per-layer error on the test split (against the float file of the same graph),
 the layer where the most error is made (quant-debug: its relative error minus the layer before's) is raised to
 int16 activations, then to float, then the next layer, each mix judged with the same gate, until one meets
-the budget. Each attempt's mix is in its record; the kept file's
+the budget. Static ONNX climbs the same way, from the most accurate attempt's settings, with float as the only
+step (onnxruntime's nodes_to_exclude on the layer's nodes). Each attempt's mix is in its record; the kept file's
 manifest has its `quantization_mix`, and the record has the kept file's clipping rate per layer on the test
 split (a calibration set that does not cover the test states shows there). Where even the last mix misses,
 the refusal names the layer where the most error is made.
@@ -40,7 +41,7 @@ from edgeseq.export.selective import OUTPUT, Mix, Precision
 from edgeseq.fileio import commit_with_manifest, read_manifest, sha256_file, write_bytes_atomic
 from edgeseq.parity.compare import compare, judge
 from edgeseq.progress import Progress
-from edgeseq.recipes import GRAPHS, Format, Quant, Tolerance, recipe as recipe_row
+from edgeseq.recipes import GRAPHS, Format, OnnxQuantizer, Quant, Tolerance, recipe as recipe_row
 from edgeseq.runtimes import RuntimeName, runtimes_for
 from edgeseq.runtimes.guard import Evaluator
 
@@ -75,8 +76,8 @@ NOT_AVAILABLE = {
     Format.TFLITE: "the TFLite converter exposes no calibration method or per-channel switch for these graphs;"
                    " per-layer mixes (ai-edge-quantizer) are made for the unrolled and hoisted graphs, not for the"
                    " fused LSTM op or step models",
-    Format.ONNX: "int16 activations for the recurrent layers only, and float layers chosen from quant-debug"
-                 " (not built); quantize_static already leaves the LSTM op in float",
+    Format.ONNX: "int16 activations per layer (QDQ int16 needs opset 21 or contrib Q/DQ ops: not built); float"
+                 " layers are tried (nodes_to_exclude); quantize_static already leaves the LSTM op in float",
 }
 
 
@@ -209,16 +210,23 @@ def search(spec: ExportSpec, source: Path, out: Path, dataset: Dataset, max_loss
                                      onnx_settings=remedy.onnx_settings))
         guide = None
         if not met() and mixes_apply(spec):
-            guide = _guided_mixes(spec, source, dataset, work, run, met, out_of_time, skipped, progress)
+            best = max(((a, Path(r.path)) for a, r, _ in attempts if a.status == "ok" and r.path),
+                       key=lambda x: x[0].accuracy or 0, default=None)
+            climb = Climb(spec, source, dataset, work, run, met, out_of_time, skipped, progress)
+            guide = climb.tflite() if spec.recipe.format is Format.TFLITE else climb.onnx(best)
         return _conclude(spec, out, attempts, skipped, max_loss_pp, budget_s, dataset, started, guide)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 def mixes_apply(spec: ExportSpec) -> bool:
-    """Per-layer mixes are made for calibrated TFLite recipes on the unrolled and hoisted graphs."""
-    return (spec.recipe.format is Format.TFLITE and spec.recipe.calibrated and not spec.step
-            and spec.graph is not None and not GRAPHS[spec.graph].fused)
+    """Per-layer mixes are made for calibrated TFLite recipes on the unrolled and hoisted graphs, and for static
+    ONNX (float layers only: onnxruntime's nodes_to_exclude)."""
+    if spec.step or spec.graph is None or not spec.recipe.calibrated:
+        return False
+    if spec.recipe.format is Format.ONNX:
+        return spec.recipe.onnx is not None and spec.recipe.onnx.quantizer is OnnxQuantizer.STATIC
+    return not GRAPHS[spec.graph].fused
 
 
 @dataclass(frozen=True)
@@ -256,44 +264,91 @@ def _layer_errors(path: Path, reference: Path, dataset: Dataset) -> list[LayerEr
     return sorted(errors, key=lambda e: (-(e.added or 0), -(e.relative_rmse or 0)))
 
 
-def _guided_mixes(spec: ExportSpec, source: Path, dataset: Dataset, work: Path, run: Any, met: Any,
-                  out_of_time: Any, skipped: list[str], progress: Progress) -> Guide:
-    """Every layer int8 (int16 for int16x8) with ai-edge-quantizer, then the layer making the most error raised
-    one precision at a time (int16 activations, then float), the next layer after it, until a mix meets."""
-    base = Precision.INT16 if spec.recipe.quant is Quant.INT16X8 else Precision.INT8
-    mix = Mix(base)
-    calibration = max(spec.calibration_size, 1000)
-    attempt, path = run(mix.label, replace(spec, mix=mix, calibration_size=calibration))
-    guide = Guide([], None)
-    if attempt.status != "ok" or path is None or met():
+@dataclass
+class Climb:
+    """The per-layer phase: from a first file, quant-debug ranks the layers against the float file of the same graph,
+    the layer making the most error is raised one step, the new file judged and ranked again, until a file meets
+    the budget, every layer is float, or the time is spent."""
+    spec: ExportSpec
+    source: Path
+    dataset: Dataset
+    work: Path
+    run: Any            # (label, spec) -> (Attempt, path or None)
+    met: Any
+    out_of_time: Any
+    skipped: list[str]
+    progress: Progress
+
+    def tflite(self) -> Guide:
+        """Every layer int8 (int16 for int16x8) with ai-edge-quantizer first, then int16 activations, then float,
+        for the layer making the most error."""
+        base = Precision.INT16 if self.spec.recipe.quant is Quant.INT16X8 else Precision.INT8
+        calibration = max(self.spec.calibration_size, 1000)
+        mix = Mix(base)
+        attempt, path = self.run(mix.label, replace(self.spec, mix=mix, calibration_size=calibration))
+
+        def raise_one(layer: str) -> tuple[str, ExportSpec] | None:
+            nonlocal mix
+            now = mix.precision_of(layer)
+            if now is Precision.FLOAT:
+                return None
+            mix = mix.raised(layer, Precision.INT16 if now is Precision.INT8 else Precision.FLOAT)
+            return mix.label, replace(self.spec, mix=mix, calibration_size=calibration)
+
+        return self._climb(path if attempt.status == "ok" else None, raise_one)
+
+    def onnx(self, best: tuple[Attempt, Path] | None) -> Guide:
+        """From the most accurate attempt's settings, its layers left in float one at a time (onnxruntime's
+        nodes_to_exclude), the layer making the most error first; the output softmax is in the last layer."""
+        if best is None:
+            return Guide([], None)
+        attempt, path = best
+        kept = {k: v for k, v in (attempt.onnx_settings or {}).items() if k in ("calibrate_method", "per_channel")}
+        calibration = attempt.calibration_size or self.spec.calibration_size
+        floats: tuple[str, ...] = ()
+
+        def raise_one(layer: str) -> tuple[str, ExportSpec] | None:
+            nonlocal floats
+            if layer == OUTPUT or layer in floats:
+                return None
+            floats = (*floats, layer)
+            settings = (*kept.items(), ("float_layers", floats))
+            return (f"float layers {', '.join(floats)} (nodes_to_exclude), from attempt {attempt.number}'s settings",
+                    replace(self.spec, calibration_size=calibration, onnx_settings=settings))
+
+        return self._climb(path, raise_one)
+
+    def _climb(self, path: Path | None, raise_one: Any) -> Guide:
+        guide = Guide([], None)
+        if path is None or self.met():
+            return guide
+        fmt = self.spec.recipe.format
+        reference_spec = ExportSpec(self.spec.arch, recipe_row(fmt, Quant.FP32), self.spec.graph)
+        self.progress.log(f"      the float file of the {self.spec.graph.value} graph, to compare layers with")
+        reference = export_one(reference_spec, self.source, self.work / "float", self.dataset,
+                               Path(tempfile.mkdtemp(dir=self.work)))
+        if reference.status != "ok" or reference.path is None:
+            guide.note = f"no float file to compare layers with: {reference.reason}"
+            return guide
+        guide.reference = Path(reference.path)
+        while not self.met():
+            guide.errors = _layer_errors(path, guide.reference, self.dataset)
+            step = next((s for s in map(raise_one, (e.layer for e in guide.errors)) if s is not None), None)
+            if step is None:
+                break
+            if self.out_of_time():
+                self.skipped.append("further per-layer mixes")
+                break
+            attempt, made = self.run(*step)
+            path = made if attempt.status == "ok" and made is not None else path
         return guide
-    reference_spec = ExportSpec(spec.arch, recipe_row(Format.TFLITE, Quant.FP32), spec.graph)
-    progress.log(f"      the float file of the {spec.graph.value} graph, to compare layers with")
-    reference = export_one(reference_spec, source, work / "float", dataset, Path(tempfile.mkdtemp(dir=work)))
-    if reference.status != "ok" or reference.path is None:
-        guide.note = f"no float file to compare layers with: {reference.reason}"
-        return guide
-    guide.reference = Path(reference.path)
-    while not met():
-        guide.errors = _layer_errors(path, guide.reference, dataset)
-        candidates = [e for e in guide.errors if mix.precision_of(e.layer) is not Precision.FLOAT]
-        if not candidates:
-            break
-        if out_of_time():
-            skipped.append("further per-layer mixes")
-            break
-        worst = candidates[0].layer
-        mix = mix.raised(worst, Precision.INT16 if mix.precision_of(worst) is Precision.INT8 else Precision.FLOAT)
-        attempt, made = run(mix.label, replace(spec, mix=mix, calibration_size=calibration))
-        path = made if attempt.status == "ok" and made is not None else path
-    return guide
 
 
 def _record(attempts: list[Attempt], kept: Attempt | None, skipped: list[str], max_loss_pp: float, budget_s: float,
             dataset: Dataset, met: bool, seconds: float, fmt: Format,
             layers: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"layers_of_kept": layers, "max_loss_pp": max_loss_pp, "met": met, "proven": bool(kept and met and kept.outcome == "pass"),
-            "kept": kept.number if kept else None,
+    return {"max_loss_pp": max_loss_pp, "met": met, "proven": bool(kept and met and kept.outcome == "pass"),
+            "kept": kept.number if kept else None, "layers_of_kept": layers,
             "judged_on": {k: dataset.identity().get(k) for k in ("name", "test_count", "sha256")},
             "calibrated_on": "training split", "time_budget_s": budget_s, "seconds": round(seconds, 1),
             "attempts": [a.to_dict() for a in attempts], "not_tried_time_budget": skipped,
