@@ -39,7 +39,6 @@ class Library:
     install_hint: str
     tflite_backend: TFLiteBackend | None = None     # the --tflite-backend value that forces it
     npm: str | None = None             # an npm package in js/node_modules, run by Node (edgeseq.runtimes.node_runtime)
-    prefix: str = ""                   # how its adapter's backend label starts (lower case; default: the label's)
 
     def installed(self) -> bool:
         return self.missing() is None
@@ -113,11 +112,11 @@ RUNTIMES: dict[RuntimeName, RuntimeRow] = {
     # (js/edgeseq-runner.mjs, its own process: the timing loop runs there), LiteRT.js and onnxruntime's JS packages
     RuntimeName.LITERT_COMPILED: RuntimeRow(
         RuntimeName.LITERT_COMPILED, (".tflite",), "edgeseq.runtimes.litert_compiled_runtime",
-        (Library("LiteRT CompiledModel", "ai_edge_litert", RUNTIME_INSTALL, prefix="litert compiledmodel"),),
+        (Library("LiteRT CompiledModel", "ai_edge_litert", RUNTIME_INSTALL),),
         needs="ai_edge_litert", isolated=True, optional=True, by_default=False, runs_step_models=True),
     RuntimeName.LITERTJS: RuntimeRow(
         RuntimeName.LITERTJS, (".tflite",), "edgeseq.runtimes.node_runtime",
-        (Library("LiteRT.js", "", JS_INSTALL, npm="@litertjs/core", prefix="litert.js"),), needs=None,
+        (Library("LiteRT.js", "", JS_INSTALL, npm="@litertjs/core"),), needs=None,
         optional=True, by_default=False),
     RuntimeName.ONNXRUNTIME_NODE: RuntimeRow(
         RuntimeName.ONNXRUNTIME_NODE, (".onnx",), "edgeseq.runtimes.node_runtime",
