@@ -99,7 +99,7 @@ def handle(request: dict[str, Any], workdir: Any = None) -> dict[str, Any]:
 
     module = importlib.import_module(runtimes.RUNTIMES[runtimes.RuntimeName(request["runtime"])].module)
     if hasattr(module, "measure"):   # a runtime in its own process (Node): timed and its memory read there
-        return module.measure(request, _inputs(request, data))
+        return module.measure(request, _inputs(request, data), summarise)
     runtime, digits, cost, probe = start(request)
     batches = []
     for batch in request["batches"]:

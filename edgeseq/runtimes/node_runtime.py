@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -24,10 +23,9 @@ import numpy as np
 from edgeseq.artifacts import is_step_file, read_facts
 from edgeseq.errors import ModelError, RuntimeUnavailable
 from edgeseq.procs import run_child, signal_name
-from edgeseq.runtimes.table import JS_INSTALL, RUNTIMES, RuntimeName
+from edgeseq.runtimes.node_env import BRIDGE, js_dir, missing
+from edgeseq.runtimes.table import RUNTIMES, RuntimeName
 
-JS_DIR_ENV = "EDGESEQ_JS_DIR"          # where js/ is (default: the source checkout's, beside the package)
-BRIDGE = "edgeseq-runner.mjs"
 TIMEOUT_S = 900
 ENGINES = {RuntimeName.ONNXRUNTIME_NODE: "onnxruntime-node", RuntimeName.ONNXRUNTIME_WEB: "onnxruntime-web",
            RuntimeName.LITERTJS: "litertjs"}
@@ -39,21 +37,6 @@ REFUSALS: tuple[tuple[re.Pattern[str], str], ...] = (
      " uint8)"),
     (re.compile(r"Variable tensors not yet supported"), "variable tensors (the fused LSTM keeps its state in them)"),
 )
-
-
-def js_dir() -> Path:
-    return Path(os.environ.get(JS_DIR_ENV) or Path(__file__).resolve().parents[2] / "js")
-
-
-def missing(npm: str) -> str | None:
-    """Why Node cannot run this npm package here (no node, or the package not in js/node_modules), or None."""
-    if shutil.which("node") is None:
-        return f"node is not installed (Debian: apt-get install nodejs npm; then {JS_INSTALL})"
-    if not (js_dir() / BRIDGE).is_file():
-        return f"{js_dir() / BRIDGE} is missing (the app runtimes need edgeseq's source checkout)"
-    if not (js_dir() / "node_modules" / npm / "package.json").is_file():
-        return f"{npm} is not installed in js/node_modules ({JS_INSTALL})"
-    return None
 
 
 def call(runtime: RuntimeName, request: dict[str, Any], folder: Path, path: Path) -> dict[str, Any]:
@@ -128,10 +111,10 @@ class NodeRuntime:
         return lambda: self.predict(digits)
 
 
-def measure(request: dict[str, Any], digits: np.ndarray) -> dict[str, Any]:
-    """The bench worker's answer for one file × Node runtime, every figure measured inside Node."""
-    from edgeseq.bench.worker import summarise  # noqa: PLC0415
-
+def measure(request: dict[str, Any], digits: np.ndarray, summarise: Callable[[list[int]], dict[str, float]]
+            ) -> dict[str, Any]:
+    """The bench worker's answer for one file × Node runtime, every figure measured inside Node (`summarise`: the
+    worker's percentiles of nanosecond samples)."""
     runtime, path = RuntimeName(request["runtime"]), Path(request["path"])
     loaded = NodeRuntime(path, runtime, request["threads"])
     need = max(request["batches"])

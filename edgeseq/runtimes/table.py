@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgeseq.environment import installed
+from edgeseq.runtimes.node_env import JS_INSTALL, missing as node_missing
 
 
 class RuntimeName(str, enum.Enum):
@@ -46,9 +47,7 @@ class Library:
     def missing(self) -> str | None:
         """Why it cannot run here (what is not installed, and how to install it), or None."""
         if self.npm:
-            from edgeseq.runtimes.node_runtime import missing  # noqa: PLC0415
-
-            return missing(self.npm)
+            return node_missing(self.npm)
         return None if installed(self.module) else f"{self.module} is not installed ({self.install_hint})"
 
 
@@ -64,6 +63,7 @@ class RuntimeRow:
     by_default: bool = True            # chosen when no runtime is named (False: only by --runtime NAME)
     runs_step_models: bool = False     # step models (one row and the state in, probabilities and state out)
     portable: bool = True              # a column of the portability table (the exported files' runtimes)
+    in_node: bool = False              # runs in a Node process of its own: only `bench` times it (in Node)
 
     @property
     def install_hint(self) -> str:
@@ -78,7 +78,6 @@ class RuntimeRow:
 
 
 RUNTIME_INSTALL = "pip install 'edgeseq[runtime]'"
-JS_INSTALL = "tools/install-js.sh (Node 20+ and npm, in a source checkout)"
 LITERT_LIBRARIES = (
     Library("LiteRT", "ai_edge_litert", RUNTIME_INSTALL, TFLiteBackend.LITERT),
     Library("tflite-runtime", "tflite_runtime",
@@ -117,15 +116,15 @@ RUNTIMES: dict[RuntimeName, RuntimeRow] = {
     RuntimeName.LITERTJS: RuntimeRow(
         RuntimeName.LITERTJS, (".tflite",), "edgeseq.runtimes.node_runtime",
         (Library("LiteRT.js", "", JS_INSTALL, npm="@litertjs/core"),), needs=None,
-        optional=True, by_default=False),
+        optional=True, by_default=False, in_node=True),
     RuntimeName.ONNXRUNTIME_NODE: RuntimeRow(
         RuntimeName.ONNXRUNTIME_NODE, (".onnx",), "edgeseq.runtimes.node_runtime",
         (Library("onnxruntime-node", "", JS_INSTALL, npm="onnxruntime-node"),), needs=None,
-        optional=True, by_default=False),
+        optional=True, by_default=False, in_node=True),
     RuntimeName.ONNXRUNTIME_WEB: RuntimeRow(
         RuntimeName.ONNXRUNTIME_WEB, (".onnx",), "edgeseq.runtimes.node_runtime",
         (Library("onnxruntime-web", "", JS_INSTALL, npm="onnxruntime-web"),), needs=None,
-        optional=True, by_default=False),
+        optional=True, by_default=False, in_node=True),
 }
 
 
@@ -147,3 +146,7 @@ def step_runtime_for(path: Path) -> RuntimeName:
             return row.name
     runs = sorted({s for row in RUNTIMES.values() if row.runs_step_models for s in row.suffixes})
     raise ValueError(f"no runtime runs step models in {suffix or 'this'} files (step models: {', '.join(runs)})")
+
+
+IN_NODE_ONLY_BENCH = ("timed inside Node by `edgeseq bench` only (this mode times calls in a Python worker, which for"
+                      " a Node runtime would time a process start per call)")
