@@ -141,3 +141,11 @@ def test_bench_times_inside_node_and_rows_carry_the_runtime(tmp_path):
         assert row["backend"].startswith("onnxruntime-node 1.") and row["runs"] >= 20
         assert 0 < row["p50_us"] <= row["p99_us"] and "node process" in row["memory_method"]
         assert (row["step_p50_us"] is not None) == ("step" in row["path"])
+    # the rows join the report like any other runtime's: one file row per file × runtime, batch 1 its p50
+    from edgeseq.bench.runner import BenchResult
+    from edgeseq.report.inputs import Inputs
+    from edgeseq.report.join import file_rows
+
+    joined = file_rows(Inputs(str(tmp_path), (), (), (), tuple(BenchResult.from_dict(r) for r in rows)))
+    assert {(r.runtime, r.p50_us) for r in joined} == {("onnxruntime-node", r["p50_us"]) for r in rows
+                                                       if r["batch"] == 1}
