@@ -20,14 +20,14 @@ from edgeseq.environment import installed as is_installed
 from edgeseq.errors import EdgeseqError
 from edgeseq.parity.compare import compare, judge
 from edgeseq.recipes import Tolerance
-from edgeseq.runtimes.table import RuntimeName, TFLiteBackend, portable_libraries
+from edgeseq.runtimes.table import RUNTIMES, RuntimeName, TFLiteBackend, portable_libraries
 from edgeseq.runtimes.guard import Evaluator
 
 
 @dataclass(frozen=True)
 class Backend:
     """One library that runs files of one format, as the report's portability table names it."""
-    label: str                       # LiteRT | tflite-runtime | tf.lite | onnxruntime | OpenVINO
+    label: str                       # LiteRT | tflite-runtime | tf.lite | onnxruntime | OpenVINO | the app runtimes
     suffix: str
     runtime: RuntimeName
     module: str                      # importable when installed
@@ -38,8 +38,9 @@ class Backend:
 BACKENDS: tuple[Backend, ...] = tuple(
     Backend(lib.label, suffix, row.name, lib.module, (lib.tflite_backend or TFLiteBackend.AUTO).value)
     for row, lib in portable_libraries() for suffix in row.suffixes)
-# the columns of the report's portability table (tf.lite runs the same kernels as LiteRT)
-TABLE_COLUMNS = ("LiteRT", "tflite-runtime", "onnxruntime", "OpenVINO")
+# the columns of the report's portability table (tf.lite runs the same kernels as LiteRT); then the app runtimes
+TABLE_COLUMNS = ("LiteRT", "tflite-runtime", "onnxruntime", "OpenVINO", "LiteRT CompiledModel", "LiteRT.js",
+                 "onnxruntime-node", "onnxruntime-web")
 
 # Kernels a runtime is known to lack, as measured with it: (backend, its version, op, first op version it
 # cannot run). tflite-runtime 2.14 is its last release; loading a dynamic-range file there says
@@ -74,7 +75,9 @@ class Cell:
 
 
 def installed(backend: Backend) -> bool:
-    return is_installed(backend.module)
+    """Whether its library can run here (a Python module installed; Node and an npm package, for the app runtimes)."""
+    library = next((lib for lib in RUNTIMES[backend.runtime].libraries if lib.label == backend.label), None)
+    return library.installed() if library is not None else is_installed(backend.module)
 
 
 def known_limits(facts: FileFacts) -> list[Cell]:

@@ -34,6 +34,7 @@ from edgeseq.errors import DataError, EdgeseqError
 from edgeseq.progress import Progress, ProgressLike, as_progress
 from edgeseq.rows import from_dict
 from edgeseq.runtimes import RuntimeName
+from edgeseq.runtimes.table import IN_NODE_ONLY_BENCH
 
 WORKER = "edgeseq.bench.profile_worker"
 PROFILE_FILE = "profile.json"          # OUT/profile.json, what `bench --profile --out OUT` writes
@@ -61,6 +62,11 @@ PROFILERS: dict[RuntimeName, Profiler] = {
               " native tool has one: benchmark_model --graph=FILE --enable_op_profiling=true"),
     RuntimeName.KERAS: Profiler(
         None, "the Keras model is the reference: edgeseq does not profile TensorFlow per op"),
+    RuntimeName.LITERT_COMPILED: Profiler(
+        None, "LiteRT's Python API exposes no op profiler (CompiledModel); the native tool has one:"
+              " benchmark_model --graph=FILE --enable_op_profiling=true"),
+    **{name: Profiler(None, f"edgeseq does not profile per op in Node; {name.value} is {IN_NODE_ONLY_BENCH}")
+       for name in (RuntimeName.LITERTJS, RuntimeName.ONNXRUNTIME_NODE, RuntimeName.ONNXRUNTIME_WEB)},
 }
 STEP_MODELS = ("a step model is not profiled (one step is a small graph run once per row); profile the"
                " whole-sequence file of its recipe")

@@ -182,12 +182,13 @@ def unavailable(runtime: RuntimeName, tflite_backend: str, progress: Progress) -
     """Why the runtime cannot run on this machine (its library is not installed; with the install hint, and
     logged), or None."""
     row = runtimes.RUNTIMES[runtime]
-    needs = "tensorflow" if runtime is RuntimeName.LITERT and tflite_backend == "tf" else row.needs
-    if needs and not installed(needs):
-        reason = f"{needs} is not installed ({row.install_hint})"
+    if runtime is RuntimeName.LITERT and tflite_backend == "tf":
+        reason = None if installed("tensorflow") else f"tensorflow is not installed ({row.install_hint})"
+    else:
+        reason = row.missing()
+    if reason is not None:
         progress.log(f"      unsupported: {reason}")
-        return reason
-    return None
+    return reason
 
 
 def run_measurement(worker: str, path: Path, runtime: RuntimeName, threads: int,

@@ -41,6 +41,7 @@ from edgeseq.fileio import read_manifest
 from edgeseq.progress import Progress, ProgressLike, as_progress
 from edgeseq.rows import from_dict
 from edgeseq.runtimes import RuntimeName
+from edgeseq.runtimes.table import IN_NODE_ONLY_BENCH, RUNTIMES
 
 DEFAULT_LENGTHS = (28, 56, 112, 224, 448)
 DEFAULT_BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -220,7 +221,8 @@ def _measure(path: Path, runtime: RuntimeName, threads: int, config: ScalingConf
             progress.log(f"      failed: {reason}")
     if reason is not None:
         return rows("failed", reason, grid), None, TIMESTEPS, None
-    unavailable = runner.unavailable(runtime, config.tflite_backend, progress)
+    unavailable = IN_NODE_ONLY_BENCH if RUNTIMES[runtime].in_node else \
+        runner.unavailable(runtime, config.tflite_backend, progress)
     if unavailable:
         return rows("unsupported", unavailable, grid), None, axis, None
     by_point: dict[tuple[int, int], ScalingPoint] = {}

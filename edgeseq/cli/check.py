@@ -38,8 +38,9 @@ VALIDATE_COLUMNS = (
                   " digits of the shipped sample, which are then the test digits).")
 @data_option("Test data: sample, mnist, uea:NAME or a path (.npz, .ts, IDX folder).")
 @limit_option()
-@runtime_options(None, "Runtimes to use: litert, onnxruntime, openvino. Default: every one that loads the file"
-                       " (openvino where it is installed).", several_threads=False,
+@runtime_options(None, "Runtimes to use: litert, onnxruntime, openvino, and the app runtimes litert-compiled,"
+                       " litertjs, onnxruntime-node, onnxruntime-web (Node: tools/install-js.sh). Default: every one"
+                       " that loads the file (openvino where it is installed; app runtimes only by name).", several_threads=False,
                  threads_help="Threads for the runtimes (one count).")
 @click.option("--max-abs-diff", type=Finite(0, 1), default=None,
               help="Override every file's max_abs_diff tolerance.")

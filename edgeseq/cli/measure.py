@@ -33,8 +33,9 @@ REPORT_COLUMNS = (
 
 @click.command()
 @paths_argument(".tflite", ".onnx", ".keras")
-@runtime_option(None, "Runtimes: litert, onnxruntime, openvino, keras. Default: every one that loads the file"
-                      " (openvino where it is installed).")
+@runtime_option(None, "Runtimes: litert, onnxruntime, openvino, keras, and the app runtimes litert-compiled,"
+                      " litertjs, onnxruntime-node, onnxruntime-web (Node: timed inside Node). Default: every one"
+                      " that loads the file (openvino where it is installed; app runtimes only by name).")
 @tflite_backend_option()
 @threads_option(several=True, default=None, help="Thread counts, e.g. 1,2: each file is measured at each count.",
                 tail=mode_help("threads"))

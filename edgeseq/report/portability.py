@@ -1,4 +1,5 @@
-"""The portability table: exported file × runtime library (LiteRT, tflite-runtime, onnxruntime, OpenVINO),
+"""The portability table: exported file × runtime library (LiteRT, tflite-runtime, onnxruntime, OpenVINO, and the
+app runtimes: LiteRT CompiledModel, LiteRT.js, onnxruntime-node, onnxruntime-web),
 each cell pass, fail or can't load, with the reason.
 
 A cell comes from the validate rows of this run where one ran the file in that library (the full test
@@ -15,8 +16,12 @@ from edgeseq.export.exporter import ExportResult
 from edgeseq.parity.compare import ParityReport
 from edgeseq.portability import TABLE_COLUMNS, Cell, cells_of, loads
 
-# a validate row's backend string starts with its library's name
-LIBRARY_COLUMN = (("ai-edge-litert", "LiteRT"), ("tflite-runtime", "tflite-runtime"), ("onnxruntime", "onnxruntime"),
+# a validate row's backend string starts with its library's name (the longer names first: "onnxruntime-node ..."
+# is not onnxruntime's; the CompiledModel's label names ai-edge-litert after "LiteRT CompiledModel")
+LIBRARY_COLUMN = (("litert compiledmodel", "LiteRT CompiledModel"), ("litert-compiled", "LiteRT CompiledModel"),
+                  ("litert.js", "LiteRT.js"), ("litertjs", "LiteRT.js"),
+                  ("onnxruntime-node", "onnxruntime-node"), ("onnxruntime-web", "onnxruntime-web"),
+                  ("ai-edge-litert", "LiteRT"), ("tflite-runtime", "tflite-runtime"), ("onnxruntime", "onnxruntime"),
                   ("openvino", "OpenVINO"))
 STATUS_TEXT = {"pass": "pass", "fail": "fail", "inconclusive": "inconclusive", "cannot-load": "can't load"}
 

@@ -19,7 +19,6 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from edgeseq.artifacts import is_step_file
-from edgeseq.environment import installed
 from edgeseq.errors import RuntimeUnavailable
 from edgeseq.layout import EXPORT_SUFFIXES
 from edgeseq.runtimes.table import (  # noqa: F401  (the table's names, for the runtime side's callers)
@@ -44,14 +43,13 @@ ARTIFACT_SUFFIXES = EXPORT_SUFFIXES
 
 def available(runtime: RuntimeName) -> bool:
     """Whether the library this runtime needs is installed here (checked without importing it)."""
-    needs = RUNTIMES[runtime].needs
-    return needs is None or installed(needs)
+    return RUNTIMES[runtime].missing() is None
 
 
 def default_runtimes() -> list[RuntimeName]:
     """The runtimes used when none is asked for: every one, except optional extras not installed here (the
-    others say why they cannot run, e.g. keras without TensorFlow)."""
-    return [r for r in RuntimeName if not RUNTIMES[r].optional or available(r)]
+    others say why they cannot run, e.g. keras without TensorFlow) and the app runtimes (only by name)."""
+    return [r for r in RuntimeName if RUNTIMES[r].by_default and (not RUNTIMES[r].optional or available(r))]
 
 
 def runtime_names(value: str | None) -> list[RuntimeName]:
@@ -67,8 +65,8 @@ def runtime_names(value: str | None) -> list[RuntimeName]:
         except ValueError as err:
             raise ValueError(f"unknown runtime {part!r}; choose from {', '.join(r.value for r in RuntimeName)}") from err
         row = RUNTIMES[name]
-        if row.optional and not available(name):
-            raise RuntimeUnavailable(f"runtime {name.value}: {row.needs} is not installed ({row.install_hint})")
+        if row.optional and (missing := row.missing()) is not None:
+            raise RuntimeUnavailable(f"runtime {name.value}: {missing}")
         names.append(name)
     return names
 
@@ -100,11 +98,14 @@ def load(path: Path, runtime: RuntimeName, threads: int = 1, step: bool | None =
         from edgeseq.runtimes.step import StepRunner  # noqa: PLC0415
 
         return StepRunner(Path(path), runtime.value, module.step_session(Path(path), threads=threads, **options))
-    return module.load(Path(path), threads=threads, **options)
+    return module.load(Path(path), threads=threads, **(options | {"runtime": runtime.value}))
 
 
 def predict_in_batches(runtime: Runtime, digits: np.ndarray, batch: int = 256) -> np.ndarray:
-    """Whole-array prediction at a fixed chunk size (quantized kernels can depend slightly on batch size)."""
+    """Whole-array prediction at a fixed chunk size (quantized kernels can depend slightly on batch size); a
+    runtime in another process (Node) is given the whole array at once and chunks it there."""
+    if getattr(runtime, "chunks_itself", False):
+        return runtime.predict(digits)
     size = 1 if runtime.batch_one_only else batch
     parts = [runtime.predict(digits[i:i + size]) for i in range(0, len(digits), size)]
     return np.concatenate(parts, axis=0) if parts else np.zeros((0, 10), np.float32)

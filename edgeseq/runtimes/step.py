@@ -77,6 +77,7 @@ class StepRunner:
     def __init__(self, path: Path, runtime: str, session: StepSession) -> None:
         self.contract = contract_of(path)
         self.path, self.name = Path(path), runtime
+        self.batch_one_only = getattr(session, "batch_one_only", False)   # one sequence per run (CompiledModel)
         self._backend = session
         self.backend = f"{session.label}, step model"
         self.batch_one_only = bool(getattr(session, "batch_one_only", False))   # export --app: a fixed batch of 1
