@@ -75,3 +75,52 @@ def test_on_japanese_vowels_the_converters_int8_lstm_fails_and_the_per_layer_fil
     assert row["outcome"] != "fail" and row["delta_accuracy_pp"] == pytest.approx(kept["delta_accuracy_pp"]), row
     inspected = run_cli("inspect", path)
     assert "quantization mix (ai-edge-quantizer" in inspected.stdout, inspected.stdout
+
+
+def _climb(monkeypatch, tmp_path, quant: str, meets_when) -> tuple[list[str], object]:
+    """The search's per-layer phase with its three measurements stubbed: the float file exports, quant-debug
+    ranks dense above lstm_1 every time, and an attempt meets the budget when `meets_when(spec)`."""
+    from edgeseq.export import search
+    from edgeseq.export.exporter import ExportResult, ExportSpec
+    from edgeseq.progress import NullProgress
+    from edgeseq.recipes import Graph, recipe
+
+    float_file = tmp_path / "float.tflite"
+    float_file.write_bytes(b"stub")
+    monkeypatch.setattr(search, "export_one", lambda *a, **k: ExportResult(
+        "lstm", "tflite", "fp32", "unrolled-b1", "ok", str(float_file), 4, None, None, None, 0.0))
+    ranking = [search.LayerError("dense", 0.05, 0.0, 0.04), search.LayerError("lstm_1", 0.01, 0.02, 0.01)]
+    monkeypatch.setattr(search, "_layer_errors", lambda path, reference, dataset: ranking)
+    labels: list[str] = []
+    passed: list[bool] = []
+
+    def run(label, spec):
+        labels.append(label)
+        passed.append(meets_when(spec))
+        return search.Attempt(len(labels), label, 1000, None, "ok"), tmp_path / f"attempt-{len(labels)}.tflite"
+
+    climb = search.Climb(ExportSpec("lstm", recipe("tflite", quant), Graph.UNROLLED_B1), tmp_path, None, tmp_path,
+                         run, lambda: any(passed), lambda: False, [], NullProgress())
+    return labels, climb.tflite()
+
+
+def test_the_climb_raises_the_layer_making_most_error_to_int16_then_float_then_the_next(monkeypatch, tmp_path):
+    labels, guide = _climb(monkeypatch, tmp_path, "int8",
+                           lambda spec: spec.mix.precision_of("lstm_1") is Precision.FLOAT)
+    assert labels == ["ai-edge-quantizer: every layer int8",
+                      "ai-edge-quantizer: every layer int8 but dense int16",
+                      "ai-edge-quantizer: every layer int8 but dense float",
+                      "ai-edge-quantizer: every layer int8 but dense float, lstm_1 int16",
+                      "ai-edge-quantizer: every layer int8 but dense float, lstm_1 float"]
+    assert [e.layer for e in guide.first] == ["dense", "lstm_1"] and guide.reference == tmp_path / "float.tflite"
+
+
+def test_the_climb_stops_at_the_first_mix_that_meets_and_int16x8_goes_straight_to_float(monkeypatch, tmp_path):
+    labels, _ = _climb(monkeypatch, tmp_path, "int16x8", lambda spec: spec.mix.layers != ())
+    assert labels == ["ai-edge-quantizer: every layer int16", "ai-edge-quantizer: every layer int16 but dense float"]
+
+
+def test_when_every_layer_is_float_the_climb_ends_without_a_mix_that_meets(monkeypatch, tmp_path):
+    labels, guide = _climb(monkeypatch, tmp_path, "int8", lambda spec: False)
+    assert len(labels) == 5 and labels[-1].endswith("dense float, lstm_1 float")
+    assert guide.errors[0].layer == "dense"

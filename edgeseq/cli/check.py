@@ -241,12 +241,13 @@ def _echo_search(search: dict[str, Any] | None) -> None:
                    if attempt.get("status") == "ok" else f"{attempt.get('status')}: {attempt.get('reason')}")
         click.echo(f"  attempt {attempt['number']} ({attempt['remedy']}, calibration"
                    f" {attempt.get('calibration_size')}): {figures}")
-    layers = search.get("layers_of_kept")
-    if layers:
-        clipping = ", ".join(f"{name} {(rate or 0) * 100:.2f} %" for name, rate in layers["clipping"].items())
-        flagged = layers.get("clipping_flagged") or []
-        click.echo(f"  clipping on {layers['measured_on']}: {clipping}"
-                   + (f"; calibration does not cover {', '.join(flagged)}" if flagged else ""))
+    for key, which in (("layers_before_raising", "every layer at the base precision"), ("layers_of_kept", "kept")):
+        layers = search.get(key)
+        if layers:
+            clipping = ", ".join(f"{name} {(rate or 0) * 100:.2f} %" for name, rate in layers["clipping"].items())
+            flagged = layers.get("clipping_flagged") or []
+            click.echo(f"  clipping ({which}) on {layers['measured_on']}: {clipping}"
+                       + (f"; the calibration does not cover the test values of {', '.join(flagged)}" if flagged else ""))
 
 
 COMMANDS: tuple[Any, ...] = (validate, inspect)

@@ -240,10 +240,12 @@ class LayerError:
 
 @dataclass
 class Guide:
-    """What the per-layer phase learned: the layers by error in the last attempt judged, and the float file."""
+    """What the per-layer phase learned: the layers by error in the last attempt judged (and in the first: the
+    diagnosis before any layer was raised), and the float file."""
     errors: list[LayerError]
     reference: Path | None
     note: str | None = None
+    first: list[LayerError] | None = None
 
 
 CLIPPING_FLAG = 0.01   # a layer clipping more than 1 % of its test values: calibration does not cover them
@@ -333,6 +335,7 @@ class Climb:
         guide.reference = Path(reference.path)
         while not self.met():
             guide.errors = _layer_errors(path, guide.reference, self.dataset)
+            guide.first = guide.first if guide.first is not None else guide.errors
             step = next((s for s in map(raise_one, (e.layer for e in guide.errors)) if s is not None), None)
             if step is None:
                 break
@@ -346,13 +349,21 @@ class Climb:
 
 def _record(attempts: list[Attempt], kept: Attempt | None, skipped: list[str], max_loss_pp: float, budget_s: float,
             dataset: Dataset, met: bool, seconds: float, fmt: Format,
-            layers: dict[str, Any] | None = None) -> dict[str, Any]:
+            layers: dict[str, Any] | None = None, first: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"max_loss_pp": max_loss_pp, "met": met, "proven": bool(kept and met and kept.outcome == "pass"),
-            "kept": kept.number if kept else None, "layers_of_kept": layers,
+            "kept": kept.number if kept else None, "layers_of_kept": layers, "layers_before_raising": first,
             "judged_on": {k: dataset.identity().get(k) for k in ("name", "test_count", "sha256")},
             "calibrated_on": "training split", "time_budget_s": budget_s, "seconds": round(seconds, 1),
             "attempts": [a.to_dict() for a in attempts], "not_tried_time_budget": skipped,
             "not_available": NOT_AVAILABLE[fmt]}
+
+
+def _layer_table(errors: list[LayerError], dataset: Dataset) -> dict[str, Any]:
+    return {"measured_on": f"the first {min(200, len(dataset.y_test))} test {dataset.units}",
+            "relative_rmse": {e.layer: e.relative_rmse for e in errors},
+            "clipping": {e.layer: e.clipping for e in errors},
+            "clipping_flagged": [e.layer for e in errors if (e.clipping or 0) > CLIPPING_FLAG],
+            "flag_above": CLIPPING_FLAG}
 
 
 def _kept_layers(kept_path: Path, guide: Guide | None, dataset: Dataset) -> dict[str, Any] | None:
@@ -360,12 +371,7 @@ def _kept_layers(kept_path: Path, guide: Guide | None, dataset: Dataset) -> dict
     its graph), the layers clipping more than CLIPPING_FLAG flagged; None where no per-layer phase ran."""
     if guide is None or guide.reference is None:
         return None
-    errors = _layer_errors(kept_path, guide.reference, dataset)
-    return {"measured_on": f"the first {min(200, len(dataset.y_test))} test {dataset.units}",
-            "relative_rmse": {e.layer: e.relative_rmse for e in errors},
-            "clipping": {e.layer: e.clipping for e in errors},
-            "clipping_flagged": [e.layer for e in errors if (e.clipping or 0) > CLIPPING_FLAG],
-            "flag_above": CLIPPING_FLAG}
+    return _layer_table(_layer_errors(kept_path, guide.reference, dataset), dataset)
 
 
 def _holder(guide: Guide | None) -> str:
@@ -394,8 +400,9 @@ def _conclude(spec: ExportSpec, out: Path, attempts: list[tuple[Attempt, ExportR
                        max(pool, key=lambda x: (x[0].accuracy or 0, -(x[0].p50_us or 0))))
     source_path = Path(result.path)
     layers = _kept_layers(source_path, guide, dataset)
+    first = _layer_table(guide.first, dataset) if guide is not None and guide.first else None
     record = _record(tried, kept, skipped, max_loss_pp, budget_s, dataset, met, time.perf_counter() - started,
-                     spec.recipe.format, layers)
+                     spec.recipe.format, layers, first)
     final_dir = out / spec.arch.value if met else out / spec.arch.value / REJECTED
     target = final_dir / source_path.name
     _place(source_path, target, record)

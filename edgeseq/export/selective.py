@@ -80,7 +80,7 @@ class Mix:
             raise ExportError(f"not a quantization mix: {data!r}") from err
 
 
-OUTPUT = "(output)"   # the ops outside every layer's scope: the model's output op (the softmax), named by TF
+OUTPUT = "(output)"   # the op that writes the model's output tensor (the softmax), in no layer's scope
 
 
 def layer_pattern(layer: str) -> str:
@@ -88,8 +88,6 @@ def layer_pattern(layer: str) -> str:
     scopes), e.g. `lstm_1/lstm_2_1/lstm_cell_3/mul_2` for layer lstm_2. The first scope is the model's, never a
     layer's: the seed LSTM model's scope `lstm_1` is not its layer lstm_1 (whose scope is `lstm_1_1`), and the
     scope of layer `dense` is `dense_1`, never the layer `dense_1`'s (`dense_1_1`)."""
-    if layer == OUTPUT:
-        return r"^[^/]*$"
     return rf"^[^/;]+/(?:[^/;]+/)*?{re.escape(layer)}_\d+/"
 
 
@@ -117,8 +115,9 @@ def _calibration_without_xnnpack() -> Iterator[None]:
         utils.create_tfl_interpreter = original
 
 
-def _signature(float_model: bytes) -> tuple[str, str, list[str]]:
-    """(signature key, input name, every op's output tensor names) of the float file."""
+def _signature(float_model: bytes) -> tuple[str, str, list[str], list[str]]:
+    """(signature key, input name, every op's output tensor names, the model's output tensor names) of the float
+    file."""
     from ai_edge_litert.interpreter import Interpreter  # noqa: PLC0415
 
     interpreter = Interpreter(model_content=float_model)
@@ -130,7 +129,12 @@ def _signature(float_model: bytes) -> tuple[str, str, list[str]]:
         raise ExportError("selective quantization needs a whole-sequence file (one input)")
     details = interpreter.get_tensor_details()
     names = [details[i]["name"] for op in interpreter._get_ops_details() for i in op["outputs"] if i >= 0]
-    return key, io["inputs"][0], names
+    return key, io["inputs"][0], names, [d["name"] for d in interpreter.get_output_details()]
+
+
+def _pattern(layer: str, outputs: list[str]) -> str:
+    """The regex of a layer's ops; OUTPUT: the op that writes the model's output tensor."""
+    return f"^(?:{'|'.join(map(re.escape, outputs))})$" if layer == OUTPUT else layer_pattern(layer)
 
 
 def quantize(float_model: bytes, mix: Mix, calibration: np.ndarray) -> bytes:
@@ -138,9 +142,9 @@ def quantize(float_model: bytes, mix: Mix, calibration: np.ndarray) -> bytes:
     activations calibrated on `calibration` (N, T, F) sequences, one at a time."""
     from ai_edge_quantizer import algorithm_manager, qtyping, quantizer  # noqa: PLC0415
 
-    key, input_name, op_names = _signature(float_model)
+    key, input_name, op_names, outputs = _signature(float_model)
     for layer, _ in mix.layers:
-        if not any(re.search(layer_pattern(layer), name) for name in op_names):
+        if not any(re.search(_pattern(layer, outputs), name) for name in op_names):
             raise ExportError(f"layer {layer!r} matches no op of the file (its ops are named after the Keras layers)")
     every = qtyping.TFLOperationName.ALL_SUPPORTED
     q = quantizer.Quantizer(bytearray(float_model))
@@ -149,10 +153,10 @@ def quantize(float_model: bytes, mix: Mix, calibration: np.ndarray) -> bytes:
     q.add_static_config(".*", every, activation_num_bits=mix.base.activation_bits, weight_num_bits=8)
     for layer, precision in mix.layers:
         if precision is Precision.FLOAT:
-            q.update_quantization_recipe(layer_pattern(layer), every,
+            q.update_quantization_recipe(_pattern(layer, outputs), every,
                                          algorithm_key=algorithm_manager.AlgorithmName.NO_QUANTIZE)
         else:
-            q.add_static_config(layer_pattern(layer), every, activation_num_bits=precision.activation_bits,
+            q.add_static_config(_pattern(layer, outputs), every, activation_num_bits=precision.activation_bits,
                                 weight_num_bits=8)
     samples = [{input_name: sequence[np.newaxis].astype(np.float32)} for sequence in calibration]
     with _calibration_without_xnnpack():
