@@ -124,3 +124,72 @@ def test_when_every_layer_is_float_the_climb_ends_without_a_mix_that_meets(monke
     labels, guide = _climb(monkeypatch, tmp_path, "int8", lambda spec: False)
     assert len(labels) == 5 and labels[-1].endswith("dense float, lstm_1 float")
     assert guide.errors[0].layer == "dense"
+
+
+def _louder_test_split(path: Path) -> None:
+    """A constructed collapse: 4 classes of sine waves (the class is the frequency), the test sequences 2-4x
+    louder than the training ones, so that the relu LSTM's test states range far beyond every calibration
+    sequence (calibration draws the training split)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+
+    def make(n: int, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+        timesteps, classes = 24, 4
+        y = rng.integers(0, classes, n)
+        t = np.arange(timesteps)[None, :]
+        amplitude, phase = rng.uniform(lo, hi, (n, 1)), rng.uniform(0, 2 * np.pi, (n, 1))
+        angle = 2 * np.pi * (y[:, None] + 1) / timesteps * t + phase
+        x = np.stack([amplitude * np.sin(angle), amplitude * np.cos(angle)], -1) + rng.normal(0, 0.1, (n, timesteps, 2))
+        return x.astype(np.float32), y
+
+    x_train, y_train = make(2000, 0.5, 1.5)
+    x_test, y_test = make(800, 2.0, 4.0)
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+
+
+@pytest.mark.slow  # ten attempts of a 24-step LSTM: about 6 minutes
+def test_a_constructed_collapse_plain_int8_fails_the_search_finds_a_mix_and_flags_the_calibration(tmp_path):
+    data = tmp_path / "louder.npz"
+    _louder_test_split(data)
+    model = "lstm-32x1-relu"
+    trained = run_cli("train", "--model", model, "--epochs", "6", "--data", data, "--out", tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    done = run_cli("export", "--from", tmp_path, "--out", tmp_path, "--model", model, "--format", "tflite",
+                   "--quant", "int8", "--data", data, "--max-loss-pp", "1", "--json")
+    assert done.returncode == 0, done.stderr
+    (result,) = json.loads(done.stdout)
+    search = result["search"]
+    attempts = search["attempts"]
+    assert all(a["outcome"] == "fail" and a["delta_accuracy_pp"] < -1 for a in attempts[:2]), attempts[:2]
+    kept = attempts[search["kept"]]
+    assert search["met"] and kept["mix"]["not_int8"] and kept["delta_accuracy_pp"] >= -1, kept
+    assert kept["number"] > 2, "the per-layer phase went beyond 'every layer int8'"
+    assert search["layers_before_raising"]["clipping_flagged"], search["layers_before_raising"]
+    manifest = json.loads(manifest_path(Path(result["path"])).read_text())
+    assert manifest["quantization_mix"]["layers"] == kept["mix"]["layers"]
+
+
+def test_the_report_lists_the_kept_mixes_with_their_cost_against_the_recipe_as_configured():
+    from edgeseq.export.exporter import ExportResult
+    from edgeseq.report.mixes import mix_blocks
+
+    def attempt(number, delta, p50, size, mix=None, onnx=None):
+        return {"number": number, "delta_accuracy_pp": delta, "p50_us": p50, "size_bytes": size, "mix": mix,
+                "onnx_settings": onnx}
+
+    mixed = Mix().raised("lstm_2", Precision.INT16).to_dict()
+    tflite = ExportResult("lstm", "tflite", "int8", "unrolled-b1", "ok", "out/lstm/lstm-int8.tflite", 2048, "x", None,
+                          None, 1.0, search={"kept": 1, "met": True, "attempts": [
+                              attempt(0, -14.86, 452.0, 501232), attempt(1, -0.54, 6153.0, 426656, mixed)]})
+    onnx = ExportResult("lstm", "onnx", "static", "loop", "failed", None, None, None, "missed", None, 1.0,
+                        search={"kept": 1, "met": False, "attempts": [
+                            attempt(0, -24.0, 100.0, 1024), attempt(1, -3.0, 120.0, 2048, onnx={"float_layers": ["dense"]})]})
+    plain = ExportResult("rnn", "tflite", "int8", "unrolled", "ok", "out/rnn/rnn-int8.tflite", 1, "y", None, None, 1.0,
+                         search={"kept": 0, "met": True, "attempts": [attempt(0, -0.1, 10.0, 1024)]})
+    (heading, _, (_, columns, rows)) = mix_blocks((tflite, onnx, plain))
+    assert heading == ("h", 2, "Files quantized per layer") and "integer only" in columns
+    assert rows[0][:4] == ["lstm-int8.tflite", "every layer int8 but lstm_2 int16", "yes", "-14.86 → -0.54"]
+    assert "(13.61×)" in rows[0][4] and rows[0][5] == "489 → 417" and rows[0][6] == "yes"
+    assert rows[1][1:3] == ["dense float", "no"] and rows[1][0].endswith("(rejected)") and rows[1][6] == "no"
+    assert len(rows) == 2 and mix_blocks((plain,)) == []

@@ -8,6 +8,7 @@ Where a change goes:
   conclusion.py    the RNN-vs-LSTM text and figures
   reproduction.py  the Keras accuracies beside the published ones; the note on the shipped sample
   portability.py   the file × runtime library table (pass, fail, can't load)
+  mixes.py         the files the recipe search kept as per-layer mixes, and what they cost
   devices.py       other devices' bench results joined on sha256: one verdict per device
   profile.py       RESULTS/profile.json (bench --profile): time per operator of the recommended files
   graphs.py        the graph chosen where it runs: per device, each recipe's fastest graph candidate
@@ -48,6 +49,7 @@ from edgeseq.report.streaming import drift_images, read_drift, streaming_blocks,
 from edgeseq.bench.profile import read_profile
 from edgeseq.bench.scaling import read_scaling
 from edgeseq.bench.scaling_plot import scaling_figures
+from edgeseq.report.mixes import mix_blocks
 from edgeseq.report.portability import table as portability_table
 from edgeseq.report.profile import profile_blocks, recommended_profiles
 from edgeseq.report.quant import quant_figures
@@ -132,7 +134,8 @@ def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
                       [(name, caption) for name, (_, caption) in per_device.items()],
                       ([(name, caption) for name, (_, caption) in quant.items()], quant_notes),
                       streaming_blocks(rows + streaming, [(name, caption) for name, (_, caption) in drift.items()],
-                                       drifts, growth), profile_blocks(verdict, profiles), graph_blocks(list(choices)))
+                                       drifts, growth), profile_blocks(verdict, profiles),
+                      graph_blocks(list(choices)) + mix_blocks(inputs.export))
     result = ReportResult(str(out / "report.md"), str(out / "report.html"), str(out / "report.json"),
                           tuple(str(out / name) for name in images), budgets, verdict, conclusion, rows, envs,
                           data, notes, published, note, devices, tuple(streaming_rows(rows + streaming)),
