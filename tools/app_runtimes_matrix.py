@@ -91,8 +91,9 @@ def main() -> None:
         f"`edgeseq bench --runtime {','.join(TIMED)} --min-seconds {args.min_seconds}`: one run on one machine"
         f" ({platform.machine()}, Python {platform.python_version()}), so noisy: read the ratios, not the digits."
         " A step file's p50 is a whole sequence fed row by row (28 runs), its one-step p50 in brackets. In Node the"
-        " timing loop runs inside Node (`performance.now()` around each awaited `session.run`, input tensors made"
-        " once per call as an app does); the Python rows time `session.run` from Python.",
+        " timing loop runs inside Node (`performance.now()` around each awaited `session.run`; the input tensor is"
+        " made once per batch and reused across the timed calls, as the Python rows reuse their arrays; a step"
+        " file's zero state is made anew for each sequence); the Python rows time `session.run` from Python.",
         markdown(["file", *TIMED], speed),
         "RSS after the runtime's import (a Node runtime's: its node process's, read in Node): "
         + "; ".join(f"{r}: {memory[r]['rss_after_import_bytes'] / 2**20:.0f} MiB" for r in TIMED if r in memory) + ".",
