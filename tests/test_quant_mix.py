@@ -89,7 +89,9 @@ def _climb(monkeypatch, tmp_path, quant: str, meets_when) -> tuple[list[str], ob
     float_file.write_bytes(b"stub")
     monkeypatch.setattr(search, "export_one", lambda *a, **k: ExportResult(
         "lstm", "tflite", "fp32", "unrolled-b1", "ok", str(float_file), 4, None, None, None, 0.0))
-    ranking = [search.LayerError("dense", 0.05, 0.0, 0.04), search.LayerError("lstm_1", 0.01, 0.02, 0.01)]
+    ranking = [search.LayerError("dense", 0.05, 0.0, 0.04, last=True), search.LayerError("lstm_1", 0.01, 0.02, 0.01,
+                                                                                      first=True),
+               search.LayerError("(output)", 0.06, 0.1, 0.01)]
     monkeypatch.setattr(search, "_layer_errors", lambda path, reference, dataset: ranking)
     labels: list[str] = []
     passed: list[bool] = []
@@ -107,22 +109,25 @@ def _climb(monkeypatch, tmp_path, quant: str, meets_when) -> tuple[list[str], ob
 def test_the_climb_raises_the_layer_making_most_error_to_int16_then_float_then_the_next(monkeypatch, tmp_path):
     labels, guide = _climb(monkeypatch, tmp_path, "int8",
                            lambda spec: spec.mix.precision_of("lstm_1") is Precision.FLOAT)
+    # the model's input goes with the first layer (lstm_1), its output with the last (dense); (output) alone never
     assert labels == ["ai-edge-quantizer: every layer int8",
-                      "ai-edge-quantizer: every layer int8 but dense int16",
-                      "ai-edge-quantizer: every layer int8 but dense float",
-                      "ai-edge-quantizer: every layer int8 but dense float, lstm_1 int16",
-                      "ai-edge-quantizer: every layer int8 but dense float, lstm_1 float"]
-    assert [e.layer for e in guide.first] == ["dense", "lstm_1"] and guide.reference == tmp_path / "float.tflite"
+                      "ai-edge-quantizer: every layer int8 but dense int16, (output) int16",
+                      "ai-edge-quantizer: every layer int8 but dense float, (output) float",
+                      "ai-edge-quantizer: every layer int8 but dense float, (output) float, lstm_1 int16, (input) int16",
+                      "ai-edge-quantizer: every layer int8 but dense float, (output) float, lstm_1 float, (input) float"]
+    assert [e.layer for e in guide.first] == ["dense", "lstm_1", "(output)"]
+    assert guide.reference == tmp_path / "float.tflite"
 
 
 def test_the_climb_stops_at_the_first_mix_that_meets_and_int16x8_goes_straight_to_float(monkeypatch, tmp_path):
     labels, _ = _climb(monkeypatch, tmp_path, "int16x8", lambda spec: spec.mix.layers != ())
-    assert labels == ["ai-edge-quantizer: every layer int16", "ai-edge-quantizer: every layer int16 but dense float"]
+    assert labels == ["ai-edge-quantizer: every layer int16",
+                      "ai-edge-quantizer: every layer int16 but dense float, (output) float"]
 
 
 def test_when_every_layer_is_float_the_climb_ends_without_a_mix_that_meets(monkeypatch, tmp_path):
     labels, guide = _climb(monkeypatch, tmp_path, "int8", lambda spec: False)
-    assert len(labels) == 5 and labels[-1].endswith("dense float, lstm_1 float")
+    assert len(labels) == 5 and labels[-1].endswith("dense float, (output) float, lstm_1 float, (input) float")
     assert guide.errors[0].layer == "dense"
 
 

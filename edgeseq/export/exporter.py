@@ -102,8 +102,8 @@ def source_model(root: Path, arch: Arch | Variant | str) -> Path:
 def _check(path: Path, recipe: Recipe, step: bool = False, contract: dict[str, Any] | None = None,
            io_dtype: str | None = None, mix: Any = None) -> tuple[dict[str, Any], str | None]:
     """Structural checks on a converted file: returns its facts and a failure reason (or None). `contract`: a step
-    model's (its tensor order is checked against it); `io_dtype`: the I/O type promised, the recipe's if None; a
-    `mix` with float layers may leave float I/O where the first or last layer is float (its manifest says so)."""
+    model's (its tensor order is checked against it); `io_dtype`: the I/O type promised, the recipe's if None (a
+    `mix`'s where there is one: its input's precision, selective.INPUT)."""
     facts = read_facts(path)
     if facts.custom_ops:
         return facts.to_dict(), f"needs non-builtin ops ({', '.join(facts.custom_ops)})"
@@ -114,8 +114,8 @@ def _check(path: Path, recipe: Recipe, step: bool = False, contract: dict[str, A
         return facts.to_dict(), tensor_order.problem(facts, StepContract.from_dict(contract) if contract else None)
     if len(facts.inputs) != 1 or len(facts.outputs) != 1:
         return facts.to_dict(), f"expected one input and one output, found {len(facts.inputs)}/{len(facts.outputs)}"
-    promised = io_dtype or recipe.io_dtype
-    if facts.inputs[0].dtype != promised and (mix is None or mix.integer_only):
+    promised = io_dtype or (mix.input_dtype if mix is not None else recipe.io_dtype)
+    if facts.inputs[0].dtype != promised:
         return facts.to_dict(), f"input dtype {facts.inputs[0].dtype}, the recipe promises {promised}"
     return facts.to_dict(), tensor_order.problem(facts, None)
 

@@ -37,7 +37,7 @@ from edgeseq import layout
 from edgeseq.data import Dataset
 from edgeseq.errors import EdgeseqError
 from edgeseq.export.exporter import ExportResult, ExportSpec, export_one
-from edgeseq.export.selective import OUTPUT, Mix, Precision
+from edgeseq.export.selective import INPUT, OUTPUT, Mix, Precision
 from edgeseq.fileio import commit_with_manifest, read_manifest, sha256_file, write_bytes_atomic
 from edgeseq.parity.compare import compare, judge
 from edgeseq.progress import Progress
@@ -236,6 +236,8 @@ class LayerError:
     relative_rmse: float | None
     clipping: float | None
     added: float | None = None          # relative_rmse minus the layer before's: the error made in this layer
+    first: bool = False                 # the first layer of the graph (reads the model's input)
+    last: bool = False                  # the last layer of the graph (feeds the model's output)
 
 
 @dataclass
@@ -253,17 +255,19 @@ CLIPPING_FLAG = 0.01   # a layer clipping more than 1 % of its test values: cali
 
 def _layer_errors(path: Path, reference: Path, dataset: Dataset) -> list[LayerError]:
     """quant-debug's per-layer error of `path` against the float `reference` (the first 200 test sequences), the
-    layers a mix can raise (recurrent, dense, and the output op as OUTPUT), ranked by the error each adds to the
-    layer before it (where error is made, not inherited: the relative error only grows down the graph), then by
-    its own."""
+    layers a mix can raise (recurrent and dense), ranked by the error each adds to the layer before it (where
+    error is made, not inherited: the relative error only grows down the graph), then by its own. The output op
+    (the softmax) is its own row in the record, raised with the last layer."""
     from edgeseq.diagnostics.quant_debug import debug_file  # noqa: PLC0415
 
     result = debug_file(path, reference, dataset, verify=False)
     rows = [(OUTPUT if r.kind == "output" else r.layer, r) for r in result.layers
             if r.kind in ("recurrent", "dense", "output") and r.relative_rmse is not None]
+    layers = [name for name, _ in rows if name != OUTPUT]
     added = {name: r.relative_rmse - (rows[i - 1][1].relative_rmse if i else 0) for i, (name, r) in enumerate(rows)}
-    errors = [LayerError(name, r.relative_rmse, r.clipping, added[name]) for name, r in rows]
-    return sorted(errors, key=lambda e: (-(e.added or 0), -(e.relative_rmse or 0)))
+    errors = [LayerError(name, r.relative_rmse, r.clipping, added[name], name == layers[0], name == layers[-1])
+              for name, r in rows if layers]
+    return sorted(errors, key=lambda e: (e.layer == OUTPUT, -(e.added or 0), -(e.relative_rmse or 0)))
 
 
 @dataclass
@@ -289,12 +293,15 @@ class Climb:
         mix = Mix(base)
         attempt, path = self.run(mix.label, replace(self.spec, mix=mix, calibration_size=calibration))
 
-        def raise_one(layer: str) -> tuple[str, ExportSpec] | None:
+        def raise_one(error: LayerError) -> tuple[str, ExportSpec] | None:
             nonlocal mix
-            now = mix.precision_of(layer)
-            if now is Precision.FLOAT:
+            now = mix.precision_of(error.layer)
+            if error.layer == OUTPUT or now is Precision.FLOAT:
                 return None
-            mix = mix.raised(layer, Precision.INT16 if now is Precision.INT8 else Precision.FLOAT)
+            higher = Precision.INT16 if now is Precision.INT8 else Precision.FLOAT
+            mix = mix.raised(error.layer, higher)
+            mix = mix.raised(INPUT, higher) if error.first else mix      # the input goes with the first layer
+            mix = mix.raised(OUTPUT, higher) if error.last else mix      # the output with the last
             return mix.label, replace(self.spec, mix=mix, calibration_size=calibration)
 
         return self._climb(path if attempt.status == "ok" else None, raise_one)
@@ -309,11 +316,11 @@ class Climb:
         calibration = attempt.calibration_size or self.spec.calibration_size
         floats: tuple[str, ...] = ()
 
-        def raise_one(layer: str) -> tuple[str, ExportSpec] | None:
+        def raise_one(error: LayerError) -> tuple[str, ExportSpec] | None:
             nonlocal floats
-            if layer == OUTPUT or layer in floats:
+            if error.layer == OUTPUT or error.layer in floats:
                 return None
-            floats = (*floats, layer)
+            floats = (*floats, error.layer)
             settings = (*kept.items(), ("float_layers", floats))
             return (f"float layers {', '.join(floats)} (nodes_to_exclude), from attempt {attempt.number}'s settings",
                     replace(self.spec, calibration_size=calibration, onnx_settings=settings))
@@ -336,7 +343,7 @@ class Climb:
         while not self.met():
             guide.errors = _layer_errors(path, guide.reference, self.dataset)
             guide.first = guide.first if guide.first is not None else guide.errors
-            step = next((s for s in map(raise_one, (e.layer for e in guide.errors)) if s is not None), None)
+            step = next((s for s in map(raise_one, guide.errors) if s is not None), None)
             if step is None:
                 break
             if self.out_of_time():

@@ -3,8 +3,9 @@
 The converter quantizes a whole graph one way. ai-edge-quantizer (Google's maintained quantizer for LiteRT
 files) takes a float `.tflite` and a recipe of regular expressions over the ops' output tensor names, so each
 layer of our unrolled and hoisted graphs (ordinary FULLY_CONNECTED, LOGISTIC, MUL... ops, every timestep its
-own tensors) can get its own precision, and so can the model's output op (OUTPUT: the softmax, whose int8
-probabilities have a resolution of 1/256, which ties close classes):
+own tensors) can get its own precision, and so can the model's input (INPUT) and output (OUTPUT: the softmax,
+whose int8 probabilities have a resolution of 1/256, which ties close classes), which the search raises with
+the first and the last layer:
 
   int8   int8 weights (per channel) and int8 activations
   int16  int8 weights and int16 activations (the int16x8 scheme), for this layer only
@@ -58,6 +59,11 @@ class Mix:
         return dict(self.layers).get(layer, self.base)
 
     @property
+    def input_dtype(self) -> str:
+        """The dtype of the file's input tensor: the precision of INPUT."""
+        return {Precision.INT8: "int8", Precision.INT16: "int16", Precision.FLOAT: "float32"}[self.precision_of(INPUT)]
+
+    @property
     def integer_only(self) -> bool:
         return self.base is not Precision.FLOAT and all(p is not Precision.FLOAT for _, p in self.layers)
 
@@ -80,7 +86,9 @@ class Mix:
             raise ExportError(f"not a quantization mix: {data!r}") from err
 
 
-OUTPUT = "(output)"   # the op that writes the model's output tensor (the softmax), in no layer's scope
+INPUT = "(input)"     # the model's input tensor (ai-edge-quantizer's virtual INPUT op): raised with the first layer
+OUTPUT = "(output)"   # the model's output: the op writing it (the softmax) and the virtual OUTPUT op: raised with
+#                       the last layer
 
 
 def layer_pattern(layer: str) -> str:
@@ -115,9 +123,9 @@ def _calibration_without_xnnpack() -> Iterator[None]:
         utils.create_tfl_interpreter = original
 
 
-def _signature(float_model: bytes) -> tuple[str, str, list[str], list[str]]:
-    """(signature key, input name, every op's output tensor names, the model's output tensor names) of the float
-    file."""
+def _signature(float_model: bytes) -> tuple[str, str, list[str], list[str], list[str]]:
+    """(signature key, input name, every op's scope as ai-edge-quantizer names it (its output tensor names, each
+    followed by ';'), the model's input tensor names, its output tensor names) of the float file."""
     from ai_edge_litert.interpreter import Interpreter  # noqa: PLC0415
 
     interpreter = Interpreter(model_content=float_model)
@@ -128,13 +136,20 @@ def _signature(float_model: bytes) -> tuple[str, str, list[str], list[str]]:
     if len(io["inputs"]) != 1:
         raise ExportError("selective quantization needs a whole-sequence file (one input)")
     details = interpreter.get_tensor_details()
-    names = [details[i]["name"] for op in interpreter._get_ops_details() for i in op["outputs"] if i >= 0]
-    return key, io["inputs"][0], names, [d["name"] for d in interpreter.get_output_details()]
+    inputs = [d["name"] for d in interpreter.get_input_details()]
+    outputs = [d["name"] for d in interpreter.get_output_details()]
+    scopes = ["".join(f"{details[i]['name']};" for i in op["outputs"] if i >= 0)
+              for op in interpreter._get_ops_details()]
+    return key, io["inputs"][0], [*scopes, "".join(f"{n};" for n in inputs), "".join(f"{n};" for n in outputs)], \
+        inputs, outputs
 
 
-def _pattern(layer: str, outputs: list[str]) -> str:
-    """The regex of a layer's ops; OUTPUT: the op that writes the model's output tensor."""
-    return f"^(?:{'|'.join(map(re.escape, outputs))})$" if layer == OUTPUT else layer_pattern(layer)
+def _pattern(layer: str, inputs: list[str], outputs: list[str]) -> str:
+    """The regex of a layer's ops, matched against ai-edge-quantizer's op scopes (`name;name;`): INPUT, the virtual
+    op of the model's input; OUTPUT, the op writing the model's output and the virtual OUTPUT op."""
+    if layer in (INPUT, OUTPUT):
+        return f"^(?:{'|'.join(map(re.escape, inputs if layer == INPUT else outputs))});"
+    return layer_pattern(layer)
 
 
 def quantize(float_model: bytes, mix: Mix, calibration: np.ndarray) -> bytes:
@@ -142,9 +157,9 @@ def quantize(float_model: bytes, mix: Mix, calibration: np.ndarray) -> bytes:
     activations calibrated on `calibration` (N, T, F) sequences, one at a time."""
     from ai_edge_quantizer import algorithm_manager, qtyping, quantizer  # noqa: PLC0415
 
-    key, input_name, op_names, outputs = _signature(float_model)
+    key, input_name, scopes, inputs, outputs = _signature(float_model)
     for layer, _ in mix.layers:
-        if not any(re.search(_pattern(layer, outputs), name) for name in op_names):
+        if not any(re.search(_pattern(layer, inputs, outputs), scope) for scope in scopes):
             raise ExportError(f"layer {layer!r} matches no op of the file (its ops are named after the Keras layers)")
     every = qtyping.TFLOperationName.ALL_SUPPORTED
     q = quantizer.Quantizer(bytearray(float_model))
@@ -153,10 +168,10 @@ def quantize(float_model: bytes, mix: Mix, calibration: np.ndarray) -> bytes:
     q.add_static_config(".*", every, activation_num_bits=mix.base.activation_bits, weight_num_bits=8)
     for layer, precision in mix.layers:
         if precision is Precision.FLOAT:
-            q.update_quantization_recipe(_pattern(layer, outputs), every,
+            q.update_quantization_recipe(_pattern(layer, inputs, outputs), every,
                                          algorithm_key=algorithm_manager.AlgorithmName.NO_QUANTIZE)
         else:
-            q.add_static_config(_pattern(layer, outputs), every, activation_num_bits=precision.activation_bits,
+            q.add_static_config(_pattern(layer, inputs, outputs), every, activation_num_bits=precision.activation_bits,
                                 weight_num_bits=8)
     samples = [{input_name: sequence[np.newaxis].astype(np.float32)} for sequence in calibration]
     with _calibration_without_xnnpack():
