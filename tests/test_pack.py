@@ -66,12 +66,13 @@ def _swift_order(text: str) -> tuple[dict[str, int], dict[str, int]]:
 
 def test_swift_feeds_the_step_tflite_by_its_real_input_order(tmp_path):
     """The Swift example's indices, applied to LiteRT's Interpreter by position (as TensorFlowLiteSwift does),
-    give the golden outputs: the file's order (h1, h2, c2, row, c1) is followed, not the contract's."""
+    give the golden outputs: the file's own order is followed (the documented one, export.tensor_order: row, then
+    each layer's h and c)."""
     from ai_edge_litert.interpreter import Interpreter
 
     out = packed(tmp_path, LSTM_STEP_TFLITE)
     feeds, reads = _swift_order(next((out / "swift").glob("*.swift")).read_text())
-    assert feeds == {"h1": 0, "h2": 1, "c2": 2, "row": 3, "c1": 4}
+    assert feeds == {"row": 0, "h1": 1, "c1": 2, "h2": 3, "c2": 4}
     golden = json.loads((out / "golden" / "vectors.json").read_text())
     interpreter = Interpreter(model_path=str(out / LSTM_STEP_TFLITE.name))
     inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
