@@ -1,6 +1,6 @@
 """What the app tests need beyond Python: Node 20+, the JS packages in js/node_modules (tools/install-js.sh) and
 Debian's chromium. A test that needs one skips with the reason when it is absent, except with EDGESEQ_REQUIRE_JS=1
-(CI): then it fails. (The `rt` helper's tests/js_env.py may replace this when it lands.)"""
+(CI): then it fails (js_env.absent)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from conftest import REPO
+from js_env import absent as _missing
 
 NODE_MODULES = REPO / "js" / "node_modules"
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("EDGESEQ_REQUIRE_JS") == "1":
-        pytest.fail(f"{reason} (EDGESEQ_REQUIRE_JS=1)")
-    pytest.skip(reason)
 
 
 def node() -> str:

@@ -13,11 +13,15 @@ from edgeseq.runtimes.node_env import missing
 PACKAGES = ("onnxruntime-node", "onnxruntime-web", "@litertjs/core")
 
 
+def absent(message: str) -> None:
+    """What a test does when something it needs beyond Python is absent: skip, or fail where EDGESEQ_REQUIRE_JS=1."""
+    if os.environ.get("EDGESEQ_REQUIRE_JS") == "1":
+        pytest.fail(f"{message} (EDGESEQ_REQUIRE_JS=1)")
+    pytest.skip(message)
+
+
 def require_js(*packages: str) -> None:
     """Skip (fail, where EDGESEQ_REQUIRE_JS=1) unless node and these npm packages (default: all) are installed."""
     reasons = [why for why in (missing(p) for p in packages or PACKAGES) if why is not None]
     if reasons:
-        message = f"the app runtimes under Node are not installed: {reasons[0]}"
-        if os.environ.get("EDGESEQ_REQUIRE_JS") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+        absent(f"the app runtimes under Node are not installed: {reasons[0]}")
