@@ -108,13 +108,12 @@ def _climb(monkeypatch, tmp_path, quant: str, meets_when) -> tuple[list[str], ob
 
 def test_the_climb_raises_the_layer_making_most_error_to_int16_then_float_then_the_next(monkeypatch, tmp_path):
     labels, guide = _climb(monkeypatch, tmp_path, "int8",
-                           lambda spec: spec.mix.precision_of("lstm_1") is Precision.FLOAT)
+                           lambda spec: spec.mix.precision_of("lstm_1") is Precision.INT16)
     # the model's input goes with the first layer (lstm_1), its output with the last (dense); (output) alone never
     assert labels == ["ai-edge-quantizer: every layer int8",
                       "ai-edge-quantizer: every layer int8 but dense int16, (output) int16",
                       "ai-edge-quantizer: every layer int8 but dense float, (output) float",
-                      "ai-edge-quantizer: every layer int8 but dense float, (output) float, lstm_1 int16, (input) int16",
-                      "ai-edge-quantizer: every layer int8 but dense float, (output) float, lstm_1 float, (input) float"]
+                      "ai-edge-quantizer: every layer int8 but dense float, (output) float, lstm_1 int16, (input) int16"]
     assert [e.layer for e in guide.first] == ["dense", "lstm_1", "(output)"]
     assert guide.reference == tmp_path / "float.tflite"
 
@@ -126,8 +125,9 @@ def test_the_climb_stops_at_the_first_mix_that_meets_and_int16x8_goes_straight_t
 
 
 def test_when_every_layer_is_float_the_climb_ends_without_a_mix_that_meets(monkeypatch, tmp_path):
+    """...and never tries the mix with every layer float: that is the fp32 recipe, not an integer one."""
     labels, guide = _climb(monkeypatch, tmp_path, "int8", lambda spec: False)
-    assert len(labels) == 5 and labels[-1].endswith("dense float, (output) float, lstm_1 float, (input) float")
+    assert len(labels) == 4 and labels[-1].endswith("dense float, (output) float, lstm_1 int16, (input) int16")
     assert guide.errors[0].layer == "dense"
 
 

@@ -344,8 +344,8 @@ class Climb:
             guide.errors = _layer_errors(path, guide.reference, self.dataset)
             guide.first = guide.first if guide.first is not None else guide.errors
             step = next((s for s in map(raise_one, guide.errors) if s is not None), None)
-            if step is None:
-                break
+            if step is None or _all_float(step[1], [e.layer for e in guide.errors if e.layer != OUTPUT]):
+                break                       # every layer float: that is the fp32 recipe, not a mix
             if self.out_of_time():
                 self.skipped.append("further per-layer mixes")
                 break
@@ -363,6 +363,13 @@ def _record(attempts: list[Attempt], kept: Attempt | None, skipped: list[str], m
             "calibrated_on": "training split", "time_budget_s": budget_s, "seconds": round(seconds, 1),
             "attempts": [a.to_dict() for a in attempts], "not_tried_time_budget": skipped,
             "not_available": NOT_AVAILABLE[fmt]}
+
+
+def _all_float(spec: ExportSpec, layers: list[str]) -> bool:
+    """Whether `spec` leaves every one of `layers` in float (a TFLite mix or ONNX float_layers)."""
+    if spec.mix is not None:
+        return all(spec.mix.precision_of(layer) is Precision.FLOAT for layer in layers)
+    return set(layers) <= set(dict(spec.onnx_settings).get("float_layers", ()))
 
 
 def _layer_table(errors: list[LayerError], dataset: Dataset) -> dict[str, Any]:

@@ -173,8 +173,6 @@ def quantize(float_model: bytes, mix: Mix, calibration: np.ndarray) -> bytes:
         else:
             q.add_static_config(_pattern(layer, inputs, outputs), every, activation_num_bits=precision.activation_bits,
                                 weight_num_bits=8)
-    if not q.need_calibration:
-        raise ExportError(f"{mix.label}: no op is left to quantize (every layer float): that is the fp32 recipe")
     samples = [{input_name: sequence[np.newaxis].astype(np.float32)} for sequence in calibration]
     with _calibration_without_xnnpack():
         ranges = q.calibrate({key: samples}, num_threads=1)
