@@ -106,8 +106,11 @@ def test_kotlin_names_are_the_signature_names(tmp_path):
 
 @pytest.mark.parametrize("source, package", [
     (RNN_ONNX, "onnxruntime-node"), (RNN_ONNX, "onnxruntime-web"), (RNN_STEP_ONNX, "onnxruntime-node"),
-    (RNN_STEP_ONNX, "onnxruntime-web"), (LITERT_JS_TFLITE, "@litertjs/core")],
-    ids=["rnn-onnx-node", "rnn-onnx-web", "rnn-step-onnx-node", "rnn-step-onnx-web", "lstm-int16x8-litertjs"])
+    (RNN_STEP_ONNX, "onnxruntime-web"), (LITERT_JS_TFLITE, "@litertjs/core"),
+    (MODELS / "lstm" / "lstm-int8-app.tflite", "@litertjs/core"),          # class only: the file's own answers agree
+    (MODELS / "rnn" / "rnn-fp32-step-app.tflite", "@litertjs/core")],
+    ids=["rnn-onnx-node", "rnn-onnx-web", "rnn-step-onnx-node", "rnn-step-onnx-web", "lstm-int16x8-litertjs",
+         "lstm-int8-app-litertjs", "rnn-step-app-litertjs"])
 def test_the_javascript_example_passes_on_the_golden_vectors(tmp_path, source, package):
     js_package(package)
     out = packed(tmp_path, source)

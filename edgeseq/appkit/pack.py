@@ -101,7 +101,9 @@ def _readme(spec: AppSpec, vectors: Vectors, manifest: dict[str, Any], warnings:
                                                     if tol is not None else
                                                     " (this recipe's tolerance is judged on accuracy over many"
                                                     " samples: `edgeseq validate`)."), "",
-             "Run the JavaScript unit test: `cd js && npm install && node example.test.mjs` (exit 0: pass).", ""]
+             "Run the JavaScript unit test: `cd js && ONNXRUNTIME_NODE_INSTALL=skip npm install && node example.test.mjs`"
+             " (exit 0: pass; ONNXRUNTIME_NODE_INSTALL=skip: onnxruntime-node's CPU binaries are in its package, and"
+             " its install script would otherwise fetch GPU ones from outside the npm registry).", ""]
     if warnings:
         lines += ["Notes:", "", *(f"- {w}" for w in warnings), ""]
     lines += ["Files:", "", *(f"- `{f}`" for f in files), ""]

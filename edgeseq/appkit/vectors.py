@@ -7,7 +7,10 @@ top probability at least MARGIN above the second), so that a correct app gives t
 whatever the recipe. The rule: the app's class equals the expected class on every vector and, when the recipe
 has a per-output tolerance (float recipes: max_abs_diff), every probability is within it of the expected one.
 Recipes judged on accuracy over many samples (fp16, quantized) have no per-output tolerance: their vectors check
-the class only (`edgeseq validate` judges their accuracy)."""
+the class only (`edgeseq validate` judges their accuracy), and are chosen among the samples on which the file
+itself, run here in its first runtime (LiteRT or onnxruntime), gives the reference's class by the same margin: a
+quantized file that gets a sample wrong would otherwise fail an app whose integration is right. What such a
+vector tests is the app's integration (layout, normalisation, I/O types), not the recipe's accuracy."""
 
 from __future__ import annotations
 
@@ -54,12 +57,22 @@ class Vectors:
         }
 
 
-def pick(probabilities: np.ndarray, labels: np.ndarray, classes: int, margin: float = MARGIN) -> list[int]:
-    """The first sample of each class the reference gets right by `margin`, else right at all (classes with
-    neither are left out), in class order."""
+def _right(probabilities: np.ndarray, labels: np.ndarray, margin: float) -> tuple[np.ndarray, np.ndarray]:
+    """(right, right by `margin`) per sample."""
     top2 = np.sort(probabilities, axis=1)[:, -2:]
     right = np.argmax(probabilities, axis=1) == labels
-    clear = right & (top2[:, 1] - top2[:, 0] >= margin)
+    return right, right & (top2[:, 1] - top2[:, 0] >= margin)
+
+
+def pick(probabilities: np.ndarray, labels: np.ndarray, classes: int, margin: float = MARGIN,
+         also: np.ndarray | None = None) -> list[int]:
+    """The first sample of each class the reference gets right by `margin`, else right at all (classes with
+    neither are left out), in class order; `also`: the probabilities of the file itself, which must be right the
+    same way."""
+    right, clear = _right(probabilities, labels, margin)
+    if also is not None:
+        file_right, file_clear = _right(also, labels, margin)
+        right, clear = right & file_right, clear & file_clear
     chosen = []
     for k in range(classes):
         for mask in (clear, right):
@@ -79,9 +92,21 @@ def golden_vectors(path: Path, manifest: dict[str, Any]) -> Vectors:
     recorded = manifest["golden"]
     stored = golden.read(sidecar, recorded.get("sha256"), recorded.get("count"))
     samples = stored.dataset()
-    chosen = pick(stored.probabilities, stored.labels, stored.probabilities.shape[1])
+    tolerance = dict(manifest.get("tolerance") or {})
+    own = None if isinstance(tolerance.get("max_abs_diff"), (int, float)) else _file_answers(path, samples.x_test)
+    chosen = pick(stored.probabilities, stored.labels, stored.probabilities.shape[1], also=own)
     if not chosen:
         raise IntegrityError(f"{shown(sidecar.name)}: the reference model is right on none of its samples")
     return Vectors(np.asarray(samples.x_test[chosen], np.float32), stored.probabilities[chosen],
                    stored.labels[chosen], chosen, str(stored.info.get("digits") or samples.source),
-                   dict(stored.info.get("reference") or {}), dict(manifest.get("tolerance") or {}))
+                   dict(stored.info.get("reference") or {}), tolerance)
+
+
+def _file_answers(path: Path, inputs: np.ndarray) -> np.ndarray:
+    """The file's own probabilities on `inputs`, in its first runtime, in a child process (a malformed file cannot
+    take pack down)."""
+    from edgeseq.runtimes import runtimes_for  # noqa: PLC0415
+    from edgeseq.runtimes.guard import Evaluator  # noqa: PLC0415
+
+    with Evaluator(np.asarray(inputs, np.float32)) as evaluator:
+        return evaluator.run(Path(path), runtimes_for(path)[0]).probabilities

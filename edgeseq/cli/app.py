@@ -37,7 +37,7 @@ def pack(file: Path, out: Path, no_verify: bool, as_json: bool) -> None:
                + (f" (max_abs_diff {result.max_abs_diff:g})" if result.max_abs_diff is not None else " (class only)"))
     for warning in result.warnings:
         click.echo(f"note: {warning}")
-    click.echo(f"test it: cd {result.out / 'js'} && npm install && node example.test.mjs")
+    click.echo(f"test it: cd {result.out / 'js'} && ONNXRUNTIME_NODE_INSTALL=skip npm install && node example.test.mjs")
 
 
 @click.command()
