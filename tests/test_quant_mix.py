@@ -129,6 +129,9 @@ def test_when_every_layer_is_float_the_climb_ends_without_a_mix_that_meets(monke
     labels, guide = _climb(monkeypatch, tmp_path, "int8", lambda spec: False)
     assert len(labels) == 4 and labels[-1].endswith("dense float, (output) float, lstm_1 int16, (input) int16")
     assert guide.errors[0].layer == "dense"
+    # the refusal names the layer still quantized that makes the most error, not dense (float by then)
+    from edgeseq.export.search import _holder
+    assert "of the layers still quantized, the most error is made in layer lstm_1 " in _holder(guide)
 
 
 def _louder_test_split(path: Path) -> None:

@@ -248,6 +248,7 @@ class Guide:
     reference: Path | None
     note: str | None = None
     first: list[LayerError] | None = None
+    floats: frozenset[str] = frozenset()     # the layers in float in the last mix tried
 
 
 CLIPPING_FLAG = 0.01   # a layer clipping more than 1 % of its test values: calibration does not cover them
@@ -350,6 +351,7 @@ class Climb:
                 self.skipped.append("further per-layer mixes")
                 break
             attempt, made = self.run(*step)
+            guide.floats = _floats(step[1])
             path = made if attempt.status == "ok" and made is not None else path
         return guide
 
@@ -365,11 +367,18 @@ def _record(attempts: list[Attempt], kept: Attempt | None, skipped: list[str], m
             "not_available": NOT_AVAILABLE[fmt]}
 
 
+def _floats(spec: ExportSpec) -> frozenset[str]:
+    """The layers `spec` leaves in float (a TFLite mix's, or ONNX float_layers)."""
+    if spec.mix is not None:
+        return frozenset(layer for layer, p in spec.mix.layers if p is Precision.FLOAT)
+    return frozenset(dict(spec.onnx_settings).get("float_layers", ()))
+
+
 def _all_float(spec: ExportSpec, layers: list[str]) -> bool:
     """Whether `spec` leaves every one of `layers` in float (a TFLite mix or ONNX float_layers)."""
     if spec.mix is not None:
         return all(spec.mix.precision_of(layer) is Precision.FLOAT for layer in layers)
-    return set(layers) <= set(dict(spec.onnx_settings).get("float_layers", ()))
+    return set(layers) <= _floats(spec)
 
 
 def _layer_table(errors: list[LayerError], dataset: Dataset) -> dict[str, Any]:
@@ -392,8 +401,10 @@ def _holder(guide: Guide | None) -> str:
     """Which layer holds the error, where the per-layer phase measured it."""
     if guide is None or not guide.errors:
         return "" if guide is None or not guide.note else f"; {guide.note}"
-    worst = guide.errors[0]
-    return (f"; the most error is made in layer {worst.layer} (relative RMSE {(worst.relative_rmse or 0) * 100:.2f} %"
+    quantized = [e for e in guide.errors if e.layer not in guide.floats and e.layer != OUTPUT]
+    worst = (quantized or guide.errors)[0]          # the layer still quantized that makes the most error
+    where = "of the layers still quantized, " if quantized else ""
+    return (f"; {where}the most error is made in layer {worst.layer} (relative RMSE {(worst.relative_rmse or 0) * 100:.2f} %"
             f" of its float range, clipping {(worst.clipping or 0) * 100:.2f} % of its test values)")
 
 
