@@ -80,19 +80,19 @@ def test_on_japanese_vowels_the_converters_int8_lstm_fails_and_the_per_layer_fil
 def _climb(monkeypatch, tmp_path, quant: str, meets_when) -> tuple[list[str], object]:
     """The search's per-layer phase with its three measurements stubbed: the float file exports, quant-debug
     ranks dense above lstm_1 every time, and an attempt meets the budget when `meets_when(spec)`."""
-    from edgeseq.export import search
+    from edgeseq.export import climb as climbing, search
     from edgeseq.export.exporter import ExportResult, ExportSpec
     from edgeseq.progress import NullProgress
     from edgeseq.recipes import Graph, recipe
 
     float_file = tmp_path / "float.tflite"
     float_file.write_bytes(b"stub")
-    monkeypatch.setattr(search, "export_one", lambda *a, **k: ExportResult(
+    monkeypatch.setattr(climbing, "export_one", lambda *a, **k: ExportResult(
         "lstm", "tflite", "fp32", "unrolled-b1", "ok", str(float_file), 4, None, None, None, 0.0))
-    ranking = [search.LayerError("dense", 0.05, 0.0, 0.04, last=True), search.LayerError("lstm_1", 0.01, 0.02, 0.01,
-                                                                                      first=True),
-               search.LayerError("(output)", 0.06, 0.1, 0.01)]
-    monkeypatch.setattr(search, "_layer_errors", lambda path, reference, dataset: ranking)
+    ranking = [climbing.LayerError("dense", 0.05, 0.0, 0.04, last=True),
+               climbing.LayerError("lstm_1", 0.01, 0.02, 0.01, first=True),
+               climbing.LayerError("(output)", 0.06, 0.1, 0.01)]
+    monkeypatch.setattr(climbing, "layer_errors", lambda path, reference, dataset: ranking)
     labels: list[str] = []
     passed: list[bool] = []
 
@@ -101,7 +101,7 @@ def _climb(monkeypatch, tmp_path, quant: str, meets_when) -> tuple[list[str], ob
         passed.append(meets_when(spec))
         return search.Attempt(len(labels), label, 1000, None, "ok"), tmp_path / f"attempt-{len(labels)}.tflite"
 
-    climb = search.Climb(ExportSpec("lstm", recipe("tflite", quant), Graph.UNROLLED_B1), tmp_path, None, tmp_path,
+    climb = climbing.Climb(ExportSpec("lstm", recipe("tflite", quant), Graph.UNROLLED_B1), tmp_path, None, tmp_path,
                          run, lambda: any(passed), lambda: False, [], NullProgress())
     return labels, climb.tflite()
 
@@ -130,8 +130,8 @@ def test_when_every_layer_is_float_the_climb_ends_without_a_mix_that_meets(monke
     assert len(labels) == 4 and labels[-1].endswith("dense float, (output) float, lstm_1 int16, (input) int16")
     assert guide.errors[0].layer == "dense"
     # the refusal names the layer still quantized that makes the most error, not dense (float by then)
-    from edgeseq.export.search import _holder
-    assert "of the layers still quantized, the most error is made in layer lstm_1 " in _holder(guide)
+    from edgeseq.export.climb import holder
+    assert "of the layers still quantized, the most error is made in layer lstm_1 " in holder(guide)
 
 
 def _louder_test_split(path: Path) -> None:
