@@ -209,7 +209,9 @@ def search(spec: ExportSpec, source: Path, out: Path, dataset: Dataset, max_loss
             run(remedy.name, replace(spec, calibration_size=remedy.calibration_size(spec.calibration_size),
                                      onnx_settings=remedy.onnx_settings))
         guide = None
-        if not met() and mixes_apply(spec):
+        if not met() and mixes_apply(spec) and out_of_time():
+            skipped.append("per-layer mixes")
+        elif not met() and mixes_apply(spec):
             best = max(((a, Path(r.path)) for a, r, _ in attempts if a.status == "ok" and r.path),
                        key=lambda x: x[0].accuracy or 0, default=None)
             climb = Climb(spec, source, dataset, work, run, met, out_of_time, skipped, progress)
