@@ -11,10 +11,10 @@ from edgeseq.cli.options import (
     MAX_SECONDS, SEED, Finite, calibration_size_option, chosen_recipes, data_option, epochs_seed_options,
     json_option, limit_split_options, max_loss_pp_option, model_option, one_line_text, positive, quant_option,
     streaming_option, threads_option)
+from edgeseq.cli.export_plan import AUTO, check_export_options, plan_specs
 from edgeseq.cli.outputs import out_option
 from edgeseq.cli.own import adopt_into, keras_option, own_model
 from edgeseq.cli.render import Column, Note, attr, echo_table, emit_json, fail, noted
-from edgeseq.errors import EdgeseqError
 from edgeseq.progress import for_cli
 from edgeseq.recipes import Format, Graph
 
@@ -36,7 +36,6 @@ EXPORT_COLUMNS = (
     Column("recurrent op", attr("recurrent_op")),
     Column("path / reason", lambda r: r.path or Note("", r.reason)),
 )
-AUTO = "auto"      # export --graph auto: every graph a recipe can be built with, as candidates
 CANDIDATE_COLUMNS = (
     *EXPORT_COLUMNS[:-1],
     Column("parity at export", lambda r: _parity(r) if r.status == "ok" else ""),
@@ -149,39 +148,16 @@ def export(ctx: click.Context, model_name: str, keras_path: Path | None, format_
     """
     from edgeseq import data, models  # noqa: PLC0415
     from edgeseq.export.batch import export_all, failed_candidates  # noqa: PLC0415
-    from edgeseq.export.exporter import plan, plan_app, plan_candidates, plan_picked, plan_streaming  # noqa: PLC0415
 
-    _check_graph_options(graph_name, pick_from, device, max_loss_pp, streaming)
-    if app_ready and (graph_name == AUTO or pick_from is not None or max_loss_pp is not None):
-        raise click.UsageError("--app does not go with --graph auto, --pick-from or --max-loss-pp: it writes each"
-                               " recipe's app-ready variant")
+    check_export_options(graph_name, pick_from, device, max_loss_pp, streaming, app_ready)
     chosen = chosen_recipes(list(Format) if format_name == "all" else [Format(format_name)], quants)
     archs = models.select(model_name)
     dataset = own = None
     if keras_path is not None:      # checked before any work; measured and copied into OUT once the plan stands
         dataset, own = own_model(ctx, keras_path, data_spec)
         archs, source_root = [own], out
-    if app_ready:
-        try:
-            specs = plan_app(archs, chosen, Graph(graph_name) if graph_name else None, streaming, calibration_size,
-                             calibration_seed)
-        except EdgeseqError as err:
-            raise click.BadParameter(str(err), param_hint="--app") from err
-    elif graph_name == AUTO:
-        specs = plan_candidates(archs, chosen, calibration_size, calibration_seed)
-    elif pick_from is not None:
-        from edgeseq.export.pick import pick  # noqa: PLC0415
-
-        picks = pick(pick_from, [(a.value, r.format.value, r.name) for a in archs for r in chosen], device)
-        specs = plan_picked(archs, chosen, picks, calibration_size, calibration_seed)
-    else:
-        try:
-            graph = Graph(graph_name) if graph_name else None
-            specs = plan(archs, chosen, graph, calibration_size, calibration_seed)
-        except EdgeseqError as err:
-            raise click.BadParameter(str(err), param_hint="--graph") from err
-    if streaming and not app_ready:
-        specs += plan_streaming(archs, chosen, bool(quants), calibration_size, calibration_seed)
+    specs = plan_specs(archs, chosen, graph_name, pick_from, device, calibration_size, calibration_seed, streaming,
+                       bool(quants), app_ready)
     dataset = dataset or data.load(data_spec)   # calibrates, judges a search, gives a non-MNIST model its golden samples
     adopt_into(keras_path, own, dataset, out, as_json)
     with for_cli(as_json) as progress:
@@ -204,18 +180,6 @@ def _parity(result: Any) -> Note:
     from edgeseq.export.batch import parity_outcome  # noqa: PLC0415
 
     return Note(*parity_outcome(result.portability))
-
-
-def _check_graph_options(graph_name: str | None, pick_from: Path | None, device: str | None,
-                         max_loss_pp: float | None, streaming: bool) -> None:
-    """The options that do not go together with --graph auto and --pick-from (usage errors, before any work)."""
-    if pick_from is not None and graph_name is not None:
-        raise click.UsageError("--pick-from and --graph do not go together: the bench file chooses the graph")
-    if device is not None and pick_from is None:
-        raise click.UsageError("--device goes with --pick-from")
-    if graph_name == AUTO and (max_loss_pp is not None or streaming):
-        raise click.UsageError("--graph auto writes graph candidates only: without --max-loss-pp and --streaming"
-                               " (search or stream the graph --pick-from chooses)")
 
 
 @click.command(name="run")

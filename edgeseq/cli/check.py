@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from edgeseq.cli.describe import echo_data_contract
+from edgeseq.cli.describe import echo_data_contract, echo_mix, echo_search
 from edgeseq.cli.options import (
     FRACTION, PERCENTAGE_POINTS, Finite, data_option, json_option, limit_option, no_verify_option, paths_argument,
     reference_option, runtime_options)
@@ -201,11 +201,11 @@ def _echo_self_description(embedded: dict[str, Any] | None, manifest: dict[str, 
             click.echo(f"embedded vs manifest: CONTRADICTION: {problem}")
     else:
         click.echo("embedded: none (exported before edgeseq embedded its facts, or by another tool)")
-    _echo_mix((manifest or {}).get("quantization_mix"))
+    echo_mix((manifest or {}).get("quantization_mix"))
     floats = ((manifest or {}).get("onnx_quantization") or {}).get("float_layers")
     if floats:
         click.echo(f"float layers (not quantized: nodes_to_exclude): {', '.join(floats)}")
-    _echo_search((manifest or {}).get("search"))
+    echo_search((manifest or {}).get("search"))
     section = (manifest or {}).get("portability")
     if not section:
         return
@@ -215,39 +215,6 @@ def _echo_self_description(embedded: dict[str, Any] | None, manifest: dict[str, 
     for cell in section.get("does_not_run_on", []):
         how = "measured" if cell.get("measured") else "known"
         click.echo(f"does not run on: {cell['backend']} ({how}): {cell.get('reason')}")
-
-
-def _echo_mix(mix: dict[str, Any] | None) -> None:
-    """A file quantized per layer (export --max-loss-pp's mixes): which layers are not int8."""
-    if not mix:
-        return
-    raised = ", ".join(f"{name} {precision}" for name, precision in mix.get("layers", {}).items()) or "none"
-    click.echo(f"quantization mix ({mix.get('version')}): every layer {mix.get('base')}; raised: {raised};"
-               f" {'integer only' if mix.get('integer_only') else 'NOT integer only (float layers)'}")
-
-
-def _echo_search(search: dict[str, Any] | None) -> None:
-    """The recipe search that chose this file (export --max-loss-pp), an attempt a line."""
-    if not search:
-        return
-    judged = search.get("judged_on") or {}
-    click.echo(f"search: budget {search['max_loss_pp']:g} pp on {judged.get('test_count')} {judged.get('name')} test"
-               f" digits, {'met' if search.get('met') else 'NOT met'}"
-               f"{' (proven)' if search.get('proven') else ' (within, not proven on these digits)' if search.get('met') else ''},"
-               f" kept attempt {search.get('kept')} of {len(search.get('attempts', []))}")
-    for attempt in search.get("attempts", []):
-        figures = (f"{attempt['delta_accuracy_pp']:+.2f} pp, CI [{attempt['delta_ci_pp'][0]:+.2f},"
-                   f" {attempt['delta_ci_pp'][1]:+.2f}], p50 {attempt.get('p50_us') or 0:.1f} µs"
-                   if attempt.get("status") == "ok" else f"{attempt.get('status')}: {attempt.get('reason')}")
-        click.echo(f"  attempt {attempt['number']} ({attempt['remedy']}, calibration"
-                   f" {attempt.get('calibration_size')}): {figures}")
-    for key, which in (("layers_before_raising", "every layer at the base precision"), ("layers_of_kept", "kept")):
-        layers = search.get(key)
-        if layers:
-            clipping = ", ".join(f"{name} {(rate or 0) * 100:.2f} %" for name, rate in layers["clipping"].items())
-            flagged = layers.get("clipping_flagged") or []
-            click.echo(f"  clipping ({which}) on {layers['measured_on']}: {clipping}"
-                       + (f"; the calibration does not cover the test values of {', '.join(flagged)}" if flagged else ""))
 
 
 COMMANDS: tuple[Any, ...] = (validate, inspect)
