@@ -19,6 +19,7 @@ from pathlib import Path
 
 from edgeseq import layout
 from edgeseq.artifacts import collect_files
+from edgeseq.report.document import MARKDOWN   # the report's markdown table: cells escaped the same way
 
 COLUMNS = (("litert", "LiteRT Interpreter"), ("litert-compiled", "LiteRT CompiledModel"), ("litertjs", "LiteRT.js (Node)"),
            ("onnxruntime", "onnxruntime (Python)"), ("onnxruntime-node", "onnxruntime-node"),
@@ -42,11 +43,6 @@ def cell(row: dict | None, suffix: str, runtime: str) -> str:
         return f"✗ {reason}"
     status = {"pass": "✓", "inconclusive": "✓ (inconclusive Δacc)", "fail": "✗ fail"}.get(row.get("outcome"), "?")
     return f"{status} max diff {row['max_abs_diff']:.2g}"
-
-
-def markdown(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
-    return "\n".join(lines + ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows])
 
 
 def main() -> None:
@@ -86,7 +82,7 @@ def main() -> None:
         " a quantized file is its quantization error against the Keras model: the same in every runtime that runs"
         " it. Libraries: "
         + "; ".join(f"{name}: {backends.get(runtime, 'not run')}" for runtime, name in COLUMNS) + ".",
-        markdown(["file", *(name for _, name in COLUMNS)], rows),
+        MARKDOWN["table"](["file", *(name for _, name in COLUMNS)], rows),
         "## p50 latency per ONNX file, µs (batch 1, 1 thread)",
         f"`edgeseq bench --runtime {','.join(TIMED)} --min-seconds {args.min_seconds}`: one run on one machine"
         f" ({platform.machine()}, Python {platform.python_version()}), so noisy: read the ratios, not the digits."
@@ -94,7 +90,7 @@ def main() -> None:
         " timing loop runs inside Node (`performance.now()` around each awaited `session.run`; the input tensor is"
         " made once per batch and reused across the timed calls, as the Python rows reuse their arrays; a step"
         " file's zero state is made anew for each sequence); the Python rows time `session.run` from Python.",
-        markdown(["file", *TIMED], speed),
+        MARKDOWN["table"](["file", *TIMED], speed),
         "RSS after the runtime's import (a Node runtime's: its node process's, read in Node): "
         + "; ".join(f"{r}: {memory[r]['rss_after_import_bytes'] / 2**20:.0f} MiB" for r in TIMED if r in memory) + ".",
     ]) + "\n"

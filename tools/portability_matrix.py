@@ -24,6 +24,7 @@ from edgeseq.artifacts import collect_files
 from edgeseq.fileio import read_manifest
 from edgeseq.portability import TABLE_COLUMNS, cells_of, loads
 from edgeseq.report.portability import STATUS_TEXT, column_of_row
+from edgeseq.report.document import MARKDOWN   # the report's markdown table: cells escaped the same way
 
 
 def validate_in(python: str, backend: str | None, models: Path, data_spec: str, limit: int | None) -> list[dict]:
@@ -64,11 +65,6 @@ def openvino_vs_onnxruntime(files: list[Path], digits: np.ndarray) -> list[list[
             agreement = np.mean(np.argmax(ours, 1) == np.argmax(theirs, 1))
             rows.append([path.name, f"{agreement * 100:.2f} %", f"{np.max(np.abs(ours - theirs)):.2g}", ""])
     return rows
-
-
-def markdown(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
-    return "\n".join(lines + ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows])
 
 
 def main() -> None:
@@ -114,9 +110,9 @@ def main() -> None:
         f" ({len(digits.y_test)} test digits), in: {'; '.join(installs)}. Each cell is `edgeseq validate` in that"
         " install against the file's reference (the Keras model where TensorFlow is installed, else the fp32"
         " file, else the golden outputs).",
-        markdown(["file", *TABLE_COLUMNS], rows),
+        MARKDOWN["table"](["file", *TABLE_COLUMNS], rows),
         "## OpenVINO against onnxruntime, probability by probability",
-        markdown(["file", "top-1 agreement", "max abs diff", "note"], compared),
+        MARKDOWN["table"](["file", "top-1 agreement", "max abs diff", "note"], compared),
     ]) + "\n"
     if args.out:
         args.out.write_text(text, encoding="utf-8")
