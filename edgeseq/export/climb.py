@@ -165,8 +165,6 @@ def _floats(spec: ExportSpec) -> frozenset[str]:
 
 def _all_float(spec: ExportSpec, layers: list[str]) -> bool:
     """Whether `spec` leaves every one of `layers` in float (a TFLite mix or ONNX float_layers)."""
-    if spec.mix is not None:
-        return all(spec.mix.precision_of(layer) is Precision.FLOAT for layer in layers)
     return set(layers) <= _floats(spec)
 
 

@@ -61,6 +61,11 @@ class Remedy:
     def calibration_size(self, configured: int) -> int:
         return max(configured * self.calibration_factor, self.calibration_at_least)
 
+    def applied_to(self, spec: ExportSpec) -> ExportSpec:
+        """The export spec of this remedy's attempt at `spec`."""
+        return replace(spec, calibration_size=self.calibration_size(spec.calibration_size),
+                       onnx_settings=self.onnx_settings)
+
 
 REMEDIES: tuple[Remedy, ...] = (
     Remedy("as configured", (Format.TFLITE, Format.ONNX), calibrated_only=False),
@@ -137,14 +142,7 @@ def _latency_us(path: Path) -> float | None:
     return rows[0].p50_us if rows else None
 
 
-def _attempt(number: int, remedy: Remedy, spec: ExportSpec, source: Path, folder: Path, dataset: Dataset,
-             judge_file: Judge, golden_file: Path) -> tuple[Attempt, ExportResult]:
-    attempt_spec = replace(spec, calibration_size=remedy.calibration_size(spec.calibration_size),
-                           onnx_settings=remedy.onnx_settings)
-    return _attempt_spec(number, remedy.name, attempt_spec, source, folder, dataset, judge_file, golden_file)
-
-
-def _attempt_spec(number: int, name: str, attempt_spec: ExportSpec, source: Path, folder: Path, dataset: Dataset,
+def _attempt(number: int, name: str, attempt_spec: ExportSpec, source: Path, folder: Path, dataset: Dataset,
                   judge_file: Judge, golden_file: Path) -> tuple[Attempt, ExportResult]:
     """Export `attempt_spec` into `folder` and judge it: one attempt."""
     started = time.perf_counter()
@@ -185,7 +183,7 @@ def search(spec: ExportSpec, source: Path, out: Path, dataset: Dataset, max_loss
     def run(name: str, attempt_spec: ExportSpec) -> tuple[Attempt, Path | None]:
         number = len(attempts)
         folder = work / f"attempt-{number}"
-        attempt, result = _attempt_spec(number, name, attempt_spec, source, folder, dataset, judge_file, golden_file)
+        attempt, result = _attempt(number, name, attempt_spec, source, folder, dataset, judge_file, golden_file)
         attempts.append((attempt, result, folder))
         shown = (f"{attempt.delta_accuracy_pp:+.2f} pp, CI [{attempt.delta_ci_pp[0]:+.2f},"
                  f" {attempt.delta_ci_pp[1]:+.2f}], p50 {attempt.p50_us or float('nan'):.1f} µs: {attempt.outcome}"
@@ -206,8 +204,7 @@ def search(spec: ExportSpec, source: Path, out: Path, dataset: Dataset, max_loss
             if out_of_time():
                 skipped.append(remedy.name)
                 continue
-            run(remedy.name, replace(spec, calibration_size=remedy.calibration_size(spec.calibration_size),
-                                     onnx_settings=remedy.onnx_settings))
+            run(remedy.name, remedy.applied_to(spec))
         guide = None
         if not met() and mixes_apply(spec) and out_of_time():
             skipped.append("per-layer mixes")
