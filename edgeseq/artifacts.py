@@ -16,7 +16,6 @@ from typing import Any
 
 from edgeseq.embedded import KEY as EMBEDDED_KEY
 from edgeseq.errors import EdgeseqError, ModelError, RuntimeUnavailable
-from edgeseq.keras_archive import check_keras_archive
 from edgeseq.step_contract import is_step_facts
 from edgeseq.tflite_schema import check_subgraph, count, opcode_names, signature_names, tflite_metadata, tflite_schema
 
@@ -126,15 +125,6 @@ def _read(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as err:
         raise ModelError(f"cannot read {path}: {err.strerror or err}") from err
-
-
-def check_structure(path: Path) -> None:
-    """Read enough of a .tflite, .onnx or .keras file, without loading it in a runtime, to reject a
-    truncated or corrupt one with a one-line ModelError."""
-    if Path(path).suffix == ".keras":
-        check_keras_archive(path)
-    else:
-        read_facts(path)
 
 
 # --- TFLite ------------------------------------------------------------------------------------------

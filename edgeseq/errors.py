@@ -57,5 +57,10 @@ class OutputError(EdgeseqError):
     """An output location that cannot be written."""
 
 
-class ParityError(EdgeseqError):
-    """An exported file outside its tolerance."""
+class OptionError(EdgeseqError):
+    """Options that do not go together, or an option's value that does not fit the others: the CLI makes it a
+    usage error (exit 2), naming `option` where one is to blame."""
+
+    def __init__(self, message: str, option: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option

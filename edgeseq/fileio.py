@@ -1,4 +1,5 @@
-"""Atomic writes, hashes and manifests: nothing edgeseq writes is ever left half-written."""
+"""Atomic writes, hashes and JSON reading: nothing edgeseq writes is ever left half-written (a manifest with its file:
+edgeseq.manifest.commit_with_manifest)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import threading
 from pathlib import Path
 from typing import Any, Iterator
 
-from edgeseq.errors import EdgeseqError, IntegrityError, OutputError
-from edgeseq.layout import manifest_path, shown
+from edgeseq.errors import EdgeseqError, OutputError
+from edgeseq.layout import shown
 
 
 
@@ -142,34 +143,26 @@ def atomic_folder(target: Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def commit_with_manifest(tmp: Path, target: Path, manifest: dict[str, Any]) -> None:
-    """Move the complete file `tmp` onto `target` together with its manifest: the manifest is written in
-    full first, then both are renamed in one step, so neither is ever left describing the other's past."""
-    with staged(manifest_path(target)) as manifest_tmp:
-        _write(manifest_tmp, _json_bytes(manifest), target)
-        commit((Path(tmp), Path(target)), (manifest_tmp, manifest_path(target)))
-
-
 def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
 
 
-def _write(tmp: Path, data: bytes, target: Path) -> None:
+def write_bytes(tmp: Path, data: bytes, target: Path) -> None:
     try:
         tmp.write_bytes(data)
     except OSError as err:
         raise OutputError(f"cannot write {target}: {err.strerror or err}") from err
 
 
-def _json_bytes(payload: Any) -> bytes:
+def json_bytes(payload: Any) -> bytes:
     return (json.dumps(payload, indent=2, sort_keys=False) + "\n").encode("utf-8")
 
 
 def write_bytes_atomic(target: Path, data: bytes) -> None:
     with atomic_path(target) as tmp:
-        _write(tmp, data, target)
+        write_bytes(tmp, data, target)
 
 
 def write_text_atomic(target: Path, text: str) -> None:
@@ -177,7 +170,7 @@ def write_text_atomic(target: Path, text: str) -> None:
 
 
 def write_json_atomic(target: Path, payload: Any) -> None:
-    write_bytes_atomic(target, _json_bytes(payload))
+    write_bytes_atomic(target, json_bytes(payload))
 
 
 class NotFinite(ValueError):
@@ -211,50 +204,3 @@ def read_json(path: Path, what: str = "JSON file") -> Any:
         raise EdgeseqError(f"{what} {path} is not valid JSON (line {err.lineno}: {err.msg})") from err
     except RecursionError as err:
         raise EdgeseqError(f"{what} {path} is not valid JSON (nested too deeply)") from err
-
-
-# The fields edgeseq reads back from a manifest, with their JSON types (null is allowed for each).
-MANIFEST_FIELDS: dict[str, type | tuple[type, ...]] = {
-    "sha256": str, "size_bytes": int, "architecture": str, "format": str, "recipe": str, "graph": str,
-    "recurrent_op": str, "usage_note": str, "batch": (str, int), "source_keras": dict, "ops": dict,
-    "inputs": list, "outputs": list, "tolerance": dict,
-}
-
-
-def read_manifest(artifact: Path) -> dict[str, Any] | None:
-    """The manifest beside `artifact`, or None when there is none. A malformed one is an error."""
-    path = manifest_path(artifact)
-    if not path.exists():
-        return None
-    payload = read_json(path, "manifest")
-    if not isinstance(payload, dict):
-        raise IntegrityError(f"manifest {path} is not a JSON object")
-    for key, kind in MANIFEST_FIELDS.items():
-        value = payload.get(key)
-        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
-            raise IntegrityError(f"manifest {path}: {key} is a JSON {type(value).__name__}, not what edgeseq writes")
-    return payload
-
-
-def verify_against_manifest(artifact: Path, manifest: dict[str, Any] | None, sha256: str | None = None) -> str:
-    """Check size and sha256 against the manifest. Returns 'verified', or 'no-manifest'. A caller that has
-    hashed the file already passes its `sha256`, so the file is read once."""
-    if manifest is None:
-        return "no-manifest"
-    expected = manifest.get("sha256")
-    if not isinstance(expected, str):
-        raise IntegrityError(f"manifest of {artifact} has no sha256")
-    try:
-        size, actual = Path(artifact).stat().st_size, sha256 or sha256_file(artifact)
-    except OSError as err:
-        raise IntegrityError(f"cannot read {artifact}: {err.strerror or err}") from err
-    expected_size = manifest.get("size_bytes")
-    if isinstance(expected_size, int) and size != expected_size:
-        raise IntegrityError(f"{artifact} does not match its manifest ({size} bytes, manifest says"
-                             f" {expected_size}); re-export it or pass --no-verify")
-    if actual != expected:
-        raise IntegrityError(
-            f"{artifact} does not match its manifest (sha256 {actual[:12]}…, manifest says {expected[:12]}…);"
-            " re-export it or pass --no-verify"
-        )
-    return "verified"

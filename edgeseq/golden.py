@@ -197,7 +197,7 @@ def is_current(path: Path, reference_sha256: str, samples: data.Dataset | None =
         and np.array_equal(stored.y_test, samples.y_test)
 
 
-def samples_for_file(path: Path, manifest: dict[str, Any] | None) -> data.Dataset:
+def samples_for_file(path: Path, manifest: Any) -> data.Dataset:
     """What a file can be run on without the user's data: the shipped sample for MNIST files (and files without a
     manifest), else the samples stored in the golden sidecar its manifest names (an error when there is none)."""
     spec = data.spec_of_manifest(manifest)
@@ -207,6 +207,6 @@ def samples_for_file(path: Path, manifest: dict[str, Any] | None) -> data.Datase
     if sidecar is None:
         raise IntegrityError(f"{shown(path.name)} was made for {spec.describe()} data and names no golden sidecar to"
                              " run it on; re-export it, or pass its data (--data)")
-    recorded = manifest["golden"]
+    recorded = manifest.golden
     return read(sidecar, recorded.get("sha256"), recorded.get("count")).dataset()
 

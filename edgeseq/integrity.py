@@ -15,7 +15,7 @@ from typing import Any
 from edgeseq.artifacts import FileFacts, read_facts
 from edgeseq.embedded import contradictions
 from edgeseq.errors import IntegrityError
-from edgeseq.fileio import read_manifest, verify_against_manifest
+from edgeseq.manifest import Manifest, read_manifest, verify_against_manifest
 from edgeseq.keras_archive import check_keras_archive
 from edgeseq.layout import KERAS_FORMAT, SUFFIXES, shown
 
@@ -28,12 +28,12 @@ class Checked:
     """A file as checked: its manifest (None without one), the integrity outcome (verified | no-manifest |
     skipped (--no-verify)) and its facts, read once (None for a .keras model: its archive is checked
     instead)."""
-    manifest: dict[str, Any] | None
+    manifest: Manifest | None
     integrity: str
     facts: FileFacts | None
 
 
-def integrity_of(path: Path, verify: bool, manifest: dict[str, Any] | None, sha256: str | None = None) -> str:
+def integrity_of(path: Path, verify: bool, manifest: Manifest | None, sha256: str | None = None) -> str:
     """Size and sha256 against the manifest: 'verified', 'no-manifest' or SKIPPED (an IntegrityError on a
     mismatch). `check` starts with it; bench records it for a file whose structure then fails."""
     return verify_against_manifest(path, manifest, sha256) if verify else SKIPPED
@@ -51,6 +51,8 @@ def check(path: Path, verify: bool = True, manifest: Any = NOT_GIVEN, sha256: st
         check_keras_archive(path)
         return Checked(manifest, integrity, None)
     facts = read_facts(path)
+    if manifest is not None and (problem := manifest.contradicted_by(facts)):     # with or without --no-verify
+        raise IntegrityError(f"{shown(path)}: {problem}")
     if verify and (problems := contradictions(facts.embedded, manifest)):
         raise IntegrityError(f"{shown(path)}: its embedded metadata contradicts its manifest"
                              f" ({problems[0]})")

@@ -141,11 +141,11 @@ def golden_path(folder: Path, arch: str) -> Path:
     return child(folder, f"{arch}{GOLDEN_SUFFIX}", "golden outputs")
 
 
-def named_golden(path: Path, manifest: dict[str, Any] | None) -> Path | None:
+def named_golden(path: Path, manifest: Any) -> Path | None:
     """The golden sidecar `path`'s manifest names (`golden.file`: a name beside the file, never a path), or None
     when the manifest names none."""
-    recorded = (manifest or {}).get("golden")
-    if not isinstance(recorded, dict) or not isinstance(recorded.get("file"), str):
+    recorded = manifest.golden if manifest else None
+    if not recorded or not isinstance(recorded.get("file"), str):
         return None
     return child(Path(path).parent, recorded["file"], "golden.file", manifest_path(path))
 
@@ -206,35 +206,29 @@ def parse(path: Path) -> FileKey | None:
         return None
 
 
-def key_of(path: Path, manifest: dict[str, Any] | None) -> FileKey | None:
+def key_of(path: Path, manifest: Any) -> FileKey | None:
     """A file's key: from its manifest where it has one (the manifest is the file's own word), else its name."""
-    m = manifest or {}
     parsed = parse(path)
     fmt = format_of(path)
     source = manifest_path(path)
-    model = plain_name(m["architecture"], "architecture", source) if m.get("architecture") \
-        else (parsed.model if parsed else None)
-    recipe = plain_name(m["recipe"], "recipe", source) if m.get("recipe") else (parsed.recipe if parsed else None)
+    named = manifest.architecture if manifest else None
+    model = plain_name(named, "architecture", source) if named else (parsed.model if parsed else None)
+    named = manifest.recipe if manifest else None
+    recipe = plain_name(named, "recipe", source) if named else (parsed.recipe if parsed else None)
     if fmt == KERAS_FORMAT:
         recipe = "fp32"
     if not (model and fmt and recipe):
         return None
-    step = m.get("kind") == STEP_KIND if m.get("kind") else bool(parsed and parsed.step)
-    app = bool(m.get(APP_SECTION)) if APP_SECTION in m else bool(parsed and parsed.app)
+    step = manifest.kind == STEP_KIND if manifest else bool(parsed and parsed.step)
+    app = True if manifest and manifest.app_variant else bool(parsed and parsed.app)
     return FileKey(str(model), fmt, str(recipe), step, candidate_graph(path, manifest), app)
 
 
-def candidate_graph(path: Path, manifest: dict[str, Any] | None) -> str | None:
+def candidate_graph(path: Path, manifest: Any) -> str | None:
     """The graph a candidate file is tagged with: its manifest's `graph_candidate` section where it has one (a
     renamed candidate still says what it is), else the `@<graph>` of its name; None for a recipe's own file."""
-    m = manifest or {}
-    if CANDIDATE_SECTION in m:
-        section = m[CANDIDATE_SECTION]
-        if section is None:
-            return None
-        if not isinstance(section, dict):
-            raise IntegrityError(f"{shown(manifest_path(path))}: {CANDIDATE_SECTION} is not an object")
-        return plain_name(section.get("graph"), f"{CANDIDATE_SECTION}.graph", manifest_path(path))
+    if manifest is not None and manifest.graph_candidate is not None:
+        return plain_name(manifest.graph_candidate.get("graph"), f"{CANDIDATE_SECTION}.graph", manifest_path(path))
     parsed = parse(path)
     return parsed.graph if parsed else None
 

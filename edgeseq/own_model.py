@@ -276,7 +276,8 @@ def adopt(path: Path, dataset: Any, out: Path, model: OwnModel | None = None) ->
 
     from edgeseq import layout  # noqa: PLC0415
     from edgeseq.environment import library_versions  # noqa: PLC0415
-    from edgeseq.fileio import commit_with_manifest, ensure_dir, sha256_file, staged  # noqa: PLC0415
+    from edgeseq.fileio import ensure_dir, sha256_file, staged  # noqa: PLC0415
+    from edgeseq.manifest import commit_with_manifest  # noqa: PLC0415
     from edgeseq.runtimes import RuntimeName  # noqa: PLC0415
     from edgeseq.runtimes.guard import evaluate  # noqa: PLC0415
     from edgeseq.tfsupport import load_keras_model  # noqa: PLC0415

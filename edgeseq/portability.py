@@ -134,9 +134,9 @@ def portability(facts: FileFacts, measured: list[Cell], digits: str) -> dict[str
     }
 
 
-def cells_of(manifest: dict[str, Any] | None) -> dict[str, Cell]:
+def cells_of(section: dict[str, Any] | None) -> dict[str, Cell]:
     """A manifest's portability section as cells keyed by backend label."""
-    section = (manifest or {}).get("portability") or {}
+    section = section or {}
     cells = {}
     for row in [*section.get("runs_on", []), *section.get("does_not_run_on", [])]:
         if isinstance(row, dict) and isinstance(row.get("backend"), str) and isinstance(row.get("status"), str):

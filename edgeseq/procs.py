@@ -8,10 +8,15 @@ The request is written to WORKDIR/request.json and the child runs `python -m MOD
 answers with WORKDIR/response.json: {"ok": true, "result": {...}} or {"ok": false, "error_type", "message"}.
 Large arrays travel as .npy files in WORKDIR. No response means the child died: a signal, a timeout or an
 exit status, each a field of the WorkerError.
+
+Many requests to one module: `with WorkerSession(module) as session: session.run(request, timeout, workdir)`
+answers the same, from one child that serves them in turn (its imports paid once); a child that dies or hangs
+costs the request in flight only, and the next request starts a new one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -19,6 +24,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -104,6 +110,115 @@ def run_worker(module: str, request: dict[str, Any], timeout: float, workdir: Pa
             shutil.rmtree(folder, ignore_errors=True)
 
 
+class WorkerSession:
+    """A child that serves requests one after another (`python -m MODULE --session`), so that what it imports
+    (TensorFlow: about 5 s) is paid once, not per request. Isolation is kept per request: a crash, a hang or an
+    exit costs only the request in flight (its WorkerError is what run_worker would give), and the next request
+    starts a fresh child. Use it as a context manager: the child is ended on the way out, Ctrl-C included.
+
+    The request is written to WORKDIR/request.json and its path sent as one line on the child's stdin; the
+    child answers with WORKDIR/response.json, as in run_worker. Its stdout and stderr go to a log file (the
+    last line of a request's part of it is the WorkerError's stderr_tail)."""
+
+    def __init__(self, module: str, env: dict[str, str] | None = None) -> None:
+        self.module = module
+        self.env = dict(os.environ, **(env or {}))
+        self.folder = Path(tempfile.mkdtemp(prefix="edgeseq-session-"))
+        self.log = self.folder / "child.log"
+        self.child: subprocess.Popen[str] | None = None
+        self.started = 0                          # children started: 1 unless one died or hung
+
+    def __enter__(self) -> "WorkerSession":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._end()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _end(self) -> None:
+        child, self.child = self.child, None
+        if child is None:
+            return
+        if child.poll() is None:
+            with contextlib.suppress(OSError):
+                child.stdin.close()                # end of requests: the child exits by itself
+            try:
+                child.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+    def _child(self) -> subprocess.Popen[str]:
+        if self.child is None or self.child.poll() is not None:
+            self.child = None
+            with open(self.log, "a", encoding="utf-8") as log:
+                self.child = subprocess.Popen([sys.executable, "-m", self.module, "--session"], text=True,
+                                              stdin=subprocess.PIPE, stdout=log, stderr=log, env=self.env)
+            self.started += 1
+        return self.child
+
+    def run(self, request: dict[str, Any], timeout: float, workdir: Path) -> dict[str, Any] | WorkerError:
+        """What run_worker(module, request, timeout, workdir) answers, from the session's child."""
+        folder = Path(workdir)
+        (folder / REQUEST).write_text(json.dumps(request), encoding="utf-8")
+        (folder / RESPONSE).unlink(missing_ok=True)
+        offset = self.log.stat().st_size if self.log.exists() else 0
+        try:
+            child = self._child()
+            try:
+                child.stdin.write(f"{folder / REQUEST}\n")
+                child.stdin.flush()
+            except OSError:                         # it died between requests: one more start
+                self.child = None
+                child = self._child()
+                child.stdin.write(f"{folder / REQUEST}\n")
+                child.stdin.flush()
+            deadline = time.monotonic() + timeout
+            while not (folder / RESPONSE).exists():
+                if child.poll() is not None or time.monotonic() > deadline:
+                    break
+                time.sleep(0.02)
+        except BaseException:
+            if self.child is not None:
+                self.child.kill()
+                self.child.wait()
+                self.child = None
+            raise
+        response = _read_response(folder / RESPONSE)
+        tail = self._tail(offset)
+        if response is not None:
+            if response.get("ok"):
+                return response.get("result") or {}
+            return WorkerError("error", str(response.get("message") or "failed"), error_type=response.get("error_type"))
+        if child.poll() is None:                    # no answer in time: the child is ended, the next starts anew
+            child.kill()
+            child.wait()
+            self.child = None
+            return WorkerError("timeout", f"timed out after {timeout:g} s", timeout_s=timeout)
+        self.child = None
+        if child.returncode < 0:
+            name = signal_name(child.returncode)
+            return WorkerError("crashed", f"crashed ({name})", signal=name, returncode=child.returncode,
+                               stderr_tail=tail)
+        return WorkerError("exited", f"exited with status {child.returncode} without an answer"
+                           + (f": {tail[:200]}" if tail else ""), returncode=child.returncode, stderr_tail=tail)
+
+    def _tail(self, offset: int) -> str | None:
+        """The last non-empty line the child wrote since `offset` (shown whole with --verbose)."""
+        try:
+            with open(self.log, encoding="utf-8", errors="replace") as log:
+                log.seek(offset)
+                text = log.read()
+        except OSError:
+            return None
+        if os.environ.get(VERBOSE_ENV) == "1":
+            sys.stderr.write(text)
+        return next((ln.strip() for ln in reversed(text.splitlines()) if ln.strip()), None)
+
+
 def _read_response(path: Path) -> dict[str, Any] | None:
     try:
         response = json.loads(path.read_text(encoding="utf-8"))
@@ -118,11 +233,22 @@ def serve(handle: Callable[[dict[str, Any], Path], dict[str, Any]], describe: Ca
     the response, exit 0. An exception becomes an error response ({error_type, message}); `describe` turns
     it into the one-line message (default: its first line)."""
     no_core_dumps()
-    from edgeseq.errors import first_line  # noqa: PLC0415
     from edgeseq.quiet import quiet_native_logs  # noqa: PLC0415
 
     quiet_native_logs()
-    request_path = Path(sys.argv[1])
+    if sys.argv[1:] == ["--session"]:               # WorkerSession: one request path per line, until stdin ends
+        for line in sys.stdin:
+            if line.strip():
+                _answer(Path(line.strip()), handle, describe)
+        sys.exit(0)
+    _answer(Path(sys.argv[1]), handle, describe)
+    sys.exit(0)
+
+
+def _answer(request_path: Path, handle: Callable[[dict[str, Any], Path], dict[str, Any]],
+            describe: Callable[[BaseException], str] | None) -> None:
+    from edgeseq.errors import first_line  # noqa: PLC0415
+
     workdir = request_path.parent
     try:
         request = json.loads(request_path.read_text(encoding="utf-8"))
@@ -136,7 +262,6 @@ def serve(handle: Callable[[dict[str, Any], Path], dict[str, Any]], describe: Ca
         response = {"ok": False, "error_type": type(err).__name__, "message": message[:500]}
     (workdir / f".{RESPONSE}.partial").write_text(json.dumps(response), encoding="utf-8")
     os.replace(workdir / f".{RESPONSE}.partial", workdir / RESPONSE)
-    sys.exit(0)
 
 
 def signal_name(returncode: int) -> str:

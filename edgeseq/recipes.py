@@ -1,7 +1,9 @@
 """The recipes table: one row per (format, quantization), carrying everything about it: the default graph per
 model family (cell and activation: edgeseq.models.Family; every variant of a family gets the same graph, and
-the two seeds keep theirs), the graphs it may use, the parity tolerance and the converter settings. The converters read
-these settings; nobody branches on a recipe's name.
+the two seeds keep theirs), the graphs it may use (edgeseq.graphs), the parity tolerance and the converter
+settings. The converters read these settings; nobody branches on a recipe's name. The measured notes (why a
+graph was chosen, with when and on which machine it was measured) are data: NOTES_FILE, shipped beside this
+module, read by load_notes.
 
 Importing this module needs no TensorFlow (validate and bench read tolerances from it on a device).
 """
@@ -9,13 +11,17 @@ Importing this module needs no TensorFlow (validate and bench read tolerances fr
 from __future__ import annotations
 
 import enum
+import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date
+from importlib import resources
 from typing import Any
 
 from edgeseq.errors import IntegrityError
+from edgeseq.graphs import APP_FALLBACK, GRAPHS, Graph
 from edgeseq.layout import SUFFIXES
-from edgeseq.models import Activation, Arch, Cell, Family, Variant, variant
+from edgeseq.models import Arch, Cell, Family, Variant, variant
 
 
 class Format(str, enum.Enum):
@@ -34,50 +40,6 @@ class Quant(str, enum.Enum):
     INT8 = "int8"
     INT16X8 = "int16x8"
     STATIC = "static"
-
-
-class Graph(str, enum.Enum):
-    LOOP = "loop"          # the Keras layers as they are: a WHILE loop (TFLite, batch 1) / native LSTM or Loop (ONNX)
-    UNROLLED = "unrolled"  # the same weights rebuilt with unroll=True: flat graph, dynamic batch
-    UNROLLED_B1 = "unrolled-b1"  # unrolled with a fixed batch of 1: static shapes (XNNPACK takes the int8 LSTM)
-    FUSED = "fused"        # TFLite LSTM only: one UNIDIRECTIONAL_SEQUENCE_LSTM op per layer (batch 1); full
-    #                        integer only for a tanh LSTM (the integer kernel hard-codes tanh)
-    STEP = "step"          # one timestep with explicit state (streaming): export --streaming, any recipe
-    HOISTED = "hoisted"    # TFLite, batch 1: every timestep's input projection in one product, then the steps
-
-
-@dataclass(frozen=True)
-class GraphRow:
-    """How a graph variant is built: the Keras model rebuilt with `unroll` and a fixed `batch` (None: dynamic),
-    or (`fused`) re-expressed with fused LSTM ops. `cells`: the recurrent cells it exists for;
-    `integer_activations`: the activations it can be built for with full-integer (calibrated TFLite) recipes."""
-    graph: Graph
-    unroll: bool
-    batch: int | None
-    cells: tuple[Cell, ...] = tuple(Cell)
-    fused: bool = False
-    integer_activations: tuple[Activation, ...] = tuple(Activation)
-    hoisted: bool = False     # written out from the weights (edgeseq.export.hoisted), not a rebuilt Keras model
-    app_problem: str | None = None   # why an app runtime cannot load it (export --app then uses APP_FALLBACK)
-
-
-GRAPHS: dict[Graph, GraphRow] = {
-    Graph.LOOP: GraphRow(Graph.LOOP, unroll=False, batch=1),     # ONNX rebuilds it with a dynamic batch
-    Graph.UNROLLED: GraphRow(Graph.UNROLLED, unroll=True, batch=None),
-    Graph.UNROLLED_B1: GraphRow(Graph.UNROLLED_B1, unroll=True, batch=1),
-    Graph.FUSED: GraphRow(Graph.FUSED, unroll=False, batch=1, cells=(Cell.LSTM,), fused=True,
-                          integer_activations=(Activation.TANH,),
-                          app_problem="keeps the LSTM state in variable tensors: LiteRT CompiledModel ('Failed to"
-                                      " load model') and LiteRT.js ('Variable tensors not yet supported') refuse it"),
-    Graph.STEP: GraphRow(Graph.STEP, unroll=False, batch=None),
-    Graph.HOISTED: GraphRow(Graph.HOISTED, unroll=False, batch=1, hoisted=True),
-}
-
-
-# export --app: the graphs an app-ready variant takes instead of one with an app_problem, first that can be built
-# first. Hoisted: batch 1, explicit state, and faster than unrolled-b1 wherever both were measured (issue 24, Xeon
-# VM, p50 µs: fp32 830 vs 1092, fp16 804 vs 1047, dynamic 279 vs 400; docs/results/app-ready.md).
-APP_FALLBACK: tuple[Graph, ...] = (Graph.HOISTED, Graph.UNROLLED_B1, Graph.UNROLLED)
 
 
 @dataclass(frozen=True)
@@ -159,7 +121,7 @@ class Recipe:
     onnx: OnnxSettings | None = None
     calibrated: bool = False              # needs a representative sample of training digits
     io_dtype: str = "float32"
-    notes: dict[Family, str] = field(default_factory=dict)   # why a graph was chosen, or why there is none
+    notes: dict[Family, str] = field(default_factory=dict)   # why a graph was chosen, or none (load_notes)
     streaming: bool = False               # export --streaming makes its step model by default (STREAMING_NOTE)
 
     @property
@@ -244,35 +206,8 @@ class Recipe:
 
 _T, _O = Format.TFLITE, Format.ONNX
 _L, _U, _U1, _F, _H = Graph.LOOP, Graph.UNROLLED, Graph.UNROLLED_B1, Graph.FUSED, Graph.HOISTED
-_INT8_LSTM_NOTE = ("unrolled with a fixed batch of 1: XNNPACK refuses the dynamic-batch int8 graph (4-5x slower on"
-                   " the builtin kernels); the fused int8 LSTM kernel always uses tanh. Xeon VM (issue 24, p50 µs):"
-                   " hoisted 414.6 < unrolled-b1 551.1 < unrolled 2298.8, as accurate (full MNIST -0.36 vs -0.38"
-                   " pp): faster there, one CPU measured so far")
-_INT8_TANH_NOTE = ("unrolled with a fixed batch of 1, as the relu LSTM: XNNPACK runs it (lstm-128x2-tanh, full MNIST:"
-                   " 98.12 %, -0.03 pp, p50 141 us). --graph fused keeps one UNIDIRECTIONAL_SEQUENCE_LSTM per layer"
-                   " with full-integer kernels (int8 weights and h, int16 c, int32 bias; tanh, as the kernel"
-                   " hard-codes): as accurate (98.16 %, +0.01 pp) but 17x slower (p50 2,394 us, builtin kernel)")
-
-
-# The graph measurements behind the defaults (issue 24): batch 1, one thread, p50 in µs, `edgeseq bench` on the
-# candidates of `export --graph auto` from the committed models, median of 3 rounds (tools/graph_rounds.py) on a
-# 2-core "Intel(R) Xeon(R) Processor" VM shared with other jobs (load average 6-7). A default changes only where
-# two CPUs or more agree; elsewhere the figures are here and `export --pick-from` chooses per device.
-_XEON = "Xeon VM, issue 24"
-_DYNAMIC_LSTM_NOTE = (
-    "hoisted: the fastest on every CPU measured: " + _XEON + ": hoisted 278.5, loop 339.3, fused 364.9, unrolled-b1"
-    " 400.1, unrolled 403.8 (1.31x over fused); AMD EPYC Zen 4 (docs/results/roofline.md): 100-102 vs fused 335;"
-    " another Intel Xeon (issue 24): 365 vs fused 941-993. As accurate (full MNIST: 97.99 % vs fused 97.98 %),"
-    " stateless (no variable tensors to reset), 339 KB vs 227 KB; batch 1, as fused")
-_FLOAT_LSTM_NOTE = ("fused kept: the CPUs disagree: {xeon}: {figures}; AMD EPYC (docs/results/roofline.md): {epyc}."
-                    " Choose per device: export --graph auto, bench, --pick-from")
-_FP32_LSTM_NOTE = _FLOAT_LSTM_NOTE.format(xeon=_XEON, figures="loop 411.3 < fused 477.1 < hoisted 830.4,"
-                                          " unrolled-b1 1092.0, unrolled 1215.6", epyc="hoisted 266-273 < fused 510")
-_FP16_LSTM_NOTE = _FLOAT_LSTM_NOTE.format(xeon=_XEON, figures="loop 421.1 < fused 451.6 < hoisted 804.3,"
-                                          " unrolled-b1 1046.9, unrolled 1146.6", epyc="hoisted 278 < 451 (lstm-fp16)")
-_RNN_NOTE = ("unrolled kept (dynamic batch): {xeon}: hoisted {hoisted}, unrolled-b1 {b1}, unrolled {unrolled}, loop"
-             " {loop}; hoisted is faster there but batch-1 only, and measured on one CPU so far")
-_TANH_LSTM_NOTE = "fused: the tanh LSTM's graphs are not measured yet (hoisted is the relu LSTM's, measured)"
+NOTES_FILE = "recipes_notes.json"   # the measured notes, shipped in the package (pyproject package-data)
+NOTE_FIELDS = ("recipe", "family", "text", "measured", "machine")
 
 
 def _per_family(**given: Any) -> dict[Family, Any]:
@@ -299,60 +234,50 @@ def _graphs(**given: Graph | None) -> dict[Family, Graph | None]:
         raise ValueError(f"the recipes table gives no graph for {', '.join(missing)}")
     return table
 
+
+def load_notes(text: str | None = None) -> dict[str, dict[Family, str]]:
+    """The measured notes of NOTES_FILE (or of `text`, in its format), per recipe key and family (a cell's note
+    covers both activations, a family's wins): the text users read, ending with when and where it was measured.
+    ValueError for a note without all of NOTE_FIELDS or with a date that is not YYYY-MM-DD."""
+    if text is None:
+        text = resources.files(__package__).joinpath(NOTES_FILE).read_text(encoding="utf-8")
+    given: dict[str, dict[str, str]] = {}
+    for note in json.loads(text)["notes"]:
+        if not all(isinstance(note.get(k), str) and note[k].strip() for k in NOTE_FIELDS):
+            raise ValueError(f"a note needs {', '.join(NOTE_FIELDS)}: {note!r}")
+        date.fromisoformat(note["measured"])
+        given.setdefault(note["recipe"], {})[note["family"].replace("-", "_")] = (
+            f"{note['text']} [measured {note['measured']}, {note['machine']}]")
+    return {key: _per_family(**by_family) for key, by_family in given.items()}
+
 # export --streaming makes step models of these recipes unless --quant names others: fp32, and dynamic range, whose
 # float activations keep the state in float (a full-integer step re-quantizes the state every row: see
 # `edgeseq drift` and docs/results/streaming.md for what that costs)
 
 _RECIPE_ROWS = [
     Recipe(_T, Quant.FP32, "float32, no quantization", _graphs(rnn=_U, gru=_U, lstm=_F), (_L, _U, _U1, _F, _H),
-           FLOAT_EXACT, tflite=TFLiteSettings(), streaming=True, notes=_per_family(
-               lstm_relu=_FP32_LSTM_NOTE, rnn_relu=_RNN_NOTE.format(xeon=_XEON, hoisted=5.1, b1=6.4, unrolled=6.8,
-                                                                    loop=28.5))),
+           FLOAT_EXACT, tflite=TFLiteSettings(), streaming=True),
     Recipe(_T, Quant.FP16, "float16 weights, float32 compute", _graphs(rnn=_U, gru=_U, lstm=_F), (_L, _U, _U1, _F, _H),
-           HALF, tflite=TFLiteSettings(optimize=True, supported_types=("float16",)), notes=_per_family(
-               lstm_relu=_FP16_LSTM_NOTE, rnn_relu=_RNN_NOTE.format(xeon=_XEON, hoisted=5.2, b1=6.3, unrolled=6.8,
-                                                                    loop=31.3))),
+           HALF, tflite=TFLiteSettings(optimize=True, supported_types=("float16",))),
     Recipe(_T, Quant.DYNAMIC, "dynamic range: int8 weights, float activations",
            _graphs(rnn=_U, gru=_U, lstm=_F, lstm_relu=_H), (_L, _U, _U1, _F, _H), QUANTIZED,
-           tflite=TFLiteSettings(optimize=True), streaming=True, notes=_per_family(
-               lstm_relu=_DYNAMIC_LSTM_NOTE, lstm_tanh=_TANH_LSTM_NOTE,
-               rnn_relu=_RNN_NOTE.format(xeon=_XEON, hoisted=9.5, b1=11.9, unrolled=13.6, loop=48.0))),
+           tflite=TFLiteSettings(optimize=True), streaming=True),
     Recipe(_T, Quant.INT8, "full integer: int8 weights and activations, int8 input/output",
            _graphs(rnn=_U, gru=_U, lstm=_U1), (_L, _U, _U1, _F, _H), QUANTIZED,
            tflite=TFLiteSettings(optimize=True, ops_set=OpsSet.BUILTINS_INT8, io_type="int8"),
-           calibrated=True, io_dtype="int8", notes=_per_family(lstm_relu=_INT8_LSTM_NOTE, lstm_tanh=_INT8_TANH_NOTE)),
+           calibrated=True, io_dtype="int8"),
     Recipe(_T, Quant.INT16X8, "int16 activations, int8 weights, float32 input/output",
-           _graphs(rnn=None, gru=None, lstm=_U), (_L, _U, _U1, _H), QUANTIZED,
-           tflite=TFLiteSettings(optimize=True, ops_set=OpsSet.INT16_ACTIVATIONS), calibrated=True,
-           notes=_per_family(
-               rnn_relu="no working graph: the unrolled SimpleRNN converts and runs but answers ~10 % (saturated"
-                        " int16 activations, measured on full MNIST: 10.09 % vs 91.32 %); the loop graph crashes"
-                        " the calibrator. --graph unrolled reproduces it. --graph hoisted was measured accurate"
-                        " (issue 24, full MNIST: 91.07 % vs 91.32 %, p50 37.5 µs on the Xeon VM): not the table's"
-                        " graph yet",
-               rnn_tanh="no working graph: a tanh SimpleRNN fails like the relu one, so not by saturation alone: the"
-                        " unrolled graph (either batch) converts and runs but answers 10 % (a 16-unit one on the"
-                        " sample: 10.0 % vs 29.4 %); the loop graph crashes the calibrator.",
-               gru="no working graph: the unrolled GRU (either batch) converts and runs but answers 10 % (a 16-unit"
-                   " GRU on the sample: 10.0 % vs 28.8 % tanh, 10.0 % vs 19.7 % relu, top-1 agreement 0.17-0.19);"
-                   " the loop graph crashes the calibrator. --graph unrolled reproduces it.",
-               lstm="dynamic-batch unrolled: accurate; the batch-1 unrolled graph answers ~10 % (measured); the fused"
-                    " LSTM has no 16x8 kernel ('Quantization to 16x8-bit not yet supported')")),
+           _graphs(rnn=None, rnn_relu=_H, gru=None, lstm=_U), (_L, _U, _U1, _H), QUANTIZED,
+           tflite=TFLiteSettings(optimize=True, ops_set=OpsSet.INT16_ACTIVATIONS), calibrated=True),
     Recipe(_O, Quant.FP32, "float32, no quantization", _graphs(rnn=_U, gru=_U, lstm=_L), (_L, _U), FLOAT_EXACT,
-           onnx=OnnxSettings(), streaming=True, notes=_per_family(
-               lstm_relu=f"loop (native LSTM op): {_XEON}: loop 247.4 vs unrolled 695.2 (onnxruntime)",
-               rnn_relu=f"unrolled: {_XEON}: unrolled 74.3 vs loop 143.2 (onnxruntime)")),
+           onnx=OnnxSettings(), streaming=True),
     Recipe(_O, Quant.DYNAMIC, "onnxruntime quantize_dynamic: int8 weights", _graphs(rnn=_U, gru=_U, lstm=_L),
-           (_L, _U), QUANTIZED, onnx=OnnxSettings(OnnxQuantizer.DYNAMIC), streaming=True, notes=_per_family(
-               lstm_relu=f"loop (DynamicQuantizeLSTM): {_XEON}: loop 169.9 vs unrolled 772.7 (onnxruntime)",
-               rnn_relu=f"unrolled: {_XEON}: unrolled 148.0 vs loop 158.8 (onnxruntime)")),
+           (_L, _U), QUANTIZED, onnx=OnnxSettings(OnnxQuantizer.DYNAMIC), streaming=True),
     Recipe(_O, Quant.STATIC, "onnxruntime quantize_static (QDQ), calibrated", _graphs(rnn=_U, gru=_U, lstm=_L),
-           (_L, _U), QUANTIZED, onnx=OnnxSettings(OnnxQuantizer.STATIC), calibrated=True, notes=_per_family(
-               lstm_relu=f"loop: {_XEON}: loop 260.2 vs unrolled 2643.7 (onnxruntime; unrolled inconclusive on"
-                         " the golden digits)",
-               rnn_relu=f"unrolled kept: {_XEON}: loop 163.0 vs unrolled 176.5 (onnxruntime): loop 1.08x faster"
-                        " there, one CPU measured so far")),
+           (_L, _U), QUANTIZED, onnx=OnnxSettings(OnnxQuantizer.STATIC), calibrated=True),
 ]
+_NOTES = load_notes()
+_RECIPE_ROWS = [replace(r, notes=_NOTES.get(r.key, {})) for r in _RECIPE_ROWS]   # the facts, with their notes
 RECIPES: dict[tuple[Format, Quant], Recipe] = {(r.format, r.quant): r for r in _RECIPE_ROWS}
 FALLBACK_TOLERANCE = FLOAT_EXACT   # a file whose manifest names no known recipe is held to float parity
 
@@ -398,18 +323,17 @@ def tolerance_for(fmt: str | None, name: str | None) -> Tolerance:
 TOLERANCE_FROM_MANIFEST = "manifest"
 
 
-def tolerance_of(manifest: dict[str, Any] | None, fmt: str | None) -> tuple[Tolerance, str]:
+def tolerance_of(manifest: Any, fmt: str | None) -> tuple[Tolerance, str]:
     """The tolerance a file is held to, and where it comes from: the one its export wrote into its manifest;
     where the manifest has none (a file from elsewhere, an old manifest), the recipes table's for the format and
     recipe the manifest names, else float parity (FALLBACK_TOLERANCE). The source is always said."""
-    m = manifest or {}
-    if m.get("tolerance") is not None:
+    if manifest is not None and manifest.tolerance is not None:
         try:
-            return Tolerance.from_dict(m["tolerance"]), TOLERANCE_FROM_MANIFEST
+            return Tolerance.from_dict(manifest.tolerance), TOLERANCE_FROM_MANIFEST
         except ValueError as err:
             raise IntegrityError(f"its manifest's tolerance is not what edgeseq writes ({err})") from err
     why = "no manifest" if manifest is None else "not in its manifest"
-    fmt, name = m.get("format", fmt), m.get("recipe")
+    fmt, name = (manifest.format or fmt, manifest.recipe) if manifest is not None else (fmt, None)
     if recipe_for_file(fmt, name) is not None:
         return tolerance_for(fmt, name), f"recipes table ({fmt}/{name}: {why})"
     return FALLBACK_TOLERANCE, f"float parity ({why}, and no known recipe)"

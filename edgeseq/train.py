@@ -15,7 +15,8 @@ from edgeseq import layout, models
 from edgeseq.data import Dataset
 from edgeseq.environment import library_versions
 from edgeseq.errors import EdgeseqError
-from edgeseq.fileio import commit_with_manifest, ensure_dir, sha256_file, staged, write_json_atomic
+from edgeseq.fileio import ensure_dir, sha256_file, staged, write_json_atomic
+from edgeseq.manifest import commit_with_manifest
 from edgeseq.models import Variant
 from edgeseq.progress import Progress, ProgressLike, Stage, as_progress
 from edgeseq.rows import from_dict

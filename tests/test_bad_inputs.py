@@ -557,3 +557,24 @@ def test_the_crashing_file_really_crashes_the_runtime(tmp_path):
             "Interpreter(model_path=sys.argv[1], num_threads=1).allocate_tensors()")
     done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, cwd=tmp_path, check=False)
     assert done.returncode < 0, done
+
+
+def test_sweep_with_nothing_at_the_ray_address_is_one_line_before_out_exists(tmp_path):
+    """`sweep --ray HOST:PORT` where nothing listens (a loopback port bound but not listening: the connection is
+    refused) fails at once in one line, before --out is created, instead of Ray's minutes of retries. Bounded: a
+    hang is killed after 120 s and fails the test."""
+    import socket
+    import subprocess
+    import sys
+
+    pytest.importorskip("ray")
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{held.getsockname()[1]}"
+        done = subprocess.run([sys.executable, "-m", "edgeseq", "sweep", "--ray", address, "--variants",
+                               "rnn-16x1-relu", "--out", str(tmp_path / "out")], capture_output=True, text=True,
+                              cwd=tmp_path, timeout=120, check=False)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 1 and len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"Error: cannot reach a Ray cluster at {address}: "), done.stderr
+    assert not (tmp_path / "out").exists()

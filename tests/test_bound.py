@@ -16,6 +16,7 @@ import pytest
 from conftest import REPO, run_cli
 from edgeseq.bench import BenchResult, bound
 from edgeseq.bench.remote import _counted_here
+from edgeseq.manifest import Manifest
 
 MODELS = REPO / "models"
 FAST = ("--warmup", "2", "--min-runs", "20", "--min-seconds", "0")
@@ -38,8 +39,8 @@ def rnn_flops(steps: int = T) -> int:
     return 2 * (recurrent_macs(1, FEATURES, 32, steps) + 32 * CLASSES)
 
 
-def manifest(path: Path) -> dict:
-    return json.loads(path.with_name(path.name + ".json").read_text())
+def manifest(path: Path) -> Manifest:
+    return Manifest.from_dict(json.loads(path.with_name(path.name + ".json").read_text()))
 
 
 # --- FLOPs ----------------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from edgeseq.fileio import read_manifest, sha256_file
+from edgeseq.fileio import sha256_file
+from edgeseq.manifest import read_manifest
 from edgeseq.runtimes import runtimes_for
 
 from conftest import REPO, run_cli
@@ -24,8 +25,8 @@ def test_models_are_committed():
 def test_file_matches_its_manifest(path):
     manifest = read_manifest(path)
     assert manifest is not None
-    assert manifest["sha256"] == sha256_file(path) and manifest["size_bytes"] == path.stat().st_size
-    trained_on = manifest["data"] if path.suffix == ".keras" else manifest["trained_on"]  # the training data
+    assert manifest.sha256 == sha256_file(path) and manifest.size_bytes == path.stat().st_size
+    trained_on = manifest.data if path.suffix == ".keras" else manifest.trained_on  # the training data
     assert trained_on["train_count"] == 60000 and trained_on["test_count"] == 10000
 
 

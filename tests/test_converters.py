@@ -55,8 +55,9 @@ def slow(recipe: Recipe, arch: Variant, graph: Graph) -> bool:
 def cases(run: bool) -> list[Any]:
     """(recipe, arch, graph) for every recipe and every graph it allows for each variant tested. `run`: cases
     whose file is also run and compared with Keras, which leaves out the pairs the recipes table has no
-    working graph for (the int16x8 relu SimpleRNN and GRU saturate; a 4-unit one can abort LiteRT at its first
-    invoke)."""
+    working graph for (the int16x8 GRU saturates). The int16x8 SimpleRNN's are run: the table's hoisted graph
+    works, and its unrolled and step graphs, which saturate (parity catches them: test_validate.py), still give
+    probabilities (a 4-unit one once aborted LiteRT at its first invoke; with LiteRT 2.3.0 none did in 4 runs)."""
     found = []
     for recipe in RECIPES.values():
         for arch in VARIANTS:
@@ -205,7 +206,7 @@ def test_every_recipe_and_allowed_graph_is_a_case():
                 if any(mark.name == "skip" for mark in c.marks)}
 
     assert {(key, graph) for key, _, graph in skipped(CASES)} == {(f"{f.value}/{q.value}", g) for f, q, g in CRASHES}
-    assert skipped(RUN_CASES) - skipped(CASES) == {("tflite/int16x8", arch, graph) for arch in (RNN, GRU_TANH)
+    assert skipped(RUN_CASES) - skipped(CASES) == {("tflite/int16x8", GRU_TANH, graph)
                                                    for graph in (Graph.UNROLLED, Graph.UNROLLED_B1, Graph.STEP,
                                                                  Graph.HOISTED)}
 

@@ -15,6 +15,7 @@ from edgeseq import golden, layout
 from edgeseq.embedded import contradictions
 from edgeseq.errors import IntegrityError
 from edgeseq.fileio import sha256_file
+from edgeseq.manifest import Manifest
 
 
 def _golden_file(tmp_path: Path, count: int = 20) -> Path:
@@ -56,8 +57,8 @@ def test_golden_sidecar_travels_with_its_file(tmp_path):
 
 
 def test_contradictions_name_the_field():
-    manifest = {"architecture": "rnn", "format": "tflite", "recipe": "int8", "stateful": False,
-                "source_keras": {"sha256": "a" * 64}}
+    manifest = Manifest(kind="exported-model", architecture="rnn", format="tflite", recipe="int8", stateful=False,
+                        source_keras={"sha256": "a" * 64})
     same = {"architecture": "rnn", "format": "tflite", "recipe": "int8", "stateful": False,
             "source_keras_sha256": "a" * 64}
     assert contradictions(same, manifest) == []

@@ -9,6 +9,7 @@ from edgeseq.artifacts import onnx_lstm_activations, read_facts
 from edgeseq.recipes import RECIPES, Quant
 from edgeseq.fileio import sha256_file
 from edgeseq.layout import manifest_path
+from edgeseq.manifest import SCHEMA_VERSION
 from edgeseq.models import Arch
 
 from conftest import run_cli
@@ -37,8 +38,9 @@ def test_every_recipe_exports_or_says_why(exported, arch, fmt, name):
     assert manifest["sha256"] == sha256_file(path) == result["sha256"]
     assert manifest["size_bytes"] == path.stat().st_size == result["size_bytes"]
     assert manifest["architecture"] == arch.value and manifest["recipe"] == name and manifest["format"] == fmt.value
-    assert manifest["labels"] == [str(i) for i in range(10)]
-    assert manifest["normalisation"]["shape"] == [28, 28]
+    assert manifest["schema_version"] == SCHEMA_VERSION and manifest["data_spec"]["labels"] == [str(i) for i in range(10)]
+    assert (manifest["data_spec"]["timesteps"], manifest["data_spec"]["features"]) == (28, 28)
+    assert "labels" not in manifest and "normalisation" not in manifest      # the data contract: one copy
     assert len(manifest["source_keras"]["sha256"]) == 64 and manifest["trained_on"]["name"] == "sample"
     facts = read_facts(path)
     assert facts.custom_ops == [] and not any(op.startswith("Flex") for op in facts.ops)

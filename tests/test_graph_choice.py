@@ -18,6 +18,7 @@ from edgeseq.errors import IntegrityError
 from edgeseq.recipes import Format, Graph, Quant, recipe
 from edgeseq.report import build_report
 from edgeseq.runtimes import RuntimeName
+from edgeseq.manifest import Manifest, read_manifest
 
 MODELS = REPO / "models"
 RESULTS = REPO / "tests" / "golden" / "report_results"
@@ -39,12 +40,14 @@ def test_a_candidate_name_says_model_format_recipe_and_graph(tmp_path, model, gr
 def test_the_manifest_says_which_candidate_a_file_is(tmp_path):
     renamed = tmp_path / "lstm-dynamic.tflite"      # a candidate copied under the recipe's own name
     section = {"graph": "hoisted", "table_graph": "fused"}
-    assert layout.key_of(renamed, {"architecture": "lstm", "recipe": "dynamic", layout.CANDIDATE_SECTION: section}) \
+    candidate = Manifest(kind="exported-model", architecture="lstm", recipe="dynamic", graph_candidate=section)
+    assert layout.key_of(renamed, candidate) \
         == layout.FileKey("lstm", "tflite", "dynamic", graph="hoisted")
     tagged = tmp_path / "lstm-dynamic@hoisted.tflite"
-    assert layout.key_of(tagged, {"architecture": "lstm", "recipe": "dynamic"}).graph == "hoisted"
+    plain = Manifest(kind="exported-model", architecture="lstm", recipe="dynamic")
+    assert layout.key_of(tagged, plain).graph == "hoisted"
     with pytest.raises(IntegrityError, match="is a path"):
-        layout.key_of(tagged, {layout.CANDIDATE_SECTION: {"graph": "../x"}})
+        layout.key_of(tagged, plain.replace(graph_candidate={"graph": "../x"}))
     assert layout.parse(tmp_path / "lstm-dynamic@.tflite") is None
     assert layout.parse(tmp_path / "lstm-dynamic@a@b.tflite") is None
     with pytest.raises(IntegrityError):
@@ -110,9 +113,9 @@ def test_an_inconclusive_graph_is_chosen_only_when_the_tables_graph_is_inconclus
 
 
 def test_parity_at_export_is_read_in_the_library_that_ran_the_file():
-    manifest = json.loads((MODELS / "lstm" / "lstm-dynamic.tflite.json").read_text())
+    manifest = read_manifest(MODELS / "lstm" / "lstm-dynamic.tflite")
     assert parity_at_export(manifest, "litert", "ai-edge-litert 2.3.0, XNNPACK, 1 thread(s)") == "pass"
-    cells = manifest["portability"]
+    cells = manifest.portability
     cells["does_not_run_on"].append(cells["runs_on"].pop(0) | {"status": "fail", "reason": "agreement 0.1"})
     assert parity_at_export(manifest, "litert", "ai-edge-litert 2.3.0, XNNPACK, 1 thread(s)") == "fail"
     assert parity_at_export(manifest, "litert", "tf.lite 2.21.0") == "pass"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import WITH_DEFAULT_SIGINT, wait_for
+from conftest import REPO, WITH_DEFAULT_SIGINT, wait_for
 
 from edgeseq.fileio import sha256_file
 from edgeseq.layout import manifest_path
@@ -126,7 +126,8 @@ def test_a_killed_converter_is_a_failed_recipe_and_the_export_goes_on(trained, t
 
 def test_ctrl_c_is_held_until_a_commit_is_complete(tmp_path, monkeypatch, keyboard_interrupt):
     """A file and its manifest are renamed into place together: Ctrl-C arriving in between waits for both."""
-    from edgeseq.fileio import commit_with_manifest, staged
+    from edgeseq.fileio import staged
+    from edgeseq.manifest import commit_with_manifest, read_manifest
 
     target = tmp_path / "model.tflite"
     real_replace = os.replace
@@ -138,6 +139,7 @@ def test_ctrl_c_is_held_until_a_commit_is_complete(tmp_path, monkeypatch, keyboa
     with pytest.raises(KeyboardInterrupt), staged(target) as tmp:
         tmp.write_bytes(b"model")
         monkeypatch.setattr(os, "replace", replace_then_interrupt)
-        commit_with_manifest(tmp, target, {"sha256": sha256_file(tmp)})
+        commit_with_manifest(tmp, target, read_manifest(REPO / "models" / "rnn" / "rnn.keras").replace(
+            sha256=sha256_file(tmp), size_bytes=tmp.stat().st_size))
     assert json.loads(manifest_path(target).read_text())["sha256"] == sha256_file(target)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.tflite", "model.tflite.json"]

@@ -23,7 +23,7 @@ PACKAGE = REPO / "edgeseq"
 LAYERS = {
     0: ["", "errors", "quiet", "layout", "rows", "procs", "fileio", "environment", "data.*", "models", "recipes",
         "ts_format", "progress", "tfsupport", "keras_archive", "embedded", "golden", "step_contract", "plotting",
-        "gemm_peak"],      # foundation ("" is the edgeseq package itself)
+        "gemm_peak", "manifest", "graphs"],      # foundation ("" is the edgeseq package itself)
     1: ["tflite_schema", "artifacts", "integrity", "runtimes.*", "parity.*", "bench.*", "portability",
         "diagnostics.*", "appkit.*"],                        # device side: no TensorFlow
     2: ["train", "own_model", "export.*"],                   # TensorFlow side

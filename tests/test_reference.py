@@ -20,6 +20,7 @@ from edgeseq.parity.reference import (
     DRIFT, FLOAT_KIND, GIVEN_KIND, GOLDEN_KIND, KERAS_KIND, QUANT_DEBUG, VALIDATE, WHOLE_SEQUENCE_KIND, is_float,
     resolve_reference)
 from edgeseq.recipes import QUANTIZED, Tolerance, tolerance_of
+from edgeseq.manifest import Manifest, read_manifest
 
 from conftest import REPO, invoke_cli
 
@@ -211,16 +212,16 @@ def test_drift_runs_its_own_check_before_the_model_check() -> None:
 
 def test_the_tolerance_comes_from_the_manifest_else_the_table() -> None:
     stricter = Tolerance(min_delta_accuracy_pp=-0.25)
-    manifest = {"format": "onnx", "recipe": "dynamic", "tolerance": stricter.to_dict()}
+    manifest = Manifest(kind="exported-model", format="onnx", recipe="dynamic", tolerance=stricter.to_dict())
     assert tolerance_of(manifest, "onnx") == (stricter, "manifest")
-    older = {k: v for k, v in manifest.items() if k != "tolerance"}
+    older = manifest.replace(tolerance=None)
     assert tolerance_of(older, "onnx") == (QUANTIZED, "recipes table (onnx/dynamic: not in its manifest)")
     tolerance, source = tolerance_of(None, "onnx")
     assert tolerance.max_abs_diff == 1e-4 and source.startswith("float parity (no manifest")
     with pytest.raises(IntegrityError, match="tolerance is not what edgeseq writes"):
-        tolerance_of(manifest | {"tolerance": {"max_abs_diff": "small"}}, "onnx")
+        tolerance_of(manifest.replace(tolerance={"max_abs_diff": "small"}), "onnx")
     with pytest.raises(IntegrityError, match="tolerance is not what edgeseq writes"):
-        tolerance_of(manifest | {"tolerance": {"max_diff": 1.0}}, "onnx")
+        tolerance_of(manifest.replace(tolerance={"max_diff": 1.0}), "onnx")
 
 
 def test_validate_says_where_the_tolerance_came_from(tmp_path: Path) -> None:
@@ -251,9 +252,9 @@ def test_validate_says_where_the_tolerance_came_from(tmp_path: Path) -> None:
 def test_the_committed_manifests_record_their_tolerance() -> None:
     """So that validate on models/ holds every committed file to the tolerance it was exported with."""
     for manifest in sorted(MODELS.glob("*/*.*.json")):
-        recorded = json.loads(manifest.read_text())
-        if recorded.get("format") in ("tflite", "onnx"):
-            assert tolerance_of(recorded, recorded["format"])[1] == "manifest", manifest
+        recorded = read_manifest(manifest.with_suffix(""))
+        if recorded.format in ("tflite", "onnx"):
+            assert tolerance_of(recorded, recorded.format)[1] == "manifest", manifest
 
 
 def test_import_is_light() -> None:

@@ -22,7 +22,8 @@ from edgeseq.artifacts import read_facts
 from edgeseq.export.standard_metadata import (LABELS_FILE, describe, describe_file, has_tflite_metadata,
                                               read_tflite, strip_tflite, tflite_writer, write)
 from edgeseq.export.tflite_metadata import ZIP_DATE
-from edgeseq.fileio import read_manifest, sha256_file
+from edgeseq.fileio import sha256_file
+from edgeseq.manifest import read_manifest
 
 from conftest import REPO, run_cli
 
@@ -180,10 +181,10 @@ def test_every_committed_tflite_carries_it(path):
     """Every committed file holds the entry and its manifest, which matches the file, says so; a file it was added to
     after its export (tools/add_standard_metadata.py) names the bytes it was added to."""
     manifest = read_manifest(path)
-    assert has_tflite_metadata(path.read_bytes()) and manifest["sha256"] == sha256_file(path)
-    section = manifest["standard_metadata"]
+    assert has_tflite_metadata(path.read_bytes()) and manifest.sha256 == sha256_file(path)
+    section = manifest.standard_metadata
     assert section["tflite"] == "TFLITE_METADATA" and section["associated_files"] == [LABELS_FILE]
-    assert section.get("added_to") is None or section["added_to"]["sha256"] != manifest["sha256"]
+    assert section.get("added_to") is None or section["added_to"]["sha256"] != manifest.sha256
 
 
 def test_the_tool_adds_it_to_a_file_exported_before(tmp_path, tflite_support):
@@ -200,13 +201,12 @@ def test_the_tool_adds_it_to_a_file_exported_before(tmp_path, tflite_support):
     whole, step = folder / "rnn-fp32.tflite", folder / "rnn-fp32-step.tflite"
     whole.write_bytes(strip_tflite(whole.read_bytes()))
     bare = sha256_file(whole)
-    manifest = read_manifest(MODELS / "rnn" / "rnn-fp32.tflite")
-    del manifest["standard_metadata"]
-    (folder / "rnn-fp32.tflite.json").write_text(json.dumps(manifest | {"sha256": bare,
-                                                                        "size_bytes": whole.stat().st_size}))
+    manifest = read_manifest(MODELS / "rnn" / "rnn-fp32.tflite").replace(
+        standard_metadata=None, sha256=bare, size_bytes=whole.stat().st_size)
+    (folder / "rnn-fp32.tflite.json").write_text(json.dumps(manifest.to_dict()))
     step_manifest = read_manifest(MODELS / "rnn" / "rnn-fp32-step.tflite")
-    step_manifest["whole_sequence"]["sha256"] = bare
-    (folder / "rnn-fp32-step.tflite.json").write_text(json.dumps(step_manifest))
+    step_manifest = step_manifest.replace(whole_sequence=step_manifest.whole_sequence | {"sha256": bare})
+    (folder / "rnn-fp32-step.tflite.json").write_text(json.dumps(step_manifest.to_dict()))
 
     def run() -> str:
         done = subprocess.run([sys.executable, str(REPO / "tools" / "add_standard_metadata.py"), str(whole)],
@@ -216,11 +216,11 @@ def test_the_tool_adds_it_to_a_file_exported_before(tmp_path, tflite_support):
 
     first = run()
     written = read_manifest(whole)
-    assert has_tflite_metadata(whole.read_bytes()) and written["sha256"] == first != bare
-    assert written["size_bytes"] == whole.stat().st_size and written["standard_metadata"]["added_to"]["sha256"] == bare
-    assert read_manifest(step)["whole_sequence"]["sha256"] == first
+    assert has_tflite_metadata(whole.read_bytes()) and written.sha256 == first != bare
+    assert written.size_bytes == whole.stat().st_size and written.standard_metadata["added_to"]["sha256"] == bare
+    assert read_manifest(step).whole_sequence["sha256"] == first
     assert _displayed(whole)[1] == [str(i) for i in range(10)]
-    assert run() == first and read_manifest(whole)["standard_metadata"]["added_to"]["sha256"] == bare
+    assert run() == first and read_manifest(whole).standard_metadata["added_to"]["sha256"] == bare
 
 
 def test_a_named_metadata_python_that_is_not_there_is_the_reason(tmp_path, monkeypatch):
@@ -277,25 +277,25 @@ def test_an_export_writes_standard_metadata_before_the_hash(exported_own, name):
     folder, data = exported_own
     path = folder / name
     manifest = read_manifest(path)
-    assert manifest["sha256"] == sha256_file(path) and manifest["size_bytes"] == path.stat().st_size
-    assert read_facts(path).embedded["data_spec"] == manifest["data_spec"]          # our entry stays
-    norm = manifest["data_spec"]["normalisation"]
+    assert manifest.sha256 == sha256_file(path) and manifest.size_bytes == path.stat().st_size
+    assert read_facts(path).embedded["data_spec"] == manifest.data_spec          # our entry stays
+    norm = manifest.data_spec["normalisation"]
     if path.suffix == ".onnx":
         import onnxruntime as ort
 
         props = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
-        assert json.loads(props["labels"]) == manifest["labels"]
+        assert json.loads(props["labels"]) == manifest.labels
         assert json.loads(props["normalisation"])["mean"] == pytest.approx(norm["mean"])
-        assert manifest["standard_metadata"]["model_version"] == 1000
+        assert manifest.standard_metadata["model_version"] == 1000
         return
     if isinstance(WRITER, str):
-        assert manifest["standard_metadata"] == {"tflite": None, "reason": WRITER}
+        assert manifest.standard_metadata == {"tflite": None, "reason": WRITER}
         if os.environ.get("EDGESEQ_REQUIRE_METADATA"):
             pytest.fail(f"EDGESEQ_REQUIRE_METADATA is set: {WRITER}")
         pytest.skip(WRITER)
-    assert manifest["standard_metadata"]["tflite"] == "TFLITE_METADATA"
+    assert manifest.standard_metadata["tflite"] == "TFLITE_METADATA"
     shown, labels, _ = _displayed(path)
-    assert labels == manifest["labels"]
+    assert labels == manifest.labels
     (tensor,) = shown["subgraph_metadata"][0]["input_tensor_metadata"]
     assert _norm(tensor)["mean"] == pytest.approx(norm["mean"]) and _norm(tensor)["std"] == pytest.approx(norm["std"])
     # the file with its metadata validates: integrity (size, sha256, structure, embedded facts), then parity (50

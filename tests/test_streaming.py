@@ -14,7 +14,8 @@ import pytest
 from conftest import run_cli
 from edgeseq import layout, runtimes
 from edgeseq.errors import ModelError
-from edgeseq.fileio import read_manifest, sha256_file
+from edgeseq.fileio import sha256_file
+from edgeseq.manifest import read_manifest
 from edgeseq.runtimes import RuntimeName
 from edgeseq.step_contract import CONTRACT
 from edgeseq.artifacts import is_step_file
@@ -82,16 +83,16 @@ def test_export_writes_a_step_model_per_recipe_with_its_contract(streamed):
     for path in step_files(out):
         assert path.is_file() and is_step_file(path), path
         manifest = read_manifest(path)
-        assert manifest["kind"] == layout.STEP_KIND and manifest["graph"] == "step"
-        assert [(s["name"], s["units"]) for s in manifest["step"]["states"]] == STATES[manifest["architecture"]]
-        assert manifest["step"]["state_in_variables"] is False and manifest["usage_note"] == CONTRACT
-        whole = path.parent / manifest["whole_sequence"]["file"]
-        assert whole == layout.exported_path(out, manifest["architecture"], manifest["format"], manifest["recipe"])
-        assert manifest["whole_sequence"]["sha256"] == sha256_file(whole)
+        assert manifest.kind == layout.STEP_KIND and manifest.graph == "step"
+        assert [(s["name"], s["units"]) for s in manifest.step["states"]] == STATES[manifest.architecture]
+        assert manifest.step["state_in_variables"] is False and manifest.usage_note == CONTRACT
+        whole = path.parent / manifest.whole_sequence["file"]
+        assert whole == layout.exported_path(out, manifest.architecture, manifest.format, manifest.recipe)
+        assert manifest.whole_sequence["sha256"] == sha256_file(whole)
         # every tensor is float32: the state goes back in unchanged, whatever the recipe
-        assert {t["dtype"] for t in (*manifest["inputs"], *manifest["outputs"])} == {"float32"}
+        assert {t["dtype"] for t in (*manifest.inputs, *manifest.outputs)} == {"float32"}
         assert {layout.parse(path).step, layout.key_of(path, manifest).step} == {True}
-        assert contract_of(path).input_names == ["row", *(name for name, _ in STATES[manifest["architecture"]])]
+        assert contract_of(path).input_names == ["row", *(name for name, _ in STATES[manifest.architecture])]
 
 
 def test_rows_fed_one_by_one_answer_as_the_whole_sequence_file(streamed):
@@ -137,8 +138,7 @@ def test_a_malformed_contract_in_the_manifest_is_one_line(streamed, tmp_path):
     copy = tmp_path / source.name
     shutil.copy(source, copy)
     manifest = read_manifest(source)
-    manifest["step"]["states"] = "h1"
-    layout.manifest_path(copy).write_text(json.dumps(manifest))
+    layout.manifest_path(copy).write_text(json.dumps(manifest.to_dict() | {"step": manifest.step | {"states": "h1"}}))
     done = run_cli("validate", copy, "--reference", layout.exported_path(out, "rnn", "onnx", "fp32"),
                    "--runtime", "onnxruntime")
     assert done.returncode == 1

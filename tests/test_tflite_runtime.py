@@ -13,7 +13,7 @@ import pytest
 
 from conftest import REPO, built_once, venv_with
 from edgeseq.errors import ModelError
-from edgeseq.fileio import read_manifest
+from edgeseq.manifest import read_manifest
 from edgeseq.runtimes.litert_runtime import _cannot_run
 
 MODELS = REPO / "models"
@@ -46,7 +46,7 @@ def committed(suffixes: tuple[str, ...] = SUFFIXES) -> list[Path]:
 
 def dynamic_range(path: Path) -> bool:
     """A dynamic-range file (its step model too): FULLY_CONNECTED v12, which tflite-runtime 2.14 lacks."""
-    return path.suffix == ".tflite" and (read_manifest(path) or {}).get("recipe") == "dynamic"
+    return path.suffix == ".tflite" and getattr(read_manifest(path), "recipe", None) == "dynamic"
 
 
 @slow

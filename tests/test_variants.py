@@ -150,9 +150,10 @@ def test_recipes_table_covers_every_family():
     assert seeds == {
         "tflite/fp32": (g.UNROLLED, g.FUSED), "tflite/fp16": (g.UNROLLED, g.FUSED),
         "tflite/dynamic": (g.UNROLLED, g.HOISTED), "tflite/int8": (g.UNROLLED, g.UNROLLED_B1),
-        "tflite/int16x8": (None, g.UNROLLED), "onnx/fp32": (g.UNROLLED, g.LOOP),
+        "tflite/int16x8": (g.HOISTED, g.UNROLLED), "onnx/fp32": (g.UNROLLED, g.LOOP),
         "onnx/dynamic": (g.UNROLLED, g.LOOP), "onnx/static": (g.UNROLLED, g.LOOP)}
     assert recipes.recipe("tflite", "dynamic").graph_for("lstm-64x2-tanh") is g.FUSED   # hoisted: measured for relu
+    assert recipes.recipe("tflite", "int16x8").graph_for("rnn-32x1-tanh") is None      # hoisted: measured for relu
     int8 = recipes.recipe("tflite", "int8")
     assert int8.graph_for("lstm-64x2-tanh") is g.UNROLLED_B1 and int8.graph_problem("lstm-64x2-tanh", g.FUSED) is None
     assert "tanh" in (int8.graph_problem("lstm", g.FUSED) or "")   # the int8 kernel hard-codes tanh

@@ -26,18 +26,19 @@ from pathlib import Path
 from edgeseq import __version__
 from edgeseq.artifacts import collect_files
 from edgeseq.export.standard_metadata import write
-from edgeseq.fileio import commit_with_manifest, read_manifest, sha256_file, staged, write_json_atomic
+from edgeseq.fileio import sha256_file, staged, write_json_atomic
+from edgeseq.manifest import commit_with_manifest, read_manifest
 
 
 def add(path: Path) -> str:
     manifest = read_manifest(path)
-    if manifest is None or manifest.get("kind") == "keras-model":
+    if manifest is None or manifest.kind == "keras-model":
         return "skipped: no exported-file manifest beside it"
     old_sha = sha256_file(path)
-    if manifest.get("sha256") != old_sha:
+    if manifest.sha256 != old_sha:
         return "skipped: the file does not match its manifest (sha256)"
     before = {"sha256": old_sha, "size_bytes": path.stat().st_size}
-    before = (manifest.get("standard_metadata") or {}).get("added_to") or before     # run again: the first bytes
+    before = (manifest.standard_metadata or {}).get("added_to") or before     # run again: the first bytes
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / path.name
         shutil.copyfile(path, copy)
@@ -47,14 +48,14 @@ def add(path: Path) -> str:
         with staged(path) as partial:
             partial.write_bytes(copy.read_bytes())
             new_sha = sha256_file(partial)
-            commit_with_manifest(partial, path, manifest | {
-                "size_bytes": partial.stat().st_size, "sha256": new_sha,
-                "standard_metadata": section | {"added_to": before}})
+            commit_with_manifest(partial, path, manifest.replace(
+                size_bytes=partial.stat().st_size, sha256=new_sha,
+                standard_metadata=section | {"added_to": before}))
     for other in path.parent.glob("*.json"):       # step manifests pointing at this whole-sequence file
         data = read_manifest(other.with_suffix("")) if other.with_suffix("").is_file() else None
-        whole = (data or {}).get("whole_sequence") or {}
+        whole = (data.whole_sequence if data else None) or {}
         if whole.get("file") == path.name and whole.get("sha256") == old_sha:
-            write_json_atomic(other, data | {"whole_sequence": whole | {"sha256": new_sha}})
+            write_json_atomic(other, data.replace(whole_sequence=whole | {"sha256": new_sha}).to_dict())
     return f"written: {section}"
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from edgeseq import data, layout
 from edgeseq.artifacts import collect_files
-from edgeseq.fileio import read_manifest
+from edgeseq.manifest import read_manifest
 from edgeseq.portability import TABLE_COLUMNS, cells_of, loads
 from edgeseq.report.portability import STATUS_TEXT, column_of_row
 from edgeseq.report.document import MARKDOWN   # the report's markdown table: cells escaped the same way
@@ -89,7 +89,7 @@ def main() -> None:
                 found[(Path(row["path"]).name, column)] = cell_text(row)
     rows = []
     for path in files:
-        recorded = cells_of(read_manifest(path))
+        recorded = cells_of(getattr(read_manifest(path), "portability", None))
         cells = []
         for column in TABLE_COLUMNS:
             if not loads(column, path.suffix):

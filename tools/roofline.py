@@ -40,7 +40,7 @@ import numpy as np  # noqa: E402
 
 from edgeseq import environment  # noqa: E402
 from edgeseq.bench import bound  # noqa: E402
-from edgeseq.fileio import read_manifest  # noqa: E402
+from edgeseq.manifest import read_manifest  # noqa: E402
 
 
 # --- the peak ------------------------------------------------------------------------------------------
@@ -87,7 +87,7 @@ def count_flops(path: Path, keras_override: Path | None = None) -> dict[str, Any
     """edgeseq.bench.bound.count_flops, plus this tool's scratch manifests (roofline_routes.py), which name their
     source by path: from `keras_override`, else such a path, else the file's source .keras or its ONNX graph."""
     manifest = read_manifest(path)
-    source = (manifest or {}).get("source_keras") or {}
+    source = (manifest.source_keras if manifest else None) or {}
     if keras_override is None and source.get("path") and Path(source["path"]).is_file():
         keras_override = Path(source["path"])
     count = bound.count_flops(path, manifest, keras=keras_override)

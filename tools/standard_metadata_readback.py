@@ -16,7 +16,8 @@ from typing import Any
 
 from edgeseq.errors import EdgeseqError
 from edgeseq.export.standard_metadata import read_tflite
-from edgeseq.fileio import read_manifest, write_text_atomic
+from edgeseq.fileio import write_text_atomic
+from edgeseq.manifest import read_manifest
 
 
 def _norm(tensor: dict[str, Any]) -> str:
@@ -34,13 +35,15 @@ def _short(text: str, n: int = 70) -> str:
 
 def section(path: Path) -> str:
     shown = read_tflite(path)
-    manifest = read_manifest(path) or {}
+    manifest = read_manifest(path)
+    if manifest is None:
+        raise SystemExit(f"{path}: no manifest beside it")
     meta = shown["metadata"]
     (graph,) = meta["subgraph_metadata"]
     labels = shown["files"].get("labels.txt", "").splitlines()
-    lines = [f"### `{path.name}` ({manifest.get('recipe')}{', step' if manifest.get('step') else ''})", "",
-             (f"Read by {shown['reader']}; sha256 `{manifest.get('sha256', '')[:16]}…`, "
-              f"{manifest.get('size_bytes')} bytes."), "",
+    lines = [f"### `{path.name}` ({manifest.recipe}{', step' if manifest.step else ''})", "",
+             (f"Read by {shown['reader']}; sha256 `{(manifest.sha256 or '')[:16]}…`, "
+              f"{manifest.size_bytes} bytes."), "",
              "| field | read back |", "|---|---|",
              f"| name | {meta.get('name')} |", f"| version | {meta.get('version')} |",
              f"| author | {meta.get('author')} |", f"| license | {_short(meta.get('license', ''))} |",

@@ -27,7 +27,8 @@ from edgeseq.appkit.spec import STEP, app_spec
 from edgeseq.appkit.vectors import golden_vectors, pick
 from edgeseq.artifacts import read_facts
 from edgeseq.errors import EdgeseqError, IntegrityError, ModelError
-from edgeseq.fileio import atomic_folder, check_new_folder, read_manifest, verify_against_manifest
+from edgeseq.fileio import atomic_folder, check_new_folder
+from edgeseq.manifest import Manifest, read_manifest, verify_against_manifest
 from edgeseq.layout import named_golden, shown
 
 # onnxruntime-web's files the page loads (WASM, one thread, no JSEP/WebGPU)
@@ -61,16 +62,16 @@ def ort_dist(node_modules: Path) -> Path:
     return dist
 
 
-def _title(manifest: dict[str, Any], spec: Any) -> str:
-    states = (manifest.get("step") or {}).get("states") or []
+def _title(manifest: Manifest, spec: Any) -> str:
+    states = (manifest.step or {}).get("states") or []
     cells = {}
     for s in states:
         cells.setdefault(s.get("layer"), (s.get("cell"), s.get("units")))
     layers = " + ".join(f"{cell} {units}" for cell, units in cells.values())
-    return f"{manifest.get('architecture', spec.file)} · {manifest.get('recipe', '')} · {layers}".strip(" ·")
+    return f"{manifest.architecture or spec.file} · {manifest.recipe or ''} · {layers}".strip(" ·")
 
 
-def _model(path: Path, verify: bool) -> tuple[dict[str, Any], Any, Any]:
+def _model(path: Path, verify: bool) -> tuple[Manifest, Any, Any]:
     if path.suffix != ".onnx":
         raise ModelError(f"{shown(path.name)}: the demo runs .onnx step models in onnxruntime-web (a .tflite file:"
                          " export its .onnx step model)")
@@ -80,7 +81,7 @@ def _model(path: Path, verify: bool) -> tuple[dict[str, Any], Any, Any]:
     if verify:
         verify_against_manifest(path, manifest)
     facts = read_facts(path)
-    spec = app_spec(path, facts, int(((manifest.get("normalisation") or {}).get("shape") or [28])[0]))
+    spec = app_spec(path, facts, manifest.data_contract.timesteps)
     if spec.kind != STEP:
         raise ModelError(f"{shown(path.name)} is not a step model: the demo feeds one row at a time"
                          " (the *-step.onnx files)")
@@ -99,13 +100,13 @@ def build(files: list[Path], out: Path, node_modules: Path | None = None, verify
     loaded = [(f, *_model(f, verify)) for f in files]
     dist = ort_dist(node_modules or default_node_modules())
     first_manifest, first_spec, _ = loaded[0][1:]
-    labels = [str(label) for label in (first_manifest.get("labels") or range(first_spec.classes))]
+    labels = first_manifest.labels
     stored = {}
     for f, manifest, spec, _ in loaded:
         if (spec.features, spec.classes, spec.timesteps) != (first_spec.features, first_spec.classes, first_spec.timesteps):
             raise ModelError(f"{shown(f.name)} reads other sequences than {shown(files[0].name)}: one demo shows"
                              " models of the same data")
-        recorded = manifest["golden"]
+        recorded = manifest.golden or {}
         stored[f.name] = golden.read(named_golden(f, manifest), recorded.get("sha256"), recorded.get("count"))
     base = stored[files[0].name]
     samples = base.dataset()
@@ -118,9 +119,10 @@ def build(files: list[Path], out: Path, node_modules: Path | None = None, verify
                                  " shows models with the same golden samples")
     tolerance = {f.name: v.max_abs_diff for f, _, _, v in loaded}
     payload = {
-        "labels": labels, "normalisation": first_manifest.get("normalisation"), "samples": str(base.info.get("digits")),
+        "labels": labels, "normalisation": first_manifest.normalisation, "samples": str(base.info.get("digits")),
         "models": [{"title": _title(m, s), "spec": s.to_dict(), "max_abs_diff": tolerance[f.name],
-                    "manifest": {k: m.get(k) for k in ("architecture", "recipe", "graph", "sha256", "step")}}
+                    "manifest": {"architecture": m.architecture, "recipe": m.recipe, "graph": m.graph,
+                                 "sha256": m.sha256, "step": m.step}}
                    for f, m, s, _ in loaded],
         "sequences": [{"sample": int(i), "label": int(base.labels[i]),
                        "input": np.asarray(samples.x_test[i], np.float32).tolist(),

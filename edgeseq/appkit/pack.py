@@ -28,7 +28,8 @@ from edgeseq.appkit.spec import STEP, AppSpec, app_spec
 from edgeseq.appkit.vectors import Vectors, golden_vectors
 from edgeseq.artifacts import read_facts
 from edgeseq.errors import IntegrityError, ModelError
-from edgeseq.fileio import atomic_folder, check_new_folder, read_manifest, verify_against_manifest
+from edgeseq.fileio import atomic_folder, check_new_folder
+from edgeseq.manifest import Manifest, read_manifest, verify_against_manifest
 from edgeseq.layout import STEP_KIND, manifest_path, named_golden, shown
 
 # the JavaScript packages the examples are tested with (js/package.json pins the same)
@@ -67,9 +68,9 @@ def litert_js_warnings(spec: AppSpec) -> list[str]:
     return found
 
 
-def _labels(manifest: dict[str, Any], classes: int) -> list[str]:
-    labels = manifest.get("labels") or ((manifest.get("data_spec") or {}).get("labels"))
-    if isinstance(labels, list) and len(labels) == classes:
+def _labels(manifest: Manifest, classes: int) -> list[str]:
+    labels = manifest.labels
+    if len(labels) == classes:
         return [str(label) for label in labels]
     return [str(k) for k in range(classes)]
 
@@ -80,12 +81,12 @@ def _npy(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def _readme(spec: AppSpec, vectors: Vectors, manifest: dict[str, Any], warnings: list[str], files: list[str]) -> str:
+def _readme(spec: AppSpec, vectors: Vectors, manifest: Manifest, warnings: list[str], files: list[str]) -> str:
     rows = [f"| input {t.index} | `{t.name}` | {list(t.shape)} | {t.dtype} |"
             f" {'' if not t.quantized else f'scale {t.scale:g}, zero point {t.zero_point}'} |" for t in spec.inputs]
     rows += [f"| output {t.index} | `{t.name}` | {list(t.shape)} | {t.dtype} |"
              f" {'' if not t.quantized else f'scale {t.scale:g}, zero point {t.zero_point}'} |" for t in spec.outputs]
-    norm = manifest.get("normalisation") or {}
+    norm = manifest.normalisation
     how = (f"a step model: feed one row [1, {spec.features}] and the state, read the probabilities and the next"
            " state; start every sequence with zeros, feed each output state back unchanged ("
            + ", ".join(f"`{o.name}` → `{i.name}`" for i, o in spec.states) + ")") if spec.kind == STEP else \
@@ -120,14 +121,13 @@ def pack(path: Path, out: Path, verify: bool = True) -> PackResult:
     if manifest is None:
         raise IntegrityError(f"{shown(path)} has no manifest ({shown(manifest_path(path).name)}) beside it: pack takes"
                              " a file edgeseq exported, with its manifest and golden outputs")
-    if manifest.get("kind") not in PACKED_KINDS:
-        raise ModelError(f"{shown(path.name)}: its manifest is a {manifest.get('kind')!r}; pack takes exported files"
+    if manifest.kind not in PACKED_KINDS:
+        raise ModelError(f"{shown(path.name)}: its manifest is a {manifest.kind!r}; pack takes exported files"
                          " (.tflite, .onnx)")
     if verify:
         verify_against_manifest(path, manifest)     # before the file is parsed: a changed file is named as such
     facts = read_facts(path)
-    shape = (manifest.get("normalisation") or {}).get("shape") or [28]
-    spec = app_spec(path, facts, int(shape[0]))
+    spec = app_spec(path, facts, manifest.data_contract.timesteps)
     code.check_dtypes(spec)
     vectors = golden_vectors(path, manifest)
     if vectors.inputs.shape[1:] != (spec.timesteps, spec.features) or vectors.expected.shape[1] != spec.classes:

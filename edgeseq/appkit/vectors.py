@@ -89,10 +89,10 @@ def golden_vectors(path: Path, manifest: dict[str, Any]) -> Vectors:
     if sidecar is None:
         raise IntegrityError(f"{shown(Path(path).name)}: its manifest names no golden outputs (golden.file);"
                              " re-export it with this edgeseq to pack it")
-    recorded = manifest["golden"]
+    recorded = manifest.golden
     stored = golden.read(sidecar, recorded.get("sha256"), recorded.get("count"))
     samples = stored.dataset()
-    tolerance = dict(manifest.get("tolerance") or {})
+    tolerance = dict(manifest.tolerance or {})
     own = None if isinstance(tolerance.get("max_abs_diff"), (int, float)) else _file_answers(path, samples.x_test)
     chosen = pick(stored.probabilities, stored.labels, stored.probabilities.shape[1], also=own)
     if not chosen:

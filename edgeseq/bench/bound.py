@@ -139,13 +139,13 @@ def keras_config_flops(keras_path: Path, steps: int | None = None) -> tuple[int,
     return 2 * total, parts
 
 
-def source_keras(path: Path, manifest: dict[str, Any] | None) -> tuple[Path | None, str]:
+def source_keras(path: Path, manifest: Any) -> tuple[Path | None, str]:
     """The .keras a file was exported from: the file itself, else the one its manifest names (source_keras:
     a file of that name in the same folder whose sha256 is the manifest's); else None and why not."""
     path = Path(path)
     if path.suffix == ".keras":
         return path, ""
-    source = (manifest or {}).get("source_keras")
+    source = manifest.source_keras if manifest is not None else None
     if not isinstance(source, dict) or not isinstance(source.get("name"), str):
         return None, "no manifest naming its source .keras" if manifest is None else "its manifest names no .keras"
     name = source["name"]

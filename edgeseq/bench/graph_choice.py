@@ -23,7 +23,7 @@ from typing import Any
 
 from edgeseq import layout
 from edgeseq.errors import DataError, EdgeseqError
-from edgeseq.fileio import read_manifest
+from edgeseq.manifest import Manifest, read_manifest
 from edgeseq.portability import BACKENDS, cells_of
 from edgeseq.recipes import Graph, recipe_for_file
 from edgeseq.rows import from_dict
@@ -51,11 +51,11 @@ def table_graph(model: str, fmt: str, recipe: str) -> str | None:
 
 # ---------------------------------------------------------------- each row's graph and export-time parity
 
-def parity_at_export(manifest: dict[str, Any] | None, runtime: str, backend: str | None) -> str | None:
+def parity_at_export(manifest: Manifest | None, runtime: str, backend: str | None) -> str | None:
     """What the file's export measured (its manifest's `portability`) in the library that ran it in bench
     (`backend`, e.g. 'ai-edge-litert 2.3.0, XNNPACK, ...'), else in the libraries of the same runtime: pass,
     fail, inconclusive, cannot-load; None when the export measured it in none of them."""
-    cells = [c for c in cells_of(manifest).values() if c.measured]
+    cells = [c for c in cells_of(manifest.portability if manifest else None).values() if c.measured]
     library = (backend or "").split(",")[0].split()[:1]
     same = [c for c in cells if library and (c.library or "").split()[:1] == library]
     if same:
@@ -77,9 +77,9 @@ def _file_facts(row: Any) -> dict[str, Any]:
         manifest = read_manifest(path) if path.is_file() else None
     except EdgeseqError:
         return {}
-    if not manifest or not row.sha256 or manifest.get("sha256") != row.sha256:
+    if not manifest or not row.sha256 or manifest.sha256 != row.sha256:
         return {}
-    graph = manifest.get("graph")
+    graph = manifest.graph
     known = {g.value for g in Graph}
     return {"graph": graph if graph in known else None,
             "export_parity": parity_at_export(manifest, row.runtime, row.backend)}

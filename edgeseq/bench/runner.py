@@ -25,7 +25,8 @@ from edgeseq.bench.graph_choice import with_choices
 from edgeseq.data import TIMESTEPS, spec_of_manifest
 from edgeseq.environment import device_name, fingerprint, installed
 from edgeseq.errors import EdgeseqError
-from edgeseq.fileio import read_manifest, sha256_file
+from edgeseq.fileio import sha256_file
+from edgeseq.manifest import KERAS_KIND, read_manifest
 from edgeseq.integrity import check as check_integrity, integrity_of
 from edgeseq.procs import WorkerError, run_worker
 from edgeseq.progress import Progress, ProgressLike, as_progress
@@ -111,12 +112,11 @@ class BenchResult:
 
 def _describe(path: Path, manifest: dict[str, Any] | None) -> dict[str, Any]:
     key = layout.key_of(path, manifest)
-    m = manifest or {}
     if key is not None and key.is_model:
         return {"model": key.model, "format": key.format, "recipe": key.recipe,
                 "recurrent_op": f"Keras {key.model} layers (tf.function)"}
     return {"model": key.model if key else None, "format": layout.format_of(path) or path.suffix.lstrip("."),
-            "recipe": key.recipe if key else None, "recurrent_op": m.get("recurrent_op"),
+            "recipe": key.recipe if key else None, "recurrent_op": manifest.recurrent_op if manifest else None,
             "step": is_step_file(path)}
 
 
@@ -290,8 +290,8 @@ def bench_inputs(path: Path, manifest: dict[str, Any] | None) -> dict[str, Any]:
         return {}
     if (sidecar := layout.named_golden(path, manifest)) is not None:
         return {"golden": str(sidecar)}
-    if manifest.get("kind") == "keras-model":     # a trained model: the sidecar its exports wrote beside it
-        beside = layout.golden_path(path.parent, str(manifest.get("architecture")))
+    if manifest.kind == KERAS_KIND:     # a trained model: the sidecar its exports wrote beside it
+        beside = layout.golden_path(path.parent, str(manifest.architecture))
         if beside.is_file():
             return {"golden": str(beside)}
     raise EdgeseqError(f"{path.name} was made for {spec_of_manifest(manifest).describe()} data and has no golden"

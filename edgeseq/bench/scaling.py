@@ -37,7 +37,7 @@ from edgeseq.bench import runner
 from edgeseq.bench.scaling_fit import (
     TIMESTEPS, ScalingFit, ScalingPoint, ScalingSummary, Speedup, fits_of, speedups_of, summarise_file)
 from edgeseq.errors import DataError, EdgeseqError
-from edgeseq.fileio import read_manifest
+from edgeseq.manifest import read_manifest
 from edgeseq.progress import Progress, ProgressLike, as_progress
 from edgeseq.rows import from_dict
 from edgeseq.runtimes import RuntimeName

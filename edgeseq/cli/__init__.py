@@ -53,7 +53,8 @@ class EdgeseqGroup(click.Group):
 @click.option("--verbose", is_flag=True, help="Show TensorFlow's and the runtimes' own log lines.")
 @click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
 def cli(verbose: bool, debug: bool) -> None:
-    """edgeseq: train, export, validate and benchmark MNIST sequence models (SimpleRNN vs LSTM)."""
+    """edgeseq: train, export, validate and benchmark small sequence classifiers (SimpleRNN, GRU, LSTM or your
+    own Keras model) on any labelled sequence data; MNIST read row by row is the demo."""
     if verbose:
         os.environ[VERBOSE_ENV] = "1"
     if debug:

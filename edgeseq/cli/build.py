@@ -11,10 +11,10 @@ from edgeseq.cli.options import (
     MAX_SECONDS, SEED, Finite, calibration_size_option, chosen_recipes, data_option, epochs_seed_options,
     json_option, limit_split_options, max_loss_pp_option, model_option, one_line_text, positive, quant_option,
     streaming_option, threads_option)
-from edgeseq.cli.export_plan import AUTO, check_export_options, plan_specs
 from edgeseq.cli.outputs import out_option
 from edgeseq.cli.own import adopt_into, keras_option, own_model
-from edgeseq.cli.render import Column, Note, attr, echo_table, emit_json, fail, noted
+from edgeseq.cli.render import Column, Note, attr, echo_table, emit_json, fail, noted, usage_errors
+from edgeseq.export.plan import AUTO, Modes
 from edgeseq.progress import for_cli
 from edgeseq.recipes import Format, Graph
 
@@ -134,7 +134,12 @@ def export(ctx: click.Context, model_name: str, keras_path: Path | None, format_
     """Export trained models to TFLite and ONNX, every quantization recipe, each with a manifest.
 
     Writes OUT/<model>/<model>-<recipe>.<tflite|onnx> and <file>.json (with --streaming, also the step
-    models <model>-<recipe>-step.<format>). Exit 1 unless every requested recipe exported.
+    models <model>-<recipe>-step.<format>).
+
+    Exit 1 if a recipe you named with --quant did not export, or if any export failed (status failed: a file
+    that fails a check, a source that cannot be read, a search that missed its budget). A recipe you did not
+    name that the converter or the recipes table cannot make for a model (status unsupported, the reason in
+    the table) is a note on stderr and exit 0, as in `edgeseq run`.
 
     Example: edgeseq export --model lstm --format tflite --quant dynamic
 
@@ -147,17 +152,19 @@ def export(ctx: click.Context, model_name: str, keras_path: Path | None, format_
     dynamic --pick-from pi/bench.json.
     """
     from edgeseq import data, models  # noqa: PLC0415
-    from edgeseq.export.batch import export_all, failed_candidates  # noqa: PLC0415
+    from edgeseq.export.batch import export_all  # noqa: PLC0415
 
-    check_export_options(graph_name, pick_from, device, max_loss_pp, streaming, app_ready)
+    modes = Modes(graph_name, pick_from, device, max_loss_pp, streaming, app_ready, tuple(quants or ()))
+    with usage_errors():
+        modes.check()
     chosen = chosen_recipes(list(Format) if format_name == "all" else [Format(format_name)], quants)
     archs = models.select(model_name)
     dataset = own = None
     if keras_path is not None:      # checked before any work; measured and copied into OUT once the plan stands
         dataset, own = own_model(ctx, keras_path, data_spec)
         archs, source_root = [own], out
-    specs = plan_specs(archs, chosen, graph_name, pick_from, device, calibration_size, calibration_seed, streaming,
-                       bool(quants), app_ready)
+    with usage_errors():
+        specs = modes.specs(archs, chosen, calibration_size, calibration_seed)
     dataset = dataset or data.load(data_spec)   # calibrates, judges a search, gives a non-MNIST model its golden samples
     adopt_into(keras_path, own, dataset, out, as_json)
     with for_cli(as_json) as progress:
@@ -169,11 +176,15 @@ def export(ctx: click.Context, model_name: str, keras_path: Path | None, format_
         emit_json([r.to_dict() for r in results])
     else:
         echo_table(CANDIDATE_COLUMNS if graph_name == AUTO else EXPORT_COLUMNS, results)
-    failed = failed_candidates(results) if graph_name == AUTO else [r for r in results if r.status != "ok"]
+    failed, notes = modes.not_exported(results)
+    unit, graph = ("candidate", lambda r: f" @{r.graph}") if modes.candidates else ("recipe", lambda r: "")
+    if notes:
+        click.echo(f"note: {len(notes)} {unit}(s) unsupported here, not exported (the reasons are in the results;"
+                   " not a failure): " + ", ".join(f"{r.model} {r.format}/{r.recipe}{graph(r)}" for r in notes),
+                   err=True)
     if failed:
-        fail(f"{len(failed)} of {len(results)} {'candidate' if graph_name == AUTO else 'recipe'}(s) did not export: "
-             + "; ".join(f"{r.model} {r.format}/{r.recipe}{f' @{r.graph}' if graph_name == AUTO else ''}:"
-                         f" {r.status} ({r.reason})" for r in failed))
+        fail(f"{len(failed)} of {len(results)} {unit}(s) did not export: "
+             + "; ".join(f"{r.model} {r.format}/{r.recipe}{graph(r)}: {r.status} ({r.reason})" for r in failed))
 
 
 def _parity(result: Any) -> Note:

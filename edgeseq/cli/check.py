@@ -168,11 +168,10 @@ def inspect(file: Path, no_verify: bool, as_json: bool) -> None:
     if facts.signatures:
         click.echo("signatures: " + ", ".join(facts.signatures))
     if manifest:
-        click.echo(f"manifest: {manifest.get('architecture')}"
-                   f" {manifest.get('format')}/{manifest.get('recipe')} graph={manifest.get('graph')}"
-                   f" batch={manifest.get('batch')}")
-        if manifest.get("usage_note"):
-            click.echo(f"note: {manifest['usage_note']}")
+        click.echo(f"manifest: {manifest.architecture} {manifest.format}/{manifest.recipe} graph={manifest.graph}"
+                   f" batch={manifest.batch} (schema {manifest.schema_version})")
+        if manifest.usage_note:
+            click.echo(f"note: {manifest.usage_note}")
     else:
         click.echo("manifest: none (warning: the file cannot be verified)")
     echo_data_contract(facts.embedded, manifest)
@@ -190,7 +189,7 @@ def _echo_versions(facts: Any) -> None:
         click.echo("domains used: " + ", ".join(facts.domains))
 
 
-def _echo_self_description(embedded: dict[str, Any] | None, manifest: dict[str, Any] | None) -> None:
+def _echo_self_description(embedded: dict[str, Any] | None, manifest: Any) -> None:
     """What the file says about itself, and where it was measured to run (its manifest's portability)."""
     from edgeseq.embedded import contradictions  # noqa: PLC0415
 
@@ -201,12 +200,12 @@ def _echo_self_description(embedded: dict[str, Any] | None, manifest: dict[str, 
             click.echo(f"embedded vs manifest: CONTRADICTION: {problem}")
     else:
         click.echo("embedded: none (exported before edgeseq embedded its facts, or by another tool)")
-    echo_mix((manifest or {}).get("quantization_mix"))
-    floats = ((manifest or {}).get("onnx_quantization") or {}).get("float_layers")
+    echo_mix(manifest.quantization_mix if manifest else None)
+    floats = ((manifest.onnx_quantization if manifest else None) or {}).get("float_layers")
     if floats:
         click.echo(f"float layers (not quantized: nodes_to_exclude): {', '.join(floats)}")
-    echo_search((manifest or {}).get("search"))
-    section = (manifest or {}).get("portability")
+    echo_search(manifest.search if manifest else None)
+    section = manifest.portability if manifest else None
     if not section:
         return
     for cell in section.get("runs_on", []):

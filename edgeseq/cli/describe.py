@@ -11,7 +11,7 @@ from edgeseq.data import spec_of_manifest
 from edgeseq.errors import EdgeseqError
 
 
-def echo_data_contract(embedded: dict[str, Any] | None, manifest: dict[str, Any] | None) -> None:
+def echo_data_contract(embedded: dict[str, Any] | None, manifest: Any) -> None:
     """The data contract: what the file takes and how raw values become its input (from the file itself where it
     carries it: a file copied alone still says so)."""
     source = embedded if embedded and embedded.get("normalisation") else manifest

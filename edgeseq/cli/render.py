@@ -1,4 +1,5 @@
-"""Rendering results for a terminal: tables whose columns are data, JSON, and the one-line failure.
+"""Rendering results for a terminal: tables whose columns are data, JSON, the one-line failure, and the library's
+option errors as Click's usage errors.
 
 A table is a tuple of `Column(header, cell)` specs; `cell(row)` gives the value. A value that explains
 something (a failure reason) is a `Note`: the cell shows `text [n]` and the reason goes below the table as
@@ -11,10 +12,14 @@ import json
 import re
 import shutil
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 import click
+
+from edgeseq.errors import OptionError
 
 CELL_WIDTH = 44           # a cell longer than this wraps onto more lines (paths break after a '/')
 
@@ -118,3 +123,15 @@ def emit_json(payload: Any) -> None:
 def fail(message: str) -> None:
     """End a command that printed its results but failed: one 'Error: ...' line on stderr, exit 1."""
     raise click.ClickException(message)
+
+
+@contextmanager
+def usage_errors() -> Iterator[None]:
+    """The library's OptionError as Click's usage error (exit 2): a bad value of the option it names, else
+    options that do not go together."""
+    try:
+        yield
+    except OptionError as err:
+        if err.option:
+            raise click.BadParameter(str(err), param_hint=err.option) from err
+        raise click.UsageError(str(err)) from err

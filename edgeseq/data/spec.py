@@ -155,9 +155,12 @@ MNIST_SPEC = DataSpec(MNIST_TIMESTEPS, MNIST_FEATURES, MNIST_LABELS, Normalisati
                       "digit")
 
 
-def spec_of_manifest(manifest: dict[str, Any] | None) -> DataSpec:
-    """The data contract a manifest records. Manifests written before edgeseq took other data carry no
+def spec_of_manifest(manifest: Any) -> DataSpec:
+    """The data contract a manifest records: an `edgeseq.manifest.Manifest`'s data_spec, or a schema 1 JSON
+    object's (what `Manifest.from_dict` upgrades). Manifests written before edgeseq took other data carry no
     `data_spec`: every one of those was MNIST, and their `normalisation` says pixel / 255 (checked)."""
+    if hasattr(manifest, "data_contract"):
+        return manifest.data_contract
     manifest = manifest or {}
     if isinstance(manifest.get("data_spec"), dict):
         return DataSpec.from_dict(manifest["data_spec"])

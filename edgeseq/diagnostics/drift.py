@@ -35,7 +35,8 @@ from edgeseq.data import Dataset, spec_of_manifest
 from edgeseq.diagnostics.drift_report import (
     FRACTION, Diff, DriftFile, DriftReport, DriftRow, Growth, growth, rows_to_fraction)
 from edgeseq.errors import DataError, EdgeseqError, ModelError
-from edgeseq.fileio import read_manifest, sha256_file
+from edgeseq.fileio import sha256_file
+from edgeseq.manifest import read_manifest
 from edgeseq.integrity import check as check_integrity
 from edgeseq.parity.reference import DRIFT, Resolved, is_float, resolve_reference, step_model
 from edgeseq.progress import ProgressLike, as_progress

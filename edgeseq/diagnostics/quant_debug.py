@@ -22,8 +22,8 @@ from typing import Any
 from edgeseq import layout
 from edgeseq.artifacts import read_facts
 from edgeseq.data import Dataset, spec_of_manifest
-from edgeseq.errors import EdgeseqError, ModelError
-from edgeseq.fileio import read_manifest
+from edgeseq.errors import EdgeseqError, IntegrityError, ModelError, shown
+from edgeseq.manifest import read_manifest
 from edgeseq.integrity import check as check_integrity
 from edgeseq.parity.reference import EXPORT_FORMATS, QUANT_DEBUG, is_float, resolve_reference
 from edgeseq.plotting import png, pyplot
@@ -117,7 +117,10 @@ def debug_file(path: Path, reference: Path | None, dataset: Dataset, limit: int 
     if [d for d in facts.inputs[0].shape[1:]] != [d for d in ref_facts.inputs[0].shape[1:]]:
         raise EdgeseqError(f"{reference} takes input {ref_facts.inputs[0].shape}, {path} {facts.inputs[0].shape}:"
                            " not the same model")
-    spec_of_manifest(read_manifest(path)).require(dataset.spec, f"{path.name} cannot be compared on {dataset.name}")
+    manifest = read_manifest(path)
+    if manifest is not None and (problem := manifest.contradicted_by(facts)):
+        raise IntegrityError(f"{shown(path.name)}: {problem}")
+    spec_of_manifest(manifest).require(dataset.spec, f"{path.name} cannot be compared on {dataset.name}")
     digits = dataset.x_test[:limit]
     if len(digits) == 0:
         raise EdgeseqError("no test digits to compare on")

@@ -1,5 +1,6 @@
 """App-ready files: what the runtimes apps use (LiteRT `CompiledModel`, LiteRT.js, tfjs-tflite) need of a .tflite
-file, measured on the committed models (issue 22, TOOLCHAIN.md "In apps"), and the variant `export --app` writes.
+file, measured by running every committed model in each of them (docs/results/app-runtimes.md, 2026-12-02), and
+the variant `export --app` writes.
 
 An app runtime needs
 - a fixed batch of 1: LiteRT.js refuses a `-1` dimension (`Float32[-1,28,28]`), tfjs-tflite answered zeros;
@@ -8,10 +9,10 @@ An app runtime needs
 - the documented tensor order (edgeseq.export.tensor_order), which every exported file has.
 
 The app-ready variant `<arch>-<recipe>-app.tflite` (and `-step-app`) is the recipe converted as usual but with
-float32 I/O, with a stateless graph where the table's keeps state in variable tensors (recipes.APP_FALLBACK), and
+float32 I/O, with a stateless graph where the table's keeps state in variable tensors (graphs.APP_FALLBACK), and
 with its batch pinned to 1 after conversion (`pin_batch`: the -1 of every tensor's shape_signature becomes 1, so
-the kernels and the weights are the ones of the default file). ONNX files need no variant: every ONNX file loads
-in onnxruntime-node/-web (issue 22).
+the kernels and the weights are the ones of the default file). ONNX files need no variant: every committed ONNX
+file loaded and ran in onnxruntime-node 1.30 and onnxruntime-web 1.30 (WASM), as in onnxruntime.
 
 Importing this module imports nothing heavy; `pin_batch` imports flatbuffers and the LiteRT schema module.
 """
@@ -42,8 +43,8 @@ def blockers(facts: Any) -> list[str]:
 def readiness(facts: Any, fmt: str) -> dict[str, Any]:
     """A manifest's `app_ready` section for any exported file: ready or not, and why not."""
     if fmt == "onnx":
-        return {"ready": True, "blockers": [], "checked": "ONNX: onnxruntime-node/-web load every ONNX file edgeseq"
-                " writes (issue 22)"}
+        return {"ready": True, "blockers": [], "checked": "ONNX: no app variant needed (every committed"
+                " ONNX file loaded and ran in onnxruntime-node 1.30 and onnxruntime-web 1.30, WASM, 2026-12-02)"}
     found = blockers(facts)
     return {"ready": not found, "blockers": found,
             "checked": "batch 1, no variable tensors, float/int32/uint8 I/O (LiteRT CompiledModel, LiteRT.js)"}

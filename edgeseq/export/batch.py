@@ -3,6 +3,7 @@ with a loss budget, through the accuracy-aware recipe search (edgeseq.export.sea
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -10,9 +11,10 @@ from typing import Any
 
 from edgeseq.data import Dataset
 from edgeseq.errors import EdgeseqError
-from edgeseq.export.exporter import ExportResult, ExportSpec, export_one, source_model, unavailable_graph
+from edgeseq.export.exporter import WORKER, ExportResult, ExportSpec, export_one, source_model, unavailable_graph
 from edgeseq.export.search import Judge, search
 from edgeseq.fileio import ensure_dir
+from edgeseq.procs import WorkerSession
 from edgeseq.progress import ProgressLike, as_progress
 
 
@@ -51,8 +53,14 @@ def export_all(specs: list[ExportSpec], source_root: Path, out: Path, dataset: D
             raise EdgeseqError("the recipe search needs test digits to judge on (--data)")
         judge_file = Judge(dataset, max_loss_pp)
     results = []
-    with progress.stage("export", total=len(specs), unit="recipes") as stage:
+    # one converter process per model, TensorFlow imported once in it; a crash or hang costs its recipe only
+    sessions: dict[Any, WorkerSession] = {}
+    with progress.stage("export", total=len(specs), unit="recipes") as stage, contextlib.ExitStack() as stack:
         for spec in specs:
+            if spec.arch not in sessions:
+                for other in sessions.values():
+                    other.close()                      # the model before: its process ends
+                sessions = {spec.arch: stack.enter_context(WorkerSession(WORKER))}
             graph = f"{spec.graph.value} graph" if spec.graph else "no graph"
             stage.begin(f"{spec.arch.value} {spec.recipe.key} ({graph})")
             workdir = Path(tempfile.mkdtemp(prefix=".edgeseq-export-", dir=out))
@@ -62,7 +70,7 @@ def export_all(specs: list[ExportSpec], source_root: Path, out: Path, dataset: D
                     outcome = search(spec, sources[spec.arch], out, dataset, max_loss_pp, search_seconds,
                                      judge_file, progress)
                 else:
-                    outcome = export_one(spec, sources[spec.arch], out, dataset, workdir)
+                    outcome = export_one(spec, sources[spec.arch], out, dataset, workdir, sessions[spec.arch])
             finally:
                 shutil.rmtree(workdir, ignore_errors=True)
             detail = f"{outcome.size_bytes:,} bytes" if outcome.status == "ok" else outcome.reason
@@ -71,12 +79,3 @@ def export_all(specs: list[ExportSpec], source_root: Path, out: Path, dataset: D
             stage.advance(detail=f"{outcome.status}: {detail} ({outcome.seconds:.1f} s)")
             results.append(outcome)
     return results
-
-
-def failed_candidates(results: list[ExportResult]) -> list[ExportResult]:
-    """What makes export --graph auto fail: a candidate that failed (the source, a structural check), and every
-    candidate of a recipe none of whose candidates exported. A graph the converter refuses, or that cannot be
-    built for the model, is only reported (unsupported)."""
-    exported = {(r.model, r.format, r.recipe) for r in results if r.status == "ok"}
-    return [r for r in results if r.status == "failed"
-            or (r.status != "ok" and (r.model, r.format, r.recipe) not in exported)]

@@ -13,19 +13,20 @@ import numpy as np
 from edgeseq import __version__, golden
 from edgeseq import data as data_module
 from edgeseq.artifacts import read_facts
+from edgeseq.data import Dataset, DataSpec, spec_of_manifest
 from edgeseq.embedded import essentials
-from edgeseq.keras_archive import check_keras_archive
-from edgeseq.data import MNIST_SPEC, Dataset, DataSpec, spec_of_manifest
-from edgeseq.environment import library_versions
 from edgeseq.errors import EdgeseqError, ModelError
-from edgeseq.fileio import commit_with_manifest, ensure_dir, read_manifest, sha256_file
-from edgeseq.export.embed import embed
 from edgeseq.export import app, tensor_order
+from edgeseq.export.embed import embed
+from edgeseq.export.record import exported_manifest
 from edgeseq.export.standard_metadata import write as write_standard_metadata
-from edgeseq.layout import APP_SECTION, CANDIDATE_SECTION, STEP_KIND, exported_path, golden_path, model_path
+from edgeseq.fileio import ensure_dir, sha256_file
+from edgeseq.keras_archive import check_keras_archive
+from edgeseq.layout import exported_path, golden_path, model_path
+from edgeseq.manifest import Manifest, commit_with_manifest, read_manifest
 from edgeseq.models import Arch, Variant, variant
 from edgeseq.portability import measure, portability
-from edgeseq.procs import WorkerError, run_worker
+from edgeseq.procs import WorkerError, WorkerSession, run_worker
 from edgeseq.recipes import GRAPHS, Format, Graph, Recipe
 from edgeseq.rows import from_dict
 from edgeseq.step_contract import StepContract, is_step_facts
@@ -198,122 +199,31 @@ def plan_picked(archs: list[Variant], chosen: list[Recipe], picks: dict[tuple[st
     return specs
 
 
-def _step_fields(spec: ExportSpec, target: Path, contract: dict[str, Any] | None) -> dict[str, Any]:
-    """A step model's manifest fields: its contract, and the whole-sequence file of its recipe."""
-    if not spec.step:
-        return {"kind": "exported-model"}
-    whole = exported_path(target.parent.parent, spec.arch.value, spec.recipe.format.value, spec.recipe.name,
-                          app=spec.app)
-    return {"kind": STEP_KIND, "step": contract,
-            "whole_sequence": {"file": whole.name, "sha256": sha256_file(whole) if whole.is_file() else None}}
-
-
-def _manifest(spec: ExportSpec, source: Path, converted: Path, facts: dict[str, Any],
-              calibration: dict[str, Any] | None, zero_digit: list[float], target: Path,
-              contract: dict[str, Any] | None = None, data_spec: DataSpec = MNIST_SPEC) -> dict[str, Any]:
-    """The manifest, without the fields that depend on the final bytes (see `_finish`)."""
-    source_manifest = read_manifest(source) or {}
-    stateful = facts["stateful"]
-    return {
-        **_step_fields(spec, target, contract),
-        "architecture": spec.arch.value,
-        "variant": spec.arch.config(),
-        "format": spec.recipe.format.value,
-        "recipe": spec.recipe.name,
-        "recipe_description": spec.recipe.description,
-        "graph": spec.graph.value,
-        "batch": "1 (fixed)" if facts["batch_one_only"] else "dynamic",
-        "ops": facts["ops"],
-        "recurrent_op": facts["recurrent_op"],
-        "signature": facts["signatures"][0] if facts["signatures"] else None,
-        "inputs": facts["inputs"],
-        "outputs": facts["outputs"],
-        "tensor_order": tensor_order.documented(StepContract.from_dict(contract) if contract else None).to_dict(),
-        "app_ready": app.readiness(read_facts(converted), spec.recipe.format.value),
-        **_app_fields(spec, target),
-        "stateful": stateful,
-        "usage_note": ("reset variable tensors before every inference (Interpreter.reset_all_variables /"
-                       " resetVariableTensors): the fused op keeps h and c between invokes") if stateful
-        else (contract or {}).get("contract"),
-        "normalisation": data_spec.normalisation.to_dict(data_spec.timesteps, data_spec.features),
-        "labels": list(data_spec.labels),
-        **({} if data_spec.mnist else {"data_spec": data_spec.to_dict()}),
-        "output_meaning": "softmax probabilities over labels; the class is the argmax",
-        "calibration": calibration,
-        "onnx_quantization": spec.settings() if spec.recipe.format.value == "onnx" else None,
-        **({"quantization_mix": spec.mix.to_dict() | {"version": _quantizer_version()}} if spec.mix else {}),
-        "tolerance": spec.recipe.tolerance.to_dict(),
-        **_graph_fields(spec),
-        "source_keras": {"name": source.name, "sha256": sha256_file(source),
-                         "test_accuracy": source_manifest.get("test_accuracy"),
-                         "test_data": _counts(source_manifest.get("data"))},
-        "trained_on": source_manifest.get("data"),
-        "zero_digit_output": zero_digit,
-        "library_versions": library_versions(),
-    }
-
-
-def _quantizer_version() -> str:
-    from edgeseq.export.selective import version  # noqa: PLC0415  (no ai-edge-quantizer imported: metadata only)
-
-    return version()
-
-
-def _app_fields(spec: ExportSpec, target: Path) -> dict[str, Any]:
-    """An app-ready variant's section (layout.APP_SECTION): what differs from the recipe's default file."""
-    if not spec.app:
-        return {}
-    default = exported_path(target.parent.parent, spec.arch.value, spec.recipe.format.value, spec.recipe.name,
-                            spec.step)
-    table = None if spec.step else spec.recipe.graph_for(spec.arch)
-    return {APP_SECTION: app.variant_section(table.value if table else spec.graph.value, spec.graph.value,
-                                             "float32" if spec.step else spec.recipe.io_dtype, default.name)}
-
-
-def _graph_fields(spec: ExportSpec) -> dict[str, Any]:
-    """A candidate's `graph_candidate` section (layout.CANDIDATE_SECTION: its graph and the table's), or a picked
-    file's `graph_choice` (the bench measurements that chose its graph); nothing for any other file."""
-    if spec.candidate:
-        table = spec.recipe.graph_for(spec.arch)
-        return {CANDIDATE_SECTION: {"graph": spec.tag, "table_graph": table.value if table else None,
-                                    "table_note": spec.recipe.notes.get(spec.arch.family)}}
-    if spec.picked is not None:
-        return {"graph_choice": spec.picked.to_dict()}
-    return {}
-
-
-def _counts(identity: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Which test split the model's own accuracy was measured on: name, count and hashes."""
-    if not identity:
-        return None
-    return {k: identity.get(k) for k in ("name", "test_count", "sha256")}
-
-
-def _finish(manifest: dict[str, Any], partial: Path, spec: ExportSpec, golden_file: Path) -> dict[str, Any]:
+def _finish(manifest: Manifest, partial: Path, spec: ExportSpec, golden_file: Path) -> Manifest:
     """Embed the file's essentials in it and write the standard metadata (in that order: the TFLite metadata
     writer keeps other entries, and appends the labels file after the flatbuffer, which a later re-pack would
     drop), then add what depends on its final bytes: size, sha256, the golden outputs it is checked against,
-    and where it runs (measured on those digits, here)."""
+    and where it runs (measured on those sequences, here)."""
     embed(partial, essentials(manifest, __version__))
     standard = write_standard_metadata(partial, manifest, __version__)
     facts = read_facts(partial)
-    final = manifest | {"size_bytes": partial.stat().st_size, "sha256": sha256_file(partial),
-                        "embedded": facts.embedded, "standard_metadata": standard}
+    final = manifest.replace(size_bytes=partial.stat().st_size, sha256=sha256_file(partial),
+                             embedded=facts.embedded, standard_metadata=standard)
     if spec.picked is not None:     # the same bytes as the candidate measured, or a conversion that differs
-        final["graph_choice"] = final["graph_choice"] | {
-            "same_bytes_as_measured": spec.picked.measured_sha256() == final["sha256"]}
+        final = final.replace(graph_choice=final.graph_choice | {
+            "same_bytes_as_measured": spec.picked.measured_sha256() == final.sha256})
     if not golden_file.is_file():
-        return final | {"golden": None, "portability": portability(facts, [], "not measured: no golden outputs")}
+        return final.replace(golden=None, portability=portability(facts, [], "not measured: no golden outputs"))
     reference = golden.read(golden_file)
-    digits = reference.dataset()
-    cells = measure(partial, digits.x_test, digits.y_test, reference.probabilities, spec.recipe.tolerance,
-                    unit=digits.units)
+    samples = reference.dataset()
+    cells = measure(partial, samples.x_test, samples.y_test, reference.probabilities, spec.recipe.tolerance,
+                    unit=samples.units)
     accuracy = float(np.mean(np.argmax(reference.probabilities, 1) == reference.labels))
-    return final | {
-        "golden": {"file": golden_file.name, "sha256": sha256_file(golden_file), "digits": reference.info["digits"],
-                   "count": reference.count, "reference_accuracy": round(accuracy, 6)},
-        "portability": portability(facts, cells, reference.info["digits"]),
-    }
+    return final.replace(
+        golden={"file": golden_file.name, "sha256": sha256_file(golden_file), "digits": reference.info["digits"],
+                "count": reference.count, "reference_accuracy": round(accuracy, 6)},
+        portability=portability(facts, cells, reference.info["digits"]),
+    )
 
 
 def _write_golden(answer: dict[str, Any], workdir: Path, golden_file: Path, source: Path,
@@ -332,7 +242,8 @@ def source_spec(source: Path, dataset: Dataset | None) -> DataSpec:
     return spec
 
 
-def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | None, workdir: Path) -> ExportResult:
+def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | None, workdir: Path,
+               session: WorkerSession | None = None) -> ExportResult:
     """Convert one recipe for one architecture into `out`; never leaves a partial file behind. The golden
     outputs of the architecture are written beside it first unless they are there for this source model."""
     started = time.perf_counter()
@@ -385,7 +296,8 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
     partial = target.with_name(f".{target.name}.partial{target.suffix}")
     request["output"] = str(partial)
     try:
-        answer = run_worker(WORKER, request, WORKER_TIMEOUT_S, workdir)
+        answer = session.run(request, WORKER_TIMEOUT_S, workdir) if session is not None \
+            else run_worker(WORKER, request, WORKER_TIMEOUT_S, workdir)
         if isinstance(answer, WorkerError):  # the source itself unusable is a failure; the converter refusing is not
             kind = "failed" if answer.error_type == "ModelError" else "unsupported"
             return result(kind, answer.describe("converter"))
@@ -398,13 +310,13 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
             problem = f"the app-ready variant is not: {'; '.join(left)}"
         if problem:
             return result("failed", problem, facts)
-        manifest = _manifest(spec, source, partial, facts, calibration_info, answer["zero_digit_output"], target,
-                             answer.get("contract"), contract)
+        manifest = exported_manifest(spec, source, partial, facts, calibration_info, answer["zero_input_output"],
+                                     target, answer.get("contract"), contract)
         try:
             manifest = _finish(manifest, partial, spec, golden_file)
         except EdgeseqError as err:
             return result("failed", str(err), facts)
         commit_with_manifest(partial, target, manifest)
-        return result("ok", None, facts, manifest["portability"])
+        return result("ok", None, facts, manifest.portability)
     finally:
         partial.unlink(missing_ok=True)

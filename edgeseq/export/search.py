@@ -38,7 +38,8 @@ from edgeseq.data import Dataset
 from edgeseq.errors import EdgeseqError
 from edgeseq.export.exporter import ExportResult, ExportSpec, export_one
 from edgeseq.export.climb import Climb, Guide, holder, kept_layers, layer_table, mixes_apply
-from edgeseq.fileio import commit_with_manifest, read_manifest, sha256_file, write_bytes_atomic
+from edgeseq.fileio import sha256_file, write_bytes_atomic
+from edgeseq.manifest import commit_with_manifest, read_manifest
 from edgeseq.parity.compare import compare, judge
 from edgeseq.progress import Progress
 from edgeseq.recipes import Format, Tolerance
@@ -273,10 +274,10 @@ def _place(source: Path, target: Path, record: dict[str, Any]) -> None:
     partial = target.with_name(f".{target.name}.partial{target.suffix}")
     shutil.copy2(source, partial)
     try:
-        commit_with_manifest(partial, target, manifest | {"search": record})
+        commit_with_manifest(partial, target, manifest.replace(search=record))
     finally:
         partial.unlink(missing_ok=True)
-    golden = layout.golden_path(source.parent, manifest["architecture"])
-    beside = layout.golden_path(target.parent, manifest["architecture"])
+    golden = layout.golden_path(source.parent, manifest.architecture)
+    beside = layout.golden_path(target.parent, manifest.architecture)
     if golden.is_file() and (not beside.is_file() or sha256_file(beside) != sha256_file(golden)):
         write_bytes_atomic(beside, golden.read_bytes())   # the outputs the manifest names

@@ -31,7 +31,8 @@ from typing import Any
 from edgeseq.data import DataSpec, spec_of_manifest
 from edgeseq.data.spec import NormKind
 from edgeseq.errors import ExportError
-from edgeseq.export import tflite_metadata
+from edgeseq.export import onnx_metadata, tflite_metadata
+from edgeseq.manifest import Manifest
 
 AUTHOR = "edgeseq"
 LICENCE = ("Apache-2.0 (edgeseq's licence, for the file as produced); the data the model was trained on may carry"
@@ -93,14 +94,14 @@ def _normalisation(spec: DataSpec) -> tuple[tuple[float, ...], tuple[float, ...]
     return spec.normalisation.mean, spec.normalisation.std, None
 
 
-def describe(manifest: dict[str, Any], version: str) -> StandardMetadata:
+def describe(manifest: Manifest, version: str) -> StandardMetadata:
     """What the standard metadata says about the exported file the manifest describes."""
     spec = spec_of_manifest(manifest)
     mean, std, input_range = _normalisation(spec)
     t, f, k = spec.timesteps, spec.features, spec.classes
     norm = (f"raw values normalised as (x - mean[f]) / std[f] per feature f (mean {list(mean)}, std {list(std)};"
             f" a single value applies to every feature); lengths: {spec.lengths_rule()}")
-    step = manifest.get("step")
+    step = manifest.step
     if step:
         inputs, outputs = _step_tensors(manifest, step, f, k)
         how = (f"a step model: feed one timestep (1 x {f} features, normalised) and the recurrent states; "
@@ -109,25 +110,25 @@ def describe(manifest: dict[str, Any], version: str) -> StandardMetadata:
         layout = f"row: batch x {f} features (one timestep of a {t}-step sequence); states: batch x units"
     else:
         inputs, outputs = _whole_tensors(manifest, t, f, k)
-        how = (f"feed batch x {t} timesteps x {f} features ({manifest.get('batch', 'dynamic')} batch); "
+        how = (f"feed batch x {t} timesteps x {f} features ({manifest.batch or 'dynamic'} batch); "
                "the output is softmax probabilities over the labels, the class is the argmax.")
         layout = f"batch x {t} timesteps x {f} features"
-    usage = f" {manifest['usage_note']}." if manifest.get("stateful") and manifest.get("usage_note") else ""
-    description = (f"edgeseq {manifest['architecture']} sequence classifier, {manifest['format']} recipe"
-                   f" {manifest['recipe']} ({manifest.get('recipe_description', '')}), graph {manifest.get('graph')}."
+    usage = f" {manifest.usage_note}." if manifest.stateful and manifest.usage_note else ""
+    description = (f"edgeseq {manifest.architecture} sequence classifier, {manifest.format} recipe"
+                   f" {manifest.recipe} ({manifest.recipe_description or ''}), graph {manifest.graph}."
                    f" {how} Input: {norm}. Classes ({k}): {', '.join(spec.labels[:20])}"
                    f"{' ...' if k > 20 else ''}.{usage}")
     return StandardMetadata(
-        name=f"edgeseq {manifest['architecture']} ({manifest['format']} {manifest['recipe']}"
+        name=f"edgeseq {manifest.architecture} ({manifest.format} {manifest.recipe}"
              f"{', step' if step else ''})",
-        version=f"edgeseq {version}, recipe {manifest['format']}/{manifest['recipe']}",
+        version=f"edgeseq {version}, recipe {manifest.format}/{manifest.recipe}",
         version_number=_version_int(version),
         description=description, author=AUTHOR, licence=LICENCE, labels=spec.labels, mean=tuple(mean),
         std=tuple(std), input_range=input_range, layout=layout, inputs=inputs, outputs=outputs)
 
 
-def _whole_tensors(manifest: dict[str, Any], t: int, f: int, k: int) -> tuple[tuple[TensorText, ...], ...]:
-    (x,), (y,) = manifest["inputs"], manifest["outputs"]
+def _whole_tensors(manifest: Manifest, t: int, f: int, k: int) -> tuple[tuple[TensorText, ...], ...]:
+    (x,), (y,) = manifest.inputs, manifest.outputs
     return ((TensorText(x["name"], x.get("signature_name") or _plain(x["name"]),
                         f"the sequence: batch x {t} timesteps x {f} features, normalised ({_dtype_note(x)})",
                         normalised=True),),
@@ -136,7 +137,7 @@ def _whole_tensors(manifest: dict[str, Any], t: int, f: int, k: int) -> tuple[tu
                         f" ({_dtype_note(y)}); the class is the argmax", labels=True),))
 
 
-def _step_tensors(manifest: dict[str, Any], step: dict[str, Any], f: int, k: int) -> tuple[tuple[TensorText, ...], ...]:
+def _step_tensors(manifest: Manifest, step: dict[str, Any], f: int, k: int) -> tuple[tuple[TensorText, ...], ...]:
     states = {s["name"]: s for s in step["states"]}
     outputs_of = {s["output"]: s for s in step["states"]}
 
@@ -158,7 +159,7 @@ def _step_tensors(manifest: dict[str, Any], step: dict[str, Any], f: int, k: int
         return TensorText(tensor["name"], name, f"softmax probabilities after this row: batch x {k} classes, in the"
                           f" order of the labels file ({_dtype_note(tensor)})", labels=True)
 
-    return (tuple(text(x, True) for x in manifest["inputs"]), tuple(text(y, False) for y in manifest["outputs"]))
+    return (tuple(text(x, True) for x in manifest.inputs), tuple(text(y, False) for y in manifest.outputs))
 
 
 def _plain(name: str) -> str:
@@ -166,13 +167,13 @@ def _plain(name: str) -> str:
     return name.removeprefix("serving_default_").split(":")[0]
 
 
-def write(path: Path, manifest: dict[str, Any], version: str) -> dict[str, Any]:
+def write(path: Path, manifest: Manifest, version: str) -> dict[str, Any]:
     """Write the standard metadata into the file at `path`, in place; returns the manifest's `standard_metadata`
     section (what was written, or why not)."""
     meta = describe_file(Path(path), manifest, version)
     try:
         if Path(path).suffix == ".onnx":
-            return _write_onnx(Path(path), meta)
+            return onnx_metadata.write(Path(path), meta)
         return _write_tflite(Path(path), meta)
     except ExportError:
         raise
@@ -180,12 +181,12 @@ def write(path: Path, manifest: dict[str, Any], version: str) -> dict[str, Any]:
         raise ExportError(f"cannot write standard metadata in {Path(path).name}: {type(err).__name__}: {err}") from err
 
 
-def describe_file(path: Path, manifest: dict[str, Any], version: str) -> StandardMetadata:
+def describe_file(path: Path, manifest: Manifest, version: str) -> StandardMetadata:
     """describe(), with the tensor names a TFLite file's signature gives them."""
     return describe(_signature_named(manifest, path), version)
 
 
-def _signature_named(manifest: dict[str, Any], path: Path) -> dict[str, Any]:
+def _signature_named(manifest: Manifest, path: Path) -> Manifest:
     """The manifest with each TFLite tensor's signature name (what apps call it: `probabilities`, not
     `StatefulPartitionedCall:0`) read from the file where the manifest, written before it recorded them, has none."""
     if path.suffix != ".tflite":
@@ -198,43 +199,7 @@ def _signature_named(manifest: dict[str, Any], path: Path) -> dict[str, Any]:
     def named(tensors: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [t if t.get("signature_name") or t["name"] not in signed else t | {"signature_name": signed[t["name"]]}
                 for t in tensors]
-    return manifest | {"inputs": named(manifest["inputs"]), "outputs": named(manifest["outputs"])}
-
-
-# ---------------------------------------------------------------- ONNX
-
-def onnx_props(meta: StandardMetadata) -> dict[str, str]:
-    """The metadata_props keys written. ONNX's ModelProto has no author or licence field (it has producer_name,
-    which the converter sets, model_version, doc_string and domain): those two are props, as ultralytics names
-    them."""
-    return {"author": meta.author, "license": meta.licence, "name": meta.name, "version": meta.version,
-            "labels": json.dumps(list(meta.labels)),
-            "normalisation": json.dumps({"formula": "(x - mean[f]) / std[f] per feature f (a single value: every feature)",
-                                         "mean": list(meta.mean), "std": list(meta.std)}),
-            "input_layout": meta.layout}
-
-
-def _write_onnx(path: Path, meta: StandardMetadata) -> dict[str, Any]:
-    import onnx  # noqa: PLC0415
-
-    model = onnx.load(str(path))
-    model.doc_string = meta.description
-    model.graph.doc_string = meta.layout          # onnxruntime: graph_description
-    model.model_version = meta.version_number
-    props = onnx_props(meta)
-    kept = [p for p in model.metadata_props if p.key not in props]     # the `edgeseq` entry stays
-    del model.metadata_props[:]
-    model.metadata_props.extend(kept)
-    for key, value in props.items():
-        model.metadata_props.add(key=key, value=value)
-    texts = {t.tensor: t.description for t in (*meta.inputs, *meta.outputs)}
-    for value in (*model.graph.input, *model.graph.output):
-        if value.name in texts:
-            value.doc_string = texts[value.name]
-    onnx.save(model, str(path))
-    return {"onnx": ["doc_string", "graph.doc_string", "model_version", *(f"metadata_props.{k}" for k in props),
-                     "graph input/output doc_string"],
-            "model_version": model.model_version}
+    return manifest.replace(inputs=named(manifest.inputs), outputs=named(manifest.outputs))
 
 
 # ---------------------------------------------------------------- TFLite

@@ -8,7 +8,7 @@ calibrator) cannot take the caller down. Spoken to through `procs.run_worker`:
               mix (a selective.Mix as a dict) or absent: a TFLite recipe made by converting the graph in float,
               then quantizing it per layer with ai-edge-quantizer (edgeseq.export.selective),
               app (bool): the app-ready variant (edgeseq.export.app): float32 I/O, batch pinned to 1}
-    result:  {zero_digit_output}: the written file, run on one zero digit through edgeseq's own adapter;
+    result:  {zero_input_output}: the written file, run on one zero digit through edgeseq's own adapter;
              {contract}: a step model's contract (edgeseq.step_contract), for the manifest;
              {golden}: a .npy of the source model's probabilities on golden_digits, when they were sent
     The written file's inputs and outputs are in the documented order (edgeseq.export.tensor_order).
@@ -19,6 +19,7 @@ An error response carries the exception's type: ModelError means the source mode
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -68,6 +69,16 @@ def _write_onnx(model: Any, arch: Any, recipe: Any, graph: Any, calibration: Any
 CONVERTERS = {Format.TFLITE: _write_tflite, Format.ONNX: _write_onnx}
 
 
+def _fresh_names() -> None:
+    """A session's child converts request after request (procs.WorkerSession): reset the name counters the
+    earlier ones advanced (Keras' layer and cell names, tf2onnx's inserted-node names), so that every file has
+    the bytes a fresh process writes."""
+    if "keras" in sys.modules:
+        sys.modules["keras"].backend.clear_session()
+    if "tf2onnx.utils" in sys.modules:
+        sys.modules["tf2onnx.utils"].INTERNAL_NAME = 1
+
+
 def handle(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
     from edgeseq.models import variant  # noqa: PLC0415
     from edgeseq.own_model import inspect_keras  # noqa: PLC0415
@@ -75,6 +86,7 @@ def handle(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
     from edgeseq.tfsupport import load_keras_model  # noqa: PLC0415
 
     tempfile.tempdir = str(workdir)  # scratch (SavedModels) stays in the export's work folder
+    _fresh_names()
     chosen = recipe(request["format"], request["recipe"])
     if request.get("onnx_settings") and chosen.onnx is not None:  # a recipe search's variation of the row
         chosen = replace(chosen, onnx=replace(chosen.onnx, **request["onnx_settings"]))
@@ -107,7 +119,7 @@ def handle(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
 
         pin_batch(output)
     tensor_order.apply(output, contract)     # the documented positional order (export.tensor_order)
-    return answer | {"zero_digit_output": _smoke_run(output, tuple(model.input_shape[1:]))}
+    return answer | {"zero_input_output": _smoke_run(output, tuple(model.input_shape[1:]))}
 
 
 def describe(err: BaseException) -> str:

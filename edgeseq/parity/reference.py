@@ -30,7 +30,8 @@ from edgeseq import layout
 from edgeseq.artifacts import read_facts
 from edgeseq.environment import installed
 from edgeseq.errors import EdgeseqError, ModelError
-from edgeseq.fileio import read_manifest, sha256_file
+from edgeseq.fileio import sha256_file
+from edgeseq.manifest import read_manifest
 from edgeseq.step_contract import is_step_facts
 
 FLOAT_RECIPE = "fp32"
@@ -136,7 +137,7 @@ def resolve_reference(path: Path, given: Path | None, accepts: Accepts,
     if compatible is not None:
         compatible(path, found.path)
     if found.kind == KERAS_KIND:
-        expected = ((manifest or {}).get("source_keras") or {}).get("sha256")
+        expected = manifest.source_sha256 if manifest else None
         if expected and sha256_file(found.path) != expected:
             raise EdgeseqError(f"{found.path} is not the model {path.name} was exported from (sha256 differs)")
     elif key is not None and found.key is not None and found.key.model != key.model:

@@ -14,7 +14,8 @@ from edgeseq import golden, layout, runtimes
 from edgeseq.artifacts import collect_files, is_step_file
 from edgeseq.data import Dataset, spec_of_manifest
 from edgeseq.errors import EdgeseqError, shown
-from edgeseq.fileio import read_manifest, sha256_file
+from edgeseq.fileio import sha256_file
+from edgeseq.manifest import Manifest, read_manifest
 from edgeseq.integrity import check as check_integrity
 from edgeseq.parity.compare import FAIL, PASS, ParityReport, compare, judge
 from edgeseq.parity.reference import GOLDEN_KIND, VALIDATE, resolve_reference
@@ -86,7 +87,7 @@ def _identity(path: Path, manifest: dict[str, Any] | None) -> dict[str, Any]:
             "recipe": key.recipe if key else None, "step": is_step_file(path)}
 
 
-def _own_samples(path: Path, manifest: dict[str, Any] | None, dataset: Dataset) -> Path | None:
+def _own_samples(path: Path, manifest: Manifest | None, dataset: Dataset) -> Path | None:
     """A file made for data other than MNIST, checked with MNIST data (the default --data, the sample: a device
     or CI job without the user's data): its golden outputs, whose sidecar stores its samples. None otherwise."""
     if manifest is None or not dataset.spec.mnist or spec_of_manifest(manifest).mnist:
@@ -118,7 +119,7 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
             tolerance = replace(tolerance, **overrides)
             tolerance_source += f", overridden: {', '.join(sorted(overrides))}"
         if ref_kind == GOLDEN_KIND:
-            recorded = (manifest or {}).get("golden") or {}
+            recorded = (manifest.golden if manifest else None) or {}
             stored = golden.read(ref_path, recorded.get("sha256") if verify else None, recorded.get("count"))
             digits = stored.dataset()
             common["data"] = digits.identity()
@@ -135,18 +136,14 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
     except EdgeseqError as err:
         return ParityReport(**common, passed=False, reason=str(err), integrity=integrity,
                             seconds=round(time.perf_counter() - started, 2))
-    m = manifest or {}
     judgement = judge(tolerance, figures, unit)
     outcome, reason = judgement.outcome, judgement.reason
     if judgement.passed and not candidate.state_hygiene:
         outcome, reason = FAIL, "state hygiene: the same digit gave different outputs across invokes"
-    elif reason is not None and tolerance_source.startswith("float parity") and m.get("recipe"):
-        reason += (f" (held to float parity: its manifest names recipe {shown(m['recipe'])!r}, which edgeseq"
-                   " does not know)")
     if reason is None and manifest is None:
         integrity = "no-manifest (warning: unverified file)"
     return ParityReport(
         **common, backend=candidate.backend, reference=str(ref_path), reference_kind=ref_kind,
-        model_test_accuracy=(m.get("source_keras") or {}).get("test_accuracy"),
+        model_test_accuracy=((manifest.source_keras if manifest else None) or {}).get("test_accuracy"),
         tolerance=tolerance.to_dict(), tolerance_source=tolerance_source, state_hygiene=candidate.state_hygiene,
         passed=outcome == PASS, reason=reason, outcome=outcome, integrity=integrity, seconds=round(time.perf_counter() - started, 2), **figures)

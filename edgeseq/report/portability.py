@@ -55,7 +55,7 @@ def portability_rows(export: tuple[ExportResult, ...], validate: tuple[ParityRep
     for result in export:
         if result.status != "ok" or not result.sha256:
             continue
-        recorded = cells_of({"portability": result.portability})
+        recorded = cells_of(result.portability)
         suffix = Path(result.path or "").suffix
         cells = []
         for column in TABLE_COLUMNS:

@@ -47,7 +47,7 @@ def same_file(path: Path, sha256: str | None) -> None:
 def quant_figures(rows: tuple[ParityReport, ...]) -> tuple[dict[str, tuple[bytes, str]], list[str]]:
     """PNG and caption by file name, and a note for each file that could not be debugged."""
     from edgeseq.diagnostics.quant_debug import debug_file, plot  # noqa: PLC0415
-    from edgeseq.fileio import read_manifest  # noqa: PLC0415
+    from edgeseq.manifest import read_manifest  # noqa: PLC0415
     from edgeseq.golden import samples_for_file  # noqa: PLC0415
 
     figures: dict[str, tuple[bytes, str]] = {}

@@ -16,7 +16,7 @@ import numpy as np
 
 from edgeseq.artifacts import FileFacts, read_facts
 from edgeseq.errors import EdgeseqError, ModelError
-from edgeseq.fileio import read_manifest
+from edgeseq.manifest import read_manifest
 from edgeseq.layout import STEP_KIND
 from edgeseq.step_contract import (
     CELL_STATES, PROBABILITIES, ROW, StateTensor, StepContract, is_step_facts, plain_name)
@@ -27,9 +27,10 @@ TRACE_BATCH = 256
 def contract_of(path: Path, facts: FileFacts | None = None) -> StepContract:
     """The contract its manifest records, else the one embedded in the file, else the one its tensors spell
     (cells guessed from the state names)."""
-    manifest = read_manifest(path) or {}
+    manifest = read_manifest(path)
     facts = facts or read_facts(path)
-    for source, said in (("manifest", manifest), ("embedded metadata", facts.embedded or {})):
+    recorded = {"kind": manifest.kind, "step": manifest.step} if manifest else {}
+    for source, said in (("manifest", recorded), ("embedded metadata", facts.embedded or {})):
         if said.get("kind") == STEP_KIND and isinstance(said.get("step"), dict):
             try:
                 return StepContract.from_dict(said["step"])

@@ -1,20 +1,24 @@
 """Where a sweep's tasks run: one table row per engine. No home-made scheduler: this machine's process pool
 (a fresh process per task, one per core by default) or Ray (`--ray local` starts it here; `--ray ADDRESS`
-joins an existing cluster, whose nodes must have edgeseq installed and see the output folder)."""
+joins an existing cluster, whose nodes must have edgeseq installed and see the output folder). Each row's `check`
+runs before the output folder exists: an address with nothing listening is refused in seconds, not after Ray's
+own minutes of retries."""
 
 from __future__ import annotations
 
 import multiprocessing
+import socket
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
-from edgeseq.errors import EdgeseqError, RuntimeUnavailable
+from edgeseq.errors import EdgeseqError, RuntimeUnavailable, os_error_line, shown
 
 Task = dict[str, Any]
 RAY_HINT = "pip install 'edgeseq[sweep]'"
+PROBE_SECONDS = 5.0       # a TCP connect to a --ray address: a cluster answers in milliseconds
 
 
 def local_pool(fn: Callable[[Task], Task], tasks: list[Task], workers: int, address: str | None) -> Iterator[Task]:
@@ -27,6 +31,38 @@ def local_pool(fn: Callable[[Task], Task], tasks: list[Task], workers: int, addr
         futures = [pool.submit(fn, task) for task in tasks]
         for future in as_completed(futures):
             yield future.result()
+
+
+def no_check(address: str | None) -> None:
+    """The local pool needs nothing but this machine."""
+
+
+def _host_port(address: str) -> tuple[str, int] | None:
+    """The host and port of a Ray address (`HOST:PORT`, `ray://HOST:PORT`, `[IPv6]:PORT`), None where Ray
+    resolves it itself (`auto`) or it names no port."""
+    rest = address.split("://", 1)[-1].rstrip("/")
+    host, _, port = rest.rpartition(":")
+    if not host or not port.isdigit():
+        return None
+    return host.strip("[]"), int(port)
+
+
+def ray_check(address: str | None) -> None:
+    """Ray is installed, and a cluster's address (not `local`) accepts a TCP connection within PROBE_SECONDS:
+    ray.init would otherwise retry for minutes before it says no."""
+    try:
+        import ray  # noqa: F401, PLC0415
+    except ImportError as err:
+        raise RuntimeUnavailable(f"ray is not installed: {RAY_HINT}") from err
+    target = _host_port(address) if address not in (None, "local") else None
+    if target is None:
+        return
+    try:
+        socket.create_connection(target, timeout=PROBE_SECONDS).close()
+    except OSError as err:   # refused, timed out, no such host: nothing that could be a Ray cluster there
+        why = f"no answer within {PROBE_SECONDS:g} s" if isinstance(err, TimeoutError) else os_error_line(err)
+        raise EdgeseqError(f"cannot reach a Ray cluster at {shown(address)}: {why} (start one there with"
+                           " `ray start --head`, or use --ray local)") from err
 
 
 def ray_tasks(fn: Callable[[Task], Task], tasks: list[Task], workers: int, address: str | None) -> Iterator[Task]:
@@ -65,11 +101,12 @@ class Engine:
     name: str
     run: Callable[[Callable[[Task], Task], list[Task], int, str | None], Iterator[Task]]
     description: str
+    check: Callable[[str | None], None] = no_check    # before anything is written: raises why it cannot run
 
 
 ENGINES = {
     "local": Engine("local", local_pool, "this machine, a process pool"),
-    "ray": Engine("ray", ray_tasks, "Ray"),
+    "ray": Engine("ray", ray_tasks, "Ray", ray_check),
 }
 
 

@@ -67,8 +67,9 @@ def sweep(config: SweepConfig, progress: ProgressLike = None) -> SweepResult:
         models.select(name)                          # an unknown variant fails before anything runs
     dataset = data.load(config.data).limited(config.limit_train, config.limit_test)
     check_output_dir(config.out)
-    out = ensure_dir(Path(config.out))
     engine = engine_for(config.ray)
+    engine.check(config.ray)                         # Ray missing, or nothing at its address: before OUT exists
+    out = ensure_dir(Path(config.out))
     planned = tasks(config, dataset.identity())
     records: dict[str, dict[str, Any]] = {}
     reused: set[str] = set()
