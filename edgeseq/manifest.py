@@ -12,7 +12,8 @@ function (`read_manifest`) that refuses what edgeseq did not write, each in one 
 
 Schema 1 (no `schema_version`: every manifest written before this module) is read and upgraded in memory: its
 `normalisation` and `labels` (the data contract's second and third copies) become the one `data_spec`
-(MNIST's, for the files written before edgeseq took other data), and `zero_digit_output` is `zero_input_output`.
+(MNIST's, for the files written before edgeseq took other data), `zero_digit_output` is `zero_input_output` and
+`golden.digits` is `golden.samples`.
 No TensorFlow, no runtime library is imported here.
 """
 
@@ -239,6 +240,8 @@ def _fits(value: Any, kinds: tuple[type, ...]) -> bool:
 def _upgraded(payload: dict[str, Any], where: str) -> dict[str, Any]:
     """A schema 1 manifest as schema 2: the data contract in `data_spec` only, the renamed fields."""
     body = {_V1_RENAMED.get(key, key): value for key, value in payload.items()}
+    if isinstance(body.get("golden"), dict) and "digits" in body["golden"]:     # what the golden samples are
+        body["golden"] = {("samples" if k == "digits" else k): v for k, v in body["golden"].items()}
     if not isinstance(body.get("data_spec"), dict):
         try:
             body["data_spec"] = spec_of_manifest(payload).to_dict()

@@ -62,17 +62,17 @@ def test_keras_baseline_through_compiled_function(exported):
 
 
 def test_results_carry_the_device_name(tmp_path):
-    """--device-name names the machine in every row (default: the hostname); an empty name is refused."""
+    """--device names the machine in every row (default: the hostname); an empty name is refused."""
     import socket
 
 
     source = REPO / "models" / "rnn" / "rnn-int8.tflite"
-    named = run_cli("bench", source, *FAST, "--device-name", "pi5-kitchen", "--json", "--out", "pi", cwd=tmp_path)
+    named = run_cli("bench", source, *FAST, "--device", "pi5-kitchen", "--json", "--out", "pi", cwd=tmp_path)
     assert named.returncode == 0, named.stderr
     assert {r["environment"]["device"] for r in json.loads(named.stdout)} == {"pi5-kitchen"}
     assert json.loads((tmp_path / "pi" / "bench.json").read_text()) == json.loads(named.stdout)   # --out
     default = run_cli("bench", source, *FAST, "--json", cwd=tmp_path)
     assert {r["environment"]["device"] for r in json.loads(default.stdout)} == {socket.gethostname()}
-    empty = run_cli("bench", source, *FAST, "--device-name", " ", cwd=tmp_path)
+    empty = run_cli("bench", source, *FAST, "--device", " ", cwd=tmp_path)
     assert empty.returncode == 2          # a bad option value: a usage error, when parsed (cli/numbers.one_line_text)
-    assert empty.stderr.strip().splitlines()[-1] == "Error: Invalid value for '--device-name': must not be empty"
+    assert empty.stderr.strip().splitlines()[-1] == "Error: Invalid value for '--device': must not be empty"

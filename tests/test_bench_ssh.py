@@ -119,7 +119,7 @@ def remote_folders(stderr: str) -> list[str]:
 
 def test_bench_on_the_host_brings_the_results_home(sshd, runtime_python, tmp_path):
     started = time.monotonic()
-    done = bench_over_ssh(sshd, runtime_python, *FILES, *FAST, "--device-name", "loopback-pi", "--json",
+    done = bench_over_ssh(sshd, runtime_python, *FILES, *FAST, "--device", "loopback-pi", "--json",
                           "--out", tmp_path / "pi")
     took = time.monotonic() - started
     assert done.returncode == 0, done.stderr
@@ -145,7 +145,7 @@ def test_graph_candidates_measured_on_the_host_are_compared_here(sshd, runtime_p
     from test_graph_choice import fake_candidates
 
     folder = fake_candidates(tmp_path / "cands")
-    done = bench_over_ssh(sshd, runtime_python, folder, *FAST, "--runtime", "litert", "--device-name", "loopback-pi",
+    done = bench_over_ssh(sshd, runtime_python, folder, *FAST, "--runtime", "litert", "--device", "loopback-pi",
                           "--json")
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)

@@ -255,3 +255,33 @@ def test_quant_debug_writes_its_plot_atomically(tmp_path, monkeypatch):
     assert done.returncode == 0, done.stderr
     assert written == [png] and png.read_bytes().startswith(b"\x89PNG")
     assert [p.name for p in png.parent.iterdir()] == [png.name]         # no temporary file left
+
+
+# --- one name per thing: the old spellings, deprecated for one release ----------------------------------------
+
+def test_an_old_spelling_still_works_says_it_is_deprecated_and_is_hidden():
+    import json
+
+    file = MODELS / "rnn-int8.tflite"
+    done = invoke_cli("validate", file, "--limit", "50", "--runtime", "litert", "--min-delta-pp", "-5", "--json")
+    assert done.returncode == 0, done.stderr
+    (row,) = json.loads(done.stdout)
+    assert row["tolerance"]["min_delta_accuracy_pp"] == -5.0            # --min-delta-pp -5 is --max-loss-pp 5
+    assert "warning: --min-delta-pp is deprecated and goes in the next release: use --max-loss-pp" in done.stderr
+    new = json.loads(invoke_cli("validate", file, "--limit", "50", "--runtime", "litert", "--max-loss-pp", "5",
+                                "--json").stdout)
+    assert new[0]["tolerance"] == row["tolerance"]
+    for command, old in (("validate", "--min-delta-pp"), ("bench", "--device-name"), ("train", "--limit-test"),
+                         ("sweep", "--limit-test")):
+        assert old not in invoke_cli(command, "--help").stdout, (command, old)
+
+
+@pytest.mark.parametrize("args, message", [
+    (("train", "--limit-test", "5", "--limit", "5"), "--limit-test and --limit are one option: give --limit only"),
+    (("validate", str(MODELS / "rnn-int8.tflite"), "--max-loss-pp", "1", "--min-delta-pp", "-1"),
+     "--min-delta-pp and --max-loss-pp are one option: give --max-loss-pp only"),
+    (("bench", str(MODELS / "rnn-int8.tflite"), "--device", "a", "--device-name", "b"),
+     "--device-name and --device are one option: give --device only"),
+])
+def test_both_spellings_of_one_option_are_a_usage_error(args, message):
+    refused(invoke_cli(*args), 2, message)

@@ -154,7 +154,7 @@ def test_bench_records_the_fastest_graph_on_each_row_and_in_its_table(tmp_path):
     assert choice.device == "here" and choice.default_graph == "unrolled"
     assert choice.gain_over_default == round(p50["unrolled"] / min(p50.values()), 3)
     done = invoke_cli("bench", folder, "--runtime", "litert", "--warmup", "2", "--min-runs", "20",
-                      "--min-seconds", "0", "--device-name", "here")
+                      "--min-seconds", "0", "--device", "here")
     assert done.returncode == 0, done.stderr
     assert "graph chosen on here" in done.stdout and "@loop" in done.stdout
 
@@ -260,7 +260,7 @@ def test_auto_candidates_then_bench_then_pick_from(tmp_path):
         assert f"[{list(results).index(graph) + 1}/5] rnn tflite/fp32 ({graph} graph)" in done.stderr
     assert done.stderr.count("parity pass") == 4
     measured = run_cli("bench", cands, "--runtime", "litert", "--warmup", "5", "--min-runs", "50",
-                       "--min-seconds", "0.1", "--device-name", "here", "--out", tmp_path / "here")
+                       "--min-seconds", "0.1", "--device", "here", "--out", tmp_path / "here")
     assert measured.returncode == 0, measured.stderr
     rows = json.loads((tmp_path / "here" / "bench.json").read_text())
     choice = rows[0]["graph_choice"]

@@ -42,11 +42,13 @@ def test_a_schema_1_manifest_is_upgraded_in_memory():
     record = json.loads(manifest_path(MODELS / "rnn" / "rnn-int8.tflite").read_text())
     spec = record.pop("data_spec")
     del record["schema_version"]
+    golden = record.pop("golden")
     legacy = record | {"zero_digit_output": record.pop("zero_input_output"),
-                       "labels": spec["labels"], "normalisation": spec["normalisation"]}
+                       "labels": spec["labels"], "normalisation": spec["normalisation"],
+                       "golden": {("digits" if k == "samples" else k): v for k, v in golden.items()}}
     upgraded = Manifest.from_dict(legacy)
     assert upgraded.schema_version == SCHEMA_VERSION and upgraded.data_spec == spec
-    assert upgraded.zero_input_output == legacy["zero_digit_output"]
+    assert upgraded.zero_input_output == legacy["zero_digit_output"] and upgraded.golden == golden
 
 
 @pytest.mark.parametrize(("changes", "message"), [

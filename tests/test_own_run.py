@@ -50,7 +50,7 @@ def test_every_exported_file_carries_the_contract_and_golden_samples(vowels_run)
     for row in ok:
         manifest = json.loads(Path(f"{row['path']}.json").read_text())
         assert manifest["data_spec"]["features"] == 12 and "labels" not in manifest
-        assert manifest["golden"]["count"] == 370 and "class-balanced" in manifest["golden"]["digits"]
+        assert manifest["golden"]["count"] == 370 and "class-balanced" in manifest["golden"]["samples"]
         assert manifest["inputs"][0]["shape"][1:] == [29, 12]
     validated = json.loads((vowels_run / "validate.json").read_text())
     assert validated and all(r["data"]["name"] == "ts:JapaneseVowels" for r in validated)

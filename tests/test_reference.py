@@ -242,7 +242,7 @@ def test_validate_says_where_the_tolerance_came_from(tmp_path: Path) -> None:
     (row,) = json.loads(invoke_cli(*args, "--json").stdout)
     assert row["tolerance_source"] == "recipes table (onnx/dynamic: not in its manifest)", row
     assert row["tolerance"]["min_delta_accuracy_pp"] == -1.0
-    (row,) = json.loads(invoke_cli(*args, "--min-delta-pp", "-5", "--json").stdout)
+    (row,) = json.loads(invoke_cli(*args, "--max-loss-pp", "5", "--json").stdout)
     assert row["tolerance_source"].endswith(", overridden: min_delta_accuracy_pp")
     assert row["tolerance"]["min_delta_accuracy_pp"] == -5.0
     table = invoke_cli(*args).stdout

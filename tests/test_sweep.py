@@ -12,7 +12,7 @@ import pytest
 from conftest import invoke_cli, run_cli
 
 GRID = "rnn-16x1-relu,gru-16x1-tanh"
-TINY = ("--data", "sample", "--epochs", "1", "--limit-train", "600", "--limit-test", "200", "--bench-seconds", "0",
+TINY = ("--data", "sample", "--epochs", "1", "--limit-train", "600", "--limit", "200", "--bench-seconds", "0",
         "--workers", "2", "--min-accuracy", "0.05", "--json")
 RECIPES = ("fp32", "dynamic")
 

@@ -11,7 +11,7 @@ from conftest import run_cli
 
 
 def test_train_cli_end_to_end(tmp_path):
-    done = run_cli("train", "--model", "rnn", "--epochs", "2", "--limit-train", "300", "--limit-test", "100",
+    done = run_cli("train", "--model", "rnn", "--epochs", "2", "--limit-train", "300", "--limit", "100",
                    "--out", tmp_path, "--json")
     assert done.returncode == 0, done.stderr
     (result,) = json.loads(done.stdout)

@@ -174,7 +174,7 @@ def test_specs_and_configs_take_variant_names():
 @pytest.mark.slow
 def test_a_tiny_variant_trains_exports_and_validates(tmp_path):
     name = "gru-16x1-tanh"
-    done = run_cli("train", "--model", name, "--epochs", "1", "--limit-train", "300", "--limit-test", "100",
+    done = run_cli("train", "--model", name, "--epochs", "1", "--limit-train", "300", "--limit", "100",
                    "--out", tmp_path, "--json")
     assert done.returncode == 0, done.stderr
     (trained,) = json.loads(done.stdout)

@@ -96,7 +96,7 @@ def bench_arguments(config: BenchConfig, runtimes: tuple[str, ...] | None, names
     if not config.verify:
         args.append("--no-verify")
     if config.device_name:
-        args += ["--device-name", config.device_name]
+        args += ["--device", config.device_name]
     return args
 
 

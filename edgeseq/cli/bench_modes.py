@@ -97,7 +97,7 @@ class BenchArgs:
     min_seconds: float
     no_verify: bool
     as_json: bool
-    device_name: str | None
+    device: str | None
     out: Path | None
     csv_path: Path | None
     host: str | None

@@ -9,7 +9,7 @@ import click
 
 from edgeseq.cli.options import (
     MAX_SECONDS, SEED, Finite, calibration_size_option, chosen_recipes, data_option, epochs_seed_options,
-    json_option, limit_split_options, max_loss_pp_option, model_option, one_line_text, positive, quant_option,
+    device_option, json_option, limit_split_options, max_loss_pp_option, model_option, positive, quant_option,
     streaming_option, threads_option)
 from edgeseq.cli.outputs import out_option
 from edgeseq.cli.own import adopt_into, keras_option, own_model
@@ -62,7 +62,7 @@ RUN_COLUMNS = (  # over edgeseq.pipeline.RunResult.summary()
 @out_option()
 @json_option()
 def train(model_name: str, epochs: int, seed: int, batch_size: int, data_spec: str, limit_train: int | None,
-          limit_test: int | None, out: Path, as_json: bool) -> None:
+          limit: int | None, out: Path, as_json: bool) -> None:
     """Train the seed SimpleRNN and/or stacked LSTM, or a variant, validated on the test split.
 
     Writes OUT/<model>/<model>.keras, history.json and <model>.keras.json (manifest).
@@ -74,7 +74,7 @@ def train(model_name: str, epochs: int, seed: int, batch_size: int, data_spec: s
     from edgeseq.tfsupport import import_keras  # noqa: PLC0415
     from edgeseq.train import TrainConfig, train as train_model  # noqa: PLC0415
 
-    dataset = data.load(data_spec).limited(limit_train, limit_test)     # --out was checked when parsed
+    dataset = data.load(data_spec).limited(limit_train, limit)     # --out was checked when parsed
     import_keras()  # before anything is created: without TensorFlow, say which extra to install
     ensure_dir(out)
     with for_cli(as_json) as progress:
@@ -101,8 +101,7 @@ def train(model_name: str, epochs: int, seed: int, batch_size: int, data_spec: s
               default=None, metavar="BENCH.json",
               help="Export each recipe with the graph `edgeseq bench` measured fastest on a device among the"
                    " candidates of --graph auto (the bench.json it wrote).")
-@click.option("--device", "device", default=None, callback=one_line_text,
-              help="With --pick-from: the device whose measurements choose, when the bench file holds several.")
+@device_option("With --pick-from: the device whose measurements choose, when the bench file holds several.")
 @click.option("--from", "source_root", type=click.Path(path_type=Path), default=Path("models"),
               show_default=True, help="Folder holding <arch>/<arch>.keras (as written by `edgeseq train`).")
 @out_option()

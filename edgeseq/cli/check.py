@@ -7,10 +7,11 @@ from typing import Any
 
 import click
 
+from edgeseq.cli.aliases import deprecated
 from edgeseq.cli.describe import echo_data_contract, echo_mix, echo_search
 from edgeseq.cli.options import (
     FRACTION, PERCENTAGE_POINTS, Finite, data_option, json_option, limit_option, no_verify_option, paths_argument,
-    reference_option, runtime_options)
+    max_loss_pp_option, reference_option, runtime_options)
 from edgeseq.cli.outputs import junit_xml_option
 from edgeseq.cli.render import Column, attr, echo_table, emit_json, fail, outcome
 from edgeseq.progress import for_cli
@@ -46,8 +47,9 @@ VALIDATE_COLUMNS = (
               help="Override every file's max_abs_diff tolerance.")
 @click.option("--min-agreement", type=FRACTION, default=None,
               help="Override every file's top-1 agreement tolerance.")
-@click.option("--min-delta-pp", type=PERCENTAGE_POINTS, default=None,
-              help="Override every file's minimum accuracy change in percentage points (e.g. -1.0).")
+@max_loss_pp_option("Override every file's accuracy budget: the most it may lose against its reference, in"
+                    " percentage points (e.g. 1), as in export and run.")
+@deprecated("--min-delta-pp", "--max-loss-pp", "max_loss_pp", type=PERCENTAGE_POINTS, convert=lambda pp: -pp)
 @click.option("--strict", is_flag=True, help="Exit 1 also when a file is inconclusive (too few digits to judge).")
 @no_verify_option()
 @json_option("Print one object per file as JSON on stdout.")
@@ -56,14 +58,14 @@ VALIDATE_COLUMNS = (
                   " inconclusive one skipped (a failure with --strict). The exit code is the same.")
 def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, limit: int | None, wanted: Any,
              tflite_backend: str, threads: int, max_abs_diff: float | None, min_agreement: float | None,
-             min_delta_pp: float | None, strict: bool, no_verify: bool, as_json: bool,
+             max_loss_pp: float | None, strict: bool, no_verify: bool, as_json: bool,
              junit_xml: Path | None) -> None:
     """Check every exported file against its reference on the test split; exit 1 if any fails (with
     --strict, also if any is inconclusive).
 
     PATHS are files or folders (default: models).
 
-    The accuracy limit (--min-delta-pp, -1 pp for quantized recipes) is judged on the same digits, paired:
+    The accuracy budget (--max-loss-pp, 1 pp for quantized recipes) is judged on the same digits, paired:
     only the digits where exactly one of the file and its reference is right count. The change in accuracy
     gets a 95 % interval (Agresti-Min); the file passes when the whole interval is at or above the limit,
     fails when the whole interval is below it, and is INCONCLUSIVE (use more digits; never a pass, never
@@ -82,7 +84,8 @@ def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, li
     from edgeseq.parity.validate import validate as run_validate  # noqa: PLC0415
 
     overrides = {k: v for k, v in (("max_abs_diff", max_abs_diff), ("min_agreement", min_agreement),
-                                   ("min_delta_accuracy_pp", min_delta_pp)) if v is not None}
+                                   ("min_delta_accuracy_pp", None if max_loss_pp is None else -max_loss_pp))
+                 if v is not None}
     started, clock = datetime.now(timezone.utc), time.perf_counter()
     dataset = data.load(data_spec).limited(None, limit)
     with for_cli(as_json) as progress:

@@ -9,8 +9,9 @@ import click
 
 from edgeseq.cli.bench_modes import BenchArgs, mode_defaults, mode_help, resolve, scaling_defaults
 from edgeseq.cli.options import (
-    FRACTION, MAX_RUNS, SAMPLE_TEST_DIGITS, SECONDS, Finite, batch_option, json_option, no_verify_option,
+    FRACTION, MAX_RUNS, SAMPLE_TEST_DIGITS, SECONDS, Finite, batch_option, device_option, json_option, no_verify_option,
     one_line_text, paths_argument, positive_up_to, runtime_option, threads_option, tflite_backend_option)
+from edgeseq.cli.aliases import deprecated
 from edgeseq.cli.outputs import csv_option, out_option, plot_option
 from edgeseq.cli.bench_table import bench_columns, echo_choices, peak_line
 from edgeseq.cli.render import Column, attr, echo_table, emit_json, fail
@@ -48,9 +49,8 @@ REPORT_COLUMNS = (
               help=f"Timed seconds, at least (the runs go on until both minimums are met). {mode_help('min_seconds')}")
 @no_verify_option()
 @json_option()
-@click.option("--device-name", default=None, callback=one_line_text,
-              help="What the results call this machine (recorded in each row's environment). Default: its"
-                   " hostname.")
+@device_option("What the results call this machine (recorded in each row's environment). Default: its hostname.")
+@deprecated("--device-name", "--device", "device", callback=one_line_text)
 @csv_option(f"Also write the results as CSV to this file. {mode_help('csv_path')}")
 @out_option(None, "Also write the results as OUT/bench.json (what `edgeseq report RUN OUT` merges); with"
                   " --scaling, OUT/scaling.json and OUT/scaling.png; with --profile, OUT/profile.json.")
@@ -112,7 +112,7 @@ def run_bench(args: BenchArgs) -> None:
                                  " bench measures on (the shipped sample's); --scaling takes larger batches",
                                  param_hint="'--batch'")
     config = BenchConfig(tuple(args.wanted or default_runtimes()), args.threads, args.batches, args.warmup,
-                         args.min_runs, args.min_seconds, args.tflite_backend, not args.no_verify, args.device_name)
+                         args.min_runs, args.min_seconds, args.tflite_backend, not args.no_verify, args.device)
     with for_cli(args.as_json) as progress:
         if args.host is None:
             results = measure(args.files, config, progress)

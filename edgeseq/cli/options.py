@@ -15,6 +15,7 @@ import click
 
 from edgeseq.errors import EdgeseqError
 from edgeseq import models, recipes
+from edgeseq.cli.aliases import deprecated
 from edgeseq.cli.numbers import (  # noqa: F401  (the value types every option uses, re-exported)
     FRACTION, MAX_BATCH, MAX_COUNT, MAX_RUNS, MAX_SECONDS, MAX_THREADS, MAX_WORKERS, PERCENTAGE_POINTS,
     SAMPLE_TEST_DIGITS, SECONDS, SEED, Finite, batch_size, counted, one_line_text, positive, positive_int,
@@ -123,11 +124,12 @@ def limit_option(default: int | None = None) -> Callable[[F], F]:
 
 
 def limit_split_options() -> Callable[[F], F]:
-    """--limit-train N and --limit-test N (train, sweep)."""
+    """--limit-train N and --limit N (the test samples, as in validate; --limit-test is its old spelling) for
+    train and sweep."""
     return compose(click.option("--limit-train", type=int, default=None, callback=positive, metavar="N",
                                 help="Use only the first N training samples."),
-                   click.option("--limit-test", type=int, default=None, callback=positive, metavar="N",
-                                help="Use only the first N test samples."))
+                   limit_option(),
+                   deprecated("--limit-test", "--limit", "limit", type=int, metavar="N", callback=positive))
 
 
 def reference_option(help: str) -> Callable[[F], F]:
@@ -154,6 +156,11 @@ def chosen_recipes(formats: list[recipes.Format], quants: tuple[str, ...] | None
 def calibration_size_option() -> Callable[[F], F]:
     return click.option("--calibration-size", type=int, default=500, show_default=True, callback=positive,
                         metavar="N", help="Training samples that calibrate the int8, int16x8 and static recipes.")
+
+
+def device_option(help: str) -> Callable[[F], F]:
+    """--device NAME: a device's name in results (bench: this machine's; export --pick-from: whose measurements)."""
+    return click.option("--device", "device", default=None, callback=one_line_text, help=help)
 
 
 def max_loss_pp_option(help: str) -> Callable[[F], F]:

@@ -86,7 +86,7 @@ def run_profile(args: BenchArgs) -> None:
 
     try:
         config = ProfileConfig(tuple(r.value for r in args.wanted) if args.wanted else None, args.threads,
-                               args.warmup, args.min_runs, args.tflite_backend, not args.no_verify, args.device_name)
+                               args.warmup, args.min_runs, args.tflite_backend, not args.no_verify, args.device)
     except EdgeseqError as err:
         raise click.UsageError(str(err)) from err
     with for_cli(args.as_json) as progress:

@@ -80,7 +80,7 @@ def run_scaling(args: BenchArgs) -> None:
         config = ScalingConfig(args.lengths or (), args.batches, args.threads,
                                tuple(r.value for r in args.wanted) if args.wanted else None, args.warmup,
                                args.min_runs, args.min_seconds, args.tflite_backend, not args.no_verify,
-                               args.device_name)
+                               args.device)
     except EdgeseqError as err:
         raise click.UsageError(str(err)) from err
     plotting = None

@@ -45,7 +45,7 @@ def _variant(text: str) -> str:
                                 " sweep-frontier.png.")
 @json_option("Print the sweep's result as JSON on stdout.")
 def sweep(variants: tuple[str, ...], data_spec: str, epochs: int, seed: int, limit_train: int | None,
-          limit_test: int | None, quants: tuple[str, ...] | None, calibration_size: int, workers: int | None,
+          limit: int | None, quants: tuple[str, ...] | None, calibration_size: int, workers: int | None,
           ray_address: str | None, min_accuracy: tuple[float, ...] | None, bench_seconds: float, out: Path,
           as_json: bool) -> None:
     """Train, export, validate and benchmark a grid of variants, and write the frontier.
@@ -68,7 +68,7 @@ def sweep(variants: tuple[str, ...], data_spec: str, epochs: int, seed: int, lim
     chosen_recipes(list(recipes.Format), quants)
     measured = tuple(r for r in default_runtimes() if r is not RuntimeName.KERAS)
     config = with_thresholds(SweepConfig(
-        variants, out, data_spec, epochs, 32, seed, limit_train, limit_test, calibration_size, tuple(quants or ()),
+        variants, out, data_spec, epochs, 32, seed, limit_train, limit, calibration_size, tuple(quants or ()),
         workers or os.cpu_count() or 1, ray_address,
         bench=BenchConfig(runtimes=measured, warmup=20, min_runs=100, min_seconds=bench_seconds)), min_accuracy or ())
     with for_cli(as_json) as progress:

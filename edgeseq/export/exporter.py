@@ -220,7 +220,7 @@ def _finish(manifest: Manifest, partial: Path, spec: ExportSpec, golden_file: Pa
                     unit=samples.units)
     accuracy = float(np.mean(np.argmax(reference.probabilities, 1) == reference.labels))
     return final.replace(
-        golden={"file": golden_file.name, "sha256": sha256_file(golden_file), "digits": reference.info["digits"],
+        golden={"file": golden_file.name, "sha256": sha256_file(golden_file), "samples": reference.info["digits"],
                 "count": reference.count, "reference_accuracy": round(accuracy, 6)},
         portability=portability(facts, cells, reference.info["digits"]),
     )
