@@ -2,7 +2,7 @@
 (which reads it back): a step model takes one row of pixels and the recurrent state, and returns the
 class probabilities after that row and the next state.
 
-    inputs:  row [batch, 28] float32, then per recurrent layer k (from 1): h<k> (and c<k> for an LSTM)
+    inputs:  row [batch, F] float32, then per recurrent layer k (from 1): h<k> (and c<k> for an LSTM)
     outputs: probabilities [batch, 10], then next_h<k> (and next_c<k>)
 
 The state is explicit (no variable tensors): a sequence starts from zeros, and each output state is fed
@@ -47,7 +47,7 @@ class StepContract:
     features: int                           # pixels per row
     classes: int
     states: tuple[StateTensor, ...]
-    timesteps: int = 28                     # the sequence length the model was trained on
+    timesteps: int | None = None            # the sequence length the model was trained on (None: a file read alone)
 
     def states_of(self, layer: int) -> tuple[StateTensor, ...]:
         return tuple(s for s in self.states if s.layer == layer)
@@ -69,10 +69,11 @@ class StepContract:
     def from_dict(cls, data: dict[str, Any]) -> "StepContract":
         states = tuple(StateTensor(layout.plain_name(s["name"], "step state name"), int(s["layer"]), s["cell"],
                                    int(s["units"])) for s in data["states"])     # a state's name names a file
-        return cls(int(data["features"]), int(data["classes"]), states, int(data.get("timesteps", 28)))
+        timesteps = data.get("timesteps")
+        return cls(int(data["features"]), int(data["classes"]), states, int(timesteps) if timesteps else None)
 
 
-def contract_for(layers: list[tuple[str, int]], features: int, classes: int, timesteps: int = 28) -> StepContract:
+def contract_for(layers: list[tuple[str, int]], features: int, classes: int, timesteps: int | None) -> StepContract:
     """The contract of a model whose recurrent layers are `layers` [(cell, units)], in order."""
     states = []
     for k, (cell, units) in enumerate(layers, start=1):

@@ -53,7 +53,7 @@ UNCOUNTED_ONNX = ("Conv", "ConvInteger", "QLinearConv", "ConvTranspose", "Einsum
 
 @dataclass(frozen=True)
 class FlopCount:
-    flops: int | None           # one digit (a step model: its whole sequence); None: not known
+    flops: int | None           # one sequence (a step model: its whole sequence); None: not known
     source: str                 # where the count comes from, or why there is none
     layers: tuple[dict[str, Any], ...] = ()
 
@@ -213,12 +213,16 @@ def onnx_structure_flops(path: Path) -> tuple[int, list[dict[str, Any]]]:
     return 2 * total, parts
 
 
-def count_flops(path: Path, manifest: dict[str, Any] | None = None, step: bool = False, timesteps: int = 28,
+def count_flops(path: Path, manifest: Any = None, step: bool = False, timesteps: int | None = None,
                 keras: Path | None = None) -> FlopCount:
     """The FLOPs of one digit through `path` (module docstring), from `keras` if given, else its source .keras,
     else (ONNX) its structure. A step model's are its whole sequence of `timesteps` rows. Never raises for a
     file it cannot count: the count is None and `source` says why."""
     path = Path(path)
+    if timesteps is None and step:          # a step model's sequence is its data contract's T
+        timesteps = manifest.data_contract.timesteps if manifest is not None else None
+        if timesteps is None:
+            return FlopCount(None, "a step model without a manifest: its sequence length is not known")
     found, why = (Path(keras), "") if keras is not None else source_keras(path, manifest)
     rows = f" x {timesteps} rows (a step model: one step of every layer, per row)" if step else ""
     scale = timesteps if step else 1

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import click
 
 F = TypeVar("F", bound=Callable[..., Any])
+OLD_SPELLING = "__old_spelling"      # the hidden parameter of an old spelling: <dest>__old_spelling
 
 
 def deprecated(old: str, new: str, dest: str, convert: Callable[[Any], Any] | None = None,
@@ -21,7 +22,7 @@ def deprecated(old: str, new: str, dest: str, convert: Callable[[Any], Any] | No
     """A hidden option `old` for the parameter `dest` of the option `new` (put it below that option): its value,
     `convert`ed (validate's --min-delta-pp D is --max-loss-pp -D), is the command's `dest` when given, with a
     warning on stderr."""
-    hidden = f"{dest}__old_spelling"
+    hidden = f"{dest}{OLD_SPELLING}"
 
     def decorate(command: F) -> F:
         @functools.wraps(command)

@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 
+from edgeseq.cli.aliases import OLD_SPELLING
+
 
 class _NotHere:
     def __repr__(self) -> str:
@@ -119,7 +121,8 @@ def resolve(ctx: click.Context, scaling: bool, profile: bool = False) -> BenchAr
     if scaling and profile:
         raise click.UsageError("--profile does not go with --scaling: one mode at a time")
     mode = "profile" if profile else "scaling" if scaling else "plain"
-    values = {name: value for name, value in ctx.params.items() if name not in MODE_NAMES}
+    values = {name: value for name, value in ctx.params.items()          # (an old spelling: merged when run)
+              if name not in MODE_NAMES and not name.endswith(OLD_SPELLING)}
     for name, row in MODES.items():
         default = row.of(mode)
         if ctx.get_parameter_source(name) is ParameterSource.DEFAULT:

@@ -107,11 +107,11 @@ def train(model_name: str, epochs: int, seed: int, batch_size: int, data_spec: s
 @out_option()
 @calibration_size_option()
 @click.option("--calibration-seed", type=SEED, default=0, show_default=True)
-@data_option("Where calibration digits (training split) come from, and with --max-loss-pp the test digits that"
+@data_option("Where calibration samples (training split) come from, and with --max-loss-pp the test samples that"
              " judge: sample, mnist or a path.")
 @max_loss_pp_option("Accuracy-aware search: a quantized recipe whose file loses more than this many points on"
                     " the test split (paired 95 % interval) is exported again with remedies (more calibration"
-                    " digits, other calibration methods, per-channel weights) until one meets it; every attempt is"
+                    " samples, other calibration methods, per-channel weights) until one meets it; every attempt is"
                     " recorded in the manifest.")
 @click.option("--search-seconds", type=Finite(0, MAX_SECONDS, min_open=True), default=900.0,
               show_default=True,
@@ -197,8 +197,8 @@ def _parity(result: Any) -> Note:
 @epochs_seed_options()
 @threads_option(several=False, help="Threads for validation and benchmarks (one count).")
 @out_option(None, "Output folder [default: runs/<UTC time>].")
-@click.option("--quick", is_flag=True, help="A fast smoke run: 3 epochs on at most 6,000 training digits, parity on"
-                   " 1,000 test digits, a small calibration set, short benchmarks.")
+@click.option("--quick", is_flag=True, help="A fast smoke run: 3 epochs on at most 6,000 training samples, parity on"
+                   " 1,000 test samples, a small calibration set, short benchmarks.")
 @max_loss_pp_option("Export with the accuracy-aware recipe search (see `edgeseq export --help`).")
 @streaming_option("Also export, validate and benchmark the step models (see `edgeseq export --help`); the report"
                   " gains a streaming section.")
@@ -209,7 +209,7 @@ def run_command(data_spec: str, epochs: int, seed: int, threads: int, out: Path 
     """The main job: train both models, export every recipe, validate parity, benchmark, and write a report.
 
     Exit 1 if any exported file fails its parity tolerance (significantly, by validate's paired gate); files
-    the test digits cannot judge are listed as inconclusive.
+    the test samples cannot judge are listed as inconclusive.
 
     Example: edgeseq run --data sample --out runs/first
 

@@ -36,7 +36,7 @@ VALIDATE_COLUMNS = (
 @reference_option("Reference model (.keras, or an fp32 .tflite/.onnx). Default: <arch>.keras beside each file"
                   " where TensorFlow is installed, else the fp32 file of the same architecture, else the golden"
                   " outputs its manifest names (<arch>.golden.npz: the reference model's output on the 1,000 test"
-                  " digits of the shipped sample, which are then the test digits).")
+                  " digits of the shipped sample, which are then the test samples).")
 @data_option("Test data: sample, mnist, uea:NAME or a path (.npz, .ts, IDX folder).")
 @limit_option()
 @runtime_options(None, "Runtimes to use: litert, onnxruntime, openvino, and the app runtimes litert-compiled,"
@@ -50,7 +50,7 @@ VALIDATE_COLUMNS = (
 @max_loss_pp_option("Override every file's accuracy budget: the most it may lose against its reference, in"
                     " percentage points (e.g. 1), as in export and run.")
 @deprecated("--min-delta-pp", "--max-loss-pp", "max_loss_pp", type=PERCENTAGE_POINTS, convert=lambda pp: -pp)
-@click.option("--strict", is_flag=True, help="Exit 1 also when a file is inconclusive (too few digits to judge).")
+@click.option("--strict", is_flag=True, help="Exit 1 also when a file is inconclusive (too few test samples to judge).")
 @no_verify_option()
 @json_option("Print one object per file as JSON on stdout.")
 @junit_xml_option("Also write a JUnit XML report for CI (GitLab, Jenkins, GitHub test reporters): a testcase per"
@@ -65,10 +65,10 @@ def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, li
 
     PATHS are files or folders (default: models).
 
-    The accuracy budget (--max-loss-pp, 1 pp for quantized recipes) is judged on the same digits, paired:
-    only the digits where exactly one of the file and its reference is right count. The change in accuracy
+    The accuracy budget (--max-loss-pp, 1 pp for quantized recipes) is judged on the same test samples, paired:
+    only the samples where exactly one of the file and its reference is right count. The change in accuracy
     gets a 95 % interval (Agresti-Min); the file passes when the whole interval is at or above the limit,
-    fails when the whole interval is below it, and is INCONCLUSIVE (use more digits; never a pass, never
+    fails when the whole interval is below it, and is INCONCLUSIVE (use more samples; never a pass, never
     recommended by the report) when the interval straddles it. The table shows the interval; --json adds the discordant counts and the exact
     McNemar p-value.
 

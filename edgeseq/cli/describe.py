@@ -48,8 +48,8 @@ def echo_search(search: dict[str, Any] | None) -> None:
         return
     judged = search.get("judged_on") or {}
     click.echo(f"search: budget {search['max_loss_pp']:g} pp on {judged.get('test_count')} {judged.get('name')} test"
-               f" digits, {'met' if search.get('met') else 'NOT met'}"
-               f"{' (proven)' if search.get('proven') else ' (within, not proven on these digits)' if search.get('met') else ''},"
+               f" samples, {'met' if search.get('met') else 'NOT met'}"
+               f"{' (proven)' if search.get('proven') else ' (within, not proven on these samples)' if search.get('met') else ''},"
                f" kept attempt {search.get('kept')} of {len(search.get('attempts', []))}")
     for attempt in search.get("attempts", []):
         figures = (f"{attempt['delta_accuracy_pp']:+.2f} pp, CI [{attempt['delta_ci_pp'][0]:+.2f},"

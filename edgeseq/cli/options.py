@@ -118,7 +118,7 @@ def data_option(help: str = DATA_HELP) -> Callable[[F], F]:
 
 
 def limit_option(default: int | None = None) -> Callable[[F], F]:
-    """--limit N: the first N test digits (validate, quant-debug, drift)."""
+    """--limit N: the first N test samples (validate, quant-debug, drift, train, sweep)."""
     return click.option("--limit", type=int, default=default, show_default=default is not None, callback=positive,
                         metavar="N", help="Use only the first N test samples" + ("." if default else " (default: all)."))
 

@@ -40,7 +40,7 @@ QUANT_COLUMNS = (
 def quant_debug(file: Path, reference: Path | None, data_spec: str, limit: int, layers_only: bool,
                 plot_path: Path | None, no_verify: bool, as_json: bool) -> None:
     """Where a quantized file's error comes from: every layer's output (and, for recurrent layers, the hidden
-    state at every timestep) against the float reference on the same digits.
+    state at every timestep) against the float reference on the same test samples.
 
     For each: RMSE, RMSE relative to the float values' range (max - min), and the clipping rate: the share of
     float values outside the range the quantized tensor can represent. Layers are matched by structure
@@ -54,7 +54,7 @@ def quant_debug(file: Path, reference: Path | None, data_spec: str, limit: int, 
 
     dataset = data.load(data_spec)
     with for_cli(as_json) as progress:
-        progress.log(f"data: {dataset.name}, first {min(limit, len(dataset.y_test))} test digits")
+        progress.log(f"data: {dataset.name}, first {min(limit, len(dataset.y_test))} test {dataset.units}")
         result = debug_file(file, reference, dataset, limit, progress, not no_verify)
     if plot_path is not None:                   # its folder and matplotlib were checked when parsed
         write_bytes_atomic(plot_path, plot(result))
@@ -62,7 +62,7 @@ def quant_debug(file: Path, reference: Path | None, data_spec: str, limit: int, 
     if as_json:
         emit_json([r.to_dict() for r in rows])
         return
-    click.echo(f"{result.path} vs {result.reference}: {result.digits} digits, {result.backend}, {result.seconds:.1f} s")
+    click.echo(f"{result.path} vs {result.reference}: {result.digits} test samples, {result.backend}, {result.seconds:.1f} s")
     echo_table(QUANT_COLUMNS, rows)
     for note in result.notes:
         click.echo(f"note: {note}")

@@ -51,7 +51,7 @@ def drift(file: Path, reference: Path | None, data_spec: str, limit: int | None,
     each can answer.
 
     FILE is a step model (<arch>-<recipe>-step.<tflite|onnx>, from `edgeseq export --streaming`); a
-    whole-sequence file is replaced by its step twin beside it. Both are fed the same test digits row by row
+    whole-sequence file is replaced by its step twin beside it. Both are fed the same test sequences timestep by timestep
     from zero state. For each timestep t (rows seen): the accuracy if the sequence stopped there, for the
     reference and FILE, their top-1 agreement, and mean and max |FILE - reference| of the probabilities and of
     the recurrent state (all state tensors; per tensor in --json). Then, for each, the first row at which it
@@ -72,7 +72,7 @@ def drift(file: Path, reference: Path | None, data_spec: str, limit: int | None,
         emit_json(result.to_dict())
         return
     click.echo(f"{result.file.path} ({result.file.backend}) vs {result.reference.path} ({result.reference.backend}):"
-               f" {result.digits} digits, {result.seconds:.1f} s")
+               f" {result.digits} test samples, {result.seconds:.1f} s")
     echo_table(DRIFT_COLUMNS, result.rows)
     for note in result.notes:
         click.echo(f"note: {note}")

@@ -122,7 +122,7 @@ def step_function(model: Any) -> tuple[Any, StepContract]:
     _, timesteps, features = model.input_shape
     classes = int(model.output_shape[-1])
     contract = contract_for([(layer.cell, layer.units) for layer in recurrent], int(features), classes,
-                            int(timesteps or 28))
+                            int(timesteps) if timesteps else None)
     specs = [tf.TensorSpec([None, int(features)], tf.float32, name=ROW)]
     specs += [tf.TensorSpec([None, s.units], tf.float32, name=s.name) for s in contract.states]
     arity = [len(contract.states_of(k)) for k in range(1, len(cells) + 1)]

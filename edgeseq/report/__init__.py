@@ -45,7 +45,7 @@ from edgeseq.report.inputs import (
 from edgeseq.report.graphs import graph_blocks, graph_choices
 from edgeseq.report.join import FileRow, file_rows, join_notes
 from edgeseq.bench.graph_choice import GraphChoice
-from edgeseq.report.streaming import drift_images, read_drift, streaming_blocks, streaming_rows
+from edgeseq.report.streaming import drift_images, read_drift, streaming_blocks, streaming_rows, timesteps_of
 from edgeseq.bench.profile import read_profile
 from edgeseq.bench.scaling import read_scaling
 from edgeseq.bench.scaling_plot import scaling_figures
@@ -133,12 +133,12 @@ def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
                       portability_table(inputs.export, inputs.validate), devices,
                       [(name, caption) for name, (_, caption) in per_device.items()],
                       ([(name, caption) for name, (_, caption) in quant.items()], quant_notes),
-                      streaming_blocks(rows + streaming, [(name, caption) for name, (_, caption) in drift.items()],
+                      streaming_blocks(rows + streaming, timesteps_of(data), [(name, caption) for name, (_, caption) in drift.items()],
                                        drifts, growth), profile_blocks(verdict, profiles),
                       graph_blocks(list(choices)) + mix_blocks(inputs.export))
     result = ReportResult(str(out / "report.md"), str(out / "report.html"), str(out / "report.json"),
                           tuple(str(out / name) for name in images), budgets, verdict, conclusion, rows, envs,
-                          data, notes, published, note, devices, tuple(streaming_rows(rows + streaming)),
+                          data, notes, published, note, devices, tuple(streaming_rows(rows + streaming, timesteps_of(data))),
                           tuple(r.to_dict() for r in drifts),
                           tuple(r.to_dict() for r in recommended_profiles(verdict, profiles)), choices)
     write_text_atomic(out / "report.md", to_markdown(blocks))

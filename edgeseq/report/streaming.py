@@ -23,7 +23,16 @@ def _twin(step: FileRow, rows: tuple[FileRow, ...]) -> FileRow | None:
                  == (step.model, step.format, step.recipe, step.runtime)), None)
 
 
-def streaming_rows(rows: tuple[FileRow, ...], timesteps: int = 28) -> list[dict[str, Any]]:
+def timesteps_of(data: dict[str, Any]) -> int:
+    """The sequence length the results were measured on: the data's shape, or MNIST's rows (results on MNIST
+    record no shape: edgeseq.data.mnist)."""
+    from edgeseq.data.mnist import TIMESTEPS  # noqa: PLC0415
+
+    shapes = {tuple(d["shape"]) for d in (*data.get("train", {}).values(), *data.get("validate", [])) if "shape" in d}
+    return next(iter(shapes))[0] if len(shapes) == 1 else TIMESTEPS
+
+
+def streaming_rows(rows: tuple[FileRow, ...], timesteps: int) -> list[dict[str, Any]]:
     """Per step model × runtime: parity, one step's p50/p99, `timesteps` steps, the whole-sequence p50, and the
     cost of streaming (timesteps × one step / the whole-sequence file's p50)."""
     found = []
@@ -40,30 +49,33 @@ def streaming_rows(rows: tuple[FileRow, ...], timesteps: int = 28) -> list[dict[
     return found
 
 
-def streaming_blocks(rows: tuple[FileRow, ...], images: list[tuple[str, str]] = (),
+def streaming_blocks(rows: tuple[FileRow, ...], timesteps: int, images: list[tuple[str, str]] = (),
                      drifts: tuple[Any, ...] = (), growth: Any = None) -> list[Block]:
-    found = streaming_rows(rows)
+    found = streaming_rows(rows, timesteps)
+    t = timesteps
     steps = [r for r in rows if r.step]             # the rows of `found`, in its order
     if not found and not images and growth is None:
         return []
     blocks: list[Block] = [
         ("h", 2, "Streaming: step models"),
-        ("p", "A step model takes one row of pixels and the recurrent state, and returns the probabilities and the"
-              " next state (`edgeseq export --streaming`). Its parity is the 28 rows fed one by one against the"
-              " whole-sequence file of the same recipe. One step is timed at batch 1 with the state fed back, as an"
-              " app streams; 28 × one step against the whole-sequence file's p50 is the cost of streaming (below 1:"
-              " streaming costs less than waiting for the whole digit and running the file once)."),
+        ("p", "A step model takes one timestep (a row of features) and the recurrent state, and returns the"
+              " probabilities and the next state (`edgeseq export --streaming`). Its parity is the"
+              f" {t} timesteps fed one by one against the whole-sequence file of the same recipe. One step is timed"
+              f" at batch 1 with the state fed back, as an app streams; {t} × one step against the whole-sequence"
+              " file's p50 is the cost of streaming (below 1: streaming costs less than waiting for the whole"
+              " sequence and running the file once)."),
     ]
     if found:
         blocks.append(("table", ["step model", "runtime", "parity vs whole sequence", "Δ pp", "one step p50 µs",
-                                 "p99 µs", "28 × step µs", "whole-sequence file p50 µs", "streaming cost",
+                                 "p99 µs", f"{t} × step µs", "whole-sequence file p50 µs", "streaming cost",
                                  "sequence p50 µs", "bound µs", "p50/bound"],
                        [[f["file"], f["runtime"], f["parity"], pp(f["delta_pp"]), us(f["step_p50_us"]),
                          us(f["step_p99_us"]), us(f["streamed_us"]), us(f["whole_sequence_us"]),
                          f"{f['overhead']:.2f}×" if f["overhead"] else "–", us(f["sequence_via_steps_us"]),
                          bound_cell(r), ratio_cell(r)] for f, r in zip(found, steps)]))
-        blocks.append(("p", "Sequence p50: the 28 rows fed one by one in one timed call. Its bound counts the step"
-                            " model's own arithmetic: every layer once per row (the head too), 28 times."))
+        blocks.append(("p", f"Sequence p50: the {t} timesteps fed one by one in one timed call. Its bound counts"
+                            " the step model's own arithmetic: every layer once per timestep (the head too),"
+                            f" {t} times."))
     if drifts:
         blocks += [
             ("h", 3, "Drift and early answers"),
