@@ -1,4 +1,7 @@
-"""The README stays true: its set-up lines come first, and every `edgeseq` command it shows uses real options."""
+"""The README and the manual stay true: the README's set-up lines come first, every `edgeseq` command the
+README or a docs page shows uses real options, every command is in the README's tour and in the reference,
+every relative link of the README resolves (MkDocs checks the docs pages' own: tests/test_docs.py), and the CI
+guide's jobs run."""
 
 import re
 import shlex
@@ -12,7 +15,14 @@ from edgeseq.cli import cli
 from conftest import REPO, run_cli
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
-BASH_BLOCKS = re.findall(r"```bash\n(.*?)```", README, flags=re.S)
+DOCS = REPO / "docs"
+# the pages written by hand: not the measured results (docs/results, docs/report), not docs/cli.md (generated)
+MANUAL = sorted(p for p in DOCS.rglob("*.md")
+                if p.relative_to(DOCS).parts[0] not in ("results", "report") and p != DOCS / "cli.md")
+CI_GUIDE = DOCS / "guides" / "ci.md"
+TEXTS = {"README.md": README, **{str(p.relative_to(REPO)): p.read_text(encoding="utf-8") for p in MANUAL}}
+BASH_BLOCKS = [block for text in TEXTS.values()
+               for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S)]
 COMMAND_LINES = sorted({line.split("#")[0].strip() for block in BASH_BLOCKS for line in block.splitlines()
                         if line.strip().startswith("edgeseq ")})
 
@@ -36,19 +46,44 @@ def test_readme_commands_use_real_options(line):
         assert re.search(rf"{re.escape(option)}\b", result.output), f"{option} not in `edgeseq {command} --help`"
 
 
+def test_the_manual_is_there():
+    assert len(MANUAL) >= 15 and CI_GUIDE in MANUAL and len(COMMAND_LINES) > 50, (MANUAL, len(COMMAND_LINES))
+    assert len(README.splitlines()) < 200, "the README is the front door: the rest goes into docs/"
+
+
 def test_every_command_is_documented():
+    reference = "\n".join(TEXTS[name] for name in TEXTS if name.startswith("docs/reference/"))
     for name in cli.commands:
-        assert f"edgeseq {name}" in README, name
+        assert f"edgeseq {name}" in README, name        # the tour, one line each
+        assert f"edgeseq {name}" in reference, name     # and what it does in detail
 
 
-# --- "Parity in your CI": the GitHub Actions and GitLab CI jobs ------------------------------------------------
+def test_the_readme_links_resolve():
+    """The README is not part of the MkDocs site, so its links are checked here: every relative one names a
+    file of the checkout, and an anchor into a docs page names one of its headings."""
+    links = re.findall(r"\]\(([^)\s]+)\)", README)
+    assert any(link.startswith("docs/") for link in links)
+    for link in links:
+        if re.match(r"[a-z]+://", link):
+            continue
+        path, _, anchor = link.partition("#")
+        target = REPO / path
+        assert target.exists(), link
+        if anchor:
+            headings = re.findall(r"^#+ (.+)$", target.read_text(encoding="utf-8"), flags=re.M)
+            slugs = {re.sub(r"[-\s]+", "-", re.sub(r"[^\w\s-]", "", h).strip().lower()) for h in headings}
+            assert anchor in slugs, link
+
+
+# --- docs/guides/ci.md, "Parity in your CI": the GitHub Actions and GitLab CI jobs ------------------------
 
 
 def ci_jobs() -> tuple[dict, dict]:
-    """The GitHub workflow and the GitLab pipeline of the section, parsed."""
+    """The GitHub workflow and the GitLab pipeline of the CI guide, parsed."""
     import yaml
 
-    section = README.split("### Parity in your CI", 1)[1].split("\n### ", 1)[0]
+    section = CI_GUIDE.read_text(encoding="utf-8")
+    assert section.startswith("# Parity in your CI")
     blocks = [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", section, flags=re.S)]
     github = [b for b in blocks if "jobs" in b]
     gitlab = [b for b in blocks if "jobs" not in b]

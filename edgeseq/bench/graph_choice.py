@@ -33,7 +33,7 @@ PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"     # parity outcomes 
 
 
 def device_of(row: Any) -> str:
-    """The device a row was measured on: its `--device-name`, else its hostname, else its CPU."""
+    """The device a row was measured on: its `--device`, else its hostname, else its CPU."""
     return str(row.environment.get("device") or row.environment.get("cpu") or "unnamed device")
 
 

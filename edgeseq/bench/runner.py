@@ -55,7 +55,7 @@ class BenchConfig:
                 or self.min_runs <= 0 or self.min_seconds < 0:
             raise EdgeseqError("threads, batches and min-runs must be positive; warmup and min-seconds ≥ 0")
         if self.device_name is not None and not self.device_name.strip():
-            raise EdgeseqError("--device-name must not be empty")
+            raise EdgeseqError("--device must not be empty")
 
 
 @dataclass(frozen=True)

@@ -168,7 +168,7 @@ def report(results: Path, device_results: tuple[Path, ...], out: Path | None, ma
 
     RESULTS is a folder holding train.json, export.json, validate.json and bench.json (as `edgeseq run`
     writes them, or as each command prints with --json). DEVICE_RESULTS are other devices' bench results
-    (a bench.json, or a folder holding one, from `edgeseq bench --device-name NAME --out DIR`): joined to
+    (a bench.json, or a folder holding one, from `edgeseq bench --device NAME --out DIR`): joined to
     the run's files on sha256, they add a verdict and a latency column per device.
 
     Example: edgeseq report runs/full --max-latency-us 200 --max-size-kb 300 --min-accuracy 0.97

@@ -1,7 +1,7 @@
 """Bench results from other devices, merged with a run's parity results: one verdict per device.
 
 A device's results are what `edgeseq bench --json` printed there (a bench.json, or a folder holding one).
-Rows are grouped by the device name they carry (`bench --device-name`, else the hostname) and joined to the
+Rows are grouped by the device name they carry (`bench --device`, else the hostname) and joined to the
 run's files on sha256, never on file names. A row about a file the run did not build or train is an error:
 its figures would be about something else; except a graph candidate's (a row bench compared graphs on: its
 `graph_choice`), which goes to the report's graph section (report.graphs) only.

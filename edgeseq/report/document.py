@@ -115,7 +115,7 @@ def devices_blocks(reports: tuple[Any, ...], images: list[tuple[str, str]] = ())
 
     return [
         ("h", 2, "Per device"),
-        ("p", "The same files measured on each device (`edgeseq bench --device-name`), joined to this run's"
+        ("p", "The same files measured on each device (`edgeseq bench --device`), joined to this run's"
               " parity results on sha256; a file measured but never validated is marked parity unknown. In"
               " brackets: the p50 as a multiple of the file's fp32 bound at that device's own peak."),
         ("table", ["device", "architecture", "fastest (p50, batch 1)", "smallest", "recommended"], verdict_rows),
