@@ -20,14 +20,14 @@ from edgeseq.environment import installed as is_installed
 from edgeseq.errors import EdgeseqError
 from edgeseq.parity.compare import compare, judge
 from edgeseq.recipes import Tolerance
-from edgeseq.runtimes.table import RUNTIMES, RuntimeName, TFLiteBackend, portable_libraries
+from edgeseq.runtimes.table import RUNTIMES, RuntimeName, TFLiteBackend, portability_columns, portable_libraries
 from edgeseq.runtimes.guard import Evaluator
 
 
 @dataclass(frozen=True)
 class Backend:
     """One library that runs files of one format, as the report's portability table names it."""
-    label: str                       # LiteRT | tflite-runtime | tf.lite | onnxruntime | OpenVINO | the app runtimes
+    label: str                       # its Library's label in the runtimes table (edgeseq.runtimes.table)
     suffix: str
     runtime: RuntimeName
     module: str                      # importable when installed
@@ -38,9 +38,8 @@ class Backend:
 BACKENDS: tuple[Backend, ...] = tuple(
     Backend(lib.label, suffix, row.name, lib.module, (lib.tflite_backend or TFLiteBackend.AUTO).value)
     for row, lib in portable_libraries() for suffix in row.suffixes)
-# the columns of the report's portability table (tf.lite runs the same kernels as LiteRT); then the app runtimes
-TABLE_COLUMNS = ("LiteRT", "tflite-runtime", "onnxruntime", "OpenVINO", "LiteRT CompiledModel", "LiteRT.js",
-                 "onnxruntime-node", "onnxruntime-web")
+# the columns of the report's portability table, from the runtimes table (tf.lite is none: LiteRT's kernels)
+TABLE_COLUMNS = portability_columns()
 
 # Kernels a runtime is known to lack, as measured with it: (backend, its version, op, first op version it
 # cannot run). tflite-runtime 2.14 is its last release; loading a dynamic-range file there says

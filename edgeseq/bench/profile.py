@@ -15,9 +15,10 @@ wall p50 with the unprofiled one (`overhead`: what profiling costs). onnxruntime
 call in whole µs; OpenVINO's CPU plugin a running mean per node since the model was compiled, in whole µs, read
 before and after the profiled calls (`resolution_us`: how far a node's mean can be off).
 
-What each runtime gives is one table (PROFILERS). LiteRT's Python API has no op profiler: its rows say so and
-name the native tool, with no figures. Each run takes bench's own steps (edgeseq.bench.runner: the file checked,
-the runtime's availability, the worker in a fresh process). Importing this module imports no runtime library and
+What each runtime gives is its row's `profiler` in the runtimes table (edgeseq.runtimes.table; PROFILERS here).
+LiteRT's Python API has no op profiler: its rows say so and name the native tool, with no figures. Each run
+takes bench's own steps (edgeseq.bench.runner: the file checked, the runtime's availability, the worker in a
+fresh process). Importing this module imports no runtime library and
 never TensorFlow.
 """
 
@@ -34,7 +35,7 @@ from edgeseq.errors import DataError, EdgeseqError
 from edgeseq.progress import Progress, ProgressLike, as_progress
 from edgeseq.rows import from_dict
 from edgeseq.runtimes import RuntimeName
-from edgeseq.runtimes.table import IN_NODE_ONLY_BENCH
+from edgeseq.runtimes.table import RUNTIMES, Profiler
 
 WORKER = "edgeseq.bench.profile_worker"
 PROFILE_FILE = "profile.json"          # OUT/profile.json, what `bench --profile --out OUT` writes
@@ -44,30 +45,8 @@ TOP = 5                                # the operators a table shows per file ×
 BUSY = 1.25                            # a profiled mean wall time this many times its p50: the machine was busy
 
 
-@dataclass(frozen=True)
-class Profiler:
-    """What a runtime gives per operator: where its figures come from, or why there are none."""
-    source: str | None
-    unsupported: str | None = None
-
-
-PROFILERS: dict[RuntimeName, Profiler] = {
-    RuntimeName.ONNXRUNTIME: Profiler(
-        "onnxruntime's profiler (SessionOptions.enable_profiling): each node's kernel time, in whole µs"),
-    RuntimeName.OPENVINO: Profiler(
-        "OpenVINO's performance counters (PERF_COUNT, InferRequest.get_profiling_info): each node's mean real time"
-        " since compile, floored to whole µs (a node under 1 µs reads 0); nodes the CPU plugin fused count as one"),
-    RuntimeName.LITERT: Profiler(
-        None, "LiteRT's Python API exposes no op profiler (ai-edge-litert's Interpreter and CompiledModel); the"
-              " native tool has one: benchmark_model --graph=FILE --enable_op_profiling=true"),
-    RuntimeName.KERAS: Profiler(
-        None, "the Keras model is the reference: edgeseq does not profile TensorFlow per op"),
-    RuntimeName.LITERT_COMPILED: Profiler(
-        None, "LiteRT's Python API exposes no op profiler (CompiledModel); the native tool has one:"
-              " benchmark_model --graph=FILE --enable_op_profiling=true"),
-    **{name: Profiler(None, f"edgeseq does not profile per op in Node; {name.value} is {IN_NODE_ONLY_BENCH}")
-       for name in (RuntimeName.LITERTJS, RuntimeName.ONNXRUNTIME_NODE, RuntimeName.ONNXRUNTIME_WEB)},
-}
+# what each runtime gives per operator, from the runtimes table
+PROFILERS: dict[RuntimeName, Profiler] = {name: row.profiler for name, row in RUNTIMES.items()}
 STEP_MODELS = ("a step model is not profiled (one step is a small graph run once per row); profile the"
                " whole-sequence file of its recipe")
 

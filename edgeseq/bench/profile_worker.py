@@ -9,9 +9,10 @@
 The file is loaded as bench loads it (edgeseq.bench.worker.start) and timed without profiling at batch 1
 (warm-up, then exactly min_runs calls): the plain p50. Then it is loaded again with the runtime's profiler on,
 warmed up, and run min_runs more times, each call timed (the wall times of the profiled calls), with the node
-times of those calls alone (COLLECTORS: one function per runtime that has a profiler; onnxruntime's trace
-gives each call's node times, OpenVINO's counters a running mean read before and after the profiled calls). Each node is then placed in a layer and a
-part (edgeseq.bench.profile_groups) against the model's own graph. The profiler's trace file lives in a
+times of those calls alone (collector(): the function the runtime's row in edgeseq.runtimes.table names, for a
+runtime that has a profiler; onnxruntime's trace gives each call's node times, OpenVINO's counters a running mean
+read before and after the profiled calls). Each node is then placed in a layer and a part
+(edgeseq.bench.profile_groups) against the model's own graph. The profiler's trace file lives in a
 temporary folder that is removed.
 
 Never imports TensorFlow.
@@ -20,6 +21,7 @@ Never imports TensorFlow.
 from __future__ import annotations
 
 import bisect
+import importlib
 import json
 import statistics
 import tempfile
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from edgeseq.bench.profile_groups import GraphNode, place_all
+from edgeseq.runtimes.table import RUNTIMES
 
 NodeKey = tuple[str, str, "str | None"]            # (node name, op type, kernel: OpenVINO's exec type)
 SUBGRAPH_OPS = frozenset({"Loop", "Scan", "If"})    # onnxruntime ops whose body nodes are profiled inside them
@@ -138,7 +141,7 @@ def onnx_graph(path: Path) -> list[GraphNode] | None:
     return graph
 
 
-def _onnxruntime(request: dict[str, Any], digits: Any) -> dict[str, Any]:
+def profile_onnxruntime(request: dict[str, Any], digits: Any) -> dict[str, Any]:
     from edgeseq.runtimes import RuntimeName, load  # noqa: PLC0415
 
     runs = request["min_runs"]
@@ -202,7 +205,7 @@ def openvino_means(before: dict[NodeKey, float], after: dict[NodeKey, float], wa
     return found
 
 
-def _openvino(request: dict[str, Any], digits: Any) -> dict[str, Any]:
+def profile_openvino(request: dict[str, Any], digits: Any) -> dict[str, Any]:
     from edgeseq.runtimes import RuntimeName, load  # noqa: PLC0415
 
     runtime = load(request["path"], RuntimeName.OPENVINO, threads=request["threads"], step=False, profile=True)
@@ -219,11 +222,17 @@ def _openvino(request: dict[str, Any], digits: Any) -> dict[str, Any]:
             "graph": openvino_graph(runtime.session.model)}
 
 
-# runtime -> how its per-node times are collected (edgeseq.bench.profile.PROFILERS says which runtimes have one)
-COLLECTORS: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
-    "onnxruntime": _onnxruntime,
-    "openvino": _openvino,
-}
+Collector = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def collector(runtime: str) -> Collector | None:
+    """How this runtime's per-node times are collected: the function its row's profiler names ("module:function",
+    edgeseq.runtimes.table), or None (no profiler, or no such runtime)."""
+    reference = next((row.profiler.collector for name, row in RUNTIMES.items() if name.value == runtime), None)
+    if reference is None:
+        return None
+    module, _, function = reference.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def handle(request: dict[str, Any], workdir: Any = None) -> dict[str, Any]:
@@ -231,14 +240,14 @@ def handle(request: dict[str, Any], workdir: Any = None) -> dict[str, Any]:
 
     from edgeseq.bench.worker import measure, start, summarise  # noqa: PLC0415
 
-    collector = COLLECTORS.get(request["runtime"])
-    if collector is None:
+    collect = collector(request["runtime"])
+    if collect is None:
         raise ValueError(f"no profiler for runtime {request['runtime']!r}")
     runtime, digits, _, _ = start(request)
     one = digits[:1]
     plain = summarise(measure(runtime.bind(one), request["warmup"], request["min_runs"], 0.0))
     del runtime
-    found = collector(request, one)
+    found = collect(request, one)
     nodes, originals = found["nodes"], found["originals"]
     for node in nodes:
         node["originals"] = originals.get(node["name"], [])

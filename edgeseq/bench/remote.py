@@ -33,11 +33,12 @@ from edgeseq.bench.runner import BENCH_SUFFIXES, BenchConfig, BenchResult, count
 from edgeseq.errors import EdgeseqError, RuntimeUnavailable
 from edgeseq.progress import ProgressLike, as_progress
 from edgeseq.rows import out_of_range
+from edgeseq.runtimes.table import RUNTIME_INSTALL, host_modules
 
 AGENT = Path(__file__).with_name("remote_agent.py")
 BOOT = ("import base64,sys,zlib;"
         "exec(compile(zlib.decompress(base64.b64decode(sys.argv[1])),'edgeseq-remote-agent','exec'))")
-INSTALL = "python3 -m pip install 'edgeseq[runtime]'"
+INSTALL = f"python3 -m {RUNTIME_INSTALL}"
 SSH_EXIT_CONNECTION = 255         # what ssh exits with when it could not connect or authenticate
 SHELL_NOT_FOUND = 127
 SAFE_WORD = re.compile(r"[A-Za-z0-9_./+@%:=,-]+")
@@ -126,7 +127,7 @@ def bench_over_ssh(paths: list[Path], config: BenchConfig, target: SshTarget,
     progress = as_progress(progress)
     files = collect_files(paths, BENCH_SUFFIXES)
     data, names = pack(files)
-    request = {"bench_args": bench_arguments(config, runtimes, list(names))}
+    request = {"bench_args": bench_arguments(config, runtimes, list(names)), "runtime_modules": list(host_modules())}
     command = ssh_command(target, agent_command(target, request))
     progress.log(f"bench on {target.host}: sending {len(files)} file(s) with their manifests ({len(data):,} bytes)")
     reply, ssh_tail, code = _converse(command, data, lambda line: progress.log(f"  {target.host}: {line}"))

@@ -1,7 +1,8 @@
 """The far side of `edgeseq bench --host`: sent over ssh as source text and run by the host's Python.
 
 It needs nothing but the standard library, so that it can say what is missing on a host without edgeseq. It
-reads one request (the last argument, JSON): `bench_args`, the arguments of the runtime-only `edgeseq bench` to run. Its
+reads one request (the last argument, JSON): `bench_args`, the arguments of the runtime-only `edgeseq bench` to run,
+and `runtime_modules`, the modules of which the host needs one (from the runtimes table, edgeseq.runtimes.table). Its
 stdin carries a line with a byte count, then that many bytes of a tar archive (the files, their manifests and
 sidecars), then stays open: end of file on it means the caller is gone (Ctrl-C, a dropped connection), and
 the bench is stopped. It unpacks into a fresh temporary folder, runs `python -m edgeseq bench ... --json` there
@@ -23,7 +24,6 @@ import tarfile
 import tempfile
 import threading
 
-RUNTIME_MODULES = ("ai_edge_litert", "tflite_runtime", "onnxruntime")
 STOP_GRACE_S = 5.0
 
 
@@ -133,7 +133,7 @@ def main():
         answer({"ok": False, "kind": "no-edgeseq",
                 "message": f"has no edgeseq (Python {platform.python_version()} at {sys.executable})"})
         return 3
-    runtimes = [m for m in RUNTIME_MODULES if importlib.util.find_spec(m) is not None]
+    runtimes = [m for m in request["runtime_modules"] if importlib.util.find_spec(m) is not None]
     if not runtimes:
         answer({"ok": False, "kind": "no-runtime", "edgeseq": version,
                 "message": f"has edgeseq {version} but no TFLite or ONNX runtime"

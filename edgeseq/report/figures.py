@@ -10,8 +10,9 @@ from typing import Any
 from edgeseq.report import plots
 from edgeseq.report.join import FileRow
 from edgeseq.report.units import KB
+from edgeseq.runtimes.table import RUNTIMES
 
-RUNTIME_ORDER = ("litert", "onnxruntime", "openvino", "keras")
+RUNTIME_ORDER = tuple(name.value for name in RUNTIMES)     # the runtimes table's order; others after, by name
 FIGURES = (("accuracy-vs-latency.png", "Accuracy vs p50 latency at batch 1 (log x) and the Pareto frontier"),
            ("size-per-recipe.png", "File size per recipe"),
            ("latency-per-runtime.png", "Best p50 latency per runtime at batch 1"))

@@ -10,10 +10,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from edgeseq.plotting import png, pyplot
+from edgeseq.runtimes.table import RUNTIMES
 
 MODEL_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b")
-RUNTIME_MARKERS = {"litert": "o", "onnxruntime": "s", "openvino": "P", "keras": "*"}
-OTHER_MARKER = "D"
+RUNTIME_MARKERS = {name.value: row.marker for name, row in RUNTIMES.items() if row.marker}   # the runtimes table's
+OTHER_MARKER = "D"                     # every other runtime's
+SMALL_MARKERS = frozenset({"*"})       # drawn larger in the legend
 KB = 1024
 
 
@@ -158,8 +160,9 @@ def accuracy_vs_latency(points: list[Point], models: list[str], title: str) -> b
     _place_labels(ax, fig, sorted(items, key=lambda i: i[0]))
     handles = [Line2D([], [], ls="", marker="o", color=palette[m], label=m.upper()) for m in models]
     used = sorted({p.runtime for p in points})
-    handles += [Line2D([], [], ls="", marker=RUNTIME_MARKERS.get(r, OTHER_MARKER), color="0.3", mfc="0.6",
-                       ms=11 if r == "keras" else 7, label=f"runtime: {r}") for r in used]
+    markers = {r: RUNTIME_MARKERS.get(r, OTHER_MARKER) for r in used}
+    handles += [Line2D([], [], ls="", marker=markers[r], color="0.3", mfc="0.6",
+                       ms=11 if markers[r] in SMALL_MARKERS else 7, label=f"runtime: {r}") for r in used]
     if any(not p.passed for p in points):
         handles.append(Line2D([], [], ls="", marker="o", color="0.3", mfc="none",
                               label="failed parity (hollow)"))

@@ -1,6 +1,6 @@
-"""The portability table: exported file × runtime library (LiteRT, tflite-runtime, onnxruntime, OpenVINO, and the
-app runtimes: LiteRT CompiledModel, LiteRT.js, onnxruntime-node, onnxruntime-web),
-each cell pass, fail or can't load, with the reason.
+"""The portability table: exported file × runtime library (one column per library the runtimes table,
+edgeseq.runtimes.table, makes one: LiteRT, tflite-runtime, onnxruntime, OpenVINO, then the app runtimes), each
+cell pass, fail or can't load, with the reason.
 
 A cell comes from the validate rows of this run where one ran the file in that library (the full test
 digits), else from the export's measurement on the golden digits (the manifest's `portability`), else from
@@ -15,14 +15,12 @@ from typing import Any
 from edgeseq.export.exporter import ExportResult
 from edgeseq.parity.compare import ParityReport
 from edgeseq.portability import TABLE_COLUMNS, Cell, cells_of, loads
+from edgeseq.runtimes.table import column_names
 
-# a validate row's backend string starts with its library's name (the longer names first: "onnxruntime-node ..."
-# is not onnxruntime's; the CompiledModel's label names ai-edge-litert after "LiteRT CompiledModel")
-LIBRARY_COLUMN = (("litert compiledmodel", "LiteRT CompiledModel"), ("litert-compiled", "LiteRT CompiledModel"),
-                  ("litert.js", "LiteRT.js"), ("litertjs", "LiteRT.js"),
-                  ("onnxruntime-node", "onnxruntime-node"), ("onnxruntime-web", "onnxruntime-web"),
-                  ("ai-edge-litert", "LiteRT"), ("tflite-runtime", "tflite-runtime"), ("onnxruntime", "onnxruntime"),
-                  ("openvino", "OpenVINO"))
+# a validate row's backend string starts with its library's name (the runtimes table's `names`; the app runtimes'
+# first: "onnxruntime-node ..." is not onnxruntime's, the CompiledModel's label names ai-edge-litert after
+# "LiteRT CompiledModel")
+LIBRARY_COLUMN = column_names()
 STATUS_TEXT = {"pass": "pass", "fail": "fail", "inconclusive": "inconclusive", "cannot-load": "can't load"}
 
 

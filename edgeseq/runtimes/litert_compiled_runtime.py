@@ -22,7 +22,7 @@ from edgeseq.errors import ModelError, RuntimeUnavailable, first_line
 from edgeseq.quiet import native_stderr_silenced
 from edgeseq.runtimes.table import RUNTIMES, RuntimeName
 
-LABEL = "LiteRT CompiledModel"
+LABEL = RUNTIMES[RuntimeName.LITERT_COMPILED].libraries[0].label       # "LiteRT CompiledModel"
 WHY = {"Failed to load model": "its fused recurrent ops keep state in variable tensors, which CompiledModel"
                                " does not support"}
 

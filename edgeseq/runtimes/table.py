@@ -1,5 +1,26 @@
-"""The one table of runtimes: what each loads, the libraries behind it, how to install them, whether it runs
-step models, and how the portability table names it. Everything that varies between runtimes is read from here.
+"""The one table of runtimes: everything that varies between runtimes is read from here. Each row says what the
+runtime loads, the libraries behind it (how to install them, how their backend strings begin, whether each is a
+column of the report's portability table), whether it runs step models, what its per-operator profiler is (or why
+it has none) and its marker in the report's plots; the rows are in the order the report shows them.
+
+Derived from this table, never listed elsewhere: the portability table's backends and columns
+(edgeseq.portability.BACKENDS, TABLE_COLUMNS), the column of a validate row (edgeseq.report.portability), the
+report's runtime order and markers (edgeseq.report.figures.RUNTIME_ORDER, edgeseq.report.plots.RUNTIME_MARKERS),
+`bench --profile`'s profilers and collectors (edgeseq.bench.profile.PROFILERS, edgeseq.bench.profile_worker), the
+modules a host needs for `bench --host` (edgeseq.bench.remote), and the runtime choices of every command.
+
+Adding a runtime takes:
+  1. its module, edgeseq/runtimes/<name>_runtime.py: `load(path, threads, **options)` returning a Runtime
+     (edgeseq.runtimes.Runtime), `step_session(...)` if it runs step models, `import_library(**options)`; its
+     library imported inside those functions, never at import time; and, if it has a per-operator profiler,
+     the function that collects its node times (named by its row's `profiler.collector`);
+  2. one row here: a RuntimeName member and its RuntimeRow in RUNTIMES, at the place the report should show it,
+     with its Library (label, module, install hint, and `names`, how its backend strings begin, if it is a
+     column of the portability table), its Profiler (what its figures are, or why there are none), and its
+     plot marker if it should not share the others' one.
+A new format, or a library whose version manifests should record (edgeseq.environment.TRACKED_DISTRIBUTIONS) and
+the report's device table show (edgeseq.report.document.RUNTIME_LIBRARIES), is outside this table.
+tests/test_runtime_table.py checks that each of the modules above derives its facts from here.
 
 Importing this module imports no runtime library and never TensorFlow.
 """
@@ -32,6 +53,9 @@ class TFLiteBackend(str, enum.Enum):
     TF = "tf"
 
 
+TENSORFLOW = "tensorflow"              # the module of the libraries that need TensorFlow (Keras, tf.lite)
+
+
 @dataclass(frozen=True)
 class Library:
     """One library that runs a runtime's files (LiteRT has three interchangeable ones)."""
@@ -40,6 +64,9 @@ class Library:
     install_hint: str
     tflite_backend: TFLiteBackend | None = None     # the --tflite-backend value that forces it
     npm: str | None = None             # an npm package in js/node_modules, run by Node (edgeseq.runtimes.node_runtime)
+    names: tuple[str, ...] = ()        # how its backend strings (and the reasons of files it refused) begin, lower
+    #                                    case: what puts a validate row in its column of the portability table
+    column: bool = True                # a column of the portability table, where its runtime is `portable`
 
     def installed(self) -> bool:
         return self.missing() is None
@@ -52,18 +79,30 @@ class Library:
 
 
 @dataclass(frozen=True)
+class Profiler:
+    """What a runtime gives per operator in `bench --profile`: where its figures come from and the function that
+    collects them, or why there are none."""
+    source: str | None
+    unsupported: str | None = None
+    collector: str | None = None       # "module:function", called in the profile worker (edgeseq.bench.profile_worker)
+    #                                    as function(request, one batch) -> {backend, walls_us, nodes, originals, ...}
+
+
+@dataclass(frozen=True)
 class RuntimeRow:
     name: RuntimeName
     suffixes: tuple[str, ...]
     module: str                        # the adapter: load(path, threads, **options), step_session, import_library
     libraries: tuple[Library, ...]     # in the order `auto` tries them
     needs: str | None                  # the module that must be installed to use it (before any file is loaded)
+    profiler: Profiler                 # `bench --profile`: its per-operator figures, or why there are none
     isolated: bool = False             # can crash the process on a malformed file: validate runs it in a child
     optional: bool = False             # an optional extra: chosen by default only where `needs` is installed
     by_default: bool = True            # chosen when no runtime is named (False: only by --runtime NAME)
     runs_step_models: bool = False     # step models (one row and the state in, probabilities and state out)
     portable: bool = True              # a column of the portability table (the exported files' runtimes)
     in_node: bool = False              # runs in a Node process of its own: only `bench` times it (in Node)
+    marker: str | None = None          # its matplotlib marker in the report's plots (None: the one the others share)
 
     @property
     def install_hint(self) -> str:
@@ -79,52 +118,77 @@ class RuntimeRow:
 
 RUNTIME_INSTALL = "pip install 'edgeseq[runtime]'"
 LITERT_LIBRARIES = (
-    Library("LiteRT", "ai_edge_litert", RUNTIME_INSTALL, TFLiteBackend.LITERT),
+    Library("LiteRT", "ai_edge_litert", RUNTIME_INSTALL, TFLiteBackend.LITERT, names=("ai-edge-litert",)),
     Library("tflite-runtime", "tflite_runtime",
-            "pip install 'edgeseq[tflite-runtime]' (Python <= 3.11, numpy<2)", TFLiteBackend.TFLITE_RUNTIME),
-    Library("tf.lite", "tensorflow", "pip install 'edgeseq[train]'", TFLiteBackend.TF),
+            "pip install 'edgeseq[tflite-runtime]' (Python <= 3.11, numpy<2)", TFLiteBackend.TFLITE_RUNTIME,
+            names=("tflite-runtime",)),
+    # not a column of its own: tf.lite runs the same kernels as LiteRT
+    Library("tf.lite", TENSORFLOW, "pip install 'edgeseq[train]'", TFLiteBackend.TF, column=False),
 )
+IN_NODE_ONLY_BENCH = ("timed inside Node by `edgeseq bench` only (this mode times calls in a Python worker, which for"
+                      " a Node runtime would time a process start per call)")
+NATIVE_OP_PROFILER = "the native tool has one: benchmark_model --graph=FILE --enable_op_profiling=true"
+
+
+def _in_node(name: RuntimeName) -> Profiler:
+    return Profiler(None, f"edgeseq does not profile per op in Node; {name.value} is {IN_NODE_ONLY_BENCH}")
+
 
 RUNTIMES: dict[RuntimeName, RuntimeRow] = {
-    # .keras: a zip (checked before loading) read by Keras in safe mode: no crash seen on 90 mutated files, and a
-    # child would import TensorFlow again for every file
-    RuntimeName.KERAS: RuntimeRow(
-        RuntimeName.KERAS, (".keras",), "edgeseq.runtimes.keras_runtime",
-        (Library("Keras", "tensorflow", "pip install 'edgeseq[train]'"),), needs="tensorflow", portable=False),
     # SIGSEGV/SIGABRT on mutated files that pass every structural check (optional-tensor markers on required
     # inputs, odd quantization scales), and memory corruption that makes the process crash on a later file
     RuntimeName.LITERT: RuntimeRow(
         RuntimeName.LITERT, (".tflite",), "edgeseq.runtimes.litert_runtime", LITERT_LIBRARIES, needs=None,
-        isolated=True, runs_step_models=True),
+        profiler=Profiler(None, "LiteRT's Python API exposes no op profiler (ai-edge-litert's Interpreter and"
+                                f" CompiledModel); {NATIVE_OP_PROFILER}"),
+        isolated=True, runs_step_models=True, marker="o"),
     # no crash seen on ~3,000 mutated files; isolated anyway: a child costs the same as for TFLite
     RuntimeName.ONNXRUNTIME: RuntimeRow(
         RuntimeName.ONNXRUNTIME, (".onnx",), "edgeseq.runtimes.onnx_runtime",
-        (Library("onnxruntime", "onnxruntime", RUNTIME_INSTALL),), needs="onnxruntime", isolated=True,
-        runs_step_models=True),
+        (Library("onnxruntime", "onnxruntime", RUNTIME_INSTALL, names=("onnxruntime",)),), needs="onnxruntime",
+        profiler=Profiler(
+            "onnxruntime's profiler (SessionOptions.enable_profiling): each node's kernel time, in whole µs",
+            collector="edgeseq.bench.profile_worker:profile_onnxruntime"),
+        isolated=True, runs_step_models=True, marker="s"),
     # a second opinion on the same .onnx files, where the extra is installed; isolated like onnxruntime
     RuntimeName.OPENVINO: RuntimeRow(
         RuntimeName.OPENVINO, (".onnx",), "edgeseq.runtimes.openvino_runtime",
-        (Library("OpenVINO", "openvino", "pip install 'edgeseq[openvino]'"),), needs="openvino", isolated=True,
-        optional=True, runs_step_models=True),
+        (Library("OpenVINO", "openvino", "pip install 'edgeseq[openvino]'", names=("openvino",)),), needs="openvino",
+        profiler=Profiler(
+            "OpenVINO's performance counters (PERF_COUNT, InferRequest.get_profiling_info): each node's mean real"
+            " time since compile, floored to whole µs (a node under 1 µs reads 0); nodes the CPU plugin fused count"
+            " as one", collector="edgeseq.bench.profile_worker:profile_openvino"),
+        isolated=True, optional=True, runs_step_models=True, marker="P"),
+    # .keras: a zip (checked before loading) read by Keras in safe mode: no crash seen on 90 mutated files, and a
+    # child would import TensorFlow again for every file. The reference: after the exported files' runtimes in
+    # the report (the commands run it first: RuntimeName's order)
+    RuntimeName.KERAS: RuntimeRow(
+        RuntimeName.KERAS, (".keras",), "edgeseq.runtimes.keras_runtime",
+        (Library("Keras", TENSORFLOW, "pip install 'edgeseq[train]'"),), needs=TENSORFLOW,
+        profiler=Profiler(None, "the Keras model is the reference: edgeseq does not profile TensorFlow per op"),
+        portable=False, marker="*"),
     # The app runtimes, each a column of the portability table and asked for by name (--runtime): LiteRT's
     # CompiledModel API in Python (isolated: a batch it mis-sizes corrupts the heap), and, through Node
     # (js/edgeseq-runner.mjs, its own process: the timing loop runs there), LiteRT.js and onnxruntime's JS packages
     RuntimeName.LITERT_COMPILED: RuntimeRow(
         RuntimeName.LITERT_COMPILED, (".tflite",), "edgeseq.runtimes.litert_compiled_runtime",
-        (Library("LiteRT CompiledModel", "ai_edge_litert", RUNTIME_INSTALL),),
-        needs="ai_edge_litert", isolated=True, optional=True, by_default=False, runs_step_models=True),
+        (Library("LiteRT CompiledModel", "ai_edge_litert", RUNTIME_INSTALL,
+                 names=("litert compiledmodel", "litert-compiled")),),
+        needs="ai_edge_litert",
+        profiler=Profiler(None, f"LiteRT's Python API exposes no op profiler (CompiledModel); {NATIVE_OP_PROFILER}"),
+        isolated=True, optional=True, by_default=False, runs_step_models=True),
     RuntimeName.LITERTJS: RuntimeRow(
         RuntimeName.LITERTJS, (".tflite",), "edgeseq.runtimes.node_runtime",
-        (Library("LiteRT.js", "", JS_INSTALL, npm="@litertjs/core"),), needs=None,
-        optional=True, by_default=False, in_node=True),
+        (Library("LiteRT.js", "", JS_INSTALL, npm="@litertjs/core", names=("litert.js", "litertjs")),), needs=None,
+        profiler=_in_node(RuntimeName.LITERTJS), optional=True, by_default=False, in_node=True),
     RuntimeName.ONNXRUNTIME_NODE: RuntimeRow(
         RuntimeName.ONNXRUNTIME_NODE, (".onnx",), "edgeseq.runtimes.node_runtime",
-        (Library("onnxruntime-node", "", JS_INSTALL, npm="onnxruntime-node"),), needs=None,
-        optional=True, by_default=False, in_node=True),
+        (Library("onnxruntime-node", "", JS_INSTALL, npm="onnxruntime-node", names=("onnxruntime-node",)),),
+        needs=None, profiler=_in_node(RuntimeName.ONNXRUNTIME_NODE), optional=True, by_default=False, in_node=True),
     RuntimeName.ONNXRUNTIME_WEB: RuntimeRow(
         RuntimeName.ONNXRUNTIME_WEB, (".onnx",), "edgeseq.runtimes.node_runtime",
-        (Library("onnxruntime-web", "", JS_INSTALL, npm="onnxruntime-web"),), needs=None,
-        optional=True, by_default=False, in_node=True),
+        (Library("onnxruntime-web", "", JS_INSTALL, npm="onnxruntime-web", names=("onnxruntime-web",)),),
+        needs=None, profiler=_in_node(RuntimeName.ONNXRUNTIME_WEB), optional=True, by_default=False, in_node=True),
 }
 
 
@@ -138,6 +202,26 @@ def portable_libraries() -> list[tuple[RuntimeRow, Library]]:
     return [(row, lib) for row in RUNTIMES.values() if row.portable for lib in row.libraries]
 
 
+def portability_columns() -> tuple[str, ...]:
+    """The columns of the report's portability table: the libraries that are one, in the table's order."""
+    return tuple(lib.label for _, lib in portable_libraries() if lib.column)
+
+
+def column_names() -> tuple[tuple[str, str], ...]:
+    """(how a backend string begins, lower case; its column), the runtimes asked for by name first: their
+    strings begin with or name the default runtimes' libraries ("onnxruntime-node ...", "LiteRT CompiledModel
+    (ai-edge-litert ...)"), so they are matched before them."""
+    pairs = sorted(portable_libraries(), key=lambda pair: pair[0].by_default)     # stable: the table's order
+    return tuple((name, lib.label) for _, lib in pairs if lib.column for name in lib.names)
+
+
+def host_modules() -> tuple[str, ...]:
+    """The modules of the libraries that run the default runtimes without TensorFlow: one of them is what a host
+    needs for the runtime-only `edgeseq bench` (bench --host)."""
+    return tuple(dict.fromkeys(lib.module for row in RUNTIMES.values() if row.by_default and not row.optional
+                               for lib in row.libraries if lib.module not in ("", TENSORFLOW)))
+
+
 def step_runtime_for(path: Path) -> RuntimeName:
     """The runtime that runs a step file of this suffix by default (the first non-optional one)."""
     suffix = Path(path).suffix
@@ -146,7 +230,3 @@ def step_runtime_for(path: Path) -> RuntimeName:
             return row.name
     runs = sorted({s for row in RUNTIMES.values() if row.runs_step_models for s in row.suffixes})
     raise ValueError(f"no runtime runs step models in {suffix or 'this'} files (step models: {', '.join(runs)})")
-
-
-IN_NODE_ONLY_BENCH = ("timed inside Node by `edgeseq bench` only (this mode times calls in a Python worker, which for"
-                      " a Node runtime would time a process start per call)")
