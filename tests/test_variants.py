@@ -9,6 +9,7 @@ import pytest
 
 from edgeseq import layout, models, recipes
 from edgeseq.models import Activation, Arch, Cell, Variant
+from edgeseq.manifest import read_manifest
 
 from conftest import run_cli
 
@@ -195,7 +196,7 @@ def test_a_tiny_variant_trains_exports_and_validates(tmp_path):
         assert r["path"] == str(path) and r["model"] == name
         exported = json.loads(layout.manifest_path(path).read_text())
         assert exported["architecture"] == name and exported["variant"]["cell"] == "gru"
-        assert layout.key_of(path, exported) == layout.FileKey(name, r["format"], "fp32")
+        assert layout.key_of(path, read_manifest(path)) == layout.FileKey(name, r["format"], "fp32")
     done = run_cli("validate", tmp_path / name, "--limit", "100", "--json")
     assert done.returncode == 0, done.stderr
     reports = json.loads(done.stdout)

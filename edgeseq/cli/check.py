@@ -157,7 +157,8 @@ def inspect(file: Path, no_verify: bool, as_json: bool) -> None:
     checked = check_integrity(file, not no_verify)         # size, sha256, structure, embedded facts
     manifest, integrity, facts = checked.manifest, checked.integrity, checked.facts
     if as_json:
-        emit_json({"path": str(file), "integrity": integrity, **facts.to_dict(), "manifest": manifest})
+        emit_json({"path": str(file), "integrity": integrity, **facts.to_dict(),
+                   "manifest": manifest.to_dict() if manifest else None})
         return
     click.echo(f"{file}  ({facts.format}, {file.stat().st_size:,} bytes, integrity: {integrity})")
     click.echo(f"recurrent op: {facts.recurrent_op}")
