@@ -15,9 +15,9 @@ from typing import Any
 
 
 from edgeseq.embedded import KEY as EMBEDDED_KEY
-from edgeseq.errors import EdgeseqError, ModelError, RuntimeUnavailable
+from edgeseq.core.errors import EdgeseqError, ModelError, RuntimeUnavailable
 from edgeseq.step_contract import is_step_facts
-from edgeseq.tflite_schema import check_subgraph, count, opcode_names, signature_names, tflite_metadata, tflite_schema
+from edgeseq.core.tflite_schema import check_subgraph, count, opcode_names, signature_names, tflite_metadata, tflite_schema
 
 TFLITE_TYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
 ONNX_TYPES = {1: "float32", 2: "uint8", 3: "int8", 5: "int16", 6: "int32", 7: "int64", 10: "float16", 11: "float64"}

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from edgeseq.layout import STEP_KIND
+from edgeseq.core.layout import STEP_KIND
 from edgeseq.step_contract import PROBABILITIES, ROW
 
 if TYPE_CHECKING:
-    from edgeseq.manifest import Manifest
+    from edgeseq.core.manifest import Manifest
 
 KEY = "edgeseq"                 # ONNX metadata_props key, and TFLite metadata entry name
 # the embedded fields a manifest must agree with

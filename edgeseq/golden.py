@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from edgeseq import data
-from edgeseq.errors import IntegrityError
-from edgeseq.fileio import sha256_file, write_bytes_atomic
-from edgeseq.layout import named_golden, shown
+from edgeseq.core.errors import IntegrityError
+from edgeseq.core.fileio import sha256_file, write_bytes_atomic
+from edgeseq.core.layout import named_golden, shown
 
 DIGITS = 1000                   # the whole test split of the shipped sample (stratified: 100 per class)
 FORMAT_VERSION = 1

@@ -14,10 +14,10 @@ from typing import Any
 
 from edgeseq.artifacts import FileFacts, read_facts
 from edgeseq.embedded import contradictions
-from edgeseq.errors import IntegrityError
-from edgeseq.manifest import Manifest, read_manifest, verify_against_manifest
-from edgeseq.keras_archive import check_keras_archive
-from edgeseq.layout import KERAS_FORMAT, SUFFIXES, shown
+from edgeseq.core.errors import IntegrityError
+from edgeseq.core.manifest import Manifest, read_manifest, verify_against_manifest
+from edgeseq.core.keras_archive import check_keras_archive
+from edgeseq.core.layout import KERAS_FORMAT, SUFFIXES, shown
 
 SKIPPED = "skipped (--no-verify)"
 NOT_GIVEN = object()

@@ -311,7 +311,7 @@ def rebuild_with_weights(model: Any, unroll: bool = False, batch_size: int | Non
     weights. A model that cannot be rebuilt so is an ExportError naming why."""
     import numpy as np  # noqa: PLC0415
 
-    from edgeseq.errors import ExportError  # noqa: PLC0415
+    from edgeseq.core.errors import ExportError  # noqa: PLC0415
 
     config = model.get_config()
 

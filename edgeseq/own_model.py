@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgeseq.errors import DataError, ModelError
-from edgeseq.keras_archive import check_keras_archive
-from edgeseq.layout import GRAPH_TAG, plain_name
+from edgeseq.core.errors import DataError, ModelError
+from edgeseq.core.keras_archive import check_keras_archive
+from edgeseq.core.layout import GRAPH_TAG, plain_name
 from edgeseq.models import KERAS_LAYERS, Activation, Cell, Family
 
 WRITTEN = "the step, hoisted and fused graphs are written out from recurrent, Dropout and Dense layers only"
@@ -274,13 +274,13 @@ def adopt(path: Path, dataset: Any, out: Path, model: OwnModel | None = None) ->
 
     import numpy as np  # noqa: PLC0415
 
-    from edgeseq import layout  # noqa: PLC0415
-    from edgeseq.environment import library_versions  # noqa: PLC0415
-    from edgeseq.fileio import ensure_dir, sha256_file, staged  # noqa: PLC0415
-    from edgeseq.manifest import commit_with_manifest  # noqa: PLC0415
+    from edgeseq.core import layout  # noqa: PLC0415
+    from edgeseq.core.environment import library_versions  # noqa: PLC0415
+    from edgeseq.core.fileio import ensure_dir, sha256_file, staged  # noqa: PLC0415
+    from edgeseq.core.manifest import commit_with_manifest  # noqa: PLC0415
     from edgeseq.runtimes import RuntimeName  # noqa: PLC0415
     from edgeseq.runtimes.guard import evaluate  # noqa: PLC0415
-    from edgeseq.tfsupport import load_keras_model  # noqa: PLC0415
+    from edgeseq.core.tfsupport import load_keras_model  # noqa: PLC0415
     from edgeseq.train import TrainResult  # noqa: PLC0415
 
     started = time.perf_counter()

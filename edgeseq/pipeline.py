@@ -16,15 +16,15 @@ from edgeseq import data as data_module, models, recipes
 from edgeseq.bench import BenchConfig, BenchResult, bench
 from edgeseq.export.batch import export_all
 from edgeseq.export.exporter import ExportResult, ExportSpec, plan_streaming
-from edgeseq.fileio import check_output_dir, ensure_dir, write_json_atomic
+from edgeseq.core.fileio import check_output_dir, ensure_dir, write_json_atomic
 from edgeseq.own_model import adopt, check_against, inspect_keras
 from edgeseq.parity import ParityReport
 from edgeseq.recipes import Graph, Quant
 from edgeseq.report.streaming import DRIFT_FILE
 from edgeseq.diagnostics.drift import drift
 from edgeseq.report.join import FileRow
-from edgeseq.progress import ProgressLike, as_progress
-from edgeseq.tfsupport import import_keras
+from edgeseq.core.progress import ProgressLike, as_progress
+from edgeseq.core.tfsupport import import_keras
 from edgeseq.train import TrainConfig, TrainResult, train
 from edgeseq.parity.validate import validate
 

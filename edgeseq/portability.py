@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from edgeseq.artifacts import FileFacts
-from edgeseq.environment import installed as is_installed
-from edgeseq.errors import EdgeseqError
+from edgeseq.core.environment import installed as is_installed
+from edgeseq.core.errors import EdgeseqError
 from edgeseq.parity.compare import compare, judge
 from edgeseq.recipes import Tolerance
 from edgeseq.runtimes.table import RUNTIMES, RuntimeName, TFLiteBackend, portability_columns, portable_libraries

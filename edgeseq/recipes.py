@@ -18,9 +18,9 @@ from datetime import date
 from importlib import resources
 from typing import Any
 
-from edgeseq.errors import IntegrityError
+from edgeseq.core.errors import IntegrityError
 from edgeseq.graphs import APP_FALLBACK, GRAPHS, Graph
-from edgeseq.layout import SUFFIXES
+from edgeseq.core.layout import SUFFIXES
 from edgeseq.models import Arch, Cell, Family, Variant, variant
 
 

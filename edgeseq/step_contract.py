@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from edgeseq import layout
+from edgeseq.core import layout
 
 
 ROW = "row"

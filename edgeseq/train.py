@@ -11,16 +11,17 @@ from typing import Any
 
 import numpy as np
 
-from edgeseq import layout, models
+from edgeseq import models
+from edgeseq.core import layout
 from edgeseq.data import Dataset
-from edgeseq.environment import library_versions
-from edgeseq.errors import EdgeseqError
-from edgeseq.fileio import ensure_dir, sha256_file, staged, write_json_atomic
-from edgeseq.manifest import commit_with_manifest
+from edgeseq.core.environment import library_versions
+from edgeseq.core.errors import EdgeseqError
+from edgeseq.core.fileio import ensure_dir, sha256_file, staged, write_json_atomic
+from edgeseq.core.manifest import commit_with_manifest
 from edgeseq.models import Variant
-from edgeseq.progress import Progress, ProgressLike, Stage, as_progress
-from edgeseq.rows import from_dict
-from edgeseq.tfsupport import import_keras
+from edgeseq.core.progress import Progress, ProgressLike, Stage, as_progress
+from edgeseq.core.rows import from_dict
+from edgeseq.core.tfsupport import import_keras
 
 
 def stderr_progress(line: str) -> None:
@@ -100,7 +101,7 @@ def _progress_callback(keras: Any, arch: Variant, epochs: int, progress: Progres
 def train(config: TrainConfig, dataset: Dataset, out: Path,
           progress: ProgressLike = stderr_progress) -> TrainResult:
     """Fit one architecture, validated on the test split, and write model, history and manifest. `progress`: a
-    Progress (edgeseq.progress), a callable taking a line, or None."""
+    Progress (edgeseq.core.progress), a callable taking a line, or None."""
     progress = as_progress(progress)
     keras = import_keras()
     target = layout.model_path(out, config.arch.value)

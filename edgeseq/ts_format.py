@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from edgeseq.errors import DataError, first_line, shown
-from edgeseq.fileio import sha256_file
+from edgeseq.core.errors import DataError, first_line, shown
+from edgeseq.core.fileio import sha256_file
 
 LIBRARY = "sktime"
 EXTRA_HINT = "pip install 'edgeseq[ts]'"

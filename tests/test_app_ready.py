@@ -12,15 +12,16 @@ import numpy as np
 import pytest
 
 from conftest import REPO, run_cli
-from edgeseq import golden, layout
+from edgeseq import golden
+from edgeseq.core import layout
 from edgeseq.artifacts import read_facts
 from edgeseq.export import app, tensor_order
 from edgeseq.export.exporter import plan_app
-from edgeseq.errors import EdgeseqError
+from edgeseq.core.errors import EdgeseqError
 from edgeseq.models import Arch
 from edgeseq.recipes import APP_FALLBACK, GRAPHS, RECIPES, Format, Graph, Quant, recipe
 from edgeseq.step_contract import StepContract
-from edgeseq.manifest import read_manifest
+from edgeseq.core.manifest import read_manifest
 
 MODELS = REPO / "models"
 

@@ -12,8 +12,8 @@ import pytest
 
 from conftest import REPO
 from edgeseq.artifacts import ONNX_DEFAULT_DOMAIN, read_facts
-from edgeseq.tflite_schema import tflite_schema
-from edgeseq.errors import ModelError, RuntimeUnavailable
+from edgeseq.core.tflite_schema import tflite_schema
+from edgeseq.core.errors import ModelError, RuntimeUnavailable
 
 MODELS = REPO / "models"
 NOT_JSON = "embedded edgeseq metadata is not valid JSON"

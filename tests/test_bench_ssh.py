@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, WITH_DEFAULT_SIGINT, run_cli, wait_for
 
-from edgeseq.fileio import sha256_file
+from edgeseq.core.fileio import sha256_file
 
 pytestmark = pytest.mark.slow  # the remote Python is a virtual environment with edgeseq[runtime] installed
 

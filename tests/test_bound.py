@@ -16,7 +16,7 @@ import pytest
 from conftest import REPO, run_cli
 from edgeseq.bench import BenchResult, bound
 from edgeseq.bench.remote import _counted_here
-from edgeseq.manifest import Manifest
+from edgeseq.core.manifest import Manifest
 
 MODELS = REPO / "models"
 FAST = ("--warmup", "2", "--min-runs", "20", "--min-seconds", "0")

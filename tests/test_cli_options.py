@@ -98,7 +98,7 @@ def test_bench_measures_each_thread_count(tmp_path):
 
 
 def test_a_graph_no_pair_can_take_is_a_usage_error_from_the_library_plan(tmp_path):
-    from edgeseq.errors import EdgeseqError
+    from edgeseq.core.errors import EdgeseqError
     from edgeseq.export.exporter import plan
     from edgeseq.models import Arch
     from edgeseq.recipes import Graph, RECIPES

@@ -228,13 +228,13 @@ def test_an_output_folder_under_a_file_is_refused_before_the_work(tmp_path, no_w
 
 @pytest.mark.parametrize("work, args, option", WRITERS, ids=[f"{w[0]}{w[2]}" for w in WRITERS])
 def test_an_unwritable_folder_is_refused_before_the_work(tmp_path, monkeypatch, no_work, work, args, option):
-    import edgeseq.fileio
+    import edgeseq.core.fileio
 
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o500)
     real = os.access        # root may write anywhere: the folder is also unwritable as os.access sees it
-    monkeypatch.setattr(edgeseq.fileio.os, "access",
+    monkeypatch.setattr(edgeseq.core.fileio.os, "access",
                         lambda path, mode: False if Path(path) == locked else real(path, mode))
     try:
         refused(invoke_cli(*args, option, locked / f"out{SUFFIX[option]}", cwd=tmp_path), 1, "not writable")
@@ -244,11 +244,11 @@ def test_an_unwritable_folder_is_refused_before_the_work(tmp_path, monkeypatch, 
 
 
 def test_quant_debug_writes_its_plot_atomically(tmp_path, monkeypatch):
-    import edgeseq.fileio
+    import edgeseq.core.fileio
 
     written = []
-    real = edgeseq.fileio.write_bytes_atomic
-    monkeypatch.setattr(edgeseq.fileio, "write_bytes_atomic", lambda path, data: written.append(path) or real(path, data))
+    real = edgeseq.core.fileio.write_bytes_atomic
+    monkeypatch.setattr(edgeseq.core.fileio, "write_bytes_atomic", lambda path, data: written.append(path) or real(path, data))
     png = tmp_path / "plots" / "rnn-int8.png"
     png.parent.mkdir()
     done = invoke_cli("quant-debug", MODELS / "rnn-int8.tflite", "--limit", "5", "--layers-only", "--plot", png)

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from edgeseq.fileio import sha256_file
-from edgeseq.manifest import read_manifest
+from edgeseq.core.fileio import sha256_file
+from edgeseq.core.manifest import read_manifest
 from edgeseq.runtimes import runtimes_for
 
 from conftest import REPO, run_cli

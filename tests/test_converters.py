@@ -83,7 +83,7 @@ RUN_CASES = cases(run=True)
 @pytest.fixture(scope="module")
 def keras() -> Any:
     pytest.importorskip("tensorflow")
-    from edgeseq.tfsupport import import_keras
+    from edgeseq.core.tfsupport import import_keras
 
     return import_keras()
 

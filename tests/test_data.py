@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from edgeseq import data
-from edgeseq.errors import DataError
+from edgeseq.core.errors import DataError
 
 
 def idx_bytes(array: np.ndarray) -> bytes:

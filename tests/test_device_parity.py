@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 
 from conftest import REPO, run_cli
-from edgeseq import golden, layout
+from edgeseq import golden
+from edgeseq.core import layout
 from edgeseq.embedded import contradictions
-from edgeseq.errors import IntegrityError
-from edgeseq.fileio import sha256_file
-from edgeseq.manifest import Manifest, read_manifest
+from edgeseq.core.errors import IntegrityError
+from edgeseq.core.fileio import sha256_file
+from edgeseq.core.manifest import Manifest, read_manifest
 
 
 def _golden_file(tmp_path: Path, count: int = 20) -> Path:

@@ -7,9 +7,9 @@ import pytest
 
 from edgeseq.artifacts import onnx_lstm_activations, read_facts
 from edgeseq.recipes import RECIPES, Quant
-from edgeseq.fileio import sha256_file
-from edgeseq.layout import manifest_path
-from edgeseq.manifest import SCHEMA_VERSION
+from edgeseq.core.fileio import sha256_file
+from edgeseq.core.layout import manifest_path
+from edgeseq.core.manifest import SCHEMA_VERSION
 from edgeseq.models import Arch
 
 from conftest import run_cli

@@ -9,9 +9,9 @@ pytest.importorskip("tensorflow")
 Interpreter = pytest.importorskip("ai_edge_litert.interpreter").Interpreter
 
 from edgeseq import data, models, recipes  # noqa: E402
-from edgeseq.errors import ExportError  # noqa: E402
+from edgeseq.core.errors import ExportError  # noqa: E402
 from edgeseq.export import fused_lstm  # noqa: E402
-from edgeseq.tfsupport import import_keras  # noqa: E402
+from edgeseq.core.tfsupport import import_keras  # noqa: E402
 
 DIGITS = 50
 

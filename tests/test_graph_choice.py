@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, invoke_cli, run_cli
-from edgeseq import layout
+from edgeseq.core import layout
 from edgeseq.bench import BenchConfig, BenchResult, bench
 from edgeseq.bench.graph_choice import GraphChoice, annotate, choose, eligible, parity_at_export, with_choices
-from edgeseq.errors import IntegrityError
+from edgeseq.core.errors import IntegrityError
 from edgeseq.recipes import Format, Graph, Quant, recipe
 from edgeseq.report import build_report
 from edgeseq.runtimes import RuntimeName
-from edgeseq.manifest import Manifest, read_manifest
+from edgeseq.core.manifest import Manifest, read_manifest
 
 MODELS = REPO / "models"
 RESULTS = REPO / "tests" / "golden" / "report_results"

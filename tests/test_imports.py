@@ -8,8 +8,8 @@ import sys
 import pytest
 
 RUNTIME_MODULES = ["edgeseq.bench", "edgeseq.bench.runner", "edgeseq.bench.worker", "edgeseq.parity",
-                   "edgeseq.parity.validate", "edgeseq.parity.compare", "edgeseq.recipes", "edgeseq.layout",
-                   "edgeseq.procs", "edgeseq.artifacts", "edgeseq.runtimes", "edgeseq.runtimes.guard",
+                   "edgeseq.parity.validate", "edgeseq.parity.compare", "edgeseq.recipes", "edgeseq.core.layout",
+                   "edgeseq.core.procs", "edgeseq.artifacts", "edgeseq.runtimes", "edgeseq.runtimes.guard",
                    "edgeseq.runtimes.litert_runtime", "edgeseq.runtimes.onnx_runtime", "edgeseq.export.exporter",
                    "edgeseq.data", "edgeseq.cli", "edgeseq.report"]
 

@@ -18,8 +18,8 @@ import pytest
 
 from conftest import REPO, WITH_DEFAULT_SIGINT, wait_for
 
-from edgeseq.fileio import sha256_file
-from edgeseq.layout import manifest_path
+from edgeseq.core.fileio import sha256_file
+from edgeseq.core.layout import manifest_path
 
 def start_export(trained: Path, out: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", WITH_DEFAULT_SIGINT, "-m", "edgeseq", "export",
@@ -126,8 +126,8 @@ def test_a_killed_converter_is_a_failed_recipe_and_the_export_goes_on(trained, t
 
 def test_ctrl_c_is_held_until_a_commit_is_complete(tmp_path, monkeypatch, keyboard_interrupt):
     """A file and its manifest are renamed into place together: Ctrl-C arriving in between waits for both."""
-    from edgeseq.fileio import staged
-    from edgeseq.manifest import commit_with_manifest, read_manifest
+    from edgeseq.core.fileio import staged
+    from edgeseq.core.manifest import commit_with_manifest, read_manifest
 
     target = tmp_path / "model.tflite"
     real_replace = os.replace

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgeseq.fileio import sha256_file
+from edgeseq.core.fileio import sha256_file
 from edgeseq.parity.compare import ParityReport, judge
 from edgeseq.parity.junit import render
 from edgeseq.recipes import FLOAT_EXACT, QUANTIZED

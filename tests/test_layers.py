@@ -21,10 +21,9 @@ PACKAGE = REPO / "edgeseq"
 # name (without "edgeseq."; "x.*" is package x and everything in it) -> layer. A module may import its own
 # layer or lower.
 LAYERS = {
-    0: ["", "errors", "quiet", "layout", "rows", "procs", "fileio", "environment", "data.*", "models", "recipes",
-        "ts_format", "progress", "tfsupport", "keras_archive", "embedded", "golden", "step_contract", "plotting",
-        "gemm_peak", "manifest", "graphs"],      # foundation ("" is the edgeseq package itself)
-    1: ["tflite_schema", "artifacts", "integrity", "runtimes.*", "parity.*", "bench.*", "portability",
+    0: ["", "core.*", "data.*", "models", "recipes", "ts_format", "embedded", "golden", "step_contract",
+        "gemm_peak", "graphs"],      # foundation ("" is the edgeseq package itself; core.*: errors, layout, fileio, ...)
+    1: ["artifacts", "integrity", "runtimes.*", "parity.*", "bench.*", "portability",
         "diagnostics.*", "appkit.*"],                        # device side: no TensorFlow
     2: ["train", "own_model", "export.*"],                   # TensorFlow side
     3: ["report.*", "pipeline", "sweep.*"],                  # orchestration
@@ -34,7 +33,7 @@ DEVICE_LAYER = 1
 TENSORFLOW = ("tensorflow", "keras")
 # the one device-side module that may reach TensorFlow, and only lazily, through tfsupport
 KERAS_RUNTIME = "edgeseq.runtimes.keras_runtime"
-TFSUPPORT = "edgeseq.tfsupport"
+TFSUPPORT = "edgeseq.core.tfsupport"
 
 
 @dataclass(frozen=True)
@@ -178,7 +177,7 @@ def test_the_graph_is_read():
     assert "edgeseq.runtimes" in GRAPH["edgeseq.runtimes.guard"]          # from edgeseq import runtimes
     assert "edgeseq.bench.runner" in GRAPH["edgeseq.bench"]               # a package's __init__
     assert "edgeseq.cli" in GRAPH["edgeseq.__main__"]
-    lazy = [i for i in IMPORTS["edgeseq.tfsupport"] if i.target == "tensorflow"]
+    lazy = [i for i in IMPORTS["edgeseq.core.tfsupport"] if i.target == "tensorflow"]
     assert lazy and not any(i.top_level for i in lazy)
     assert {i.top_level for i in IMPORTS["edgeseq.export.worker"] if i.target.startswith("edgeseq.")} == {True, False}
 

@@ -1,4 +1,4 @@
-"""The one typed, versioned manifest (edgeseq.manifest): what it reads, what it refuses in one line, and the
+"""The one typed, versioned manifest (edgeseq.core.manifest): what it reads, what it refuses in one line, and the
 commands that refuse a manifest the file contradicts, with or without --no-verify."""
 
 import json
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from edgeseq.errors import IntegrityError
-from edgeseq.layout import manifest_path
-from edgeseq.manifest import SCHEMA_VERSION, Manifest, read_manifest
+from edgeseq.core.errors import IntegrityError
+from edgeseq.core.layout import manifest_path
+from edgeseq.core.manifest import SCHEMA_VERSION, Manifest, read_manifest
 
 from conftest import invoke_cli
 
@@ -71,7 +71,7 @@ def test_what_edgeseq_could_not_have_written_is_one_line(tmp_path, changes, mess
 
 
 def test_writing_checks_the_manifest_first(tmp_path):
-    from edgeseq.manifest import commit_with_manifest
+    from edgeseq.core.manifest import commit_with_manifest
 
     partial, target = tmp_path / "partial.tflite", tmp_path / "rnn-int8.tflite"
     partial.write_bytes(b"bytes")

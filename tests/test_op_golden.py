@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from edgeseq import layout
+from edgeseq.core import layout
 
 sys.path.insert(0, str(REPO / "tools"))
 from op_golden import GOLDEN, graph_facts  # noqa: E402

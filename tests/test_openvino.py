@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("openvino")
 
 from edgeseq import data, runtimes  # noqa: E402
-from edgeseq.errors import ModelError  # noqa: E402
+from edgeseq.core.errors import ModelError  # noqa: E402
 from edgeseq.runtimes import RuntimeName  # noqa: E402
 
 from conftest import REPO, run_cli  # noqa: E402

@@ -13,7 +13,7 @@ import pytest
 from conftest import invoke_cli
 from edgeseq import data, golden
 from edgeseq.data import DataSpec, spec_of_manifest
-from edgeseq.errors import DataError
+from edgeseq.core.errors import DataError
 
 
 def patterns(n: int, timesteps: int, features: int, classes: int, seed: int = 0,

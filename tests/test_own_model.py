@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import invoke_cli, run_cli
-from edgeseq.errors import ModelError
+from edgeseq.core.errors import ModelError
 from edgeseq.own_model import LAYERS, inspect_keras
 from edgeseq.recipes import Format, Graph, Quant, RECIPES
 

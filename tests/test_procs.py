@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from edgeseq.procs import WorkerError, WorkerSession, run_worker
+from edgeseq.core.procs import WorkerError, WorkerSession, run_worker
 
 WORKER = textwrap.dedent("""
     import os, signal, sys, time
-    from edgeseq.procs import serve
+    from edgeseq.core.procs import serve
 
     def handle(request, workdir):
         what = request["do"]

@@ -21,8 +21,8 @@ from edgeseq.bench.profile_groups import (
     scope_layer)
 from edgeseq.bench.profile_worker import onnxruntime_runs, openvino_means
 from edgeseq.cli.bench_modes import MODES
-from edgeseq.errors import DataError
-from edgeseq.fileio import sha256_file
+from edgeseq.core.errors import DataError
+from edgeseq.core.fileio import sha256_file
 from edgeseq.runtimes import RuntimeName
 
 MODELS = REPO / "models"

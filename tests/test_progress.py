@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from edgeseq import progress as progress_module
-from edgeseq.progress import NullProgress, PlainProgress, RichProgress, as_progress, for_cli
+from edgeseq.core import progress as progress_module
+from edgeseq.core.progress import NullProgress, PlainProgress, RichProgress, as_progress, for_cli
 
 from conftest import REPO, run_cli
 

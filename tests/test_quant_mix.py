@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from edgeseq.errors import ExportError
+from edgeseq.core.errors import ExportError
 from edgeseq.export.selective import Mix, Precision, layer_pattern
-from edgeseq.layout import manifest_path
+from edgeseq.core.layout import manifest_path
 
 # op output tensor names as the converter writes them for the seed LSTM (model scope lstm_1, layers lstm_1,
 # lstm_2, dense, probabilities), read from a converted file
@@ -82,7 +82,7 @@ def _climb(monkeypatch, tmp_path, quant: str, meets_when) -> tuple[list[str], ob
     ranks dense above lstm_1 every time, and an attempt meets the budget when `meets_when(spec)`."""
     from edgeseq.export import climb as climbing, search
     from edgeseq.export.exporter import ExportResult, ExportSpec
-    from edgeseq.progress import NullProgress
+    from edgeseq.core.progress import NullProgress
     from edgeseq.recipes import Graph, recipe
 
     float_file = tmp_path / "float.tflite"

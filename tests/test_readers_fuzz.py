@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from edgeseq.artifacts import read_facts, tflite_facts
-from edgeseq.keras_archive import check_keras_archive
-from edgeseq.errors import EdgeseqError
-from edgeseq.manifest import Manifest, read_manifest, verify_against_manifest
-from edgeseq.layout import manifest_path
+from edgeseq.core.keras_archive import check_keras_archive
+from edgeseq.core.errors import EdgeseqError
+from edgeseq.core.manifest import Manifest, read_manifest, verify_against_manifest
+from edgeseq.core.layout import manifest_path
 
 from conftest import REPO
 

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from edgeseq import layout
-from edgeseq.errors import EdgeseqError, IntegrityError
+from edgeseq.core import layout
+from edgeseq.core.errors import EdgeseqError, IntegrityError
 from edgeseq.parity import reference as ref
 from edgeseq.parity.reference import (
     DRIFT, FLOAT_KIND, GIVEN_KIND, GOLDEN_KIND, KERAS_KIND, QUANT_DEBUG, VALIDATE, WHOLE_SEQUENCE_KIND, is_float,
     resolve_reference)
 from edgeseq.recipes import QUANTIZED, Tolerance, tolerance_of
-from edgeseq.manifest import Manifest, read_manifest
+from edgeseq.core.manifest import Manifest, read_manifest
 
 from conftest import REPO, invoke_cli
 

@@ -15,7 +15,7 @@ import pytest
 from conftest import REPO
 from edgeseq import report
 from edgeseq.bench import BenchResult
-from edgeseq.errors import EdgeseqError
+from edgeseq.core.errors import EdgeseqError
 from edgeseq.export.exporter import ExportResult
 from edgeseq.models import ARCHITECTURES, Arch
 from edgeseq.parity import ParityReport

@@ -55,7 +55,7 @@ def test_file_alone_validates_against_its_golden_outputs(runtime_python, tmp_pat
     TensorFlow."""
     import shutil
 
-    from edgeseq import layout
+    from edgeseq.core import layout
 
     for source in (REPO / "models" / "lstm" / "lstm-int8.tflite", REPO / "models" / "rnn" / "rnn-dynamic.onnx"):
         device = tmp_path / source.stem

@@ -29,7 +29,7 @@ def step_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A step model of an untrained SimpleRNN(4) -> Dense(10, softmax), with a dynamic time axis."""
     from edgeseq import recipes
     from edgeseq.export import step
-    from edgeseq.tfsupport import import_tensorflow
+    from edgeseq.core.tfsupport import import_tensorflow
 
     tf = import_tensorflow()
     model = tf.keras.Sequential([tf.keras.Input((28, 28)), tf.keras.layers.SimpleRNN(4),

@@ -10,8 +10,8 @@ import pytest
 
 from conftest import REPO, run_cli
 from edgeseq.export.search import REJECTED, REMEDIES
-from edgeseq.fileio import sha256_file
-from edgeseq.layout import manifest_path
+from edgeseq.core.fileio import sha256_file
+from edgeseq.core.layout import manifest_path
 
 pytestmark = pytest.mark.slow  # converts and judges several attempts (about a minute)
 

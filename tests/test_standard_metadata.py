@@ -22,8 +22,8 @@ from edgeseq.artifacts import read_facts
 from edgeseq.export.standard_metadata import (LABELS_FILE, describe, describe_file, has_tflite_metadata,
                                               read_tflite, strip_tflite, tflite_writer, write)
 from edgeseq.export.tflite_metadata import ZIP_DATE
-from edgeseq.fileio import sha256_file
-from edgeseq.manifest import read_manifest
+from edgeseq.core.fileio import sha256_file
+from edgeseq.core.manifest import read_manifest
 
 from conftest import REPO, run_cli
 

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from conftest import run_cli
-from edgeseq import layout, runtimes
-from edgeseq.errors import ModelError
-from edgeseq.fileio import sha256_file
-from edgeseq.manifest import read_manifest
+from edgeseq import runtimes
+from edgeseq.core import layout
+from edgeseq.core.errors import ModelError
+from edgeseq.core.fileio import sha256_file
+from edgeseq.core.manifest import read_manifest
 from edgeseq.runtimes import RuntimeName
 from edgeseq.step_contract import CONTRACT
 from edgeseq.artifacts import is_step_file

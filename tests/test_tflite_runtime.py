@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, built_once, venv_with
-from edgeseq.errors import ModelError
-from edgeseq.manifest import read_manifest
+from edgeseq.core.errors import ModelError
+from edgeseq.core.manifest import read_manifest
 from edgeseq.runtimes.litert_runtime import _cannot_run
 
 MODELS = REPO / "models"
@@ -141,7 +141,7 @@ def test_a_committed_file_alone_validates_on_its_golden_outputs(tflite_runtime_p
     """The device case: one file, its manifest and its golden sidecar, in an empty folder."""
     import shutil
 
-    from edgeseq import layout
+    from edgeseq.core import layout
 
     source = MODELS / "lstm" / "lstm-fp32.tflite"
     for path in (source, *layout.sidecars(source)):

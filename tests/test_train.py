@@ -4,7 +4,7 @@ import numpy as np
 
 from edgeseq import models
 from edgeseq.models import Arch
-from edgeseq.tfsupport import load_keras_model
+from edgeseq.core.tfsupport import load_keras_model
 from edgeseq.train import TrainConfig, train
 
 from conftest import run_cli

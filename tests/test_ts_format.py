@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from edgeseq import ts_format
-from edgeseq.errors import DataError
-from edgeseq.fileio import sha256_file
+from edgeseq.core.errors import DataError
+from edgeseq.core.fileio import sha256_file
 from edgeseq.ts_format import SHIPPED, read_ts, shipped_ts
 
 needs_library = pytest.mark.skipif(ts_format.importlib.util.find_spec("sktime") is None,

@@ -64,8 +64,8 @@ def one_line_error(done, *expect: str) -> str:
 
 @pytest.mark.parametrize("name", PATH_NAMES + ["x" * 101, 3, None])
 def test_a_name_from_a_file_is_never_a_path(name):
-    from edgeseq.errors import IntegrityError
-    from edgeseq.layout import FileKey, child, plain_name
+    from edgeseq.core.errors import IntegrityError
+    from edgeseq.core.layout import FileKey, child, plain_name
 
     with pytest.raises(IntegrityError) as err:
         plain_name(name, "architecture", Path("m/rnn-int8.tflite.json"))
@@ -81,14 +81,14 @@ def test_a_name_from_a_file_is_never_a_path(name):
 
 @pytest.mark.parametrize("name", ["rnn", "lstm-64x2-tanh", "rnn.golden.npz", "drift-tflite-int8.png", "a b"])
 def test_plain_names_pass(name):
-    from edgeseq.layout import child, plain_name
+    from edgeseq.core.layout import child, plain_name
 
     assert plain_name(name, "x") == name
     assert child(Path("out"), name, "x") == Path("out") / name
 
 
 def test_a_file_named_against_the_rule_has_no_key(tmp_path):
-    from edgeseq.layout import parse
+    from edgeseq.core.layout import parse
 
     assert parse(tmp_path / "..-fp32.tflite") is None
     assert parse(tmp_path / "rnn-int8.tflite").model == "rnn"
@@ -97,8 +97,8 @@ def test_a_file_named_against_the_rule_has_no_key(tmp_path):
 def test_golden_and_model_folders_stay_in_their_folder():
     """layout.golden_path (export's search puts a sidecar beside the kept file from its manifest's architecture)
     and arch_dir/model_path/exported_path (train, export) refuse a path for a name."""
-    from edgeseq import layout
-    from edgeseq.errors import IntegrityError
+    from edgeseq.core import layout
+    from edgeseq.core.errors import IntegrityError
 
     for build in (lambda: layout.golden_path(Path("out"), "../x"),
                   lambda: layout.arch_dir(Path("out"), "/etc"),
@@ -220,7 +220,7 @@ def test_device_results_row_names_are_names(tmp_path):
 def test_report_figures_are_written_only_inside_out(tmp_path, monkeypatch):
     """The last guard: whatever a figure is named, the report writes it as a name inside --out."""
     from edgeseq import report
-    from edgeseq.errors import IntegrityError
+    from edgeseq.core.errors import IntegrityError
 
     monkeypatch.setattr(report, "figures", lambda *a, **k: {"../escaped.png": b"png"})
     with pytest.raises(IntegrityError, match="figure name"):
@@ -536,7 +536,7 @@ def test_integrity_check_is_one_function():
 
 
 def test_the_report_debugs_only_the_file_validate_judged(tmp_path):
-    from edgeseq.errors import IntegrityError
+    from edgeseq.core.errors import IntegrityError
     from edgeseq.report.quant import same_file
 
     file = copy(tmp_path, "rnn-int8.tflite")
@@ -633,8 +633,8 @@ def test_step_state_names_are_names(tmp_path, command):
 
 
 def test_the_trace_worker_writes_state_files_only_in_its_folder(tmp_path):
-    from edgeseq.errors import IntegrityError
-    from edgeseq.layout import child
+    from edgeseq.core.errors import IntegrityError
+    from edgeseq.core.layout import child
 
     with pytest.raises(IntegrityError):
         child(tmp_path, "state-../../h1.npy", "state name")
@@ -643,7 +643,7 @@ def test_the_trace_worker_writes_state_files_only_in_its_folder(tmp_path):
 def test_a_sweep_record_names_only_its_own_files(tmp_path):
     """A finished task record read back from --out (an earlier run's) names the files bench measures: they must
     be in the variant's folder."""
-    from edgeseq.errors import IntegrityError
+    from edgeseq.core.errors import IntegrityError
     from edgeseq.sweep import runner
 
     variant = tmp_path / "variants" / "rnn"
@@ -659,7 +659,7 @@ def test_a_sweep_record_names_only_its_own_files(tmp_path):
 def test_a_remote_device_row_is_checked_when_it_comes_home(field, value):
     """bench --host: the rows a device sends back are figures read from outside, checked as a bench.json is."""
     from edgeseq.bench.remote import SshTarget, _homecoming
-    from edgeseq.errors import EdgeseqError
+    from edgeseq.core.errors import EdgeseqError
 
     rows = json.loads((RESULTS / "bench.json").read_text())
     row = next(r for r in rows if r["status"] == "ok") | {field: value}

@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from edgeseq import layout, models, recipes
+from edgeseq import models, recipes
+from edgeseq.core import layout
 from edgeseq.models import Activation, Arch, Cell, Variant
-from edgeseq.manifest import read_manifest
+from edgeseq.core.manifest import read_manifest
 
 from conftest import run_cli
 

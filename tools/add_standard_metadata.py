@@ -26,8 +26,8 @@ from pathlib import Path
 from edgeseq import __version__
 from edgeseq.artifacts import collect_files
 from edgeseq.export.standard_metadata import write
-from edgeseq.fileio import sha256_file, staged, write_json_atomic
-from edgeseq.manifest import commit_with_manifest, read_manifest
+from edgeseq.core.fileio import sha256_file, staged, write_json_atomic
+from edgeseq.core.manifest import commit_with_manifest, read_manifest
 
 
 def add(path: Path) -> str:

@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from edgeseq import layout
+from edgeseq.core import layout
 
 
 def _lines(path: Path) -> dict[str, str]:

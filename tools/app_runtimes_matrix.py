@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edgeseq import layout
+from edgeseq.core import layout
 from edgeseq.artifacts import collect_files
 from edgeseq.report.document import MARKDOWN   # the report's markdown table: cells escaped the same way
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeseq import golden, layout
+from edgeseq import golden
+from edgeseq.core import layout
 from edgeseq.export import tensor_order
 from edgeseq.step_contract import StepContract
 

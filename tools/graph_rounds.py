@@ -21,7 +21,7 @@ from pathlib import Path
 
 from edgeseq.bench import BenchResult
 from edgeseq.bench.graph_choice import choose
-from edgeseq.fileio import read_json
+from edgeseq.core.fileio import read_json
 
 
 def read_round(path: Path) -> list[BenchResult]:

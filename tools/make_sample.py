@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeseq import data
-from edgeseq.fileio import atomic_path, sha256_file, write_json_atomic
+from edgeseq.core.fileio import atomic_path, sha256_file, write_json_atomic
 
 PER_CLASS = {"train": 600, "test": 100}
 SEED = 0

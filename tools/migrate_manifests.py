@@ -1,4 +1,4 @@
-"""Rewrite the manifests under the given folders in the current schema (edgeseq.manifest.SCHEMA_VERSION): each is
+"""Rewrite the manifests under the given folders in the current schema (edgeseq.core.manifest.SCHEMA_VERSION): each is
 read as edgeseq reads it (an older schema upgraded in memory) and written back atomically. The files they describe
 are not touched: their bytes, sizes and sha256 stay what the manifests say.
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from edgeseq.fileio import write_json_atomic
-from edgeseq.layout import MANIFEST_SUFFIX, manifest_path
-from edgeseq.manifest import SCHEMA_VERSION, read_manifest
+from edgeseq.core.fileio import write_json_atomic
+from edgeseq.core.layout import MANIFEST_SUFFIX, manifest_path
+from edgeseq.core.manifest import SCHEMA_VERSION, read_manifest
 
 
 def migrate(folder: Path) -> int:

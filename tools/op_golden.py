@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from edgeseq.artifacts import read_facts  # noqa: E402
-from edgeseq.environment import library_versions  # noqa: E402
+from edgeseq.core.environment import library_versions  # noqa: E402
 
 GOLDEN = REPO / "tests" / "golden" / "ops.json"
 

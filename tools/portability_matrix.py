@@ -19,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeseq import data, layout
+from edgeseq import data
+from edgeseq.core import layout
 from edgeseq.artifacts import collect_files
-from edgeseq.manifest import read_manifest
+from edgeseq.core.manifest import read_manifest
 from edgeseq.portability import TABLE_COLUMNS, cells_of, loads
 from edgeseq.report.portability import STATUS_TEXT, column_of_row
 from edgeseq.report.document import MARKDOWN   # the report's markdown table: cells escaped the same way

@@ -15,7 +15,7 @@ import json
 import shutil
 from pathlib import Path
 
-from edgeseq import layout
+from edgeseq.core import layout
 
 RESULT_FILES = ("train.json", "export.json", "validate.json", "bench.json", "run.json")
 

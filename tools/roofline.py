@@ -38,9 +38,9 @@ from typing import Any, Callable  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from edgeseq import environment  # noqa: E402
+from edgeseq.core import environment  # noqa: E402
 from edgeseq.bench import bound  # noqa: E402
-from edgeseq.manifest import read_manifest  # noqa: E402
+from edgeseq.core.manifest import read_manifest  # noqa: E402
 
 
 # --- the peak ------------------------------------------------------------------------------------------

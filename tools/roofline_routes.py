@@ -251,7 +251,7 @@ def cmd_build(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     w = keras_weights()
     from edgeseq import data  # noqa: PLC0415
-    from edgeseq.tfsupport import import_tensorflow  # noqa: PLC0415
+    from edgeseq.core.tfsupport import import_tensorflow  # noqa: PLC0415
 
     tf = import_tensorflow()
     import keras  # noqa: PLC0415
@@ -305,7 +305,7 @@ def cmd_fused(out: Path) -> None:
     from edgeseq.export import fused_lstm  # noqa: PLC0415
     from edgeseq.export.tflite_settings import configure  # noqa: PLC0415
     from edgeseq.recipes import OpsSet, TFLiteSettings  # noqa: PLC0415
-    from edgeseq.tfsupport import import_tensorflow  # noqa: PLC0415
+    from edgeseq.core.tfsupport import import_tensorflow  # noqa: PLC0415
 
     tf = import_tensorflow()
     import keras  # noqa: PLC0415
@@ -344,7 +344,7 @@ def cmd_fused(out: Path) -> None:
 
 
 def roofline_ops(path: Path) -> list[str]:
-    from edgeseq.tflite_schema import tflite_operator_names  # noqa: PLC0415
+    from edgeseq.core.tflite_schema import tflite_operator_names  # noqa: PLC0415
 
     return tflite_operator_names(path.read_bytes())
 
@@ -477,7 +477,7 @@ def cmd_floor(out: Path, rounds: int, json_out: Path | None, min_seconds: float)
     """The recurrent part alone: 54 chained FC(1x128 @ 128x512) + RELU + slice (the h @ U GEMVs of the two
     layers, steps 2..28), fp32 and dynamic-range int8, under XNNPACK: the floor of any batch-1 graph."""
     import tempfile  # noqa: PLC0415
-    from edgeseq.tfsupport import import_tensorflow  # noqa: PLC0415
+    from edgeseq.core.tfsupport import import_tensorflow  # noqa: PLC0415
 
     tf = import_tensorflow()
     w = keras_weights()

@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from edgeseq.errors import EdgeseqError
+from edgeseq.core.errors import EdgeseqError
 from edgeseq.export.standard_metadata import read_tflite
-from edgeseq.fileio import write_text_atomic
-from edgeseq.manifest import read_manifest
+from edgeseq.core.fileio import write_text_atomic
+from edgeseq.core.manifest import read_manifest
 
 
 def _norm(tensor: dict[str, Any]) -> str:

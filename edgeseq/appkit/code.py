@@ -13,7 +13,7 @@ import re
 from importlib import resources
 
 from edgeseq.appkit.spec import STEP, AppSpec, AppTensor
-from edgeseq.errors import ModelError
+from edgeseq.core.errors import ModelError
 
 EXAMPLE_DTYPES = ("float32", "int8", "uint8")     # what the examples feed and read
 

@@ -26,10 +26,10 @@ from edgeseq import golden
 from edgeseq.appkit.spec import STEP, app_spec
 from edgeseq.appkit.vectors import golden_vectors, pick
 from edgeseq.artifacts import read_facts
-from edgeseq.errors import EdgeseqError, IntegrityError, ModelError
-from edgeseq.fileio import atomic_folder, check_new_folder
-from edgeseq.manifest import Manifest, read_manifest, verify_against_manifest
-from edgeseq.layout import named_golden, shown
+from edgeseq.core.errors import EdgeseqError, IntegrityError, ModelError
+from edgeseq.core.fileio import atomic_folder, check_new_folder
+from edgeseq.core.manifest import Manifest, read_manifest, verify_against_manifest
+from edgeseq.core.layout import named_golden, shown
 
 # onnxruntime-web's files the page loads (WASM, one thread, no JSEP/WebGPU)
 ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")

@@ -10,7 +10,7 @@
     DIR/swift/<Name>Model.swift                  iOS: TensorFlowLiteSwift by input index / onnxruntime-objc
     DIR/README.md                                what is where, the tensors, how to run the test
 
-The folder is written whole or not at all (edgeseq.fileio.atomic_folder); DIR must be new or empty."""
+The folder is written whole or not at all (edgeseq.core.fileio.atomic_folder); DIR must be new or empty."""
 
 from __future__ import annotations
 
@@ -27,10 +27,10 @@ from edgeseq.appkit import code, mobile
 from edgeseq.appkit.spec import STEP, AppSpec, app_spec
 from edgeseq.appkit.vectors import Vectors, golden_vectors
 from edgeseq.artifacts import read_facts
-from edgeseq.errors import IntegrityError, ModelError
-from edgeseq.fileio import atomic_folder, check_new_folder
-from edgeseq.manifest import Manifest, read_manifest, verify_against_manifest
-from edgeseq.layout import STEP_KIND, manifest_path, named_golden, shown
+from edgeseq.core.errors import IntegrityError, ModelError
+from edgeseq.core.fileio import atomic_folder, check_new_folder
+from edgeseq.core.manifest import Manifest, read_manifest, verify_against_manifest
+from edgeseq.core.layout import STEP_KIND, manifest_path, named_golden, shown
 
 # the JavaScript packages the examples are tested with (js/package.json pins the same)
 JS_VERSIONS = {"onnxruntime-node": "1.30.0", "onnxruntime-web": "1.30.0", "@litertjs/core": "2.5.3"}

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from edgeseq.artifacts import FileFacts, TensorInfo
-from edgeseq.errors import ModelError
-from edgeseq.layout import shown
+from edgeseq.core.errors import ModelError
+from edgeseq.core.layout import shown
 from edgeseq.step_contract import NEXT, PROBABILITIES, ROW, is_step_facts, plain_name
 
 QUANTIZED_DTYPES = ("int8", "uint8", "int16")

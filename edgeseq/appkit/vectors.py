@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from edgeseq import golden
-from edgeseq.errors import IntegrityError
-from edgeseq.layout import named_golden, shown
+from edgeseq.core.errors import IntegrityError
+from edgeseq.core.layout import named_golden, shown
 
 MARGIN = 0.5
 RULE = ("for every vector: argmax(output) == expected_class; and when check.max_abs_diff is not null,"

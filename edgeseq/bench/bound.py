@@ -30,9 +30,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from edgeseq.fileio import sha256_file
+from edgeseq.core.fileio import sha256_file
 from edgeseq.gemm_peak import PEAK_REPS, PEAK_SIZE, PEAK_WARMUP, THREAD_VARIABLES, blas_name, measure_peak
-from edgeseq.procs import WorkerError, run_worker
+from edgeseq.core.procs import WorkerError, run_worker
 
 __all__ = ["FlopCount", "PEAK_REPS", "PEAK_SIZE", "PEAK_WARMUP", "THREAD_VARIABLES", "blas_name", "bound_fields",
            "count_flops", "keras_config_flops", "measure_peak", "onnx_structure_flops", "peak_environment",

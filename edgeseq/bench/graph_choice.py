@@ -21,12 +21,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from edgeseq import layout
-from edgeseq.errors import DataError, EdgeseqError
-from edgeseq.manifest import Manifest, read_manifest
+from edgeseq.core import layout
+from edgeseq.core.errors import DataError, EdgeseqError
+from edgeseq.core.manifest import Manifest, read_manifest
 from edgeseq.portability import BACKENDS, cells_of
 from edgeseq.recipes import Graph, recipe_for_file
-from edgeseq.rows import from_dict
+from edgeseq.core.rows import from_dict
 
 CHOICE_BATCH = 1
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"     # parity outcomes (edgeseq.parity.compare)

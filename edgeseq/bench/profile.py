@@ -31,9 +31,9 @@ from typing import Any
 
 from edgeseq.bench import runner
 from edgeseq.bench.profile_groups import FUSED, INPUT_PROJECTION, PARTS, RECURRENCE, UNATTRIBUTED
-from edgeseq.errors import DataError, EdgeseqError
-from edgeseq.progress import Progress, ProgressLike, as_progress
-from edgeseq.rows import from_dict
+from edgeseq.core.errors import DataError, EdgeseqError
+from edgeseq.core.progress import Progress, ProgressLike, as_progress
+from edgeseq.core.rows import from_dict
 from edgeseq.runtimes import RuntimeName
 from edgeseq.runtimes.table import RUNTIMES, Profiler
 
@@ -164,7 +164,7 @@ class ProfileResult:
 def read_profile(path: Path) -> list[ProfileResult]:
     """RESULTS/profile.json (or the file itself) as rows; [] when there is none; a malformed one is a one-line
     DataError."""
-    from edgeseq.fileio import read_json  # noqa: PLC0415
+    from edgeseq.core.fileio import read_json  # noqa: PLC0415
 
     path = Path(path)
     path = path / PROFILE_FILE if path.is_dir() else path

@@ -25,14 +25,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
-from edgeseq import __version__, layout
+from edgeseq import __version__
+from edgeseq.core import layout
 from edgeseq.artifacts import collect_files
 from edgeseq.bench.bound import bound_fields
 from edgeseq.bench.graph_choice import with_choices
 from edgeseq.bench.runner import BENCH_SUFFIXES, BenchConfig, BenchResult, count_flops
-from edgeseq.errors import EdgeseqError, RuntimeUnavailable
-from edgeseq.progress import ProgressLike, as_progress
-from edgeseq.rows import out_of_range
+from edgeseq.core.errors import EdgeseqError, RuntimeUnavailable
+from edgeseq.core.progress import ProgressLike, as_progress
+from edgeseq.core.rows import out_of_range
 from edgeseq.runtimes.table import RUNTIME_INSTALL, host_modules
 
 AGENT = Path(__file__).with_name("remote_agent.py")

@@ -18,19 +18,20 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from edgeseq import layout, runtimes
+from edgeseq import runtimes
+from edgeseq.core import layout
 from edgeseq.artifacts import collect_files, is_step_file
 from edgeseq.bench import bound
 from edgeseq.bench.graph_choice import with_choices
 from edgeseq.data import TIMESTEPS, spec_of_manifest
-from edgeseq.environment import device_name, fingerprint, installed
-from edgeseq.errors import EdgeseqError
-from edgeseq.fileio import sha256_file
-from edgeseq.manifest import KERAS_KIND, read_manifest
+from edgeseq.core.environment import device_name, fingerprint, installed
+from edgeseq.core.errors import EdgeseqError
+from edgeseq.core.fileio import sha256_file
+from edgeseq.core.manifest import KERAS_KIND, read_manifest
 from edgeseq.integrity import check as check_integrity, integrity_of
-from edgeseq.procs import WorkerError, run_worker
-from edgeseq.progress import Progress, ProgressLike, as_progress
-from edgeseq.rows import from_dict
+from edgeseq.core.procs import WorkerError, run_worker
+from edgeseq.core.progress import Progress, ProgressLike, as_progress
+from edgeseq.core.rows import from_dict
 from edgeseq.runtimes import RuntimeName
 
 BENCH_SUFFIXES = layout.MODEL_SUFFIXES
@@ -194,7 +195,7 @@ def unavailable(runtime: RuntimeName, tflite_backend: str, progress: Progress) -
 def run_measurement(worker: str, path: Path, runtime: RuntimeName, threads: int,
                     config: Timing, timeout: float, progress: Progress,
                     **request: Any) -> dict[str, Any] | str:
-    """A bench mode's worker module (edgeseq.procs.serve) in a fresh process for one file × runtime × thread
+    """A bench mode's worker module (edgeseq.core.procs.serve) in a fresh process for one file × runtime × thread
     count, OMP_NUM_THREADS set to the count: its answer, or the one-line reason it gave none (logged). The
     request: the file, the runtime, the thread count, the TFLite backend, the timing settings, `request`."""
     measured = run_worker(worker, {"path": str(path), "runtime": runtime.value, "threads": threads,

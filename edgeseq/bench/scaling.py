@@ -32,14 +32,14 @@ from typing import Any
 
 import numpy as np
 
-from edgeseq import layout
+from edgeseq.core import layout
 from edgeseq.bench import runner
 from edgeseq.bench.scaling_fit import (
     TIMESTEPS, ScalingFit, ScalingPoint, ScalingSummary, Speedup, fits_of, speedups_of, summarise_file)
-from edgeseq.errors import DataError, EdgeseqError
-from edgeseq.manifest import read_manifest
-from edgeseq.progress import Progress, ProgressLike, as_progress
-from edgeseq.rows import from_dict
+from edgeseq.core.errors import DataError, EdgeseqError
+from edgeseq.core.manifest import read_manifest
+from edgeseq.core.progress import Progress, ProgressLike, as_progress
+from edgeseq.core.rows import from_dict
 from edgeseq.runtimes import RuntimeName
 from edgeseq.runtimes.table import IN_NODE_ONLY_BENCH, RUNTIMES
 
@@ -127,7 +127,7 @@ class ScalingReport:
 
 def read_scaling(path: Path) -> ScalingReport | None:
     """RESULTS/scaling.json (or the file itself) as a ScalingReport; None when there is none."""
-    from edgeseq.fileio import read_json  # noqa: PLC0415
+    from edgeseq.core.fileio import read_json  # noqa: PLC0415
 
     path = Path(path)
     path = path / SCALING_FILE if path.is_dir() else path

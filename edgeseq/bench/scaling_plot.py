@@ -1,4 +1,4 @@
-"""PNG of `edgeseq bench --scaling` results (matplotlib by edgeseq.plotting, imported only when drawing).
+"""PNG of `edgeseq bench --scaling` results (matplotlib by edgeseq.core.plotting, imported only when drawing).
 
   plot(report)            p50 against sequence length (at the smallest batch), p50 against batch (at each file's
                           own length), both log-log, one line per file × runtime × thread count (a colour per
@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from edgeseq.errors import EdgeseqError
-from edgeseq.plotting import png, pyplot
+from edgeseq.core.errors import EdgeseqError
+from edgeseq.core.plotting import png, pyplot
 from edgeseq.bench.scaling import ScalingReport
 from edgeseq.bench.scaling_fit import SUPER_LINEAR, ScalingSummary
 

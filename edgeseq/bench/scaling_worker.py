@@ -20,7 +20,7 @@ from typing import Any
 def handle(request: dict[str, Any], workdir: Any = None) -> dict[str, Any]:
     from edgeseq.bench.scaling import BATCH_ONE, sequences  # noqa: PLC0415
     from edgeseq.bench.worker import start, time_call  # noqa: PLC0415
-    from edgeseq.errors import first_line  # noqa: PLC0415
+    from edgeseq.core.errors import first_line  # noqa: PLC0415
 
     runtime, digits, _, probe = start(request)
     points = []
@@ -40,6 +40,6 @@ def handle(request: dict[str, Any], workdir: Any = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    from edgeseq.procs import serve  # noqa: PLC0415
+    from edgeseq.core.procs import serve  # noqa: PLC0415
 
     serve(handle)

@@ -117,6 +117,6 @@ def handle(request: dict[str, Any], workdir: Any = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    from edgeseq.procs import serve  # noqa: PLC0415
+    from edgeseq.core.procs import serve  # noqa: PLC0415
 
     serve(handle)

@@ -1,7 +1,7 @@
 """The `edgeseq` command: thin Click wrappers over library functions.
 
 Each command parses its options, calls one library function and renders the result: a table (render.py) or
-JSON with --json on stdout; progress and logs on stderr (edgeseq.progress). Every EdgeseqError becomes one
+JSON with --json on stdout; progress and logs on stderr (edgeseq.core.progress). Every EdgeseqError becomes one
 line on stderr and exit 1, here; a bad option value is a usage error (exit 2). Commands live by stage:
 build.py (train, export, run), check.py (validate, inspect), measure.py (bench, report), quant.py
 (quant-debug), stream.py (drift), sweep.py (sweep), app.py (pack, demo). Options shared by several commands are declared once in
@@ -19,8 +19,8 @@ from typing import Any
 import click
 
 from edgeseq.cli import app, build, check, measure, quant, stream, sweep
-from edgeseq.errors import EdgeseqError, os_error_line, shown
-from edgeseq.quiet import VERBOSE_ENV, quiet_native_logs
+from edgeseq.core.errors import EdgeseqError, os_error_line, shown
+from edgeseq.core.quiet import VERBOSE_ENV, quiet_native_logs
 
 DEBUG_ENV = "EDGESEQ_DEBUG"
 

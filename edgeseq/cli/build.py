@@ -15,7 +15,7 @@ from edgeseq.cli.outputs import out_option
 from edgeseq.cli.own import adopt_into, keras_option, own_model
 from edgeseq.cli.render import Column, Note, attr, echo_table, emit_json, fail, noted, usage_errors
 from edgeseq.export.plan import AUTO, Modes
-from edgeseq.progress import for_cli
+from edgeseq.core.progress import for_cli
 from edgeseq.recipes import Format, Graph
 
 TRAIN_COLUMNS = (
@@ -70,8 +70,8 @@ def train(model_name: str, epochs: int, seed: int, batch_size: int, data_spec: s
     Example: edgeseq train --model lstm-64x2-tanh --epochs 1 --out runs/try
     """
     from edgeseq import data, models  # noqa: PLC0415
-    from edgeseq.fileio import ensure_dir  # noqa: PLC0415
-    from edgeseq.tfsupport import import_keras  # noqa: PLC0415
+    from edgeseq.core.fileio import ensure_dir  # noqa: PLC0415
+    from edgeseq.core.tfsupport import import_keras  # noqa: PLC0415
     from edgeseq.train import TrainConfig, train as train_model  # noqa: PLC0415
 
     dataset = data.load(data_spec).limited(limit_train, limit)     # --out was checked when parsed

@@ -14,7 +14,7 @@ from edgeseq.cli.options import (
     max_loss_pp_option, reference_option, runtime_options)
 from edgeseq.cli.outputs import junit_xml_option
 from edgeseq.cli.render import Column, attr, echo_table, emit_json, fail, outcome
-from edgeseq.progress import for_cli
+from edgeseq.core.progress import for_cli
 
 VALIDATE_COLUMNS = (
     Column("file", attr("path")),
@@ -131,7 +131,7 @@ def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, li
 def _write_junit(path: Path, reports: list[Any], strict: bool, started: Any, seconds: float, dataset: Any) -> None:
     """--junit-xml: the reports as JUnit XML (edgeseq.parity.junit), written atomically."""
     from edgeseq import __version__  # noqa: PLC0415
-    from edgeseq.fileio import write_bytes_atomic  # noqa: PLC0415
+    from edgeseq.core.fileio import write_bytes_atomic  # noqa: PLC0415
     from edgeseq.parity.junit import render  # noqa: PLC0415
 
     properties = {"edgeseq.version": __version__, "data": dataset.name, "data.test_digits": len(dataset.y_test)}

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from edgeseq.data import spec_of_manifest
-from edgeseq.errors import EdgeseqError
+from edgeseq.core.errors import EdgeseqError
 
 
 def echo_data_contract(embedded: dict[str, Any] | None, manifest: Any) -> None:

@@ -17,7 +17,7 @@ from edgeseq.cli.bench_table import bench_columns, echo_choices, peak_line
 from edgeseq.cli.render import Column, attr, echo_table, emit_json, fail
 from edgeseq.cli.profile import run_profile
 from edgeseq.cli.scaling import lengths_option, run_scaling
-from edgeseq.progress import for_cli
+from edgeseq.core.progress import for_cli
 
 def _label(choice: Any) -> str:
     return choice.label if choice else ""
@@ -102,7 +102,7 @@ def bench(ctx: click.Context, scaling: bool, profile: bool, **_: Any) -> None:
 def run_bench(args: BenchArgs) -> None:
     """Measure every file × runtime × threads × batch, write what --csv and --out name, and show it."""
     from edgeseq.bench import BenchConfig, bench as measure, to_csv  # noqa: PLC0415
-    from edgeseq.fileio import write_json_atomic, write_text_atomic  # noqa: PLC0415
+    from edgeseq.core.fileio import write_json_atomic, write_text_atomic  # noqa: PLC0415
     from edgeseq.runtimes import default_runtimes  # noqa: PLC0415
 
     if args.host is None and (args.ssh_config is not None or args.remote_python != "python3"):
@@ -173,7 +173,7 @@ def report(results: Path, device_results: tuple[Path, ...], out: Path | None, ma
 
     Example: edgeseq report runs/full --max-latency-us 200 --max-size-kb 300 --min-accuracy 0.97
     """
-    from edgeseq.fileio import check_output_dir  # noqa: PLC0415
+    from edgeseq.core.fileio import check_output_dir  # noqa: PLC0415
     from edgeseq.report import Budgets, build_report  # noqa: PLC0415
 
     out = check_output_dir(out or results / "report")     # --out itself was checked when parsed

@@ -13,7 +13,7 @@ from typing import Any, Callable, TypeVar
 
 import click
 
-from edgeseq.errors import EdgeseqError
+from edgeseq.core.errors import EdgeseqError
 from edgeseq import models, recipes
 from edgeseq.cli.aliases import deprecated
 from edgeseq.cli.numbers import (  # noqa: F401  (the value types every option uses, re-exported)

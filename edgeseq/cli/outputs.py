@@ -1,7 +1,7 @@
 """The paths a command writes (--out, --plot, --csv), declared once and checked when they are parsed: before
 any work, creating nothing. A wrong suffix or an existing folder where a file goes is a usage error (exit 2);
-a folder that cannot be created or written is an OutputError (exit 1), as edgeseq.fileio says it. The files
-themselves are written with edgeseq.fileio's atomic writers.
+a folder that cannot be created or written is an OutputError (exit 1), as edgeseq.core.fileio says it. The files
+themselves are written with edgeseq.core.fileio's atomic writers.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ Callback = Callable[[click.Context, click.Parameter, Any], Any]
 def output_folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
     """--out: a folder that exists and is writable, or can be created (nothing is created yet)."""
     if value is not None:
-        from edgeseq.fileio import check_output_dir  # noqa: PLC0415
+        from edgeseq.core.fileio import check_output_dir  # noqa: PLC0415
 
         check_output_dir(value)
     return value
@@ -27,7 +27,7 @@ def output_folder(ctx: click.Context, param: click.Parameter, value: Path | None
 def new_folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
     """--out of a command that writes a whole folder (pack, demo): new or empty, and writable."""
     if value is not None:
-        from edgeseq.fileio import check_new_folder  # noqa: PLC0415
+        from edgeseq.core.fileio import check_new_folder  # noqa: PLC0415
 
         check_new_folder(value)
     return value
@@ -41,11 +41,11 @@ def output_file(suffix: str, draws: bool = False) -> Callback:
             return None
         if value.suffix.lower() != suffix:
             raise click.BadParameter(f"{str(value)!r} does not end in {suffix}")
-        from edgeseq.fileio import check_output_file  # noqa: PLC0415
+        from edgeseq.core.fileio import check_output_file  # noqa: PLC0415
 
         check_output_file(value)
         if draws:
-            from edgeseq.plotting import require_matplotlib  # noqa: PLC0415
+            from edgeseq.core.plotting import require_matplotlib  # noqa: PLC0415
 
             require_matplotlib()
         return value

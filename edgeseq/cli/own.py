@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from edgeseq.progress import for_cli
+from edgeseq.core.progress import for_cli
 
 
 HELP = {
@@ -48,7 +48,7 @@ def own_model(ctx: click.Context, keras_path: Path, data_spec: str) -> tuple[Any
 def adopt_into(keras_path: Path | None, own: Any, dataset: Any, out: Path, as_json: bool) -> None:
     """--keras: the user's model measured on the test split and written into OUT's layout (without: nothing)."""
     from edgeseq.own_model import adopt  # noqa: PLC0415
-    from edgeseq.tfsupport import import_keras  # noqa: PLC0415
+    from edgeseq.core.tfsupport import import_keras  # noqa: PLC0415
 
     if own is None or keras_path is None:
         return

@@ -10,7 +10,7 @@ import click
 
 from edgeseq.cli.bench_modes import BenchArgs
 from edgeseq.cli.render import Column, Note, attr, echo_table, emit_json, fail
-from edgeseq.progress import for_cli
+from edgeseq.core.progress import for_cli
 
 
 def _pct(value: float | None) -> str:
@@ -81,8 +81,8 @@ def echo_profiles(rows: list[Any]) -> None:
 def run_profile(args: BenchArgs) -> None:
     """Profile every file × runtime × thread count, write what --out names, and show it."""
     from edgeseq.bench.profile import PROFILE_FILE, ProfileConfig, profile  # noqa: PLC0415
-    from edgeseq.errors import EdgeseqError  # noqa: PLC0415
-    from edgeseq.fileio import write_json_atomic  # noqa: PLC0415
+    from edgeseq.core.errors import EdgeseqError  # noqa: PLC0415
+    from edgeseq.core.fileio import write_json_atomic  # noqa: PLC0415
 
     try:
         config = ProfileConfig(tuple(r.value for r in args.wanted) if args.wanted else None, args.threads,

@@ -10,7 +10,7 @@ import click
 from edgeseq.cli.options import data_option, json_option, limit_option, no_verify_option, reference_option
 from edgeseq.cli.outputs import plot_option
 from edgeseq.cli.render import Column, attr, echo_table, emit_json
-from edgeseq.progress import for_cli
+from edgeseq.core.progress import for_cli
 
 DEFAULT_LIMIT = 200     # = edgeseq.diagnostics.quant_debug.DEFAULT_LIMIT (tests/test_cli_surface.py), not imported:
                         # the CLI loads no diagnostics module at start
@@ -50,7 +50,7 @@ def quant_debug(file: Path, reference: Path | None, data_spec: str, limit: int, 
     """
     from edgeseq import data  # noqa: PLC0415
     from edgeseq.diagnostics.quant_debug import debug_file, plot  # noqa: PLC0415
-    from edgeseq.fileio import write_bytes_atomic  # noqa: PLC0415
+    from edgeseq.core.fileio import write_bytes_atomic  # noqa: PLC0415
 
     dataset = data.load(data_spec)
     with for_cli(as_json) as progress:

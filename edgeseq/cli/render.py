@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import click
 
-from edgeseq.errors import OptionError
+from edgeseq.core.errors import OptionError
 
 CELL_WIDTH = 44           # a cell longer than this wraps onto more lines (paths break after a '/')
 

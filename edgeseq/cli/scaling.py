@@ -12,7 +12,7 @@ import click
 from edgeseq.cli.bench_modes import BenchArgs, mode_help
 from edgeseq.cli.options import INTEGERS, list_option
 from edgeseq.cli.render import Column, Note, echo_table, emit_json, fail
-from edgeseq.progress import for_cli
+from edgeseq.core.progress import for_cli
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,10 +71,10 @@ def _scaling_table(report: Any) -> tuple[tuple[Column, ...], list[dict[str, Any]
 
 def run_scaling(args: BenchArgs) -> None:
     """Measure the grid, write what --plot and --out name (their paths were checked when parsed), and show it."""
-    from edgeseq.errors import EdgeseqError, RuntimeUnavailable  # noqa: PLC0415
-    from edgeseq.fileio import write_bytes_atomic, write_json_atomic  # noqa: PLC0415
+    from edgeseq.core.errors import EdgeseqError, RuntimeUnavailable  # noqa: PLC0415
+    from edgeseq.core.fileio import write_bytes_atomic, write_json_atomic  # noqa: PLC0415
     from edgeseq.bench.scaling import SCALING_FILE, ScalingConfig, scaling  # noqa: PLC0415
-    from edgeseq.plotting import require_matplotlib  # noqa: PLC0415
+    from edgeseq.core.plotting import require_matplotlib  # noqa: PLC0415
 
     try:
         config = ScalingConfig(args.lengths or (), args.batches, args.threads,

@@ -11,7 +11,7 @@ from edgeseq.cli.options import (
     data_option, json_option, limit_option, no_verify_option, reference_option, tflite_backend_option, threads_option)
 from edgeseq.cli.outputs import plot_option
 from edgeseq.cli.render import Column, echo_table, emit_json
-from edgeseq.progress import for_cli
+from edgeseq.core.progress import for_cli
 
 
 def _pct(name: str) -> Any:
@@ -59,7 +59,7 @@ def drift(file: Path, reference: Path | None, data_spec: str, limit: int | None,
 
     Example: edgeseq drift models/lstm/lstm-int8-step.tflite --data mnist --plot lstm-int8-drift.png
     """
-    from edgeseq.fileio import write_bytes_atomic  # noqa: PLC0415
+    from edgeseq.core.fileio import write_bytes_atomic  # noqa: PLC0415
     from edgeseq.diagnostics.drift import drift as measure  # noqa: PLC0415
 
     with for_cli(as_json) as progress:

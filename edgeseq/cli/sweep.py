@@ -60,7 +60,7 @@ def sweep(variants: tuple[str, ...], data_spec: str, epochs: int, seed: int, lim
 
     from edgeseq import recipes  # noqa: PLC0415
     from edgeseq.bench.runner import BenchConfig  # noqa: PLC0415
-    from edgeseq.progress import for_cli  # noqa: PLC0415
+    from edgeseq.core.progress import for_cli  # noqa: PLC0415
     from edgeseq.runtimes import RuntimeName, default_runtimes  # noqa: PLC0415
     from edgeseq.sweep.plan import SweepConfig  # noqa: PLC0415
     from edgeseq.sweep.runner import sweep as run_sweep, with_thresholds  # noqa: PLC0415

@@ -22,8 +22,8 @@ from edgeseq.data.mnist import (
     _find_idx, _load_keras_mnist, _load_sample, assemble_npz, is_mnist_npz, keras_cache_path, parse_idx,
     to_model_input)
 from edgeseq.data.spec import MNIST_SPEC, PADDING_RULE, DataSpec, Normalisation, NormKind, spec_of_manifest
-from edgeseq.errors import DataError
-from edgeseq.fileio import sha256_file
+from edgeseq.core.errors import DataError
+from edgeseq.core.fileio import sha256_file
 
 __all__ = [
     "Dataset", "DataSpec", "Normalisation", "NormKind", "MNIST_SPEC", "PADDING_RULE", "load", "calibration_sample",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edgeseq.data.spec import MNIST_SPEC, DataSpec
-from edgeseq.errors import DataError
+from edgeseq.core.errors import DataError
 
 
 @dataclass(frozen=True)

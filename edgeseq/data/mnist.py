@@ -16,8 +16,8 @@ import numpy as np
 from edgeseq.data.dataset import Dataset
 from edgeseq.data.spec import MNIST_CLASSES as NUM_CLASSES, MNIST_FEATURES as FEATURES, MNIST_SPEC, \
     MNIST_TIMESTEPS as TIMESTEPS
-from edgeseq.errors import DataError
-from edgeseq.fileio import sha256_file
+from edgeseq.core.errors import DataError
+from edgeseq.core.fileio import sha256_file
 
 LABELS = MNIST_SPEC.labels
 NORMALISATION = MNIST_SPEC.normalisation.to_dict(TIMESTEPS, FEATURES)

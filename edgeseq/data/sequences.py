@@ -19,7 +19,7 @@ import numpy as np
 
 from edgeseq.data.dataset import Dataset
 from edgeseq.data.spec import DataSpec, Normalisation, NormKind, standardisation
-from edgeseq.errors import DataError
+from edgeseq.core.errors import DataError
 
 REQUIRED = ("x_train", "y_train", "x_test", "y_test")
 OPTIONAL = ("labels", "lengths_train", "lengths_test")

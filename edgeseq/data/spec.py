@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from edgeseq.errors import DataError
+from edgeseq.core.errors import DataError
 
 MNIST_TIMESTEPS = 28
 MNIST_FEATURES = 28
@@ -156,7 +156,7 @@ MNIST_SPEC = DataSpec(MNIST_TIMESTEPS, MNIST_FEATURES, MNIST_LABELS, Normalisati
 
 
 def spec_of_manifest(manifest: Any) -> DataSpec:
-    """The data contract a manifest records: an `edgeseq.manifest.Manifest`'s data_spec, or a schema 1 JSON
+    """The data contract a manifest records: an `edgeseq.core.manifest.Manifest`'s data_spec, or a schema 1 JSON
     object's (what `Manifest.from_dict` upgrades). Manifests written before edgeseq took other data carry no
     `data_spec`: every one of those was MNIST, and their `normalisation` says pixel / 255 (checked)."""
     if hasattr(manifest, "data_contract"):

@@ -22,10 +22,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from edgeseq.tflite_schema import builtin_code, enum_names, tflite_schema
-from edgeseq.errors import ModelError, RuntimeUnavailable, first_line
+from edgeseq.core.tflite_schema import builtin_code, enum_names, tflite_schema
+from edgeseq.core.errors import ModelError, RuntimeUnavailable, first_line
 from edgeseq.diagnostics.graph import RECURRENT_OPS, Graph, Node
-from edgeseq.quiet import native_stderr_silenced
+from edgeseq.core.quiet import native_stderr_silenced
 
 INT_RANGES = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767), "uint16": (0, 65535)}
 TFLITE_TYPE_NAMES = {3: "uint8", 7: "int16", 9: "int8"}

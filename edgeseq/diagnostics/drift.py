@@ -30,16 +30,16 @@ from typing import Any
 
 import numpy as np
 
-from edgeseq import layout
+from edgeseq.core import layout
 from edgeseq.data import Dataset, spec_of_manifest
 from edgeseq.diagnostics.drift_report import (
     FRACTION, Diff, DriftFile, DriftReport, DriftRow, Growth, growth, rows_to_fraction)
-from edgeseq.errors import DataError, EdgeseqError, ModelError
-from edgeseq.fileio import sha256_file
-from edgeseq.manifest import read_manifest
+from edgeseq.core.errors import DataError, EdgeseqError, ModelError
+from edgeseq.core.fileio import sha256_file
+from edgeseq.core.manifest import read_manifest
 from edgeseq.integrity import check as check_integrity
 from edgeseq.parity.reference import DRIFT, Resolved, is_float, resolve_reference, step_model
-from edgeseq.progress import ProgressLike, as_progress
+from edgeseq.core.progress import ProgressLike, as_progress
 from edgeseq.runtimes import step_runtime_for
 from edgeseq.runtimes.guard import trace_in_child
 from edgeseq.runtimes.step import contract_of

@@ -1,4 +1,4 @@
-"""PNG line plots of `edgeseq drift` results (matplotlib by edgeseq.plotting: only when drawing).
+"""PNG line plots of `edgeseq drift` results (matplotlib by edgeseq.core.plotting: only when drawing).
 
   plot(report)             one file: accuracy vs rows seen (reference and file, a marker at the row where each
                            reaches 90 % of its final accuracy), and below it the drift vs rows (state and
@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from edgeseq.errors import EdgeseqError
+from edgeseq.core.errors import EdgeseqError
 from edgeseq.diagnostics.drift import DriftReport
-from edgeseq.plotting import png, pyplot
+from edgeseq.core.plotting import png, pyplot
 
 FLOOR = 1e-9          # zero drift drawn on a log axis
 DPI = 100

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from edgeseq.errors import EdgeseqError
+from edgeseq.core.errors import EdgeseqError
 
 FRACTION = 0.9          # "rows to 90 % of the final accuracy"
 ZERO = 1e-6             # a max |diff| below this, at every row, is no drift

@@ -19,15 +19,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgeseq import layout
+from edgeseq.core import layout
 from edgeseq.artifacts import read_facts
 from edgeseq.data import Dataset, spec_of_manifest
-from edgeseq.errors import EdgeseqError, IntegrityError, ModelError, shown
-from edgeseq.manifest import read_manifest
+from edgeseq.core.errors import EdgeseqError, IntegrityError, ModelError, shown
+from edgeseq.core.manifest import read_manifest
 from edgeseq.integrity import check as check_integrity
 from edgeseq.parity.reference import EXPORT_FORMATS, QUANT_DEBUG, is_float, resolve_reference
-from edgeseq.plotting import png, pyplot
-from edgeseq.progress import ProgressLike, as_progress
+from edgeseq.core.plotting import png, pyplot
+from edgeseq.core.progress import ProgressLike, as_progress
 from edgeseq.diagnostics import layer_compare as compare
 from edgeseq.diagnostics.layer_compare import QuantDebugRow
 from edgeseq.step_contract import is_step_facts

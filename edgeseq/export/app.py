@@ -64,7 +64,7 @@ def pin_batch(path: Path) -> int:
     """Rewrite the TFLite file at `path` so that no tensor has a dynamic batch: in every subgraph, a leading -1
     of a tensor's shape_signature becomes 1 (its `shape` already says 1: the converter writes 1 for -1). Returns
     how many tensors changed. Patched in place: every other byte stays as it was."""
-    from edgeseq.tflite_schema import tflite_schema  # noqa: PLC0415
+    from edgeseq.core.tflite_schema import tflite_schema  # noqa: PLC0415
 
     schema = tflite_schema()
     data = bytearray(Path(path).read_bytes())

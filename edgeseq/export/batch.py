@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from edgeseq.data import Dataset
-from edgeseq.errors import EdgeseqError
+from edgeseq.core.errors import EdgeseqError
 from edgeseq.export.exporter import WORKER, ExportResult, ExportSpec, export_one, source_model, unavailable_graph
 from edgeseq.export.search import Judge, search
-from edgeseq.fileio import ensure_dir
-from edgeseq.procs import WorkerSession
-from edgeseq.progress import ProgressLike, as_progress
+from edgeseq.core.fileio import ensure_dir
+from edgeseq.core.procs import WorkerSession
+from edgeseq.core.progress import ProgressLike, as_progress
 
 
 def parity_outcome(portability: dict[str, Any] | None) -> tuple[str, str | None]:

@@ -15,7 +15,7 @@ from typing import Any
 from edgeseq.data import Dataset
 from edgeseq.export.exporter import ExportSpec, export_one
 from edgeseq.export.selective import INPUT, OUTPUT, Mix, Precision
-from edgeseq.progress import Progress
+from edgeseq.core.progress import Progress
 from edgeseq.recipes import GRAPHS, Format, OnnxQuantizer, Quant, recipe as recipe_row
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeseq.embedded import KEY
-from edgeseq.errors import ExportError
+from edgeseq.core.errors import ExportError
 
 
 def embed(path: Path, facts: dict[str, Any]) -> None:

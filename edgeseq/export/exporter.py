@@ -15,20 +15,20 @@ from edgeseq import data as data_module
 from edgeseq.artifacts import read_facts
 from edgeseq.data import Dataset, DataSpec, spec_of_manifest
 from edgeseq.embedded import essentials
-from edgeseq.errors import EdgeseqError, ModelError
+from edgeseq.core.errors import EdgeseqError, ModelError
 from edgeseq.export import app, tensor_order
 from edgeseq.export.embed import embed
 from edgeseq.export.record import exported_manifest
 from edgeseq.export.standard_metadata import write as write_standard_metadata
-from edgeseq.fileio import ensure_dir, sha256_file
-from edgeseq.keras_archive import check_keras_archive
-from edgeseq.layout import exported_path, golden_path, model_path
-from edgeseq.manifest import Manifest, commit_with_manifest, read_manifest
+from edgeseq.core.fileio import ensure_dir, sha256_file
+from edgeseq.core.keras_archive import check_keras_archive
+from edgeseq.core.layout import exported_path, golden_path, model_path
+from edgeseq.core.manifest import Manifest, commit_with_manifest, read_manifest
 from edgeseq.models import Arch, Variant, variant
 from edgeseq.portability import measure, portability
-from edgeseq.procs import WorkerError, WorkerSession, run_worker
+from edgeseq.core.procs import WorkerError, WorkerSession, run_worker
 from edgeseq.recipes import GRAPHS, Format, Graph, Recipe
-from edgeseq.rows import from_dict
+from edgeseq.core.rows import from_dict
 from edgeseq.step_contract import StepContract, is_step_facts
 
 WORKER = "edgeseq.export.worker"

@@ -22,8 +22,8 @@ import tempfile
 import uuid
 from typing import Any, Callable
 
-from edgeseq.tflite_schema import builtin_code, enum_names, tflite_operator_names, tflite_schema
-from edgeseq.errors import ExportError, first_line
+from edgeseq.core.tflite_schema import builtin_code, enum_names, tflite_operator_names, tflite_schema
+from edgeseq.core.errors import ExportError, first_line
 from edgeseq.recipes import OpsSet, TFLiteSettings
 
 SIGNATURE_KEY = "serving_default"
@@ -43,7 +43,7 @@ def fused_lstm_tflite(model: Any, settings: TFLiteSettings, calibration: Any = N
     OUTPUT_NAME. Builtin ops only. Raises ExportError (one line) for anything else or on failure.
     """
     from edgeseq.export.tflite_settings import configure  # noqa: PLC0415
-    from edgeseq.tfsupport import import_tensorflow, native_stderr_silenced  # noqa: PLC0415
+    from edgeseq.core.tfsupport import import_tensorflow, native_stderr_silenced  # noqa: PLC0415
 
     tf = import_tensorflow()
     module, activation, lstm_count = _inference_module(tf, model)

@@ -15,11 +15,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from edgeseq.errors import ExportError
+from edgeseq.core.errors import ExportError
 from edgeseq.export.step import RecurrentLayer, parse_layers
 from edgeseq.export.tflite_settings import configure
 from edgeseq.recipes import TFLiteSettings
-from edgeseq.tfsupport import import_tensorflow
+from edgeseq.core.tfsupport import import_tensorflow
 
 SIGNATURE, INPUT_NAME, OUTPUT_NAME = "serving_default", "pixels", "probabilities"
 

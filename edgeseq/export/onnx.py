@@ -14,10 +14,10 @@ from typing import Any, Callable
 import numpy as np
 
 from edgeseq import models
-from edgeseq.errors import ExportError
+from edgeseq.core.errors import ExportError
 from edgeseq.models import Variant
 from edgeseq.recipes import GRAPHS, Graph, OnnxQuantizer, OnnxSettings, Recipe
-from edgeseq.tfsupport import import_tensorflow
+from edgeseq.core.tfsupport import import_tensorflow
 
 OPSET = 17
 INPUT_NAME, OUTPUT_NAME = "pixels", "probabilities"

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgeseq import layout
+from edgeseq.core import layout
 from edgeseq.bench.graph_choice import GraphChoice, recorded
 from edgeseq.bench.runner import BenchResult
-from edgeseq.errors import DataError, EdgeseqError, shown
-from edgeseq.fileio import read_json, sha256_file
+from edgeseq.core.errors import DataError, EdgeseqError, shown
+from edgeseq.core.fileio import read_json, sha256_file
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from edgeseq.errors import EdgeseqError, OptionError
+from edgeseq.core.errors import EdgeseqError, OptionError
 from edgeseq.recipes import Graph
 
 if TYPE_CHECKING:     # the CLI imports this module for its options: the exporter only when specs are made

@@ -1,4 +1,4 @@
-"""The manifest of an exported file (`edgeseq.manifest.Manifest`), built from what export knows before the final
+"""The manifest of an exported file (`edgeseq.core.manifest.Manifest`), built from what export knows before the final
 bytes: the spec, the file's facts, the source model's manifest and the data contract. `exporter._finish` adds what
 depends on the final bytes (size, sha256, embedded facts, standard metadata, golden outputs, portability)."""
 
@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from edgeseq.data import DataSpec
-from edgeseq.environment import library_versions
+from edgeseq.core.environment import library_versions
 from edgeseq.export import app, tensor_order
-from edgeseq.fileio import sha256_file
-from edgeseq.layout import exported_path
-from edgeseq.manifest import EXPORTED_KIND, STEP_KIND, Manifest, read_manifest
+from edgeseq.core.fileio import sha256_file
+from edgeseq.core.layout import exported_path
+from edgeseq.core.manifest import EXPORTED_KIND, STEP_KIND, Manifest, read_manifest
 from edgeseq.step_contract import StepContract
 
 STATEFUL_NOTE = ("reset variable tensors before every inference (Interpreter.reset_all_variables /"

@@ -33,15 +33,15 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from edgeseq import layout
+from edgeseq.core import layout
 from edgeseq.data import Dataset
-from edgeseq.errors import EdgeseqError
+from edgeseq.core.errors import EdgeseqError
 from edgeseq.export.exporter import ExportResult, ExportSpec, export_one
 from edgeseq.export.climb import Climb, Guide, holder, kept_layers, layer_table, mixes_apply
-from edgeseq.fileio import sha256_file, write_bytes_atomic
-from edgeseq.manifest import commit_with_manifest, read_manifest
+from edgeseq.core.fileio import sha256_file, write_bytes_atomic
+from edgeseq.core.manifest import commit_with_manifest, read_manifest
 from edgeseq.parity.compare import compare, judge
-from edgeseq.progress import Progress
+from edgeseq.core.progress import Progress
 from edgeseq.recipes import Format, Tolerance
 from edgeseq.runtimes import RuntimeName, runtimes_for
 from edgeseq.runtimes.guard import Evaluator

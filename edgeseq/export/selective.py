@@ -29,7 +29,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from edgeseq.errors import ExportError
+from edgeseq.core.errors import ExportError
 
 QUANTIZER = "ai-edge-quantizer"
 

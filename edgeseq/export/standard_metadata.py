@@ -30,9 +30,9 @@ from typing import Any
 
 from edgeseq.data import DataSpec, spec_of_manifest
 from edgeseq.data.spec import NormKind
-from edgeseq.errors import ExportError
+from edgeseq.core.errors import ExportError
 from edgeseq.export import onnx_metadata, tflite_metadata
-from edgeseq.manifest import Manifest
+from edgeseq.core.manifest import Manifest
 
 AUTHOR = "edgeseq"
 LICENCE = ("Apache-2.0 (edgeseq's licence, for the file as produced); the data the model was trained on may carry"

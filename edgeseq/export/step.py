@@ -17,10 +17,10 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from edgeseq.errors import ExportError
+from edgeseq.core.errors import ExportError
 from edgeseq.recipes import Format, Recipe
 from edgeseq.step_contract import PROBABILITIES, ROW, StepContract, contract_for
-from edgeseq.tfsupport import import_tensorflow
+from edgeseq.core.tfsupport import import_tensorflow
 
 SIGNATURE = "serving_default"
 CALIBRATION_DIGITS = 200     # x 28 timesteps of (row, state) pairs

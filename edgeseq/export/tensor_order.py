@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from edgeseq.errors import ExportError
+from edgeseq.core.errors import ExportError
 from edgeseq.step_contract import PROBABILITIES, StepContract, plain_name
 
 PIXELS = "pixels"

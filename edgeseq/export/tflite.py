@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 
 from edgeseq import models
-from edgeseq.errors import ExportError
+from edgeseq.core.errors import ExportError
 from edgeseq.models import Variant
 from edgeseq.export.tflite_settings import configure
 from edgeseq.recipes import GRAPHS, Graph, Recipe
-from edgeseq.tfsupport import import_tensorflow
+from edgeseq.core.tfsupport import import_tensorflow
 
 SIGNATURE = "serving_default"
 

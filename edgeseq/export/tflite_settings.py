@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from edgeseq.errors import ExportError
+from edgeseq.core.errors import ExportError
 from edgeseq.recipes import OpsSet, TFLiteSettings
 
 

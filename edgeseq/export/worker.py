@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from edgeseq.export import tensor_order
-from edgeseq.procs import serve
+from edgeseq.core.procs import serve
 from edgeseq.recipes import Format
 
 
@@ -83,7 +83,7 @@ def handle(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
     from edgeseq.models import variant  # noqa: PLC0415
     from edgeseq.own_model import inspect_keras  # noqa: PLC0415
     from edgeseq.recipes import Graph, recipe  # noqa: PLC0415
-    from edgeseq.tfsupport import load_keras_model  # noqa: PLC0415
+    from edgeseq.core.tfsupport import load_keras_model  # noqa: PLC0415
 
     tempfile.tempdir = str(workdir)  # scratch (SavedModels) stays in the export's work folder
     _fresh_names()

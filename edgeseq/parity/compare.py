@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from edgeseq.recipes import Tolerance
-from edgeseq.rows import from_dict
+from edgeseq.core.rows import from_dict
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from edgeseq.errors import shown
+from edgeseq.core.errors import shown
 from edgeseq.parity.compare import ParityReport
 
 SUITE_NAME = "edgeseq validate"

@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgeseq import layout
+from edgeseq.core import layout
 from edgeseq.artifacts import read_facts
-from edgeseq.environment import installed
-from edgeseq.errors import EdgeseqError, ModelError
-from edgeseq.fileio import sha256_file
-from edgeseq.manifest import read_manifest
+from edgeseq.core.environment import installed
+from edgeseq.core.errors import EdgeseqError, ModelError
+from edgeseq.core.fileio import sha256_file
+from edgeseq.core.manifest import read_manifest
 from edgeseq.step_contract import is_step_facts
 
 FLOAT_RECIPE = "fp32"

@@ -10,16 +10,17 @@ from typing import Any
 
 import numpy as np
 
-from edgeseq import golden, layout, runtimes
+from edgeseq import golden, runtimes
+from edgeseq.core import layout
 from edgeseq.artifacts import collect_files, is_step_file
 from edgeseq.data import Dataset, spec_of_manifest
-from edgeseq.errors import EdgeseqError, shown
-from edgeseq.fileio import sha256_file
-from edgeseq.manifest import Manifest, read_manifest
+from edgeseq.core.errors import EdgeseqError, shown
+from edgeseq.core.fileio import sha256_file
+from edgeseq.core.manifest import Manifest, read_manifest
 from edgeseq.integrity import check as check_integrity
 from edgeseq.parity.compare import FAIL, PASS, ParityReport, compare, judge
 from edgeseq.parity.reference import GOLDEN_KIND, VALIDATE, resolve_reference
-from edgeseq.progress import ProgressLike, as_progress
+from edgeseq.core.progress import ProgressLike, as_progress
 from edgeseq.recipes import tolerance_of
 from edgeseq.runtimes import RuntimeName
 from edgeseq.runtimes.guard import Evaluator

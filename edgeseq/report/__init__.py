@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgeseq.layout import child
-from edgeseq.fileio import ensure_dir, write_bytes_atomic, write_json_atomic, write_text_atomic
+from edgeseq.core.layout import child
+from edgeseq.core.fileio import ensure_dir, write_bytes_atomic, write_json_atomic, write_text_atomic
 from edgeseq.report.conclusion import Conclusion, conclude
 from edgeseq.report.devices import DeviceReport, device_reports, read_device_results
 from edgeseq.report.document import document, to_html, to_markdown

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from edgeseq.bench.runner import BenchResult
-from edgeseq.errors import DataError, EdgeseqError
-from edgeseq.layout import shown
+from edgeseq.core.errors import DataError, EdgeseqError
+from edgeseq.core.layout import shown
 from edgeseq.report.inputs import Inputs, read_row
 from edgeseq.report.join import FileRow, file_rows
 from edgeseq.report.verdict import ArchVerdict, Budgets, verdicts
-from edgeseq.fileio import read_json
+from edgeseq.core.fileio import read_json
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,11 @@ from typing import Any
 
 from edgeseq.bench.graph_choice import GraphChoice
 from edgeseq.bench.runner import BenchResult
-from edgeseq.errors import DataError, EdgeseqError
+from edgeseq.core.errors import DataError, EdgeseqError
 from edgeseq.export.exporter import ExportResult
-from edgeseq.fileio import read_json
-from edgeseq.rows import out_of_range
-from edgeseq.layout import plain_name
+from edgeseq.core.fileio import read_json
+from edgeseq.core.rows import out_of_range
+from edgeseq.core.layout import plain_name
 from edgeseq.parity.compare import ParityReport
 from edgeseq.train import TrainResult
 

@@ -1,7 +1,7 @@
 """One row per file × runtime: what export, validate and bench said about each exported file (and each Keras
 baseline), joined into a `FileRow`.
 
-Rows are joined on the file's sha256 where they carry one, else on its `edgeseq.layout.FileKey` built from the
+Rows are joined on the file's sha256 where they carry one, else on its `edgeseq.core.layout.FileKey` built from the
 row's own model, format and recipe fields. File names are never parsed here: two rows about files with the
 same name but different bytes (different sha256) are two files.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from edgeseq import layout
+from edgeseq.core import layout
 from edgeseq.bench.runner import BenchResult
 from edgeseq.export.exporter import ExportResult
 from edgeseq.parity.compare import ParityReport

@@ -1,6 +1,6 @@
 """The report's three figures, drawn from plain figures (no JSON here) and returned as PNG bytes.
 
-matplotlib is set up by edgeseq.plotting when a function draws, so importing this module is free.
+matplotlib is set up by edgeseq.core.plotting when a function draws, so importing this module is free.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from edgeseq.plotting import png, pyplot
+from edgeseq.core.plotting import png, pyplot
 from edgeseq.runtimes.table import RUNTIMES
 
 MODEL_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b")

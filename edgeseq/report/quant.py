@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgeseq.errors import EdgeseqError, IntegrityError
-from edgeseq.layout import shown
+from edgeseq.core.errors import EdgeseqError, IntegrityError
+from edgeseq.core.layout import shown
 from edgeseq.parity.compare import FAIL, ParityReport
 from edgeseq.parity.reference import is_float
 
@@ -34,7 +34,7 @@ def wanted(rows: tuple[ParityReport, ...]) -> list[ParityReport]:
 
 def same_file(path: Path, sha256: str | None) -> None:
     """The file at `path` is the one a results row was about (its sha256), or a one-line IntegrityError."""
-    from edgeseq.fileio import sha256_file  # noqa: PLC0415
+    from edgeseq.core.fileio import sha256_file  # noqa: PLC0415
 
     try:
         actual = sha256_file(path)
@@ -47,7 +47,7 @@ def same_file(path: Path, sha256: str | None) -> None:
 def quant_figures(rows: tuple[ParityReport, ...]) -> tuple[dict[str, tuple[bytes, str]], list[str]]:
     """PNG and caption by file name, and a note for each file that could not be debugged."""
     from edgeseq.diagnostics.quant_debug import debug_file, plot  # noqa: PLC0415
-    from edgeseq.manifest import read_manifest  # noqa: PLC0415
+    from edgeseq.core.manifest import read_manifest  # noqa: PLC0415
     from edgeseq.golden import samples_for_file  # noqa: PLC0415
 
     figures: dict[str, tuple[bytes, str]] = {}

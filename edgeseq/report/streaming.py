@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from edgeseq.errors import DataError, EdgeseqError
-from edgeseq.fileio import read_json
-from edgeseq.layout import plain_name
+from edgeseq.core.errors import DataError, EdgeseqError
+from edgeseq.core.fileio import read_json
+from edgeseq.core.layout import plain_name
 from edgeseq.report.bound import bound_cell, ratio_cell
 from edgeseq.report.join import FileRow
 from edgeseq.report.units import pp, us

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from edgeseq.errors import EdgeseqError
+from edgeseq.core.errors import EdgeseqError
 from edgeseq.report.join import FileRow
 from edgeseq.report.units import KB, kb, pct, us
 

@@ -19,8 +19,8 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from edgeseq.artifacts import is_step_file
-from edgeseq.errors import RuntimeUnavailable
-from edgeseq.layout import EXPORT_SUFFIXES
+from edgeseq.core.errors import RuntimeUnavailable
+from edgeseq.core.layout import EXPORT_SUFFIXES
 from edgeseq.runtimes.table import (  # noqa: F401  (the table's names, for the runtime side's callers)
     RUNTIMES, Library, RuntimeName, RuntimeRow, TFLiteBackend, portable_libraries, step_runtime_for)
 

@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 
 from edgeseq import runtimes
-from edgeseq.errors import ModelError
-from edgeseq.layout import child
-from edgeseq.procs import WorkerError, run_worker, serve
+from edgeseq.core.errors import ModelError
+from edgeseq.core.layout import child
+from edgeseq.core.procs import WorkerError, run_worker, serve
 from edgeseq.runtimes import RuntimeName, state_hygiene
 
 CHILD_TIMEOUT_S = 3600

@@ -8,8 +8,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from edgeseq.errors import ModelError, first_line
-from edgeseq.tfsupport import import_tensorflow, load_keras_model
+from edgeseq.core.errors import ModelError, first_line
+from edgeseq.core.tfsupport import import_tensorflow, load_keras_model
 
 
 class KerasRuntime:

@@ -18,8 +18,8 @@ from typing import Any, Callable
 import numpy as np
 
 from edgeseq.artifacts import TensorInfo, read_facts
-from edgeseq.errors import ModelError, RuntimeUnavailable, first_line
-from edgeseq.quiet import native_stderr_silenced
+from edgeseq.core.errors import ModelError, RuntimeUnavailable, first_line
+from edgeseq.core.quiet import native_stderr_silenced
 from edgeseq.runtimes.table import RUNTIMES, RuntimeName
 
 LABEL = RUNTIMES[RuntimeName.LITERT_COMPILED].libraries[0].label       # "LiteRT CompiledModel"

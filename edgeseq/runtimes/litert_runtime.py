@@ -19,9 +19,9 @@ from typing import Any, Callable
 import numpy as np
 
 from edgeseq.artifacts import read_facts
-from edgeseq.errors import ModelError, RuntimeUnavailable, first_line
+from edgeseq.core.errors import ModelError, RuntimeUnavailable, first_line
 from edgeseq.runtimes.table import LITERT_LIBRARIES, TFLiteBackend, library
-from edgeseq.quiet import native_stderr_silenced
+from edgeseq.core.quiet import native_stderr_silenced
 
 # tflite-runtime's load errors that name their cause: (pattern, what it means for the user)
 LOAD_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -48,7 +48,7 @@ def _interpreter_class(backend: TFLiteBackend, device_only: bool = False) -> tup
                 from tflite_runtime import interpreter as mod  # noqa: PLC0415
                 label = f"tflite-runtime {metadata.version('tflite-runtime')}"
             else:
-                from edgeseq.tfsupport import import_tensorflow  # noqa: PLC0415
+                from edgeseq.core.tfsupport import import_tensorflow  # noqa: PLC0415
                 mod = import_tensorflow().lite
                 label = f"tf.lite {mod.__dict__.get('__version__', '') or metadata.version('tensorflow-cpu')}"
             return mod.Interpreter, label, getattr(mod, "OpResolverType", None)

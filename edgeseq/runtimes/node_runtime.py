@@ -21,8 +21,8 @@ from typing import Any, Callable
 import numpy as np
 
 from edgeseq.artifacts import is_step_file, read_facts
-from edgeseq.errors import ModelError, RuntimeUnavailable
-from edgeseq.procs import run_child, signal_name
+from edgeseq.core.errors import ModelError, RuntimeUnavailable
+from edgeseq.core.procs import run_child, signal_name
 from edgeseq.runtimes.node_env import BRIDGE, js_dir, missing
 from edgeseq.runtimes.table import RUNTIMES, RuntimeName
 

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from edgeseq.errors import ModelError, RuntimeUnavailable, first_line
+from edgeseq.core.errors import ModelError, RuntimeUnavailable, first_line
 from edgeseq.runtimes.table import RUNTIMES, RuntimeName
 
 

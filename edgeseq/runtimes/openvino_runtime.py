@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from edgeseq.errors import ModelError, RuntimeUnavailable, first_line
+from edgeseq.core.errors import ModelError, RuntimeUnavailable, first_line
 from edgeseq.runtimes.table import RUNTIMES, RuntimeName
 
 INSTALL_HINT = RUNTIMES[RuntimeName.OPENVINO].install_hint

@@ -15,9 +15,9 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from edgeseq.artifacts import FileFacts, read_facts
-from edgeseq.errors import EdgeseqError, ModelError
-from edgeseq.manifest import read_manifest
-from edgeseq.layout import STEP_KIND
+from edgeseq.core.errors import EdgeseqError, ModelError
+from edgeseq.core.manifest import read_manifest
+from edgeseq.core.layout import STEP_KIND
 from edgeseq.step_contract import (
     CELL_STATES, PROBABILITIES, ROW, StateTensor, StepContract, is_step_facts, plain_name)
 

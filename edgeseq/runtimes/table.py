@@ -18,7 +18,7 @@ Adding a runtime takes:
      with its Library (label, module, install hint, and `names`, how its backend strings begin, if it is a
      column of the portability table), its Profiler (what its figures are, or why there are none), and its
      plot marker if it should not share the others' one.
-A new format, or a library whose version manifests should record (edgeseq.environment.TRACKED_DISTRIBUTIONS) and
+A new format, or a library whose version manifests should record (edgeseq.core.environment.TRACKED_DISTRIBUTIONS) and
 the report's device table show (edgeseq.report.document.RUNTIME_LIBRARIES), is outside this table.
 tests/test_runtime_table.py checks that each of the modules above derives its facts from here.
 
@@ -31,7 +31,7 @@ import enum
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgeseq.environment import installed
+from edgeseq.core.environment import installed
 from edgeseq.runtimes.node_env import JS_INSTALL, missing as node_missing
 
 

@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
-from edgeseq.errors import EdgeseqError, RuntimeUnavailable, os_error_line, shown
+from edgeseq.core.errors import EdgeseqError, RuntimeUnavailable, os_error_line, shown
 
 Task = dict[str, Any]
 RAY_HINT = "pip install 'edgeseq[sweep]'"

@@ -13,8 +13,8 @@ from typing import Any
 
 from edgeseq import __version__
 from edgeseq.bench.runner import BenchConfig
-from edgeseq.errors import EdgeseqError
-from edgeseq.fileio import read_json
+from edgeseq.core.errors import EdgeseqError
+from edgeseq.core.fileio import read_json
 
 TASK_RECORD = "sweep-task.json"        # OUT/variants/<name>/: the task's record (train, export, validate rows)
 BENCH_RECORD = "sweep-bench.json"      # OUT/variants/<name>/: its benchmark rows, measured alone

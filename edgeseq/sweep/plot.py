@@ -3,7 +3,7 @@ files ringed, and the Pareto frontier drawn and labelled (only its points: a gri
 
 from __future__ import annotations
 
-from edgeseq.plotting import png, pyplot
+from edgeseq.core.plotting import png, pyplot
 from edgeseq.sweep.frontier import Point
 
 CELL_COLOURS = {"rnn": "tab:blue", "gru": "tab:green", "lstm": "tab:red"}

@@ -10,9 +10,9 @@ from typing import Any
 
 from edgeseq import data, models
 from edgeseq.bench.runner import bench
-from edgeseq.errors import EdgeseqError, IntegrityError, shown
-from edgeseq.fileio import check_output_dir, ensure_dir, write_bytes_atomic, write_json_atomic, write_text_atomic
-from edgeseq.progress import ProgressLike, as_progress
+from edgeseq.core.errors import EdgeseqError, IntegrityError, shown
+from edgeseq.core.fileio import check_output_dir, ensure_dir, write_bytes_atomic, write_json_atomic, write_text_atomic
+from edgeseq.core.progress import ProgressLike, as_progress
 from edgeseq.sweep.engines import engine_for
 from edgeseq.sweep.frontier import Point, fastest_at_or_above, pareto, points
 from edgeseq.sweep.plot import frontier_figure

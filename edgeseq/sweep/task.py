@@ -20,8 +20,8 @@ def build_variant(task: dict[str, Any]) -> dict[str, Any]:
     os.environ.setdefault("TF_NUM_INTRAOP_THREADS", THREADS_PER_TASK)
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", THREADS_PER_TASK)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from edgeseq.errors import EdgeseqError  # noqa: PLC0415
-    from edgeseq.fileio import ensure_dir, write_json_atomic  # noqa: PLC0415
+    from edgeseq.core.errors import EdgeseqError  # noqa: PLC0415
+    from edgeseq.core.fileio import ensure_dir, write_json_atomic  # noqa: PLC0415
 
     spec = VariantTask(**{**task, "recipes": tuple(task["recipes"])})
     record: dict[str, Any] = {"key": spec.key, "variant": spec.variant, "task": spec.to_dict(),

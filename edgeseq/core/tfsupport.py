@@ -7,8 +7,8 @@ import os
 import sys
 from typing import Any
 
-from edgeseq.errors import RuntimeUnavailable, first_line
-from edgeseq.quiet import VERBOSE_ENV, native_stderr_silenced, quiet_native_logs
+from edgeseq.core.errors import RuntimeUnavailable, first_line
+from edgeseq.core.quiet import VERBOSE_ENV, native_stderr_silenced, quiet_native_logs
 
 __all__ = ["VERBOSE_ENV", "import_keras", "import_tensorflow", "load_keras_model", "native_stderr_silenced",
            "quiet_native_logs"]
@@ -47,8 +47,8 @@ def load_keras_model(path: os.PathLike) -> Any:
     """Load a .keras file in safe mode; a corrupt or foreign file is a one-line ModelError."""
     from pathlib import Path  # noqa: PLC0415
 
-    from edgeseq.keras_archive import check_keras_archive  # noqa: PLC0415
-    from edgeseq.errors import ModelError  # noqa: PLC0415
+    from edgeseq.core.keras_archive import check_keras_archive  # noqa: PLC0415
+    from edgeseq.core.errors import ModelError  # noqa: PLC0415
 
     path = Path(path)
     check_keras_archive(path)  # a truncated or corrupt archive is a precise error, before Keras sees it

@@ -15,7 +15,7 @@ import functools
 import io
 from typing import Any
 
-from edgeseq.errors import RuntimeUnavailable
+from edgeseq.core.errors import RuntimeUnavailable
 
 INSTALL_HINT = "pip install 'edgeseq[report]'"
 DPI = 120                                  # the report's figures; drift and quant-debug draw at 100

@@ -14,7 +14,7 @@ import typing
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from edgeseq.errors import DataError
+from edgeseq.core.errors import DataError
 
 T = TypeVar("T")
 

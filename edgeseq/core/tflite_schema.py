@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from edgeseq.errors import ModelError, RuntimeUnavailable
+from edgeseq.core.errors import ModelError, RuntimeUnavailable
 
 TFLITE_INSTALL_HINT = "pip install 'tflite>=2.18,<3'"
 TFLITE_ITEM_BYTES = {0: 4, 1: 2, 2: 4, 3: 1, 4: 8, 6: 1, 7: 2, 9: 1, 10: 8}

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from edgeseq.data.spec import DataSpec, spec_of_manifest
-from edgeseq.errors import DataError, IntegrityError
-from edgeseq.fileio import commit, json_bytes, read_json, sha256_file, staged, write_bytes
-from edgeseq.layout import manifest_path, plain_name, shown
+from edgeseq.core.errors import DataError, IntegrityError
+from edgeseq.core.fileio import commit, json_bytes, read_json, sha256_file, staged, write_bytes
+from edgeseq.core.layout import manifest_path, plain_name, shown
 
 SCHEMA_VERSION = 2
 KERAS_KIND, EXPORTED_KIND, STEP_KIND = "keras-model", "exported-model", "step-model"
@@ -280,7 +280,7 @@ def iter_sections(manifest: Manifest) -> Iterator[tuple[str, dict[str, Any]]]:
 def commit_with_manifest(tmp: Path, target: Path, manifest: Manifest | dict[str, Any]) -> None:
     """Move the complete file `tmp` onto `target` together with its manifest: the manifest is written in
     full first, then both are renamed in one step, so neither is ever left describing the other's past. A dict
-    is checked as a manifest first (edgeseq.manifest.written: the one write path)."""
+    is checked as a manifest first (edgeseq.core.manifest.written: the one write path)."""
     record = written(manifest, f"the manifest of {shown(target)}")
     with staged(manifest_path(target)) as manifest_tmp:
         write_bytes(manifest_tmp, json_bytes(record), target)

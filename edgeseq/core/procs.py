@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from edgeseq.quiet import VERBOSE_ENV
+from edgeseq.core.quiet import VERBOSE_ENV
 
 REQUEST, RESPONSE = "request.json", "response.json"
 
@@ -233,7 +233,7 @@ def serve(handle: Callable[[dict[str, Any], Path], dict[str, Any]], describe: Ca
     the response, exit 0. An exception becomes an error response ({error_type, message}); `describe` turns
     it into the one-line message (default: its first line)."""
     no_core_dumps()
-    from edgeseq.quiet import quiet_native_logs  # noqa: PLC0415
+    from edgeseq.core.quiet import quiet_native_logs  # noqa: PLC0415
 
     quiet_native_logs()
     if sys.argv[1:] == ["--session"]:               # WorkerSession: one request path per line, until stdin ends
@@ -247,7 +247,7 @@ def serve(handle: Callable[[dict[str, Any], Path], dict[str, Any]], describe: Ca
 
 def _answer(request_path: Path, handle: Callable[[dict[str, Any], Path], dict[str, Any]],
             describe: Callable[[BaseException], str] | None) -> None:
-    from edgeseq.errors import first_line  # noqa: PLC0415
+    from edgeseq.core.errors import first_line  # noqa: PLC0415
 
     workdir = request_path.parent
     try:

@@ -7,7 +7,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from edgeseq.errors import ModelError
+from edgeseq.core.errors import ModelError
 
 KERAS_ARCHIVE_MEMBERS = ("config.json", "model.weights.h5")
 

@@ -1,5 +1,5 @@
 """Atomic writes, hashes and JSON reading: nothing edgeseq writes is ever left half-written (a manifest with its file:
-edgeseq.manifest.commit_with_manifest)."""
+edgeseq.core.manifest.commit_with_manifest)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import threading
 from pathlib import Path
 from typing import Any, Iterator
 
-from edgeseq.errors import EdgeseqError, OutputError
-from edgeseq.layout import shown
+from edgeseq.core.errors import EdgeseqError, OutputError
+from edgeseq.core.layout import shown
 
 
 

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from edgeseq.errors import IntegrityError, shown
+from edgeseq.core.errors import IntegrityError, shown
 
 MANIFEST_SUFFIX = ".json"
 HISTORY_NAME = "history.json"
