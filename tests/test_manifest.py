@@ -102,3 +102,24 @@ def test_a_kind_the_tensors_deny_is_refused(tmp_path, verify):
     debug = invoke_cli("quant-debug", path, *verify)
     assert debug.returncode == 1 and "its tensors say a whole-sequence file" in debug.stderr
     assert "Traceback" not in debug.stderr
+
+
+def test_every_field_is_in_exactly_one_section():
+    from dataclasses import fields
+
+    from edgeseq.core.manifest import SECTIONS
+
+    named = [key for keys in SECTIONS.values() for key in keys]
+    assert sorted(named) == sorted(f.name for f in fields(Manifest)) and len(named) == len(set(named))
+
+
+def test_a_manifest_built_field_by_field_is_checked_when_written(tmp_path):
+    """Export builds its Manifest field by field: the write path checks it as the read path will."""
+    from edgeseq.core.manifest import commit_with_manifest
+
+    partial, target = tmp_path / "partial.tflite", tmp_path / "rnn-int8.tflite"
+    partial.write_bytes(b"bytes")
+    built = read_manifest(MODELS / "rnn" / "rnn-int8.tflite").replace(sha256=None)
+    with pytest.raises(IntegrityError, match="missing sha256"):
+        commit_with_manifest(partial, target, built)
+    assert not target.exists() and not manifest_path(target).exists()

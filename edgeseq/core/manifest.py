@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from edgeseq.data.spec import DataSpec, spec_of_manifest
 from edgeseq.core.errors import DataError, IntegrityError
@@ -262,19 +262,10 @@ def read_manifest(artifact: Path) -> Manifest | None:
 
 
 def written(manifest: Manifest | dict[str, Any], where: str = "manifest") -> dict[str, Any]:
-    """The JSON object to write for `manifest` (a dict is checked as a manifest first): the one write path."""
-    record = manifest if isinstance(manifest, Manifest) else Manifest.from_dict(
-        dict(manifest) | {"schema_version": SCHEMA_VERSION}, where)
-    return record.to_dict()
-
-
-def iter_sections(manifest: Manifest) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(section, its fields that are set), in order: what `inspect` shows."""
-    record = manifest.to_dict()
-    for name, keys in SECTIONS.items():
-        section = {key: record[key] for key in keys if key in record}
-        if section:
-            yield name, section
+    """The JSON object to write for `manifest`, checked as `read_manifest` will check it (a Manifest built field by
+    field, as export builds one, included): the one write path."""
+    record = manifest.to_dict() if isinstance(manifest, Manifest) else dict(manifest)
+    return Manifest.from_dict(record | {"schema_version": SCHEMA_VERSION}, where).to_dict()
 
 
 def commit_with_manifest(tmp: Path, target: Path, manifest: Manifest | dict[str, Any]) -> None:
