@@ -90,21 +90,7 @@ def run_worker(module: str, request: dict[str, Any], timeout: float, workdir: Pa
                              dict(os.environ, **(env or {})))
         except subprocess.TimeoutExpired:
             return WorkerError("timeout", f"timed out after {timeout:g} s", timeout_s=timeout)
-        if os.environ.get(VERBOSE_ENV) == "1":
-            sys.stderr.write(done.stderr)
-        tail = next((ln.strip() for ln in reversed(done.stderr.splitlines()) if ln.strip()), None)
-        if done.returncode < 0:
-            name = signal_name(done.returncode)
-            return WorkerError("crashed", f"crashed ({name})", signal=name, returncode=done.returncode,
-                               stderr_tail=tail)
-        response = _read_response(folder / RESPONSE)
-        if response is None:
-            return WorkerError("exited", f"exited with status {done.returncode} without an answer"
-                               + (f": {tail[:200]}" if tail else ""), returncode=done.returncode, stderr_tail=tail)
-        if response.get("ok"):
-            return response.get("result") or {}
-        return WorkerError("error", str(response.get("message") or "failed"), error_type=response.get("error_type"),
-                           returncode=done.returncode)
+        return _outcome(folder, done.returncode, _last_line(done.stderr))
     finally:
         if own:
             shutil.rmtree(folder, ignore_errors=True)
@@ -167,15 +153,11 @@ class WorkerSession:
         (folder / RESPONSE).unlink(missing_ok=True)
         offset = self.log.stat().st_size if self.log.exists() else 0
         try:
-            child = self._child()
             try:
-                child.stdin.write(f"{folder / REQUEST}\n")
-                child.stdin.flush()
+                child = self._send(folder / REQUEST)
             except OSError:                         # it died between requests: one more start
                 self.child = None
-                child = self._child()
-                child.stdin.write(f"{folder / REQUEST}\n")
-                child.stdin.flush()
+                child = self._send(folder / REQUEST)
             deadline = time.monotonic() + timeout
             while not (folder / RESPONSE).exists():
                 if child.poll() is not None or time.monotonic() > deadline:
@@ -187,36 +169,54 @@ class WorkerSession:
                 self.child.wait()
                 self.child = None
             raise
-        response = _read_response(folder / RESPONSE)
         tail = self._tail(offset)
-        if response is not None:
-            if response.get("ok"):
-                return response.get("result") or {}
-            return WorkerError("error", str(response.get("message") or "failed"), error_type=response.get("error_type"))
-        if child.poll() is None:                    # no answer in time: the child is ended, the next starts anew
+        if not (folder / RESPONSE).exists() and child.poll() is None:   # no answer in time: the next starts anew
             child.kill()
             child.wait()
             self.child = None
             return WorkerError("timeout", f"timed out after {timeout:g} s", timeout_s=timeout)
-        self.child = None
-        if child.returncode < 0:
-            name = signal_name(child.returncode)
-            return WorkerError("crashed", f"crashed ({name})", signal=name, returncode=child.returncode,
-                               stderr_tail=tail)
-        return WorkerError("exited", f"exited with status {child.returncode} without an answer"
-                           + (f": {tail[:200]}" if tail else ""), returncode=child.returncode, stderr_tail=tail)
+        if child.poll() is not None:
+            self.child = None
+        return _outcome(folder, child.returncode, tail)      # returncode: None while it serves on
+
+    def _send(self, request: Path) -> subprocess.Popen[str]:
+        """The request's path to the child (started if there is none), on its stdin."""
+        child = self._child()
+        child.stdin.write(f"{request}\n")
+        child.stdin.flush()
+        return child
 
     def _tail(self, offset: int) -> str | None:
-        """The last non-empty line the child wrote since `offset` (shown whole with --verbose)."""
+        """The last non-empty line the child wrote since `offset`."""
         try:
             with open(self.log, encoding="utf-8", errors="replace") as log:
                 log.seek(offset)
-                text = log.read()
+                return _last_line(log.read())
         except OSError:
             return None
-        if os.environ.get(VERBOSE_ENV) == "1":
-            sys.stderr.write(text)
-        return next((ln.strip() for ln in reversed(text.splitlines()) if ln.strip()), None)
+
+
+def _last_line(stderr: str) -> str | None:
+    """A child's last non-empty line of stderr (all of it shown with --verbose): a WorkerError's stderr_tail."""
+    if os.environ.get(VERBOSE_ENV) == "1":
+        sys.stderr.write(stderr)
+    return next((ln.strip() for ln in reversed(stderr.splitlines()) if ln.strip()), None)
+
+
+def _outcome(folder: Path, returncode: int | None, tail: str | None) -> dict[str, Any] | WorkerError:
+    """What a child that has answered or ended gives: its result, or the WorkerError saying why not (killed by a
+    signal, ended without an answer, or the error it reported). `returncode` is None for a child still serving."""
+    if returncode is not None and returncode < 0:
+        name = signal_name(returncode)
+        return WorkerError("crashed", f"crashed ({name})", signal=name, returncode=returncode, stderr_tail=tail)
+    response = _read_response(folder / RESPONSE)
+    if response is None:
+        return WorkerError("exited", f"exited with status {returncode} without an answer"
+                           + (f": {tail[:200]}" if tail else ""), returncode=returncode, stderr_tail=tail)
+    if response.get("ok"):
+        return response.get("result") or {}
+    return WorkerError("error", str(response.get("message") or "failed"), error_type=response.get("error_type"),
+                       returncode=returncode)
 
 
 def _read_response(path: Path) -> dict[str, Any] | None:
