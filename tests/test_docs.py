@@ -72,5 +72,5 @@ def test_the_manual_builds_strictly(tmp_path):
                           capture_output=True, text=True, check=False, cwd=tmp_path, timeout=600)
     assert done.returncode == 0, done.stderr[-4000:]
     assert "WARNING" not in done.stderr, done.stderr[-4000:]
-    for page in ("index.html", "cli.html", "guides/ci.html", "reference/manifest.html", "report/report.html"):
+    for page in ("index.html", "cli.html", "guide-ci.html", "ref-manifest.html", "report/report.html"):
         assert (site / page).is_file(), page

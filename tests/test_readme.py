@@ -19,7 +19,7 @@ DOCS = REPO / "docs"
 # the pages written by hand: not the measured results (docs/results, docs/report), not docs/cli.md (generated)
 MANUAL = sorted(p for p in DOCS.rglob("*.md")
                 if p.relative_to(DOCS).parts[0] not in ("results", "report") and p != DOCS / "cli.md")
-CI_GUIDE = DOCS / "guides" / "ci.md"
+CI_GUIDE = DOCS / "guide-ci.md"
 TEXTS = {"README.md": README, **{str(p.relative_to(REPO)): p.read_text(encoding="utf-8") for p in MANUAL}}
 BASH_BLOCKS = [block for text in TEXTS.values()
                for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S)]
@@ -52,7 +52,7 @@ def test_the_manual_is_there():
 
 
 def test_every_command_is_documented():
-    reference = "\n".join(TEXTS[name] for name in TEXTS if name.startswith("docs/reference/"))
+    reference = "\n".join(TEXTS[name] for name in TEXTS if name.startswith("docs/ref-"))
     for name in cli.commands:
         assert f"edgeseq {name}" in README, name        # the tour, one line each
         assert f"edgeseq {name}" in reference, name     # and what it does in detail
@@ -75,7 +75,7 @@ def test_the_readme_links_resolve():
             assert anchor in slugs, link
 
 
-# --- docs/guides/ci.md, "Parity in your CI": the GitHub Actions and GitLab CI jobs ------------------------
+# --- docs/guide-ci.md, "Parity in your CI": the GitHub Actions and GitLab CI jobs ------------------------
 
 
 def ci_jobs() -> tuple[dict, dict]:

@@ -158,7 +158,7 @@ def render() -> str:
              (f"Every option of every command, as the code declares it ({code('tools/cli_reference.py')}"
               " writes this page from the Click commands; a test fails when it is not current). Every command"
               f" takes {helps} and prints the same, with an example. What the commands do in detail: the"
-              " [reference pages](reference/commands.md)."),
+              " [reference pages](ref-commands.md)."),
              "", "| command | what it does |", "|---|---|"]
     for name, command in commands.items():
         summary = prose(command.get_short_help_str(limit=200))

@@ -72,7 +72,7 @@ def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, li
     recommended by the report) when the interval straddles it. The table shows the interval; --json adds the discordant counts and the exact
     McNemar p-value.
 
-    Example: edgeseq validate models/lstm --data ../mnist --json
+    Example: edgeseq validate models/lstm --data mnist --json
 
     In CI: edgeseq validate models --strict --junit-xml parity.xml
     """

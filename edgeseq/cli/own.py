@@ -12,7 +12,7 @@ from edgeseq.core.progress import for_cli
 
 
 HELP = {
-    "export": "Export your own Keras classifier instead (SimpleRNN, GRU or LSTM layers, Dropout, Dense; see docs/guides/own-data.md"
+    "export": "Export your own Keras classifier instead (SimpleRNN, GRU or LSTM layers, Dropout, Dense; see docs/guide-own-data.md"
               " for Normalization, Masking, Bidirectional, Conv1D): checked against --data, copied to"
               " OUT/<stem>/<stem>.keras with its manifest, its files named after the file's stem.",
     "run": "Your own Keras classifier instead of the two seeds: not trained, checked against --data and measured,"
