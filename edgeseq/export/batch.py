@@ -3,7 +3,6 @@ with a loss budget, through the accuracy-aware recipe search (edgeseq.export.sea
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -11,10 +10,9 @@ from typing import Any
 
 from edgeseq.data import Dataset
 from edgeseq.core.errors import EdgeseqError
-from edgeseq.export.exporter import WORKER, ExportResult, ExportSpec, export_one, source_model, unavailable_graph
+from edgeseq.export.exporter import ExportResult, ExportSpec, export_one, source_model, unavailable_graph
 from edgeseq.export.search import Judge, search
 from edgeseq.core.fileio import ensure_dir
-from edgeseq.core.procs import WorkerSession
 from edgeseq.core.progress import ProgressLike, as_progress
 
 
@@ -53,14 +51,10 @@ def export_all(specs: list[ExportSpec], source_root: Path, out: Path, dataset: D
             raise EdgeseqError("the recipe search needs test digits to judge on (--data)")
         judge_file = Judge(dataset, max_loss_pp)
     results = []
-    # one converter process per model, TensorFlow imported once in it; a crash or hang costs its recipe only
-    sessions: dict[Any, WorkerSession] = {}
-    with progress.stage("export", total=len(specs), unit="recipes") as stage, contextlib.ExitStack() as stack:
+    # each conversion in a fresh worker process: procs.WorkerSession (one process per model) is not used here yet,
+    # as Ctrl-C during a conversion once left a work folder behind with it (tests/test_interrupt.py)
+    with progress.stage("export", total=len(specs), unit="recipes") as stage:
         for spec in specs:
-            if spec.arch not in sessions:
-                for other in sessions.values():
-                    other.close()                      # the model before: its process ends
-                sessions = {spec.arch: stack.enter_context(WorkerSession(WORKER))}
             graph = f"{spec.graph.value} graph" if spec.graph else "no graph"
             stage.begin(f"{spec.arch.value} {spec.recipe.key} ({graph})")
             workdir = Path(tempfile.mkdtemp(prefix=".edgeseq-export-", dir=out))
@@ -70,7 +64,7 @@ def export_all(specs: list[ExportSpec], source_root: Path, out: Path, dataset: D
                     outcome = search(spec, sources[spec.arch], out, dataset, max_loss_pp, search_seconds,
                                      judge_file, progress)
                 else:
-                    outcome = export_one(spec, sources[spec.arch], out, dataset, workdir, sessions[spec.arch])
+                    outcome = export_one(spec, sources[spec.arch], out, dataset, workdir)
             finally:
                 shutil.rmtree(workdir, ignore_errors=True)
             detail = f"{outcome.size_bytes:,} bytes" if outcome.status == "ok" else outcome.reason
