@@ -281,6 +281,7 @@ def adopt(path: Path, dataset: Any, out: Path, model: OwnModel | None = None) ->
     from edgeseq.runtimes import RuntimeName  # noqa: PLC0415
     from edgeseq.runtimes.guard import evaluate  # noqa: PLC0415
     from edgeseq.core.tfsupport import load_keras_model  # noqa: PLC0415
+    from edgeseq.health import assess  # noqa: PLC0415
     from edgeseq.train import TrainResult  # noqa: PLC0415
 
     started = time.perf_counter()
@@ -291,6 +292,7 @@ def adopt(path: Path, dataset: Any, out: Path, model: OwnModel | None = None) ->
     accuracy = float(np.mean(np.argmax(outcome.probabilities, 1) == dataset.y_test))
     picked = outcome.probabilities[np.arange(len(dataset.y_test)), dataset.y_test.astype(int)]
     loss = float(-np.mean(np.log(np.clip(picked, 1e-7, 1.0))))
+    health = assess(model.name, (), accuracy, dataset.y_test, dataset.spec.labels, None, dataset.units).to_dict()
     target = layout.model_path(out, model.name)
     ensure_dir(target.parent)
     with staged(target) as tmp:
@@ -304,6 +306,7 @@ def adopt(path: Path, dataset: Any, out: Path, model: OwnModel | None = None) ->
             "own_model": model.config(),
             "test_accuracy": round(accuracy, 6),
             "test_loss": round(loss, 6),
+            "training_health": health,
             "parameters": parameters,
             "sha256": digest,
             "data": dataset.identity(),
@@ -313,4 +316,4 @@ def adopt(path: Path, dataset: Any, out: Path, model: OwnModel | None = None) ->
             "library_versions": library_versions(),
         })
     return TrainResult(model.name, round(accuracy, 6), round(loss, 6), 0, 0, 0, parameters,
-                       round(time.perf_counter() - started, 3), str(target), digest, dataset.identity())
+                       round(time.perf_counter() - started, 3), str(target), digest, dataset.identity(), health=health)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from edgeseq import models
+from edgeseq.health import Health, assess
 from edgeseq.core import layout
 from edgeseq.data import Dataset
 from edgeseq.core.environment import library_versions
@@ -44,18 +45,18 @@ class TrainConfig:
 @dataclass(frozen=True)
 class EpochRecord:
     epoch: int
-    loss: float
-    accuracy: float
-    val_loss: float
-    val_accuracy: float
+    loss: float | None              # None: not a number (NaN or infinite: the run diverged)
+    accuracy: float | None
+    val_loss: float | None
+    val_accuracy: float | None
     seconds: float
 
 
 @dataclass(frozen=True)
 class TrainResult:
     model: str
-    test_accuracy: float
-    test_loss: float
+    test_accuracy: float | None           # None: not a number (a diverged run)
+    test_loss: float | None
     epochs: int
     batch_size: int
     seed: int
@@ -65,6 +66,7 @@ class TrainResult:
     sha256: str
     data: dict[str, Any]
     history: tuple[EpochRecord, ...] = field(default_factory=tuple)
+    health: dict[str, Any] | None = None     # edgeseq.health.Health.to_dict(): diverged, at chance, stalled
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"history": [asdict(e) for e in self.history]}
@@ -72,6 +74,17 @@ class TrainResult:
     @classmethod
     def from_dict(cls, row: dict[str, Any]) -> "TrainResult":
         return from_dict(cls, row)
+
+    @property
+    def checked_health(self) -> Health | None:
+        """What the training-health checks found (None: results written before edgeseq checked)."""
+        return Health.from_dict(self.health) if self.health else None
+
+
+def _number(value: Any) -> float | None:
+    """A loss or accuracy as JSON can hold it: NaN and infinities (a diverged run's) become None."""
+    value = float(value)
+    return value if np.isfinite(value) else None
 
 
 def _progress_callback(keras: Any, arch: Variant, epochs: int, progress: Progress, stage: Stage) -> Any:
@@ -86,12 +99,12 @@ def _progress_callback(keras: Any, arch: Variant, epochs: int, progress: Progres
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             logs = logs or {}
             seconds = time.perf_counter() - self.started
-            self.records.append(EpochRecord(
-                epoch + 1, float(logs["loss"]), float(logs["accuracy"]), float(logs["val_loss"]),
-                float(logs["val_accuracy"]), round(seconds, 3)))
-            progress.log(f"{arch.value} epoch {epoch + 1}/{epochs}: loss {logs['loss']:.4f}"
-                         f" acc {logs['accuracy']:.4f} val_loss {logs['val_loss']:.4f}"
-                         f" val_acc {logs['val_accuracy']:.4f} ({seconds:.1f} s)")
+            figures = {k: float(logs.get(k, float("nan"))) for k in ("loss", "accuracy", "val_loss", "val_accuracy")}
+            self.records.append(EpochRecord(epoch + 1, **{k: _number(v) for k, v in figures.items()},
+                                            seconds=round(seconds, 3)))
+            progress.log(f"{arch.value} epoch {epoch + 1}/{epochs}: loss {figures['loss']:.4f}"
+                         f" acc {figures['accuracy']:.4f} val_loss {figures['val_loss']:.4f}"
+                         f" val_acc {figures['val_accuracy']:.4f} ({seconds:.1f} s)")
 
     cb = EpochProgress()
     cb.records = []
@@ -114,25 +127,39 @@ def train(config: TrainConfig, dataset: Dataset, out: Path,
     started = time.perf_counter()
     with progress.stage(f"train {config.arch.value}", total=config.epochs * steps, unit="steps") as stage:
         callback = _progress_callback(keras, config.arch, config.epochs, progress, stage)
+        # TerminateOnNaN: a loss that became NaN stops the fit (its epoch is recorded as NaN, below)
         model.fit(dataset.x_train, dataset.y_train, epochs=config.epochs, batch_size=config.batch_size,
-                  validation_data=(dataset.x_test, dataset.y_test), verbose=0, callbacks=[callback])
+                  validation_data=(dataset.x_test, dataset.y_test), verbose=0,
+                  callbacks=[callback, keras.callbacks.TerminateOnNaN()])
     seconds = time.perf_counter() - started
     history = tuple(callback.records)
+    if len(history) < config.epochs:    # stopped by TerminateOnNaN inside an epoch: that epoch's loss is NaN
+        history += (EpochRecord(len(history) + 1, None, None, None, None, 0.0),)
+        progress.log(f"{config.arch.value}: the training loss became NaN in epoch {len(history)}: training stopped")
+    if history[-1].val_loss is not None:
+        test_accuracy, test_loss = history[-1].val_accuracy, history[-1].val_loss
+    else:
+        test_loss, test_accuracy = model.evaluate(dataset.x_test, dataset.y_test, verbose=0,
+                                                  batch_size=config.batch_size)
+    health = assess(config.arch.value, history, _number(test_accuracy), dataset.y_test, dataset.spec.labels,
+                    config.arch, dataset.units)
+    progress.log(f"training health: {health.summary(config.arch.value)}")
     write_json_atomic(layout.history_path(target), [asdict(e) for e in history])
     with staged(target) as tmp:
         # weights only, no optimizer state (a third of the size): the file is a deployable reference
         models.rebuild_with_weights(model).save(tmp)
         result = TrainResult(
-            model=config.arch.value, test_accuracy=history[-1].val_accuracy, test_loss=history[-1].val_loss,
+            model=config.arch.value, test_accuracy=_number(test_accuracy), test_loss=_number(test_loss),
             epochs=config.epochs, batch_size=config.batch_size, seed=config.seed,
             parameters=int(model.count_params()), seconds=round(seconds, 3), path=str(target),
-            sha256=sha256_file(tmp), data=dataset.identity(), history=history)
+            sha256=sha256_file(tmp), data=dataset.identity(), history=history, health=health.to_dict())
         commit_with_manifest(tmp, target, {  # the model and its manifest move into place together
             "kind": "keras-model",
             "architecture": config.arch.value,
             "description": config.arch.description_for(dataset.spec),
             "variant": config.arch.config(),
-            **{k: v for k, v in result.to_dict().items() if k not in ("path", "model", "history")},
+            **{k: v for k, v in result.to_dict().items() if k not in ("path", "model", "history", "health")},
+            "training_health": health.to_dict(),
             "size_bytes": tmp.stat().st_size,
             "optimizer": "adam (defaults); the file holds the weights without the optimizer state",
             "loss": "sparse_categorical_crossentropy",

@@ -52,7 +52,7 @@ def test_a_schema_1_manifest_is_upgraded_in_memory():
 
 
 @pytest.mark.parametrize(("changes", "message"), [
-    ({"schema_version": 99}, "schema_version 99; this edgeseq reads 1 to 2"),
+    ({"schema_version": 99}, "schema_version 99; this edgeseq reads 1 to 3"),
     ({"schema_version": "2"}, "schema_version '2'"),
     ({"kind": "model"}, "kind 'model' is not one of"),
     ({"sha256": None}, "missing sha256 (every exported-model manifest has them)"),

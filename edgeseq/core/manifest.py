@@ -29,7 +29,7 @@ from edgeseq.core.errors import DataError, IntegrityError
 from edgeseq.core.fileio import commit, json_bytes, read_json, sha256_file, staged, write_bytes
 from edgeseq.core.layout import manifest_path, plain_name, shown
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3         # 3: training_health (schema 2 reads as it is)
 KERAS_KIND, EXPORTED_KIND, STEP_KIND = "keras-model", "exported-model", "step-model"
 KINDS = (KERAS_KIND, EXPORTED_KIND, STEP_KIND)
 _V1_RENAMED = {"zero_digit_output": "zero_input_output"}
@@ -70,6 +70,7 @@ class Manifest:
     data: dict | None = None
     optimizer: str | None = None
     loss: str | None = None
+    training_health: dict | None = None      # edgeseq.health.Health: diverged, at chance, stalled (or healthy)
     # the exported graph and its tensors
     format: str | None = None
     recipe: str | None = None
@@ -212,7 +213,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
                                "variant", "own_model", "source", "library_versions"),
     "data contract": ("data_spec",),
     "training": ("test_accuracy", "test_loss", "epochs", "batch_size", "seed", "parameters", "seconds", "data",
-                 "optimizer", "loss"),
+                 "optimizer", "loss", "training_health"),
     "graph and tensors": ("format", "recipe", "recipe_description", "graph", "batch", "ops", "recurrent_op",
                           "signature", "inputs", "outputs", "tensor_order", "stateful", "usage_note",
                           "output_meaning"),

@@ -144,11 +144,11 @@ def drift(path: Path, reference: Path | None = None, dataset: Dataset | str = "s
     if manifest is not None:
         spec_of_manifest(manifest).require(dataset.spec, f"{mine.path.name} cannot be fed {dataset.name}")
     if limit is not None and limit <= 0:
-        raise DataError(f"--limit must be a positive number of digits, not {limit}")
+        raise DataError(f"--limit must be a positive number of test sequences, not {limit}")
     digits, labels = dataset.x_test[:limit], np.asarray(dataset.y_test[:limit])
     if len(digits) == 0:
-        raise DataError("no test digits to compare on")
-    progress.log(f"data: {dataset.name}, {len(digits)} test digits")
+        raise DataError(f"no test {dataset.units} to compare on")
+    progress.log(f"data: {dataset.name}, {len(digits)} test {dataset.units}")
     same = mine.path.resolve() == theirs.path.resolve()
     runtimes = {"file": step_runtime_for(mine.path).value, "reference": step_runtime_for(theirs.path).value}
     names = [s.name for s in contract.states]

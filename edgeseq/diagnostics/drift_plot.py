@@ -145,7 +145,7 @@ def drift_figures(files: Sequence[Path], dataset: Any = "sample", limit: int | N
             continue
         done.append(report)
         figures[f"drift-{Path(report.file.path).stem}.png"] = (
-            plot(report), (f"{report.file.name} against {report.reference.name}, {report.digits} test digits"
+            plot(report), (f"{report.file.name} against {report.reference.name}, {report.digits} test sequences"
                            f" ({report.data.get('name', '?')}): {report.summary()}"))
     if len(done) > 1:
         caption = "; ".join(f"{_label(r)}: {r.reference.rows_to_90 or '-'} rows (reference),"

@@ -123,7 +123,7 @@ def debug_file(path: Path, reference: Path | None, dataset: Dataset, limit: int 
     spec_of_manifest(manifest).require(dataset.spec, f"{path.name} cannot be compared on {dataset.name}")
     digits = dataset.x_test[:limit]
     if len(digits) == 0:
-        raise EdgeseqError("no test digits to compare on")
+        raise EdgeseqError(f"no test {dataset.units} to compare on")
     capture = compare.CAPTURES[layout.format_of(path)]
     timesteps = int(digits.shape[1])
     captured = {}

@@ -48,7 +48,7 @@ def export_all(specs: list[ExportSpec], source_root: Path, out: Path, dataset: D
     judge_file = None
     if max_loss_pp is not None:
         if dataset is None:
-            raise EdgeseqError("the recipe search needs test digits to judge on (--data)")
+            raise EdgeseqError("the recipe search needs test sequences to judge on (--data)")
         judge_file = Judge(dataset, max_loss_pp)
     results = []
     # each conversion in a fresh worker process: procs.WorkerSession (one process per model) is not used here yet,

@@ -14,6 +14,7 @@ The exact McNemar p-value (two-sided, on b and c) is reported beside it: whether
 
 from __future__ import annotations
 
+import base64
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -59,6 +60,8 @@ class ParityReport:
     digits: int = 0
     seconds: float = 0.0
     data: dict[str, Any] = field(default_factory=dict)
+    correct: str | None = None                         # which of the `digits` sequences it answered right (correct_bits)
+    reference_correct: str | None = None               # the same for its reference
 
     @property
     def inconclusive(self) -> bool:
@@ -84,7 +87,24 @@ def accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
 
 def per_class_accuracy(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:
     predicted = np.argmax(probabilities, axis=1)
-    return np.array([np.mean(predicted[labels == c] == c) if np.any(labels == c) else np.nan for c in range(10)])
+    classes = probabilities.shape[1] if probabilities.ndim == 2 else 0
+    return np.array([np.mean(predicted[labels == c] == c) if np.any(labels == c) else np.nan
+                     for c in range(classes)])
+
+
+def correct_bits(probabilities: np.ndarray, labels: np.ndarray) -> str:
+    """Which sequences were answered right, one bit each in the data's order (np.packbits, base64): what the
+    paired comparison of two files on the same sequences needs (edgeseq.report.paired)."""
+    right = np.argmax(probabilities, axis=1) == labels
+    return base64.b64encode(np.packbits(right).tobytes()).decode("ascii")
+
+
+def bits_of(text: str, n: int) -> np.ndarray:
+    """correct_bits' answer back as n booleans; ValueError when it does not hold n."""
+    raw = np.frombuffer(base64.b64decode(text.encode("ascii"), validate=True), np.uint8)
+    if len(raw) != (n + 7) // 8:
+        raise ValueError(f"{len(raw) * 8} bits do not hold {n} sequences")
+    return np.unpackbits(raw)[:n].astype(bool)
 
 
 Z95 = 1.959963984540054

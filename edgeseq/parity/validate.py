@@ -18,7 +18,7 @@ from edgeseq.core.errors import EdgeseqError, shown
 from edgeseq.core.fileio import sha256_file
 from edgeseq.core.manifest import Manifest, read_manifest
 from edgeseq.integrity import check as check_integrity
-from edgeseq.parity.compare import FAIL, PASS, ParityReport, compare, judge
+from edgeseq.parity.compare import FAIL, PASS, ParityReport, compare, correct_bits, judge
 from edgeseq.parity.reference import GOLDEN_KIND, VALIDATE, resolve_reference
 from edgeseq.core.progress import ProgressLike, as_progress
 from edgeseq.recipes import tolerance_of
@@ -126,6 +126,8 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
             common["data"] = digits.identity()
             candidate = evaluators.golden(digits.x_test).run(path, runtime_name, hygiene=True)
             figures, unit = compare(candidate.probabilities, stored.probabilities, stored.labels), digits.units
+            bits = {"correct": correct_bits(candidate.probabilities, stored.labels),
+                    "reference_correct": correct_bits(stored.probabilities, stored.labels)}
         else:
             if manifest is not None:
                 spec_of_manifest(manifest).require(dataset.spec,
@@ -134,6 +136,8 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
                 references[ref_path] = evaluators.main.run(ref_path, runtimes.runtimes_for(ref_path)[0]).probabilities
             candidate = evaluators.main.run(path, runtime_name, hygiene=True)
             figures, unit = compare(candidate.probabilities, references[ref_path], dataset.y_test), dataset.units
+            bits = {"correct": correct_bits(candidate.probabilities, dataset.y_test),
+                    "reference_correct": correct_bits(references[ref_path], dataset.y_test)}
     except EdgeseqError as err:
         return ParityReport(**common, passed=False, reason=str(err), integrity=integrity,
                             seconds=round(time.perf_counter() - started, 2))
@@ -147,4 +151,4 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
         **common, backend=candidate.backend, reference=str(ref_path), reference_kind=ref_kind,
         model_test_accuracy=((manifest.source_keras if manifest else None) or {}).get("test_accuracy"),
         tolerance=tolerance.to_dict(), tolerance_source=tolerance_source, state_hygiene=candidate.state_hygiene,
-        passed=outcome == PASS, reason=reason, outcome=outcome, integrity=integrity, seconds=round(time.perf_counter() - started, 2), **figures)
+        passed=outcome == PASS, reason=reason, outcome=outcome, integrity=integrity, seconds=round(time.perf_counter() - started, 2), **figures, **bits)

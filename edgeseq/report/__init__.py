@@ -41,6 +41,8 @@ from edgeseq.report.inputs import (
     environments,
     input_warnings,
     read_inputs,
+    sequence_units,
+    training_health,
 )
 from edgeseq.report.graphs import graph_blocks, graph_choices
 from edgeseq.report.join import FileRow, file_rows, join_notes
@@ -106,12 +108,13 @@ def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
     every_row = file_rows(inputs)
     rows = tuple(r for r in every_row if not r.step)        # step models have their own section
     streaming = tuple(r for r in every_row if r.step)
-    verdict = verdicts(rows, budgets, architectures(inputs), digits_measured(inputs))
+    health = training_health(inputs)
+    verdict = verdicts(rows, budgets, architectures(inputs), digits_measured(inputs), health)
     extra = read_device_results(list(device_results)) if device_results else ()
     devices = device_reports(inputs, extra, budgets, architectures(inputs),
                              digits_measured(inputs)) if device_results else ()
     choices = tuple(graph_choices((*inputs.bench, *extra)))
-    conclusion = conclude(verdict, {r.model: r.parameters for r in inputs.train})
+    conclusion = conclude(verdict, {r.model: r.parameters for r in inputs.train}, digits_measured(inputs))
     envs, data = environments(inputs), data_identities(inputs)
     notes = input_warnings(envs, data) + join_notes(inputs)
     mnist = not any("shape" in d for d in (*data["train"].values(), *data["validate"]))
@@ -135,7 +138,8 @@ def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
                       ([(name, caption) for name, (_, caption) in quant.items()], quant_notes),
                       streaming_blocks(rows + streaming, timesteps_of(data), [(name, caption) for name, (_, caption) in drift.items()],
                                        drifts, growth), profile_blocks(verdict, profiles),
-                      graph_blocks(list(choices)) + mix_blocks(inputs.export))
+                      graph_blocks(list(choices)) + mix_blocks(inputs.export),
+                      health if inputs.train else None, sequence_units(data))
     result = ReportResult(str(out / "report.md"), str(out / "report.html"), str(out / "report.json"),
                           tuple(str(out / name) for name in images), budgets, verdict, conclusion, rows, envs,
                           data, notes, published, note, devices, tuple(streaming_rows(rows + streaming, timesteps_of(data))),

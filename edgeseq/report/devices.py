@@ -16,7 +16,7 @@ from typing import Any
 from edgeseq.bench.runner import BenchResult
 from edgeseq.core.errors import DataError, EdgeseqError
 from edgeseq.core.layout import shown
-from edgeseq.report.inputs import Inputs, read_row
+from edgeseq.report.inputs import Inputs, read_row, training_health
 from edgeseq.report.join import FileRow, file_rows
 from edgeseq.report.verdict import ArchVerdict, Budgets, verdicts
 from edgeseq.core.fileio import read_json
@@ -74,5 +74,6 @@ def device_reports(inputs: Inputs, extra: tuple[BenchResult, ...], budgets: Budg
         device_inputs = replace(inputs, bench=tuple(rows))
         joined = file_rows(device_inputs)
         reports.append(DeviceReport(device, dict(rows[0].environment), joined,
-                                    verdicts(joined, budgets, models, test_digits)))
+                                    verdicts(joined, budgets, models, test_digits,
+                                             training_health(inputs))))
     return tuple(reports)

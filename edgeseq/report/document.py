@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from edgeseq.report.bound import bound_blocks, bound_cell, peak_of, ratio_cell
+from edgeseq.health import Health
 from edgeseq.report.conclusion import Conclusion
 from edgeseq.report.figures import FIGURES
 from edgeseq.report.join import FileRow
@@ -79,12 +80,26 @@ def to_html(blocks: list[Block], images: dict[str, bytes], title: str) -> str:
             f"<style>{HTML_STYLE}</style></head><body>\n{body}\n</body></html>\n")
 
 
-def _pick(row: FileRow | None, figure: str) -> str:
+def _pick(row: FileRow | None, figure: str, ties: int = 0) -> str:
     if row is None:
         return "–"
     value = {"p50": f"{us(row.p50_us)} µs", "size": f"{kb(row.size_bytes)} KB",
              "accuracy": f"{pct(row.accuracy)} %"}[figure]
-    return f"{row.label} — {value}"
+    tied = f" (as accurate within noise: {ties} other file{'s' if ties != 1 else ''})" if ties else ""
+    return f"{row.label} — {value}{tied}"
+
+
+def health_blocks(health: dict[str, Health], models: list[str]) -> list[Block]:
+    """The training-health lines, at the top: a failed training is said before any figure is read."""
+    if not health:
+        return [("h", 2, "Training health"), ("p", "Not checked: these results predate edgeseq's training-health"
+                                                   " checks (train.json has no `health`).")]
+    lines = [health[m].summary(m) for m in models if m in health]
+    sick = [m for m in models if m in health and not health[m].healthy]
+    head = (f"{', '.join(m.upper() for m in sick)}: training failed its health checks; no file of"
+            f" {'these models' if len(sick) > 1 else 'this model'} is recommended." if sick else
+            "Every model learned: no divergence, accuracy significantly above chance.")
+    return [("h", 2, "Training health"), ("p", head), ("ul", lines)]
 
 
 def _recommended(v: ArchVerdict) -> str:
@@ -185,7 +200,7 @@ def _data(data: dict[str, Any]) -> list[Block]:
     identities += [("validate.json", d) for d in data["validate"]]
     rows = [[where, d.get("name", "–"), _shape(d), d.get("train_count", "–"), d.get("test_count", "–"),
              d.get("note", "")] for where, d in identities]
-    unit = "samples" if any("shape" in d for _, d in identities) else "digits"
+    unit = "sequences" if any("shape" in d for _, d in identities) else "digits"
     digests = sorted({f"{name}: {digest}" for _, d in identities
                       for name, digest in (d.get("sha256") or {}).items()})
     classes = sorted({", ".join(d["labels"]) for _, d in identities if isinstance(d.get("labels"), list)})
@@ -201,7 +216,8 @@ def document(rows: tuple[FileRow, ...], verdict: tuple[ArchVerdict, ...], conclu
              sample_note: str | None = None, portability: Block | None = None,
              devices: tuple[Any, ...] = (), device_images: list[tuple[str, str]] = (),
              quant: tuple[list[tuple[str, str]], list[str]] = ([], []),
-             streaming: list[Block] = (), profile: list[Block] = (), graphs: list[Block] = ()) -> list[Block]:
+             streaming: list[Block] = (), profile: list[Block] = (), graphs: list[Block] = (),
+             health: dict[str, Health] | None = None, units: str = "digits") -> list[Block]:
     blocks: list[Block] = [
         ("h", 1, "edgeseq report"),
         ("p", (f"Results from {source}: {sum(not r.baseline for r in rows)} exported file × runtime rows"
@@ -212,25 +228,36 @@ def document(rows: tuple[FileRow, ...], verdict: tuple[ArchVerdict, ...], conclu
         blocks.append(("p", sentence(reproduced)))
     if sample_note:
         blocks.append(("p", sample_note))
+    if health is not None:
+        blocks += health_blocks(health, [v.model for v in verdict])
     if warnings:
         blocks += [("h", 2, "Warnings"), ("ul", list(warnings))]
     failed = [r for v in verdict for r in v.failed]
+    undecided = [r for v in verdict for r in v.inconclusive]
     left_out = [r for v in verdict for r in v.left_out]
     blocks += [
         ("h", 2, "Verdict"),
         ("table", ["architecture", "fastest (p50, batch 1)", "smallest", "most accurate",
                    f"recommended (budgets: {budgets.describe()})"],
          [[v.model.upper(), _pick(v.fastest, "p50"), _pick(v.smallest, "size"),
-           _pick(v.most_accurate, "accuracy"), _recommended(v)] for v in verdict]),
+           _pick(v.most_accurate, "accuracy", v.as_accurate), _recommended(v)] for v in verdict]),
         ("p", ("Candidates are exported files that passed parity and were measured at batch 1; the"
-               " recommended one is the fastest candidate meeting every budget whose accuracy is within two"
-               " standard errors (sqrt(p(1-p)/n) on the test digits) of the most accurate one that does. The"
-               " Keras models are the reference baselines, shown for comparison and never recommended.")),
+               " recommended one is the fastest candidate meeting every budget that is not significantly less"
+               f" accurate than the most accurate one that does (a paired test on the same test {units}: the"
+               " 95 % interval of the difference reaches zero; two standard errors where validate kept no"
+               " per-sequence results). Files of a model whose training failed its health checks are never"
+               " recommended. The Keras models are the reference baselines, shown for comparison and never"
+               " recommended.")),
         ("h", 3, "Files that failed parity (never recommended)"),
         ("table", ["file", "runtime", "accuracy %", "Δ pp", "agreement %", "reason"],
          [[r.label, r.runtime, pct(r.accuracy), pp(r.delta_accuracy_pp), pct(r.agreement), r.parity_reason]
           for r in failed]) if failed else ("p", "None."),
     ]
+    if undecided:
+        blocks += [("h", 3, f"Files whose parity the test {units} cannot decide (inconclusive: never recommended)"),
+                   ("table", ["file", "runtime", "accuracy %", "Δ pp", "agreement %", "why"],
+                    [[r.label, r.runtime, pct(r.accuracy), pp(r.delta_accuracy_pp), pct(r.agreement),
+                      r.parity_reason] for r in undecided])]
     if left_out:
         blocks += [("h", 3, "Not candidates for other reasons"),
                    ("ul", [f"{r.label}: {why_left_out(r)}" for r in left_out])]
@@ -258,6 +285,6 @@ def document(rows: tuple[FileRow, ...], verdict: tuple[ArchVerdict, ...], conclu
     if portability is not None:
         blocks += [("h", 2, "Where each file runs"),
                    ("p", "Each exported file in each runtime library: from this run's validate rows where it ran"
-                         " there, else from the export's own run on the golden digits (recorded in the manifest),"
+                         f" there, else from the export's own run on the golden {units} (recorded in the manifest),"
                          " else what is known without running it."), portability]
     return blocks + _environment(envs) + _data(data)

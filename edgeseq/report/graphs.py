@@ -53,7 +53,7 @@ def graph_blocks(choices: list[GraphChoice]) -> list[Block]:
         ("h", 2, "Graph per device"),
         ("p", "Where the graph candidates of a recipe (`edgeseq export --graph auto`) were measured: the fastest at"
               " batch 1 (p50) on each device among the graphs that passed parity at export (or were inconclusive"
-              " on the golden digits where the table's own graph was too), and its gain over the recipes table's"
+              " on the golden samples where the table's own graph was too), and its gain over the recipes table's"
               " graph (the table's p50 / the recommended p50). `edgeseq export --pick-from BENCH.json` exports"
               " the recommended graph."),
         ("table", ["device", "architecture", "recipe", "runtime", "threads", "recommended graph", "p50 µs",

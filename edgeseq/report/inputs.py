@@ -21,6 +21,7 @@ from edgeseq.export.exporter import ExportResult
 from edgeseq.core.fileio import read_json
 from edgeseq.core.rows import out_of_range
 from edgeseq.core.layout import plain_name
+from edgeseq.health import Health
 from edgeseq.parity.compare import ParityReport
 from edgeseq.train import TrainResult
 
@@ -129,8 +130,13 @@ def architectures(inputs: Inputs) -> list[str]:
     return list(dict.fromkeys([r.model for r in inputs.train] + [r.model for r in inputs.export]))
 
 
+def training_health(inputs: Inputs) -> dict[str, Health]:
+    """Each trained (or adopted) model's training-health checks, where train.json recorded them."""
+    return {r.model: r.checked_health for r in inputs.train if r.checked_health is not None}
+
+
 def digits_measured(inputs: Inputs) -> int | None:
-    """How many test digits validate measured accuracy on (the most any row used)."""
+    """How many test sequences validate measured accuracy on (the most any row used)."""
     return max((r.digits for r in inputs.validate), default=0) or None
 
 
@@ -152,6 +158,13 @@ def data_identities(inputs: Inputs) -> dict[str, Any]:
     return {"train": {r.model: r.data for r in inputs.train}, "validate": list(checked.values())}
 
 
+def sequence_units(data: dict[str, Any]) -> str:
+    """What the report calls the data's samples: 'digits' for MNIST (whose identities carry no shape), else
+    'sequences'."""
+    identities = [*data["train"].values(), *data["validate"]]
+    return "sequences" if any("shape" in d for d in identities) else "digits"
+
+
 RUN_ONLY = "fp32_gemm_peak"
 
 
@@ -167,5 +180,5 @@ def input_warnings(envs: tuple[dict[str, Any], ...], data: dict[str, Any]) -> tu
         out.append("train.json and validate.json name different data (their sha256 differ)")
     counts = sorted({str(d.get("test_count")) for d in data["validate"]})
     if len(counts) > 1:
-        out.append(f"validate.json rows used different numbers of test digits ({', '.join(counts)})")
+        out.append(f"validate.json rows used different numbers of test {sequence_units(data)} ({', '.join(counts)})")
     return tuple(out)

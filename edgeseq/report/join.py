@@ -8,6 +8,7 @@ same name but different bytes (different sha256) are two files.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -61,6 +62,10 @@ class FileRow:
     flops_source: str | None = None      # where the count comes from, or why there is none
     bound_us: float | None = None        # the FLOPs at the bench run's fp32 GEMM peak (its environment)
     bound_ratio: float | None = None     # p50_us / bound_us
+    correct: str | None = None           # which test sequences it answered right (validate's bits; a baseline's:
+    #                                      as the reference of a validate row)
+    sequences: int | None = None         # how many test sequences `accuracy` and `correct` are on
+    data_key: str | None = None          # which sequences: validate's data identity (data_key)
 
     @property
     def label(self) -> str:
@@ -99,7 +104,7 @@ class FileRow:
                 "file_memory_bytes": self.file_memory_bytes, "runtime_memory_bytes": self.runtime_memory_bytes}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"label": self.label, **asdict(self),
+        return {"label": self.label, **{k: v for k, v in asdict(self).items() if k != "correct"},
                 "other_batches": [{"batch": b, "p50_us": p50, "p99_us": p99}
                                   for b, p50, p99 in self.other_batches]}
 
@@ -186,17 +191,38 @@ def join_notes(inputs: Inputs) -> tuple[str, ...]:
 
 # ---------------------------------------------------------------- one FileRow per file × runtime
 
+def data_key(identity: dict[str, Any] | None) -> str | None:
+    """What makes two rows' test sequences the same: their data identity, as one string."""
+    return json.dumps(identity, sort_keys=True) if identity else None
+
+
+def _as_reference(inputs: Inputs, model: str) -> ParityReport | None:
+    """A validate row whose reference was this model's Keras file (it carries the model's own figures)."""
+    return next((r for r in inputs.validate if r.model == model and r.reference_kind == "keras model"
+                 and r.reference_accuracy is not None), None)
+
+
 def _baseline_accuracy(f: _File, inputs: Inputs, model: str) -> tuple[float | None, str | None]:
     """The Keras model's accuracy: validate's reference_accuracy if the Keras model was the reference, else
     train's test_accuracy. None for a Keras file other than the model these results trained."""
     if f.train is None and any(r.model == model for r in inputs.train):
         return None, None
-    for row in inputs.validate:
-        if row.model == model and row.reference_kind == "keras model" and row.reference_accuracy is not None:
-            return row.reference_accuracy, "validate.json reference_accuracy (Keras reference)"
+    if _as_reference(inputs, model) is not None:
+        return _as_reference(inputs, model).reference_accuracy, "validate.json reference_accuracy (Keras reference)"
     if f.train is not None:
         return f.train.test_accuracy, "train.json test_accuracy"
     return None, None
+
+
+def _per_sequence(f: _File, check: ParityReport | None, inputs: Inputs, model: str, baseline: bool) -> dict[str, Any]:
+    """Which test sequences the file answered right, how many, and which data (for edgeseq.report.paired)."""
+    if baseline and f.train is None and any(r.model == model for r in inputs.train):
+        return {}                        # a Keras file other than the model these results trained
+    row = _as_reference(inputs, model) if baseline else check
+    if row is None:
+        return {}
+    bits = row.reference_correct if baseline else row.correct
+    return {"correct": bits, "sequences": row.digits or None, "data_key": data_key(row.data)}
 
 
 def _identity(f: _File) -> tuple[str, str, str]:
@@ -232,7 +258,8 @@ def _file_row(f: _File, runtime: str, inputs: Inputs) -> FileRow:
         bool(f.key and f.key.step), one.step_p50_us if one else None, one.step_p99_us if one else None,
         file_memory_bytes=getattr(one, "file_memory_bytes", None) if one else None,
         runtime_memory_bytes=getattr(one, "rss_after_import_bytes", None) if one else None,
-        **({k: getattr(one, k) for k in ("flops", "flops_source", "bound_us", "bound_ratio")} if one else {}))
+        **({k: getattr(one, k) for k in ("flops", "flops_source", "bound_us", "bound_ratio")} if one else {}),
+        **_per_sequence(f, check, inputs, model, fmt == layout.KERAS_FORMAT))
 
 
 def file_rows(inputs: Inputs) -> tuple[FileRow, ...]:

@@ -3,7 +3,7 @@ edgeseq.runtimes.table, makes one: LiteRT, tflite-runtime, onnxruntime, OpenVINO
 cell pass, fail or can't load, with the reason.
 
 A cell comes from the validate rows of this run where one ran the file in that library (the full test
-digits), else from the export's measurement on the golden digits (the manifest's `portability`), else from
+digits), else from the export's measurement on the golden samples (the manifest's `portability`), else from
 what is known without running (a missing kernel, a contrib op domain), else "not measured".
 """
 
@@ -62,7 +62,7 @@ def portability_rows(export: tuple[ExportResult, ...], validate: tuple[ParityRep
             elif (cell := measured.get((result.sha256, column))) is not None:
                 cells.append(_text(cell, "validate"))
             else:
-                cells.append(_text(recorded.get(column), "export, golden digits"))
+                cells.append(_text(recorded.get(column), "export, golden samples"))
         rows.append([Path(result.path or "").name, *cells])
     return rows
 

@@ -63,7 +63,7 @@ def quant_figures(rows: tuple[ParityReport, ...]) -> tuple[dict[str, tuple[bytes
             result = debug_file(Path(row.path), None, samples, DIGITS)    # checked against its manifest first
             figures[name] = (plot(result), f"{Path(row.path).name} ({row.delta_accuracy_pp:+.2f} pp, {row.outcome or 'fail'}):"
                                            f" error per layer and per timestep against {Path(result.reference).name},"
-                                           f" {result.digits} {samples.source if not samples.spec.mnist else 'sample digits'}."
+                                           f" {result.digits} {'sample digits' if samples.spec.mnist else f'{samples.units} ({samples.source})'}."
                                            f" {result.summary()}")
         except EdgeseqError as err:
             notes.append(f"{Path(row.path).name} ({row.delta_accuracy_pp:+.2f} pp): quant-debug could not run: {err}")

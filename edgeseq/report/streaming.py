@@ -79,7 +79,7 @@ def streaming_blocks(rows: tuple[FileRow, ...], timesteps: int, images: list[tup
     if drifts:
         blocks += [
             ("h", 3, "Drift and early answers"),
-            ("p", "`edgeseq drift`: each quantized step model and the fp32 one fed the same digits row by row. The"
+            ("p", "`edgeseq drift`: each quantized step model and the fp32 one fed the same test sequences step by step. The"
                   " accuracy if the sequence stopped at each row, and how far the state and the probabilities"
                   " stray from fp32's."),
             ("table", ["step model", "reference", "final acc % (ref / file)", "rows to 90 % of final (ref / file)",
@@ -91,7 +91,7 @@ def streaming_blocks(rows: tuple[FileRow, ...], timesteps: int, images: list[tup
         ]
     if growth is not None:
         blocks += [("h", 3, "Cost growth"),
-                   ("p", "`edgeseq bench --scaling`: p50 against sequence length (real digits end to end; only step"
+                   ("p", "`edgeseq bench --scaling`: p50 against sequence length (real test sequences end to end; only step"
                          " models have a dynamic time axis), batch and threads, with least-squares fits. A fit"
                          " whose log-log slope exceeds 1.15 is flagged super-linear."),
                    ("ul", [s.line() for s in growth.summaries])]
@@ -134,5 +134,5 @@ def drift_images(reports: tuple[Any, ...]) -> dict[str, tuple[bytes, str]]:
         models = ", ".join(r.model or r.file.name for r in found)
         images[f"drift-{fmt}-{recipe}.png"] = (plot_many(found, f"{fmt}/{recipe} step models against fp32"),
                                                f"Drift and early answers: the {fmt}/{recipe} step models ({models})"
-                                               f" against fp32, {found[0].digits} test digits")
+                                               f" against fp32, {found[0].digits} test sequences")
     return images

@@ -2,7 +2,9 @@
 parity, and the one recommended under --max-latency-us / --max-size-kb / --min-accuracy (or why none fits).
 
 A candidate is an exported file that passed parity and was measured at batch 1; the Keras models are the
-reference baselines and never candidates.
+reference baselines and never candidates. Files of a model that failed its training-health checks
+(edgeseq.health) are never recommended. "Within noise" is a paired test on the same test sequences where validate
+kept per-sequence results (edgeseq.report.paired), else two standard errors of the accuracy.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from edgeseq.core.errors import EdgeseqError
+from edgeseq.health import Health
 from edgeseq.report.join import FileRow
+from edgeseq.report.paired import difference
 from edgeseq.report.units import KB, kb, pct, us
 
 
@@ -62,12 +66,17 @@ class ArchVerdict:
     none_fits: str | None              # why nothing is recommended
     failed: tuple[FileRow, ...]        # failed parity: never recommended
     left_out: tuple[FileRow, ...]      # not exported, not validated or not measured at batch 1
+    inconclusive: tuple[FileRow, ...] = ()   # parity could not be decided on these sequences: never recommended
+    as_accurate: int = 0               # other passing files not significantly less accurate than most_accurate
+    unhealthy: str | None = None       # why the model's training failed its health checks (never recommended)
 
     def to_dict(self) -> dict[str, Any]:
         picks = {k: (getattr(self, k).summary() if getattr(self, k) else None)
                  for k in ("fastest", "smallest", "most_accurate", "recommended")}
-        return {"model": self.model, **picks, "none_fits": self.none_fits,
+        return {"model": self.model, **picks, "none_fits": self.none_fits, "unhealthy": self.unhealthy,
+                "as_accurate_as_most_accurate": self.as_accurate,
                 "failed_parity": [{**r.summary(), "reason": r.parity_reason} for r in self.failed],
+                "inconclusive_parity": [{**r.summary(), "reason": r.parity_reason} for r in self.inconclusive],
                 "left_out": [{**r.summary(), "why": why_left_out(r)} for r in self.left_out]}
 
 
@@ -108,29 +117,50 @@ def accuracy_tie(best: float, test_digits: int | None) -> float:
     return 2 * (best * (1 - best) / test_digits) ** 0.5
 
 
+def within_noise(row: FileRow, best: FileRow, test_digits: int | None) -> bool:
+    """`row` is not significantly less accurate than `best`: the paired interval of row - best reaches zero
+    (edgeseq.report.paired), else two standard errors of the accuracy (results without per-sequence bits)."""
+    if row is best:
+        return True
+    found = difference(best, row, test_digits)
+    if found is not None and found.paired:
+        return found.high_pp >= 0
+    return row.accuracy >= best.accuracy - accuracy_tie(best.accuracy, test_digits)
+
+
 def verdicts(rows: tuple[FileRow, ...], budgets: Budgets = Budgets(),
-             models: list[str] | None = None, test_digits: int | None = None) -> tuple[ArchVerdict, ...]:
+             models: list[str] | None = None, test_digits: int | None = None,
+             health: dict[str, Health] | None = None) -> tuple[ArchVerdict, ...]:
     """Per architecture (default: every model in `rows`): the fastest, smallest and most accurate passing
-    file, and the one recommended under `budgets`: the fastest of the files whose accuracy is within
-    noise (two standard errors on `test_digits`) of the most accurate file that fits."""
+    file, and the one recommended under `budgets`: the fastest of the files whose accuracy is within noise
+    (within_noise) of the most accurate file that fits. Nothing is recommended for a model whose training
+    failed its health checks (`health`: model -> Health)."""
     out = []
     for model in models if models is not None else dict.fromkeys(r.model for r in rows):
         files = [r for r in rows if r.model == model and not r.baseline]
         passing = [r for r in files if r.passed is True]
         candidates = [r for r in passing if r.measured]
         fits = [r for r in candidates if not budgets.misses(r)]
+        checked = (health or {}).get(model)
+        unhealthy = None if checked is None or checked.healthy else \
+            " ".join(f.text for f in checked.findings)
         pick = None
-        if fits:
-            best = max(r.accuracy for r in fits)
-            near = [r for r in fits if r.accuracy >= best - accuracy_tie(best, test_digits)]
+        if fits and unhealthy is None:
+            best = max(fits, key=lambda r: r.accuracy)
+            near = [r for r in fits if within_noise(r, best, test_digits)]
             pick = min(near, key=lambda r: (r.p50_us, -r.accuracy))
         sized = [r for r in passing if r.size_bytes is not None]
+        top = max(passing, key=lambda r: (r.accuracy, -(r.p50_us or float("inf")))) if passing else None
+        why = (f"not recommended: the {model.upper()}'s training failed its health checks ({unhealthy})"
+               if unhealthy else _none_fits(model, candidates, budgets))
         out.append(ArchVerdict(
             model,
             min(candidates, key=lambda r: (r.p50_us, -r.accuracy)) if candidates else None,
             min(sized, key=lambda r: (r.size_bytes, -r.accuracy)) if sized else None,
-            max(passing, key=lambda r: (r.accuracy, -(r.p50_us or float("inf")))) if passing else None,
-            pick, None if pick else _none_fits(model, candidates, budgets),
-            tuple(r for r in files if r.passed is False),
-            tuple(r for r in files if r.passed is not False and not r.candidate)))
+            top, pick, None if pick else why,
+            tuple(r for r in files if r.passed is False and r.parity_outcome != "inconclusive"),
+            tuple(r for r in files if r.passed is not False and not r.candidate),
+            tuple(r for r in files if r.passed is False and r.parity_outcome == "inconclusive"),
+            sum(r is not top and within_noise(r, top, test_digits) for r in passing) if top else 0,
+            unhealthy))
     return tuple(out)

@@ -80,7 +80,7 @@ def sweep(config: SweepConfig, progress: ProgressLike = None) -> SweepResult:
             reused.add(task.variant)
     pending = [t for t in planned if t.variant not in records]
     where = f"{engine.description}" + (f" at {config.ray}" if config.ray not in (None, "local") else "")
-    progress.log(f"data: {dataset.name} ({len(dataset.y_train)} train / {len(dataset.y_test)} test digits);"
+    progress.log(f"data: {dataset.name} ({len(dataset.y_train)} train / {len(dataset.y_test)} test {dataset.units});"
                  f" {len(planned)} variants, {len(reused)} already done, {len(pending)} to train, export and validate"
                  f" on {where} ({config.workers} at a time)")
     with progress.stage("sweep", total=len(pending), unit="variants") as stage:
@@ -167,7 +167,7 @@ def markdown(result: SweepResult) -> str:
 
     lines = ["# edgeseq sweep", "",
              f"{len(result.variants)} variants on {result.data.get('name')} ({result.data.get('train_count')} train /"
-             f" {result.data.get('test_count')} test digits), {result.engine} engine, {result.seconds:.0f} s wall"
+             f" {result.data.get('test_count')} test sequences), {result.engine} engine, {result.seconds:.0f} s wall"
              " time. Accuracy: each exported file on the test split; p50: batch 1, one thread, measured after every"
              " task had ended, one file at a time. Seed models are marked (seed).", "",
              "## The fastest at or above", "", "| accuracy at least | fastest file | accuracy % | p50 µs | KB |",
