@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from edgeseq import data
-from edgeseq.core.errors import IntegrityError
+from edgeseq.core.errors import IntegrityError, ModelError
 from edgeseq.core.fileio import sha256_file, write_bytes_atomic
 from edgeseq.core.layout import named_golden, shown
 
@@ -105,6 +105,9 @@ def encode(probabilities: np.ndarray, labels: np.ndarray, reference: dict[str, A
 
 def write(path: Path, probabilities: np.ndarray, labels: np.ndarray, reference: dict[str, Any],
           sample_sha256: dict[str, str], samples: data.Dataset | None = None) -> None:
+    if not np.all(np.isfinite(probabilities)):     # a diverged training's model: say so, not "a damaged sidecar"
+        raise ModelError(f"{shown(reference['name'])} answers NaN or infinity on the golden samples: the model is"
+                         " broken (a diverged training? see its training health); no golden outputs written")
     write_bytes_atomic(path, encode(probabilities, labels, reference, sample_sha256, samples))
 
 

@@ -74,6 +74,8 @@ class RunResult:
     bench: list[BenchResult] = field(default_factory=list)
     files: tuple[FileRow, ...] = ()      # the report's rows: one per file x runtime, joined on sha256
     inconclusive_files: list[str] = field(default_factory=list)   # the paired gate could not decide
+    health: list[str] = field(default_factory=list)     # each model's training health, one line (edgeseq.health)
+    conclusion: str = ""                                # the report's RNN-vs-LSTM sentence (tested)
 
     def summary(self) -> list[dict[str, Any]]:
         """One line per file x runtime: what it is, its parity verdict, batch-1 p50 and size (from the report)."""
@@ -157,6 +159,8 @@ def run(config: RunConfig, progress: ProgressLike = None) -> RunResult:
     unsure = list(dict.fromkeys(r.path for r in parity if r.inconclusive))
     result = RunResult(str(out), dataset.identity(), round(time.perf_counter() - started, 1),
                        {k: round(v, 1) for k, v in timings.items()}, not failed, failed, report.markdown_path,
-                       trained, exported, parity, measured, report.files, unsure)
+                       trained, exported, parity, measured, report.files, unsure,
+                       [r.checked_health.summary(r.model) for r in trained if r.checked_health],
+                       report.conclusion.text)
     write_json_atomic(out / "run.json", result.to_dict())
     return result

@@ -95,8 +95,10 @@ def known_limits(facts: FileFacts) -> list[Cell]:
 
 
 def measure(path: Path, digits: np.ndarray, labels: np.ndarray, reference: np.ndarray, tolerance: Tolerance,
-            backends: tuple[Backend, ...] = BACKENDS, unit: str = "digits") -> list[Cell]:
-    """Every installed backend for this file type runs it on `digits`, judged against `reference`."""
+            backends: tuple[Backend, ...] = BACKENDS, unit: str = "digits",
+            shown_as: str | None = None) -> list[Cell]:
+    """Every installed backend for this file type runs it on `digits`, judged against `reference`. A refusal
+    names the file by its name, or as `shown_as` (export measures the partial file under its final name)."""
     cells = []
     for backend in backends:
         if backend.suffix != Path(path).suffix or not installed(backend):
@@ -105,7 +107,9 @@ def measure(path: Path, digits: np.ndarray, labels: np.ndarray, reference: np.nd
             try:
                 outcome = evaluator.run(Path(path), backend.runtime)
             except EdgeseqError as err:
-                cells.append(Cell(backend.label, "cannot-load", True, reason=str(err).replace(str(path), Path(path).name)))
+                name = shown_as or Path(path).name
+                reason = str(err).replace(str(path), name).replace(Path(path).name, name)
+                cells.append(Cell(backend.label, "cannot-load", True, reason=reason))
                 continue
         figures = compare(outcome.probabilities, reference, labels)
         judgement = judge(tolerance, figures, unit)

@@ -95,6 +95,10 @@ def _progress_callback(keras: Any, arch: Variant, epochs: int, progress: Progres
 
         def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
             stage.advance()  # the bar moves per batch step; plain lines get a heartbeat on long epochs
+            loss = (logs or {}).get("loss")
+            if loss is not None and not np.isfinite(float(loss)):
+                # as keras.callbacks.TerminateOnNaN, without its print to stdout (which --json owns)
+                self.model.stop_training = True
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             logs = logs or {}
@@ -127,14 +131,14 @@ def train(config: TrainConfig, dataset: Dataset, out: Path,
     started = time.perf_counter()
     with progress.stage(f"train {config.arch.value}", total=config.epochs * steps, unit="steps") as stage:
         callback = _progress_callback(keras, config.arch, config.epochs, progress, stage)
-        # TerminateOnNaN: a loss that became NaN stops the fit (its epoch is recorded as NaN, below)
+        # a loss that became NaN stops the fit (the callback; its epoch is recorded as NaN, below)
         model.fit(dataset.x_train, dataset.y_train, epochs=config.epochs, batch_size=config.batch_size,
-                  validation_data=(dataset.x_test, dataset.y_test), verbose=0,
-                  callbacks=[callback, keras.callbacks.TerminateOnNaN()])
+                  validation_data=(dataset.x_test, dataset.y_test), verbose=0, callbacks=[callback])
     seconds = time.perf_counter() - started
     history = tuple(callback.records)
-    if len(history) < config.epochs:    # stopped by TerminateOnNaN inside an epoch: that epoch's loss is NaN
+    if len(history) < config.epochs and (not history or history[-1].loss is not None):   # stopped mid-epoch
         history += (EpochRecord(len(history) + 1, None, None, None, None, 0.0),)
+    if history[-1].loss is None:
         progress.log(f"{config.arch.value}: the training loss became NaN in epoch {len(history)}: training stopped")
     if history[-1].val_loss is not None:
         test_accuracy, test_loss = history[-1].val_accuracy, history[-1].val_loss

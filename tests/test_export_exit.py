@@ -48,6 +48,16 @@ def test_a_candidate_is_a_note_where_another_graph_of_its_recipe_exported():
     assert names(failed) == ["dynamic@loop"] and len(notes) == 3
 
 
+def test_a_crashed_candidate_is_a_note_beside_a_sibling_and_a_failure_alone():
+    """The converter's process died on one graph (status crashed): beside a graph of the same recipe that
+    exported it is a note; alone it fails, named or not."""
+    results = [result("int8", "ok", "unrolled-b1"), result("int8", "crashed", "loop"),
+               result("int16x8", "crashed", "loop")]
+    failed, notes = not_exported(results, named=("int8", "int16x8"))
+    assert names(failed) == ["int16x8@loop"] and names(notes) == ["int8@loop"]
+    assert names(not_exported(results)[0]) == ["int16x8@loop"]
+
+
 def test_a_step_model_is_a_file_of_its_own():
     """--streaming: the whole-sequence file exporting does not excuse its recipe's step model, when named."""
     results = [result("fp32", "ok", "unrolled"), result("fp32", "unsupported", "step")]

@@ -201,3 +201,20 @@ def test_training_on_shuffled_labels_reports_chance(tmp_path):
     assert row["health"]["findings"] and row["health"]["findings"][-1]["check"] == "chance"
     manifest = json.loads((tmp_path / "m" / "rnn" / "rnn.keras.json").read_text())
     assert manifest["training_health"] == row["health"]
+
+
+@pytest.mark.slow
+def test_a_real_run_that_diverges_is_said_and_json_stays_clean(tmp_path):
+    """The seed LSTM (relu) on OSULeaf (427 timesteps, a real UCR set sktime ships) reaches a NaN loss in its third
+    epoch: the run says so in its health, stops, and `--json` stays one JSON document (Keras' TerminateOnNaN would
+    print to stdout)."""
+    pytest.importorskip("sktime")
+    done = subprocess.run([sys.executable, "-m", "edgeseq", "train", "--model", "lstm", "--data", "uea:OSULeaf",
+                           "--out", str(tmp_path / "m"), "--json"],
+                          capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    row = json.loads(done.stdout)[0]
+    checks = [f["check"] for f in row["health"]["findings"]]
+    assert checks[0] == "diverged" and "not a number" in row["health"]["findings"][0]["text"]
+    assert row["test_loss"] is None and any(e["loss"] is None for e in row["history"])
+    assert "Training diverged" in done.stderr and "lstm-128x2-tanh" in done.stderr

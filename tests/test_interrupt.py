@@ -115,7 +115,7 @@ def test_a_killed_converter_is_a_failed_recipe_and_the_export_goes_on(trained, t
     results = {r["recipe"]: r for r in json.loads(stdout)}
     assert list(results) == ["fp32", "dynamic"], results
     killed, survivor = results["fp32"], results["dynamic"]
-    assert killed["status"] == "unsupported" and "SIGKILL" in killed["reason"] and killed["path"] is None, killed
+    assert killed["status"] == "crashed" and "SIGKILL" in killed["reason"] and killed["path"] is None, killed
     assert survivor["status"] == "ok", survivor
     lines = stderr.strip().splitlines()
     assert proc.returncode == 1 and lines[-1].startswith("Error") and "SIGKILL" in lines[-1], stderr

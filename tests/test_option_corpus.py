@@ -106,6 +106,10 @@ CORPUS: dict[tuple[str, str], list[tuple[list[str], str]]] = {
                                      (["--max-latency-us", "0", RESULTS], "x>0")],
     ("report", "--max-size-kb"): [(["--max-size-kb", "-inf", RESULTS], "not a finite number")],
     ("report", "--min-accuracy"): [(["--min-accuracy", "97", RESULTS], "0<=x<=1")],
+    ("report", "--ram"): [(["--ram", "256KB", RESULTS], "not a size in bytes"), (["--ram", "0", RESULTS], "positive"),
+                          (["--ram", "5000M", RESULTS], "32-bit")],
+    ("report", "--flash"): [(["--flash", "1.5", RESULTS], "not a size in bytes"),
+                            (["--flash", "-1M", RESULTS], "not a size in bytes")],
     # run
     ("run", "--data"): [(["--data", "{tmp}/nowhere", "--out", "{tmp}/out"], "data path not found")],
     ("run", "--keras"): [(["--keras", "{tmp}/nowhere.keras"], "does not exist"),

@@ -453,7 +453,8 @@ def test_budgets_reject_nonsense():
         Budgets(min_accuracy=97)
     with pytest.raises(EdgeseqError, match="positive"):
         Budgets(max_latency_us=0)
-    expected = {"max_latency_us": None, "max_size_kb": 200, "min_accuracy": None}
+    expected = {"max_latency_us": None, "max_size_kb": 200, "min_accuracy": None, "ram_bytes": None,
+                "flash_bytes": None}
     assert Budgets(max_size_kb=200).to_dict() == expected
 
 

@@ -68,7 +68,7 @@ def litert_js_warnings(spec: AppSpec) -> list[str]:
     return found
 
 
-def _labels(manifest: Manifest, classes: int) -> list[str]:
+def labels_of(manifest: Manifest, classes: int) -> list[str]:
     labels = manifest.labels
     if len(labels) == classes:
         return [str(label) for label in labels]
@@ -111,10 +111,9 @@ def _readme(spec: AppSpec, vectors: Vectors, manifest: Manifest, warnings: list[
     return "\n".join(lines)
 
 
-def pack(path: Path, out: Path, verify: bool = True) -> PackResult:
-    """Pack the exported file `path` into the new (or empty) folder `out`."""
-    path, out = Path(path), Path(out)
-    check_new_folder(out)
+def packable(path: Path, verify: bool = True) -> tuple[Manifest, AppSpec]:
+    """The manifest and AppSpec of a file pack takes (an exported file with its manifest, checked against it unless
+    `verify` is False); anything else is one line."""
     if path.suffix not in (".tflite", ".onnx"):
         read_facts(path)                    # the one line naming what pack reads
     manifest = read_manifest(path)
@@ -126,15 +125,27 @@ def pack(path: Path, out: Path, verify: bool = True) -> PackResult:
                          " (.tflite, .onnx)")
     if verify:
         verify_against_manifest(path, manifest)     # before the file is parsed: a changed file is named as such
-    facts = read_facts(path)
-    spec = app_spec(path, facts, manifest.data_contract.timesteps)
-    code.check_dtypes(spec)
+    return manifest, app_spec(path, read_facts(path), manifest.data_contract.timesteps)
+
+
+def checked_vectors(path: Path, manifest: Manifest, spec: AppSpec) -> Vectors:
+    """The file's golden vectors (edgeseq.appkit.vectors), refused when they do not fit its tensors."""
     vectors = golden_vectors(path, manifest)
     if vectors.inputs.shape[1:] != (spec.timesteps, spec.features) or vectors.expected.shape[1] != spec.classes:
         raise IntegrityError(f"{shown(path.name)}: its golden samples are {vectors.inputs.shape[1:]} with"
                              f" {vectors.expected.shape[1]} classes, the file reads ({spec.timesteps}, {spec.features})"
                              f" and has {spec.classes}")
-    labels = _labels(manifest, spec.classes)
+    return vectors
+
+
+def pack(path: Path, out: Path, verify: bool = True) -> PackResult:
+    """Pack the exported file `path` into the new (or empty) folder `out`."""
+    path, out = Path(path), Path(out)
+    check_new_folder(out)
+    manifest, spec = packable(path, verify)
+    code.check_dtypes(spec)
+    vectors = checked_vectors(path, manifest, spec)
+    labels = labels_of(manifest, spec.classes)
     warnings = litert_js_warnings(spec)
     why_not = mobile.unsupported(spec)
     if why_not:

@@ -6,7 +6,8 @@ and `runtime_modules`, the modules of which the host needs one (from the runtime
 stdin carries a line with a byte count, then that many bytes of a tar archive (the files, their manifests and
 sidecars), then stays open: end of file on it means the caller is gone (Ctrl-C, a dropped connection), and
 the bench is stopped. It unpacks into a fresh temporary folder, runs `python -m edgeseq bench ... --json` there
-(its progress lines pass through on stderr), removes the folder whatever happens, and prints one JSON object
+(its progress lines pass through on stderr; that folder holds only the files, so no edgeseq/ there can shadow the
+installed one), removes the folder whatever happens, and prints one JSON object
 on stdout: {"ok": true, "rows": [...], ...} or {"ok": false, "kind": ..., "message": ...}.
 
 Kept compatible with old Pythons (3.6+: no walrus, no `X | Y` types): it must run far enough to say what is wrong.
@@ -128,6 +129,8 @@ def main():
     for name in ("SIGHUP", "SIGTERM"):
         signal.signal(getattr(signal, name), leave)
     request = json.loads(sys.argv[-1])  # argv: -c, the source, the request
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        del sys.path[0]   # `python -c` puts the login folder first: an edgeseq/ there (a clone) is not an install
     version = edgeseq_version()
     if version is None:
         answer({"ok": False, "kind": "no-edgeseq",

@@ -102,6 +102,7 @@ class BenchResult:
     graph: str | None = None           # the file's graph (its manifest's), e.g. fused, hoisted (bench.graph_choice)
     export_parity: str | None = None   # its parity at export in the library that ran it: pass | fail | ... | None
     graph_choice: dict[str, Any] | None = None   # its recipe's graphs compared here (GraphChoice.to_dict())
+    footprint: dict[str, Any] | None = None      # the runtime's own memory plan (tflm: TflmFootprint.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -262,6 +263,10 @@ def _measure(path: Path, runtime: RuntimeName, threads: int, config: BenchConfig
     note = f"batch-1-only file: not measured at batch {', '.join(map(str, skipped))}" if skipped else None
     common = {k: measured[k] for k in ("backend", "import_ms", "load_ms", "first_inference_ms", "peak_rss_bytes",
                                         "rss_after_import_bytes", "file_memory_bytes", "memory_method")}
+    common["footprint"] = measured.get("footprint")
+    if common["footprint"]:
+        progress.log(f"      {runtime.value} arena {common['footprint']['arena_bytes']:,} B (smallest that runs),"
+                     f" flash {common['footprint']['flash_bytes']:,} B")
     count = bound.count_flops(path, checked.manifest, bool(base.get("step")), timesteps_of(checked.manifest))
     rows = []
     for row in measured["batches"]:

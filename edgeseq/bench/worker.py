@@ -5,7 +5,8 @@ through `procs.run_worker`:
               whose stored samples a file made for data other than MNIST is fed (absent: the sample's digits)}
     result:  load and first-inference times, per-batch latency summaries (for a step model, of a whole sequence
              fed row by row, and of one step: step_p50_us, step_p99_us), and memory (edgeseq.bench.memory):
-             the RSS after the runtime's import, the peak after load and inference, their difference
+             the RSS after the runtime's import, the peak after load and inference, their difference; and where the
+             runtime's module measures its own memory plan (tflm_runtime.footprint: TFLM's arena), that plan
 
 `start(request)` (the file loaded in its runtime, and the cost of getting there) and `time_call(run, request)`
 (the timing loop: warm-up, then single calls until both min_runs and min_seconds are met, summarised in
@@ -111,9 +112,11 @@ def handle(request: dict[str, Any], workdir: Any = None) -> dict[str, Any]:
             step = time_call(runtime.bind_step(batch), request)
             row |= {"step_p50_us": step["p50_us"], "step_p99_us": step["p99_us"]}
         batches.append(row)
-    return {"backend": runtime.backend, "batch_one_only": runtime.batch_one_only, **cost, **probe.result(),
+    memory = probe.result()             # before a runtime's own memory plan is measured (it allocates more)
+    plan = module.footprint(Path(request["path"]), isolated=False).to_dict() if hasattr(module, "footprint") else None
+    return {"backend": runtime.backend, "batch_one_only": runtime.batch_one_only, **cost, **memory,
             "tensorflow_imported": "tensorflow" in sys.modules,
-            "batches": batches}
+            "batches": batches, "footprint": plan}
 
 
 if __name__ == "__main__":

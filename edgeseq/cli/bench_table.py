@@ -8,10 +8,20 @@ from typing import Any
 import click
 
 from edgeseq.cli.render import Column, Note, attr, echo_table, outcome
+from edgeseq.runtimes.table import RUNTIMES, RuntimeName
+
+
+def runtime_cell(row: Any) -> str | Note:
+    """The runtime, with a note saying what its times are where they are not a device's own (its table row's
+    `timing`: tflm's are host time of TFLM's kernels)."""
+    name = getattr(row, "runtime", None)
+    timing = RUNTIMES[RuntimeName(name)].timing if name in {r.value for r in RuntimeName} else None
+    return Note(name, f"{name}: {timing}") if timing else name or ""
+
 
 BENCH_COLUMNS = (
     Column("file", attr("path")),
-    Column("runtime", attr("runtime")),
+    Column("runtime", runtime_cell),
     Column("threads", attr("threads")),
     Column("batch", attr("batch")),
     Column("p50 µs", attr("p50_us", ".1f")),
@@ -59,12 +69,26 @@ STEP_COLUMNS = (Column("step p50 µs", _optional("step_p50_us", ".1f")),
 BOUND_COLUMNS = (Column("bound µs", bound_cell), Column("p50/bound", _optional("bound_ratio", ".2f")))
 
 
+def _planned(key: str) -> Any:
+    """A cell from the row's own memory plan (tflm: TFLM's arena), in bytes."""
+    def cell(row: Any) -> str:
+        plan = getattr(row, "footprint", None) or {}
+        return "" if plan.get(key) is None else f"{plan[key]:,}"
+    return cell
+
+
+FOOTPRINT_COLUMNS = (Column("arena B", _planned("arena_bytes")), Column("flash B", _planned("flash_bytes")))
+
+
 def bench_columns(results: list[Any]) -> tuple[Column, ...]:
     """BENCH_COLUMNS, with the fp32 bound and p50/bound after p50 µs when some row has a FLOPs count or says
     why it has none (rows from an edgeseq that measured no bound have neither), and one step's p50/p99 after
     p99 µs when some row (a step model's) has them, and the file's graph after the runtime when some rows
-    compare graphs (graph candidates)."""
+    compare graphs (graph candidates), and TFLM's arena and flash bytes after the memory when some row has them."""
     columns = BENCH_COLUMNS
+    if any(getattr(r, "footprint", None) for r in results):
+        at = next(k for k, c in enumerate(columns) if c.header == "MiB file/rt") + 1
+        columns = (*columns[:at], *FOOTPRINT_COLUMNS, *columns[at:])
     if any(getattr(r, "graph_choice", None) is not None for r in results):
         at = next(k for k, c in enumerate(columns) if c.header == "runtime") + 1
         columns = (*columns[:at], GRAPH_COLUMN, *columns[at:])

@@ -24,6 +24,7 @@ TRAIN_COLUMNS = (
     Column("epochs", attr("epochs")),
     Column("seconds", attr("seconds", ".1f")),
     Column("parameters", attr("parameters")),
+    Column("health", lambda r: (", ".join(f["check"] for f in r.health["findings"]) or "ok") if r.health else "–"),
     Column("path", attr("path")),
 )
 EXPORT_COLUMNS = (
@@ -228,6 +229,9 @@ def run_command(data_spec: str, epochs: int, seed: int, threads: int, out: Path 
         data = result.data
         click.echo(f"data: {data['name']} ({data['train_count']} train / {data['test_count']} test);"
                    f" {result.seconds:.0f} s ({steps})")
+        for line in result.health:
+            click.echo(f"training health: {line}")
+        click.echo(f"verdict: {result.conclusion}")
         click.echo(f"report: {result.report}")
     if result.inconclusive_files:
         unit = "sequences" if "shape" in result.data else "digits"

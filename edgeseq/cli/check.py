@@ -39,9 +39,11 @@ VALIDATE_COLUMNS = (
                   " digits of the shipped sample, which are then the test samples).")
 @data_option("Test data: sample, mnist, uea:NAME or a path (.npz, .ts, IDX folder).")
 @limit_option()
-@runtime_options(None, "Runtimes to use: litert, onnxruntime, openvino, and the app runtimes litert-compiled,"
-                       " litertjs, onnxruntime-node, onnxruntime-web (Node: tools/install-js.sh). Default: every one"
-                       " that loads the file (openvino where it is installed; app runtimes only by name).", several_threads=False,
+@runtime_options(None, "Runtimes to use: litert, onnxruntime, openvino, the app runtimes litert-compiled,"
+                       " litertjs, onnxruntime-node, onnxruntime-web (Node: tools/install-js.sh), and tflm"
+                       " (TensorFlow Lite Micro on this host: pip install 'edgeseq[mcu]'). Default: every one"
+                       " that loads the file (openvino where it is installed; app runtimes and tflm only by name).",
+                 several_threads=False,
                  threads_help="Threads for the runtimes (one count).")
 @click.option("--max-abs-diff", type=Finite(0, 1), default=None,
               help="Override every file's max_abs_diff tolerance.")

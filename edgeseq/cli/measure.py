@@ -12,6 +12,7 @@ from edgeseq.cli.options import (
     FRACTION, MAX_RUNS, SAMPLE_TEST_DIGITS, SECONDS, Finite, batch_option, device_option, json_option, no_verify_option,
     one_line_text, paths_argument, positive_up_to, runtime_option, threads_option, tflite_backend_option)
 from edgeseq.cli.aliases import deprecated
+from edgeseq.cli.numbers import BYTES
 from edgeseq.cli.outputs import csv_option, out_option, plot_option
 from edgeseq.cli.bench_table import bench_columns, echo_choices, peak_line
 from edgeseq.cli.render import Column, attr, echo_table, emit_json, fail
@@ -35,8 +36,9 @@ REPORT_COLUMNS = (
 @click.command()
 @paths_argument(".tflite", ".onnx", ".keras")
 @runtime_option(None, "Runtimes: litert, onnxruntime, openvino, keras, and the app runtimes litert-compiled,"
-                      " litertjs, onnxruntime-node, onnxruntime-web (Node: timed inside Node). Default: every one"
-                      " that loads the file (openvino where it is installed; app runtimes only by name).")
+                      " litertjs, onnxruntime-node, onnxruntime-web (Node: timed inside Node), and tflm"
+                      " (TensorFlow Lite Micro: host time of TFLM's kernels, and its arena). Default: every one"
+                      " that loads the file (openvino where it is installed; app runtimes and tflm only by name).")
 @tflite_backend_option()
 @threads_option(several=True, default=None, help="Thread counts, e.g. 1,2: each file is measured at each count.",
                 tail=mode_help("threads"))
@@ -160,9 +162,15 @@ def run_bench(args: BenchArgs) -> None:
               help="Budget: file size in KB (1 KB = 1024 bytes).")
 @click.option("--min-accuracy", type=FRACTION, default=None,
               help="Budget: test accuracy as a fraction, e.g. 0.97.")
+@click.option("--ram", "ram_bytes", type=BYTES, default=None, metavar="SIZE",
+              help="Budget: a microcontroller's RAM, e.g. 256K (K = 1024 bytes, M = 1024 K): TFLM's arena for the file"
+                   " plus a stack allowance must fit. Judged where `bench --runtime tflm` measured the file.")
+@click.option("--flash", "flash_bytes", type=BYTES, default=None, metavar="SIZE",
+              help="Budget: a microcontroller's flash, e.g. 1M: the model plus an allowance for TFLM's code must fit."
+                   " Judged where `bench --runtime tflm` measured the file.")
 @json_option("Print the verdict as JSON on stdout.")
 def report(results: Path, device_results: tuple[Path, ...], out: Path | None, max_latency_us: float | None, max_size_kb: float | None,
-           min_accuracy: float | None, as_json: bool) -> None:
+           min_accuracy: float | None, ram_bytes: int | None, flash_bytes: int | None, as_json: bool) -> None:
     """Render report.md, a self-contained report.html, plots and the RNN-vs-LSTM verdict from a run's JSON
     results.
 
@@ -172,12 +180,16 @@ def report(results: Path, device_results: tuple[Path, ...], out: Path | None, ma
     the run's files on sha256, they add a verdict and a latency column per device.
 
     Example: edgeseq report runs/full --max-latency-us 200 --max-size-kb 300 --min-accuracy 0.97
+
+    On a microcontroller (TFLM rows from `edgeseq bench FILES --runtime tflm --out runs/full/mcu`): edgeseq report
+    runs/full runs/full/mcu --ram 256K --flash 1M
     """
     from edgeseq.core.fileio import check_output_dir  # noqa: PLC0415
     from edgeseq.report import Budgets, build_report  # noqa: PLC0415
 
     out = check_output_dir(out or results / "report")     # --out itself was checked when parsed
-    result = build_report(results, out, Budgets(max_latency_us, max_size_kb, min_accuracy), device_results)
+    result = build_report(results, out, Budgets(max_latency_us, max_size_kb, min_accuracy, ram_bytes, flash_bytes),
+                          device_results)
     if as_json:
         emit_json(result.to_dict())
         return

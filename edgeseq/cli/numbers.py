@@ -6,7 +6,8 @@ click.BadParameter (exit 2) in one line. options.py declares the options with th
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+import re
+from typing import Any, Callable, ClassVar
 
 import click
 
@@ -18,6 +19,7 @@ SAMPLE_TEST_DIGITS = 1000    # the shipped sample's test digits, plain bench's: 
 MAX_RUNS = 1_000_000         # --min-runs, --warmup
 MAX_SECONDS = 86_400.0       # --min-seconds, --search-seconds, --bench-seconds: a day
 MAX_COUNT = 10_000_000       # --limit, --limit-train/test, --calibration-size, --epochs, --batch-size
+MAX_BUDGET_BYTES = 4 * 1024 ** 3   # --ram, --flash: a 32-bit microcontroller addresses at most 4 GiB
 
 
 def positive_up_to(maximum: int) -> Callable[[click.Context, click.Parameter, Any], Any]:
@@ -68,6 +70,28 @@ class Finite(click.FloatRange):
         return super().convert(number, param, ctx)
 
 
+class ByteSize(click.ParamType):
+    """A memory budget in bytes: a whole number, or one with K (1024) or M (1024 K): 256K, 1M, 1.5M, 512000.
+    At most MAX_BUDGET_BYTES, and a whole number of bytes."""
+
+    name = "bytes"
+    UNITS: ClassVar[dict[str, int]] = {"": 1, "K": 1024, "M": 1024 ** 2}
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        found = re.fullmatch(r"(\d+(?:\.\d+)?)([KkMm]?)", str(value).strip())
+        size = float(found[1]) * self.UNITS[found[2].upper()] if found else 0.0
+        if size <= 0 or size != int(size):
+            self.fail(f"{value!r} is not a size in bytes: a positive number, or one with K (1024) or M (1024 K),"
+                      " e.g. 256K, 1M, 512000", param, ctx)
+        if size > MAX_BUDGET_BYTES:
+            self.fail(f"{value!r} is more than {MAX_BUDGET_BYTES // 1024 ** 2:,}M, a 32-bit microcontroller's whole"
+                      " address space", param, ctx)
+        return int(size)
+
+
+BYTES = ByteSize()
 PERCENTAGE_POINTS = Finite(-100, 100)          # an accuracy change in pp
 FRACTION = Finite(0, 1)                        # an accuracy or an agreement
 SECONDS = Finite(0, MAX_SECONDS)

@@ -12,7 +12,7 @@ from importlib import metadata
 
 TRACKED_DISTRIBUTIONS = (
     "edgeseq", "numpy", "tensorflow", "tensorflow-cpu", "keras", "tf2onnx", "onnx", "onnxruntime",
-    "ai-edge-litert", "tflite-runtime", "tflite", "openvino",
+    "ai-edge-litert", "tflite-runtime", "tflite", "openvino", "tflite-micro",
 )
 
 

@@ -4,7 +4,8 @@ evaluations): a crash, a hang or Ctrl-C in the child never takes the caller down
 Parent:  result = run_worker("edgeseq.bench.worker", request, timeout=...)   # a dict, or a WorkerError
 Child:   if __name__ == "__main__": serve(handle)    # handle(request, workdir) -> dict
 
-The request is written to WORKDIR/request.json and the child runs `python -m MODULE WORKDIR/request.json`. It
+The request is written to WORKDIR/request.json and the child runs `python -m MODULE WORKDIR/request.json` (built by
+`python_command`: the installed edgeseq, whatever the current folder holds). It
 answers with WORKDIR/response.json: {"ok": true, "result": {...}} or {"ok": false, "error_type", "message"}.
 Large arrays travel as .npy files in WORKDIR. No response means the child died: a signal, a timeout or an
 exit status, each a field of the WorkerError.
@@ -59,6 +60,22 @@ class WorkerError:
         return asdict(self)
 
 
+# Python 3.10 has no -P: the same by hand. `python -c CODE MODULE ARGS` puts '' (the current folder) first on
+# sys.path; CODE drops it and runs MODULE as `-m` would, with sys.argv[1:] = ARGS.
+_SAFE_PATH_RUN = ("import runpy, sys; del sys.path[0];"
+                  " runpy.run_module(sys.argv.pop(1), run_name='__main__', alter_sys=True)")
+
+
+def python_command(module: str, *args: str, safe_path_flag: bool = sys.version_info >= (3, 11)) -> list[str]:
+    """The command line of every Python child edgeseq starts: `python -P -m MODULE ARGS` in this interpreter.
+    Without -P, `-m` puts the current folder first on sys.path, and a folder holding an `edgeseq/` (the folder
+    above a clone, any decoy) would be imported instead of the installed package. Not -I: it would also drop
+    PYTHONPATH and the other PYTHON* variables a caller sets on purpose. (`safe_path_flag` False: the 3.10 way.)"""
+    if safe_path_flag:
+        return [sys.executable, "-P", "-m", module, *args]
+    return [sys.executable, "-c", _SAFE_PATH_RUN, module, *args]
+
+
 def run_child(command: Sequence[str], timeout: float, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """`subprocess.run` with captured text output, except that on any exception (a timeout, Ctrl-C) the child
     is killed and waited for before the exception goes on: it can neither outlive nor race the caller's
@@ -86,7 +103,7 @@ def run_worker(module: str, request: dict[str, Any], timeout: float, workdir: Pa
         (folder / REQUEST).write_text(json.dumps(request), encoding="utf-8")
         (folder / RESPONSE).unlink(missing_ok=True)
         try:
-            done = run_child([sys.executable, "-m", module, str(folder / REQUEST)], timeout,
+            done = run_child(python_command(module, str(folder / REQUEST)), timeout,
                              dict(os.environ, **(env or {})))
         except subprocess.TimeoutExpired:
             return WorkerError("timeout", f"timed out after {timeout:g} s", timeout_s=timeout)
@@ -141,7 +158,7 @@ class WorkerSession:
         if self.child is None or self.child.poll() is not None:
             self.child = None
             with open(self.log, "a", encoding="utf-8") as log:
-                self.child = subprocess.Popen([sys.executable, "-m", self.module, "--session"], text=True,
+                self.child = subprocess.Popen(python_command(self.module, "--session"), text=True,
                                               stdin=subprocess.PIPE, stdout=log, stderr=log, env=self.env)
             self.started += 1
         return self.child
@@ -231,7 +248,7 @@ def serve(handle: Callable[[dict[str, Any], Path], dict[str, Any]], describe: Ca
           | None = None) -> None:
     """The child's side: read the request named on the command line, call `handle(request, workdir)`, write
     the response, exit 0. An exception becomes an error response ({error_type, message}); `describe` turns
-    it into the one-line message (default: its first line)."""
+    it into the one-line message (default: the line naming its cause, errors.cause_line)."""
     no_core_dumps()
     from edgeseq.core.quiet import quiet_native_logs  # noqa: PLC0415
 
@@ -247,7 +264,7 @@ def serve(handle: Callable[[dict[str, Any], Path], dict[str, Any]], describe: Ca
 
 def _answer(request_path: Path, handle: Callable[[dict[str, Any], Path], dict[str, Any]],
             describe: Callable[[BaseException], str] | None) -> None:
-    from edgeseq.core.errors import first_line  # noqa: PLC0415
+    from edgeseq.core.errors import cause_line  # noqa: PLC0415
 
     workdir = request_path.parent
     try:
@@ -258,7 +275,7 @@ def _answer(request_path: Path, handle: Callable[[dict[str, Any], Path], dict[st
             import traceback  # noqa: PLC0415
 
             traceback.print_exc()
-        message = describe(err) if describe else first_line(err)
+        message = describe(err) if describe else cause_line(err, 500)
         response = {"ok": False, "error_type": type(err).__name__, "message": message[:500]}
     (workdir / f".{RESPONSE}.partial").write_text(json.dumps(response), encoding="utf-8")
     os.replace(workdir / f".{RESPONSE}.partial", workdir / RESPONSE)

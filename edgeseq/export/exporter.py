@@ -74,7 +74,7 @@ class ExportResult:
     format: str
     recipe: str
     graph: str | None
-    status: str                 # ok | unsupported | failed
+    status: str                 # ok | unsupported | failed | crashed (the converter's process died)
     path: str | None
     size_bytes: int | None
     sha256: str | None
@@ -199,11 +199,11 @@ def plan_picked(archs: list[Variant], chosen: list[Recipe], picks: dict[tuple[st
     return specs
 
 
-def _finish(manifest: Manifest, partial: Path, spec: ExportSpec, golden_file: Path) -> Manifest:
+def _finish(manifest: Manifest, partial: Path, spec: ExportSpec, golden_file: Path, target: Path) -> Manifest:
     """Embed the file's essentials in it and write the standard metadata (in that order: the TFLite metadata
     writer keeps other entries, and appends the labels file after the flatbuffer, which a later re-pack would
     drop), then add what depends on its final bytes: size, sha256, the golden outputs it is checked against,
-    and where it runs (measured on those sequences, here)."""
+    and where it runs (measured on those sequences, here; its reasons name `target`, not the partial file)."""
     embed(partial, essentials(manifest, __version__))
     standard = write_standard_metadata(partial, manifest, __version__)
     facts = read_facts(partial)
@@ -217,13 +217,34 @@ def _finish(manifest: Manifest, partial: Path, spec: ExportSpec, golden_file: Pa
     reference = golden.read(golden_file)
     samples = reference.dataset()
     cells = measure(partial, samples.x_test, samples.y_test, reference.probabilities, spec.recipe.tolerance,
-                    unit=samples.units)
+                    unit=samples.units, shown_as=target.name)
     accuracy = float(np.mean(np.argmax(reference.probabilities, 1) == reference.labels))
     return final.replace(
         golden={"file": golden_file.name, "sha256": sha256_file(golden_file), "samples": reference.info["digits"],
                 "count": reference.count, "reference_accuracy": round(accuracy, 6)},
         portability=portability(facts, cells, reference.info["digits"]),
     )
+
+
+def worker_verdict(error: WorkerError) -> tuple[str, str]:
+    """The status and reason of a conversion the worker did not answer. Only the worker's own refusal (an error it
+    reported: the converter raised) is `unsupported`; the source model unusable (ModelError), and a worker that
+    crashed, was killed, hung or ended without an answer (an ImportError before it served) are `failed`, with
+    the last line it wrote: `crashed` for a worker that died (a failure, except a --graph auto candidate beside a
+    sibling graph that exported: edgeseq.export.plan.not_exported)."""
+    reason = error.describe("converter")
+    if error.kind == "error":
+        return ("failed" if error.error_type == "ModelError" else "unsupported"), reason
+    if error.stderr_tail and error.stderr_tail not in reason:
+        reason += f": {error.stderr_tail[:200]}"
+    return "crashed", reason
+
+
+def as_final(reason: str | None, partial: Path, target: Path) -> str | None:
+    """A reason that names the file being written (`.NAME.partial.SUFFIX`) names it as the user will see it."""
+    if reason is None:
+        return None
+    return reason.replace(str(partial), str(target)).replace(partial.name, target.name)
 
 
 def _write_golden(answer: dict[str, Any], workdir: Path, golden_file: Path, source: Path,
@@ -250,6 +271,7 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
     recipe = spec.recipe
     target = exported_path(out, spec.arch.value, recipe.format.value, recipe.name, spec.step, spec.tag, spec.app)
     golden_file = golden_path(target.parent, spec.arch.value)
+    partial = target.with_name(f".{target.name}.partial{target.suffix}")
 
     def result(status: str, reason: str | None = None, facts: dict[str, Any] | None = None,
                portable: dict[str, Any] | None = None) -> ExportResult:
@@ -257,7 +279,7 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
         return ExportResult(spec.arch.value, recipe.format.value, recipe.name, spec.graph.value if spec.graph else None,
                             status,
                             str(target) if ok else None, target.stat().st_size if ok else None,
-                            sha256_file(target) if ok else None, reason,
+                            sha256_file(target) if ok else None, as_final(reason, partial, target),
                             facts["recurrent_op"] if facts else None, round(time.perf_counter() - started, 2),
                             portable)
 
@@ -293,14 +315,12 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
     if not golden.is_current(golden_file, sha256_file(source), samples):
         np.save(workdir / "golden-digits.npy", samples.x_test, allow_pickle=False)
         request["golden_digits"] = str(workdir / "golden-digits.npy")
-    partial = target.with_name(f".{target.name}.partial{target.suffix}")
     request["output"] = str(partial)
     try:
         answer = session.run(request, WORKER_TIMEOUT_S, workdir) if session is not None \
             else run_worker(WORKER, request, WORKER_TIMEOUT_S, workdir)
-        if isinstance(answer, WorkerError):  # the source itself unusable is a failure; the converter refusing is not
-            kind = "failed" if answer.error_type == "ModelError" else "unsupported"
-            return result(kind, answer.describe("converter"))
+        if isinstance(answer, WorkerError):
+            return result(*worker_verdict(answer))
         _write_golden(answer, workdir, golden_file, source, samples)
         if not partial.is_file():
             return result("unsupported", "the converter wrote no file")
@@ -313,7 +333,7 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
         manifest = exported_manifest(spec, source, partial, facts, calibration_info, answer["zero_input_output"],
                                      target, answer.get("contract"), contract)
         try:
-            manifest = _finish(manifest, partial, spec, golden_file)
+            manifest = _finish(manifest, partial, spec, golden_file, target)
         except EdgeseqError as err:
             return result("failed", str(err), facts)
         commit_with_manifest(partial, target, manifest)

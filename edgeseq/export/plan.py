@@ -95,14 +95,16 @@ def not_exported(results: list[ExportResult], named: Collection[str] = ()) -> tu
     A failure: any real failure (status `failed`: a structural check, a source that cannot be read, a search
     that missed its budget); and a recipe the user `named` that no graph of exported (unsupported). A note: a
     recipe not named that the converter or the table cannot make for the model, and a candidate graph (--graph
-    auto) that cannot be built when another graph of its recipe exported."""
+    auto) that cannot be built when another graph of its recipe exported, whether the converter refused it or
+    crashed on it (status `crashed`, with its last line); a candidate that `failed` a check always fails."""
     exported = {_file_of(r) for r in results if r.status == "ok"}
     failures, notes = [], []
     for result in results:
         if result.status == "ok":
             continue
         refused = result.status == "unsupported"
-        if refused and (result.recipe not in named or _file_of(result) in exported):
+        beside = _file_of(result) in exported     # another graph of the same file exported (--graph auto)
+        if (refused and (result.recipe not in named or beside)) or (result.status == "crashed" and beside):
             notes.append(result)
         else:
             failures.append(result)

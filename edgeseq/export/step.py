@@ -185,6 +185,11 @@ def _tflite(step: Any, recipe: Recipe, pairs: list[dict[str, np.ndarray]] | None
         # float32 state at the boundary: the state is fed back unchanged, whatever the recipe
         configure(tf, converter, replace(recipe.tflite, io_type=None), None,
                   representative=(lambda: iter(pairs)) if pairs is not None else None)
+        if pairs is not None:
+            # one weight scale per FULLY_CONNECTED, not per channel: TFLite Micro's integer FULLY_CONNECTED
+            # refuses the per-channel LSTM step at prepare ("Node FULLY_CONNECTED failed to prepare"), and one
+            # scale per layer needs a smaller arena (the RNN's int8 step: 2,512 -> 2,160 B, measured 2026-12-07)
+            converter._experimental_disable_per_channel_quantization_for_dense_layers = True
         return converter.convert()
 
 

@@ -14,7 +14,8 @@ calibrator) cannot take the caller down. Spoken to through `procs.run_worker`:
     The written file's inputs and outputs are in the documented order (edgeseq.export.tensor_order).
 
 An error response carries the exception's type: ModelError means the source model itself is unusable
-(a failure); anything else is the converter refusing the recipe (unsupported).
+(a failure); anything else is the converter refusing the recipe (unsupported). A worker that ends without a
+response (a crash, a kill, a hang, an import error before `serve`) is a failure (exporter.worker_verdict).
 """
 
 from __future__ import annotations

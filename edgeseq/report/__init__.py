@@ -5,6 +5,8 @@ Where a change goes:
   inputs.py        reading RESULTS/*.json into the result dataclasses, row checks, environments, data identity
   join.py          FileRow: one row per file × runtime, joined on sha256 (else on layout.FileKey)
   verdict.py       Budgets, the per-architecture verdict, the "none fits" reasons
+  allowance.py     what a microcontroller needs beyond TFLM's arena and the model (--ram/--flash), and its sources
+  microcontroller.py  the files TFLM ran or refused: arena, flash, fits, parity, host time; RNN vs LSTM there
   conclusion.py    the RNN-vs-LSTM text and figures
   reproduction.py  the Keras accuracies beside the published ones; the note on the shipped sample
   portability.py   the file × runtime library table (pass, fail, can't load)
@@ -51,6 +53,8 @@ from edgeseq.report.streaming import drift_images, read_drift, streaming_blocks,
 from edgeseq.bench.profile import read_profile
 from edgeseq.bench.scaling import read_scaling
 from edgeseq.bench.scaling_plot import scaling_figures
+from edgeseq.report.microcontroller import Microcontroller, tflm_rows, with_footprints
+from edgeseq.report.microcontroller import blocks as mcu_blocks, section as mcu_section
 from edgeseq.report.mixes import mix_blocks
 from edgeseq.report.portability import table as portability_table
 from edgeseq.report.profile import profile_blocks, recommended_profiles
@@ -84,6 +88,7 @@ class ReportResult:
     drift: tuple[dict[str, Any], ...] = ()      # RESULTS/drift.json, when the run measured it
     profile: tuple[dict[str, Any], ...] = ()    # RESULTS/profile.json's rows about the recommended files
     graph_choices: tuple[GraphChoice, ...] = ()   # per device, the fastest graph of each recipe measured there
+    microcontroller: Microcontroller | None = None   # the files TFLM ran or refused (report.microcontroller)
 
     def to_dict(self) -> dict[str, Any]:
         return {"markdown_path": self.markdown_path, "html_path": self.html_path, "json_path": self.json_path,
@@ -94,7 +99,8 @@ class ReportResult:
                 "data": self.data, "warnings": list(self.warnings),
                 "devices": [d.to_dict() for d in self.devices], "streaming": list(self.streaming),
                 "drift": [{k: v for k, v in d.items() if k != "rows"} for d in self.drift],
-                "profile": list(self.profile), "graph_choices": [c.to_dict() for c in self.graph_choices]}
+                "profile": list(self.profile), "graph_choices": [c.to_dict() for c in self.graph_choices],
+                "microcontroller": self.microcontroller.to_dict() if self.microcontroller else None}
 
 
 def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
@@ -105,12 +111,13 @@ def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
     drifts = read_drift(results)                         # every input is read (and checked) before any work
     growth = read_scaling(results)                       # RESULTS/scaling.json: `edgeseq bench --scaling`
     profiles = read_profile(results)                     # RESULTS/profile.json: `edgeseq bench --profile`
-    every_row = file_rows(inputs)
+    extra = read_device_results(list(device_results)) if device_results else ()
+    bench = tflm_rows(inputs, extra)                     # the run's bench rows and the devices' tflm rows
+    every_row = with_footprints(file_rows(inputs), bench)
     rows = tuple(r for r in every_row if not r.step)        # step models have their own section
     streaming = tuple(r for r in every_row if r.step)
     health = training_health(inputs)
     verdict = verdicts(rows, budgets, architectures(inputs), digits_measured(inputs), health)
-    extra = read_device_results(list(device_results)) if device_results else ()
     devices = device_reports(inputs, extra, budgets, architectures(inputs),
                              digits_measured(inputs)) if device_results else ()
     choices = tuple(graph_choices((*inputs.bench, *extra)))
@@ -130,6 +137,7 @@ def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
     drift |= {name: (png, "Cost growth: p50 against sequence length and against batch (log-log), and the speed-up"
                           " with threads") for name, (png, _) in (scaling_figures(growth) if growth else {}).items()}
     images |= {name: png for name, (png, _) in drift.items()}
+    mcu = mcu_section(inputs, bench, budgets, architectures(inputs))
     for name, png in images.items():         # a figure's name may hold a name from the results: never a path
         write_bytes_atomic(child(out, name, "figure name"), png)
     blocks = document(rows, verdict, conclusion, budgets, envs, data, notes, inputs.folder, published, note,
@@ -139,12 +147,12 @@ def build_report(results: Path, out: Path, budgets: Budgets = Budgets(),
                       streaming_blocks(rows + streaming, timesteps_of(data), [(name, caption) for name, (_, caption) in drift.items()],
                                        drifts, growth), profile_blocks(verdict, profiles),
                       graph_blocks(list(choices)) + mix_blocks(inputs.export),
-                      health if inputs.train else None, sequence_units(data))
+                      health if inputs.train else None, sequence_units(data), mcu_blocks(mcu, budgets))
     result = ReportResult(str(out / "report.md"), str(out / "report.html"), str(out / "report.json"),
                           tuple(str(out / name) for name in images), budgets, verdict, conclusion, rows, envs,
                           data, notes, published, note, devices, tuple(streaming_rows(rows + streaming, timesteps_of(data))),
                           tuple(r.to_dict() for r in drifts),
-                          tuple(r.to_dict() for r in recommended_profiles(verdict, profiles)), choices)
+                          tuple(r.to_dict() for r in recommended_profiles(verdict, profiles)), choices, mcu)
     write_text_atomic(out / "report.md", to_markdown(blocks))
     write_text_atomic(out / "report.html", to_html(blocks, images, "edgeseq report"))
     write_json_atomic(out / "report.json", result.to_dict())

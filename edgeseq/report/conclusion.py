@@ -62,8 +62,9 @@ def _accuracy_step(gain: float, found: Difference | None, large: str) -> str:
     if found is None:
         return f"{'gains' if gain >= 0 else 'loses'} {abs(gain):.2f} pp of test accuracy (untested: no sequence count)"
     if not found.real:
-        return (f"makes no measurable difference in test accuracy ({gain:+.2f} pp, {found.interval()})")
-    return (f"is {'more' if gain > 0 else 'less'} accurate: {gain:+.2f} pp of test accuracy ({found.interval()})")
+        return f"changes test accuracy by {gain:+.2f} pp, no measurable difference ({found.interval()})"
+    return (f"{'gains' if gain > 0 else 'loses'} {abs(gain):.2f} pp of test accuracy, a real"
+            f" {'gain' if gain > 0 else 'loss'} ({found.interval()})")
 
 
 def _health_note(verdict: tuple[ArchVerdict, ...]) -> str:

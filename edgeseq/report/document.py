@@ -20,7 +20,8 @@ from edgeseq.report.reproduction import Reproduction, sentence
 from edgeseq.report.units import KB, kb, pct, pp, us
 from edgeseq.report.verdict import ArchVerdict, Budgets, why_left_out
 
-RUNTIME_LIBRARIES = ("ai-edge-litert", "tflite-runtime", "onnxruntime", "openvino", "tensorflow-cpu", "tensorflow")
+RUNTIME_LIBRARIES = ("ai-edge-litert", "tflite-runtime", "onnxruntime", "openvino", "tflite-micro", "tensorflow-cpu",
+                     "tensorflow")
 Block = tuple[Any, ...]   # ("h", level, text) | ("p", text) | ("ul", items) | ("table", header, rows)
 #                           | ("img", file name, caption)
 
@@ -217,7 +218,8 @@ def document(rows: tuple[FileRow, ...], verdict: tuple[ArchVerdict, ...], conclu
              devices: tuple[Any, ...] = (), device_images: list[tuple[str, str]] = (),
              quant: tuple[list[tuple[str, str]], list[str]] = ([], []),
              streaming: list[Block] = (), profile: list[Block] = (), graphs: list[Block] = (),
-             health: dict[str, Health] | None = None, units: str = "digits") -> list[Block]:
+             health: dict[str, Health] | None = None, units: str = "digits",
+             microcontroller: list[Block] = ()) -> list[Block]:
     blocks: list[Block] = [
         ("h", 1, "edgeseq report"),
         ("p", (f"Results from {source}: {sum(not r.baseline for r in rows)} exported file × runtime rows"
@@ -279,6 +281,7 @@ def document(rows: tuple[FileRow, ...], verdict: tuple[ArchVerdict, ...], conclu
         blocks += [("ul", notes)] if notes else []
     blocks += list(streaming)
     blocks += list(profile)
+    blocks += list(microcontroller)
     blocks += [("h", 2, "Every file"), _every_file(rows), *bound_blocks(rows, envs)]
     blocks += devices_blocks(devices, device_images)
     blocks += list(graphs)

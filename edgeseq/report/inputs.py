@@ -49,7 +49,17 @@ def _bench_row(row: BenchResult) -> str | None:
         return "status ok without batch and p50_us"
     if row.status == "ok" and not row.p50_us:
         return "status ok with a p50_us of 0"
-    return _graph_choice(row) or out_of_range(row)
+    return _graph_choice(row) or _footprint(row) or out_of_range(row)
+
+
+def _footprint(row: BenchResult) -> str | None:
+    """What is wrong with a row's footprint (TFLM's memory plan): the figures --ram and --flash judge are byte counts."""
+    if row.footprint is None:
+        return None
+    figures = [row.footprint.get(k) for k in ("arena_bytes", "flash_bytes")]
+    if any(isinstance(v, bool) or not isinstance(v, int) or v <= 0 for v in figures):
+        return "footprint without positive integer arena_bytes and flash_bytes"
+    return None
 
 
 def _graph_choice(row: BenchResult) -> str | None:

@@ -17,7 +17,7 @@ from edgeseq.bench.runner import BenchResult
 from edgeseq.export.exporter import ExportResult
 from edgeseq.parity.compare import ParityReport
 from edgeseq.report.inputs import Inputs
-from edgeseq.runtimes import RUNTIMES
+from edgeseq.runtimes import RUNTIMES, RuntimeName
 from edgeseq.train import TrainResult
 
 Row = TrainResult | ExportResult | ParityReport | BenchResult
@@ -66,6 +66,8 @@ class FileRow:
     #                                      as the reference of a validate row)
     sequences: int | None = None         # how many test sequences `accuracy` and `correct` are on
     data_key: str | None = None          # which sequences: validate's data identity (data_key)
+    tflm_footprint: dict[str, Any] | None = None   # the file's TFLM memory plan (a tflm bench row's footprint),
+    #                                                on every runtime's row of the file: what --ram/--flash judge
 
     @property
     def label(self) -> str:
@@ -259,7 +261,8 @@ def _file_row(f: _File, runtime: str, inputs: Inputs) -> FileRow:
         file_memory_bytes=getattr(one, "file_memory_bytes", None) if one else None,
         runtime_memory_bytes=getattr(one, "rss_after_import_bytes", None) if one else None,
         **({k: getattr(one, k) for k in ("flops", "flops_source", "bound_us", "bound_ratio")} if one else {}),
-        **_per_sequence(f, check, inputs, model, fmt == layout.KERAS_FORMAT))
+        **_per_sequence(f, check, inputs, model, fmt == layout.KERAS_FORMAT),
+        tflm_footprint=next((r.footprint for r in f.bench.get(RuntimeName.TFLM.value, []) if r.footprint), None))
 
 
 def file_rows(inputs: Inputs) -> tuple[FileRow, ...]:

@@ -1,5 +1,8 @@
 """The verdict under budgets: per architecture, the fastest, smallest and most accurate file that passed
-parity, and the one recommended under --max-latency-us / --max-size-kb / --min-accuracy (or why none fits).
+parity, and the one recommended under --max-latency-us / --max-size-kb / --min-accuracy / --ram / --flash (or why
+none fits). The --ram and --flash budgets judge a file by what TFLM measured for it (its footprint, from a
+`bench --runtime tflm` row) plus the allowance of edgeseq.report.allowance; a file TFLM did not measure never misses
+them.
 
 A candidate is an exported file that passed parity and was measured at batch 1; the Keras models are the
 reference baselines and never candidates. Files of a model that failed its training-health checks
@@ -14,6 +17,7 @@ from typing import Any
 
 from edgeseq.core.errors import EdgeseqError
 from edgeseq.health import Health
+from edgeseq.report.allowance import flash_needed, ram_needed, size_text
 from edgeseq.report.join import FileRow
 from edgeseq.report.paired import difference
 from edgeseq.report.units import KB, kb, pct, us
@@ -24,8 +28,14 @@ class Budgets:
     max_latency_us: float | None = None
     max_size_kb: float | None = None
     min_accuracy: float | None = None      # a fraction, e.g. 0.97
+    ram_bytes: int | None = None           # a microcontroller's RAM: TFLM's arena + the stack allowance must fit
+    flash_bytes: int | None = None         # its flash: the model + TFLM's code allowance must fit
 
     def __post_init__(self) -> None:
+        for name in ("ram_bytes", "flash_bytes"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+                raise EdgeseqError(f"{name.split('_')[0]} must be a positive number of bytes, got {value!r}")
         for name in ("max_latency_us", "max_size_kb"):
             value = getattr(self, name)
             if value is not None and value <= 0:
@@ -44,12 +54,19 @@ class Budgets:
             out.append("size")
         if self.min_accuracy is not None and (row.accuracy is None or row.accuracy < self.min_accuracy):
             out.append("accuracy")
+        if self.ram_bytes is not None and row.tflm_footprint and ram_needed(row.tflm_footprint) > self.ram_bytes:
+            out.append("ram")
+        if self.flash_bytes is not None and row.tflm_footprint and \
+                flash_needed(row.tflm_footprint) > self.flash_bytes:
+            out.append("flash")
         return out
 
     def describe(self) -> str:
         parts = [f"p50 ≤ {self.max_latency_us:g} µs" if self.max_latency_us is not None else "",
                  f"size ≤ {self.max_size_kb:g} KB" if self.max_size_kb is not None else "",
-                 f"accuracy ≥ {self.min_accuracy * 100:g} %" if self.min_accuracy is not None else ""]
+                 f"accuracy ≥ {self.min_accuracy * 100:g} %" if self.min_accuracy is not None else "",
+                 f"RAM ≤ {size_text(self.ram_bytes)}" if self.ram_bytes is not None else "",
+                 f"flash ≤ {size_text(self.flash_bytes)}" if self.flash_bytes is not None else ""]
         return ", ".join(p for p in parts if p) or "none"
 
     def to_dict(self) -> dict[str, Any]:
@@ -106,6 +123,11 @@ def _none_fits(model: str, candidates: list[FileRow], budgets: Budgets) -> str:
     if budgets.min_accuracy is not None and best.accuracy < budgets.min_accuracy:
         why.append(f"most accurate passing {model} file is {pct(best.accuracy)} %"
                    f" < {budgets.min_accuracy * 100:g} % budget")
+    measured = [r.tflm_footprint for r in candidates if r.tflm_footprint]
+    for budget, need, what in ((budgets.ram_bytes, ram_needed, "RAM"), (budgets.flash_bytes, flash_needed, "flash")):
+        if budget is not None and measured and all(need(f) > budget for f in measured):
+            why.append(f"every passing {model} file TFLM measured needs more {what} than the {size_text(budget)}"
+                       f" budget (the least: {kb(min(need(f) for f in measured))} KB)")
     together = f"no passing {model} file meets all budgets ({budgets.describe()}) at once"
     return "none fits: " + ("; ".join(why) or together)
 

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from edgeseq.core.errors import ModelError, first_line
+from edgeseq.core.errors import ModelError, cause_line
 from edgeseq.core.tfsupport import import_tensorflow, load_keras_model
 
 
@@ -40,8 +40,7 @@ class KerasRuntime:
         try:
             return np.asarray(self._function(digits.astype(np.float32, copy=False)), dtype=np.float32)
         except (ValueError, TypeError, self._tf.errors.OpError) as err:  # a model that does not take (N, 28, 28)
-            first = first_line(err)
-            raise ModelError(f"{self._path}: Keras cannot run it ({first[:200]})") from err
+            raise ModelError(f"{self._path}: Keras cannot run it ({cause_line(err)})") from err
 
 
 def load(path: Path, threads: int = 1, **_: Any) -> KerasRuntime:

@@ -18,7 +18,7 @@ from typing import Any, Callable
 import numpy as np
 
 from edgeseq.artifacts import TensorInfo, read_facts
-from edgeseq.core.errors import ModelError, RuntimeUnavailable, first_line
+from edgeseq.core.errors import ModelError, RuntimeUnavailable, cause_line
 from edgeseq.core.quiet import native_stderr_silenced
 from edgeseq.runtimes.table import RUNTIMES, RuntimeName
 
@@ -56,7 +56,7 @@ class CompiledSession:
         self.label = f"{LABEL} (ai-edge-litert {metadata.version('ai-edge-litert')}), CPU, {threads} thread(s), batch 1"
 
     def encode(self, name: str, array: np.ndarray) -> np.ndarray:
-        return _quantize(self.tensors[name], array)
+        return quantize(self.tensors[name], array)
 
     def write(self, encoded: dict[str, np.ndarray]) -> None:
         for name, array in encoded.items():
@@ -68,7 +68,7 @@ class CompiledSession:
     def read(self, name: str) -> np.ndarray:
         tensor = self.tensors[name]
         raw = self._out[name].read(self.sizes[name], np.dtype(tensor.dtype))
-        return _dequantize(tensor, raw).reshape(1, -1)
+        return dequantize(tensor, raw).reshape(1, -1)
 
     def run(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """One step (step models) or one sequence, batch 1; a batch of n is n runs."""
@@ -94,7 +94,9 @@ class CompiledSession:
         return step
 
 
-def _quantize(tensor: TensorInfo, values: np.ndarray) -> np.ndarray:
+def quantize(tensor: TensorInfo, values: np.ndarray) -> np.ndarray:
+    """Float values as the tensor's dtype (its scale and zero point; float32 passes), for the TFLite adapters that
+    read a file's scales with read_facts (this one, tflm_runtime)."""
     if tensor.dtype == "float32":
         return np.ascontiguousarray(values, np.float32)
     if not tensor.scale:
@@ -104,17 +106,17 @@ def _quantize(tensor: TensorInfo, values: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.clip(scaled, info.min, info.max).astype(tensor.dtype))
 
 
-def _dequantize(tensor: TensorInfo, raw: np.ndarray) -> np.ndarray:
+def dequantize(tensor: TensorInfo, raw: np.ndarray) -> np.ndarray:
     if tensor.dtype == "float32":
         return np.array(raw, np.float32)
     return ((raw.astype(np.float32) - (tensor.zero_point or 0)) * (tensor.scale or 1.0)).astype(np.float32)
 
 
 def cannot(path: Path, verb: str, err: BaseException) -> ModelError:
-    """One line: CompiledModel's first message line, and what it means where known."""
-    said = first_line(err).replace("CompiledModel error: code=3, message=", "")
+    """One line: the line of CompiledModel's message that names the cause, and what it means where known."""
+    said = cause_line(err, 160).replace("CompiledModel error: code=3, message=", "")
     meaning = next((f": {why}" for known, why in WHY.items() if known in said), "")
-    return ModelError(f"{path}: {LABEL} cannot {verb} it{meaning} ({said[:160]})")
+    return ModelError(f"{path}: {LABEL} cannot {verb} it{meaning} ({said})")
 
 
 class CompiledRuntime:

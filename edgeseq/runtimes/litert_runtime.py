@@ -19,7 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from edgeseq.artifacts import read_facts
-from edgeseq.core.errors import ModelError, RuntimeUnavailable, first_line
+from edgeseq.core.errors import ModelError, RuntimeUnavailable, cause_line
 from edgeseq.runtimes.table import LITERT_LIBRARIES, TFLiteBackend, library
 from edgeseq.core.quiet import native_stderr_silenced
 
@@ -178,14 +178,14 @@ class LiteRTRuntime:
 
 def _cannot_run(path: Path, err: Exception, label: str) -> ModelError:
     """One line: for tflite-runtime it names the library and, where its message says, the op it lacks."""
-    first = first_line(err)
+    first = cause_line(err)
     if not label.startswith("tflite-runtime"):
-        return ModelError(f"{path}: the TFLite interpreter cannot run it ({first[:200]})")
+        return ModelError(f"{path}: the TFLite interpreter cannot run it ({first})")
     for pattern, meaning in LOAD_ERRORS:
         if found := pattern.search(str(err)):
             return ModelError(f"{path}: {label} cannot run it: {meaning.format(**found.groupdict())}"
                               f" ({found.group(0)})")
-    return ModelError(f"{path}: {label} cannot run it ({first[:200]})")
+    return ModelError(f"{path}: {label} cannot run it ({first})")
 
 
 class LiteRTStepSession:

@@ -21,7 +21,7 @@ from typing import Any, Callable
 import numpy as np
 
 from edgeseq.artifacts import is_step_file, read_facts
-from edgeseq.core.errors import ModelError, RuntimeUnavailable
+from edgeseq.core.errors import ModelError, RuntimeUnavailable, cause_line
 from edgeseq.core.procs import run_child, signal_name
 from edgeseq.runtimes.node_env import BRIDGE, js_dir, missing
 from edgeseq.runtimes.table import RUNTIMES, RuntimeName
@@ -61,7 +61,7 @@ def call(runtime: RuntimeName, request: dict[str, Any], folder: Path, path: Path
     if "error" in answer:
         said = f"{answer['error']} {log}"
         meaning = next((f": {why}" for pattern, why in REFUSALS if pattern.search(said)), "")
-        raise ModelError(f"{path}: {library.label} cannot run it{meaning} ({answer['error'][:160]})")
+        raise ModelError(f"{path}: {library.label} cannot run it{meaning} ({cause_line(answer['error'], 160)})")
     return answer
 
 

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from edgeseq.core.errors import ModelError, RuntimeUnavailable, first_line
+from edgeseq.core.errors import ModelError, RuntimeUnavailable, cause_line
 from edgeseq.runtimes.table import RUNTIMES, RuntimeName
 
 
@@ -81,8 +81,7 @@ class OnnxRuntime:
 
 
 def _cannot(path: Path, verb: str, err: Exception) -> ModelError:
-    first = first_line(err)
-    return ModelError(f"{path}: onnxruntime cannot {verb} it ({first[:200]})")
+    return ModelError(f"{path}: onnxruntime cannot {verb} it ({cause_line(err)})")
 
 
 class OnnxStepSession:

@@ -10,22 +10,19 @@ file's own dynamic shape, and `backend` says so."""
 
 from __future__ import annotations
 
-import re
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from edgeseq.core.errors import ModelError, RuntimeUnavailable, first_line
+from edgeseq.core.errors import ModelError, RuntimeUnavailable, cause_line
 from edgeseq.runtimes.table import RUNTIMES, RuntimeName
 
 INSTALL_HINT = RUNTIMES[RuntimeName.OPENVINO].install_hint
 
 DEVICE = "CPU"
 MAX_COMPILED = 8                       # batch sizes kept compiled (validate uses 2-3, bench one per --batch)
-# OpenVINO's messages start with source locations ("Exception from src/...:84:", "Check '...' failed at ...")
-LOCATION = re.compile(r"^(Exception from |Check '.*' failed at |FrontEnd API failed with )")
 
 
 class OpenVinoSession:
@@ -177,14 +174,14 @@ def _name(port: Any) -> str:
 
 
 def reason(err: BaseException) -> str:
-    """OpenVINO's message without its source-location lines: 'Model can't be parsed', not
-    'Exception from src/inference/src/cpp/core.cpp:84:'."""
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    return next((line for line in lines if not LOCATION.match(line)), first_line(err))
+    """OpenVINO's cause, without its source-location lines and preambles (core.errors.cause_line): 'Model can't
+    be parsed', not 'Exception from src/inference/src/cpp/core.cpp:84:'; "Model wasn't fully converted: Loop-17:
+    The provided loop body graph ... does not match ...", not "... Failed operations detailed log:"."""
+    return cause_line(err)
 
 
 def _cannot(path: Path, verb: str, err: BaseException) -> ModelError:
-    return ModelError(f"{path}: openvino cannot {verb} it ({reason(err)[:200]})")
+    return ModelError(f"{path}: openvino cannot {verb} it ({reason(err)})")
 
 
 def load(path: Path, threads: int = 1, profile: bool = False, **_: Any) -> OpenVinoRuntime:

@@ -44,6 +44,7 @@ class RuntimeName(str, enum.Enum):
     LITERTJS = "litertjs"
     ONNXRUNTIME_NODE = "onnxruntime-node"
     ONNXRUNTIME_WEB = "onnxruntime-web"
+    TFLM = "tflm"                                # TensorFlow Lite Micro on the host: only by name, too
 
 
 class TFLiteBackend(str, enum.Enum):
@@ -103,6 +104,7 @@ class RuntimeRow:
     portable: bool = True              # a column of the portability table (the exported files' runtimes)
     in_node: bool = False              # runs in a Node process of its own: only `bench` times it (in Node)
     marker: str | None = None          # its matplotlib marker in the report's plots (None: the one the others share)
+    timing: str | None = None          # what its bench times are, where not a device's own (a note on its rows)
 
     @property
     def install_hint(self) -> str:
@@ -189,6 +191,18 @@ RUNTIMES: dict[RuntimeName, RuntimeRow] = {
         RuntimeName.ONNXRUNTIME_WEB, (".onnx",), "edgeseq.runtimes.node_runtime",
         (Library("onnxruntime-web", "", JS_INSTALL, npm="onnxruntime-web", names=("onnxruntime-web",)),),
         needs=None, profiler=_in_node(RuntimeName.ONNXRUNTIME_WEB), optional=True, by_default=False, in_node=True),
+    # TensorFlow Lite Micro's interpreter (PyPI tflite-micro: TFLM's kernels built for this host), batch 1, asked for
+    # by name (it refuses most exported files). Isolated: its loader verifies nothing of the flatbuffer it is given
+    RuntimeName.TFLM: RuntimeRow(
+        RuntimeName.TFLM, (".tflite",), "edgeseq.runtimes.tflm_runtime",
+        (Library("TFLM", "tflite_micro", "pip install 'edgeseq[mcu]'; Linux x86_64 only",
+                 names=("tflite-micro", "tflm")),),
+        needs="tflite_micro",
+        profiler=Profiler(None, "tflite-micro's Python interpreter exposes no per-op timer (TFLM's MicroProfiler is"
+                                " C++ only)"),
+        isolated=True, optional=True, by_default=False, runs_step_models=True, marker="^",
+        timing="host time of TFLM's kernels (built for this machine's CPU by tflite-micro), never a microcontroller's"
+               " time; its memory is TFLM's own arena (edgeseq.runtimes.tflm_runtime.footprint)"),
 }
 
 
