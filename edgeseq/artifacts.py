@@ -16,6 +16,7 @@ from typing import Any
 
 from edgeseq.embedded import KEY as EMBEDDED_KEY
 from edgeseq.core.errors import EdgeseqError, ModelError, RuntimeUnavailable
+from edgeseq.core.layout import VELA_SIDECAR_SUFFIX
 from edgeseq.step_contract import is_step_facts
 from edgeseq.core.tflite_schema import check_subgraph, count, opcode_names, signature_names, tflite_metadata, tflite_schema
 
@@ -69,14 +70,16 @@ class FileFacts:
 
 def collect_files(paths: list[Path], suffixes: tuple[str, ...]) -> list[Path]:
     """Files and folders -> every file with one of `suffixes` (folders searched recursively; hidden and
-    partial files skipped). A folder with none, or a file of another type, is an error."""
+    partial files skipped, and files Vela compiled for an Ethos-U NPU, which no runtime here runs: those with a
+    <file>.vela.json sidecar). A folder with none, or a file of another type, is an error."""
     found: list[Path] = []
     for path in paths:
         if not path.exists():
             raise EdgeseqError(f"not found: {path}")
         if path.is_dir():
             hits = sorted(p for p in path.rglob("*") if p.suffix in suffixes and p.is_file()
-                          and not any(part.startswith(".") for part in p.relative_to(path).parts))
+                          and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                          and not p.with_name(p.name + VELA_SIDECAR_SUFFIX).exists())
             if not hits:
                 raise EdgeseqError(f"no {' or '.join(suffixes)} files under {path}")
             found.extend(hits)

@@ -55,6 +55,22 @@ def test_int16x8_runs_on_the_npu_but_its_float_edges(tmp_path):
     assert sidecar["fallbacks"] == result.fallbacks and "not a manifest" in sidecar["why_not_a_manifest"]
 
 
+def test_validate_and_bench_skip_a_compiled_file_in_a_folder(tmp_path):
+    from edgeseq.artifacts import collect_files
+
+    source = tmp_path / RNN_INT16X8.name
+    source.write_bytes(RNN_INT16X8.read_bytes())
+    compile_for_ethos(source, "ethos-u55-128")                              # beside its source
+    assert collect_files([tmp_path], (".tflite", ".onnx")) == [source]
+
+
+def test_a_compiled_file_is_not_compiled_again(tmp_path):
+    first = compile_for_ethos(RNN_INT16X8, "ethos-u55-128", tmp_path)
+    with pytest.raises(ModelError, match="already compiled by Vela"):
+        compile_for_ethos(Path(first.compiled), "ethos-u55-128", tmp_path / "again")
+    assert not (tmp_path / "again").exists()
+
+
 def test_a_float_step_file_stays_on_the_cpu(tmp_path):
     result = compile_for_ethos(RNN_STEP_APP, Accelerator.U85_256, tmp_path)
     assert result.ethos_u_ops == 0 and result.npu_ops == 0
@@ -86,7 +102,8 @@ def test_every_accelerator_is_one_vela_knows_with_a_system_in_its_config():
     names = {a.value for a in architecture_features.Accelerator}
     for accelerator, row in ACCELERATORS.items():
         assert accelerator.value in names and row.accelerator is accelerator
-        assert ini.has_section(f"System_Config.{row.system_config}") and ini.has_section(f"Memory_Mode.{row.memory_mode}")
+        assert ini.has_section(f"System_Config.{row.system_config}")
+        assert ini.has_section(f"Memory_Mode.{row.memory_mode}")
     assert set(ACCELERATORS) == set(Accelerator)
 
 
@@ -124,6 +141,7 @@ def test_a_failing_vela_is_one_line(tmp_path, monkeypatch):
     with pytest.raises(ModelError) as caught:
         compile_for_ethos(RNN_INT16X8, "ethos-u55-128", tmp_path)
     message = str(caught.value)
-    assert "\n" not in message and message.endswith("Vela could not compile it for ethos-u55-128 (exit 1:"
-                                                    " RuntimeError: Compilation failed: No networks defined via GraphAPI)")
+    assert "\n" not in message and message.endswith(
+        "Vela could not compile it for ethos-u55-128 (exit 1: RuntimeError: Compilation failed: No networks defined"
+        " via GraphAPI)")
     assert not compiled_path(RNN_INT16X8, Accelerator.U55_128, tmp_path).exists() and not list(tmp_path.iterdir())

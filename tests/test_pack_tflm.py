@@ -80,13 +80,14 @@ def test_the_bundle_is_the_file_its_ops_and_its_measured_arena(bundles, path):
     ops = read_facts(path).ops
     resolver = (out / "op_resolver.h").read_text()
     assert sorted(re.findall(r"resolver\.(Add\w+)\(\)", resolver)) == sorted(BUILTIN_METHODS[op] for op in ops)
-    assert f"MicroMutableOpResolver<kEdgeseqOpCount>" in resolver and f"kEdgeseqOpCount = {len(ops)};" in resolver
+    assert "MicroMutableOpResolver<kEdgeseqOpCount>" in resolver and f"kEdgeseqOpCount = {len(ops)};" in resolver
     settings = (out / "model_settings.h").read_text()
     values = defines(settings)
     assert int(values["EDGESEQ_ARENA_MEASURED_BYTES"]) == bundle.arena_measured_bytes > 0
     assert int(values["EDGESEQ_ARENA_MARGIN_BYTES"]) == bundle.arena_margin_bytes == arena_margin(
         bundle.arena_measured_bytes) >= ARENA_MARGIN_MIN_BYTES
-    assert bundle.arena_bytes % 16 == 0 and bundle.arena_bytes >= bundle.arena_measured_bytes + bundle.arena_margin_bytes
+    assert bundle.arena_bytes % 16 == 0
+    assert bundle.arena_bytes >= bundle.arena_measured_bytes + bundle.arena_margin_bytes
     assert "CMSIS-NN" in settings and "bisected" in settings             # the margin and the measure, explained
     assert (values["EDGESEQ_TIMESTEPS"], values["EDGESEQ_FEATURES"], values["EDGESEQ_CLASSES"]) == ("28", "28", "10")
     assert table(settings, "kLabels") == [f'"{k}"' for k in range(10)] and values["EDGESEQ_NORMALISE_PIXELS"] == "1"
@@ -129,8 +130,9 @@ def test_the_golden_vectors_pass_in_tflm_here(bundles):
         classes = re.search(r"g_golden_expected_class\[\w+\] = \{(.*?)\};", source).group(1)
         assert [int(c) for c in classes.split(",")] == [v["expected_class"] for v in bundle.host_check]
     # float32 is judged per probability, int16x8 on its class (the recipe's tolerance)
-    assert defines((bundles[STEP][0] / "golden_vectors.h").read_text())["EDGESEQ_GOLDEN_CHECKS_PROBABILITIES"] == "1"
-    assert defines((bundles[SEQUENCE][0] / "golden_vectors.h").read_text())["EDGESEQ_GOLDEN_CHECKS_PROBABILITIES"] == "0"
+    for path, checks in ((STEP, "1"), (SEQUENCE, "0")):
+        header = defines((bundles[path][0] / "golden_vectors.h").read_text())
+        assert header["EDGESEQ_GOLDEN_CHECKS_PROBABILITIES"] == checks
     assert max(v["max_abs_diff"] for v in bundles[STEP][1].host_check) <= bundles[STEP][1].max_abs_diff
 
 

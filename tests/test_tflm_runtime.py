@@ -3,6 +3,7 @@ step models, quantized input and output too; its arena is measured the same twic
 line naming the op and why; validate and bench run it (bench saying its times are the host's), without TensorFlow."""
 
 import json
+from pathlib import Path
 import os
 import re
 import subprocess
@@ -169,3 +170,34 @@ def test_bench_cli_says_host_time_and_records_the_arena(tmp_path, without_tensor
     assert shown.returncode == 0, shown.stderr
     assert re.search(r"tflm \[\d\]", shown.stdout) and "tflm: host time of TFLM's kernels" in shown.stdout
     assert "arena B" in shown.stdout and f"{row['footprint']['arena_bytes']:,}" in shown.stdout
+
+
+# the committed microcontroller files: full-integer step models (batch 1, float state I/O, one weight scale per
+# layer), each within its parity gate in TFLM against its golden outputs (the manifest's)
+MCU_FILES = [MODELS / "rnn" / "rnn-int8-step-app.tflite", MODELS / "rnn" / "rnn-int16x8-step-app.tflite",
+             MODELS / "lstm" / "lstm-int16x8-step-app.tflite"]
+
+
+@pytest.mark.slow
+def test_the_committed_microcontroller_files_pass_parity_in_tflm(tmp_path, without_tensorflow):
+    done = run_cli("validate", *MCU_FILES, "--runtime", "tflm", "--json", cwd=tmp_path,   # the 1,000 sample digits
+                   env=without_tensorflow)
+    assert done.returncode == 0, done.stderr[-2000:]
+    reports = json.loads(done.stdout)
+    assert [Path(r["path"]).name for r in reports] == [p.name for p in MCU_FILES]
+    assert all(r["passed"] and r["runtime"] == "tflm" and r["state_hygiene"] for r in reports), reports
+    for path in MCU_FILES:
+        recorded = json.loads(path.with_name(path.name + ".json").read_text())["portability"]
+        assert any(c["backend"] == "TFLM" for c in recorded["runs_on"]), path.name
+        figures = footprint(path)
+        assert 0 < figures.arena_bytes and figures.flash_bytes >= path.stat().st_size
+
+
+def test_every_committed_tflite_says_whether_tflm_runs_it():
+    """The manifest of every committed .tflite has a TFLM cell: where it runs, or the one-line reason it does not
+    (tools/add_tflm_portability.py)."""
+    for path in sorted(MODELS.rglob("*.tflite")):
+        recorded = json.loads(path.with_name(path.name + ".json").read_text())["portability"]
+        cells = [c for key in ("runs_on", "does_not_run_on") for c in recorded[key] if c["backend"] == "TFLM"]
+        assert len(cells) == 1, path.name
+        assert cells[0]["status"] == "pass" or "\n" not in (cells[0].get("reason") or "x"), path.name

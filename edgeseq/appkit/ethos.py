@@ -41,13 +41,14 @@ from pathlib import Path
 from typing import Any
 
 from edgeseq.core.errors import ModelError, RuntimeUnavailable, shown
+from edgeseq.core.layout import VELA_SIDECAR_SUFFIX
 
 INSTALL_HINT = "pip install 'edgeseq[ethos]'"
 VELA_MODULE = "ethosu.vela"
 VELA_CONFIG = "Arm/vela.ini"          # the configuration file Vela ships (resolved in its config_files folder)
 VELA_TIMEOUT_S = 600
 ETHOS_U_OP = "CUSTOM:ethos-u"
-SIDECAR_SUFFIX = ".vela.json"
+SIDECAR_SUFFIX = VELA_SIDECAR_SUFFIX      # folders given to validate and bench skip the files that have one
 SIDECAR_KIND = "ethos-u-compiled"
 RUNS_WITH = ("only TFLM built with the Ethos-U custom op kernel (Register_ETHOSU) and Arm's ethos-u-core-driver, on a"
              " device with this NPU: the file holds an `ethos-u` custom op that neither LiteRT nor TFLM alone runs;"
@@ -149,7 +150,8 @@ def compile_for_ethos(path: Path, accelerator: str | Accelerator = DEFAULT_ACCEL
                       out_dir: Path | None = None) -> EthosResult:
     """Compile `path` with Vela for `accelerator`; write the compiled file and its sidecar (both or neither)."""
     from edgeseq.artifacts import read_facts  # noqa: PLC0415
-    from edgeseq.core.fileio import check_output_dir, commit, json_bytes, sha256_file, staged, write_bytes  # noqa: PLC0415
+    from edgeseq.core.fileio import (  # noqa: PLC0415
+        check_output_dir, commit, json_bytes, sha256_file, staged, write_bytes)
     from edgeseq.core.tflite_schema import tflite_operator_names  # noqa: PLC0415
 
     path, row = Path(path), ACCELERATORS[accelerator_of(accelerator)]
@@ -157,6 +159,8 @@ def compile_for_ethos(path: Path, accelerator: str | Accelerator = DEFAULT_ACCEL
         raise ModelError(f"{shown(path)}: Vela compiles TFLite files (.tflite), not {path.suffix or 'this'} files")
     version = vela_version()
     facts = read_facts(path)                      # a malformed file: one line, before Vela sees it
+    if ETHOS_U_OP in facts.ops:
+        raise ModelError(f"{shown(path)}: already compiled by Vela (it holds an ethos-u custom op); compile its source")
     target = compiled_path(path, row.accelerator, out_dir)
     check_output_dir(target.parent)
     with tempfile.TemporaryDirectory(prefix="edgeseq-vela-") as work:

@@ -108,7 +108,7 @@ def pack_tflm(path: Path, out: Path, verify: bool = True) -> TflmBundle:
     arena = {"measured": measured.arena_bytes, "margin": margin,
              "measured_how": f"TFLM's smallest arena for this file, measured by edgeseq: arena_size bisected to the"
                              f" byte until AllocateTensors() and Invoke() succeed ({measured.library}, reference"
-                             f" kernels, a {measured.host} host)",
+                             f" kernels, built for {measured.host})",
              "margin_why": f"max({ARENA_MARGIN_MIN_BYTES} bytes, {ARENA_MARGIN_FRACTION:.0%} of it), rounded up to"
                            f" {ALIGNMENT}: on a device, optimized kernels (CMSIS-NN) may ask for scratch buffers the"
                            " reference kernels do not, and another TFLM version may plan the arena differently."
@@ -164,8 +164,8 @@ def readme(bundle: TflmBundle, manifest: Any, vectors: Vectors) -> str:
          " every sequence" if spec.stateful else "")
     host = f"{bundle.host_passed} of {len(bundle.host_check)}"
     rule = (f"the class equals the expected class and every probability is within {tol:g} of the reference's"
-            if tol is not None else "the class equals the expected class (this recipe is judged on accuracy over"
-            " many samples: `edgeseq validate`)")
+            if tol is not None else "the class equals the expected class; this recipe is judged on accuracy over"
+            " many samples, by `edgeseq validate`")
     lines = [
         f"# {spec.file} for TensorFlow Lite Micro", "",
         f"Packed by `edgeseq pack --target tflm`: {how}.", "",
@@ -176,32 +176,36 @@ def readme(bundle: TflmBundle, manifest: Any, vectors: Vectors) -> str:
         " state order (step models), the normalisation (`EdgeseqNormalise`), the labels; C and C++ |",
         f"| `op_resolver.h` | `MicroMutableOpResolver<{len(bundle.resolver)}>` adding exactly the file's ops:"
         f" {', '.join(f'`{m}`' for m in bundle.resolver.values())} |",
-        f"| `golden_vectors.h`, `.cc` | {bundle.vectors} golden vectors ({vectors.source}, one per class):"
+        f"| `golden_vectors.h`, `.cc` | {bundle.vectors} golden vectors, one per class, among {vectors.source}:"
         " normalised inputs, the reference model's probabilities, the expected class |",
         "| `main.cc` | builds the interpreter, runs every vector, prints PASS/FAIL per vector; exit 0 when all pass |",
         "| `manifest.json` | the file's manifest (what it is, where it came from) |", "",
         "## Figures", "",
-        f"- **Tensor arena**: `EDGESEQ_TENSOR_ARENA_SIZE` = {bundle.arena_bytes:,} bytes: {bundle.arena_measured_bytes:,}"
-        f" measured ({bundle.library}: TFLM's reference kernels on this host, arena_size bisected to the byte) +"
+        f"- **Tensor arena**: `EDGESEQ_TENSOR_ARENA_SIZE` = {bundle.arena_bytes:,} bytes:"
+        f" {bundle.arena_measured_bytes:,} measured ({bundle.library}: TFLM's reference kernels on this host,"
+        " arena_size bisected to the byte) +"
         f" {bundle.arena_margin_bytes:,} margin (max({ARENA_MARGIN_MIN_BYTES} bytes,"
         f" {ARENA_MARGIN_FRACTION:.0%}): CMSIS-NN kernels may ask for scratch buffers the reference kernels do not)."
         " main.cc prints what the device uses.",
-        f"- **Golden vectors on TFLM here**: {host} pass ({rule}). main.cc applies the same rule on the device.",
+        f"- **Golden vectors on TFLM here**: {host} pass. The rule: {rule}. main.cc applies it on the device.",
         f"- **Input**: {manifest.normalisation.get('input', '')}; {manifest.normalisation.get('layout', '')}."
         " Integer input tensors are quantized `q = round(x / scale) + zero_point`.", "",
         "Tensors, in the file's order (`interpreter.input(k)`, `interpreter.output(k)`):", "",
         "| | name | shape | dtype | quantization |", "|---|---|---|---|---|", *rows, "",
         "## Building it", "",
-        "TFLM's C++ sources are not on PyPI, npm or Debian's archive (the `tflite-micro` wheel is its Python"
-        " interpreter, with no headers or sources), so edgeseq does not build this firmware: its tests compile"
+        "TFLM's C++ sources are on none of the registries edgeseq installs from (PyPI, npm, Debian's archive; the"
+        " `tflite-micro` wheel is its Python interpreter, with no headers or sources), so edgeseq does not build"
+        " this firmware: its tests compile"
         " `model_data.cc`, `golden_vectors.cc` and `model_settings.h` for a Cortex-M4 (`arm-none-eabi-gcc"
         " -mcpu=cortex-m4 -mthumb -c`), which need no TFLM. To build and run the whole test:", "",
         "1. `git clone https://github.com/tensorflow/tflite-micro` and build its library for your target, e.g."
         " `make -f tensorflow/lite/micro/tools/make/Makefile TARGET=cortex_m_generic TARGET_ARCH=cortex-m4"
         " OPTIMIZED_KERNEL_DIR=cmsis_nn microlite` (or with no TARGET, for this machine, to try it here first).",
-        "2. Compile `main.cc`, `model_data.cc` and `golden_vectors.cc` with C++17 and TFLM's include paths (the"
-        " repository's root, and `tensorflow/lite/micro/tools/make/downloads/{flatbuffers/include,gemmlowp}`),"
-        " and link them with the library the make step wrote (`libtensorflow-microlite.a`).",
+        "2. Compile `main.cc`, `model_data.cc` and `golden_vectors.cc` with the flags the library was built with"
+        " (at least `-std=c++17 -DTF_LITE_STATIC_MEMORY`: it changes the layout of `TfLiteTensor`) and TFLM's"
+        " include paths (the repository's root, and `tensorflow/lite/micro/tools/make/downloads/` with its"
+        " `flatbuffers/include` and `gemmlowp`), and link them with the library the make step wrote"
+        " (`libtensorflow-microlite.a`).",
         "3. Run it on the device (or here): it prints the arena it used and PASS or FAIL per vector.", "",
         "In your own firmware, keep `model_data.*`, `model_settings.h` and `op_resolver.h`, and call what main.cc's"
         " `Classify()` does on your own rows after `EdgeseqNormalise`.",

@@ -14,6 +14,8 @@ dashes, a recipe never does, so a name splits at its last dash (after taking off
                                              with that graph, to be measured where it runs (lstm-dynamic@hoisted.tflite)
     ROOT/<arch>/<arch>.golden.npz            the reference model's outputs on fixed digits (parity on a device)
     <file>.json                              the manifest beside any of them
+    <stem>-vela-<accelerator>.tflite         a file compiled by Vela for an Ethos-U NPU (edgeseq ethos), with
+      and its <file>.vela.json               a plain sidecar, not a manifest: no runtime here runs it
 
 Results are joined on a file's sha256 or on its `FileKey`, never by re-parsing names elsewhere.
 Importing this module imports nothing heavy (the device side uses it).
@@ -30,6 +32,7 @@ from edgeseq.core.errors import IntegrityError, shown
 MANIFEST_SUFFIX = ".json"
 HISTORY_NAME = "history.json"
 GOLDEN_SUFFIX = ".golden.npz"
+VELA_SIDECAR_SUFFIX = ".vela.json"   # <file>.vela.json: a file Vela compiled for an Ethos-U NPU (edgeseq.appkit.ethos)
 KERAS_FORMAT = "keras"
 SUFFIXES = {"tflite": ".tflite", "onnx": ".onnx", KERAS_FORMAT: ".keras"}   # format -> file suffix
 EXPORT_SUFFIXES = (".tflite", ".onnx")

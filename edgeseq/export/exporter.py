@@ -321,7 +321,10 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
             else run_worker(WORKER, request, WORKER_TIMEOUT_S, workdir)
         if isinstance(answer, WorkerError):
             return result(*worker_verdict(answer))
-        _write_golden(answer, workdir, golden_file, source, samples)
+        try:
+            _write_golden(answer, workdir, golden_file, source, samples)
+        except ModelError as err:      # the source answers NaN (a diverged training): this recipe fails, not the run
+            return result("failed", str(err))
         if not partial.is_file():
             return result("unsupported", "the converter wrote no file")
         facts, problem = _check(partial, recipe, spec.step, answer.get("contract"), "float32" if spec.app else None,
