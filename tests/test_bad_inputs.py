@@ -398,6 +398,24 @@ CASES: list[tuple[str, Callable[[Path], None], list[str], str]] = [
     ("demo-bad-manifest", artifact("rnn-fp32.onnx", "manifest-list"),
      ["demo", "{in}/rnn/rnn-fp32.onnx", "--out", "{in}/page"], "not a JSON object"),
     ("demo-no-files", nothing, ["demo", "--out", "{in}/page"], "Missing argument"),
+
+    # pack --target tflm: a .tflite TFLM loads (its refusal names the op), never an ONNX file
+    ("pack-tflm-onnx", artifact("rnn-fp32.onnx", "sha256-mismatch"),
+     ["pack", "{in}/rnn/rnn-fp32.onnx", "--target", "tflm", "--out", "{in}/mcu"], "is an ONNX file"),
+    ("pack-tflm-refused-op", valid_files, ["pack", "{in}/rnn/rnn-fp32.tflite", "--target", "tflm", "--out", "{in}/mcu"],
+     ("TFLM cannot run it: op FILL", "tflite_micro is not installed")),
+    ("pack-unknown-target", valid_files, ["pack", "{in}/rnn/rnn-fp32.tflite", "--target", "zephyr", "--out", "{in}/x"],
+     "'zephyr' is not one of 'app', 'tflm'"),
+
+    # ethos: a .tflite Vela compiles, for an accelerator it knows
+    ("ethos-onnx", artifact("rnn-fp32.onnx", "sha256-mismatch"), ["ethos", "{in}/rnn/rnn-fp32.onnx", "--out", "{out}"],
+     "Vela compiles TFLite files (.tflite), not .onnx files"),
+    ("ethos-not-a-flatbuffer", artifact("rnn-fp32.tflite", "random"),
+     ["ethos", "{in}/rnn/rnn-fp32.tflite", "--out", "{out}"], "rnn-fp32.tflite"),
+    ("ethos-unknown-accelerator", valid_files,
+     ["ethos", "{in}/rnn/rnn-fp32.tflite", "--accelerator", "ethos-u99", "--out", "{out}"], "unknown accelerator"),
+    ("ethos-out-under-a-file", valid_files, ["ethos", "{in}/rnn/rnn-fp32.tflite", "--out", "{in}/file/npu"],
+     "is not a folder"),
     ("demo-out-not-empty", valid_files, ["demo", "{in}/rnn/rnn-fp32.tflite", "--out", "{out}"], "is not empty"),
 
     # quant-debug: a quantized file and a float reference of the same model
@@ -478,6 +496,10 @@ def test_case_ids_are_unique_and_cover_every_command():
 # corpus case -> (exit code, what the last line must also say, or None): usage errors are Click's exit code 2
 # and name the valid choices; errors in what the arguments point to exit 1
 EXIT_CODES = {
+    "pack-unknown-target": (2, "'--target'"),
+    "ethos-unknown-accelerator": (2, "(choose from ethos-u55-128, ethos-u55-256, ethos-u65-256, ethos-u85-256)"),
+    "ethos-onnx": (1, None),
+    "pack-tflm-refused-op": (1, None),
     "train-unknown-model": (2, "unknown model 'gru'; expected <cell>-<units>x<layers>-<activation>"),
     "train-zero-epochs": (2, "'--epochs'"),
     "train-negative-batch": (2, "'--batch-size'"),

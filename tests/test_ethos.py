@@ -71,6 +71,14 @@ def test_a_compiled_file_is_not_compiled_again(tmp_path):
     assert not (tmp_path / "again").exists()
 
 
+def test_an_int8_step_file_runs_on_the_npu_but_its_float_state_and_row(tmp_path):
+    """The microcontroller step files keep a float32 row and state: their QUANTIZE and DEQUANTIZE stay on the CPU."""
+    result = compile_for_ethos(MODELS / "rnn" / "rnn-int8-step-app.tflite", "ethos-u55-128", tmp_path)
+    assert result.ethos_u_ops == 1 and result.fallbacks == {"DEQUANTIZE": 2, "QUANTIZE": 2}
+    assert {"CONCATENATION", "FULLY_CONNECTED", "SOFTMAX"}.isdisjoint(result.fallbacks) and result.npu_ops == 4
+    assert 0 < result.sram_bytes < 4096 and result.macs > 0 and not result.warnings
+
+
 def test_a_float_step_file_stays_on_the_cpu(tmp_path):
     result = compile_for_ethos(RNN_STEP_APP, Accelerator.U85_256, tmp_path)
     assert result.ethos_u_ops == 0 and result.npu_ops == 0

@@ -22,7 +22,7 @@ PACKAGE = REPO / "edgeseq"
 # layer or lower.
 LAYERS = {
     0: ["", "core.*", "data.*", "models", "recipes", "ts_format", "embedded", "golden", "step_contract",
-        "gemm_peak", "graphs"],      # foundation ("" is the edgeseq package itself; core.*: errors, layout, fileio, ...)
+        "gemm_peak", "graphs", "health"],      # foundation ("" is the edgeseq package itself; core.*: errors, layout, fileio, ...)
     1: ["artifacts", "integrity", "runtimes.*", "parity.*", "bench.*", "portability",
         "diagnostics.*", "appkit.*"],                        # device side: no TensorFlow
     2: ["train", "own_model", "export.*"],                   # TensorFlow side

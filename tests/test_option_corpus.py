@@ -89,6 +89,11 @@ CORPUS: dict[tuple[str, str], list[tuple[list[str], str]]] = {
     # pack
     ("pack", "FILE"): [(["{tmp}/nowhere.onnx", "--out", "{tmp}/out"], "does not exist"),
                        (["{file}", "--out", "{tmp}/out"], "unknown file type")],
+    ("pack", "--target"): [(["--target", "esp32", STEP_ONNX, "--out", "{tmp}/out"], "'esp32' is not one of")],
+    ("ethos", "FILE"): [(["{tmp}/nowhere.tflite"], "does not exist"),
+                        (["{file}"], "Vela compiles TFLite files")],
+    ("ethos", "--accelerator"): [(["--accelerator", "u99", STEP], "unknown accelerator 'u99'")],
+    ("ethos", "--out"): [(["--out", "{file}", STEP], "is not a folder")],
     ("pack", "--out"): [(["--out", "{file}", STEP_ONNX], "is a file"),
                         (["--out", "{tmp}", STEP_ONNX], "is not empty")],
     # quant-debug

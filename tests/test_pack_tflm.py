@@ -33,6 +33,7 @@ MODELS = REPO / "models"
 STEP = MODELS / "rnn" / "rnn-fp32-step-app.tflite"          # float32, row + h1 in, probabilities + next_h1 out
 SEQUENCE = MODELS / "rnn" / "rnn-int16x8.tflite"            # whole sequence, quantized inside, float32 edges
 LSTM_STEP = MODELS / "lstm" / "lstm-fp32-step-app.tflite"   # four states: h1, c1, h2, c2
+INT8_STEP = MODELS / "rnn" / "rnn-int8-step-app.tflite"     # quantized inside (QUANTIZE, DEQUANTIZE), float state
 FILES = {"README.md", "model_data.h", "model_data.cc", "model_settings.h", "op_resolver.h", "golden_vectors.h",
          "golden_vectors.cc", "main.cc", "manifest.json"}
 CORTEX_M4 = ["-mcpu=cortex-m4", "-mthumb", "-Os", "-Wall", "-Wextra", "-Werror", "-nostdinc"]
@@ -47,7 +48,7 @@ int edgeseq_settings_check(int k) {
 @pytest.fixture(scope="module")
 def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, tuple[Path, object]]:
     root = tmp_path_factory.mktemp("tflm")
-    return {path: (root / path.stem, pack_tflm(path, root / path.stem)) for path in (STEP, SEQUENCE)}
+    return {path: (root / path.stem, pack_tflm(path, root / path.stem)) for path in (STEP, SEQUENCE, INT8_STEP)}
 
 
 def arm_gcc() -> str:
@@ -70,7 +71,7 @@ def table(text: str, name: str) -> list[str]:
     return [re.sub(r"/\*.*?\*/", "", item).strip() for item in found.group(1).split(",") if item.strip()]
 
 
-@pytest.mark.parametrize("path", [STEP, SEQUENCE], ids=["step", "sequence"])
+@pytest.mark.parametrize("path", [STEP, SEQUENCE, INT8_STEP], ids=["step", "sequence", "int8-step"])
 def test_the_bundle_is_the_file_its_ops_and_its_measured_arena(bundles, path):
     out, bundle = bundles[path]
     assert {p.name for p in out.iterdir()} == FILES == set(bundle.files)
@@ -129,8 +130,8 @@ def test_the_golden_vectors_pass_in_tflm_here(bundles):
         assert source.count("/* vector ") == 10
         classes = re.search(r"g_golden_expected_class\[\w+\] = \{(.*?)\};", source).group(1)
         assert [int(c) for c in classes.split(",")] == [v["expected_class"] for v in bundle.host_check]
-    # float32 is judged per probability, int16x8 on its class (the recipe's tolerance)
-    for path, checks in ((STEP, "1"), (SEQUENCE, "0")):
+    # float32 is judged per probability, int16x8 and int8 on the class (the recipe's tolerance)
+    for path, checks in ((STEP, "1"), (SEQUENCE, "0"), (INT8_STEP, "0")):
         header = defines((bundles[path][0] / "golden_vectors.h").read_text())
         assert header["EDGESEQ_GOLDEN_CHECKS_PROBABILITIES"] == checks
     assert max(v["max_abs_diff"] for v in bundles[STEP][1].host_check) <= bundles[STEP][1].max_abs_diff
@@ -145,7 +146,7 @@ def test_a_whole_sequence_bundle_reads_its_quantized_file_at_float_edges(bundles
     assert table(settings, "kInputType") == [str({"float32": 1, "int16": 7, "int8": 9}[spec.inputs[0].dtype])]
 
 
-@pytest.mark.parametrize("path", [STEP, SEQUENCE], ids=["step", "sequence"])
+@pytest.mark.parametrize("path", [STEP, SEQUENCE, INT8_STEP], ids=["step", "sequence", "int8-step"])
 def test_the_parts_without_tflm_compile_for_a_cortex_m4(bundles, path, tmp_path):
     gcc = arm_gcc()
     out, bundle = bundles[path]

@@ -175,6 +175,7 @@ def test_bench_cli_says_host_time_and_records_the_arena(tmp_path, without_tensor
 # the committed microcontroller files: full-integer step models (batch 1, float state I/O, one weight scale per
 # layer), each within its parity gate in TFLM against its golden outputs (the manifest's)
 MCU_FILES = [MODELS / "rnn" / "rnn-int8-step-app.tflite", MODELS / "rnn" / "rnn-int16x8-step-app.tflite",
+             MODELS / "lstm" / "lstm-int8-step-app.tflite",
              MODELS / "lstm" / "lstm-int16x8-step-app.tflite"]
 
 

@@ -156,11 +156,12 @@ def compile_for_ethos(path: Path, accelerator: str | Accelerator = DEFAULT_ACCEL
 
     path, row = Path(path), ACCELERATORS[accelerator_of(accelerator)]
     if path.suffix != ".tflite":
-        raise ModelError(f"{shown(path)}: Vela compiles TFLite files (.tflite), not {path.suffix or 'this'} files")
-    version = vela_version()
+        raise ModelError(f"{shown(path)}: Vela compiles TFLite files (.tflite), not"
+                         f" {repr(path.suffix) + ' files' if path.suffix else 'a file without a suffix'}")
     facts = read_facts(path)                      # a malformed file: one line, before Vela sees it
     if ETHOS_U_OP in facts.ops:
         raise ModelError(f"{shown(path)}: already compiled by Vela (it holds an ethos-u custom op); compile its source")
+    version = vela_version()
     target = compiled_path(path, row.accelerator, out_dir)
     check_output_dir(target.parent)
     with tempfile.TemporaryDirectory(prefix="edgeseq-vela-") as work:
