@@ -150,6 +150,9 @@ def sample() -> data.Dataset:
     return data.load("sample")
 
 
+DECOY_MESSAGE = "the decoy edgeseq/ in the current folder was imported instead of the installed package"
+
+
 @pytest.fixture(scope="session")
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
     """`edgeseq run --quick --out OUT --json` on the shipped sample, once per session (`built_once`): the
@@ -157,7 +160,14 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subproces
     fixtures (3 epochs on the sample's 6,000 digits: good enough for parity to mean something; calibration on 100
     digits). Returns OUT and the finished command."""
     def build(folder: Path) -> None:
-        done = run_cli("run", "--quick", "--out", folder / "run", "--json")
+        # run as a user runs it, from a folder that holds a decoy `edgeseq/` (the folder above a clone): every
+        # child process must import the installed package (edgeseq.core.procs.python_command), not the decoy
+        decoy = folder / "cwd"
+        (decoy / "edgeseq").mkdir(parents=True)
+        (decoy / "edgeseq" / "__init__.py").write_text(f"raise ImportError({DECOY_MESSAGE!r})\n")
+        script = Path(sys.executable).with_name("edgeseq")
+        done = subprocess.run([str(script), "run", "--quick", "--out", str(folder / "run"), "--json"],
+                              capture_output=True, text=True, cwd=decoy, check=False, timeout=1800)
         (folder / "command.json").write_text(json.dumps([done.returncode, done.stdout, done.stderr]))
         if (folder / "run" / "train.json").is_file():   # beside the models, as `trained` promises
             shutil.copy(folder / "run" / "train.json", folder / "run" / "models" / "train.json")

@@ -38,3 +38,23 @@ def test_run_quick_end_to_end(quick_run):
     assert set(summary["inconclusive_files"]) == unsure
     assert not any(r["passed"] for r in parity if r["outcome"] == "inconclusive")
     assert summary["data"]["name"] == "sample" and "limited" in summary["data"]["note"]
+
+
+def test_run_from_a_folder_holding_a_decoy_edgeseq_is_the_same_job(quick_run):
+    """The quick run ran from a folder holding a decoy `edgeseq/` (conftest): no child imported it (every recipe
+    exported or was refused by the converter itself, nothing crashed), and the report says what every run's says:
+    each model's training health and the tested RNN-vs-LSTM step."""
+    from conftest import DECOY_MESSAGE
+
+    out, done = quick_run
+    assert done.returncode == 0 and DECOY_MESSAGE not in done.stderr
+    exported = json.loads((out / "export.json").read_text())
+    assert all(r["status"] in ("ok", "unsupported") for r in exported), \
+        [(r["recipe"], r["status"], r["reason"]) for r in exported if r["status"] not in ("ok", "unsupported")]
+    assert sum(r["status"] == "ok" for r in exported) >= 10
+    assert not any(DECOY_MESSAGE in (r["reason"] or "") for r in exported)
+    summary = json.loads(done.stdout)
+    assert [line.split(":")[0] for line in summary["health"]] == ["RNN", "LSTM"]
+    assert summary["conclusion"].startswith("Going from the RNN's")
+    markdown = (out / "report" / "report.md").read_text()
+    assert "## Training health" in markdown and summary["conclusion"][:80] in markdown

@@ -27,6 +27,7 @@ from edgeseq.core.manifest import Manifest, read_manifest
 from edgeseq.portability import BACKENDS, cells_of
 from edgeseq.recipes import Graph, recipe_for_file
 from edgeseq.core.rows import from_dict
+from edgeseq.runtimes.table import off_default
 
 CHOICE_BATCH = 1
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"     # parity outcomes (edgeseq.parity.compare)
@@ -178,6 +179,8 @@ def _group(row: Any) -> tuple[Any, ...] | None:
     """What a row is compared within, or None for a row that is no graph candidate (a Keras model, a step model,
     a file whose graph or recipe is not known)."""
     if row.step or not (row.model and row.recipe and row.graph) or row.format == layout.KERAS_FORMAT:
+        return None
+    if off_default(row.runtime, getattr(row, "kernels", None)):   # graphs are compared on the default kernels
         return None
     return device_of(row), row.model, row.format, row.recipe, row.runtime, row.threads
 

@@ -99,6 +99,8 @@ def bench_arguments(config: BenchConfig, runtimes: tuple[str, ...] | None, names
         args.append("--no-verify")
     if config.device_name:
         args += ["--device", config.device_name]
+    if tuple(config.tflite_kernels) != ("xnnpack",):     # only when asked: a host's older edgeseq lacks the option
+        args += ["--tflite-kernels", ",".join(config.tflite_kernels)]
     return args
 
 

@@ -33,6 +33,7 @@ from edgeseq.core.procs import WorkerError, run_worker
 from edgeseq.core.progress import Progress, ProgressLike, as_progress
 from edgeseq.core.rows import from_dict
 from edgeseq.runtimes import RuntimeName
+from edgeseq.runtimes.table import kernel_settings
 
 BENCH_SUFFIXES = layout.MODEL_SUFFIXES
 WORKER = "edgeseq.bench.worker"
@@ -50,6 +51,7 @@ class BenchConfig:
     tflite_backend: str = "auto"
     verify: bool = True
     device_name: str | None = None     # what the results call this machine; default: its hostname
+    tflite_kernels: tuple[str, ...] = ("xnnpack",)   # LiteRT's kernel settings, a row each (--tflite-kernels)
 
     def __post_init__(self) -> None:
         if not self.threads or min(self.threads) <= 0 or not self.batches or min(self.batches) <= 0 or self.warmup < 0 \
@@ -103,6 +105,7 @@ class BenchResult:
     export_parity: str | None = None   # its parity at export in the library that ran it: pass | fail | ... | None
     graph_choice: dict[str, Any] | None = None   # its recipe's graphs compared here (GraphChoice.to_dict())
     footprint: dict[str, Any] | None = None      # the runtime's own memory plan (tflm: TflmFootprint.to_dict())
+    kernels: str | None = None         # LiteRT: the kernel setting it ran on (--tflite-kernels); None: other runtimes
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -219,7 +222,11 @@ def bench(paths: list[Path], config: BenchConfig, progress: ProgressLike = None)
     results: list[BenchResult] = []
     readings = [peak_reading(progress, "before the files")]
     for path, runtime, threads in each_run(paths, list(config.runtimes), config.threads, progress, "bench"):
-        results += _measure(path, runtime, threads, config, machine | {"threads": threads}, progress)
+        settings = kernel_settings(runtime, config.tflite_kernels)
+        for kernels in settings:
+            if len(settings) > 1:
+                progress.log(f"      {kernels} kernels:")
+            results += _measure(path, runtime, threads, config, machine | {"threads": threads}, progress, kernels)
     readings.append(peak_reading(progress, "after the files"))
     return with_choices(with_bound(results, bound.peak_environment(readings)))
 
@@ -241,9 +248,9 @@ def with_bound(results: list[BenchResult], peak: dict[str, Any]) -> list[BenchRe
 
 
 def _measure(path: Path, runtime: RuntimeName, threads: int, config: BenchConfig, env: dict[str, Any],
-             progress: Progress) -> list[BenchResult]:
+             progress: Progress, kernels: str | None = None) -> list[BenchResult]:
     base: dict[str, Any] = {"path": str(path), "runtime": runtime.value, "size_bytes": path.stat().st_size,
-                            "threads": threads, "environment": env}
+                            "threads": threads, "environment": env, "kernels": kernels}
     checked = check_file(path, config.verify, progress)
     base |= checked.facts
     if checked.reason is not None:
@@ -256,7 +263,7 @@ def _measure(path: Path, runtime: RuntimeName, threads: int, config: BenchConfig
     except EdgeseqError as err:
         return [BenchResult(**base, status="failed", reason=str(err))]
     measured = run_measurement(WORKER, path, runtime, threads, config, WORKER_TIMEOUT_S, progress,
-                               batches=list(config.batches), **inputs)
+                               batches=list(config.batches), tflite_kernels=kernels, **inputs)
     if isinstance(measured, str):
         return [BenchResult(**base, status="failed", reason=measured)]
     skipped = [b for b in config.batches if b not in {m["batch"] for m in measured["batches"]}]
@@ -314,7 +321,7 @@ def count_flops(path: Path, step: bool) -> bound.FlopCount:
     return bound.count_flops(path, manifest, step, timesteps_of(manifest))
 
 
-CSV_FIELDS = ("path", "model", "format", "recipe", "runtime", "status", "reason", "backend", "batch", "p50_us",
+CSV_FIELDS = ("path", "model", "format", "recipe", "runtime", "kernels", "status", "reason", "backend", "batch", "p50_us",
               "p90_us", "p99_us", "step_p50_us", "step_p99_us", "mean_us", "std_us", "min_us", "runs", "throughput_dps", "load_ms",
               "first_inference_ms", "peak_rss_bytes", "rss_after_import_bytes", "file_memory_bytes", "size_bytes",
               "recurrent_op", "threads", "integrity", "sha256", "flops", "bound_us", "bound_ratio")

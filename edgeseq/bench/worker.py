@@ -1,7 +1,7 @@
 """One benchmark in a fresh process (so that peak memory belongs to this file and runtime alone), spoken to
 through `procs.run_worker`:
 
-    request: {path, runtime, threads, tflite_backend, batches, warmup, min_runs, min_seconds; golden: the sidecar
+    request: {path, runtime, threads, tflite_backend, tflite_kernels (LiteRT; None: its default), batches, warmup, min_runs, min_seconds; golden: the sidecar
               whose stored samples a file made for data other than MNIST is fed (absent: the sample's digits)}
     result:  load and first-inference times, per-batch latency summaries (for a step model, of a whole sequence
              fed row by row, and of one step: step_p50_us, step_p99_us), and memory (edgeseq.bench.memory):
@@ -86,7 +86,7 @@ def start(request: dict[str, Any]) -> tuple[Any, np.ndarray, dict[str, Any], Mem
     step = is_step_file(request["path"]) if runtimes.RUNTIMES[name].runs_step_models else False   # not in load_ms
     started = time.perf_counter_ns()
     runtime = runtimes.load(request["path"], name, threads=request["threads"], step=step,
-                            tflite_backend=request["tflite_backend"])
+                            tflite_backend=request["tflite_backend"], tflite_kernels=request.get("tflite_kernels"))
     load_ms = (time.perf_counter_ns() - started) / 1e6
     first = runtime.bind(digits[:1])
     started = time.perf_counter_ns()

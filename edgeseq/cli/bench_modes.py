@@ -50,6 +50,7 @@ MODES: dict[str, ModeDefault] = {      # bench's parameter name -> its defaults 
     "host": ModeDefault("--host", None, NOT_HERE),
     "ssh_config": ModeDefault("--ssh-config", None, NOT_HERE),
     "remote_python": ModeDefault("--remote-python", "python3", NOT_HERE),
+    "tflite_kernels": ModeDefault("--tflite-kernels", ("xnnpack",), NOT_HERE),
 }
 
 
@@ -107,6 +108,7 @@ class BenchArgs:
     ssh_config: Path | None
     lengths: tuple[int, ...] | None
     plot_path: Path | None
+    tflite_kernels: tuple[str, ...] | None = None     # LiteRT's kernel settings (plain bench only)
 
     @property
     def files(self) -> list[Path]:

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from edgeseq.cli.render import Column, Note, attr, echo_table, outcome
-from edgeseq.runtimes.table import RUNTIMES, RuntimeName
+from edgeseq.runtimes.table import RUNTIMES, RuntimeName, off_default
 
 
 def runtime_cell(row: Any) -> str | Note:
@@ -16,7 +16,9 @@ def runtime_cell(row: Any) -> str | Note:
     `timing`: tflm's are host time of TFLM's kernels)."""
     name = getattr(row, "runtime", None)
     timing = RUNTIMES[RuntimeName(name)].timing if name in {r.value for r in RuntimeName} else None
-    return Note(name, f"{name}: {timing}") if timing else name or ""
+    kernels = getattr(row, "kernels", None)
+    shown = f"{name} ({kernels} kernels)" if name and off_default(name, kernels) else name
+    return Note(shown, f"{name}: {timing}") if timing else shown or ""
 
 
 BENCH_COLUMNS = (

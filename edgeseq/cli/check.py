@@ -11,14 +11,15 @@ from edgeseq.cli.aliases import deprecated
 from edgeseq.cli.describe import echo_data_contract, echo_mix, echo_search
 from edgeseq.cli.options import (
     FRACTION, PERCENTAGE_POINTS, Finite, data_option, json_option, limit_option, no_verify_option, paths_argument,
-    max_loss_pp_option, reference_option, runtime_options)
+    max_loss_pp_option, reference_option, runtime_options, tflite_kernels_option)
 from edgeseq.cli.outputs import junit_xml_option
 from edgeseq.cli.render import Column, attr, echo_table, emit_json, fail, outcome
 from edgeseq.core.progress import for_cli
+from edgeseq.runtimes.table import off_default
 
 VALIDATE_COLUMNS = (
     Column("file", attr("path")),
-    Column("runtime", attr("runtime")),
+    Column("runtime", lambda r: r.runtime + (f" ({r.kernels} kernels)" if off_default(r.runtime, r.kernels) else "")),
     Column("acc %", attr("accuracy", ".2f", 100)),
     Column("ref acc %", attr("reference_accuracy", ".2f", 100)),
     Column("delta pp", attr("delta_accuracy_pp", "+.2f")),
@@ -45,6 +46,7 @@ VALIDATE_COLUMNS = (
                        " that loads the file (openvino where it is installed; app runtimes and tflm only by name).",
                  several_threads=False,
                  threads_help="Threads for the runtimes (one count).")
+@tflite_kernels_option()
 @click.option("--max-abs-diff", type=Finite(0, 1), default=None,
               help="Override every file's max_abs_diff tolerance.")
 @click.option("--min-agreement", type=FRACTION, default=None,
@@ -59,7 +61,7 @@ VALIDATE_COLUMNS = (
                   " file and runtime; a failed parity is a failure, a file that could not be checked an error, an"
                   " inconclusive one skipped (a failure with --strict). The exit code is the same.")
 def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, limit: int | None, wanted: Any,
-             tflite_backend: str, threads: int, max_abs_diff: float | None, min_agreement: float | None,
+             tflite_backend: str, threads: int, tflite_kernels: tuple[str, ...], max_abs_diff: float | None, min_agreement: float | None,
              max_loss_pp: float | None, strict: bool, no_verify: bool, as_json: bool,
              junit_xml: Path | None) -> None:
     """Check every exported file against its reference on the test split; exit 1 if any fails (with
@@ -77,6 +79,9 @@ def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, li
     Example: edgeseq validate models/lstm --data mnist --json
 
     In CI: edgeseq validate models --strict --junit-xml parity.xml
+
+    Kernel settings: edgeseq validate models/rnn/rnn-int8.tflite --tflite-kernels xnnpack,builtin,reference (a row
+    each; each row after the first says how far its answers are from the first's)
     """
     import time  # noqa: PLC0415
     from datetime import datetime, timezone  # noqa: PLC0415
@@ -94,7 +99,7 @@ def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, li
         progress.log(f"data: {dataset.name}, {len(dataset.y_test)} test {dataset.units} ({dataset.spec.describe()})")
         reports = run_validate(list(paths) or [Path("models")], dataset, reference,
                                list(wanted) if wanted else None, threads, tflite_backend, overrides,
-                               not no_verify, progress)
+                               not no_verify, progress, tflite_kernels)
     if junit_xml is not None:
         _write_junit(junit_xml, reports, strict, started, time.perf_counter() - clock, dataset)
     if as_json:
@@ -109,6 +114,11 @@ def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, li
                              if r.reference_kind == GOLDEN_KIND and r.data})
             click.echo(f"golden outputs are compared on {'; '.join(stored) or golden.digits_name()},"
                        " not on the --data samples")
+        for r in (r for r in reports if r.vs_kernels):
+            vs = r.vs_kernels
+            click.echo(f"kernels: {Path(r.path).name} ({r.runtime}) {r.kernels} vs {vs['kernels']}: {vs['differ']} of"
+                       f" {vs['sequences']} {dataset.units} differ, {vs['flips']} answer(s) flip, max |Δp|"
+                       f" {vs['max_abs_diff']:.2g}")
         if any(r.model_test_accuracy is not None for r in reports):
             click.echo("model %: the file's Keras model on its full test split, as its manifest records")
         sources: dict[str, set[str]] = {}

@@ -10,7 +10,8 @@ import click
 from edgeseq.cli.bench_modes import BenchArgs, mode_defaults, mode_help, resolve, scaling_defaults
 from edgeseq.cli.options import (
     FRACTION, MAX_RUNS, SAMPLE_TEST_DIGITS, SECONDS, Finite, batch_option, device_option, json_option, no_verify_option,
-    one_line_text, paths_argument, positive_up_to, runtime_option, threads_option, tflite_backend_option)
+    one_line_text, paths_argument, positive_up_to, runtime_option, threads_option, tflite_backend_option,
+    tflite_kernels_option)
 from edgeseq.cli.aliases import deprecated
 from edgeseq.cli.numbers import BYTES
 from edgeseq.cli.outputs import csv_option, out_option, plot_option
@@ -40,6 +41,7 @@ REPORT_COLUMNS = (
                       " (TensorFlow Lite Micro: host time of TFLM's kernels, and its arena). Default: every one"
                       " that loads the file (openvino where it is installed; app runtimes and tflm only by name).")
 @tflite_backend_option()
+@tflite_kernels_option(default=None, tail=mode_help("tflite_kernels"))
 @threads_option(several=True, default=None, help="Thread counts, e.g. 1,2: each file is measured at each count.",
                 tail=mode_help("threads"))
 @batch_option(default=None, tail=mode_help("batches"))
@@ -114,7 +116,8 @@ def run_bench(args: BenchArgs) -> None:
                                  " bench measures on (the shipped sample's); --scaling takes larger batches",
                                  param_hint="'--batch'")
     config = BenchConfig(tuple(args.wanted or default_runtimes()), args.threads, args.batches, args.warmup,
-                         args.min_runs, args.min_seconds, args.tflite_backend, not args.no_verify, args.device)
+                         args.min_runs, args.min_seconds, args.tflite_backend, not args.no_verify, args.device,
+                         args.tflite_kernels or ("xnnpack",))
     with for_cli(args.as_json) as progress:
         if args.host is None:
             results = measure(args.files, config, progress)

@@ -21,6 +21,7 @@ from edgeseq.cli.numbers import (  # noqa: F401  (the value types every option u
     SAMPLE_TEST_DIGITS, SECONDS, SEED, Finite, batch_size, counted, one_line_text, positive, positive_int,
     positive_up_to, thread_count)
 from edgeseq.runtimes import TFLiteBackend
+from edgeseq.runtimes.table import kernels_value
 
 F = TypeVar("F", bound=Callable[..., Any])
 Callback = Callable[[click.Context, click.Parameter, Any], Any]
@@ -214,6 +215,17 @@ def tflite_backend_option() -> Callable[[F], F]:
     return click.option("--tflite-backend", type=click.Choice([b.value for b in TFLiteBackend]),
                         default="auto", show_default=True,
                         help="Force a TFLite interpreter (auto: LiteRT, else tflite-runtime, else tf).")
+
+
+KERNELS_HELP = ("TFLite kernel settings, a row each: xnnpack (the Interpreter's default: the XNNPACK delegate),"
+                " builtin (the builtin kernels without delegates), reference (the reference kernels), e.g."
+                " xnnpack,builtin,reference. LiteRT rows only; other runtimes ignore it.")
+
+
+def tflite_kernels_option(default: str | None = "xnnpack", tail: str = "") -> Callable[[F], F]:
+    """--tflite-kernels: the kernel settings LiteRT runs each file on (validate, bench)."""
+    return list_option("--tflite-kernels", item=kernels_value, default=default, metavar="KERNELS[,KERNELS...]",
+                       expected="xnnpack, builtin or reference, separated by commas", help=KERNELS_HELP, tail=tail)
 
 
 def threads_option(several: bool, help: str, default: str | None = "1", tail: str = "") -> Callable[[F], F]:

@@ -62,6 +62,9 @@ class ParityReport:
     data: dict[str, Any] = field(default_factory=dict)
     correct: str | None = None                         # which of the `digits` sequences it answered right (correct_bits)
     reference_correct: str | None = None               # the same for its reference
+    kernels: str | None = None                         # LiteRT: the kernel setting it ran on (--tflite-kernels)
+    vs_kernels: dict[str, Any] | None = None           # against the same file × runtime on another setting
+    #                                                    (kernels_agreement), when validate ran more than one
 
     @property
     def inconclusive(self) -> bool:
@@ -168,6 +171,16 @@ def judge(tol: Tolerance, figures: dict[str, Any], unit: str = "digits") -> Judg
 def check_tolerance(tol: Tolerance, figures: dict[str, Any]) -> str | None:
     """Why the figures are not a pass (fail or inconclusive), or None."""
     return judge(tol, figures).reason
+
+
+def kernels_agreement(candidate: np.ndarray, other: np.ndarray, other_kernels: str) -> dict[str, Any]:
+    """How far one kernel setting's probabilities are from another's on the same sequences: the sequences whose
+    probabilities differ at all, the top-1 answers that flip, and the largest |Δp|."""
+    diff = np.abs(candidate.astype(np.float64) - other.astype(np.float64))
+    return {"kernels": other_kernels, "sequences": len(candidate),
+            "differ": int(np.sum(np.any(diff > 0, axis=1))) if diff.size else 0,
+            "flips": int(np.sum(np.argmax(candidate, 1) != np.argmax(other, 1))),
+            "max_abs_diff": float(np.max(diff)) if diff.size else 0.0}
 
 
 def compare(candidate: np.ndarray, reference: np.ndarray, labels: np.ndarray) -> dict[str, Any]:

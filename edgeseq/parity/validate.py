@@ -18,12 +18,13 @@ from edgeseq.core.errors import EdgeseqError, shown
 from edgeseq.core.fileio import sha256_file
 from edgeseq.core.manifest import Manifest, read_manifest
 from edgeseq.integrity import check as check_integrity
-from edgeseq.parity.compare import FAIL, PASS, ParityReport, compare, correct_bits, judge
+from edgeseq.parity.compare import FAIL, PASS, ParityReport, compare, correct_bits, judge, kernels_agreement
 from edgeseq.parity.reference import GOLDEN_KIND, VALIDATE, resolve_reference
 from edgeseq.core.progress import ProgressLike, as_progress
 from edgeseq.recipes import tolerance_of
 from edgeseq.runtimes import RuntimeName
 from edgeseq.runtimes.guard import Evaluator
+from edgeseq.runtimes.table import default_kernels, kernel_settings
 
 __all__ = ["GOLDEN_KIND", "validate"]
 
@@ -31,21 +32,27 @@ __all__ = ["GOLDEN_KIND", "validate"]
 def validate(paths: list[Path], dataset: Dataset, reference: Path | None = None,
              wanted: list[RuntimeName] | None = None, threads: int = 1, tflite_backend: str = "auto",
              overrides: dict[str, float] | None = None, verify: bool = True,
-             progress: ProgressLike = None) -> list[ParityReport]:
-    """One report per file and runtime (one progress step each). TFLite and ONNX files run in a child process
-    (runtimes.guard): a file that crashes its runtime is a failed report, not a dead command."""
+             progress: ProgressLike = None, tflite_kernels: tuple[str, ...] | None = None) -> list[ParityReport]:
+    """One report per file, runtime and kernel setting (LiteRT: each of `tflite_kernels` its row in the runtimes
+    table honours; default: its default; one progress step each). TFLite and ONNX files run in a child process
+    (runtimes.guard): a file that crashes its runtime is a failed report, not a dead command. Where a file ran
+    on several settings, each setting's row after the first also compares its probabilities with the first's
+    (`vs_kernels`)."""
     progress = as_progress(progress)
     files = collect_files(paths, runtimes.ARTIFACT_SUFFIXES)
-    pairs = [(path, name) for path in files for name in runtimes.runtimes_for(path, wanted) or [None]]
+    pairs = [(path, name, kernels) for path in files for name in runtimes.runtimes_for(path, wanted) or [None]
+             for kernels in (kernel_settings(name, tflite_kernels) if name else [None])]
     references: dict[Path, np.ndarray] = {}
+    first: dict[tuple[Path, RuntimeName], tuple[str, np.ndarray]] = {}   # the first setting's probabilities
     reports = []
     with contextlib.ExitStack() as stack, progress.stage("validate", total=len(pairs), unit="files") as stage:
         evaluators = _Evaluators(stack, dataset, threads, tflite_backend)
-        for path, runtime_name in pairs:
+        for path, runtime_name, kernels in pairs:
             label = runtime_name.value if runtime_name else "none"
-            stage.begin(f"{path} ({label})")
+            shown_kernels = f", {kernels} kernels" if runtime_name and kernels != default_kernels(label) else ""
+            stage.begin(f"{path} ({label}{shown_kernels})")
             report = _check(path, runtime_name, dataset, evaluators, references, reference, overrides or {},
-                            verify, wanted)
+                            verify, wanted, kernels, first)
             reports.append(report)
             if report.accuracy is None:
                 stage.advance(detail=f"FAILED: {report.reason}")
@@ -98,15 +105,17 @@ def _own_samples(path: Path, manifest: Manifest | None, dataset: Dataset) -> Pat
 
 def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evaluators: _Evaluators,
            references: dict[Path, np.ndarray], reference: Path | None, overrides: dict[str, float],
-           verify: bool, wanted: list[RuntimeName] | None = None) -> ParityReport:
+           verify: bool, wanted: list[RuntimeName] | None = None, kernels: str | None = None,
+           first: dict[tuple[Path, RuntimeName], tuple[str, np.ndarray]] | None = None) -> ParityReport:
     """The file against its manifest's size and sha256, then its structure (a corrupt file is reported as
     such, before any reference is looked for), then its embedded facts against the manifest, then the file
-    against its reference (`references` caches reference predictions)."""
+    against its reference (`references` caches reference predictions; `first`, the first kernel setting's
+    probabilities of each file × runtime, which a later setting is compared with)."""
     started = time.perf_counter()
     label = runtime_name.value if runtime_name else "none"
     manifest = None
     integrity = "skipped (--no-verify)"
-    common: dict[str, Any] = {"path": str(path), "runtime": label, "data": dataset.identity()}
+    common: dict[str, Any] = {"path": str(path), "runtime": label, "data": dataset.identity(), "kernels": kernels}
     try:
         if runtime_name is None:
             raise EdgeseqError(runtimes.not_loadable(path, wanted))
@@ -124,7 +133,7 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
             stored = golden.read(ref_path, recorded.get("sha256") if verify else None, recorded.get("count"))
             digits = stored.dataset()
             common["data"] = digits.identity()
-            candidate = evaluators.golden(digits.x_test).run(path, runtime_name, hygiene=True)
+            candidate = evaluators.golden(digits.x_test).run(path, runtime_name, hygiene=True, kernels=kernels)
             figures, unit = compare(candidate.probabilities, stored.probabilities, stored.labels), digits.units
             bits = {"correct": correct_bits(candidate.probabilities, stored.labels),
                     "reference_correct": correct_bits(stored.probabilities, stored.labels)}
@@ -134,7 +143,7 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
                                                    f"{shown(path.name)} cannot be checked on {dataset.name}")
             if ref_path not in references:
                 references[ref_path] = evaluators.main.run(ref_path, runtimes.runtimes_for(ref_path)[0]).probabilities
-            candidate = evaluators.main.run(path, runtime_name, hygiene=True)
+            candidate = evaluators.main.run(path, runtime_name, hygiene=True, kernels=kernels)
             figures, unit = compare(candidate.probabilities, references[ref_path], dataset.y_test), dataset.units
             bits = {"correct": correct_bits(candidate.probabilities, dataset.y_test),
                     "reference_correct": correct_bits(references[ref_path], dataset.y_test)}
@@ -142,6 +151,10 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
         return ParityReport(**common, passed=False, reason=str(err), integrity=integrity,
                             seconds=round(time.perf_counter() - started, 2))
     judgement = judge(tolerance, figures, unit)
+    vs_kernels = None
+    if kernels is not None and first is not None:
+        base = first.setdefault((path, runtime_name), (kernels, candidate.probabilities))
+        vs_kernels = kernels_agreement(candidate.probabilities, base[1], base[0]) if base[0] != kernels else None
     outcome, reason = judgement.outcome, judgement.reason
     if judgement.passed and not candidate.state_hygiene:
         outcome, reason = FAIL, "state hygiene: the same digit gave different outputs across invokes"
@@ -151,4 +164,5 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
         **common, backend=candidate.backend, reference=str(ref_path), reference_kind=ref_kind,
         model_test_accuracy=((manifest.source_keras if manifest else None) or {}).get("test_accuracy"),
         tolerance=tolerance.to_dict(), tolerance_source=tolerance_source, state_hygiene=candidate.state_hygiene,
-        passed=outcome == PASS, reason=reason, outcome=outcome, integrity=integrity, seconds=round(time.perf_counter() - started, 2), **figures, **bits)
+        passed=outcome == PASS, reason=reason, outcome=outcome, integrity=integrity,
+        seconds=round(time.perf_counter() - started, 2), vs_kernels=vs_kernels, **figures, **bits)

@@ -16,6 +16,7 @@ from edgeseq.health import Health
 from edgeseq.report.conclusion import Conclusion
 from edgeseq.report.figures import FIGURES
 from edgeseq.report.join import FileRow
+from edgeseq.report.kernels import kernel_blocks
 from edgeseq.report.reproduction import Reproduction, sentence
 from edgeseq.report.units import KB, kb, pct, pp, us
 from edgeseq.report.verdict import ArchVerdict, Budgets, why_left_out
@@ -169,7 +170,7 @@ def _every_file(rows: tuple[FileRow, ...]) -> Block:
     header = ["model", "format", "recipe", "runtime", "status", "size KB", "accuracy %", "Δ pp",
               "agreement %", "p50 µs (b1)", "bound µs (b1)", "p50/bound", "p99 µs (b1)",
               "other batches p50/p99 µs", "memory MiB: file / runtime", "parity"]
-    body = [[r.model, r.format, r.recipe, r.runtime, _status(r), kb(r.size_bytes), pct(r.accuracy),
+    body = [[r.model, r.format, r.recipe, r.setting, _status(r), kb(r.size_bytes), pct(r.accuracy),
              pp(r.delta_accuracy_pp), pct(r.agreement), us(r.p50_us), bound_cell(r), ratio_cell(r), us(r.p99_us),
              ", ".join(f"b{b}: {us(p50)}/{us(p99)}" for b, p50, p99 in r.other_batches) or "–", _memory(r),
              r.parity] for r in rows]
@@ -283,6 +284,7 @@ def document(rows: tuple[FileRow, ...], verdict: tuple[ArchVerdict, ...], conclu
     blocks += list(profile)
     blocks += list(microcontroller)
     blocks += [("h", 2, "Every file"), _every_file(rows), *bound_blocks(rows, envs)]
+    blocks += kernel_blocks(rows)
     blocks += devices_blocks(devices, device_images)
     blocks += list(graphs)
     if portability is not None:

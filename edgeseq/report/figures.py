@@ -72,7 +72,7 @@ def figures(rows: tuple[FileRow, ...], envs: tuple[dict[str, Any], ...],
     for model in models:
         for runtime in runtimes:
             pool = [r for r in rows if r.model == model and r.runtime == runtime and r.measured
-                    and (r.baseline or r.passed is True)]
+                    and (r.baseline or r.passed is True) and r.setting == runtime]    # on its default kernels
             top = min(pool, key=lambda r: r.p50_us) if pool else None
             note = ("" if top.baseline else top.recipe) if top else "no passing file"
             best.append(plots.Bar(runtime, model, top.p50_us if top else None, note))

@@ -1,4 +1,4 @@
-"""One row per file × runtime: what export, validate and bench said about each exported file (and each Keras
+"""One row per file × runtime × kernel setting (LiteRT's --tflite-kernels): what export, validate and bench said about each exported file (and each Keras
 baseline), joined into a `FileRow`.
 
 Rows are joined on the file's sha256 where they carry one, else on its `edgeseq.core.layout.FileKey` built from the
@@ -18,6 +18,7 @@ from edgeseq.export.exporter import ExportResult
 from edgeseq.parity.compare import ParityReport
 from edgeseq.report.inputs import Inputs
 from edgeseq.runtimes import RUNTIMES, RuntimeName
+from edgeseq.runtimes.table import TFLiteKernels, default_kernels
 from edgeseq.train import TrainResult
 
 Row = TrainResult | ExportResult | ParityReport | BenchResult
@@ -26,6 +27,9 @@ SOURCES = {TrainResult: "train.json", ExportResult: "export.json", ParityReport:
 DEFAULT_RUNTIME = {fmt: runtime.name.value  # format -> the runtime that loads it when none is asked for
                    for fmt, suffix in layout.SUFFIXES.items()
                    for runtime in reversed(list(RUNTIMES.values())) if suffix in runtime.suffixes}
+
+
+KERNEL_ORDER = [k.value for k in TFLiteKernels]      # a file's rows under several kernel settings: this order
 
 
 @dataclass(frozen=True)
@@ -68,12 +72,22 @@ class FileRow:
     data_key: str | None = None          # which sequences: validate's data identity (data_key)
     tflm_footprint: dict[str, Any] | None = None   # the file's TFLM memory plan (a tflm bench row's footprint),
     #                                                on every runtime's row of the file: what --ram/--flash judge
+    kernels: str | None = None           # LiteRT's kernel setting (rows before --tflite-kernels: its default)
+    vs_kernels: dict[str, Any] | None = None   # validate's comparison with the file's first kernel setting
 
     @property
     def label(self) -> str:
         name = f"{self.model} keras" if self.baseline else \
             layout.FileKey(self.model, self.format, self.recipe, self.step, app=self.app).label
-        return name if DEFAULT_RUNTIME.get(self.format) == self.runtime else f"{name} ({self.runtime})"
+        setting = f"{self.runtime}, {self.kernels} kernels" if self.kernels != default_kernels(self.runtime) else None
+        return name if DEFAULT_RUNTIME.get(self.format) == self.runtime and setting is None else \
+            f"{name} ({setting or self.runtime})"
+
+    @property
+    def setting(self) -> str:
+        """The runtime, and its kernel setting where not the default: 'litert (builtin kernels)'."""
+        default = self.kernels == default_kernels(self.runtime)
+        return self.runtime if default else f"{self.runtime} ({self.kernels} kernels)"
 
     @property
     def app(self) -> bool:
@@ -133,8 +147,8 @@ class _File:
     sha256: str | None
     train: TrainResult | None = None
     export: ExportResult | None = None
-    checks: dict[str, ParityReport] = field(default_factory=dict)      # runtime -> validate row
-    bench: dict[str, list[BenchResult]] = field(default_factory=dict)  # runtime -> bench rows
+    checks: dict[tuple[str, str | None], ParityReport] = field(default_factory=dict)   # slot -> validate row
+    bench: dict[tuple[str, str | None], list[BenchResult]] = field(default_factory=dict)  # slot -> bench rows
     rows: list[Row] = field(default_factory=list)
 
     def add(self, row: Row) -> None:
@@ -144,9 +158,16 @@ class _File:
         elif isinstance(row, ExportResult):
             self.export = self.export or row
         elif isinstance(row, ParityReport):
-            self.checks[row.runtime] = row
+            self.checks[slot(row)] = row
         else:
-            self.bench.setdefault(row.runtime, []).append(row)
+            self.bench.setdefault(slot(row), []).append(row)
+
+
+def slot(row: ParityReport | BenchResult) -> tuple[str, str | None]:
+    """(runtime, kernel setting): what a file's rows are kept apart by (a row before --tflite-kernels ran on its
+    runtime's default; a runtime without settings has none, whatever its row says)."""
+    default = default_kernels(row.runtime)
+    return row.runtime, (row.kernels or default) if default else None
 
 
 def join(inputs: Inputs) -> tuple[list[_File], tuple[str, ...]]:
@@ -235,10 +256,11 @@ def _identity(f: _File) -> tuple[str, str, str]:
     return str(getattr(first, "model", None) or "?"), fmt, str(getattr(first, "recipe", None) or "?")
 
 
-def _file_row(f: _File, runtime: str, inputs: Inputs) -> FileRow:
+def _file_row(f: _File, setting: tuple[str, str | None], inputs: Inputs) -> FileRow:
     model, fmt, recipe = _identity(f)
-    ex, check = f.export, f.checks.get(runtime)
-    measured = f.bench.get(runtime, [])
+    runtime = setting[0]
+    ex, check = f.export, f.checks.get(setting)
+    measured = f.bench.get(setting, [])
     ok = sorted((r for r in measured if r.status == "ok"), key=lambda r: r.batch or 0)
     one = next((r for r in ok if r.batch == 1), None)
     bad = next((r for r in measured if r.status != "ok"), None)
@@ -262,7 +284,8 @@ def _file_row(f: _File, runtime: str, inputs: Inputs) -> FileRow:
         runtime_memory_bytes=getattr(one, "rss_after_import_bytes", None) if one else None,
         **({k: getattr(one, k) for k in ("flops", "flops_source", "bound_us", "bound_ratio")} if one else {}),
         **_per_sequence(f, check, inputs, model, fmt == layout.KERAS_FORMAT),
-        tflm_footprint=next((r.footprint for r in f.bench.get(RuntimeName.TFLM.value, []) if r.footprint), None))
+        tflm_footprint=next((r.footprint for r in f.bench.get((RuntimeName.TFLM.value, None), []) if r.footprint),
+                            None), kernels=setting[1], vs_kernels=check.vs_kernels if check else None)
 
 
 def file_rows(inputs: Inputs) -> tuple[FileRow, ...]:
@@ -278,6 +301,8 @@ def file_rows(inputs: Inputs) -> tuple[FileRow, ...]:
 
     rows = []
     for f in sorted(files, key=order):
-        runtimes = list(dict.fromkeys([*f.checks, *f.bench])) or [DEFAULT_RUNTIME.get(_identity(f)[1], "?")]
-        rows += [_file_row(f, runtime, inputs) for runtime in sorted(runtimes)]
+        runtime = DEFAULT_RUNTIME.get(_identity(f)[1], "?")
+        settings = list(dict.fromkeys([*f.checks, *f.bench])) or [(runtime, default_kernels(runtime))]
+        rows += [_file_row(f, setting, inputs) for setting in
+                 sorted(settings, key=lambda s: (s[0], KERNEL_ORDER.index(s[1]) if s[1] in KERNEL_ORDER else -1))]
     return tuple(rows)

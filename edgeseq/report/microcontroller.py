@@ -32,7 +32,7 @@ from edgeseq.report.inputs import Inputs
 from edgeseq.report.join import FileRow
 from edgeseq.report.units import KB, kb, us
 from edgeseq.report.verdict import Budgets
-from edgeseq.runtimes.table import RUNTIMES, RuntimeName
+from edgeseq.runtimes.table import RUNTIMES, RuntimeName, off_default
 
 Block = tuple[Any, ...]
 TFLM = RuntimeName.TFLM.value
@@ -147,7 +147,7 @@ def mcu_files(validate: tuple[ParityReport, ...], bench: tuple[BenchResult, ...]
         if row.runtime == TFLM:
             benches.setdefault(key(row), []).append(row)
     litert = {(key(r), _device(r)): r.p50_us for r in bench
-              if r.runtime == LITERT and r.status == "ok" and r.batch == 1}
+              if r.runtime == LITERT and r.status == "ok" and r.batch == 1 and not off_default(r.runtime, r.kernels)}
     keys = list(dict.fromkeys([*checks, *benches]))
     return [_file(k, checks.get(k, []), benches.get(k, []), litert, budgets) for k in keys]
 

@@ -15,7 +15,7 @@ from typing import Any
 from edgeseq.export.exporter import ExportResult
 from edgeseq.parity.compare import ParityReport
 from edgeseq.portability import TABLE_COLUMNS, Cell, cells_of, loads
-from edgeseq.runtimes.table import column_names
+from edgeseq.runtimes.table import column_names, off_default
 
 # a validate row's backend string starts with its library's name (the runtimes table's `names`; the app runtimes'
 # first: "onnxruntime-node ..." is not onnxruntime's, the CompiledModel's label names ai-edge-litert after
@@ -46,6 +46,8 @@ def portability_rows(export: tuple[ExportResult, ...], validate: tuple[ParityRep
     """One row per exported file: its name, then one cell per column of TABLE_COLUMNS."""
     measured: dict[tuple[str, str], Cell] = {}
     for row in validate:
+        if off_default(row.runtime, row.kernels):    # a library's cell: on its default kernels
+            continue
         column = column_of_row(row.backend, row.reason)
         if row.sha256 and column:
             measured[(row.sha256, column)] = _from_validate(row)

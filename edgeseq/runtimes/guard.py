@@ -8,7 +8,7 @@ child that dies is one ModelError naming the file and the signal. The others run
 `trace_in_child` runs a step file's trace (every row's probabilities and state, for drift) the same way.
 
 The child speaks through `procs.run_worker`:
-    evaluate: {path, runtime, threads, tflite_backend, digits (.npy), hygiene}
+    evaluate: {path, runtime, threads, tflite_backend, tflite_kernels, digits (.npy), hygiene}
               -> {probabilities: .npy (N, classes), state_hygiene, backend}
     trace:    {trace: true, path, runtime, threads, tflite_backend, digits (.npy of (N, T, features)), states}
               -> {probabilities: .npy (T, N, classes), states: {name: .npy (T, N, units)} or null, backend}
@@ -48,9 +48,10 @@ class Outcome:
 
 
 def evaluate(path: Path, runtime: RuntimeName, digits: np.ndarray, threads: int = 1, tflite_backend: str = "auto",
-             hygiene: bool = False) -> Outcome:
-    """Load `path` in this process and predict `digits` (and check state hygiene if asked)."""
-    loaded = runtimes.load(path, runtime, threads=threads, tflite_backend=tflite_backend)
+             hygiene: bool = False, kernels: str | None = None) -> Outcome:
+    """Load `path` in this process (LiteRT: on `kernels`, --tflite-kernels; None: its default) and predict `digits`
+    (and check state hygiene if asked)."""
+    loaded = runtimes.load(path, runtime, threads=threads, tflite_backend=tflite_backend, tflite_kernels=kernels)
     probabilities = runtimes.predict_in_batches(loaded, digits)
     if probabilities.ndim != 2 or probabilities.shape[0] != len(digits) or probabilities.shape[1] < 2:
         raise ModelError(f"{path}: output shape {probabilities.shape}, expected ({len(digits)}, K classes)")
@@ -76,12 +77,13 @@ class Evaluator:
         if self._scratch is not None:
             self._scratch.cleanup()
 
-    def run(self, path: Path, runtime: RuntimeName, hygiene: bool = False) -> Outcome:
+    def run(self, path: Path, runtime: RuntimeName, hygiene: bool = False, kernels: str | None = None) -> Outcome:
         if not runtimes.RUNTIMES[runtime].isolated or self._scratch is None:
-            return evaluate(path, runtime, self.digits, self.threads, self.tflite_backend, hygiene)
+            return evaluate(path, runtime, self.digits, self.threads, self.tflite_backend, hygiene, kernels)
         with tempfile.TemporaryDirectory(dir=self._scratch.name) as out:
             request = {"path": str(path), "runtime": runtime.value, "threads": self.threads, "hygiene": hygiene,
-                       "tflite_backend": self.tflite_backend, "digits": str(Path(self._scratch.name) / "digits.npy")}
+                       "tflite_backend": self.tflite_backend, "tflite_kernels": kernels,
+                       "digits": str(Path(self._scratch.name) / "digits.npy")}
             answer = run_worker(WORKER, request, CHILD_TIMEOUT_S, Path(out))
             if isinstance(answer, WorkerError):
                 raise _failure(Path(path), runtime, answer, self.tflite_backend)
@@ -118,7 +120,7 @@ def handle(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
         return _trace(request, workdir)
     outcome = evaluate(Path(request["path"]), RuntimeName(request["runtime"]),
                        np.load(request["digits"], allow_pickle=False), request["threads"],
-                       request["tflite_backend"], request["hygiene"])
+                       request["tflite_backend"], request["hygiene"], request.get("tflite_kernels"))
     np.save(workdir / "probabilities.npy", outcome.probabilities, allow_pickle=False)
     return {"probabilities": "probabilities.npy", "state_hygiene": outcome.state_hygiene, "backend": outcome.backend}
 

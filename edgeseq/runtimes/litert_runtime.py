@@ -20,7 +20,7 @@ import numpy as np
 
 from edgeseq.artifacts import read_facts
 from edgeseq.core.errors import ModelError, RuntimeUnavailable, cause_line
-from edgeseq.runtimes.table import LITERT_LIBRARIES, TFLiteBackend, library
+from edgeseq.runtimes.table import KERNEL_RESOLVERS, LITERT_LIBRARIES, TFLiteBackend, TFLiteKernels, library
 from edgeseq.core.quiet import native_stderr_silenced
 
 # tflite-runtime's load errors that name their cause: (pattern, what it means for the user)
@@ -51,21 +51,41 @@ def _interpreter_class(backend: TFLiteBackend, device_only: bool = False) -> tup
                 from edgeseq.core.tfsupport import import_tensorflow  # noqa: PLC0415
                 mod = import_tensorflow().lite
                 label = f"tf.lite {mod.__dict__.get('__version__', '') or metadata.version('tensorflow-cpu')}"
-            return mod.Interpreter, label, getattr(mod, "OpResolverType", None)
+            resolvers = getattr(mod, "OpResolverType", None) or getattr(getattr(mod, "experimental", None),
+                                                                        "OpResolverType", None)   # tf.lite's
+            return mod.Interpreter, label, resolvers
         except (ImportError, metadata.PackageNotFoundError, RuntimeUnavailable):
             tried.append(choice.value)
     raise RuntimeUnavailable(f"no TFLite interpreter available (tried {', '.join(tried)});"
                              f" {library(backend).install_hint}")
 
 
+def _resolver(resolvers: Any, kernels: TFLiteKernels, label: str) -> Any:
+    """The library's OpResolverType member for a kernel setting; a library without it refuses in one line."""
+    member = KERNEL_RESOLVERS[kernels]
+    if resolvers is None or not hasattr(resolvers, member):
+        raise RuntimeUnavailable(f"{label} cannot run the {kernels.value} kernels: its Interpreter has no"
+                                 f" OpResolverType.{member} (experimental_op_resolver_type)")
+    return getattr(resolvers, member)
+
+
 def open_interpreter(path: Path, threads: int, backend: TFLiteBackend = TFLiteBackend.AUTO,
-                     inspect: bool = False) -> tuple[Any, str]:
+                     inspect: bool = False, kernels: TFLiteKernels = TFLiteKernels.XNNPACK) -> tuple[Any, str]:
     """The one place a TFLite interpreter is set up, for whole-sequence and step files and quant-debug alike:
     allocated, run once on zeros (delegates prepare lazily, so a refusal shows only at invoke), and, where
     XNNPACK refuses the graph (some quantized graphs), on the builtin kernels instead, which the label says.
     `inspect` (quant-debug): every intermediate tensor kept, on the builtin kernels, LiteRT or tflite-runtime.
-    Returns (interpreter, backend label: library, delegate, threads)."""
+    `kernels` (--tflite-kernels): xnnpack is the above; builtin and reference load the Interpreter with that
+    experimental_op_resolver_type (no delegate, no fallback), which the label says.
+    Returns (interpreter, backend label: library, delegate or kernels, threads)."""
     interpreter_cls, label, resolver = _interpreter_class(backend, device_only=inspect)
+    if not inspect and kernels is not TFLiteKernels.XNNPACK:
+        try:
+            interpreter = _ready(interpreter_cls(model_path=str(path), num_threads=threads,
+                                                 experimental_op_resolver_type=_resolver(resolver, kernels, label)))
+        except (RuntimeError, ValueError) as err:
+            raise _cannot_run(path, err, label) from err
+        return interpreter, f"{label}, {kernels.value} kernels, {threads} thread(s)"
     if inspect:
         try:
             interpreter = _ready(interpreter_cls(
@@ -104,7 +124,8 @@ def _ready(interpreter: Any) -> Any:
 class LiteRTRuntime:
     name = "litert"
 
-    def __init__(self, path: Path, threads: int, backend: TFLiteBackend = TFLiteBackend.AUTO) -> None:
+    def __init__(self, path: Path, threads: int, backend: TFLiteBackend = TFLiteBackend.AUTO,
+                 kernels: TFLiteKernels = TFLiteKernels.XNNPACK) -> None:
         facts = read_facts(path)  # rejects non-TFLite bytes before the C++ loader
         if len(facts.inputs) != 1 or len(facts.outputs) != 1:
             raise ModelError(f"{path}: expected one input and one output, found {len(facts.inputs)}"
@@ -114,7 +135,7 @@ class LiteRTRuntime:
                 raise ModelError(f"{path}: {tensor.dtype} tensor {tensor.name!r} has no usable quantization scale"
                                  f" ({tensor.scale})")
         self.stateful, self.path = facts.stateful, path
-        self._interpreter, self.backend = open_interpreter(path, threads, backend)
+        self._interpreter, self.backend = open_interpreter(path, threads, backend, kernels=kernels)
         self._label = self.backend.split(",")[0]
         self._input = self._interpreter.get_input_details()[0]
         self._output = self._interpreter.get_output_details()[0]
@@ -192,8 +213,9 @@ class LiteRTStepSession:
     """A step file's interpreter (open_interpreter's), fed and read by signature name; resized on a change of
     batch. A file whose batch is fixed to 1 (export --app) is run one sequence at a time instead."""
 
-    def __init__(self, path: Path, threads: int, backend: TFLiteBackend = TFLiteBackend.AUTO) -> None:
-        self._interpreter, self.label = open_interpreter(path, threads, backend)
+    def __init__(self, path: Path, threads: int, backend: TFLiteBackend = TFLiteBackend.AUTO,
+                 kernels: TFLiteKernels = TFLiteKernels.XNNPACK) -> None:
+        self._interpreter, self.label = open_interpreter(path, threads, backend, kernels=kernels)
         try:
             runner = self._interpreter.get_signature_runner()   # names -> tensor indices, then let go of it
             details = runner.get_input_details()
@@ -242,12 +264,14 @@ class LiteRTStepSession:
         return step
 
 
-def load(path: Path, threads: int = 1, tflite_backend: str = "auto", **_: Any) -> LiteRTRuntime:
-    return LiteRTRuntime(path, threads, TFLiteBackend(tflite_backend))
+def load(path: Path, threads: int = 1, tflite_backend: str = "auto", tflite_kernels: str | None = None,
+         **_: Any) -> LiteRTRuntime:
+    return LiteRTRuntime(path, threads, TFLiteBackend(tflite_backend), TFLiteKernels(tflite_kernels or "xnnpack"))
 
 
-def step_session(path: Path, threads: int = 1, tflite_backend: str = "auto", **_: Any) -> LiteRTStepSession:
-    return LiteRTStepSession(path, threads, TFLiteBackend(tflite_backend))
+def step_session(path: Path, threads: int = 1, tflite_backend: str = "auto", tflite_kernels: str | None = None,
+                 **_: Any) -> LiteRTStepSession:
+    return LiteRTStepSession(path, threads, TFLiteBackend(tflite_backend), TFLiteKernels(tflite_kernels or "xnnpack"))
 
 
 def import_library(tflite_backend: str = "auto", **_: Any) -> None:

@@ -16,8 +16,8 @@ Adding a runtime takes:
      the function that collects its node times (named by its row's `profiler.collector`);
   2. one row here: a RuntimeName member and its RuntimeRow in RUNTIMES, at the place the report should show it,
      with its Library (label, module, install hint, and `names`, how its backend strings begin, if it is a
-     column of the portability table), its Profiler (what its figures are, or why there are none), and its
-     plot marker if it should not share the others' one.
+     column of the portability table), its Profiler (what its figures are, or why there are none), its
+     plot marker if it should not share the others' one, and the kernel settings (--tflite-kernels) it honours.
 A new format, or a library whose version manifests should record (edgeseq.core.environment.TRACKED_DISTRIBUTIONS) and
 the report's device table show (edgeseq.report.document.RUNTIME_LIBRARIES), is outside this table.
 tests/test_runtime_table.py checks that each of the modules above derives its facts from here.
@@ -54,6 +54,16 @@ class TFLiteBackend(str, enum.Enum):
     TF = "tf"
 
 
+class TFLiteKernels(str, enum.Enum):
+    """The kernels a TFLite interpreter runs a file on (--tflite-kernels): the Interpreter's
+    experimental_op_resolver_type, each library's OpResolverType member named by KERNEL_RESOLVERS."""
+    XNNPACK = "xnnpack"                # AUTO: the builtin kernels with the default XNNPACK delegate (today's default)
+    BUILTIN = "builtin"                # BUILTIN_WITHOUT_DEFAULT_DELEGATES: the optimized builtin kernels alone
+    REFERENCE = "reference"            # BUILTIN_REF: the reference kernels (plain C++, slow)
+
+
+KERNEL_RESOLVERS = {TFLiteKernels.XNNPACK: "AUTO", TFLiteKernels.BUILTIN: "BUILTIN_WITHOUT_DEFAULT_DELEGATES",
+                    TFLiteKernels.REFERENCE: "BUILTIN_REF"}
 TENSORFLOW = "tensorflow"              # the module of the libraries that need TensorFlow (Keras, tf.lite)
 
 
@@ -105,6 +115,8 @@ class RuntimeRow:
     in_node: bool = False              # runs in a Node process of its own: only `bench` times it (in Node)
     marker: str | None = None          # its matplotlib marker in the report's plots (None: the one the others share)
     timing: str | None = None          # what its bench times are, where not a device's own (a note on its rows)
+    kernel_settings: tuple[TFLiteKernels, ...] = ()   # --tflite-kernels it honours, its default first (a row each);
+    #                                                   () : it ignores the option (its rows' `kernels` is None)
 
     @property
     def install_hint(self) -> str:
@@ -143,7 +155,7 @@ RUNTIMES: dict[RuntimeName, RuntimeRow] = {
         RuntimeName.LITERT, (".tflite",), "edgeseq.runtimes.litert_runtime", LITERT_LIBRARIES, needs=None,
         profiler=Profiler(None, "LiteRT's Python API exposes no op profiler (ai-edge-litert's Interpreter and"
                                 f" CompiledModel); {NATIVE_OP_PROFILER}"),
-        isolated=True, runs_step_models=True, marker="o"),
+        isolated=True, runs_step_models=True, marker="o", kernel_settings=tuple(TFLiteKernels)),
     # no crash seen on ~3,000 mutated files; isolated anyway: a child costs the same as for TFLite
     RuntimeName.ONNXRUNTIME: RuntimeRow(
         RuntimeName.ONNXRUNTIME, (".onnx",), "edgeseq.runtimes.onnx_runtime",
@@ -209,6 +221,37 @@ RUNTIMES: dict[RuntimeName, RuntimeRow] = {
 def library(backend: TFLiteBackend) -> Library:
     """The TFLite library a --tflite-backend value forces (auto: the first one, LiteRT)."""
     return next((lib for lib in LITERT_LIBRARIES if lib.tflite_backend is backend), LITERT_LIBRARIES[0])
+
+
+def kernel_settings(runtime: RuntimeName, wanted: tuple[str, ...] | None = None) -> list[str | None]:
+    """The kernel settings a runtime runs a file under, a row each: those of `wanted` (--tflite-kernels; None: the
+    default) it honours, in the table's order; [None] for a runtime that has none (it ignores the option)."""
+    honoured = RUNTIMES[runtime].kernel_settings
+    if not honoured:
+        return [None]
+    chosen = [k.value for k in honoured if k.value in (wanted or (honoured[0].value,))]
+    return chosen or [honoured[0].value]
+
+
+def kernels_value(text: str) -> str:
+    """One --tflite-kernels value; an unknown one is a ValueError listing the valid ones."""
+    try:
+        return TFLiteKernels(text).value
+    except ValueError as err:
+        raise ValueError(f"unknown TFLite kernels {text!r}; choose from"
+                         f" {', '.join(k.value for k in TFLiteKernels)}") from err
+
+
+def default_kernels(runtime: str) -> str | None:
+    """The kernel setting a runtime's rows have when none was recorded (rows that predate --tflite-kernels)."""
+    row = next((r for r in RUNTIMES.values() if r.name.value == runtime), None)
+    return row.kernel_settings[0].value if row and row.kernel_settings else None
+
+
+def off_default(runtime: str, kernels: str | None) -> bool:
+    """Whether a row ran on a kernel setting other than its runtime's default (never for a runtime without any)."""
+    default = default_kernels(runtime)
+    return default is not None and kernels is not None and kernels != default
 
 
 def portable_libraries() -> list[tuple[RuntimeRow, Library]]:
