@@ -171,7 +171,8 @@ def test_training_advances_the_bar_per_batch_and_logs_each_epoch(sample, tmp_pat
     assert [c[1] for c in calls if c[0] == "describe"] == ["epoch 1/2", "epoch 2/2"]
     epochs = [c[1] for c in calls if c[0] == "log" and " epoch " in c[1]]
     assert len(epochs) == 2 and epochs[0].startswith("rnn epoch 1/2: loss ")
-    assert calls[-1] == ("end", "train rnn")
+    end = calls.index(("end", "train rnn"))              # then, after the bar, the training's health (one line)
+    assert [c[0] for c in calls[end + 1:]] == ["log"] and calls[-1][1].startswith("training health: RNN: ")
 
 
 def test_rich_bar_names_the_current_file_and_keeps_fractions():

@@ -157,7 +157,7 @@ def compile_for_ethos(path: Path, accelerator: str | Accelerator = DEFAULT_ACCEL
     path, row = Path(path), ACCELERATORS[accelerator_of(accelerator)]
     if path.suffix != ".tflite":
         raise ModelError(f"{shown(path)}: Vela compiles TFLite files (.tflite), not"
-                         f" {repr(path.suffix) + ' files' if path.suffix else 'a file without a suffix'}")
+                         f" {path.suffix + ' files' if path.suffix else 'a file without a suffix'}")
     facts = read_facts(path)                      # a malformed file: one line, before Vela sees it
     if ETHOS_U_OP in facts.ops:
         raise ModelError(f"{shown(path)}: already compiled by Vela (it holds an ethos-u custom op); compile its source")
