@@ -63,6 +63,8 @@ def test_the_report_speaks_of_sequences_and_publishes_no_mnist_figure(vowels_run
     report = (vowels_run / "report" / "report.md").read_text()
     assert "ts:JapaneseVowels" in report and "29 × 12, 9, unequal lengths" in report
     assert "published" not in report.lower()
+    assert "digit" not in report.lower() and ".partial" not in report     # sequences, and files as users see them
+    assert "## Training health" in report
     data = json.loads((vowels_run / "report" / "report.json").read_text())
     assert data["published"] == {} and data["verdict"]
 
