@@ -119,19 +119,20 @@ def cannot(path: Path, verb: str, err: BaseException) -> ModelError:
     return ModelError(f"{path}: {LABEL} cannot {verb} it{meaning} ({said})")
 
 
-class CompiledRuntime:
-    """A whole-sequence file (one input, one output), one sequence per run."""
-    name = RuntimeName.LITERT_COMPILED.value
+class OneSequenceRuntime:
+    """A whole-sequence file (one input, one output) as a Runtime (edgeseq.runtimes) over a batch-1 session (its
+    `inputs`, `outputs`, `label`, `run` and `runner`), one sequence per run: CompiledModel's here, TFLM's
+    (edgeseq.runtimes.tflm_runtime)."""
     batch_one_only = True
     stateful = False
 
-    def __init__(self, path: Path, threads: int) -> None:
-        self._session = CompiledSession(path, threads)
-        if len(self._session.inputs) != 1 or len(self._session.outputs) != 1:
-            raise ModelError(f"{path}: expected one input and one output, found {len(self._session.inputs)}"
-                             f" and {len(self._session.outputs)}")
-        self.input_name, self.output_name = self._session.inputs[0], self._session.outputs[0]
-        self.backend = self._session.label
+    def __init__(self, path: Path, session: Any) -> None:
+        self._session = session
+        if len(session.inputs) != 1 or len(session.outputs) != 1:
+            raise ModelError(f"{path}: expected one input and one output, found {len(session.inputs)}"
+                             f" and {len(session.outputs)}")
+        [self.input_name], [self.output_name] = session.inputs, session.outputs
+        self.backend = session.label
 
     def predict(self, digits: np.ndarray) -> np.ndarray:
         return self._session.run({self.input_name: np.asarray(digits, np.float32)})[self.output_name]
@@ -139,6 +140,13 @@ class CompiledRuntime:
     def bind(self, digits: np.ndarray) -> Callable[[], np.ndarray]:
         run = self._session.runner({self.input_name: np.asarray(digits, np.float32)}, [self.output_name])
         return lambda: run()[0]
+
+
+class CompiledRuntime(OneSequenceRuntime):
+    name = RuntimeName.LITERT_COMPILED.value
+
+    def __init__(self, path: Path, threads: int) -> None:
+        super().__init__(path, CompiledSession(path, threads))
 
 
 def load(path: Path, threads: int = 1, **_: Any) -> CompiledRuntime:

@@ -42,7 +42,7 @@ from edgeseq.artifacts import read_facts
 from edgeseq.core.errors import ModelError, RuntimeUnavailable, first_line
 from edgeseq.core.quiet import VERBOSE_ENV
 from edgeseq.core.tflite_schema import builtin_code, enum_names, tflite_schema
-from edgeseq.runtimes.litert_compiled_runtime import dequantize, quantize
+from edgeseq.runtimes.litert_compiled_runtime import OneSequenceRuntime, dequantize, quantize
 from edgeseq.runtimes.table import RUNTIMES, RuntimeName
 from edgeseq.step_contract import plain_name
 
@@ -252,25 +252,13 @@ class TflmSession:
         return step
 
 
-class TflmRuntime:
-    """A whole-sequence file (one input, one output) as a Runtime (edgeseq.runtimes), one sequence per invoke."""
+class TflmRuntime(OneSequenceRuntime):
+    """A whole-sequence file as a Runtime, one sequence per invoke (a fused LSTM keeps its state: `stateful`)."""
     name = RuntimeName.TFLM.value
-    batch_one_only = True
 
     def __init__(self, path: Path) -> None:
-        self._session = TflmSession(path)
-        if len(self._session.inputs) != 1 or len(self._session.outputs) != 1:
-            raise ModelError(f"{path}: expected one input and one output, found {len(self._session.inputs)}"
-                             f" and {len(self._session.outputs)}")
-        [self.input_name], [self.output_name] = self._session.inputs, self._session.outputs
-        self.stateful, self.backend = self._session.stateful, self._session.label
-
-    def predict(self, digits: np.ndarray) -> np.ndarray:
-        return self._session.run({self.input_name: np.asarray(digits, np.float32)})[self.output_name]
-
-    def bind(self, digits: np.ndarray) -> Callable[[], np.ndarray]:
-        run = self._session.runner({self.input_name: np.asarray(digits, np.float32)}, [self.output_name])
-        return lambda: run()[0]
+        super().__init__(path, TflmSession(path))
+        self.stateful = self._session.stateful
 
 
 def load(path: Path, threads: int = 1, **_: Any) -> TflmRuntime:
