@@ -44,9 +44,14 @@ DRIFT_COLUMNS = (
 @threads_option(False, "Threads for each runtime.")
 @tflite_backend_option()
 @no_verify_option("Skip the check of each file run against its manifest (size, sha256, embedded facts).")
+@click.option("--stream", "stream_steps", type=click.IntRange(1, 10_000_000), default=None, metavar="STEPS",
+              help="Instead: one long stream of at least STEPS steps (test sequences back to back), with and without"
+                   " the reset the contract prescribes: accuracy at sequence ends, the first step where the answers"
+                   " differ, each state's range and saturation, the distance over time, and the reset rule it"
+                   " supports. E.g. 100000.")
 @json_option("Print the result (28 rows and the summary) as JSON on stdout.")
 def drift(file: Path, reference: Path | None, data_spec: str, limit: int | None, plot_path: Path | None,
-          threads: int, tflite_backend: str, no_verify: bool, as_json: bool) -> None:
+          threads: int, tflite_backend: str, no_verify: bool, stream_steps: int | None, as_json: bool) -> None:
     """How far a step model's state and probabilities stray from its reference's, row by row, and how early
     each can answer.
 
@@ -58,7 +63,14 @@ def drift(file: Path, reference: Path | None, data_spec: str, limit: int | None,
     reaches 90 % of its final accuracy, and whether the drift grows with time.
 
     Example: edgeseq drift models/lstm/lstm-int8-step.tflite --data mnist --plot lstm-int8-drift.png
+
+    Long stream: edgeseq drift models/rnn/rnn-int8-step-app.tflite --stream 100000
     """
+    if stream_steps is not None:
+        if plot_path is not None or limit is not None:
+            raise click.UsageError("--stream takes neither --plot nor --limit")
+        _long_stream(file, stream_steps, reference, data_spec, threads, tflite_backend, no_verify, as_json)
+        return
     from edgeseq.core.fileio import write_bytes_atomic  # noqa: PLC0415
     from edgeseq.diagnostics.drift import drift as measure  # noqa: PLC0415
 
@@ -79,6 +91,55 @@ def drift(file: Path, reference: Path | None, data_spec: str, limit: int | None,
     click.echo(result.summary())
     if plot_path is not None:
         click.echo(f"plot: {plot_path}")
+
+
+def _window_trend(values: tuple[float, ...]) -> str:
+    return " -> ".join("overflow" if v != v or v in (float("inf"), float("-inf")) else f"{v:.3g}"
+                       for v in (values[0], values[-1])) if values else ""
+
+
+def _step(value: int | None) -> str:
+    return "never" if value is None else f"{value:,}"
+
+
+STREAM_COLUMNS = (
+    Column("reset", lambda m: "each sequence" if m.reset else "never"),
+    Column("steps", lambda m: f"{m.steps:,}"),
+    Column("acc file %", lambda m: f"{m.file_accuracy * 100:.2f}"),
+    Column("acc ref %", lambda m: f"{m.reference_accuracy * 100:.2f}"),
+    Column("agree %", lambda m: f"{m.agreement * 100:.2f}"),
+    Column("first differing step", lambda m: _step(m.first_differing_step)),
+    Column("first differing end", lambda m: _step(m.first_differing_end)),
+    Column("overflow file / ref", lambda m: f"{_step(m.file_overflow_step)} / {_step(m.reference_overflow_step)}"),
+    Column("mean |Δp| first -> last tenth", lambda m: _window_trend(m.probability_diff)),
+)
+STATE_COLUMNS = (
+    Column("reset", lambda r: "each sequence" if r[0].reset else "never"),
+    Column("state", lambda r: f"{r[1].name}[{r[1].units}]"),
+    Column("observed", lambda r: f"[{r[1].observed[0]:.3g}, {r[1].observed[1]:.3g}]"),
+    Column("quantized range", lambda r: "float" if r[1].quantized is None
+           else f"[{r[1].quantized[0]:.3g}, {r[1].quantized[1]:.3g}]"),
+    Column("saturated %", lambda r: "" if r[1].saturation is None else f"{r[1].saturation * 100:.3f}"),
+    Column("mean |Δstate| first -> last tenth", lambda r: _window_trend(r[1].mean_abs_diff)),
+)
+
+
+def _long_stream(file: Path, steps: int, reference: Path | None, data_spec: str, threads: int, tflite_backend: str,
+                 no_verify: bool, as_json: bool) -> None:
+    from edgeseq.diagnostics.long_stream import long_stream  # noqa: PLC0415
+
+    with for_cli(as_json) as progress:
+        result = long_stream(file, steps, reference, data_spec, threads, tflite_backend, progress, not no_verify)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    click.echo(f"{result.file} ({result.backend}) vs {result.reference}: one stream of {data_spec} test sequences,"
+               f" {result.seconds:.1f} s")
+    echo_table(STREAM_COLUMNS, result.modes)
+    echo_table(STATE_COLUMNS, [(m, s) for m in result.modes for s in m.states])
+    for note in result.notes:
+        click.echo(f"note: {note}")
+    click.echo(f"rule: {result.rule}")
 
 
 COMMANDS: tuple[Any, ...] = (drift,)

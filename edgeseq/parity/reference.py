@@ -10,6 +10,8 @@ it is the same model, it is float, it is not the file itself. A reference that c
               sequence file of its recipe                      <arch>-fp32 of its format then of the other, the
                                                                golden outputs its manifest names
   quant-debug an fp32 whole-sequence file of its format        <arch>-fp32 of its format
+  fuzz        as validate, but not golden outputs          as validate, but not golden outputs (they answer
+                                                               only their own samples)
   drift       a step model of either format (a whole-sequence  <arch>-fp32-step of its format, then of the other
               file: its step twin); quantized or the file
               itself are taken, and drift says so
@@ -69,6 +71,7 @@ class Accepts:
 
 VALIDATE = Accepts("validate", step=None, other_format=True, keras=True, whole_sequence=True, golden=True)
 QUANT_DEBUG = Accepts("quant-debug", step=False, other_format=False, export_hint=True)
+FUZZ = Accepts("fuzz", step=None, other_format=True, keras=True, whole_sequence=True)   # golden answers its own only
 DRIFT = Accepts("drift", step=True, other_format=True, quantized=True, itself=True, export_hint=True)
 
 

@@ -6,10 +6,14 @@ crashes on a later file; no try/except catches either. For the runtimes marked `
 table, `Evaluator.run` loads and runs the file in a child process (procs.run_worker on this module), and a
 child that dies is one ModelError naming the file and the signal. The others run in this process.
 `trace_in_child` runs a step file's trace (every row's probabilities and state, for drift) the same way.
+`Predictor` answers many small batches of inputs for many files (fuzz and its shrinking): one child serves them
+all (procs.WorkerSession) and keeps each file loaded; a crash costs the batch in flight, which fails as above.
 
 The child speaks through `procs.run_worker`:
     evaluate: {path, runtime, threads, tflite_backend, tflite_kernels, digits (.npy), hygiene}
               -> {probabilities: .npy (N, classes), state_hygiene, backend}
+    predict:  {predict: true, path, runtime, threads, tflite_backend, tflite_kernels, digits (.npy)}
+              -> {probabilities: .npy (N, classes), backend}       (the loaded file kept for the next request)
     trace:    {trace: true, path, runtime, threads, tflite_backend, digits (.npy of (N, T, features)), states}
               -> {probabilities: .npy (T, N, classes), states: {name: .npy (T, N, units)} or null, backend}
 """
@@ -26,7 +30,7 @@ import numpy as np
 from edgeseq import runtimes
 from edgeseq.core.errors import ModelError
 from edgeseq.core.layout import child
-from edgeseq.core.procs import WorkerError, run_worker, serve
+from edgeseq.core.procs import WorkerError, WorkerSession, run_worker, serve
 from edgeseq.runtimes import RuntimeName, state_hygiene
 
 CHILD_TIMEOUT_S = 3600
@@ -106,6 +110,64 @@ def trace_in_child(path: Path, runtime: RuntimeName, digits: np.ndarray, workdir
     return TraceOutcome(np.load(workdir / answer["probabilities"], allow_pickle=False), states, answer["backend"])
 
 
+class Predictor:
+    """Probabilities of `path` on inputs, batch after batch, for many files: isolated runtimes in one child
+    (procs.WorkerSession) that keeps every file it loaded, the others in this process, kept loaded too. Use it as
+    a context manager."""
+
+    def __init__(self, threads: int = 1, tflite_backend: str = "auto") -> None:
+        self.threads, self.tflite_backend = threads, tflite_backend
+        self._session: WorkerSession | None = None
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._loaded: dict[tuple[str, str, str | None], Any] = {}
+
+    def __enter__(self) -> "Predictor":
+        self._scratch = tempfile.TemporaryDirectory(prefix="edgeseq-predict-")
+        self._session = WorkerSession(WORKER)
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        if self._session is not None:
+            self._session.close()
+        if self._scratch is not None:
+            self._scratch.cleanup()
+
+    def predict(self, path: Path, runtime: RuntimeName, inputs: np.ndarray, kernels: str | None = None
+                ) -> tuple[np.ndarray, str]:
+        """(probabilities (N, K), backend); a ModelError naming the file when it fails or crashes its runtime."""
+        inputs = np.asarray(inputs, np.float32)
+        if not runtimes.RUNTIMES[runtime].isolated or self._session is None or self._scratch is None:
+            loaded = _kept(self._loaded, path, runtime, self.threads, self.tflite_backend, kernels)
+            return _probabilities(path, runtimes.predict_in_batches(loaded, inputs), len(inputs)), loaded.backend
+        with tempfile.TemporaryDirectory(dir=self._scratch.name) as out:
+            np.save(Path(out) / "digits.npy", inputs, allow_pickle=False)
+            request = {"predict": True, "path": str(path), "runtime": runtime.value, "threads": self.threads,
+                       "tflite_backend": self.tflite_backend, "tflite_kernels": kernels,
+                       "digits": str(Path(out) / "digits.npy")}
+            answer = self._session.run(request, CHILD_TIMEOUT_S, Path(out))
+            if isinstance(answer, WorkerError):
+                raise _failure(Path(path), runtime, answer, self.tflite_backend)
+            return np.load(Path(out) / answer["probabilities"], allow_pickle=False), answer["backend"]
+
+
+_SESSION_LOADED: dict[tuple[str, str, str | None], Any] = {}       # a session child's loaded files (Predictor)
+
+
+def _kept(cache: dict[tuple[str, str, str | None], Any], path: Path, runtime: RuntimeName, threads: int,
+          tflite_backend: str, kernels: str | None) -> Any:
+    key = (str(path), runtime.value, kernels)
+    if key not in cache:
+        cache[key] = runtimes.load(path, runtime, threads=threads, tflite_backend=tflite_backend,
+                                   tflite_kernels=kernels)
+    return cache[key]
+
+
+def _probabilities(path: Path, probabilities: np.ndarray, count: int) -> np.ndarray:
+    if probabilities.ndim != 2 or probabilities.shape[0] != count or probabilities.shape[1] < 2:
+        raise ModelError(f"{path}: output shape {probabilities.shape}, expected ({count}, K classes)")
+    return probabilities
+
+
 def _failure(path: Path, runtime: RuntimeName, error: WorkerError, tflite_backend: str = "auto") -> ModelError:
     forced = runtime is RuntimeName.LITERT and tflite_backend != "auto"   # name the interpreter that crashed
     message = error.describe(f"{path}: {tflite_backend if forced else runtime.value}", crashed="crashed running it")
@@ -118,6 +180,14 @@ def _failure(path: Path, runtime: RuntimeName, error: WorkerError, tflite_backen
 def handle(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
     if request.get("trace"):
         return _trace(request, workdir)
+    if request.get("predict"):
+        path, runtime = Path(request["path"]), RuntimeName(request["runtime"])
+        loaded = _kept(_SESSION_LOADED, path, runtime, request["threads"], request["tflite_backend"],
+                       request.get("tflite_kernels"))
+        inputs = np.load(request["digits"], allow_pickle=False)
+        np.save(workdir / "probabilities.npy",
+                _probabilities(path, runtimes.predict_in_batches(loaded, inputs), len(inputs)), allow_pickle=False)
+        return {"probabilities": "probabilities.npy", "backend": loaded.backend}
     outcome = evaluate(Path(request["path"]), RuntimeName(request["runtime"]),
                        np.load(request["digits"], allow_pickle=False), request["threads"],
                        request["tflite_backend"], request["hygiene"], request.get("tflite_kernels"))
