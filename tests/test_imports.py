@@ -11,7 +11,8 @@ RUNTIME_MODULES = ["edgeseq.bench", "edgeseq.bench.runner", "edgeseq.bench.worke
                    "edgeseq.parity.validate", "edgeseq.parity.compare", "edgeseq.recipes", "edgeseq.core.layout",
                    "edgeseq.core.procs", "edgeseq.artifacts", "edgeseq.runtimes", "edgeseq.runtimes.guard",
                    "edgeseq.runtimes.litert_runtime", "edgeseq.runtimes.onnx_runtime", "edgeseq.export.exporter",
-                   "edgeseq.data", "edgeseq.cli", "edgeseq.report"]
+                   "edgeseq.data", "edgeseq.cli", "edgeseq.report", "edgeseq.fuzz.engine", "edgeseq.fuzz.replay",
+                   "edgeseq.fuzz.junit", "edgeseq.diagnostics.long_stream"]
 
 
 @pytest.mark.parametrize("module", RUNTIME_MODULES)

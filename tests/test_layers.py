@@ -24,7 +24,7 @@ LAYERS = {
     0: ["", "core.*", "data.*", "models", "recipes", "ts_format", "embedded", "golden", "step_contract",
         "gemm_peak", "graphs", "health"],      # foundation ("" is the edgeseq package itself; core.*: errors, layout, fileio, ...)
     1: ["artifacts", "integrity", "runtimes.*", "parity.*", "bench.*", "portability",
-        "diagnostics.*", "appkit.*"],                        # device side: no TensorFlow
+        "diagnostics.*", "appkit.*", "fuzz.*"],              # device side: no TensorFlow
     2: ["train", "own_model", "export.*"],                   # TensorFlow side
     3: ["report.*", "pipeline", "sweep.*"],                  # orchestration
     4: ["cli.*", "__main__"],                                # the command line

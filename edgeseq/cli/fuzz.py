@@ -11,7 +11,7 @@ from click.core import ParameterSource
 
 from edgeseq.cli.options import (
     DATA_HELP, FRACTION, Finite, json_option, no_verify_option, paths_argument, positive, reference_option,
-    runtime_options, tflite_kernels_option)
+    runtime_options, seed_option, tflite_kernels_option)
 from edgeseq.cli.outputs import junit_xml_option, out_option
 from edgeseq.cli.render import Column, echo_table, emit_json, outcome
 from edgeseq.core.progress import for_cli
@@ -62,7 +62,7 @@ def _replay(file: Path, npz: Path, reference: Path | None, wanted: Any, kernels:
 @paths_argument(".tflite", ".onnx")
 @click.option("--count", type=int, default=1000, show_default=True, metavar="N",
               callback=positive, help="Generated inputs per file (the edge cases first, then realistic and random).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generated inputs.")
+@seed_option("Seed of the generated inputs.")
 @click.option("--data", "data_spec", default=None,
               help="Samples to vary (the realistic family) and to take the range from. Default: each file's own"
                    " (the shipped sample for MNIST files, the samples in a file's golden sidecar). " + DATA_HELP)

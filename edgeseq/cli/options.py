@@ -199,9 +199,13 @@ def paths_argument(*suffixes: str) -> Callable[[F], F]:
     return click.argument("paths", nargs=-1, type=click.Path(path_type=Path), callback=files_under(*suffixes))
 
 
+def seed_option(help: str | None = None) -> Callable[[F], F]:
+    return click.option("--seed", type=SEED, default=0, show_default=True, help=help)
+
+
 def epochs_seed_options() -> Callable[[F], F]:
     return compose(click.option("--epochs", type=int, default=3, show_default=True, callback=positive),
-                   click.option("--seed", type=SEED, default=0, show_default=True))
+                   seed_option())
 
 
 # --- runtime options -----------------------------------------------------------------------------------

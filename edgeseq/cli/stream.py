@@ -120,6 +120,7 @@ STATE_COLUMNS = (
     Column("quantized range", lambda r: "float" if r[1].quantized is None
            else f"[{r[1].quantized[0]:.3g}, {r[1].quantized[1]:.3g}]"),
     Column("saturated %", lambda r: "" if r[1].saturation is None else f"{r[1].saturation * 100:.3f}"),
+    Column("first saturated", lambda r: "" if r[1].saturation is None else _step(r[1].first_saturated_step)),
     Column("mean |Δstate| first -> last tenth", lambda r: _window_trend(r[1].mean_abs_diff)),
 )
 

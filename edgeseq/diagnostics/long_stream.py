@@ -6,8 +6,10 @@ For each mode it reports:
   answers     the accuracy at the sequence ends, of the file and the reference, their agreement there, the first
               step at which the two answers differ at all and the first sequence end at which they differ
   states      per state tensor: the range of values the file fed back, against the range its quantized input can
-              hold (read from the QUANTIZE op on the state input of a TFLite file; float states have none), and
-              the saturation rate: the share of fed-back values outside that range (clipped on the next step)
+              hold (read from the QUANTIZE op on the state input of a TFLite file; float states have none), the
+              saturation rate: the share of fed-back values at an end of that range (within half a step) or beyond
+              it (clipped on the next step; an end at zero, where a relu state rests, is not counted), and the
+              first step that fed back one
   over time   mean |file - reference| of the probabilities and of the states in WINDOWS equal slices of the stream
               (does the distance grow?)
 and the reset rule the measurement supports: the state may run on when the file's accuracy at sequence ends
@@ -48,7 +50,8 @@ class StateStat:
     units: int
     observed: tuple[float, float]                 # min, max of the values the file fed back
     quantized: tuple[float, float] | None         # what the state's quantized input holds (None: a float state)
-    saturation: float | None                      # share of fed-back values outside `quantized`
+    saturation: float | None                      # share of fed-back values at its ends or beyond (module docstring)
+    first_saturated_step: int | None              # the first step (1-based) that fed back one
     mean_abs_diff: tuple[float, ...]              # per window, against the reference
 
 
@@ -94,6 +97,16 @@ def _finite(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_finite(v) for v in value]
     return value
+
+
+def _saturated(values: np.ndarray, low: float, high: float, scale: float) -> np.ndarray:
+    """Values the state's quantized input clips: within half a step of an end of its range, or beyond it. An end
+    at zero is not counted: zero is exact, and a relu state rests there without being clipped."""
+    half = scale / 2
+    out = values >= high - half
+    if low != 0.0:
+        out |= values <= low + half
+    return out
 
 
 def _first_bad(steps: np.ndarray, p: np.ndarray, states: dict[str, np.ndarray]) -> int | None:
@@ -161,7 +174,7 @@ def _quantized_ranges(path: Path, names: list[str]) -> dict[str, list[float] | N
         if name is None or not scale:
             continue
         info = np.iinfo(detail["dtype"])
-        out[name] = [float(scale * (info.min - zero)), float(scale * (info.max - zero))]
+        out[name] = [float(scale * (info.min - zero)), float(scale * (info.max - zero)), float(scale)]
     return out
 
 
@@ -213,6 +226,7 @@ class _Mode:
         self.low = {n: np.inf for n in names}
         self.high = {n: -np.inf for n in names}
         self.outside = {n: 0 for n in names}
+        self.first_outside: dict[str, int | None] = {n: None for n in names}
         self.values = {n: 0 for n in names}
         self.done = 0
 
@@ -245,8 +259,11 @@ class _Mode:
             if finite.size:
                 self.low[n], self.high[n] = min(self.low[n], float(finite.min())), max(self.high[n], float(finite.max()))
             if ranges.get(n):
-                lo, hi = ranges[n]
-                self.outside[n] += int(((a < lo) | (a > hi)).sum())
+                at_end = _saturated(a, *ranges[n])
+                outside = at_end.any(axis=1)
+                self.outside[n] += int(at_end.sum())
+                if self.first_outside[n] is None and outside.any():
+                    self.first_outside[n] = int(steps[np.flatnonzero(outside)[0]] + 1)
             self.values[n] += a.size
         self.done += len(p)
 
@@ -254,8 +271,9 @@ class _Mode:
         file, ref, labels = (np.concatenate(self.ends[k]) for k in ("file", "reference", "labels"))
         counts = np.maximum(self.counts, 1)
         states = tuple(StateStat(n, units[n], (self.low[n], self.high[n]),
-                                 tuple(ranges[n]) if ranges.get(n) else None,
+                                 tuple(ranges[n][:2]) if ranges.get(n) else None,
                                  self.outside[n] / max(self.values[n], 1) if ranges.get(n) else None,
+                                 self.first_outside[n],
                                  tuple(float(v) for v in self.state_diff[n] / counts)) for n in self.names)
         return StreamMode(reset, self.done, len(labels), float((file == labels).mean()),
                           float((ref == labels).mean()), float((file == ref).mean()), self.first_step,

@@ -1,0 +1,76 @@
+"""`edgeseq drift --stream`: one long stream with and without the reset the contract prescribes. The committed int8
+RNN step model, run without reset, saturates its state's quantized range within the first few sequences and
+loses its answers; the measurement says to reset. A float file is its own reference. No TensorFlow."""
+
+import json
+
+import numpy as np
+
+from edgeseq.diagnostics.long_stream import StreamMode, _saturated, reset_rule
+
+from conftest import REPO, run_cli
+
+MODELS = REPO / "models"
+
+
+def _no_nan(text: str) -> dict:
+    def refuse(name: str) -> None:
+        raise AssertionError(f"{name} in the JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_a_quantized_state_that_saturates_without_reset_is_found_and_the_rule_says_reset(tmp_path,
+                                                                                      without_tensorflow):
+    done = run_cli("drift", MODELS / "rnn" / "rnn-int8-step-app.tflite", "--stream", "1000", "--json", cwd=tmp_path,
+                   env=without_tensorflow)
+    assert done.returncode == 0, done.stderr
+    result = _no_nan(done.stdout)
+    assert result["reference"].endswith("rnn-fp32-step.tflite") and result["runtime"] == "litert"
+    reset, never = result["modes"]
+    assert (reset["reset"], never["reset"]) == (True, False)
+    assert reset["steps"] == never["steps"] == 1008 and reset["sequences"] == 36      # whole sequences of 28 rows
+    [h_reset], [h_never] = reset["states"], never["states"]
+    low, high = h_never["quantized"]
+    assert low == 0.0 and high > 0                                    # the relu state's int8 range
+    assert h_never["saturation"] > h_reset["saturation"] and h_never["first_saturated_step"] is not None
+    assert h_reset["first_saturated_step"] is None or h_reset["first_saturated_step"] > h_never["first_saturated_step"]
+    assert never["file_accuracy"] < reset["file_accuracy"] - 0.2
+    assert not result["may_run_on"] and result["rule"].startswith("reset every state to zeros before each sequence")
+    assert len(reset["probability_diff"]) == 10 and reset["first_differing_step"] >= 1
+    shown = run_cli("drift", MODELS / "rnn" / "rnn-int8-step-app.tflite", "--stream", "300", cwd=tmp_path,
+                    env=without_tensorflow)
+    assert shown.returncode == 0 and "saturated %" in shown.stdout and "rule: reset every state" in shown.stdout
+
+
+def test_a_float_step_file_is_its_own_reference_and_has_no_quantized_range(tmp_path, without_tensorflow):
+    done = run_cli("drift", MODELS / "rnn" / "rnn-fp32-step.tflite", "--stream", "200", "--json", cwd=tmp_path,
+                   env=without_tensorflow)
+    assert done.returncode == 0, done.stderr
+    result = _no_nan(done.stdout)
+    for mode in result["modes"]:
+        assert mode["agreement"] == 1.0 and mode["first_differing_step"] is None
+        assert mode["states"][0]["quantized"] is None and mode["states"][0]["saturation"] is None
+
+
+def test_saturation_counts_both_ends_except_a_zero_floor():
+    values = np.array([[0.0, 0.05, 1.0, 0.96, 0.5]], np.float32)
+    assert _saturated(values, 0.0, 1.0, 0.1).tolist() == [[False, False, True, True, False]]
+    assert _saturated(values - 0.5, -0.5, 0.5, 0.1).tolist() == [[True, True, True, True, False]]
+
+
+def _mode(reset: bool, accuracy: float) -> StreamMode:
+    return StreamMode(reset, 2800, 100, accuracy, accuracy, 1.0, None, None, None, None, (0.0,), ())
+
+
+def test_the_rule_lets_a_state_run_on_only_within_a_point_of_the_reset_accuracy():
+    text, may = reset_rule(_mode(True, 0.95), _mode(False, 0.945))
+    assert may and text.startswith("the state may run on") and "94.50 %" in text and "95.00 %" in text
+    text, may = reset_rule(_mode(True, 0.95), _mode(False, 0.90))
+    assert not may and text.startswith("reset every state")
+
+
+def test_stream_option_errors_are_usage_errors(tmp_path, without_tensorflow):
+    for args in (("--stream", "0"), ("--stream", "100", "--limit", "5")):
+        done = run_cli("drift", MODELS / "rnn" / "rnn-int8-step-app.tflite", *args, cwd=tmp_path,
+                       env=without_tensorflow)
+        assert done.returncode == 2 and done.stderr.strip().splitlines()[-1].startswith("Error: "), done.stderr
