@@ -74,3 +74,28 @@ def test_stream_option_errors_are_usage_errors(tmp_path, without_tensorflow):
         done = run_cli("drift", MODELS / "rnn" / "rnn-int8-step-app.tflite", *args, cwd=tmp_path,
                        env=without_tensorflow)
         assert done.returncode == 2 and done.stderr.strip().splitlines()[-1].startswith("Error: "), done.stderr
+
+
+def test_record_writes_the_rule_into_the_step_manifest_and_pack_states_it(tmp_path, without_tensorflow):
+    import shutil
+
+    for name in ("rnn-int8-step-app.tflite", "rnn-int8-step-app.tflite.json", "rnn-fp32-step.tflite",
+                 "rnn-fp32-step.tflite.json", "rnn.golden.npz"):
+        shutil.copy(MODELS / "rnn" / name, tmp_path / name)
+    before = json.loads((tmp_path / "rnn-int8-step-app.tflite.json").read_text())
+    done = run_cli("drift", "rnn-int8-step-app.tflite", "--stream", "200", "--record", cwd=tmp_path,
+                   env=without_tensorflow)
+    assert done.returncode == 0 and "recorded in" in done.stdout, done.stderr
+    after = json.loads((tmp_path / "rnn-int8-step-app.tflite.json").read_text())
+    rule = after["step"].pop("reset_rule")
+    assert after == before                                        # nothing else changed
+    assert not rule["may_run_on"] and rule["steps"] == 224 and rule["reference"] == "rnn-fp32-step.tflite"
+    assert "/" not in rule["measured_by"] and str(tmp_path) not in json.dumps(rule)
+    checked = run_cli("validate", "rnn-int8-step-app.tflite", cwd=tmp_path, env=without_tensorflow)
+    assert checked.returncode == 0, checked.stdout + checked.stderr          # the file still matches its manifest
+    packed = run_cli("pack", "rnn-int8-step-app.tflite", "--out", "packed", cwd=tmp_path, env=without_tensorflow)
+    assert packed.returncode == 0, packed.stderr
+    readme = (tmp_path / "packed" / "README.md").read_text()
+    assert "Reset, as measured on one stream of 224 steps" in readme and rule["rule"] in readme
+    refused = run_cli("drift", "rnn-int8-step-app.tflite", "--record", cwd=tmp_path, env=without_tensorflow)
+    assert refused.returncode == 2 and "--record goes with --stream" in refused.stderr

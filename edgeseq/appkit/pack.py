@@ -91,6 +91,12 @@ def _readme(spec: AppSpec, vectors: Vectors, manifest: Manifest, warnings: list[
            " state; start every sequence with zeros, feed each output state back unchanged ("
            + ", ".join(f"`{o.name}` → `{i.name}`" for i, o in spec.states) + ")") if spec.kind == STEP else \
         f"one whole sequence [1, {spec.timesteps}, {spec.features}] in, the probabilities out"
+    if spec.kind == STEP:
+        measured = (manifest.step or {}).get("reset_rule")
+        how += (f". Reset, as measured on one stream of {measured['steps']:,} steps ({measured['measured_by']}):"
+                f" {measured['rule']}" if measured else
+                ". Reset: not measured for this file (`edgeseq drift FILE --stream 100000 --record`); the contract"
+                " says zeros at the start of every sequence")
     tol = vectors.max_abs_diff
     lines = [f"# {spec.file} in an app", "", f"Packed by `edgeseq pack`. {how}.", "",
              f"Input: {norm.get('input', 'as the manifest says')}; {norm.get('layout', '')}".rstrip("; "), "",

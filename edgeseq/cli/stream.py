@@ -49,9 +49,11 @@ DRIFT_COLUMNS = (
                    " the reset the contract prescribes: accuracy at sequence ends, the first step where the answers"
                    " differ, each state's range and saturation, the distance over time, and the reset rule it"
                    " supports. E.g. 100000.")
+@click.option("--record", is_flag=True, help="With --stream: write the reset rule and its figures into the step"
+                                              " model's manifest (step.reset_rule), which pack then states.")
 @json_option("Print the result (28 rows and the summary) as JSON on stdout.")
 def drift(file: Path, reference: Path | None, data_spec: str, limit: int | None, plot_path: Path | None,
-          threads: int, tflite_backend: str, no_verify: bool, stream_steps: int | None, as_json: bool) -> None:
+          threads: int, tflite_backend: str, no_verify: bool, stream_steps: int | None, record: bool, as_json: bool) -> None:
     """How far a step model's state and probabilities stray from its reference's, row by row, and how early
     each can answer.
 
@@ -69,8 +71,10 @@ def drift(file: Path, reference: Path | None, data_spec: str, limit: int | None,
     if stream_steps is not None:
         if plot_path is not None or limit is not None:
             raise click.UsageError("--stream takes neither --plot nor --limit")
-        _long_stream(file, stream_steps, reference, data_spec, threads, tflite_backend, no_verify, as_json)
+        _long_stream(file, stream_steps, reference, data_spec, threads, tflite_backend, no_verify, record, as_json)
         return
+    if record:
+        raise click.UsageError("--record goes with --stream")
     from edgeseq.core.fileio import write_bytes_atomic  # noqa: PLC0415
     from edgeseq.diagnostics.drift import drift as measure  # noqa: PLC0415
 
@@ -126,11 +130,12 @@ STATE_COLUMNS = (
 
 
 def _long_stream(file: Path, steps: int, reference: Path | None, data_spec: str, threads: int, tflite_backend: str,
-                 no_verify: bool, as_json: bool) -> None:
-    from edgeseq.diagnostics.long_stream import long_stream  # noqa: PLC0415
+                 no_verify: bool, record: bool, as_json: bool) -> None:
+    from edgeseq.diagnostics.long_stream import long_stream, record as record_rule  # noqa: PLC0415
 
     with for_cli(as_json) as progress:
         result = long_stream(file, steps, reference, data_spec, threads, tflite_backend, progress, not no_verify)
+    written = record_rule(result) if record else None
     if as_json:
         emit_json(result.to_dict())
         return
@@ -141,6 +146,8 @@ def _long_stream(file: Path, steps: int, reference: Path | None, data_spec: str,
     for note in result.notes:
         click.echo(f"note: {note}")
     click.echo(f"rule: {result.rule}")
+    if written is not None:
+        click.echo(f"recorded in {written}")
 
 
 COMMANDS: tuple[Any, ...] = (drift,)

@@ -346,5 +346,28 @@ def long_stream(path: Path, steps: int, reference: Path | None = None, dataset: 
                       may_run_on, round(time.perf_counter() - started, 2), notes)
 
 
+def record(result: LongStream) -> Path:
+    """Write the rule and its figures into the step model's manifest (`step.reset_rule`; `drift --stream --record`),
+    nothing else changed; the manifest's path. File names only: no machine path enters a manifest."""
+    from edgeseq.core.fileio import write_json_atomic  # noqa: PLC0415
+    from edgeseq.core.layout import manifest_path  # noqa: PLC0415
+
+    path = Path(result.file)
+    manifest = read_manifest(path)
+    if manifest is None or manifest.step is None:
+        raise DataError(f"{path} has no step model manifest to record the reset rule in")
+    with_reset, without = result.modes
+    entry = {"rule": result.rule, "may_run_on": result.may_run_on, "steps": without.steps, "data": result.data,
+             "reference": Path(result.reference).name, "runtime": result.runtime,
+             "accuracy_with_reset": round(with_reset.file_accuracy, 6),
+             "accuracy_without_reset": round(without.file_accuracy, 6),
+             "saturation_without_reset": {s.name: None if s.saturation is None else round(s.saturation, 6)
+                                          for s in without.states},
+             "measured_by": f"edgeseq drift {path.name} --stream {without.steps}"}
+    target = manifest_path(path)
+    write_json_atomic(target, manifest.replace(step={**manifest.step, "reset_rule": entry}).to_dict())
+    return target
+
+
 if __name__ == "__main__":
     serve(handle)
