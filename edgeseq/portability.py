@@ -68,9 +68,19 @@ class Cell:
     agreement: float | None = None
     delta_accuracy_pp: float | None = None
     max_abs_diff: float | None = None
+    samples: int | None = None       # judged on the first `samples` only (its runtime's step budget), else all
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def budget(runtime: RuntimeName, digits: np.ndarray) -> int:
+    """How many of `digits` (N, T, F) a runtime is judged on: all, or as many whole sequences as its
+    `portability_steps` allow (at least one)."""
+    steps = RUNTIMES[runtime].portability_steps
+    if steps is None or digits.ndim < 2:
+        return len(digits)
+    return max(1, min(len(digits), steps // max(int(digits.shape[1]), 1)))
 
 
 def installed(backend: Backend) -> bool:
@@ -103,7 +113,8 @@ def measure(path: Path, digits: np.ndarray, labels: np.ndarray, reference: np.nd
     for backend in backends:
         if backend.suffix != Path(path).suffix or not installed(backend):
             continue
-        with Evaluator(digits, 1, backend.tflite_backend) as evaluator:
+        used = budget(backend.runtime, digits)
+        with Evaluator(digits[:used], 1, backend.tflite_backend) as evaluator:
             try:
                 outcome = evaluator.run(Path(path), backend.runtime)
             except EdgeseqError as err:
@@ -111,10 +122,15 @@ def measure(path: Path, digits: np.ndarray, labels: np.ndarray, reference: np.nd
                 reason = str(err).replace(str(path), name).replace(Path(path).name, name)
                 cells.append(Cell(backend.label, "cannot-load", True, reason=reason))
                 continue
-        figures = compare(outcome.probabilities, reference, labels)
+        figures = compare(outcome.probabilities, reference[:used], labels[:used])
         judgement = judge(tolerance, figures, unit)
-        cells.append(Cell(backend.label, judgement.outcome, True, _library(outcome.backend), judgement.reason, round(figures["agreement"], 4), figures["delta_accuracy_pp"],
-                          float(f"{figures['max_abs_diff']:.3g}")))
+        reason = judgement.reason
+        if used < len(digits):
+            said = f"judged on the first {used} of {len(digits)} {unit} ({backend.runtime.value}'s step budget)"
+            reason = f"{reason}; {said}" if reason else None
+        cells.append(Cell(backend.label, judgement.outcome, True, _library(outcome.backend), reason,
+                          round(figures["agreement"], 4), figures["delta_accuracy_pp"],
+                          float(f"{figures['max_abs_diff']:.3g}"), used if used < len(digits) else None))
     return cells
 
 

@@ -205,3 +205,12 @@ def test_every_committed_tflite_says_whether_tflm_runs_it():
         cells = [c for key in ("runs_on", "does_not_run_on") for c in recorded[key] if c["backend"] == "TFLM"]
         assert len(cells) == 1, path.name
         assert cells[0]["status"] == "pass" or "\n" not in (cells[0].get("reason") or "x"), path.name
+
+
+def test_exports_portability_check_judges_tflm_on_the_sequences_its_step_budget_allows():
+    from edgeseq.portability import budget
+
+    assert budget(RuntimeName.TFLM, np.zeros((1000, 28, 28), np.float32)) == 1000       # every MNIST golden digit
+    assert budget(RuntimeName.TFLM, np.zeros((100, 1460, 1), np.float32)) == 19          # ACSF1's long sequences
+    assert budget(RuntimeName.TFLM, np.zeros((3, 50_000, 1), np.float32)) == 1           # never none
+    assert budget(RuntimeName.LITERT, np.zeros((100, 1460, 1), np.float32)) == 100      # no budget: all

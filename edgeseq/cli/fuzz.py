@@ -143,6 +143,9 @@ def fuzz(paths: tuple[Path, ...], count: int, seed: int, data_spec: str | None, 
 
 def _show(report: Any) -> None:
     echo_table(FUZZ_COLUMNS, report.cases)
+    references = sorted({f"{c.reference_kind} ({c.reference})" for c in report.cases if c.reference})
+    if references:
+        click.echo("reference: " + "; ".join(references))
     for contract in report.inputs["contracts"]:
         made = ", ".join(f"{n} {name}" for name, n in contract["families"].items() if n)
         click.echo(f"inputs: {made} (seed {report.inputs['seed']}); range: {contract['range']}")

@@ -117,6 +117,8 @@ class RuntimeRow:
     timing: str | None = None          # what its bench times are, where not a device's own (a note on its rows)
     kernel_settings: tuple[TFLiteKernels, ...] = ()   # --tflite-kernels it honours, its default first (a row each);
     #                                                   () : it ignores the option (its rows' `kernels` is None)
+    portability_steps: int | None = None   # the most timesteps (samples x T) export's portability check runs it on:
+    #                                        a slow host simulation is judged on the first samples that fit
 
     @property
     def install_hint(self) -> str:
@@ -212,6 +214,9 @@ RUNTIMES: dict[RuntimeName, RuntimeRow] = {
         needs="tflite_micro",
         profiler=Profiler(None, "tflite-micro's Python interpreter exposes no per-op timer (TFLM's MicroProfiler is"
                                 " C++ only)"),
+        # TFLM's reference kernels: ACSF1's LSTM loop graph (T = 1,460) ran over 6 CPU-minutes on 100 golden sequences;
+        # 28,000 steps is every golden digit of MNIST (1,000 x 28), 19 sequences of ACSF1
+        portability_steps=28_000,
         isolated=True, optional=True, by_default=False, runs_step_models=True, marker="^",
         timing="host time of TFLM's kernels (built for this machine's CPU by tflite-micro), never a microcontroller's"
                " time; its memory is TFLM's own arena (edgeseq.runtimes.tflm_runtime.footprint)"),

@@ -39,7 +39,7 @@ from typing import Any, Callable
 import numpy as np
 
 from edgeseq.artifacts import read_facts
-from edgeseq.core.errors import ModelError, RuntimeUnavailable, first_line
+from edgeseq.core.errors import ModelError, RuntimeUnavailable, cause_line, first_line
 from edgeseq.core.quiet import VERBOSE_ENV
 from edgeseq.core.tflite_schema import builtin_code, enum_names, tflite_schema
 from edgeseq.runtimes.litert_compiled_runtime import OneSequenceRuntime, dequantize, quantize
@@ -229,7 +229,7 @@ class TflmSession:
                 for name, value in zip(self.outputs, self._get(self.outputs)):
                     parts[name].append(value)
         except (ValueError, IndexError) as err:  # TFLM's set_input: a dtype or shape the file does not take
-            raise ModelError(f"{self.path}: {LABEL} cannot run it ({first_line(err)[:200]})") from err
+            raise ModelError(f"{self.path}: {LABEL} cannot run it ({cause_line(err)})") from err
         return {name: np.concatenate(values) for name, values in parts.items()}
 
     def runner(self, feed: dict[str, np.ndarray], outputs: list[str]) -> Callable[[], list[np.ndarray]]:
@@ -248,7 +248,7 @@ class TflmSession:
         try:
             step()
         except (ValueError, IndexError, RuntimeError) as err:   # a shape the file does not take; a failed invoke
-            raise ModelError(f"{self.path}: {LABEL} cannot run it ({first_line(err)[:200]})") from err
+            raise ModelError(f"{self.path}: {LABEL} cannot run it ({cause_line(err)})") from err
         return step
 
 
