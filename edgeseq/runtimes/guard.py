@@ -34,6 +34,7 @@ from edgeseq.core.procs import WorkerError, WorkerSession, run_worker, serve
 from edgeseq.runtimes import RuntimeName, state_hygiene
 
 CHILD_TIMEOUT_S = 3600
+KEPT_LOADED = 4                  # files a Predictor keeps loaded (the two sides of a shrink, and the next)
 WORKER = "edgeseq.runtimes.guard"
 
 
@@ -156,7 +157,11 @@ _SESSION_LOADED: dict[tuple[str, str, str | None], Any] = {}       # a session c
 def _kept(cache: dict[tuple[str, str, str | None], Any], path: Path, runtime: RuntimeName, threads: int,
           tflite_backend: str, kernels: str | None) -> Any:
     key = (str(path), runtime.value, kernels)
-    if key not in cache:
+    if key in cache:
+        cache[key] = cache.pop(key)                 # the most recently used last
+    else:
+        while len(cache) >= KEPT_LOADED:            # a long fuzz run loads many files: keep a few
+            cache.pop(next(iter(cache)))
         cache[key] = runtimes.load(path, runtime, threads=threads, tflite_backend=tflite_backend,
                                    tflite_kernels=kernels)
     return cache[key]
