@@ -221,15 +221,19 @@ def tflite_backend_option() -> Callable[[F], F]:
                         help="Force a TFLite interpreter (auto: LiteRT, else tflite-runtime, else tf).")
 
 
-KERNELS_HELP = ("TFLite kernel settings, a row each: xnnpack (the Interpreter's default: the XNNPACK delegate),"
-                " builtin (the builtin kernels without delegates), reference (the reference kernels), e.g."
-                " xnnpack,builtin,reference. LiteRT rows only; other runtimes ignore it.")
+KERNELS_HELP = ("Kernel settings, a row each: for LiteRT xnnpack (the Interpreter's default: the XNNPACK"
+                " delegate), builtin (the builtin kernels without delegates), reference (the reference kernels); for"
+                " onnxruntime ort-optimized (its default graph optimisation) and ort-unoptimized (every node as"
+                " written). E.g. xnnpack,builtin,reference,ort-unoptimized. Each runtime takes its own; the others"
+                " ignore them. --tflite-kernels is the same option.")
 
 
 def tflite_kernels_option(default: str | None = "xnnpack", tail: str = "") -> Callable[[F], F]:
-    """--tflite-kernels: the kernel settings LiteRT runs each file on (validate, bench)."""
-    return list_option("--tflite-kernels", item=kernels_value, default=default, metavar="KERNELS[,KERNELS...]",
-                       expected="xnnpack, builtin or reference, separated by commas", help=KERNELS_HELP, tail=tail)
+    """--kernels (also spelt --tflite-kernels): the kernel settings each runtime runs a file on (validate, bench,
+    fuzz)."""
+    return list_option("--kernels", "--tflite-kernels", "tflite_kernels", item=kernels_value, default=default,
+                       metavar="SETTING[,SETTING...]", expected="xnnpack, builtin, reference, ort-optimized or"
+                       " ort-unoptimized, separated by commas", help=KERNELS_HELP, tail=tail)
 
 
 def threads_option(several: bool, help: str, default: str | None = "1", tail: str = "") -> Callable[[F], F]:

@@ -9,24 +9,28 @@ from typing import Any, Callable
 import numpy as np
 
 from edgeseq.core.errors import ModelError, RuntimeUnavailable, cause_line
-from edgeseq.runtimes.table import RUNTIMES, RuntimeName
+from edgeseq.runtimes.table import RUNTIMES, OrtGraph, RuntimeName
 
 
-def open_session(path: Path, threads: int, profile_prefix: str | None = None) -> tuple[Any, str]:
+def open_session(path: Path, threads: int, profile_prefix: str | None = None, kernels: str | None = None
+                 ) -> tuple[Any, str]:
     """The one place an onnxruntime session is set up, for whole-sequence and step files alike:
     (session, backend label). `profile_prefix` (bench --profile): onnxruntime's profiler on, its trace written
-    to that path prefix when `end_profiling()` is called."""
+    to that path prefix when `end_profiling()` is called. `kernels` (--kernels): ort-unoptimized turns the graph
+    optimisation off (the label says so); None and ort-optimized keep onnxruntime's default."""
     try:
         import onnxruntime as ort  # noqa: PLC0415
     except ImportError as err:
         raise RuntimeUnavailable(f"onnxruntime is not installed: {RUNTIMES[RuntimeName.ONNXRUNTIME].install_hint}") \
             from err
-    options = session_options(ort, threads, profile_prefix=profile_prefix)
+    optimize = kernels != OrtGraph.UNOPTIMIZED.value
+    options = session_options(ort, threads, optimize, profile_prefix=profile_prefix)
     try:
         session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
     except Exception as err:  # noqa: BLE001  (onnxruntime raises its own exception types, and undecodable names)
         raise _cannot(path, "load", err) from err
-    return session, f"onnxruntime {metadata.version('onnxruntime')}, CPUExecutionProvider, {threads} thread(s)"
+    return session, (f"onnxruntime {metadata.version('onnxruntime')}, CPUExecutionProvider, {threads} thread(s)"
+                     + ("" if optimize else ", graph optimisation off"))
 
 
 def session_options(ort: Any, threads: int, optimize: bool = True, profile_prefix: str | None = None) -> Any:
@@ -48,8 +52,9 @@ def session_options(ort: Any, threads: int, optimize: bool = True, profile_prefi
 class OnnxRuntime:
     name = "onnxruntime"
 
-    def __init__(self, path: Path, threads: int, profile_prefix: str | None = None) -> None:
-        self._session, self.backend = open_session(path, threads, profile_prefix)
+    def __init__(self, path: Path, threads: int, profile_prefix: str | None = None, kernels: str | None = None
+                 ) -> None:
+        self._session, self.backend = open_session(path, threads, profile_prefix, kernels)
         try:
             inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
             if len(inputs) != 1 or len(outputs) != 1 or len(inputs[0].shape) != 3:
@@ -87,8 +92,8 @@ def _cannot(path: Path, verb: str, err: Exception) -> ModelError:
 class OnnxStepSession:
     """A step file's session (open_session's), fed and read by tensor name."""
 
-    def __init__(self, path: Path, threads: int) -> None:
-        self._session, self.label = open_session(path, threads)
+    def __init__(self, path: Path, threads: int, kernels: str | None = None) -> None:
+        self._session, self.label = open_session(path, threads, kernels=kernels)
         self._names = [o.name for o in self._session.get_outputs()]
         self._path = path
 
@@ -103,12 +108,13 @@ class OnnxStepSession:
         return lambda: session.run(outputs, feed)
 
 
-def load(path: Path, threads: int = 1, profile_prefix: str | None = None, **_: Any) -> OnnxRuntime:
-    return OnnxRuntime(path, threads, profile_prefix)
+def load(path: Path, threads: int = 1, profile_prefix: str | None = None, tflite_kernels: str | None = None,
+         **_: Any) -> OnnxRuntime:
+    return OnnxRuntime(path, threads, profile_prefix, tflite_kernels)
 
 
-def step_session(path: Path, threads: int = 1, **_: Any) -> OnnxStepSession:
-    return OnnxStepSession(path, threads)
+def step_session(path: Path, threads: int = 1, tflite_kernels: str | None = None, **_: Any) -> OnnxStepSession:
+    return OnnxStepSession(path, threads, tflite_kernels)
 
 
 def import_library(**_: Any) -> None:

@@ -62,6 +62,13 @@ class TFLiteKernels(str, enum.Enum):
     REFERENCE = "reference"            # BUILTIN_REF: the reference kernels (plain C++, slow)
 
 
+class OrtGraph(str, enum.Enum):
+    """onnxruntime's graph optimisation (--kernels): SessionOptions.graph_optimization_level."""
+    OPTIMIZED = "ort-optimized"        # ORT_ENABLE_ALL: onnxruntime's default (fused and rewritten nodes)
+    UNOPTIMIZED = "ort-unoptimized"    # ORT_DISABLE_ALL: every node as the file writes it
+
+
+KERNEL_SETTINGS: tuple[TFLiteKernels | OrtGraph, ...] = (*TFLiteKernels, *OrtGraph)   # every --kernels value
 KERNEL_RESOLVERS = {TFLiteKernels.XNNPACK: "AUTO", TFLiteKernels.BUILTIN: "BUILTIN_WITHOUT_DEFAULT_DELEGATES",
                     TFLiteKernels.REFERENCE: "BUILTIN_REF"}
 TENSORFLOW = "tensorflow"              # the module of the libraries that need TensorFlow (Keras, tf.lite)
@@ -115,7 +122,7 @@ class RuntimeRow:
     in_node: bool = False              # runs in a Node process of its own: only `bench` times it (in Node)
     marker: str | None = None          # its matplotlib marker in the report's plots (None: the one the others share)
     timing: str | None = None          # what its bench times are, where not a device's own (a note on its rows)
-    kernel_settings: tuple[TFLiteKernels, ...] = ()   # --tflite-kernels it honours, its default first (a row each);
+    kernel_settings: tuple[TFLiteKernels | OrtGraph, ...] = ()   # --kernels it honours, its default first (a row each);
     #                                                   () : it ignores the option (its rows' `kernels` is None)
     portability_steps: int | None = None   # the most timesteps (samples x T) export's portability check runs it on:
     #                                        a slow host simulation is judged on the first samples that fit
@@ -165,7 +172,7 @@ RUNTIMES: dict[RuntimeName, RuntimeRow] = {
         profiler=Profiler(
             "onnxruntime's profiler (SessionOptions.enable_profiling): each node's kernel time, in whole µs",
             collector="edgeseq.bench.profile_worker:profile_onnxruntime"),
-        isolated=True, runs_step_models=True, marker="s"),
+        isolated=True, runs_step_models=True, marker="s", kernel_settings=tuple(OrtGraph)),
     # a second opinion on the same .onnx files, where the extra is installed; isolated like onnxruntime
     RuntimeName.OPENVINO: RuntimeRow(
         RuntimeName.OPENVINO, (".onnx",), "edgeseq.runtimes.openvino_runtime",
@@ -239,12 +246,10 @@ def kernel_settings(runtime: RuntimeName, wanted: tuple[str, ...] | None = None)
 
 
 def kernels_value(text: str) -> str:
-    """One --tflite-kernels value; an unknown one is a ValueError listing the valid ones."""
-    try:
-        return TFLiteKernels(text).value
-    except ValueError as err:
-        raise ValueError(f"unknown TFLite kernels {text!r}; choose from"
-                         f" {', '.join(k.value for k in TFLiteKernels)}") from err
+    """One --kernels value; an unknown one is a ValueError listing the valid ones."""
+    if text in {k.value for k in KERNEL_SETTINGS}:
+        return text
+    raise ValueError(f"unknown kernel setting {text!r}; choose from {', '.join(k.value for k in KERNEL_SETTINGS)}")
 
 
 def default_kernels(runtime: str) -> str | None:
