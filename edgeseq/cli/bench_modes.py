@@ -50,7 +50,7 @@ MODES: dict[str, ModeDefault] = {      # bench's parameter name -> its defaults 
     "host": ModeDefault("--host", None, NOT_HERE),
     "ssh_config": ModeDefault("--ssh-config", None, NOT_HERE),
     "remote_python": ModeDefault("--remote-python", "python3", NOT_HERE),
-    "tflite_kernels": ModeDefault("--tflite-kernels", ("xnnpack",), NOT_HERE),
+    "tflite_kernels": ModeDefault("--kernels", ("xnnpack",), NOT_HERE),
 }
 
 

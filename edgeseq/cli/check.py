@@ -80,7 +80,7 @@ def validate(paths: tuple[Path, ...], reference: Path | None, data_spec: str, li
 
     In CI: edgeseq validate models --strict --junit-xml parity.xml
 
-    Kernel settings: edgeseq validate models/rnn/rnn-int8.tflite --tflite-kernels xnnpack,builtin,reference (a row
+    Kernel settings: edgeseq validate models/rnn/rnn-int8.tflite --kernels xnnpack,builtin,reference (a row
     each; each row after the first says how far its answers are from the first's)
     """
     import time  # noqa: PLC0415

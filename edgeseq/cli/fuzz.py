@@ -103,7 +103,7 @@ def fuzz(paths: tuple[Path, ...], count: int, seed: int, data_spec: str | None, 
 
     PATHS are files or folders (default: models).
 
-    Example: edgeseq fuzz models/rnn/rnn-int8.tflite --tflite-kernels xnnpack,builtin,reference --count 10000
+    Example: edgeseq fuzz models/rnn/rnn-int8.tflite --kernels xnnpack,builtin,reference --count 10000
 
     Replay: edgeseq fuzz models/rnn/rnn-int8.tflite --replay fuzz-reproducers/<name>.npz
     """
