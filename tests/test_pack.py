@@ -139,6 +139,18 @@ def test_the_litert_js_example_says_why_a_file_does_not_load(tmp_path):
     assert done.returncode == 1 and done.stdout.strip().splitlines()[-1].startswith("FAIL: "), done.stdout
 
 
+def test_a_file_the_app_runtimes_refuse_names_its_app_sibling_and_shapes_read_in_any_language(tmp_path):
+    from edgeseq.appkit.pack import pack
+
+    done = pack(REPO / "models" / "rnn" / "rnn-int8.tflite", tmp_path / "int8")    # int8 I/O and a dynamic batch
+    assert "for LiteRT.js, pack rnn-int8-app.tflite (beside this file: float32 input and output, batch 1) instead" \
+        in done.warnings
+    readme = (tmp_path / "int8" / "README.md").read_text()
+    assert "rnn-int8-app.tflite" in readme and "[N, 28, 28]" in readme and "None" not in readme
+    app = pack(REPO / "models" / "rnn" / "rnn-int8-app.tflite", tmp_path / "app")   # the file that works: no note
+    assert not [w for w in app.warnings if "LiteRT.js" in w]
+
+
 @pytest.mark.parametrize("case", ["no-manifest", "changed-file", "no-golden", "not-empty", "keras"])
 def test_pack_refuses_in_one_line_and_writes_nothing(tmp_path, case):
     source = tmp_path / "in"

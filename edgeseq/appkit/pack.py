@@ -30,7 +30,7 @@ from edgeseq.artifacts import read_facts
 from edgeseq.core.errors import IntegrityError, ModelError
 from edgeseq.core.fileio import atomic_folder, check_new_folder
 from edgeseq.core.manifest import Manifest, read_manifest, verify_against_manifest
-from edgeseq.core.layout import STEP_KIND, manifest_path, named_golden, shown
+from edgeseq.core.layout import STEP_KIND, FileKey, key_of, manifest_path, named_golden, shown
 
 # the JavaScript packages the examples are tested with (js/package.json pins the same)
 JS_VERSIONS = {"onnxruntime-node": "1.30.0", "onnxruntime-web": "1.30.0", "@litertjs/core": "2.5.3"}
@@ -53,8 +53,19 @@ class PackResult:
                 "tensors": self.spec.to_dict()}
 
 
-def litert_js_warnings(spec: AppSpec) -> list[str]:
-    """What LiteRT.js (@litertjs/core 2.5.3) was seen to refuse, as this file has it (TOOLCHAIN "In apps")."""
+def app_sibling(path: Path, manifest: Manifest | None) -> Path | None:
+    """The `-app` file exported beside `path` for the same model and recipe (float32 input and output, batch 1:
+    what the app runtimes load), when there is one and `path` is not it."""
+    key = key_of(path, manifest)
+    if key is None or key.app:
+        return None
+    sibling = path.parent / FileKey(key.model, key.format, key.recipe, key.step, key.graph, True).filename
+    return sibling if sibling.is_file() else None
+
+
+def litert_js_warnings(spec: AppSpec, sibling: Path | None = None) -> list[str]:
+    """What LiteRT.js (@litertjs/core 2.5.3) was seen to refuse, as this file has it (TOOLCHAIN "In apps"), and the
+    `-app` sibling beside it that it runs, when there is one."""
     if spec.format != "tflite":
         return []
     found = []
@@ -65,6 +76,9 @@ def litert_js_warnings(spec: AppSpec) -> list[str]:
     if spec.dynamic_batch:
         found.append("this file's batch dimension is dynamic: LiteRT.js refused such files when tried (a tensor"
                      " [1, ...] does not match [-1, ...]); a batch-1 file loads")
+    if found and sibling is not None:
+        found.append(f"for LiteRT.js, pack {sibling.name} (beside this file: float32 input and output, batch 1)"
+                     " instead")
     return found
 
 
@@ -81,10 +95,15 @@ def _npy(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def _shape(shape: Any) -> str:
+    """A shape as a reader in any language reads it: `[N, 28]`, N for a dimension of any size (a dynamic batch)."""
+    return "[" + ", ".join("N" if d is None or int(d) < 0 else str(int(d)) for d in shape) + "]"
+
+
 def _readme(spec: AppSpec, vectors: Vectors, manifest: Manifest, warnings: list[str], files: list[str]) -> str:
-    rows = [f"| input {t.index} | `{t.name}` | {list(t.shape)} | {t.dtype} |"
+    rows = [f"| input {t.index} | `{t.name}` | {_shape(t.shape)} | {t.dtype} |"
             f" {'' if not t.quantized else f'scale {t.scale:g}, zero point {t.zero_point}'} |" for t in spec.inputs]
-    rows += [f"| output {t.index} | `{t.name}` | {list(t.shape)} | {t.dtype} |"
+    rows += [f"| output {t.index} | `{t.name}` | {_shape(t.shape)} | {t.dtype} |"
              f" {'' if not t.quantized else f'scale {t.scale:g}, zero point {t.zero_point}'} |" for t in spec.outputs]
     norm = manifest.normalisation
     how = (f"a step model: feed one row [1, {spec.features}] and the state, read the probabilities and the next"
@@ -100,7 +119,8 @@ def _readme(spec: AppSpec, vectors: Vectors, manifest: Manifest, warnings: list[
     tol = vectors.max_abs_diff
     lines = [f"# {spec.file} in an app", "", f"Packed by `edgeseq pack`. {how}.", "",
              f"Input: {norm.get('input', 'as the manifest says')}; {norm.get('layout', '')}".rstrip("; "), "",
-             "Tensors, in the file's own order (positional APIs need this index; by-name APIs the name):", "",
+             "Tensors, in the file's own order (positional APIs need this index; by-name APIs the name; N: a"
+             " dimension of any size):", "",
              "| | name | shape | dtype | quantization |", "|---|---|---|---|---|", *rows, "",
              f"Golden test vectors (`golden/vectors.json`, also as .npy): {len(vectors.labels)} samples of"
              f" {vectors.source}, one per class, with the reference model's probabilities. Rule: the class equals"
@@ -152,7 +172,7 @@ def pack(path: Path, out: Path, verify: bool = True) -> PackResult:
     code.check_dtypes(spec)
     vectors = checked_vectors(path, manifest, spec)
     labels = labels_of(manifest, spec.classes)
-    warnings = litert_js_warnings(spec)
+    warnings = litert_js_warnings(spec, app_sibling(path, manifest))
     why_not = mobile.unsupported(spec)
     if why_not:
         warnings.append(f"no Kotlin or Swift example: {why_not}")
