@@ -99,7 +99,11 @@ CORPUS: dict[tuple[str, str], list[tuple[list[str], str]]] = {
     ("ethos", "--accelerator"): [(["--accelerator", "u99", STEP], "unknown accelerator 'u99'")],
     ("ethos", "--out"): [(["--out", "{file}", STEP], "is not a folder")],
     ("pack", "--out"): [(["--out", "{file}", STEP_ONNX], "is a file"),
-                        (["--out", "{tmp}", STEP_ONNX], "is not empty")],
+                        (["--out", "{tmp}", STEP_ONNX], "is not empty"),
+                        ([STEP_ONNX], "pack takes FILE and --out DIR")],
+    ("pack", "--check"): [(["--check", "{tmp}/nowhere"], "not a folder"),
+                          (["--check", "{tmp}"], "not a packed bundle"),
+                          (["--check", "{tmp}", STEP_ONNX], "takes neither FILE nor --out")],
     # quant-debug
     ("quant-debug", "FILE"): [(["{tmp}/nowhere.tflite"], "does not exist")],
     ("quant-debug", "--reference"): [(["--reference", "{tmp}/nowhere.tflite", str(RNN / "rnn-int8.tflite")],

@@ -41,7 +41,8 @@ def test_pack_writes_the_file_its_labels_vectors_and_examples(tmp_path):
     out = packed(tmp_path, RNN_STEP_ONNX)
     names = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
     assert {"rnn-fp32-step.onnx", "rnn-fp32-step.onnx.json", "rnn.golden.npz", "labels.txt", "tensors.json",
-            "README.md", "golden/vectors.json", "golden/inputs.npy", "golden/expected.npy", "golden/labels.npy",
+            "README.md", "bundle.json", "golden/vectors.json", "golden/inputs.npy", "golden/expected.npy",
+            "golden/labels.npy",
             "js/example.test.mjs", "js/package.json", "kotlin/RnnFp32StepModel.kt",
             "swift/RnnFp32StepModel.swift"} == names
     assert (out / "rnn-fp32-step.onnx").read_bytes() == RNN_STEP_ONNX.read_bytes()
@@ -180,3 +181,32 @@ def test_pack_refuses_in_one_line_and_writes_nothing(tmp_path, case):
     assert done.returncode == 1 and len(lines) == 1 and lines[0].startswith("Error: "), done.stderr
     assert expect in lines[0], lines[0]
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_pack_check_reverifies_hashes_and_vectors_where_the_bundle_lands(tmp_path):
+    import json
+    import shutil
+
+    out = tmp_path / "app"
+    made = invoke_cli("pack", REPO / "models" / "rnn" / "rnn-int8-app.tflite", "--out", out, cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    described = json.loads((out / "bundle.json").read_text())
+    assert described["accuracy"]["model_test_accuracy"] > 0.9 and described["data"]["mnist"]
+    assert "CC" in described["data"]["licence"] or "Creative Commons" in described["data"]["licence"]
+    assert "bundle.json" not in described["files"] and "golden/vectors.json" in described["files"]
+    landed = tmp_path / "elsewhere"
+    shutil.copytree(out, landed)
+    ok = invoke_cli("pack", "--check", landed, "--json", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    result = json.loads(ok.stdout)
+    assert result["ok"] and result["passed"] == result["vectors"] == 10 and result["runtime"] == "litert"
+    (landed / "labels.txt").write_text("tampered\n")
+    shutil.copyfile(REPO / "models" / "rnn" / "rnn-fp32-app.tflite", landed / "rnn-int8-app.tflite")
+    bad = invoke_cli("pack", "--check", landed, cwd=tmp_path)
+    assert bad.returncode == 1
+    assert "FAIL: labels.txt: changed" in bad.stdout and "FAIL: rnn-int8-app.tflite: changed" in bad.stdout
+    for args, words in ((("--check", tmp_path / "nowhere"), "not a folder"),
+                        (("--check", tmp_path), "not a packed bundle"),
+                        (("--check", landed, REPO / "models" / "rnn" / "rnn-int8-app.tflite"), "neither FILE")):
+        refused = invoke_cli("pack", *args, cwd=tmp_path)
+        assert refused.returncode in (1, 2) and words in refused.stderr.strip().splitlines()[-1], refused.stderr

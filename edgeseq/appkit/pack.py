@@ -9,6 +9,8 @@
     DIR/kotlin/<Name>Model.kt                    Android: LiteRT Interpreter by signature name / ONNX Runtime
     DIR/swift/<Name>Model.swift                  iOS: TensorFlowLiteSwift by input index / onnxruntime-objc
     DIR/README.md                                what is where, the tensors, how to run the test
+    DIR/bundle.json                              version, accuracy, parity per runtime, the data's licence, and
+                                                 every file's sha256 (`edgeseq pack --check DIR`: edgeseq.appkit.bundle)
 
 The folder is written whole or not at all (edgeseq.core.fileio.atomic_folder); DIR must be new or empty."""
 
@@ -23,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from edgeseq.appkit import code, mobile
+from edgeseq.appkit import bundle, code, mobile
+from edgeseq.appkit.bundle import BUNDLE
 from edgeseq.appkit.spec import STEP, AppSpec, app_spec
 from edgeseq.appkit.vectors import Vectors, golden_vectors
 from edgeseq.artifacts import read_facts
@@ -128,6 +131,9 @@ def _readme(spec: AppSpec, vectors: Vectors, manifest: Manifest, warnings: list[
                                                     if tol is not None else
                                                     " (this recipe's tolerance is judged on accuracy over many"
                                                     " samples: `edgeseq validate`)."), "",
+             "`bundle.json`: the edgeseq version, the accuracy and per-runtime parity the manifest records, the"
+             " data's licence, and every file's sha256. Re-check the folder where it lands (hashes, then the golden"
+             " vectors through the file): `edgeseq pack --check DIR` (exit 1 on any difference).", "",
              "Run the JavaScript unit test: `cd js && ONNXRUNTIME_NODE_INSTALL=skip npm install && node example.test.mjs`"
              " (exit 0: pass; ONNXRUNTIME_NODE_INSTALL=skip: onnxruntime-node's CPU binaries are in its package, and"
              " its install script would otherwise fetch GPU ones from outside the npm registry).", ""]
@@ -193,8 +199,11 @@ def pack(path: Path, out: Path, verify: bool = True) -> PackResult:
     sidecar = named_golden(path, manifest)
     if sidecar is not None:
         copies.append(sidecar)
-    files = [p.name for p in copies] + ["README.md", *texts]
+    files = [p.name for p in copies] + ["README.md", BUNDLE, *texts]
     texts["README.md"] = _readme(spec, vectors, manifest, warnings, files)
+    contents = {name: (body.encode("utf-8") if isinstance(body, str) else body) for name, body in texts.items()}
+    others = {**contents, **{p.name: p for p in copies if p != path}}
+    texts[BUNDLE] = json.dumps(bundle.describe(manifest, spec.file, others), indent=2) + "\n"
     with atomic_folder(out) as tmp:
         for source in copies:
             shutil.copyfile(source, tmp / source.name)

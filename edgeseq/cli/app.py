@@ -16,14 +16,18 @@ from edgeseq.appkit.ethos import DEFAULT_ACCELERATOR, Accelerator, accelerator_o
 
 
 @click.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@new_folder_option("The folder to write (new, or empty).")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@new_folder_option("The folder to write (new, or empty).", required=False)
+@click.option("--check", "check_dir", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="DIR",
+              help="Instead: re-verify a packed folder (every file's sha256 against its bundle.json, and its golden"
+                   " vectors run through the packed file here); exit 1 on any difference.")
 @click.option("--target", type=click.Choice([t.value for t in PackTarget]), default=PackTarget.APP.value,
               show_default=True, help="app: for an app (below); tflm: a C/C++ bundle for a TensorFlow Lite Micro"
                                       " project (.tflite files TFLM loads; needs pip install 'edgeseq[mcu]').")
 @no_verify_option("Skip the sha256 check against the file's manifest.")
 @json_option("Print what was written as JSON on stdout.")
-def pack(file: Path, out: Path, target: str, no_verify: bool, as_json: bool) -> None:
+def pack(file: Path | None, out: Path | None, check_dir: Path | None, target: str, no_verify: bool,
+         as_json: bool) -> None:
     """Pack an exported file for an app: the file, its manifest, labels.txt, golden test vectors (inputs,
     expected outputs, tolerance) and example code generated from the file's own tensors: a JavaScript unit test
     (onnxruntime-node/-web for .onnx, LiteRT.js for .tflite), Kotlin (LiteRT Interpreter by signature name, or
@@ -38,9 +42,18 @@ def pack(file: Path, out: Path, target: str, no_verify: bool, as_json: bool) -> 
     (then: cd app/rnn-step/js && npm install && node example.test.mjs)
 
     Example: edgeseq pack models/rnn/rnn-fp32-step-app.tflite --target tflm --out mcu/rnn-step
+
+    Check a bundle where it landed: edgeseq pack --check app/rnn-step
     """
     from edgeseq.appkit import packer  # noqa: PLC0415
 
+    if check_dir is not None:
+        if file is not None or out is not None:
+            raise click.UsageError("--check DIR takes neither FILE nor --out")
+        _check(check_dir, as_json)
+        return
+    if file is None or out is None:
+        raise click.UsageError("pack takes FILE and --out DIR (or --check DIR)")
     result = packer(target)(file, out, verify=not no_verify)
     if as_json:
         emit_json(result.to_dict())
@@ -54,6 +67,22 @@ def pack(file: Path, out: Path, target: str, no_verify: bool, as_json: bool) -> 
     for warning in result.warnings:
         click.echo(f"note: {warning}")
     click.echo(f"test it: cd {result.out / 'js'} && ONNXRUNTIME_NODE_INSTALL=skip npm install && node example.test.mjs")
+
+
+def _check(folder: Path, as_json: bool) -> None:
+    from edgeseq.appkit.bundle import check  # noqa: PLC0415
+
+    checked = check(folder)
+    if as_json:
+        emit_json(checked.to_dict())
+    else:
+        click.echo(f"{checked.folder}: {checked.files} file(s) match bundle.json; {checked.passed} of {checked.vectors}"
+                   f" golden vectors pass on {checked.file} ({checked.backend})")
+        for failure in checked.failures:
+            click.echo(f"FAIL: {failure}")
+        click.echo("ok" if checked.ok else f"{len(checked.failures)} problem(s)")
+    if not checked.ok:
+        raise SystemExit(1)
 
 
 @click.command()

@@ -58,9 +58,10 @@ def out_option(default: Path | None = Path("models"), help: str | None = None) -
                         callback=output_folder, help=help)
 
 
-def new_folder_option(help: str) -> Callable[[F], F]:
-    """--out DIR of a command that writes a whole folder (pack, demo): required, new or empty."""
-    return click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+def new_folder_option(help: str, required: bool = True) -> Callable[[F], F]:
+    """--out DIR of a command that writes a whole folder (pack, demo): new or empty; required unless the command
+    has another mode (pack --check)."""
+    return click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=required,
                         callback=new_folder, metavar="DIR", help=help)
 
 
