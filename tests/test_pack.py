@@ -43,8 +43,8 @@ def test_pack_writes_the_file_its_labels_vectors_and_examples(tmp_path):
     assert {"rnn-fp32-step.onnx", "rnn-fp32-step.onnx.json", "rnn.golden.npz", "labels.txt", "tensors.json",
             "README.md", "bundle.json", "golden/vectors.json", "golden/inputs.npy", "golden/expected.npy",
             "golden/labels.npy",
-            "js/example.test.mjs", "js/package.json", "kotlin/RnnFp32StepModel.kt",
-            "swift/RnnFp32StepModel.swift"} == names
+            "js/example.test.mjs", "js/package.json", "js/preprocess.mjs", "kotlin/RnnFp32StepModel.kt",
+            "kotlin/Preprocess.kt", "swift/RnnFp32StepModel.swift", "swift/Preprocess.swift"} == names
     assert (out / "rnn-fp32-step.onnx").read_bytes() == RNN_STEP_ONNX.read_bytes()
     assert (out / "labels.txt").read_text().split() == [str(k) for k in range(10)]
     golden = json.loads((out / "golden" / "vectors.json").read_text())
@@ -72,7 +72,7 @@ def test_swift_feeds_the_step_tflite_by_its_real_input_order(tmp_path):
     from ai_edge_litert.interpreter import Interpreter
 
     out = packed(tmp_path, LSTM_STEP_TFLITE)
-    feeds, reads = _swift_order(next((out / "swift").glob("*.swift")).read_text())
+    feeds, reads = _swift_order(next((out / "swift").glob("*Model.swift")).read_text())
     assert feeds == {"row": 0, "h1": 1, "c1": 2, "h2": 3, "c2": 4}
     golden = json.loads((out / "golden" / "vectors.json").read_text())
     interpreter = Interpreter(model_path=str(out / LSTM_STEP_TFLITE.name))
@@ -96,7 +96,7 @@ def test_kotlin_names_are_the_signature_names(tmp_path):
     from edgeseq.artifacts import read_facts
 
     out = packed(tmp_path, LSTM_STEP_TFLITE)
-    text = next((out / "kotlin").glob("*.kt")).read_text()
+    text = next((out / "kotlin").glob("*Model.kt")).read_text()
     facts = read_facts(LSTM_STEP_TFLITE)
     fed = re.findall(r'"(\w+)" to arrayOf', text)
     read = re.findall(r'"(\w+)" to out\w+', text)

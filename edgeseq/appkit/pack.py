@@ -6,6 +6,8 @@
     DIR/tensors.json                             inputs and outputs in the file's own order, by name and index
     DIR/golden/vectors.json (+ .npy)             golden test vectors: inputs, expected outputs, tolerance, rule
     DIR/js/example.test.mjs, package.json        a runnable unit test (node example.test.mjs)
+    DIR/js/preprocess.mjs, kotlin/Preprocess.kt, swift/Preprocess.swift
+                                                 the data contract as code: raw rows -> the model's input
     DIR/kotlin/<Name>Model.kt                    Android: LiteRT Interpreter by signature name / ONNX Runtime
     DIR/swift/<Name>Model.swift                  iOS: TensorFlowLiteSwift by input index / onnxruntime-objc
     DIR/README.md                                what is where, the tensors, how to run the test
@@ -25,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from edgeseq.appkit import bundle, code, mobile
+from edgeseq.appkit import bundle, code, mobile, preprocess
 from edgeseq.appkit.bundle import BUNDLE
 from edgeseq.appkit.spec import STEP, AppSpec, app_spec
 from edgeseq.appkit.vectors import Vectors, golden_vectors
@@ -131,6 +133,10 @@ def _readme(spec: AppSpec, vectors: Vectors, manifest: Manifest, warnings: list[
                                                     if tol is not None else
                                                     " (this recipe's tolerance is judged on accuracy over many"
                                                     " samples: `edgeseq validate`)."), "",
+             "Raw data to the model's input: `js/preprocess.mjs`, `kotlin/Preprocess.kt`, `swift/Preprocess.swift`"
+             " (`prepare(rows)`: the manifest's normalisation, and left padding with zero rows to T). The"
+             " JavaScript is tested against edgeseq's own Python; the Kotlin and Swift are generated the same way"
+             " but were not compiled where edgeseq is built.", "",
              "`bundle.json`: the edgeseq version, the accuracy and per-runtime parity the manifest records, the"
              " data's licence, and every file's sha256. Re-check the folder where it lands (hashes, then the golden"
              " vectors through the file): `edgeseq pack --check DIR` (exit 1 on any difference).", "",
@@ -190,6 +196,9 @@ def pack(path: Path, out: Path, verify: bool = True) -> PackResult:
         "golden/inputs.npy": _npy(vectors.inputs), "golden/expected.npy": _npy(vectors.expected),
         "golden/labels.npy": _npy(vectors.labels.astype(np.int64)),
         "js/example.test.mjs": code.javascript(spec, warnings),
+        "js/preprocess.mjs": preprocess.javascript(manifest.data_contract),
+        "kotlin/Preprocess.kt": preprocess.kotlin(manifest.data_contract),
+        "swift/Preprocess.swift": preprocess.swift(manifest.data_contract),
         "js/package.json": code.package_json(spec, JS_VERSIONS),
     }
     if not why_not:
