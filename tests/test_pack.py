@@ -152,6 +152,18 @@ def test_a_file_the_app_runtimes_refuse_names_its_app_sibling_and_shapes_read_in
     assert not [w for w in app.warnings if "LiteRT.js" in w]
 
 
+def test_a_recipes_description_says_the_input_and_output_the_file_really_has():
+    from edgeseq.export.record import described_io
+
+    int8 = "full integer: int8 weights and activations, int8 input/output"
+    floats = [{"dtype": "float32"}]
+    assert described_io(int8, floats, floats) == "full integer: int8 weights and activations, float32 input/output"
+    assert described_io(int8, [{"dtype": "int8"}], [{"dtype": "int8"}]) == int8
+    assert described_io("int16 activations, int8 weights, float32 input/output", [{"dtype": "int16"}], floats) == \
+        "int16 activations, int8 weights, int16 input, float32 output"
+    assert described_io("float16", floats, floats) == "float16"
+
+
 @pytest.mark.parametrize("case", ["no-manifest", "changed-file", "no-golden", "not-empty", "keras"])
 def test_pack_refuses_in_one_line_and_writes_nothing(tmp_path, case):
     source = tmp_path / "in"

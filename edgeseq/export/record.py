@@ -4,6 +4,7 @@ depends on the final bytes (size, sha256, embedded facts, standard metadata, gol
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,18 @@ from edgeseq.step_contract import StepContract
 STATEFUL_NOTE = ("reset variable tensors before every inference (Interpreter.reset_all_variables /"
                  " resetVariableTensors): the fused op keeps h and c between invokes")
 OUTPUT_MEANING = "softmax probabilities over labels; the class is the argmax"
+
+
+def described_io(description: str, inputs: list[dict[str, Any]], outputs: list[dict[str, Any]]) -> str:
+    """A recipe's description with the input/output dtypes the file really has: an app variant of the int8 recipe
+    quantizes inside the file, so its I/O is float32, not the recipe's "int8 input/output"."""
+    head = re.sub(r",\s*\w+ input/output$", "", description)
+    if head == description:
+        return description
+    dtypes = sorted({str(t.get("dtype")) for t in inputs}), sorted({str(t.get("dtype")) for t in outputs})
+    io = f"{dtypes[0][0]} input/output" if dtypes[0] == dtypes[1] and len(dtypes[0]) == 1 else \
+        f"{'/'.join(dtypes[0])} input, {'/'.join(dtypes[1])} output"
+    return f"{head}, {io}"
 
 
 def exported_manifest(spec: Any, source: Path, converted: Path, facts: dict[str, Any],
@@ -37,7 +50,7 @@ def exported_manifest(spec: Any, source: Path, converted: Path, facts: dict[str,
         variant=spec.arch.config(),
         format=spec.recipe.format.value,
         recipe=spec.recipe.name,
-        recipe_description=spec.recipe.description,
+        recipe_description=described_io(spec.recipe.description, facts["inputs"], facts["outputs"]),
         graph=spec.graph.value,
         batch="1 (fixed)" if facts["batch_one_only"] else "dynamic",
         ops=facts["ops"],
