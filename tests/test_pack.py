@@ -44,7 +44,8 @@ def test_pack_writes_the_file_its_labels_vectors_and_examples(tmp_path):
             "README.md", "bundle.json", "golden/vectors.json", "golden/inputs.npy", "golden/expected.npy",
             "golden/labels.npy",
             "js/example.test.mjs", "js/package.json", "js/preprocess.mjs", "kotlin/RnnFp32StepModel.kt",
-            "kotlin/Preprocess.kt", "swift/RnnFp32StepModel.swift", "swift/Preprocess.swift"} == names
+            "kotlin/Preprocess.kt", "swift/RnnFp32StepModel.swift", "swift/Preprocess.swift", "web/index.html",
+            "web/app.mjs"} == names
     assert (out / "rnn-fp32-step.onnx").read_bytes() == RNN_STEP_ONNX.read_bytes()
     assert (out / "labels.txt").read_text().split() == [str(k) for k in range(10)]
     golden = json.loads((out / "golden" / "vectors.json").read_text())

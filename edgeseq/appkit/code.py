@@ -100,22 +100,59 @@ def _js_body(spec: AppSpec, tensor: str, run: list[str], read: str, cleanup: lis
 def javascript(spec: AppSpec, warnings: list[str]) -> str:
     """The JavaScript unit test (example.test.mjs) for the file."""
     check_dtypes(spec)
+    body = javascript_classify(spec)
     if spec.format == "onnx":
-        body = _js_body(spec, "new ort.Tensor('{dtype}', {data}, {shape})", ["  const outputs = await model.run(feeds);"],
-                        "outputs[{name}].data", [])
         return fill(template("example-onnx.test.mjs"), FILE=spec.file, CLASSIFY=body)
+    notes = "\n".join(f"// NOTE: {w}" for w in warnings) or "// (none of these was found in this file)"
+    return fill(template("example-litert.test.mjs"), FILE=spec.file, CLASSIFY=body, WARNINGS=notes)
+
+
+ORT_SETUP = """import * as ort from 'onnxruntime-web';
+
+ort.env.wasm.wasmPaths = new URL('../js/node_modules/onnxruntime-web/dist/', import.meta.url).href;
+ort.env.wasm.numThreads = 1;         // threads in WASM need cross-origin isolation: any static server will do
+const load = (bytes) => ort.InferenceSession.create(bytes, {executionProviders: ['wasm']});"""
+LITERT_SETUP = """import {loadLiteRt, loadAndCompile, Tensor} from '@litertjs/core';
+
+await loadLiteRt(new URL('../js/node_modules/@litertjs/core/wasm/', import.meta.url).href);
+const load = (bytes) => loadAndCompile(bytes, {accelerator: 'wasm'});"""
+IMPORT_MAPS = {
+    "onnx": {"onnxruntime-web": "../js/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs"},
+    "tflite": {"@litertjs/core": "../js/node_modules/@litertjs/core/dist/index.js",
+               "@litertjs/wasm-utils": "../js/node_modules/@litertjs/wasm-utils/dist/index.js"},
+}
+
+
+def web(spec: AppSpec, versions: dict[str, str]) -> dict[str, str]:
+    """web/index.html and web/app.mjs: the file in the browser (onnxruntime-web for .onnx, LiteRT.js for .tflite,
+    both WASM), its golden self-test on load, and `window.edgeseq.classify(sequence)`."""
+    check_dtypes(spec)
+    onnx = spec.format == "onnx"
+    runtime = (f"onnxruntime-web {versions['onnxruntime-web']} (WASM)" if onnx
+               else f"LiteRT.js (@litertjs/core {versions['@litertjs/core']}, WASM)")
+    body = javascript_classify(spec)
+    values = {"FILE": spec.file, "RUNTIME": runtime, "TIMESTEPS": str(spec.timesteps), "FEATURES": str(spec.features)}
+    return {
+        "web/index.html": fill(template("web/index.html"), **values,
+                               IMPORTMAP=json.dumps({"imports": IMPORT_MAPS[spec.format]}, indent=2)),
+        "web/app.mjs": fill(template("web/app.mjs"), **values, SETUP=ORT_SETUP if onnx else LITERT_SETUP,
+                            CLASSIFY=body),
+    }
+
+
+def javascript_classify(spec: AppSpec) -> str:
+    """classify(model, sequence) for the file's runtime in JavaScript (the Node test and the web page share it)."""
+    if spec.format == "onnx":
+        return _js_body(spec, "new ort.Tensor('{dtype}', {data}, {shape})", ["  const outputs = await model.run(feeds);"],
+                        "outputs[{name}].data", [])
     if spec.signature:
         run = [f"  const outputs = await model.run({json.dumps(spec.signature)}, feeds);"]
-        read = "outputs[{name}].toTypedArray()"
     else:       # no signature: by position, in the file's order
         run = ["  const inputs = [" + ", ".join(f"feeds[{json.dumps(t.name)}]" for t in spec.inputs) + "];",
                "  const list = await model.run(inputs);",
                "  const outputs = {" + ", ".join(f"{json.dumps(t.name)}: list[{t.index}]" for t in spec.outputs) + "};"]
-        read = "outputs[{name}].toTypedArray()"
     cleanup = ["  for (const t of [...Object.values(feeds), ...Object.values(outputs)]) t.delete();"]
-    body = _js_body(spec, "new Tensor({data}, {shape})", run, read, cleanup)
-    notes = "\n".join(f"// NOTE: {w}" for w in warnings) or "// (none of these was found in this file)"
-    return fill(template("example-litert.test.mjs"), FILE=spec.file, CLASSIFY=body, WARNINGS=notes)
+    return _js_body(spec, "new Tensor({data}, {shape})", run, "outputs[{name}].toTypedArray()", cleanup)
 
 
 def package_json(spec: AppSpec, versions: dict[str, str]) -> str:

@@ -6,6 +6,7 @@
     DIR/tensors.json                             inputs and outputs in the file's own order, by name and index
     DIR/golden/vectors.json (+ .npy)             golden test vectors: inputs, expected outputs, tolerance, rule
     DIR/js/example.test.mjs, package.json        a runnable unit test (node example.test.mjs)
+    DIR/web/index.html, app.mjs                  the file in the browser: golden self-test on load, classify()
     DIR/js/preprocess.mjs, kotlin/Preprocess.kt, swift/Preprocess.swift
                                                  the data contract as code: raw rows -> the model's input
     DIR/kotlin/<Name>Model.kt                    Android: LiteRT Interpreter by signature name / ONNX Runtime
@@ -122,7 +123,19 @@ def _readme(spec: AppSpec, vectors: Vectors, manifest: Manifest, warnings: list[
                 ". Reset: not measured for this file (`edgeseq drift FILE --stream 100000 --record`); the contract"
                 " says zeros at the start of every sequence")
     tol = vectors.max_abs_diff
+    runtime = "onnxruntime-web" if spec.format == "onnx" else "LiteRT.js"
     lines = [f"# {spec.file} in an app", "", f"Packed by `edgeseq pack`. {how}.", "",
+             "## In a browser", "",
+             f"`web/` is a working page: {runtime} (WASM) runs the file, the golden vectors are checked on load (the"
+             " page says how many pass), and `window.edgeseq.classify(sequence)` answers"
+             " `{label, index, score, probabilities}`. Serve this folder, not `web/` (the page reads the file,"
+             " `labels.txt` and `golden/` from here):", "",
+             "```bash", "cd js && ONNXRUNTIME_NODE_INSTALL=skip npm install && cd ..   # the runtime, into js/node_modules",
+             "python3 -m http.server 8000                                      # any static server",
+             "# open http://127.0.0.1:8000/web/", "```", "",
+             "The page's import map resolves the runtime's bare module names to `js/node_modules`; copy that folder"
+             " along when you move the page. It runs one WASM thread, so no cross-origin isolation headers are"
+             " needed.", "",
              f"Input: {norm.get('input', 'as the manifest says')}; {norm.get('layout', '')}".rstrip("; "), "",
              "Tensors, in the file's own order (positional APIs need this index; by-name APIs the name; N: a"
              " dimension of any size):", "",
@@ -197,6 +210,7 @@ def pack(path: Path, out: Path, verify: bool = True) -> PackResult:
         "golden/labels.npy": _npy(vectors.labels.astype(np.int64)),
         "js/example.test.mjs": code.javascript(spec, warnings),
         "js/preprocess.mjs": preprocess.javascript(manifest.data_contract),
+        **code.web(spec, JS_VERSIONS),
         "kotlin/Preprocess.kt": preprocess.kotlin(manifest.data_contract),
         "swift/Preprocess.swift": preprocess.swift(manifest.data_contract),
         "js/package.json": code.package_json(spec, JS_VERSIONS),
