@@ -51,6 +51,13 @@ def test_the_page_answers_as_the_golden_outputs_in_chromium(page):
             assert all(t >= 0 for t in run["step_ms"])
 
 
+def test_every_sample_shown_is_one_every_models_reference_answers_right(page):
+    sequences = json.loads((page / "sequences.json").read_text())["sequences"]
+    assert [s["label"] for s in sequences] == list(range(10))
+    for sequence in sequences:
+        assert {int(np.argmax(p)) for p in sequence["expected"].values()} == {sequence["label"]}, sequence["sample"]
+
+
 def test_the_page_has_its_files(page):
     names = {str(p.relative_to(page)) for p in page.rglob("*") if p.is_file()}
     assert {"index.html", "demo.js", "sequences.json", "rnn-fp32-step.onnx", "lstm-fp32-step.onnx",

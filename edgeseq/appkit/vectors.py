@@ -65,14 +65,14 @@ def _right(probabilities: np.ndarray, labels: np.ndarray, margin: float) -> tupl
 
 
 def pick(probabilities: np.ndarray, labels: np.ndarray, classes: int, margin: float = MARGIN,
-         also: np.ndarray | None = None) -> list[int]:
+         also: np.ndarray | list[np.ndarray] | None = None) -> list[int]:
     """The first sample of each class the reference gets right by `margin`, else right at all (classes with
-    neither are left out), in class order; `also`: the probabilities of the file itself, which must be right the
-    same way."""
+    neither are left out), in class order; `also`: the probabilities of the file itself (or of several models:
+    the demo's references), which must be right the same way."""
     right, clear = _right(probabilities, labels, margin)
-    if also is not None:
-        file_right, file_clear = _right(also, labels, margin)
-        right, clear = right & file_right, clear & file_clear
+    for other in ([] if also is None else also if isinstance(also, list) else [also]):
+        other_right, other_clear = _right(other, labels, margin)
+        right, clear = right & other_right, clear & other_clear
     chosen = []
     for k in range(classes):
         for mask in (clear, right):

@@ -144,17 +144,19 @@ function clearPad() { pen.fillStyle = '#000'; pen.fillRect(0, 0, pad.width, pad.
 clearPad();
 let drawing = false;
 let drawn = false;
+/** A pointer's position in the pad's own 280x280 pixels, wherever CSS scales the pad (a narrow phone). */
+const at = (e) => [e.offsetX * pad.width / pad.clientWidth, e.offsetY * pad.height / pad.clientHeight];
 pad.addEventListener('pointerdown', (e) => {
   drawing = true;
   drawn = true;
   document.querySelectorAll('#samples button').forEach((b) => b.classList.remove('chosen'));
   pen.beginPath();
-  pen.moveTo(e.offsetX, e.offsetY);
+  pen.moveTo(...at(e));
 });
 pad.addEventListener('pointermove', (e) => {
   if (!drawing) return;
   Object.assign(pen, {strokeStyle: '#fff', lineWidth: 20, lineCap: 'round', lineJoin: 'round'});
-  pen.lineTo(e.offsetX, e.offsetY);
+  pen.lineTo(...at(e));
   pen.stroke();
 });
 window.addEventListener('pointerup', () => { drawing = false; });
