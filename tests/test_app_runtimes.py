@@ -110,11 +110,11 @@ def test_litertjs_refusals_are_one_line_each(tmp_path):
 
 
 def test_a_node_runtime_without_its_packages_names_the_install(tmp_path):
-    shutil.copy(REPO / "js" / "edgeseq-runner.mjs", tmp_path)      # the bridge, but no node_modules
+    shutil.copy(REPO / "edgeseq" / "runtimes" / "js" / "edgeseq-runner.mjs", tmp_path)   # the bridge, no node_modules
     done = invoke_cli("validate", MODELS / "rnn" / "rnn-fp32.onnx", "--runtime", "onnxruntime-node",
                       env={"EDGESEQ_JS_DIR": str(tmp_path)})
     assert done.returncode != 0 and "Traceback" not in done.stderr
-    assert "runtime onnxruntime-node:" in done.stderr and "tools/install-js.sh" in done.stderr
+    assert "runtime onnxruntime-node:" in done.stderr and "edgeseq setup js" in done.stderr
 
 
 def test_app_runtimes_are_chosen_by_name_only():

@@ -35,6 +35,11 @@ def test_the_cli_reference_has_every_command_and_option():
         for param in (p for p in command.params if p.param_type_name == "option" and not p.hidden):
             for opt in param.opts:
                 assert f"`{opt}" in section or f", {opt}" in section, f"{name} {opt}"
+        for sub_name, sub in getattr(command, "commands", {}).items():          # a group's subcommands
+            assert f"### edgeseq {name} {sub_name}\n" in section, f"{name} {sub_name}"
+            sub_section = section.split(f"### edgeseq {name} {sub_name}\n", 1)[1].split("\n### ", 1)[0]
+            for param in (p for p in sub.params if p.param_type_name == "option" and not p.hidden):
+                assert any(f"`{opt}" in sub_section for opt in param.opts), f"{name} {sub_name} {param.opts}"
 
 
 def test_the_cli_reference_check_fails_on_a_stale_page(tmp_path):

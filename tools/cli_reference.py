@@ -168,6 +168,10 @@ def render() -> str:
     for name, command in commands.items():
         ctx = click.Context(command, info_name=name, parent=root)
         lines += section(command, ctx)
+        if isinstance(command, click.Group):          # `edgeseq setup js`: each subcommand, a level below
+            for sub in command.list_commands(ctx):
+                lines += section(command.get_command(ctx, sub), click.Context(command.get_command(ctx, sub),
+                                                                             info_name=sub, parent=ctx), "###")
     return "\n".join(lines).rstrip() + "\n"
 
 

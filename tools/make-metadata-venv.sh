@@ -23,7 +23,7 @@ if [ -z "$base" ]; then
 fi
 "$base" -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet -r "$root/tools/metadata-requirements.txt"
+"$venv/bin/python" -m pip install --quiet -r "$root/edgeseq/export/metadata-requirements.txt"
 "$venv/bin/python" -m pip check
 # the same probe edgeseq runs: tflite-support's writer modules import (native modules, libusb)
 echo '{"op": "probe"}' | "$venv/bin/python" "$root/edgeseq/export/tflite_metadata.py"

@@ -49,8 +49,10 @@ class DemoResult:
 
 
 def default_node_modules() -> Path:
-    """js/node_modules of the checkout edgeseq runs from (tools/install-js.sh installs it there)."""
-    return Path(__file__).resolve().parents[2] / "js" / "node_modules"
+    """The node_modules of the app runtimes (node_env.js_dir(): `edgeseq setup js`'s folder, or a checkout's js/)."""
+    from edgeseq.runtimes.node_env import js_dir  # noqa: PLC0415
+
+    return js_dir() / "node_modules"
 
 
 def ort_dist(node_modules: Path) -> Path:

@@ -3,7 +3,7 @@
 Each command parses its options, calls one library function and renders the result: a table (render.py) or
 JSON with --json on stdout; progress and logs on stderr (edgeseq.core.progress). Every EdgeseqError becomes one
 line on stderr and exit 1, here; a bad option value is a usage error (exit 2). Commands live by stage:
-build.py (train, export, run), check.py (validate, inspect), fuzz.py (fuzz), measure.py (bench, report), quant.py
+build.py (train, export, run), check.py (validate, inspect), fuzz.py (fuzz), setup.py (setup js, setup metadata), measure.py (bench, report), quant.py
 (quant-debug), stream.py (drift), sweep.py (sweep), app.py (pack, demo). Options shared by several commands are declared once in
 options.py (a list option takes a comma list or repetition, through one parser), the paths a command writes in
 outputs.py (checked when parsed, before any work), bench's modes (plain, --scaling, --profile) and their defaults
@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from edgeseq.cli import app, build, check, fuzz, measure, quant, stream, sweep
+from edgeseq.cli import app, build, check, fuzz, measure, quant, setup, stream, sweep
 from edgeseq.core.errors import EdgeseqError, os_error_line, shown
 from edgeseq.core.quiet import VERBOSE_ENV, quiet_native_logs
 
@@ -62,7 +62,7 @@ def cli(verbose: bool, debug: bool) -> None:
     quiet_native_logs()
 
 
-for _command in (*app.COMMANDS, *build.COMMANDS, *check.COMMANDS, *fuzz.COMMANDS, *measure.COMMANDS, *quant.COMMANDS, *stream.COMMANDS, *sweep.COMMANDS):
+for _command in (*app.COMMANDS, *build.COMMANDS, *check.COMMANDS, *fuzz.COMMANDS, *measure.COMMANDS, *quant.COMMANDS, *setup.COMMANDS, *stream.COMMANDS, *sweep.COMMANDS):
     cli.add_command(_command)
 
 

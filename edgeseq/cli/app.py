@@ -89,8 +89,8 @@ def _check(folder: Path, as_json: bool) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @new_folder_option("The folder to write the page into (new, or empty).")
 @click.option("--node-modules", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              metavar="DIR", help="The node_modules holding onnxruntime-web (default: js/node_modules of this"
-                                  " checkout, as tools/install-js.sh installs it).")
+              metavar="DIR", help="The node_modules holding onnxruntime-web (default: the app runtimes'"
+                                  " folder that `edgeseq setup js` fills).")
 @no_verify_option()
 @json_option("Print what was written as JSON on stdout.")
 def demo(files: tuple[Path, ...], out: Path, node_modules: Path | None, no_verify: bool, as_json: bool) -> None:

@@ -41,7 +41,7 @@ VALIDATE_COLUMNS = (
 @data_option("Test data: sample, mnist, uea:NAME or a path (.npz, .ts, IDX folder).")
 @limit_option()
 @runtime_options(None, "Runtimes to use: litert, onnxruntime, openvino, the app runtimes litert-compiled,"
-                       " litertjs, onnxruntime-node, onnxruntime-web (Node: tools/install-js.sh), and tflm"
+                       " litertjs, onnxruntime-node, onnxruntime-web (Node: edgeseq setup js), and tflm"
                        " (TensorFlow Lite Micro on this host: pip install 'edgeseq[mcu]'). Default: every one"
                        " that loads the file (openvino where it is installed; app runtimes and tflm only by name).",
                  several_threads=False,

@@ -230,9 +230,18 @@ def _child_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
 
 
+def user_metadata_venv() -> Path:
+    """Where `edgeseq setup metadata` makes the venv by default: edgeseq/metadata-venv under $XDG_DATA_HOME, else
+    ~/.local/share."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "edgeseq" / "metadata-venv"
+
+
 def default_metadata_python() -> Path:
-    """The metadata venv tools/make-metadata-venv.sh makes, beside the package in a source checkout."""
-    return Path(__file__).resolve().parents[2] / METADATA_VENV / "bin" / "python"
+    """The metadata venv: a source checkout's (tools/make-metadata-venv.sh, beside the package) where there is one,
+    else the user's (`edgeseq setup metadata`)."""
+    checkout = Path(__file__).resolve().parents[2] / METADATA_VENV / "bin" / "python"
+    return checkout if checkout.is_file() else user_metadata_venv() / "bin" / "python"
 
 
 @functools.cache
@@ -252,7 +261,7 @@ def tflite_writer() -> TfliteWriter | str:
     if venv.is_file():
         found = _probe(str(venv))
         return found if isinstance(found, TfliteWriter) else f"{here}; {found}"
-    return (f"{here}, and there is no metadata venv ({METADATA_VENV}: tools/make-metadata-venv.sh makes it; or set"
+    return (f"{here}, and there is no metadata venv (`edgeseq setup metadata` makes one; or set"
             f" {METADATA_PYTHON_ENV}). {TFLITE_SUPPORT} is not a dependency of edgeseq: its 0.4.4 wheel (Python <="
             " 3.11) declares protobuf<4, which TensorFlow and onnx cannot share")
 
