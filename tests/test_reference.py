@@ -97,10 +97,14 @@ def test_validate_with_nothing_beside_is_the_one_sentence(tmp_path: Path, no_ten
     assert "no golden outputs" in message
 
 
-def test_a_step_model_is_compared_with_its_whole_sequence_file(tmp_path: Path, with_tensorflow: None) -> None:
+def test_a_quantized_step_model_is_held_to_a_float_reference_not_its_sibling(tmp_path: Path,
+                                                                             with_tensorflow: None) -> None:
     folder = put(tmp_path, "lstm-dynamic-step.tflite", "lstm-dynamic.tflite", "lstm.keras")
     found = resolve_reference(folder / "lstm-dynamic-step.tflite", None, VALIDATE)
-    assert (found.path.name, found.kind) == ("lstm-dynamic.tflite", WHOLE_SEQUENCE_KIND)
+    assert (found.path.name, found.kind) == ("lstm.keras", KERAS_KIND)          # the quantized sibling can be off
+    fp32 = put(tmp_path / "fp32", "lstm-fp32-step.tflite", "lstm-fp32.tflite", "lstm.keras")
+    found = resolve_reference(fp32 / "lstm-fp32-step.tflite", None, VALIDATE)
+    assert (found.path.name, found.kind) == ("lstm-fp32.tflite", WHOLE_SEQUENCE_KIND)   # a float twin: first
     given = resolve_reference(folder / "lstm-dynamic-step.tflite", folder / "lstm-dynamic.tflite", VALIDATE)
     assert given.kind == WHOLE_SEQUENCE_KIND                      # given, the same: a quantized twin is taken
     assert "not an fp32 file" in refused(folder / "lstm-dynamic.tflite", folder / "lstm-dynamic-step.tflite",

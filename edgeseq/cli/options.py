@@ -1,9 +1,8 @@
 """Options more than one command takes, declared once, and the one parser every list option uses.
 
 Choices come from the library's enums; numbers are parsed by the types of numbers.py (finite, in range, counts
-under stated maxima). A bad value is a click.BadParameter (exit 2) in one line. A list option
-takes a comma list, the option repeated, or both (`--quant int8,fp16` is `--quant int8 --quant fp16`). The
-paths a command writes are options of outputs.py.
+under stated maxima). A bad value is a click.BadParameter (exit 2) in one line. A list option takes a comma list,
+the option repeated, or both (`--quant int8,fp16`). The paths a command writes are options of outputs.py.
 """
 
 from __future__ import annotations
@@ -204,8 +203,7 @@ def seed_option(help: str | None = None) -> Callable[[F], F]:
 
 
 def epochs_seed_options() -> Callable[[F], F]:
-    return compose(click.option("--epochs", type=int, default=3, show_default=True, callback=positive),
-                   seed_option())
+    return compose(click.option("--epochs", type=int, default=3, show_default=True, callback=positive), seed_option())
 
 
 # --- runtime options -----------------------------------------------------------------------------------
@@ -221,19 +219,14 @@ def tflite_backend_option() -> Callable[[F], F]:
                         help="Force a TFLite interpreter (auto: LiteRT, else tflite-runtime, else tf).")
 
 
-KERNELS_HELP = ("Kernel settings, a row each: for LiteRT xnnpack (the Interpreter's default: the XNNPACK"
-                " delegate), builtin (the builtin kernels without delegates), reference (the reference kernels); for"
-                " onnxruntime ort-optimized (its default graph optimisation) and ort-unoptimized (every node as"
-                " written). E.g. xnnpack,builtin,reference,ort-unoptimized. Each runtime takes its own; the others"
-                " ignore them. --tflite-kernels is the same option.")
-
-
 def tflite_kernels_option(default: str | None = "xnnpack", tail: str = "") -> Callable[[F], F]:
-    """--kernels (also spelt --tflite-kernels): the kernel settings each runtime runs a file on (validate, bench,
-    fuzz)."""
+    """--kernels (also --tflite-kernels): the kernel settings each runtime runs a file on (validate, bench, fuzz)."""
     return list_option("--kernels", "--tflite-kernels", "tflite_kernels", item=kernels_value, default=default,
                        metavar="SETTING[,SETTING...]", expected="xnnpack, builtin, reference, ort-optimized or"
-                       " ort-unoptimized, separated by commas", help=KERNELS_HELP, tail=tail)
+                       " ort-unoptimized, separated by commas", tail=tail, help="Kernel settings, a row each:"
+                       " LiteRT's xnnpack (its default), builtin (no delegate), reference; onnxruntime's ort-optimized"
+                       " (its default) and ort-unoptimized (no graph optimisation). E.g. xnnpack,builtin,reference."
+                       " Each runtime takes its own. --tflite-kernels is the same option.")
 
 
 def threads_option(several: bool, help: str, default: str | None = "1", tail: str = "") -> Callable[[F], F]:

@@ -16,7 +16,10 @@ def _say(text: str) -> None:
 
 @click.group()
 def setup() -> None:
-    """Install what edgeseq needs beyond Python: the app runtimes under Node (js), the metadata venv (metadata)."""
+    """Install what edgeseq needs beyond Python: the app runtimes under Node (js), the metadata venv (metadata).
+
+    Example: edgeseq setup js
+    """
 
 
 @setup.command("js")
