@@ -18,7 +18,7 @@ from edgeseq.export.exporter import ExportResult
 from edgeseq.parity.compare import ParityReport
 from edgeseq.report.inputs import Inputs
 from edgeseq.runtimes import RUNTIMES, RuntimeName
-from edgeseq.runtimes.table import TFLiteKernels, default_kernels
+from edgeseq.runtimes.table import TFLiteKernels, default_kernels, setting_of
 from edgeseq.train import TrainResult
 
 Row = TrainResult | ExportResult | ParityReport | BenchResult
@@ -166,8 +166,7 @@ class _File:
 def slot(row: ParityReport | BenchResult) -> tuple[str, str | None]:
     """(runtime, kernel setting): what a file's rows are kept apart by (a row before --tflite-kernels ran on its
     runtime's default; a runtime without settings has none, whatever its row says)."""
-    default = default_kernels(row.runtime)
-    return row.runtime, (row.kernels or default) if default else None
+    return row.runtime, setting_of(row.runtime, row.kernels)
 
 
 def join(inputs: Inputs) -> tuple[list[_File], tuple[str, ...]]:

@@ -258,6 +258,14 @@ def default_kernels(runtime: str) -> str | None:
     return row.kernel_settings[0].value if row and row.kernel_settings else None
 
 
+def setting_of(runtime: str, kernels: str | None) -> str | None:
+    """The kernel setting a row ran on: its own where its runtime honours it, else the runtime's default (rows that
+    predate a runtime's settings, or that recorded another runtime's value); None for a runtime without any."""
+    row = next((r for r in RUNTIMES.values() if r.name.value == runtime), None)
+    honoured = [k.value for k in row.kernel_settings] if row else []
+    return (kernels if kernels in honoured else honoured[0]) if honoured else None
+
+
 def off_default(runtime: str, kernels: str | None) -> bool:
     """Whether a row ran on a kernel setting other than its runtime's default (never for a runtime without any)."""
     default = default_kernels(runtime)
