@@ -469,6 +469,21 @@ CASES: list[tuple[str, Callable[[Path], None], list[str], str]] = [
                                                        "--min-accuracy", "97"], "0<=x<=1"),
     ("report-unknown-option", results("ok"), ["report", "{in}/results", "--bogus"], "No such option"),
 
+    # fuzz: files, data and reproducers are checked before any input is generated
+    ("fuzz-missing-file", nothing, ["fuzz", "{in}/nowhere.tflite"], "not found"),
+    ("fuzz-not-a-flatbuffer", artifact("rnn-fp32.tflite", "random"), ["fuzz", "{in}/rnn/rnn-fp32.tflite", "--out",
+                                                                       "{out}"], "rnn-fp32.tflite"),
+    ("fuzz-zero-count", nothing, ["fuzz", str(MODELS / "rnn-fp32.tflite"), "--count", "0"], "positive"),
+    ("fuzz-replay-not-a-reproducer", regular_file, ["fuzz", str(MODELS / "rnn-fp32.tflite"), "--replay",
+                                                    "{in}/file"], "not an edgeseq fuzz reproducer"),
+    ("fuzz-unknown-kernels", nothing, ["fuzz", str(MODELS / "rnn-fp32.tflite"), "--kernels", "gpu"],
+     "unknown kernel setting 'gpu'"),
+    ("fuzz-unknown-option", nothing, ["fuzz", "--bogus"], "No such option"),
+    # setup: what it installs into must be a folder it can write
+    ("setup-js-dir-under-a-file", regular_file, ["setup", "js", "--dir", "{in}/file/js"],
+     ("cannot write", "not installed")),
+    ("setup-unknown-part", nothing, ["setup", "android"], "No such command"),
+
     # run: everything that fails before training
     *[(f"run-{name}", build, ["run", "--out", "{out}/run", *args], expect)
       for name, build, args, expect in DATA_CASES

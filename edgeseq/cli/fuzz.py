@@ -13,7 +13,7 @@ from edgeseq.cli.options import (
     DATA_HELP, FRACTION, Finite, json_option, no_verify_option, paths_argument, positive, reference_option,
     runtime_options, seed_option, tflite_kernels_option)
 from edgeseq.cli.outputs import junit_xml_option, out_option
-from edgeseq.cli.render import Column, echo_table, emit_json, outcome
+from edgeseq.cli.render import Column, echo_table, emit_json, fail, outcome
 from edgeseq.core.progress import for_cli
 
 MAX_INPUTS = 1_000_000
@@ -137,8 +137,10 @@ def fuzz(paths: tuple[Path, ...], count: int, seed: int, data_spec: str | None, 
         emit_json(report.to_dict())
     else:
         _show(report)
-    if not report.passed:
-        raise SystemExit(1)
+    failed = [c for c in report.cases if not c.passed]
+    if failed:
+        fail(f"{len(failed)} of {len(report.cases)} case(s) failed: "
+             + "; ".join(f"{Path(c.path).name} ({c.label}): {c.reason}" for c in failed))
 
 
 def _show(report: Any) -> None:
