@@ -188,7 +188,7 @@ class _Run:
         self.predictor, self.dataset, self.given, self.options = predictor, dataset, reference, options
         self.out, self.progress = out, progress
         self.generated: dict[str, Generated] = {}
-        self.references: dict[tuple[str, str], np.ndarray] = {}
+        self.references: dict[tuple[str, int], np.ndarray] = {}
 
     def inputs_for(self, path: Path, manifest: Any) -> Generated:
         spec = spec_of_manifest(manifest)
@@ -218,7 +218,7 @@ class _Run:
             tol = replace(tol, **{k: v for k, v in (("min_agreement", self.options.min_agreement),
                                                     ("max_abs_diff", self.options.max_abs_diff)) if v is not None})
             ref_runtime = runtimes.runtimes_for(found.path)[0]
-            ref_key = (str(found.path), json.dumps([made.seed, len(made), made.description[:1]]))
+            ref_key = (str(found.path), id(made))          # `made` lives in self.generated for the whole run
             if ref_key not in self.references:
                 self.references[ref_key] = self.predictor.predict(found.path, ref_runtime, made.x)[0]
             reference = _Side("reference", found.path, ref_runtime, None, self.references[ref_key])
