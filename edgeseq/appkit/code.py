@@ -23,6 +23,8 @@ def template(name: str) -> str:
 
 
 def fill(text: str, **values: str) -> str:
+    """The template with its @@KEY@@ placeholders filled; @@CODEC@@ is always the shared encode/decode (codec.mjs)."""
+    values = {"CODEC": template("codec.mjs").split("\n", 1)[1].rstrip("\n"), **values}
     for key, value in values.items():
         text = text.replace(f"@@{key}@@", value)
     if "@@" in text:

@@ -120,15 +120,10 @@ def _side(side: Resolved, runtime: str, backend: str, accuracy: np.ndarray, frac
                      str(side.named) if side.named is not None else None)
 
 
-def drift(path: Path, reference: Path | None = None, dataset: Dataset | str = "sample", limit: int | None = None,
-          threads: int = 1, tflite_backend: str = "auto", progress: ProgressLike = None,
-          verify: bool = True) -> DriftReport:
-    """Per-timestep drift of the step model `path` from `reference` on the first `limit` test digits of
-    `dataset` (a Dataset, or 'sample' | 'mnist' | a path), and how early each answers (module docstring). Each
-    file run is checked against its manifest first, as validate checks it (edgeseq.integrity; not with
-    `verify` off)."""
-    started = time.perf_counter()
-    progress = as_progress(progress)
+def paired_step_models(path: Path, reference: Path | None, dataset: Dataset | str, verify: bool
+                       ) -> tuple[Resolved, Resolved, StepContract, Dataset]:
+    """The step model run for `path` (itself or its step twin) and its reference, each checked against its manifest
+    (not with `verify` off), their shared contract, and the data (loaded if named), which must fit the file."""
     mine = step_model(Path(path), "file", DRIFT)
     for file in dict.fromkeys((Path(path), mine.path)):     # the file named, and the step twin run for it
         check_integrity(file, verify)
@@ -143,6 +138,19 @@ def drift(path: Path, reference: Path | None = None, dataset: Dataset | str = "s
     manifest = read_manifest(mine.path)
     if manifest is not None:
         spec_of_manifest(manifest).require(dataset.spec, f"{mine.path.name} cannot be fed {dataset.name}")
+    return mine, theirs, contract, dataset
+
+
+def drift(path: Path, reference: Path | None = None, dataset: Dataset | str = "sample", limit: int | None = None,
+          threads: int = 1, tflite_backend: str = "auto", progress: ProgressLike = None,
+          verify: bool = True) -> DriftReport:
+    """Per-timestep drift of the step model `path` from `reference` on the first `limit` test digits of
+    `dataset` (a Dataset, or 'sample' | 'mnist' | a path), and how early each answers (module docstring). Each
+    file run is checked against its manifest first, as validate checks it (edgeseq.integrity; not with
+    `verify` off)."""
+    started = time.perf_counter()
+    progress = as_progress(progress)
+    mine, theirs, contract, dataset = paired_step_models(path, reference, dataset, verify)
     if limit is not None and limit <= 0:
         raise DataError(f"--limit must be a positive number of test sequences, not {limit}")
     digits, labels = dataset.x_test[:limit], np.asarray(dataset.y_test[:limit])

@@ -31,10 +31,9 @@ import numpy as np
 from edgeseq.core.errors import DataError, ModelError
 from edgeseq.core.procs import WorkerError, WorkerSession, serve
 from edgeseq.core.progress import ProgressLike, as_progress
-from edgeseq.data import Dataset, spec_of_manifest
 from edgeseq.core.manifest import read_manifest
-from edgeseq.integrity import check as check_integrity
-from edgeseq.parity.reference import DRIFT, resolve_reference, step_model
+from edgeseq.data import Dataset
+from edgeseq.diagnostics.drift import paired_step_models
 from edgeseq.runtimes import RuntimeName, step_runtime_for
 
 WORKER = "edgeseq.diagnostics.long_stream"
@@ -300,20 +299,7 @@ def long_stream(path: Path, steps: int, reference: Path | None = None, dataset: 
     progress = as_progress(progress)
     if steps < 1:
         raise DataError(f"--stream must be a positive number of steps, not {steps}")
-    mine = step_model(Path(path), "file", DRIFT)
-    from edgeseq.diagnostics.drift import same_contract  # noqa: PLC0415
-
-    theirs = resolve_reference(mine.path, reference, DRIFT, compatible=same_contract)
-    for file in dict.fromkeys((Path(path), mine.path, theirs.path)):
-        check_integrity(file, verify)
-    contract = same_contract(mine.path, theirs.path)
-    if isinstance(dataset, (str, Path)):
-        from edgeseq import data  # noqa: PLC0415
-
-        dataset = data.load(dataset)
-    manifest = read_manifest(mine.path)
-    if manifest is not None:
-        spec_of_manifest(manifest).require(dataset.spec, f"{mine.path.name} cannot be fed {dataset.name}")
+    mine, theirs, contract, dataset = paired_step_models(path, reference, dataset, verify)
     sequences, labels = _stream(dataset, steps)
     per = sequences.shape[1]
     names = [s.name for s in contract.states]
