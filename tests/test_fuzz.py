@@ -174,6 +174,6 @@ def test_every_runtime_of_an_onnx_file_is_compared_with_the_first(tmp_path, with
     assert done.returncode == 0, done.stderr
     ort, ov = json.loads(done.stdout)["cases"]
     assert ort["reference"].endswith("rnn-fp32.tflite")                # no TensorFlow: the other format's fp32
-    assert ov["vs_first"]["against"] == "onnxruntime" and ov["vs_first"]["agreement"] >= 0.99
+    assert ov["vs_first"]["against"] == "onnxruntime/ort-optimized" and ov["vs_first"]["agreement"] >= 0.99
     assert ort["vs_reference"]["by_family"]["edge"]["inputs"] > 0
 

@@ -126,7 +126,7 @@ def test_bench_measures_a_row_per_setting():
                          tflite_kernels=("xnnpack", "reference"))
     rows = bench([INT8, REPO / "models" / "rnn" / "rnn-fp32.onnx"], config)
     assert [(r.runtime, r.kernels, r.status) for r in rows] == [
-        ("litert", "xnnpack", "ok"), ("litert", "reference", "ok"), ("onnxruntime", None, "ok")]
+        ("litert", "xnnpack", "ok"), ("litert", "reference", "ok"), ("onnxruntime", "ort-optimized", "ok")]
     assert "reference kernels" in rows[1].backend
 
 
