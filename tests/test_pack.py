@@ -43,9 +43,24 @@ def test_pack_writes_the_file_its_labels_vectors_and_examples(tmp_path):
     assert {"rnn-fp32-step.onnx", "rnn-fp32-step.onnx.json", "rnn.golden.npz", "labels.txt", "tensors.json",
             "README.md", "bundle.json", "golden/vectors.json", "golden/inputs.npy", "golden/expected.npy",
             "golden/labels.npy",
-            "js/example.test.mjs", "js/package.json", "js/preprocess.mjs", "kotlin/RnnFp32StepModel.kt",
-            "kotlin/Preprocess.kt", "swift/RnnFp32StepModel.swift", "swift/Preprocess.swift", "web/index.html",
-            "web/app.mjs"} == names
+            "js/example.test.mjs", "js/package.json", "js/preprocess.mjs", "web/index.html", "web/app.mjs",
+            *(f"android/{f}" for f in (
+                "settings.gradle.kts", "build.gradle.kts", "gradle.properties", "gradle/wrapper/gradle-wrapper.properties",
+                "app/build.gradle.kts", "app/src/main/AndroidManifest.xml",
+                *(f"app/src/main/kotlin/edgeseq/app/{k}.kt" for k in ("Preprocess", "Classifier", "Golden",
+                                                                      "RnnFp32StepModel", "MainActivity")),
+                *(f"app/src/main/assets/{a}" for a in ("rnn-fp32-step.onnx", "vectors.json", "labels.txt")))),
+            *(f"ios/{f}" for f in (
+                "Package.swift", "Sources/EdgeseqCore/Preprocess.swift", "Sources/EdgeseqCore/Classifier.swift",
+                "Sources/EdgeseqCore/Golden.swift", "Sources/EdgeseqModel/RnnFp32StepModel.swift",
+                "Sources/EdgeseqModel/SelfTest.swift", "Tests/EdgeseqModelTests/GoldenTests.swift",
+                *(f"Sources/EdgeseqModel/Resources/{a}" for a in ("rnn-fp32-step.onnx", "vectors.json",
+                                                                   "labels.txt"))))} == names
+    for copy in ("android/app/src/main/assets", "ios/Sources/EdgeseqModel/Resources"):     # the projects' own copies
+        assert (out / copy / "rnn-fp32-step.onnx").read_bytes() == RNN_STEP_ONNX.read_bytes()
+        assert (out / copy / "vectors.json").read_bytes() == (out / "golden" / "vectors.json").read_bytes()
+    assert 'com.microsoft.onnxruntime:onnxruntime-android:' in (out / "android" / "app" / "build.gradle.kts").read_text()
+    assert 'onnxruntime-swift-package-manager", exact: "' in (out / "ios" / "Package.swift").read_text()
     assert (out / "rnn-fp32-step.onnx").read_bytes() == RNN_STEP_ONNX.read_bytes()
     assert (out / "labels.txt").read_text().split() == [str(k) for k in range(10)]
     golden = json.loads((out / "golden" / "vectors.json").read_text())
@@ -73,7 +88,7 @@ def test_swift_feeds_the_step_tflite_by_its_real_input_order(tmp_path):
     from ai_edge_litert.interpreter import Interpreter
 
     out = packed(tmp_path, LSTM_STEP_TFLITE)
-    feeds, reads = _swift_order(next((out / "swift").glob("*Model.swift")).read_text())
+    feeds, reads = _swift_order((out / "ios" / "App" / "LstmFp32StepModel.swift").read_text())
     assert feeds == {"row": 0, "h1": 1, "c1": 2, "h2": 3, "c2": 4}
     golden = json.loads((out / "golden" / "vectors.json").read_text())
     interpreter = Interpreter(model_path=str(out / LSTM_STEP_TFLITE.name))
@@ -97,7 +112,8 @@ def test_kotlin_names_are_the_signature_names(tmp_path):
     from edgeseq.artifacts import read_facts
 
     out = packed(tmp_path, LSTM_STEP_TFLITE)
-    text = next((out / "kotlin").glob("*Model.kt")).read_text()
+    text = (out / "android" / "app" / "src" / "main" / "kotlin" / "edgeseq" / "app" / "LstmFp32StepModel.kt").read_text()
+    assert "org.tensorflow.lite.Interpreter" in text and "Not CompiledModel: a step model" in text
     facts = read_facts(LSTM_STEP_TFLITE)
     fed = re.findall(r'"(\w+)" to arrayOf', text)
     read = re.findall(r'"(\w+)" to out\w+', text)

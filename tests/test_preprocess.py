@@ -80,6 +80,7 @@ def test_pack_carries_the_contract_in_every_language(tmp_path):
     pack(REPO / "models" / "rnn" / "rnn-fp32-step.onnx", tmp_path / "out")
     js = (tmp_path / "out" / "js" / "preprocess.mjs").read_text()
     assert "export function prepare(rows)" in js and "export const TIMESTEPS = 28;" in js
-    assert "fun prepare(rows: Array<FloatArray>): FloatArray" in (tmp_path / "out" / "kotlin" / "Preprocess.kt").read_text()
-    assert "static func prepare(_ rows: [[Float]]) throws -> [Float]" in \
-        (tmp_path / "out" / "swift" / "Preprocess.swift").read_text()
+    kotlin = tmp_path / "out" / "android" / "app" / "src" / "main" / "kotlin" / "edgeseq" / "app" / "Preprocess.kt"
+    assert "fun prepare(rows: Array<FloatArray>): FloatArray" in kotlin.read_text()
+    assert "public static func prepare(_ rows: [[Float]]) throws -> [Float]" in \
+        (tmp_path / "out" / "ios" / "Sources" / "EdgeseqCore" / "Preprocess.swift").read_text()

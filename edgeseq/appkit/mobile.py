@@ -3,7 +3,7 @@
 .tflite: Kotlin feeds LiteRT's Interpreter by signature name (runSignature); Swift feeds TensorFlowLiteSwift's
 Interpreter by input index, in the file's own tensor order (read from the file: the step .tflite files' order is
 not the step contract's). .onnx: ONNX Runtime for Android and onnxruntime-objc, by name (float32 tensors only).
-Each example has the app's unit test over the golden vectors (checkGolden)."""
+Each runner implements the projects' SequenceModel (edgeseq.appkit.projects lays them out)."""
 
 from __future__ import annotations
 
@@ -116,12 +116,36 @@ def _kt_onnx(spec: AppSpec) -> str:
         f"{I8}        return floats(result, {json.dumps(p.name)})", f"{I8}    }}", f"{I8}}}"])
 
 
+def compiled_model_why_not(spec: AppSpec) -> str | None:
+    """Why LiteRT's CompiledModel is not used for this .tflite file (the Interpreter is), or None: CompiledModel
+    gets one float32 whole-sequence input and output without variable tensors (its buffers are written by position
+    and it has no way to reset variable tensors), at batch 1."""
+    if spec.kind == STEP:
+        return "A step model: its state inputs are fed by signature name, which the Interpreter API does by name."
+    if spec.stateful:
+        return "The fused recurrent op keeps its state in variable tensors, which the Interpreter API resets."
+    if any(t.quantized for t in (*spec.inputs, *spec.outputs)):
+        return "Its input or output is quantized, which the Interpreter API feeds as bytes."
+    if len(spec.inputs) != 1 or len(spec.outputs) != 1:
+        return "It has more than one input or output."
+    return None
+
+
 def kotlin(spec: AppSpec) -> str:
+    """The Android runner: ONNX Runtime for .onnx; LiteRT's CompiledModel where the file loads in it, else its
+    Interpreter. It implements SequenceModel (templates/android/Classifier.kt)."""
     name = class_name(spec.file)
-    body = _kt_onnx(spec) if spec.format == "onnx" else _kt_litert(spec)
-    golden = fill(template("golden.kt"), CLASS=name)
-    return fill(template(f"Model-{'onnx' if spec.format == 'onnx' else 'litert'}.kt"), FILE=spec.file, CLASS=name,
-                TENSORS=tensors_line(spec), CLASSIFY=body, GOLDEN=golden)
+    if spec.format == "onnx":
+        return fill(template("Model-onnx.kt"), FILE=spec.file, CLASS=name, TENSORS=tensors_line(spec),
+                    CLASSIFY=_kt_onnx(spec))
+    why_not = compiled_model_why_not(spec)
+    if why_not is None:
+        t, p = spec.input("pixels"), spec.output("probabilities")
+        _, steps, features = t.app_shape
+        return fill(template("Model-compiled.kt"), FILE=spec.file, CLASS=name, TENSORS=tensors_line(spec),
+                    INPUT=describe(t), OUTPUT=describe(p), STEPS=str(steps), FEATURES=str(features))
+    return fill(template("Model-litert.kt"), FILE=spec.file, CLASS=name, TENSORS=tensors_line(spec),
+                WHY=f"Not CompiledModel: {why_not[:1].lower()}{why_not[1:]}", CLASSIFY=_kt_litert(spec))
 
 
 # --- Swift -------------------------------------------------------------------------------------------------
@@ -186,12 +210,13 @@ def _sw_onnx(spec: AppSpec) -> str:
         f"{I8}return try floats(outputs[{json.dumps(p.name)}])"])
 
 
-def swift(spec: AppSpec) -> str:
+def swift(spec: AppSpec, bundle: str) -> str:
+    """The iOS runner, conforming to SequenceModel (templates/ios/Classifier.swift); `bundle` is where fromBundle()
+    looks for the file (`Bundle.module` in a Swift package, `Bundle.main` in an app target)."""
     name = class_name(spec.file)
-    golden = fill(template("golden.swift"), CLASS=name)
+    stem, ext = spec.file.rsplit(".", 1)
+    common = dict(FILE=spec.file, CLASS=name, TENSORS=tensors_line(spec), BUNDLE=bundle, STEM=stem, EXT=ext)
     if spec.format == "onnx":
-        return fill(template("Model-onnx.swift"), FILE=spec.file, CLASS=name, TENSORS=tensors_line(spec),
-                    CLASSIFY=_sw_onnx(spec), GOLDEN=golden)
+        return fill(template("Model-onnx.swift"), CLASSIFY=_sw_onnx(spec), **common)
     resize, body = _sw_litert(spec)
-    return fill(template("Model-litert.swift"), FILE=spec.file, CLASS=name, TENSORS=tensors_line(spec),
-                RESIZE=resize, CLASSIFY=body, GOLDEN=golden)
+    return fill(template("Model-litert.swift"), RESIZE=resize, CLASSIFY=body, **common)

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from edgeseq.appkit import bundle, code, mobile, preprocess
+from edgeseq.appkit import bundle, code, mobile, preprocess, projects
 from edgeseq.appkit.bundle import BUNDLE
 from edgeseq.appkit.spec import STEP, AppSpec, app_spec
 from edgeseq.appkit.vectors import Vectors, golden_vectors
@@ -106,7 +106,8 @@ def _shape(shape: Any) -> str:
     return "[" + ", ".join("N" if d is None or int(d) < 0 else str(int(d)) for d in shape) + "]"
 
 
-def _readme(spec: AppSpec, vectors: Vectors, manifest: Manifest, warnings: list[str], files: list[str]) -> str:
+def _readme(spec: AppSpec, vectors: Vectors, manifest: Manifest, warnings: list[str], files: list[str],
+            runner: bool) -> str:
     rows = [f"| input {t.index} | `{t.name}` | {_shape(t.shape)} | {t.dtype} |"
             f" {'' if not t.quantized else f'scale {t.scale:g}, zero point {t.zero_point}'} |" for t in spec.inputs]
     rows += [f"| output {t.index} | `{t.name}` | {_shape(t.shape)} | {t.dtype} |"
@@ -146,10 +147,10 @@ def _readme(spec: AppSpec, vectors: Vectors, manifest: Manifest, warnings: list[
                                                     if tol is not None else
                                                     " (this recipe's tolerance is judged on accuracy over many"
                                                     " samples: `edgeseq validate`)."), "",
-             "Raw data to the model's input: `js/preprocess.mjs`, `kotlin/Preprocess.kt`, `swift/Preprocess.swift`"
-             " (`prepare(rows)`: the manifest's normalisation, and left padding with zero rows to T). The"
-             " JavaScript is tested against edgeseq's own Python; the Kotlin and Swift are generated the same way"
-             " but were not compiled where edgeseq is built.", "",
+             "Raw data to the model's input: `js/preprocess.mjs`, `Preprocess.kt` and `Preprocess.swift` in the"
+             " projects (`prepare(rows)`: the manifest's normalisation, and left padding with zero rows to T). The"
+             " JavaScript and the Kotlin are tested against edgeseq's own Python (equal on 100 raw inputs).", "",
+             *projects.readme_lines(spec, runner),
              "`bundle.json`: the edgeseq version, the accuracy and per-runtime parity the manifest records, the"
              " data's licence, and every file's sha256. Re-check the folder where it lands (hashes, then the golden"
              " vectors through the file): `edgeseq pack --check DIR` (exit 1 on any difference).", "",
@@ -200,30 +201,31 @@ def pack(path: Path, out: Path, verify: bool = True) -> PackResult:
     warnings = litert_js_warnings(spec, app_sibling(path, manifest))
     why_not = mobile.unsupported(spec)
     if why_not:
-        warnings.append(f"no Kotlin or Swift example: {why_not}")
-    name = mobile.class_name(spec.file)
+        warnings.append(f"no Android or iOS runner (the projects hold only Preprocess, Classifier and the golden"
+                        f" check): {why_not}")
+    vectors_json = json.dumps(vectors.to_dict(spec.file, labels)) + "\n"
+    labels_txt = "\n".join(labels) + "\n"
+    assets = {spec.file: path.read_bytes(), "vectors.json": vectors_json.encode("utf-8"),
+              "labels.txt": labels_txt.encode("utf-8")}
     texts: dict[str, str | bytes] = {
-        "labels.txt": "\n".join(labels) + "\n",
+        "labels.txt": labels_txt,
         "tensors.json": json.dumps(spec.to_dict(), indent=2) + "\n",
-        "golden/vectors.json": json.dumps(vectors.to_dict(spec.file, labels)) + "\n",
+        "golden/vectors.json": vectors_json,
         "golden/inputs.npy": _npy(vectors.inputs), "golden/expected.npy": _npy(vectors.expected),
         "golden/labels.npy": _npy(vectors.labels.astype(np.int64)),
         "js/example.test.mjs": code.javascript(spec, warnings),
         "js/preprocess.mjs": preprocess.javascript(manifest.data_contract),
         **code.web(spec, JS_VERSIONS),
-        "kotlin/Preprocess.kt": preprocess.kotlin(manifest.data_contract),
-        "swift/Preprocess.swift": preprocess.swift(manifest.data_contract),
         "js/package.json": code.package_json(spec, JS_VERSIONS),
+        **projects.android(spec, manifest.data_contract, assets, runner=not why_not),
+        **projects.ios(spec, manifest.data_contract, assets, runner=not why_not),
     }
-    if not why_not:
-        texts[f"kotlin/{name}.kt"] = mobile.kotlin(spec)
-        texts[f"swift/{name}.swift"] = mobile.swift(spec)
     copies = [path, manifest_path(path)]
     sidecar = named_golden(path, manifest)
     if sidecar is not None:
         copies.append(sidecar)
     files = [p.name for p in copies] + ["README.md", BUNDLE, *texts]
-    texts["README.md"] = _readme(spec, vectors, manifest, warnings, files)
+    texts["README.md"] = _readme(spec, vectors, manifest, warnings, files, runner=not why_not)
     contents = {name: (body.encode("utf-8") if isinstance(body, str) else body) for name, body in texts.items()}
     others = {**contents, **{p.name: p for p in copies if p != path}}
     texts[BUNDLE] = json.dumps(bundle.describe(manifest, spec.file, others), indent=2) + "\n"

@@ -1,0 +1,198 @@
+"""The Android and iOS projects `edgeseq pack` writes: a Gradle module and a Swift package, with pinned versions.
+
+    android/                           a Gradle project (open it in Android Studio, or `gradle :app:assembleDebug`)
+      app/src/main/assets/             the file, golden vectors.json, labels.txt
+      app/src/main/kotlin/edgeseq/app/ Preprocess.kt, Classifier.kt, Golden.kt   plain Kotlin: compiled and run on
+                                                                                the JVM by edgeseq's tests
+                                       <Name>Model.kt, MainActivity.kt          the runtime and the start (the
+                                                                                golden self-test): Android only
+    ios/Package.swift                  EdgeseqCore (Preprocess, Classifier, the golden self-test: Foundation only);
+                                       for .onnx also EdgeseqModel (ONNX Runtime's Swift package) and its XCTest
+    ios/Podfile, ios/App/              for .tflite: TensorFlowLiteSwift is on CocoaPods only
+
+The runtime is chosen per file (edgeseq.appkit.mobile): ONNX Runtime for .onnx; LiteRT's CompiledModel for a .tflite
+file with one float32 input and output and no variable tensors, its Interpreter otherwise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edgeseq.appkit import mobile, preprocess
+from edgeseq.appkit.code import class_name, fill, template
+from edgeseq.appkit.spec import AppSpec
+from edgeseq.data.spec import DataSpec
+
+KOTLIN_DIR = "android/app/src/main/kotlin/edgeseq/app"
+ASSETS_DIR = "android/app/src/main/assets"
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One dependency the projects pin: its coordinate and version (none of them resolved here: the registries
+    reached are PyPI, Debian and npm; Google's Maven, Maven Central, CocoaPods and GitHub are not)."""
+    what: str
+    coordinate: str
+    version: str
+
+
+PINS = {
+    "agp": Pin("Android Gradle plugin", "com.android.application", "8.7.3"),
+    "gradle": Pin("Gradle (the wrapper's distribution)", "gradle", "8.11.1"),
+    # the Kotlin the tests compile the plain-Kotlin sources with (kotlin-jupyter-kernel's embedded compiler)
+    "kotlin": Pin("Kotlin", "org.jetbrains.kotlin.android", "2.3.10"),
+    "json": Pin("kotlinx.serialization JSON (reads golden/vectors.json)",
+                "org.jetbrains.kotlinx:kotlinx-serialization-json", "1.9.0"),
+    # the LiteRT release edgeseq's Python side runs (ai-edge-litert 2.3.0)
+    "litert": Pin("LiteRT (CompiledModel and the Interpreter API)", "com.google.ai.edge.litert:litert", "2.3.0"),
+    "onnxruntime-android": Pin("ONNX Runtime for Android", "com.microsoft.onnxruntime:onnxruntime-android", "1.24.2"),
+    "onnxruntime-swift": Pin("ONNX Runtime's Swift package",
+                             "https://github.com/microsoft/onnxruntime-swift-package-manager", "1.20.0"),
+    "tflite-swift": Pin("TensorFlowLiteSwift (CocoaPods)", "TensorFlowLiteSwift", "2.17.0"),
+}
+
+
+def pins_for(spec: AppSpec) -> list[Pin]:
+    """The pins a file's projects use, for the README."""
+    android = PINS["onnxruntime-android"] if spec.format == "onnx" else PINS["litert"]
+    ios = PINS["onnxruntime-swift"] if spec.format == "onnx" else PINS["tflite-swift"]
+    return [PINS["agp"], PINS["gradle"], PINS["kotlin"], PINS["json"], android, ios]
+
+
+def android(spec: AppSpec, contract: DataSpec, assets: dict[str, bytes], runner: bool) -> dict[str, str | bytes]:
+    """android/: the plain-Kotlin core always; with `runner`, the Gradle project around it (assets: name -> bytes)."""
+    files: dict[str, str | bytes] = {
+        f"{KOTLIN_DIR}/Preprocess.kt": preprocess.kotlin(contract),
+        f"{KOTLIN_DIR}/Classifier.kt": template("android/Classifier.kt"),
+        f"{KOTLIN_DIR}/Golden.kt": template("android/Golden.kt"),
+    }
+    if not runner:
+        return files
+    name = class_name(spec.file)
+    runtime = PINS["onnxruntime-android"] if spec.format == "onnx" else PINS["litert"]
+    dependencies = "\n".join(f'    implementation("{p.coordinate}:{p.version}")   // {p.what}'
+                             for p in (runtime, PINS["json"]))
+    files.update({
+        "android/settings.gradle.kts": fill(template("android/settings.gradle.kts"),
+                                            PROJECT=name.removesuffix("Model") + "App"),
+        "android/build.gradle.kts": fill(template("android/build.gradle.kts"), AGP=PINS["agp"].version,
+                                         KOTLIN=PINS["kotlin"].version),
+        "android/gradle.properties": template("android/gradle.properties"),
+        "android/gradle/wrapper/gradle-wrapper.properties":
+            "distributionUrl=https\\://services.gradle.org/distributions/"
+            f"gradle-{PINS['gradle'].version}-bin.zip\n",
+        "android/app/build.gradle.kts": fill(template("android/app.build.gradle.kts"), DEPENDENCIES=dependencies),
+        "android/app/src/main/AndroidManifest.xml": fill(template("android/AndroidManifest.xml"), FILE=spec.file),
+        f"{KOTLIN_DIR}/{name}.kt": mobile.kotlin(spec),
+        f"{KOTLIN_DIR}/MainActivity.kt": fill(template("android/MainActivity.kt"), FILE=spec.file,
+                                              OPEN=f"{name}.fromAssets(this)"),
+        **{f"{ASSETS_DIR}/{asset}": body for asset, body in assets.items()},
+    })
+    return files
+
+
+def _package_swift(onnx: bool) -> str:
+    core = '        .target(name: "EdgeseqCore", path: "Sources/EdgeseqCore"),'
+    if not onnx:
+        return "\n".join([
+            "// swift-tools-version:5.9",
+            "// EdgeseqCore: Preprocess, Classifier and the golden self-test (Foundation only). The model's runner is",
+            "// in App/ with the Podfile: TensorFlowLiteSwift is published on CocoaPods only. Generated by edgeseq pack.",
+            "import PackageDescription", "", "let package = Package(", '    name: "EdgeseqCore",',
+            "    platforms: [.iOS(.v15), .macOS(.v13)],",
+            '    products: [.library(name: "EdgeseqCore", targets: ["EdgeseqCore"])],',
+            "    targets: [", core, "    ]", ")", ""])
+    ort = PINS["onnxruntime-swift"]
+    return "\n".join([
+        "// swift-tools-version:5.9",
+        "// EdgeseqCore (Preprocess, Classifier, the golden self-test) and EdgeseqModel (the file on ONNX Runtime), with",
+        "// the golden vectors as an XCTest (`swift test` on a Mac). Versions pinned by edgeseq pack.",
+        "import PackageDescription", "", "let package = Package(", '    name: "EdgeseqModel",',
+        "    platforms: [.iOS(.v15), .macOS(.v13)],",
+        '    products: [.library(name: "EdgeseqModel", targets: ["EdgeseqModel", "EdgeseqCore"])],',
+        "    dependencies: [",
+        f'        .package(url: "{ort.coordinate}", exact: "{ort.version}"),', "    ],",
+        "    targets: [", core,
+        '        .target(name: "EdgeseqModel",',
+        '                dependencies: ["EdgeseqCore", .product(name: "onnxruntime",'
+        ' package: "onnxruntime-swift-package-manager")],',
+        '                path: "Sources/EdgeseqModel", resources: [.copy("Resources")]),',
+        '        .testTarget(name: "EdgeseqModelTests", dependencies: ["EdgeseqModel", "EdgeseqCore"],',
+        '                    path: "Tests/EdgeseqModelTests"),', "    ]", ")", ""])
+
+
+def _self_test(spec: AppSpec, bundle: str) -> str:
+    return "\n".join([
+        "// The golden self-test at start, generated by edgeseq pack: call it when the app starts (and in a test).",
+        "import EdgeseqCore", "import Foundation", "",
+        "/// Runs every golden vector through the bundled model: one line per failure (empty: pass).",
+        "public func selfTest() throws -> [String] {",
+        f"    let model = try {class_name(spec.file)}.fromBundle()",
+        f'    guard let url = {bundle}.url(forResource: "vectors", withExtension: "json") else {{',
+        '        return ["vectors.json is not in the bundle"]', "    }",
+        "    return try checkGolden(model, try GoldenVectors.parse(try Data(contentsOf: url)))", "}", ""])
+
+
+def ios(spec: AppSpec, contract: DataSpec, assets: dict[str, bytes], runner: bool) -> dict[str, str | bytes]:
+    """ios/: EdgeseqCore always; with `runner`, the model's runner, resources and self-test (a package target for
+    .onnx, an app folder and a Podfile for .tflite)."""
+    onnx = spec.format == "onnx"
+    files: dict[str, str | bytes] = {
+        "ios/Package.swift": _package_swift(onnx and runner),
+        "ios/Sources/EdgeseqCore/Preprocess.swift": preprocess.swift(contract),
+        "ios/Sources/EdgeseqCore/Classifier.swift": template("ios/Classifier.swift"),
+        "ios/Sources/EdgeseqCore/Golden.swift": template("ios/Golden.swift"),
+    }
+    if not runner:
+        return files
+    name = class_name(spec.file)
+    if onnx:
+        where, bundle = "ios/Sources/EdgeseqModel", "Bundle.module"
+        files["ios/Tests/EdgeseqModelTests/GoldenTests.swift"] = fill(template("ios/GoldenTests.swift"),
+                                                                      FILE=spec.file)
+    else:
+        where, bundle = "ios/App", "Bundle.main"
+        files["ios/Podfile"] = fill(template("ios/Podfile"), FILE=spec.file,
+                                    TFLITE_SWIFT=PINS["tflite-swift"].version)
+    files[f"{where}/{name}.swift"] = mobile.swift(spec, bundle)
+    files[f"{where}/SelfTest.swift"] = _self_test(spec, bundle)
+    files.update({f"{where}/Resources/{asset}": body for asset, body in assets.items()})
+    return files
+
+
+def readme_lines(spec: AppSpec, runner: bool) -> list[str]:
+    """The pack README's Android and iOS sections."""
+    name = class_name(spec.file)
+    if not runner:
+        return ["## On Android and iOS", "",
+                "`android/app/src/main/kotlin/edgeseq/app/` and `ios/Sources/EdgeseqCore/` hold `Preprocess`,"
+                " `Classifier` and the golden check only: no runner was generated for this file (see the notes).", ""]
+    if spec.format == "onnx":
+        android_runtime = "ONNX Runtime for Android"
+    elif mobile.compiled_model_why_not(spec) is None:
+        android_runtime = "LiteRT's `CompiledModel` (CPU)"
+    else:
+        android_runtime = f"LiteRT's Interpreter API ({mobile.compiled_model_why_not(spec).rstrip('.')})"
+    pins = "; ".join(f"{p.what} `{p.coordinate}` {p.version}" for p in pins_for(spec))
+    ios = (["`ios/` is a Swift package: `EdgeseqCore` (Foundation only) and `EdgeseqModel` (the file on ONNX"
+            " Runtime's Swift package, the file in its resources); `swift test` on a Mac runs the golden vectors"
+            " (`Tests/EdgeseqModelTests`). In an app: add the folder as a local package, link `EdgeseqModel`, call"
+            " `selfTest()` at start."] if spec.format == "onnx" else
+           ["`ios/` is a Swift package for `EdgeseqCore` (Foundation only) and an `App/` folder: TensorFlowLiteSwift is"
+            " published on CocoaPods only. Add `App/*.swift` and `App/Resources/*` to your app target, `pod install`"
+            " with `ios/Podfile` (set your target's name), add `ios/` as a local package and link `EdgeseqCore`, and"
+            " call `selfTest()` at start (empty: pass)."])
+    return ["## On Android", "",
+            f"`android/` is a Gradle project (one `app` module): `{name}.kt` runs the file with {android_runtime},"
+            " the model is in `app/src/main/assets/`, and `MainActivity` runs the golden self-test at start and"
+            " shows how many vectors pass. Open the folder in Android Studio (it reads the pinned Gradle version from"
+            " `gradle/wrapper/gradle-wrapper.properties`), or `gradle wrapper && ./gradlew :app:assembleDebug`."
+            " Your code: `Classifier(model, labels).classify(sequence)` (model-ready) or `.classifyRaw(rows)` (raw"
+            " rows through `Preprocess`) gives the label, its index, its score and every probability.", "",
+            "`Preprocess.kt`, `Classifier.kt` and `Golden.kt` are plain Kotlin: edgeseq's tests compile them with"
+            " Kotlin 2.3 and run them on a JVM (`prepare` equals edgeseq's Python exactly on 100 raw inputs; the"
+            " golden check fails a model off by more than the tolerance). The runner and `MainActivity` need"
+            " Android's SDK and the runtime's AAR, which were not reachable where edgeseq is built: they were not"
+            " compiled there.", "",
+            "## On iOS", "", ios[0] + " The Swift was not compiled where edgeseq is built (no Swift toolchain there).", "",
+            f"Pinned versions: {pins}. Not one of them was resolved where edgeseq is built (Google's Maven, Maven Central,"
+            " CocoaPods and GitHub are out of its reach): a build that cannot resolve one names it.", ""]
