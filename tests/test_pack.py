@@ -239,3 +239,28 @@ def test_pack_check_reverifies_hashes_and_vectors_where_the_bundle_lands(tmp_pat
                         (("--check", landed, REPO / "models" / "rnn" / "rnn-int8-app.tflite"), "neither FILE")):
         refused = invoke_cli("pack", *args, cwd=tmp_path)
         assert refused.returncode in (1, 2) and words in refused.stderr.strip().splitlines()[-1], refused.stderr
+
+
+def test_pack_bench_puts_this_files_measured_p50_into_the_bundle(tmp_path):
+    """bench --json on the device, then pack --bench: bundle.json and the README carry that run's p50 for this file;
+    bench results about another file are refused in one line, and nothing is written."""
+    import json
+
+    app = REPO / "models" / "rnn" / "rnn-int8-app.tflite"
+    bench = invoke_cli("bench", app, "--runtime", "litert", "--min-runs", "20", "--json", cwd=tmp_path)
+    assert bench.returncode == 0, bench.stderr
+    (tmp_path / "bench.json").write_text(bench.stdout)
+    rows = json.loads(bench.stdout)
+    made = invoke_cli("pack", app, "--out", tmp_path / "app", "--bench", tmp_path / "bench.json", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    latency = json.loads((tmp_path / "app" / "bundle.json").read_text())["latency"]
+    assert [(m["runtime"], m["setting"], m["p50_us"]) for m in latency] == \
+        [(r["runtime"], r["kernels"], r["p50_us"]) for r in rows if r["status"] == "ok"]
+    assert "| litert | xnnpack | 1 |" in (tmp_path / "app" / "README.md").read_text()
+    other = invoke_cli("pack", REPO / "models" / "rnn" / "rnn-fp32-app.tflite", "--out", tmp_path / "other",
+                       "--bench", tmp_path / "bench.json", cwd=tmp_path)
+    lines = [line for line in other.stderr.splitlines() if line.strip()]
+    assert other.returncode == 1 and len(lines) == 1 and "none of its 1 row(s) is about rnn-fp32-app.tflite" in lines[0]
+    assert not (tmp_path / "other").exists()
+    unmeasured = json.loads((REPO / "models" / "rnn" / "rnn-int8-app.tflite.json").read_text())
+    assert "latency" not in unmeasured                     # the figure lives in the bundle, never in the manifest

@@ -8,8 +8,9 @@ bundle.json carries: edgeseq's version; the packed file, its format, recipe and 
 records (the Keras model's on its full test split, and the reference's on the golden samples); where the file was
 measured to run and not to run, with the recipe's parity verdict per runtime; the data's name and licence (MNIST:
 CC BY-SA 3.0; other data: the data's owner's terms, not recorded); and the sha256 of every other file in the
-folder. Latency is not in a manifest: `edgeseq bench` measures it on the device. Importing this module imports no
-runtime library and never TensorFlow.
+folder; and, when `pack --bench` was given bench results, the p50 of every successful row about this very file (same
+sha256) with its runtime, setting, batch and device (latency is not in a manifest: `edgeseq bench` measures it on
+the device). Importing this module imports no runtime library and never TensorFlow.
 """
 
 from __future__ import annotations
@@ -32,9 +33,24 @@ MNIST_LICENCE = ("MNIST: Creative Commons Attribution-Share Alike 3.0 (Yann LeCu
 OWN_LICENCE = "not recorded: the terms of the data's owner apply"
 
 
-def describe(manifest: Manifest, file: str, files: dict[str, bytes | Path]) -> dict[str, Any]:
+def latency(bench: tuple[Any, ...], manifest: Manifest, file: str) -> list[dict[str, Any]]:
+    """The p50 rows bundle.json carries: bench rows (BenchResult) about this file (its sha256) that ran; a one-line
+    IntegrityError when rows were given and none is about it."""
+    mine = [r for r in bench if r.sha256 == manifest.sha256]
+    if bench and not mine:
+        raise IntegrityError(f"--bench: none of its {len(bench)} row(s) is about {file} (sha256"
+                             f" {str(manifest.sha256)[:12]}…): benchmark this file (`edgeseq bench {file}`)")
+    return [{"runtime": r.runtime, "setting": r.kernels, "batch": r.batch, "p50_us": r.p50_us,
+             "step_p50_us": r.step_p50_us, "threads": r.threads,
+             "device": r.environment.get("device") or r.environment.get("cpu"),
+             "machine": r.environment.get("machine")}
+            for r in mine if r.status == "ok" and r.p50_us is not None]
+
+
+def describe(manifest: Manifest, file: str, files: dict[str, bytes | Path],
+             measured: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """bundle.json's content for the packed `file` and the other `files` (relative path -> bytes, or a source
-    path copied as it is)."""
+    path copied as it is); `measured`: its p50 rows (latency())."""
     from edgeseq import __version__  # noqa: PLC0415
 
     portability = manifest.portability or {}
@@ -50,7 +66,8 @@ def describe(manifest: Manifest, file: str, files: dict[str, bytes | Path]) -> d
         "parity": {"measured_on": portability.get("measured_on"),
                    "runs_on": [_cell(c) for c in portability.get("runs_on") or []],
                    "does_not_run_on": [_cell(c) for c in portability.get("does_not_run_on") or []]},
-        "latency": "not in the manifest: measure it on the device with `edgeseq bench`",
+        "latency": measured or "not measured: `edgeseq bench FILE --json > bench.json` on the device, then"
+                               " `edgeseq pack FILE --bench bench.json`",
         "data": {"name": (manifest.trained_on or {}).get("name") if isinstance(manifest.trained_on, dict) else None,
                  "mnist": spec.mnist, "licence": MNIST_LICENCE if spec.mnist else OWN_LICENCE},
         "files": dict(sorted(hashes.items())),

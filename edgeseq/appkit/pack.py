@@ -106,8 +106,20 @@ def _shape(shape: Any) -> str:
     return "[" + ", ".join("N" if d is None or int(d) < 0 else str(int(d)) for d in shape) + "]"
 
 
+def _latency_table(measured: list[dict[str, Any]]) -> list[str]:
+    def p50(m: dict[str, Any]) -> str:
+        step = m["step_p50_us"]
+        return f"{m['p50_us']:.1f} µs" + ("" if step is None else f" ({step:.2f} µs a step)")
+
+    if not measured:
+        return []
+    return ["| runtime | setting | batch | p50 | device |", "|---|---|---|---|---|",
+            *(f"| {m['runtime']} | {m['setting'] or ''} | {m['batch']} | {p50(m)} | {m['device']} |"
+              for m in measured), ""]
+
+
 def _readme(spec: AppSpec, vectors: Vectors, manifest: Manifest, warnings: list[str], files: list[str],
-            runner: bool) -> str:
+            runner: bool, latency: list[dict[str, Any]]) -> str:
     rows = [f"| input {t.index} | `{t.name}` | {_shape(t.shape)} | {t.dtype} |"
             f" {'' if not t.quantized else f'scale {t.scale:g}, zero point {t.zero_point}'} |" for t in spec.inputs]
     rows += [f"| output {t.index} | `{t.name}` | {_shape(t.shape)} | {t.dtype} |"
@@ -151,9 +163,11 @@ def _readme(spec: AppSpec, vectors: Vectors, manifest: Manifest, warnings: list[
              " projects (`prepare(rows)`: the manifest's normalisation, and left padding with zero rows to T). The"
              " JavaScript and the Kotlin are tested against edgeseq's own Python (equal on 100 raw inputs).", "",
              *projects.readme_lines(spec, runner),
-             "`bundle.json`: the edgeseq version, the accuracy and per-runtime parity the manifest records, the"
-             " data's licence, and every file's sha256. Re-check the folder where it lands (hashes, then the golden"
-             " vectors through the file): `edgeseq pack --check DIR` (exit 1 on any difference).", "",
+             "`bundle.json`: the edgeseq version, the accuracy and per-runtime parity the manifest records, the p50"
+             " latency measured by `edgeseq bench` (when packed with `--bench`), the data's licence, and every"
+             " file's sha256. Re-check the folder where it lands (hashes, then the golden vectors through the file):"
+             " `edgeseq pack --check DIR` (exit 1 on any difference).", "",
+             *_latency_table(latency),
              "Run the JavaScript unit test: `cd js && ONNXRUNTIME_NODE_INSTALL=skip npm install && node example.test.mjs`"
              " (exit 0: pass; ONNXRUNTIME_NODE_INSTALL=skip: onnxruntime-node's CPU binaries are in its package, and"
              " its install script would otherwise fetch GPU ones from outside the npm registry).", ""]
@@ -190,12 +204,14 @@ def checked_vectors(path: Path, manifest: Manifest, spec: AppSpec) -> Vectors:
     return vectors
 
 
-def pack(path: Path, out: Path, verify: bool = True) -> PackResult:
-    """Pack the exported file `path` into the new (or empty) folder `out`."""
+def pack(path: Path, out: Path, verify: bool = True, bench: tuple[Any, ...] = ()) -> PackResult:
+    """Pack the exported file `path` into the new (or empty) folder `out`; `bench`: bench rows (BenchResult) whose
+    p50 about this file goes into bundle.json."""
     path, out = Path(path), Path(out)
     check_new_folder(out)
     manifest, spec = packable(path, verify)
     code.check_dtypes(spec)
+    measured = bundle.latency(tuple(bench), manifest, spec.file)
     vectors = checked_vectors(path, manifest, spec)
     labels = labels_of(manifest, spec.classes)
     warnings = litert_js_warnings(spec, app_sibling(path, manifest))
@@ -225,10 +241,11 @@ def pack(path: Path, out: Path, verify: bool = True) -> PackResult:
     if sidecar is not None:
         copies.append(sidecar)
     files = [p.name for p in copies] + ["README.md", BUNDLE, *texts]
-    texts["README.md"] = _readme(spec, vectors, manifest, warnings, files, runner=not why_not)
+    texts["README.md"] = _readme(spec, vectors, manifest, warnings, files, runner=not why_not,
+                                 latency=measured)
     contents = {name: (body.encode("utf-8") if isinstance(body, str) else body) for name, body in texts.items()}
     others = {**contents, **{p.name: p for p in copies if p != path}}
-    texts[BUNDLE] = json.dumps(bundle.describe(manifest, spec.file, others), indent=2) + "\n"
+    texts[BUNDLE] = json.dumps(bundle.describe(manifest, spec.file, others, measured), indent=2) + "\n"
     with atomic_folder(out) as tmp:
         for source in copies:
             shutil.copyfile(source, tmp / source.name)

@@ -24,14 +24,20 @@ from edgeseq.appkit.ethos import DEFAULT_ACCELERATOR, Accelerator, accelerator_o
 @click.option("--target", type=click.Choice([t.value for t in PackTarget]), default=PackTarget.APP.value,
               show_default=True, help="app: for an app (below); tflm: a C/C++ bundle for a TensorFlow Lite Micro"
                                       " project (.tflite files TFLM loads; needs pip install 'edgeseq[mcu]').")
+@click.option("--bench", "bench_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+              metavar="BENCH_JSON", help="Where `edgeseq bench --json` results are (a bench.json, or a folder holding"
+                                         " one; repeatable): their rows about this file (same sha256) put its p50"
+                                         " per runtime and device into bundle.json.")
 @no_verify_option("Skip the sha256 check against the file's manifest.")
 @json_option("Print what was written as JSON on stdout.")
-def pack(file: Path | None, out: Path | None, check_dir: Path | None, target: str, no_verify: bool,
-         as_json: bool) -> None:
+def pack(file: Path | None, out: Path | None, check_dir: Path | None, target: str, bench_paths: tuple[Path, ...],
+         no_verify: bool, as_json: bool) -> None:
     """Pack an exported file for an app: the file, its manifest, labels.txt, golden test vectors (inputs,
-    expected outputs, tolerance) and example code generated from the file's own tensors: a JavaScript unit test
-    (onnxruntime-node/-web for .onnx, LiteRT.js for .tflite), Kotlin (LiteRT Interpreter by signature name, or
-    ONNX Runtime) and Swift (TensorFlowLiteSwift by input index in the file's own order, or onnxruntime-objc).
+    expected outputs, tolerance), bundle.json (accuracy, parity, p50 with --bench, licence, hashes) and code
+    generated from the file's own tensors: a JavaScript unit test and a web page (onnxruntime-node/-web for .onnx,
+    LiteRT.js for .tflite), an Android Gradle project (LiteRT's CompiledModel or Interpreter, or ONNX Runtime) and
+    an iOS Swift package (TensorFlowLiteSwift by input index in the file's own order, or ONNX Runtime), each with
+    the preprocessing, a classify() API and the golden self-test.
 
     With --target tflm, a C/C++ bundle for a microcontroller instead: the model as a C array, model_settings.h
     (the tensor arena TFLM was measured to need here plus a margin, shapes, quantization, the state's order,
@@ -54,7 +60,14 @@ def pack(file: Path | None, out: Path | None, check_dir: Path | None, target: st
         return
     if file is None or out is None:
         raise click.UsageError("pack takes FILE and --out DIR (or --check DIR)")
-    result = packer(target)(file, out, verify=not no_verify)
+    if bench_paths and target != PackTarget.APP.value:
+        raise click.UsageError("--bench is for --target app (bundle.json)")
+    if bench_paths:
+        from edgeseq.report.devices import read_device_results  # noqa: PLC0415
+
+        result = packer(target)(file, out, verify=not no_verify, bench=read_device_results(list(bench_paths)))
+    else:
+        result = packer(target)(file, out, verify=not no_verify)
     if as_json:
         emit_json(result.to_dict())
         return
