@@ -127,12 +127,18 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = 600) -> A
 
 
 def venv_with(extra: str) -> Callable[[Path], None]:
-    """A builder for `built_once`: a fresh venv in the folder with `pip install .[EXTRA]` (this environment's
-    pip installs into it, so the venv itself needs no pip)."""
+    """A builder for `built_once`: a fresh venv in the folder with edgeseq installed as the CI guide says while
+    nothing publishes it: its wheel built (`pip wheel --no-deps`), then `pip install "<wheel>[EXTRA]"` (this
+    environment's pip installs into it, so the venv itself needs no pip)."""
     def build(venv: Path) -> None:
+        wheels = venv.parent / f"{venv.name}-wheel"
+        shutil.rmtree(wheels, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--disable-pip-version-check",
+                        "-w", str(wheels), str(REPO)], check=True, timeout=600)
+        (wheel,) = wheels.glob("edgeseq-*.whl")
         subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
         subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "--quiet",
-                        "--disable-pip-version-check", f"{REPO}[{extra}]"], check=True, timeout=1200)
+                        "--disable-pip-version-check", f"{wheel}[{extra}]"], check=True, timeout=1200)
     return build
 
 

@@ -105,3 +105,21 @@ def test_the_packed_kotlin_core_compiles_and_its_golden_check_can_fail(tmp_path,
     label, expected_class, score = text.split("first: ")[1].split()
     labels = (packed / "labels.txt").read_text().split()
     assert label == labels[int(expected_class)] and 0 < float(score) <= 1
+
+
+STUBS = REPO / "tests" / "kotlin_stubs"
+
+
+@pytest.mark.parametrize("name", ["rnn/rnn-fp32-app.tflite", "lstm/lstm-fp32-step.tflite", "rnn/rnn-int8.tflite",
+                                  "lstm/lstm-int8-step-app.tflite", "rnn/rnn-fp32-step.onnx", "lstm/lstm-fp32.onnx"])
+def test_the_android_runner_and_activity_type_check_against_the_documented_apis(tmp_path, name):
+    """The whole app module (runner, MainActivity, the core) compiles against stubs of the Android, LiteRT and ONNX
+    Runtime APIs it calls (tests/kotlin_stubs: signatures as documented; the real SDK and AARs are not reachable
+    here). It catches an error in the generated Kotlin (a step model's state, int8 feeds, the CompiledModel calls),
+    not a difference between a stub and the real library."""
+    out = tmp_path / "pack"
+    pack(REPO / "models" / name, out)
+    sources = sorted((out / KOTLIN_DIR).glob("*.kt"))
+    assert {p.name for p in sources} >= {"MainActivity.kt", "Preprocess.kt", "Classifier.kt", "Golden.kt"}
+    compile_kotlin([*sources, *sorted(STUBS.glob("*.kt"))], tmp_path / "classes")
+    assert (tmp_path / "classes" / "edgeseq" / "app" / "MainActivity.class").is_file()

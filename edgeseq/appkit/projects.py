@@ -191,8 +191,9 @@ def readme_lines(spec: AppSpec, runner: bool) -> list[str]:
             "`Preprocess.kt`, `Classifier.kt` and `Golden.kt` are plain Kotlin: edgeseq's tests compile them with"
             " Kotlin 2.3 and run them on a JVM (`prepare` equals edgeseq's Python exactly on 100 raw inputs; the"
             " golden check fails a model off by more than the tolerance). The runner and `MainActivity` need"
-            " Android's SDK and the runtime's AAR, which were not reachable where edgeseq is built: they were not"
-            " compiled there.", "",
+            " Android's SDK and the runtime's AAR, which were not reachable where edgeseq is built: there they are"
+            " compiled against stubs of the APIs they call (the documented signatures), not the real libraries.",
+            "",
             "## On iOS", "", ios[0] + " The Swift was not compiled where edgeseq is built (no Swift toolchain there).", "",
             f"Pinned versions: {pins}. Not one of them was resolved where edgeseq is built (Google's Maven, Maven Central,"
             " CocoaPods and GitHub are out of its reach): a build that cannot resolve one names it.", ""]

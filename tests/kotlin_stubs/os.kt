@@ -1,0 +1,4 @@
+@file:Suppress("unused")
+package android.os
+
+class Bundle

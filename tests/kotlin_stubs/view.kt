@@ -1,0 +1,4 @@
+@file:Suppress("unused", "UNUSED_PARAMETER")
+package android.view
+
+open class View(context: android.content.Context)
