@@ -52,11 +52,12 @@ class PackResult:
     vectors: int
     max_abs_diff: float | None
     warnings: tuple[str, ...]
+    latency: tuple[dict[str, Any], ...] = ()     # the p50 rows bundle.json carries (pack --bench)
 
     def to_dict(self) -> dict[str, Any]:
         return {"out": str(self.out), "file": self.file, "kind": self.spec.kind, "files": list(self.files),
                 "vectors": self.vectors, "max_abs_diff": self.max_abs_diff, "warnings": list(self.warnings),
-                "tensors": self.spec.to_dict()}
+                "latency": list(self.latency), "tensors": self.spec.to_dict()}
 
 
 def app_sibling(path: Path, manifest: Manifest | None) -> Path | None:
@@ -256,4 +257,5 @@ def pack(path: Path, out: Path, verify: bool = True, bench: tuple[Any, ...] = ()
                 target.write_text(content, encoding="utf-8")
             else:
                 target.write_bytes(content)
-    return PackResult(out, spec.file, spec, tuple(files), len(vectors.labels), vectors.max_abs_diff, tuple(warnings))
+    return PackResult(out, spec.file, spec, tuple(files), len(vectors.labels), vectors.max_abs_diff, tuple(warnings),
+                      tuple(measured))

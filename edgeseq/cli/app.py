@@ -79,7 +79,12 @@ def pack(file: Path | None, out: Path | None, check_dir: Path | None, target: st
                + (f" (max_abs_diff {result.max_abs_diff:g})" if result.max_abs_diff is not None else " (class only)"))
     for warning in result.warnings:
         click.echo(f"note: {warning}")
+    if result.latency:
+        click.echo("bundle.json: p50 " + "; ".join(f"{m['runtime']}{'/' + m['setting'] if m['setting'] else ''}"
+                                                   f" {m['p50_us']:.1f} µs ({m['device']})" for m in result.latency))
     click.echo(f"test it: cd {result.out / 'js'} && ONNXRUNTIME_NODE_INSTALL=skip npm install && node example.test.mjs")
+    click.echo(f"web: serve {result.out} and open /web/; Android: {result.out / 'android'} (Gradle);"
+               f" iOS: {result.out / 'ios'} (Swift package): see its README.md")
 
 
 def _check(folder: Path, as_json: bool) -> None:
