@@ -24,13 +24,12 @@ from edgeseq.appkit.ethos import DEFAULT_ACCELERATOR, Accelerator, accelerator_o
 @click.option("--target", type=click.Choice([t.value for t in PackTarget]), default=PackTarget.APP.value,
               show_default=True, help="app: for an app (below); tflm: a C/C++ bundle for a TensorFlow Lite Micro"
                                       " project (.tflite files TFLM loads; needs pip install 'edgeseq[mcu]').")
-@click.option("--bench", "bench_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
-              metavar="BENCH_JSON", help="Where `edgeseq bench --json` results are (a bench.json, or a folder holding"
-                                         " one; repeatable): their rows about this file (same sha256) put its p50"
-                                         " per runtime and device into bundle.json.")
+@list_option("--bench", "bench_paths", item=click.Path(exists=True, path_type=Path), metavar="BENCH_JSON[,...]",
+             help="Where `edgeseq bench --json` results are (a bench.json, or a folder holding one): their rows"
+                  " about this file (same sha256) put its p50 per runtime and device into bundle.json.")
 @no_verify_option("Skip the sha256 check against the file's manifest.")
 @json_option("Print what was written as JSON on stdout.")
-def pack(file: Path | None, out: Path | None, check_dir: Path | None, target: str, bench_paths: tuple[Path, ...],
+def pack(file: Path | None, out: Path | None, check_dir: Path | None, target: str, bench_paths: tuple[Path, ...] | None,
          no_verify: bool, as_json: bool) -> None:
     """Pack an exported file for an app: the file, its manifest, labels.txt, golden test vectors (inputs,
     expected outputs, tolerance), bundle.json (accuracy, parity, p50 with --bench, licence, hashes) and code
