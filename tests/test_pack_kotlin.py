@@ -15,7 +15,7 @@ from edgeseq.appkit.projects import KOTLIN_DIR
 
 from conftest import REPO
 from kotlin_env import compile_kotlin
-from test_preprocess import STANDARDISED, _raw_inputs
+from test_preprocess import contract_and_raws
 
 pytestmark = pytest.mark.slow          # a JVM and the Kotlin compiler: about 15 s a compile on 2 cores
 
@@ -71,11 +71,11 @@ def packed(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("spec_name", ["mnist", "standardised"])
+@pytest.mark.parametrize("spec_name", ["mnist", "standardised", "japanese-vowels"])
 def test_kotlin_prepare_computes_exactly_what_python_computes(tmp_path, spec_name, sample, packed):
-    spec = sample.spec if spec_name == "mnist" else STANDARDISED
+    spec, raws = contract_and_raws(spec_name, sample)
     # Kotlin's rows are FloatArray: the raw values are float32 numbers, as an app reads them
-    raws = [np.asarray(r, np.float32) for r in _raw_inputs(spec, 100, np.random.default_rng(7))]
+    raws = [np.asarray(r, np.float32) for r in raws]
     core = packed / KOTLIN_DIR
     (tmp_path / "Preprocess.kt").write_text(preprocess.kotlin(spec))
     (tmp_path / "Harness.kt").write_text(HARNESS)

@@ -1,5 +1,6 @@
 """The data contract as code (edgeseq.appkit.preprocess): the JavaScript a pack carries computes exactly what
-edgeseq's Python computes, on 100 raw inputs of MNIST's contract and of a standardised, variable-length one; Python's
+edgeseq's Python computes, on 100 raw inputs of MNIST's contract, of a standardised variable-length one and of
+JapaneseVowels (real non-MNIST data); Python's
 own rule is the data loader's; bad raw input is refused in both."""
 
 import json
@@ -38,6 +39,20 @@ def _raw_inputs(spec: DataSpec, count: int, rng: np.random.Generator) -> list[np
     return out
 
 
+def contract_and_raws(spec_name: str, sample, count: int = 100) -> tuple[DataSpec, list[np.ndarray]]:
+    """A data contract and `count` raw inputs for it: MNIST's (random pixels), a standardised variable-length one
+    (random values), or JapaneseVowels' real contract with its first test sequences' own rows, un-normalised (real
+    non-MNIST data: the `ts` extra's sktime ships the set)."""
+    if spec_name == "japanese-vowels":
+        vowels = data.load("uea:JapaneseVowels")
+        spec, norm = vowels.spec, vowels.spec.normalisation
+        raws = [vowels.x_test[n, spec.timesteps - int(vowels.lengths_test[n]):].astype(np.float64)
+                * np.asarray(norm.std) + np.asarray(norm.mean) for n in range(count)]
+        return spec, raws
+    spec = sample.spec if spec_name == "mnist" else STANDARDISED
+    return spec, _raw_inputs(spec, count, np.random.default_rng(7))
+
+
 def test_python_prepare_is_what_the_data_loader_computes(sample):
     mnist = sample
     raw = np.round(mnist.x_test[0] * 255).astype(np.uint8)          # the sample's digits are uint8 / 255
@@ -48,12 +63,11 @@ def test_python_prepare_is_what_the_data_loader_computes(sample):
     assert np.allclose(prepared[10:], [[1.0, 0.0, 0.0], [0.0, 2.0, -1.0]])
 
 
-@pytest.mark.parametrize("spec_name", ["mnist", "standardised"])
+@pytest.mark.parametrize("spec_name", ["mnist", "standardised", "japanese-vowels"])
 def test_the_javascript_computes_exactly_what_python_computes(tmp_path, spec_name, sample):
     if shutil.which("node") is None:
         absent("node is not installed (apt install nodejs)")
-    spec = sample.spec if spec_name == "mnist" else STANDARDISED
-    raws = _raw_inputs(spec, 100, np.random.default_rng(7))
+    spec, raws = contract_and_raws(spec_name, sample)
     (tmp_path / "preprocess.mjs").write_text(preprocess.javascript(spec))
     (tmp_path / "raw.json").write_text(json.dumps([r.tolist() for r in raws]))
     (tmp_path / "run.mjs").write_text(RUNNER)
