@@ -9,6 +9,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from edgeseq.core.pareto import pareto
 from edgeseq.core.plotting import png, pyplot
 from edgeseq.runtimes.table import RUNTIMES
 
@@ -49,11 +50,7 @@ class Bar:
 
 def pareto_frontier(points: list[Point]) -> list[Point]:
     """The points no other point beats on both latency (lower) and accuracy (higher), fastest first."""
-    frontier: list[Point] = []
-    for point in sorted(points, key=lambda p: (p.latency_us, -p.accuracy)):
-        if not frontier or point.accuracy > frontier[-1].accuracy:
-            frontier.append(point)
-    return frontier
+    return pareto(points, lambda p: p.latency_us, lambda p: p.accuracy)
 
 
 def colours(models: list[str]) -> dict[str, str]:

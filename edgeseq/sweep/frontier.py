@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from edgeseq.core.pareto import pareto as frontier_of
+
 
 @dataclass(frozen=True)
 class Point:
@@ -46,12 +48,8 @@ def points(validate_rows: Iterable[dict[str, Any]], bench_rows: Iterable[dict[st
 
 
 def pareto(found: Iterable[Point], cost: Callable[[Point], float]) -> list[Point]:
-    """The points no other point beats on both accuracy and `cost` (cheapest first)."""
-    frontier: list[Point] = []
-    for point in sorted(found, key=lambda p: (cost(p), -p.accuracy)):
-        if not frontier or point.accuracy > frontier[-1].accuracy:
-            frontier.append(point)
-    return frontier
+    """The points no other point beats on both accuracy and `cost` (cheapest first): edgeseq.core.pareto."""
+    return frontier_of(found, cost, lambda p: p.accuracy)
 
 
 def fastest_at_or_above(found: Iterable[Point], threshold: float) -> Point | None:
