@@ -32,9 +32,9 @@ class Runtime(Protocol):
     input_name: str
     output_name: str
 
-    def predict(self, digits: np.ndarray) -> np.ndarray: ...
+    def predict(self, sequences: np.ndarray) -> np.ndarray: ...
 
-    def bind(self, digits: np.ndarray) -> Callable[[], np.ndarray]:
+    def bind(self, sequences: np.ndarray) -> Callable[[], np.ndarray]:
         """A zero-argument function running one inference on this batch (for benchmarks)."""
 
 
@@ -101,20 +101,20 @@ def load(path: Path, runtime: RuntimeName, threads: int = 1, step: bool | None =
     return module.load(Path(path), threads=threads, **(options | {"runtime": runtime.value}))
 
 
-def predict_in_batches(runtime: Runtime, digits: np.ndarray, batch: int = 256) -> np.ndarray:
+def predict_in_batches(runtime: Runtime, sequences: np.ndarray, batch: int = 256) -> np.ndarray:
     """Whole-array prediction at a fixed chunk size (quantized kernels can depend slightly on batch size); a
     runtime in another process (Node) is given the whole array at once and chunks it there."""
     if getattr(runtime, "chunks_itself", False):
-        return runtime.predict(digits)
+        return runtime.predict(sequences)
     size = 1 if runtime.batch_one_only else batch
-    parts = [runtime.predict(digits[i:i + size]) for i in range(0, len(digits), size)]
+    parts = [runtime.predict(sequences[i:i + size]) for i in range(0, len(sequences), size)]
     return np.concatenate(parts, axis=0) if parts else np.zeros((0, 10), np.float32)
 
 
-def state_hygiene(runtime: Runtime, digits: np.ndarray) -> bool:
-    """The same digit twice, and again after a different digit, gives identical output: no state leaks
+def state_hygiene(runtime: Runtime, sequences: np.ndarray) -> bool:
+    """The same sequence twice, and again after a different sequence, gives identical output: no state leaks
     from one inference into the next (fused recurrent ops keep theirs in variable tensors)."""
-    first, other = digits[:1], digits[1:2]
+    first, other = sequences[:1], sequences[1:2]
     once = runtime.predict(first)
     twice = runtime.predict(first)
     runtime.predict(other)

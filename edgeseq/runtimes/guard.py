@@ -1,4 +1,4 @@
-"""Running a file on digits where a runtime crash cannot take edgeseq down.
+"""Running a file on sequences where a runtime crash cannot take edgeseq down.
 
 The TFLite runtime can crash the process that loads a malformed file (SIGSEGV or SIGABRT, measured on
 mutated .tflite files that pass every structural check), or corrupt that process's memory so that it
@@ -10,11 +10,11 @@ child that dies is one ModelError naming the file and the signal. The others run
 all (procs.WorkerSession) and keeps each file loaded; a crash costs the batch in flight, which fails as above.
 
 The child speaks through `procs.run_worker`:
-    evaluate: {path, runtime, threads, tflite_backend, tflite_kernels, digits (.npy), hygiene}
+    evaluate: {path, runtime, threads, tflite_backend, tflite_kernels, sequences (.npy), hygiene}
               -> {probabilities: .npy (N, classes), state_hygiene, backend}
-    predict:  {predict: true, path, runtime, threads, tflite_backend, tflite_kernels, digits (.npy)}
+    predict:  {predict: true, path, runtime, threads, tflite_backend, tflite_kernels, sequences (.npy)}
               -> {probabilities: .npy (N, classes), backend}       (the loaded file kept for the next request)
-    trace:    {trace: true, path, runtime, threads, tflite_backend, digits (.npy of (N, T, features)), states}
+    trace:    {trace: true, path, runtime, threads, tflite_backend, sequences (.npy of (N, T, features)), states}
               -> {probabilities: .npy (T, N, classes), states: {name: .npy (T, N, units)} or null, backend}
 """
 
@@ -52,30 +52,30 @@ class Outcome:
     backend: str
 
 
-def evaluate(path: Path, runtime: RuntimeName, digits: np.ndarray, threads: int = 1, tflite_backend: str = "auto",
+def evaluate(path: Path, runtime: RuntimeName, sequences: np.ndarray, threads: int = 1, tflite_backend: str = "auto",
              hygiene: bool = False, kernels: str | None = None) -> Outcome:
-    """Load `path` in this process (LiteRT: on `kernels`, --tflite-kernels; None: its default) and predict `digits`
+    """Load `path` in this process (LiteRT: on `kernels`, --tflite-kernels; None: its default) and predict `sequences`
     (and check state hygiene if asked)."""
     loaded = runtimes.load(path, runtime, threads=threads, tflite_backend=tflite_backend, tflite_kernels=kernels)
-    probabilities = runtimes.predict_in_batches(loaded, digits)
-    if probabilities.ndim != 2 or probabilities.shape[0] != len(digits) or probabilities.shape[1] < 2:
-        raise ModelError(f"{path}: output shape {probabilities.shape}, expected ({len(digits)}, K classes)")
-    return Outcome(probabilities, state_hygiene(loaded, digits) if hygiene else None, loaded.backend)
+    probabilities = runtimes.predict_in_batches(loaded, sequences)
+    if probabilities.ndim != 2 or probabilities.shape[0] != len(sequences) or probabilities.shape[1] < 2:
+        raise ModelError(f"{path}: output shape {probabilities.shape}, expected ({len(sequences)}, K classes)")
+    return Outcome(probabilities, state_hygiene(loaded, sequences) if hygiene else None, loaded.backend)
 
 
 class Evaluator:
-    """`evaluate` for many files on the same digits, in a child process for isolated runtimes.
+    """`evaluate` for many files on the same sequences, in a child process for isolated runtimes.
 
-    Use it as a context manager: the digits are written once to a scratch folder the children read.
+    Use it as a context manager: the sequences are written once to a scratch folder the children read.
     """
 
-    def __init__(self, digits: np.ndarray, threads: int = 1, tflite_backend: str = "auto") -> None:
-        self.digits, self.threads, self.tflite_backend = digits, threads, tflite_backend
+    def __init__(self, sequences: np.ndarray, threads: int = 1, tflite_backend: str = "auto") -> None:
+        self.sequences, self.threads, self.tflite_backend = sequences, threads, tflite_backend
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
 
     def __enter__(self) -> "Evaluator":
         self._scratch = tempfile.TemporaryDirectory(prefix="edgeseq-guard-")
-        np.save(Path(self._scratch.name) / "digits.npy", self.digits, allow_pickle=False)
+        np.save(Path(self._scratch.name) / "sequences.npy", self.sequences, allow_pickle=False)
         return self
 
     def __exit__(self, *_: Any) -> None:
@@ -84,11 +84,11 @@ class Evaluator:
 
     def run(self, path: Path, runtime: RuntimeName, hygiene: bool = False, kernels: str | None = None) -> Outcome:
         if not runtimes.RUNTIMES[runtime].isolated or self._scratch is None:
-            return evaluate(path, runtime, self.digits, self.threads, self.tflite_backend, hygiene, kernels)
+            return evaluate(path, runtime, self.sequences, self.threads, self.tflite_backend, hygiene, kernels)
         with tempfile.TemporaryDirectory(dir=self._scratch.name) as out:
             request = {"path": str(path), "runtime": runtime.value, "threads": self.threads, "hygiene": hygiene,
                        "tflite_backend": self.tflite_backend, "tflite_kernels": kernels,
-                       "digits": str(Path(self._scratch.name) / "digits.npy")}
+                       "sequences": str(Path(self._scratch.name) / "sequences.npy")}
             answer = run_worker(WORKER, request, CHILD_TIMEOUT_S, Path(out))
             if isinstance(answer, WorkerError):
                 raise _failure(Path(path), runtime, answer, self.tflite_backend)
@@ -96,13 +96,13 @@ class Evaluator:
         return Outcome(probabilities, answer["state_hygiene"], answer["backend"])
 
 
-def trace_in_child(path: Path, runtime: RuntimeName, digits: np.ndarray, workdir: Path, keep_states: bool = False,
+def trace_in_child(path: Path, runtime: RuntimeName, sequences: np.ndarray, workdir: Path, keep_states: bool = False,
                    threads: int = 1, tflite_backend: str = "auto") -> TraceOutcome:
-    """`StepRunner.trace` of the step file `path` on `digits`, in a child process; `workdir` holds the arrays."""
+    """`StepRunner.trace` of the step file `path` on `sequences`, in a child process; `workdir` holds the arrays."""
     workdir = Path(workdir)
-    np.save(workdir / "digits.npy", np.asarray(digits, np.float32), allow_pickle=False)
+    np.save(workdir / "sequences.npy", np.asarray(sequences, np.float32), allow_pickle=False)
     request = {"trace": True, "path": str(path), "runtime": RuntimeName(runtime).value, "threads": threads,
-               "tflite_backend": tflite_backend, "digits": str(workdir / "digits.npy"), "states": keep_states}
+               "tflite_backend": tflite_backend, "sequences": str(workdir / "sequences.npy"), "states": keep_states}
     answer = run_worker(WORKER, request, CHILD_TIMEOUT_S, workdir)
     if isinstance(answer, WorkerError):
         raise _failure(Path(path), RuntimeName(runtime), answer, tflite_backend)
@@ -141,10 +141,10 @@ class Predictor:
             loaded = _kept(self._loaded, path, runtime, self.threads, self.tflite_backend, kernels)
             return _probabilities(path, runtimes.predict_in_batches(loaded, inputs), len(inputs)), loaded.backend
         with tempfile.TemporaryDirectory(dir=self._scratch.name) as out:
-            np.save(Path(out) / "digits.npy", inputs, allow_pickle=False)
+            np.save(Path(out) / "sequences.npy", inputs, allow_pickle=False)
             request = {"predict": True, "path": str(path), "runtime": runtime.value, "threads": self.threads,
                        "tflite_backend": self.tflite_backend, "tflite_kernels": kernels,
-                       "digits": str(Path(out) / "digits.npy")}
+                       "sequences": str(Path(out) / "sequences.npy")}
             answer = self._session.run(request, CHILD_TIMEOUT_S, Path(out))
             if isinstance(answer, WorkerError):
                 raise _failure(Path(path), runtime, answer, self.tflite_backend)
@@ -189,12 +189,12 @@ def handle(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
         path, runtime = Path(request["path"]), RuntimeName(request["runtime"])
         loaded = _kept(_SESSION_LOADED, path, runtime, request["threads"], request["tflite_backend"],
                        request.get("tflite_kernels"))
-        inputs = np.load(request["digits"], allow_pickle=False)
+        inputs = np.load(request["sequences"], allow_pickle=False)
         np.save(workdir / "probabilities.npy",
                 _probabilities(path, runtimes.predict_in_batches(loaded, inputs), len(inputs)), allow_pickle=False)
         return {"probabilities": "probabilities.npy", "backend": loaded.backend}
     outcome = evaluate(Path(request["path"]), RuntimeName(request["runtime"]),
-                       np.load(request["digits"], allow_pickle=False), request["threads"],
+                       np.load(request["sequences"], allow_pickle=False), request["threads"],
                        request["tflite_backend"], request["hygiene"], request.get("tflite_kernels"))
     np.save(workdir / "probabilities.npy", outcome.probabilities, allow_pickle=False)
     return {"probabilities": "probabilities.npy", "state_hygiene": outcome.state_hygiene, "backend": outcome.backend}
@@ -203,7 +203,7 @@ def handle(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
 def _trace(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
     runner = runtimes.load(Path(request["path"]), RuntimeName(request["runtime"]), threads=request["threads"],
                            step=True, tflite_backend=request["tflite_backend"])
-    trace = runner.trace(np.load(request["digits"], allow_pickle=False), keep_states=request["states"])
+    trace = runner.trace(np.load(request["sequences"], allow_pickle=False), keep_states=request["states"])
     np.save(workdir / "probabilities.npy", trace.probabilities, allow_pickle=False)
     states = None
     if trace.states is not None:

@@ -31,14 +31,14 @@ class KerasRuntime:
         self.backend = (f"keras {metadata.version('keras')} via tf.function (compiled graph),"
                         f" {actual or 'default'} intra-op thread(s)")
 
-    def bind(self, digits: np.ndarray) -> Callable[[], np.ndarray]:
-        """One call of the compiled function on `digits`, the result brought back as numpy."""
-        tensor, function = self._tf.constant(digits.astype(np.float32)), self._function
+    def bind(self, sequences: np.ndarray) -> Callable[[], np.ndarray]:
+        """One call of the compiled function on `sequences`, the result brought back as numpy."""
+        tensor, function = self._tf.constant(sequences.astype(np.float32)), self._function
         return lambda: function(tensor).numpy()
 
-    def predict(self, digits: np.ndarray) -> np.ndarray:
+    def predict(self, sequences: np.ndarray) -> np.ndarray:
         try:
-            return np.asarray(self._function(digits.astype(np.float32, copy=False)), dtype=np.float32)
+            return np.asarray(self._function(sequences.astype(np.float32, copy=False)), dtype=np.float32)
         except (ValueError, TypeError, self._tf.errors.OpError) as err:  # a model that does not take (N, 28, 28)
             raise ModelError(f"{self._path}: Keras cannot run it ({cause_line(err)})") from err
 

@@ -134,11 +134,11 @@ class OneSequenceRuntime:
         [self.input_name], [self.output_name] = session.inputs, session.outputs
         self.backend = session.label
 
-    def predict(self, digits: np.ndarray) -> np.ndarray:
-        return self._session.run({self.input_name: np.asarray(digits, np.float32)})[self.output_name]
+    def predict(self, sequences: np.ndarray) -> np.ndarray:
+        return self._session.run({self.input_name: np.asarray(sequences, np.float32)})[self.output_name]
 
-    def bind(self, digits: np.ndarray) -> Callable[[], np.ndarray]:
-        run = self._session.runner({self.input_name: np.asarray(digits, np.float32)}, [self.output_name])
+    def bind(self, sequences: np.ndarray) -> Callable[[], np.ndarray]:
+        run = self._session.runner({self.input_name: np.asarray(sequences, np.float32)}, [self.output_name])
         return lambda: run()[0]
 
 

@@ -1,7 +1,7 @@
 """TFLite files through ai-edge-litert (else tflite-runtime, else tf.lite; the one used is reported).
 
 The adapter owns the file's int8 input quantization and output dequantization, runs batch-1 files
-digit by digit, resizes dynamic-batch files, and resets variable tensors before every invoke for
+sequence by sequence, resizes dynamic-batch files, and resets variable tensors before every invoke for
 files whose fused recurrent ops keep state between invokes.
 
 A file tflite-runtime cannot load is one line naming the library and the cause: its last release (2.14)
@@ -143,13 +143,13 @@ class LiteRTRuntime:
         self.input_name, self.output_name = self._input["name"], self._output["name"]
         self._batch = int(self._input["shape"][0])
 
-    def _quantize(self, digits: np.ndarray) -> np.ndarray:
+    def _quantize(self, sequences: np.ndarray) -> np.ndarray:
         dtype = self._input["dtype"]
         if dtype == np.float32:
-            return digits.astype(np.float32, copy=False)
+            return sequences.astype(np.float32, copy=False)
         scale, zero = self._input["quantization"]
         info = np.iinfo(dtype)
-        return np.clip(np.round(digits / scale + zero), info.min, info.max).astype(dtype)
+        return np.clip(np.round(sequences / scale + zero), info.min, info.max).astype(dtype)
 
     def _dequantize(self, raw: np.ndarray) -> np.ndarray:
         if raw.dtype == np.float32:
@@ -168,9 +168,9 @@ class LiteRTRuntime:
         self._interpreter.invoke()
         return self._interpreter.get_tensor(self._output["index"])
 
-    def bind(self, digits: np.ndarray) -> Callable[[], np.ndarray]:
-        """One inference on `digits` (already a valid batch), with quantization and resizing done up front."""
-        quantized = self._quantize(digits)
+    def bind(self, sequences: np.ndarray) -> Callable[[], np.ndarray]:
+        """One inference on `sequences` (already a valid batch), with quantization and resizing done up front."""
+        quantized = self._quantize(sequences)
         self._invoke(quantized)  # resizes and allocates if needed
         interpreter, input_index, output_index = self._interpreter, self._input["index"], self._output["index"]
         if self.stateful:
@@ -186,12 +186,12 @@ class LiteRTRuntime:
                 return interpreter.get_tensor(output_index)
         return run
 
-    def predict(self, digits: np.ndarray) -> np.ndarray:
-        quantized = self._quantize(digits)
+    def predict(self, sequences: np.ndarray) -> np.ndarray:
+        quantized = self._quantize(sequences)
         try:
             if self.batch_one_only:
                 return np.concatenate([self._dequantize(self._invoke(quantized[i:i + 1]))
-                                       for i in range(len(digits))])
+                                       for i in range(len(sequences))])
             return self._dequantize(self._invoke(quantized))
         except (RuntimeError, ValueError) as err:
             raise _cannot_run(self.path, err, self._label) from err

@@ -2,7 +2,7 @@
 bridge js/edgeseq-runner.mjs (one `node` process per request, bounded in time; arrays exchanged as raw float32
 files in a scratch folder).
 
-`predict` hands Node every digit at once (it chunks them itself: `chunks_itself`), a step file with its contract,
+`predict` hands Node every sequence at once (it chunks them itself: `chunks_itself`), a step file with its contract,
 so that Node feeds the rows by name and carries the state. `measure` (the bench worker's whole answer) runs the
 timing loop inside Node, `performance.now()` around each awaited run: no inter-process cost enters a figure.
 A runtime is available where `node` is on PATH and the npm package is in js/node_modules (tools/install-js.sh).
@@ -76,10 +76,10 @@ def _step(path: Path) -> dict[str, Any] | None:
     return {"row": ROW, "probabilities": PROBABILITIES, "states": [[s.name, s.output] for s in contract.states]}
 
 
-def _write(folder: Path, digits: np.ndarray) -> dict[str, Any]:
-    digits = np.ascontiguousarray(digits, "<f4")
-    digits.tofile(folder / "input.f32")
-    return {"file": str(folder / "input.f32"), "shape": list(digits.shape)}
+def _write(folder: Path, sequences: np.ndarray) -> dict[str, Any]:
+    sequences = np.ascontiguousarray(sequences, "<f4")
+    sequences.tofile(folder / "input.f32")
+    return {"file": str(folder / "input.f32"), "shape": list(sequences.shape)}
 
 
 class NodeRuntime:
@@ -96,32 +96,32 @@ class NodeRuntime:
         self.output_name = "probabilities" if self.step else facts.outputs[0].signature_name or facts.outputs[0].name
         self.backend = RUNTIMES[runtime].libraries[0].label   # the adapter's label once Node has run it
 
-    def predict(self, digits: np.ndarray) -> np.ndarray:
+    def predict(self, sequences: np.ndarray) -> np.ndarray:
         with tempfile.TemporaryDirectory(prefix="edgeseq-node-") as scratch:
             folder = Path(scratch)
-            request = {"op": "predict", "threads": self.threads, "input": _write(folder, digits), "step": self.step,
+            request = {"op": "predict", "threads": self.threads, "input": _write(folder, sequences), "step": self.step,
                        "output": str(folder / "output.f32")}
             answer = call(self.runtime, request, folder, self.path)
             self.backend = f"{answer['label']}, Node {node_version()}"
             probabilities = np.fromfile(folder / "output.f32", "<f4")
-        return probabilities.reshape(len(digits), -1) if len(digits) else np.zeros((0, 10), np.float32)
+        return probabilities.reshape(len(sequences), -1) if len(sequences) else np.zeros((0, 10), np.float32)
 
-    def bind(self, digits: np.ndarray) -> Callable[[], np.ndarray]:
+    def bind(self, sequences: np.ndarray) -> Callable[[], np.ndarray]:
         """One inference per call, each a Node process: for checks, not for timing (`measure` times in Node)."""
-        return lambda: self.predict(digits)
+        return lambda: self.predict(sequences)
 
 
-def measure(request: dict[str, Any], digits: np.ndarray, summarise: Callable[[list[int]], dict[str, float]]
+def measure(request: dict[str, Any], sequences: np.ndarray, summarise: Callable[[list[int]], dict[str, float]]
             ) -> dict[str, Any]:
     """The bench worker's answer for one file × Node runtime, every figure measured inside Node (`summarise`: the
     worker's percentiles of nanosecond samples)."""
     runtime, path = RuntimeName(request["runtime"]), Path(request["path"])
     loaded = NodeRuntime(path, runtime, request["threads"])
     need = max(request["batches"])
-    digits = np.resize(digits, (max(need, 1), *digits.shape[1:])) if len(digits) < need else digits[:need]
+    sequences = np.resize(sequences, (max(need, 1), *sequences.shape[1:])) if len(sequences) < need else sequences[:need]
     with tempfile.TemporaryDirectory(prefix="edgeseq-node-") as scratch:
         folder = Path(scratch)
-        bridge = {"op": "bench", "threads": request["threads"], "input": _write(folder, digits), "step": loaded.step,
+        bridge = {"op": "bench", "threads": request["threads"], "input": _write(folder, sequences), "step": loaded.step,
                   "batches": request["batches"], "warmup": request["warmup"], "min_runs": request["min_runs"],
                   "min_seconds": request["min_seconds"], "samples_prefix": str(folder / "samples")}
         answer = call(runtime, bridge, folder, path)

@@ -70,16 +70,16 @@ class OnnxRuntime:
         """The path of the profiler's trace (a session opened with a profile_prefix), written now."""
         return self._session.end_profiling()
 
-    def bind(self, digits: np.ndarray) -> Callable[[], np.ndarray]:
-        """One inference on `digits` (already a valid batch)."""
-        session, outputs, feed = self._session, [self.output_name], {self.input_name: digits.astype(np.float32)}
+    def bind(self, sequences: np.ndarray) -> Callable[[], np.ndarray]:
+        """One inference on `sequences` (already a valid batch)."""
+        session, outputs, feed = self._session, [self.output_name], {self.input_name: sequences.astype(np.float32)}
         return lambda: session.run(outputs, feed)[0]
 
-    def predict(self, digits: np.ndarray) -> np.ndarray:
-        if self.batch_one_only and len(digits) != 1:
-            return np.concatenate([self.predict(digits[i:i + 1]) for i in range(len(digits))])
+    def predict(self, sequences: np.ndarray) -> np.ndarray:
+        if self.batch_one_only and len(sequences) != 1:
+            return np.concatenate([self.predict(sequences[i:i + 1]) for i in range(len(sequences))])
         try:
-            result = self._session.run([self.output_name], {self.input_name: digits.astype(np.float32, copy=False)})
+            result = self._session.run([self.output_name], {self.input_name: sequences.astype(np.float32, copy=False)})
         except Exception as err:  # noqa: BLE001  (onnxruntime's Fail, InvalidArgument, ... derive from Exception)
             raise _cannot(self.path, "run", err) from err
         return np.asarray(result[0], dtype=np.float32)

@@ -121,22 +121,22 @@ class OpenVinoRuntime:
         """The model as read (`session.model`) and compiled per batch size (`session.request(batch)`)."""
         return self._session
 
-    def bind(self, digits: np.ndarray) -> Callable[[], np.ndarray]:
-        """One inference on `digits` (already a valid batch), its input set once on a reused infer request."""
-        _, request = self._session.request(len(digits))
-        request.set_input_tensor(self._session.ov.Tensor(np.ascontiguousarray(digits, dtype=np.float32)))
+    def bind(self, sequences: np.ndarray) -> Callable[[], np.ndarray]:
+        """One inference on `sequences` (already a valid batch), its input set once on a reused infer request."""
+        _, request = self._session.request(len(sequences))
+        request.set_input_tensor(self._session.ov.Tensor(np.ascontiguousarray(sequences, dtype=np.float32)))
 
         def run() -> np.ndarray:
             request.infer()
             return request.get_output_tensor(0).data
         return run
 
-    def predict(self, digits: np.ndarray) -> np.ndarray:
-        if self.batch_one_only and len(digits) != 1:
-            return np.concatenate([self.predict(digits[i:i + 1]) for i in range(len(digits))])
-        _, request = self._session.request(len(digits))
+    def predict(self, sequences: np.ndarray) -> np.ndarray:
+        if self.batch_one_only and len(sequences) != 1:
+            return np.concatenate([self.predict(sequences[i:i + 1]) for i in range(len(sequences))])
+        _, request = self._session.request(len(sequences))
         try:
-            request.infer({0: np.ascontiguousarray(digits, dtype=np.float32)})
+            request.infer({0: np.ascontiguousarray(sequences, dtype=np.float32)})
             result = request.get_output_tensor(0).data
         except Exception as err:  # noqa: BLE001
             raise _cannot(self.path, "run", err) from err

@@ -1,6 +1,6 @@
 """A step file in a runtime: the runtime's own step session (each runtime module's `step_session`), fed row by row.
 
-`edgeseq.runtimes.load` returns a StepRunner for a step file. As a Runtime (edgeseq.runtimes) it answers whole digits, fed row by row from
+`edgeseq.runtimes.load` returns a StepRunner for a step file. As a Runtime (edgeseq.runtimes) it answers whole sequences, fed row by row from
 zero state, so validate, bench, export's smoke run and portability treat a step file like any other. Beyond
 that it runs one step (`bind_step`, for per-step latency) and whole traces of T rows (`trace`, for drift and
 sequences longer than the trained 28).
@@ -69,7 +69,7 @@ class StepSession(Protocol):
 
 
 class StepRunner:
-    """A step file as a Runtime (whole digits, row by row) and as a step model (one step, or a trace)."""
+    """A step file as a Runtime (whole sequences, row by row) and as a step model (one step, or a trace)."""
     name: str
     batch_one_only = False
     stateful = False
@@ -91,15 +91,15 @@ class StepRunner:
         out = self._backend.run({ROW: np.ascontiguousarray(rows, np.float32), **state})
         return out[PROBABILITIES], {s.name: out[s.output] for s in self.contract.states}
 
-    def trace(self, digits: np.ndarray, keep_states: bool = False) -> Trace:
-        """Every sequence of `digits` (N, T, features) fed row by row from zero state, in chunks."""
-        digits = self._check(digits)
-        steps = digits.shape[1]
-        probabilities = np.zeros((steps, len(digits), self.contract.classes), np.float32)
-        states = {s.name: np.zeros((steps, len(digits), s.units), np.float32)
+    def trace(self, sequences: np.ndarray, keep_states: bool = False) -> Trace:
+        """Every sequence of `sequences` (N, T, features) fed row by row from zero state, in chunks."""
+        sequences = self._check(sequences)
+        steps = sequences.shape[1]
+        probabilities = np.zeros((steps, len(sequences), self.contract.classes), np.float32)
+        states = {s.name: np.zeros((steps, len(sequences), s.units), np.float32)
                   for s in self.contract.states} if keep_states else None
-        for start in range(0, len(digits), TRACE_BATCH):
-            chunk = digits[start:start + TRACE_BATCH]
+        for start in range(0, len(sequences), TRACE_BATCH):
+            chunk = sequences[start:start + TRACE_BATCH]
             state = self.zero_state(len(chunk))
             for t in range(steps):
                 probs, state = self.step(chunk[:, t, :], state)
@@ -109,27 +109,27 @@ class StepRunner:
                         states[name][t, start:start + len(chunk)] = value
         return Trace(probabilities, states)
 
-    def _check(self, digits: np.ndarray) -> np.ndarray:
-        digits = np.asarray(digits, np.float32)
-        if digits.ndim != 3 or digits.shape[2] != self.contract.features:
+    def _check(self, sequences: np.ndarray) -> np.ndarray:
+        sequences = np.asarray(sequences, np.float32)
+        if sequences.ndim != 3 or sequences.shape[2] != self.contract.features:
             raise ModelError(f"{self.path}: a step model takes sequences (N, T, {self.contract.features}),"
-                             f" got {digits.shape}")
-        return digits
+                             f" got {sequences.shape}")
+        return sequences
 
-    def predict(self, digits: np.ndarray) -> np.ndarray:
+    def predict(self, sequences: np.ndarray) -> np.ndarray:
         """Runtime protocol: probabilities after the last row."""
-        return self.trace(digits).probabilities[-1] if len(digits) else np.zeros((0, self.contract.classes),
+        return self.trace(sequences).probabilities[-1] if len(sequences) else np.zeros((0, self.contract.classes),
                                                                                   np.float32)
 
-    def bind(self, digits: np.ndarray) -> Callable[[], np.ndarray]:
+    def bind(self, sequences: np.ndarray) -> Callable[[], np.ndarray]:
         """Runtime protocol, for benchmarks: one whole sequence per call, T steps with the state fed back."""
-        digits = self._check(digits)
-        rows = [np.ascontiguousarray(digits[:, t, :]) for t in range(digits.shape[1])]
+        sequences = self._check(sequences)
+        rows = [np.ascontiguousarray(sequences[:, t, :]) for t in range(sequences.shape[1])]
         pairs = [(s.name, s.output) for s in self.contract.states]
         backend = self._backend
 
         def sequence() -> np.ndarray:
-            state = self.zero_state(len(digits))
+            state = self.zero_state(len(sequences))
             out: dict[str, np.ndarray] = {}
             for row in rows:
                 out = backend.run({ROW: row, **state})

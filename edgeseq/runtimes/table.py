@@ -222,7 +222,7 @@ RUNTIMES: dict[RuntimeName, RuntimeRow] = {
         profiler=Profiler(None, "tflite-micro's Python interpreter exposes no per-op timer (TFLM's MicroProfiler is"
                                 " C++ only)"),
         # TFLM's reference kernels: ACSF1's LSTM loop graph (T = 1,460) ran over 6 CPU-minutes on 100 golden sequences;
-        # 28,000 steps is every golden digit of MNIST (1,000 x 28), 19 sequences of ACSF1
+        # 28,000 steps is every golden sequence of MNIST (1,000 x 28), 19 sequences of ACSF1
         portability_steps=28_000,
         isolated=True, optional=True, by_default=False, runs_step_models=True, marker="^",
         timing="host time of TFLM's kernels (built for this machine's CPU by tflite-micro), never a microcontroller's"

@@ -104,12 +104,12 @@ function runner(session, step) {
   if (step) {
     const byName = Object.fromEntries(session.inputs.map((d) => [d.name, d]));
     const width = (name) => byName[name].shape[byName[name].shape.length - 1];
-    return async (digits, b, T, F) => {
+    return async (sequences, b, T, F) => {
       const state = Object.fromEntries(step.states.map(([input]) => [input, new Float32Array(b * width(input))]));
       let out = null;
       for (let t = 0; t < T; t++) {
         const row = new Float32Array(b * F);
-        for (let i = 0; i < b; i++) row.set(digits.subarray((i * T + t) * F, (i * T + t + 1) * F), i * F);
+        for (let i = 0; i < b; i++) row.set(sequences.subarray((i * T + t) * F, (i * T + t + 1) * F), i * F);
         const feed = {[step.row]: session.tensor(row, [b, F])};
         for (const [input] of step.states) feed[input] = session.tensor(state[input], [b, width(input)]);
         out = await session.run(feed);
@@ -123,8 +123,8 @@ function runner(session, step) {
     throw new Error(`expected one input and one output, found ${session.inputs.length} and ${session.outputs.length}`);
   }
   const [input, output] = [session.inputs[0].name, session.outputs[0]];
-  return async (digits, b, T, F) => {
-    const feed = {[input]: session.tensor(digits, [b, T, F])};
+  return async (sequences, b, T, F) => {
+    const feed = {[input]: session.tensor(sequences, [b, T, F])};
     const out = await session.run(feed);
     session.free(feed);
     return out[output];
@@ -178,7 +178,7 @@ async function main(request) {
   const loadMs = performance.now() - started;
   const [N, T, F] = request.input.shape;
   const raw = readFileSync(request.input.file);
-  const digits = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+  const sequences = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
   const run = runner(session, request.step);
   const first = session.inputs[0].shape[0];
   const fixed = Number.isInteger(first) && first > 0 ? first : null;   // a fixed batch axis (else -1: any batch)
@@ -188,7 +188,7 @@ async function main(request) {
     const parts = [];
     for (let start = 0; start < N; start += chunk) {
       const b = Math.min(chunk, N - start);
-      parts.push(Float32Array.from(await run(digits.subarray(start * T * F, (start + b) * T * F), b, T, F)));
+      parts.push(Float32Array.from(await run(sequences.subarray(start * T * F, (start + b) * T * F), b, T, F)));
     }
     const classes = parts.length ? parts[0].length / Math.min(chunk, N) : 0;
     const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
@@ -198,12 +198,12 @@ async function main(request) {
     return {...answer, classes};
   }
   started = performance.now();
-  await run(digits.subarray(0, T * F), 1, T, F);
+  await run(sequences.subarray(0, T * F), 1, T, F);
   answer.first_inference_ms = performance.now() - started;
   answer.batches = [];
   for (const b of request.batches) {
     if (fixed !== null && b !== fixed) continue;
-    const batch = digits.subarray(0, b * T * F);
+    const batch = sequences.subarray(0, b * T * F);
     const samples = await timeCalls(() => run(batch, b, T, F), request.warmup, request.min_runs, request.min_seconds);
     const entry = {batch: b, samples: `${request.samples_prefix}-${b}.f64`};
     writeFileSync(entry.samples, Buffer.from(samples.buffer));
