@@ -1,7 +1,7 @@
 """Where a file runs: measured, not guessed.
 
 At export every runtime library installed where the file was built loads the file and runs it on the
-golden digits; the ones that pass the recipe's tolerance against the golden outputs are its `runs_on`,
+golden sequences; the ones that pass the recipe's tolerance against the golden outputs are its `runs_on`,
 the others its `does_not_run_on` with the reason. What is known without running (kernels a runtime
 lacks, contrib op domains) is added with `measured: false`. No TensorFlow is imported here: the tf.lite
 backend is tried in a child process, like every TFLite and ONNX runtime.
@@ -74,13 +74,13 @@ class Cell:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
-def budget(runtime: RuntimeName, digits: np.ndarray) -> int:
-    """How many of `digits` (N, T, F) a runtime is judged on: all, or as many whole sequences as its
+def budget(runtime: RuntimeName, sequences: np.ndarray) -> int:
+    """How many of `sequences` (N, T, F) a runtime is judged on: all, or as many whole sequences as its
     `portability_steps` allow (at least one)."""
     steps = RUNTIMES[runtime].portability_steps
-    if steps is None or digits.ndim < 2:
-        return len(digits)
-    return max(1, min(len(digits), steps // max(int(digits.shape[1]), 1)))
+    if steps is None or sequences.ndim < 2:
+        return len(sequences)
+    return max(1, min(len(sequences), steps // max(int(sequences.shape[1]), 1)))
 
 
 def installed(backend: Backend) -> bool:
@@ -104,17 +104,17 @@ def known_limits(facts: FileFacts) -> list[Cell]:
     return cells
 
 
-def measure(path: Path, digits: np.ndarray, labels: np.ndarray, reference: np.ndarray, tolerance: Tolerance,
+def measure(path: Path, sequences: np.ndarray, labels: np.ndarray, reference: np.ndarray, tolerance: Tolerance,
             backends: tuple[Backend, ...] = BACKENDS, unit: str = "digits",
             shown_as: str | None = None) -> list[Cell]:
-    """Every installed backend for this file type runs it on `digits`, judged against `reference`. A refusal
+    """Every installed backend for this file type runs it on `sequences`, judged against `reference`. A refusal
     names the file by its name, or as `shown_as` (export measures the partial file under its final name)."""
     cells = []
     for backend in backends:
         if backend.suffix != Path(path).suffix or not installed(backend):
             continue
-        used = budget(backend.runtime, digits)
-        with Evaluator(digits[:used], 1, backend.tflite_backend) as evaluator:
+        used = budget(backend.runtime, sequences)
+        with Evaluator(sequences[:used], 1, backend.tflite_backend) as evaluator:
             try:
                 outcome = evaluator.run(Path(path), backend.runtime)
             except EdgeseqError as err:
@@ -125,12 +125,12 @@ def measure(path: Path, digits: np.ndarray, labels: np.ndarray, reference: np.nd
         figures = compare(outcome.probabilities, reference[:used], labels[:used])
         judgement = judge(tolerance, figures, unit)
         reason = judgement.reason
-        if used < len(digits):
-            said = f"judged on the first {used} of {len(digits)} {unit} ({backend.runtime.value}'s step budget)"
+        if used < len(sequences):
+            said = f"judged on the first {used} of {len(sequences)} {unit} ({backend.runtime.value}'s step budget)"
             reason = f"{reason}; {said}" if reason else None
         cells.append(Cell(backend.label, judgement.outcome, True, _library(outcome.backend), reason,
                           round(figures["agreement"], 4), figures["delta_accuracy_pp"],
-                          float(f"{figures['max_abs_diff']:.3g}"), used if used < len(digits) else None))
+                          float(f"{figures['max_abs_diff']:.3g}"), used if used < len(sequences) else None))
     return cells
 
 
@@ -139,12 +139,12 @@ def _library(backend: str) -> str:
     return backend.split(",")[0].strip()
 
 
-def portability(facts: FileFacts, measured: list[Cell], digits: str) -> dict[str, Any]:
+def portability(facts: FileFacts, measured: list[Cell], sequences: str) -> dict[str, Any]:
     """The manifest's `portability` section."""
     measured_labels = {c.backend for c in measured}
     known = [c for c in known_limits(facts) if c.backend not in measured_labels]
     return {
-        "measured_on": digits,
+        "measured_on": sequences,
         "runs_on": [c.to_dict() for c in measured if c.status == "pass"],
         "does_not_run_on": [c.to_dict() for c in measured if c.status != "pass"] + [c.to_dict() for c in known],
         "tflite_op_versions": facts.op_versions or None,

@@ -1,13 +1,13 @@
-"""Reading an exported file into a `Graph` and capturing its intermediate tensors on digits.
+"""Reading an exported file into a `Graph` and capturing its intermediate tensors on sequences.
 
 TFLite: the structure from the flatbuffer (the `tflite` schema package), the values from LiteRT's interpreter
 with `experimental_preserve_all_tensors=True` and the builtin kernels (a delegate such as XNNPACK keeps the
-tensors inside its partitions to itself), digit by digit. Integer tensors are dequantized with their own
+tensors inside its partitions to itself), sequence by sequence. Integer tensors are dequantized with their own
 scale and zero point, which also give the range each one can represent.
 
 ONNX: onnxruntime's own debugging helpers (`onnxruntime.quantization.qdq_loss_debug`):
 `modify_model_output_intermediate_tensors` makes every float tensor an output and `collect_activations` runs
-the digits (without graph optimizations, so no op is fused away). In a QDQ file a layer's value is read after its
+the sequences (without graph optimizations, so no op is fused away). In a QDQ file a layer's value is read after its
 QuantizeLinear/DequantizeLinear pair (what its consumers see: `create_activation_matching`'s "post_qdq"), found
 by following the graph's edges rather than the pair's name suffixes; the pair's scale and zero point give the
 representable range. Sequence outputs are assumed forward-only (one direction).
@@ -29,7 +29,7 @@ from edgeseq.core.quiet import native_stderr_silenced
 
 INT_RANGES = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767), "uint16": (0, 65535)}
 TFLITE_TYPE_NAMES = {3: "uint8", 7: "int16", 9: "int8"}
-ONNX_CHUNK = 100          # digits per onnxruntime run
+ONNX_CHUNK = 100          # sequences per onnxruntime run
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def _time_major(schema: Any, op: Any) -> bool:
     return False
 
 
-def capture_tflite(path: Path, tensors: set[str], digits: np.ndarray,
+def capture_tflite(path: Path, tensors: set[str], sequences: np.ndarray,
                    tick: Callable[[int], None] = lambda _: None) -> Captured:
     graph, ranges = tflite_graph(path)
     from edgeseq.runtimes.litert_runtime import open_interpreter  # noqa: PLC0415
@@ -105,13 +105,13 @@ def capture_tflite(path: Path, tensors: set[str], digits: np.ndarray,
     interpreter, label = open_interpreter(path, 1, inspect=True)   # LiteRT, else tflite-runtime: no TensorFlow
     detail = interpreter.get_input_details()[0]
     if int(detail["shape"][0]) != 1:
-        interpreter.resize_tensor_input(detail["index"], [1, *digits.shape[1:]])
+        interpreter.resize_tensor_input(detail["index"], [1, *sequences.shape[1:]])
         interpreter.allocate_tensors()
     wanted = sorted(tensors, key=int)
     parts: dict[str, list[np.ndarray]] = {t: [] for t in wanted}
-    for n in range(len(digits)):
+    for n in range(len(sequences)):
         interpreter.reset_all_variables()          # fused recurrent ops keep state in variable tensors
-        interpreter.set_tensor(detail["index"], _quantize(digits[n:n + 1], detail))
+        interpreter.set_tensor(detail["index"], _quantize(sequences[n:n + 1], detail))
         try:
             interpreter.invoke()
         except RuntimeError as err:
@@ -143,7 +143,7 @@ def _layout(graph: Graph, tensor: str) -> str | None:
 
 
 def _batch_first(value: np.ndarray, layout: str | None) -> np.ndarray:
-    """TFLite values arrive one digit at a time, concatenated on axis 0: only time-major ones need moving."""
+    """TFLite values arrive one sequence at a time, concatenated on axis 0: only time-major ones need moving."""
     if layout == "TBU":
         return np.swapaxes(value, 0, 1)
     return value
@@ -188,11 +188,11 @@ def onnx_graph(path: Path) -> tuple[Graph, dict[str, QuantRange], Any]:
     return graph, ranges, model
 
 
-class _Digits:
-    """A CalibrationDataReader over the digits, ONNX_CHUNK at a time (batch-1 files: one at a time)."""
+class _Sequences:
+    """A CalibrationDataReader over the sequences, ONNX_CHUNK at a time (batch-1 files: one at a time)."""
 
-    def __init__(self, name: str, digits: np.ndarray, chunk: int, tick: Callable[[int], None]) -> None:
-        self.name, self.digits, self.chunk, self.tick, self.at = name, digits, chunk, tick, 0
+    def __init__(self, name: str, sequences: np.ndarray, chunk: int, tick: Callable[[int], None]) -> None:
+        self.name, self.digits, self.chunk, self.tick, self.at = name, sequences, chunk, tick, 0
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         if self.at >= len(self.digits):
@@ -202,7 +202,7 @@ class _Digits:
         self.tick(self.at)
         return {self.name: batch}
 
-    def __iter__(self) -> "_Digits":
+    def __iter__(self) -> "_Sequences":
         return self
 
     def __next__(self) -> dict[str, np.ndarray]:
@@ -212,7 +212,7 @@ class _Digits:
         return item
 
 
-def capture_onnx(path: Path, tensors: set[str], digits: np.ndarray,
+def capture_onnx(path: Path, tensors: set[str], sequences: np.ndarray,
                  tick: Callable[[int], None] = lambda _: None) -> Captured:
     try:
         import onnxruntime  # noqa: PLC0415
@@ -233,16 +233,16 @@ def capture_onnx(path: Path, tensors: set[str], digits: np.ndarray,
             with native_stderr_silenced():
                 qdq.modify_model_output_intermediate_tensors(str(path), str(augmented))
                 options = session_options(onnxruntime, threads=1, optimize=False)
-                activations = qdq.collect_activations(str(augmented), _Digits(feed.name, digits, chunk, tick),
+                activations = qdq.collect_activations(str(augmented), _Sequences(feed.name, sequences, chunk, tick),
                                                       session_options=options)
         except Exception as err:  # noqa: BLE001  (onnxruntime and onnx raise their own types)
             raise ModelError(f"{path}: onnxruntime cannot run it with its intermediate tensors as outputs"
                              f" ({first_line(err)[:200]})") from err
-    sizes = [len(digits[i:i + chunk]) for i in range(0, len(digits), chunk)]
+    sizes = [len(sequences[i:i + chunk]) for i in range(0, len(sequences), chunk)]
     values = {}
     for tensor in tensors:
         if tensor in activations:
-            values[tensor] = _onnx_batch_first(activations[tensor], sizes, _layout(graph, tensor), digits.shape[1])
+            values[tensor] = _onnx_batch_first(activations[tensor], sizes, _layout(graph, tensor), sequences.shape[1])
     return Captured(graph, values, ranges, f"onnxruntime {onnxruntime.__version__} (qdq_loss_debug, no graph"
                                            " optimizations)")
 

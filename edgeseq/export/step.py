@@ -5,7 +5,7 @@ outputs under the contract of `edgeseq.step_contract`.
 The step is written out from the layers' weights as the Keras cells compute it (Dropout is the identity at
 inference), so every runtime sees plain matrix products and element-wise ops: no WHILE loop, no fused op
 with variable tensors, and full-integer kernels that keep the model's relu. Calibrated recipes are calibrated
-on real (row, state) pairs: the float step run over the calibration digits, every timestep.
+on real (row, state) pairs: the float step run over the calibration sequences, every timestep.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from edgeseq.step_contract import PROBABILITIES, ROW, StepContract, contract_for
 from edgeseq.core.tfsupport import import_tensorflow
 
 SIGNATURE = "serving_default"
-CALIBRATION_DIGITS = 200     # x 28 timesteps of (row, state) pairs
+CALIBRATION_SEQUENCES = 200     # x 28 timesteps of (row, state) pairs
 # The int8 TFLite step of a relu LSTM caps each layer's cell state at this percentile of its calibration values
 # (one MINIMUM op). A relu LSTM's c is >= 0 and grows with the timestep with rare outliers (the seed's c2: 0.33 at
 # t=3, 50.1 at t=27, its 99.9th percentile about 17); one int8 scale spans them all and rounds the early, small
-# values to zero: the seed LSTM's int8 step lost 2.29 pp on the 10,000 test digits, capped 0.10 (2026-12-07, the
-# fp32 step with the cap: +0.01 pp). More calibration digits made it worse (they catch larger outliers).
+# values to zero: the seed LSTM's int8 step lost 2.29 pp on the 10,000 MNIST test digits, capped 0.10 (2026-12-07, the
+# fp32 step with the cap: +0.01 pp). More calibration sequences made it worse (they catch larger outliers).
 CELL_CAP_PERCENTILE = 99.9
 _ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "softmax")
 
@@ -154,23 +154,23 @@ def step_function(model: Any, caps: dict[int, float] | None = None) -> tuple[Any
     return step, contract
 
 
-def calibration_pairs(step: Any, contract: StepContract, digits: np.ndarray) -> list[dict[str, np.ndarray]]:
-    """Per digit, one batch of its `timesteps` (row, state) pairs from the float step (what the quantized step
-    will see), for at most CALIBRATION_DIGITS digits."""
-    digits = digits[:CALIBRATION_DIGITS].astype(np.float32)
-    states = {s.name: np.zeros((len(digits), s.units), np.float32) for s in contract.states}
+def calibration_pairs(step: Any, contract: StepContract, sequences: np.ndarray) -> list[dict[str, np.ndarray]]:
+    """Per sequence, one batch of its `timesteps` (row, state) pairs from the float step (what the quantized step
+    will see), for at most CALIBRATION_SEQUENCES sequences."""
+    sequences = sequences[:CALIBRATION_SEQUENCES].astype(np.float32)
+    states = {s.name: np.zeros((len(sequences), s.units), np.float32) for s in contract.states}
     per_step = []
-    for t in range(digits.shape[1]):
-        feed = {ROW: digits[:, t, :], **states}
+    for t in range(sequences.shape[1]):
+        feed = {ROW: sequences[:, t, :], **states}
         per_step.append(feed)
         out = step(*(feed[name] for name in contract.input_names))
         states = {s.name: out[s.output].numpy() for s in contract.states}
     return [{name: np.stack([feed[name][i] for feed in per_step]) for name in contract.input_names}
-            for i in range(len(digits))]
+            for i in range(len(sequences))]
 
 
 def cell_caps(model: Any, contract: StepContract, pairs: list[dict[str, np.ndarray]]) -> dict[int, float]:
-    """Per relu LSTM layer, its cell state's CELL_CAP_PERCENTILE over the calibration pairs (every digit, every
+    """Per relu LSTM layer, its cell state's CELL_CAP_PERCENTILE over the calibration pairs (every sequence, every
     timestep); a tanh LSTM's c is signed and is not capped."""
     tf = import_tensorflow()
     relu = {k for k, layer in enumerate(parse_layers(tf, model)[0], 1) if layer.cell == "LSTM" and layer.activation == "relu"}
