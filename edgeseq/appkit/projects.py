@@ -115,7 +115,7 @@ def _package_swift(onnx: bool) -> str:
         '        .target(name: "EdgeseqModel",',
         '                dependencies: ["EdgeseqCore", .product(name: "onnxruntime",'
         ' package: "onnxruntime-swift-package-manager")],',
-        '                path: "Sources/EdgeseqModel", resources: [.copy("Resources")]),',
+        '                path: "Sources/EdgeseqModel", resources: [.process("Resources")]),',
         '        .testTarget(name: "EdgeseqModelTests", dependencies: ["EdgeseqModel", "EdgeseqCore"],',
         '                    path: "Tests/EdgeseqModelTests"),', "    ]", ")", ""])
 
