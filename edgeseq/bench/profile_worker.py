@@ -25,11 +25,11 @@ import importlib
 import json
 import statistics
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, Callable
 
 from edgeseq.bench.profile_groups import GraphNode, place_all
+from edgeseq.bench.worker import measure
 from edgeseq.runtimes.table import RUNTIMES
 
 NodeKey = tuple[str, str, "str | None"]            # (node name, op type, kernel: OpenVINO's exec type)
@@ -39,17 +39,9 @@ FEWER_RUNS = ("onnxruntime's profiler stops recording at its maximum number of e
 
 
 def _timed(run: Callable[[], Any], warmup: int, runs: int, after: Callable[[], None] | None = None) -> list[float]:
-    """Warm-up calls, then `runs` timed calls (µs each); `after` runs after each timed call, untimed."""
-    for _ in range(warmup):
-        run()
-    clock, walls = time.perf_counter_ns, []
-    for _ in range(runs):
-        started = clock()
-        run()
-        walls.append((clock() - started) / 1000.0)
-        if after is not None:
-            after()
-    return walls
+    """Warm-up calls, then exactly `runs` timed calls (µs each) through bench's one timing loop (worker.measure);
+    `after` runs after each timed call, untimed."""
+    return [ns / 1000.0 for ns in measure(run, warmup, runs, 0.0, after)]
 
 
 # --- onnxruntime --------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import importlib
 import sys
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -36,8 +37,10 @@ def summarise(samples_ns: list[int]) -> dict[str, float]:
             "std_us": float(us.std()), "min_us": float(us.min()), "max_us": float(us.max()), "runs": int(us.size)}
 
 
-def measure(run: Any, warmup: int, min_runs: int, min_seconds: float) -> list[int]:
-    """Warm up, then time single calls until both min_runs and min_seconds are reached."""
+def measure(run: Any, warmup: int, min_runs: int, min_seconds: float,
+            after: Callable[[], None] | None = None) -> list[int]:
+    """edgeseq's one timing loop (bench, and profile's wall times): warm up, then time single calls (ns each) until
+    both min_runs and min_seconds are reached; `after`, when given, runs after each timed call, untimed."""
     for _ in range(warmup):
         run()
     clock = time.perf_counter_ns
@@ -48,6 +51,8 @@ def measure(run: Any, warmup: int, min_runs: int, min_seconds: float) -> list[in
         start = clock()
         run()
         append(clock() - start)
+        if after is not None:
+            after()
     return samples
 
 
