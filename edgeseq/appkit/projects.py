@@ -171,7 +171,8 @@ def readme_lines(spec: AppSpec, runner: bool) -> list[str]:
     elif mobile.compiled_model_why_not(spec) is None:
         android_runtime = "LiteRT's `CompiledModel` (CPU)"
     else:
-        android_runtime = f"LiteRT's Interpreter API ({mobile.compiled_model_why_not(spec).rstrip('.')})"
+        why = mobile.compiled_model_why_not(spec) or ""
+        android_runtime = f"LiteRT's Interpreter API (not CompiledModel: {why[:1].lower()}{why[1:].rstrip('.')})"
     pins = "; ".join(f"{p.what} `{p.coordinate}` {p.version}" for p in pins_for(spec))
     ios = (["`ios/` is a Swift package: `EdgeseqCore` (Foundation only) and `EdgeseqModel` (the file on ONNX"
             " Runtime's Swift package, the file in its resources); `swift test` on a Mac runs the golden vectors"
