@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edgeseq.appkit.projects import KOTLIN_DIR
+
 from app_env import NODE_MODULES, js_package, node, node_env
 from conftest import REPO, invoke_cli
 
@@ -47,7 +49,7 @@ def test_pack_writes_the_file_its_labels_vectors_and_examples(tmp_path):
             *(f"android/{f}" for f in (
                 "settings.gradle.kts", "build.gradle.kts", "gradle.properties", "gradle/wrapper/gradle-wrapper.properties",
                 "app/build.gradle.kts", "app/src/main/AndroidManifest.xml",
-                *(f"app/src/main/kotlin/edgeseq/app/{k}.kt" for k in ("Preprocess", "Classifier", "Golden",
+                *(f"{KOTLIN_DIR.removeprefix('android/')}/{k}.kt" for k in ("Preprocess", "Classifier", "Golden",
                                                                       "RnnFp32StepModel", "MainActivity")),
                 *(f"app/src/main/assets/{a}" for a in ("rnn-fp32-step.onnx", "vectors.json", "labels.txt")))),
             *(f"ios/{f}" for f in (
@@ -112,7 +114,7 @@ def test_kotlin_names_are_the_signature_names(tmp_path):
     from edgeseq.artifacts import read_facts
 
     out = packed(tmp_path, LSTM_STEP_TFLITE)
-    text = (out / "android" / "app" / "src" / "main" / "kotlin" / "edgeseq" / "app" / "LstmFp32StepModel.kt").read_text()
+    text = (out / KOTLIN_DIR / "LstmFp32StepModel.kt").read_text()
     assert "org.tensorflow.lite.Interpreter" in text and "Not CompiledModel: a step model" in text
     facts = read_facts(LSTM_STEP_TFLITE)
     fed = re.findall(r'"(\w+)" to arrayOf', text)
@@ -244,8 +246,6 @@ def test_pack_check_reverifies_hashes_and_vectors_where_the_bundle_lands(tmp_pat
 def test_pack_bench_puts_this_files_measured_p50_into_the_bundle(tmp_path):
     """bench --json on the device, then pack --bench: bundle.json and the README carry that run's p50 for this file;
     bench results about another file are refused in one line, and nothing is written."""
-    import json
-
     app = REPO / "models" / "rnn" / "rnn-int8-app.tflite"
     bench = invoke_cli("bench", app, "--runtime", "litert", "--min-runs", "20", "--json", cwd=tmp_path)
     assert bench.returncode == 0, bench.stderr

@@ -5,6 +5,8 @@ expected probabilities and fails one that is off by more than the tolerance; Cla
 The runner and MainActivity need Android's SDK and the runtimes' AARs, which are not reachable here."""
 
 import json
+import os
+import subprocess
 
 import numpy as np
 import pytest
@@ -55,9 +57,6 @@ fun main(args: Array<String>) {
 
 
 def _java(classpath, *args: str) -> str:
-    import os
-    import subprocess
-
     done = subprocess.run(["java", "-cp", os.pathsep.join(map(str, classpath)), "HarnessKt", *args],
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -12,6 +12,7 @@ import pytest
 
 from edgeseq import data
 from edgeseq.appkit import preprocess
+from edgeseq.appkit.projects import KOTLIN_DIR
 from edgeseq.core.errors import DataError
 from edgeseq.data.spec import DataSpec, Normalisation, NormKind
 
@@ -94,7 +95,7 @@ def test_pack_carries_the_contract_in_every_language(tmp_path):
     pack(REPO / "models" / "rnn" / "rnn-fp32-step.onnx", tmp_path / "out")
     js = (tmp_path / "out" / "js" / "preprocess.mjs").read_text()
     assert "export function prepare(rows)" in js and "export const TIMESTEPS = 28;" in js
-    kotlin = tmp_path / "out" / "android" / "app" / "src" / "main" / "kotlin" / "edgeseq" / "app" / "Preprocess.kt"
+    kotlin = tmp_path / "out" / KOTLIN_DIR / "Preprocess.kt"
     assert "fun prepare(rows: Array<FloatArray>): FloatArray" in kotlin.read_text()
     assert "public static func prepare(_ rows: [[Float]]) throws -> [Float]" in \
         (tmp_path / "out" / "ios" / "Sources" / "EdgeseqCore" / "Preprocess.swift").read_text()

@@ -117,17 +117,17 @@ def _kt_onnx(spec: AppSpec) -> str:
 
 
 def compiled_model_why_not(spec: AppSpec) -> str | None:
-    """Why LiteRT's CompiledModel is not used for this .tflite file (the Interpreter is), or None: CompiledModel
-    gets one float32 whole-sequence input and output without variable tensors (its buffers are written by position
-    and it has no way to reset variable tensors), at batch 1."""
+    """Why LiteRT's CompiledModel is not used for this .tflite file (the Interpreter is), as a clause ("a step
+    model: …"), or None: CompiledModel gets one float32 whole-sequence input and output without variable tensors
+    (its buffers are written by position and it has no way to reset variable tensors), at batch 1."""
     if spec.kind == STEP:
-        return "A step model: its state inputs are fed by signature name, which the Interpreter API does by name."
+        return "a step model: its state inputs are fed by signature name, which the Interpreter API does by name"
     if spec.stateful:
-        return "The fused recurrent op keeps its state in variable tensors, which the Interpreter API resets."
+        return "the fused recurrent op keeps its state in variable tensors, which the Interpreter API resets"
     if any(t.quantized for t in (*spec.inputs, *spec.outputs)):
-        return "Its input or output is quantized, which the Interpreter API feeds as bytes."
+        return "its input or output is quantized, which the Interpreter API feeds as bytes"
     if len(spec.inputs) != 1 or len(spec.outputs) != 1:
-        return "It has more than one input or output."
+        return "it has more than one input or output"
     return None
 
 
@@ -145,7 +145,7 @@ def kotlin(spec: AppSpec) -> str:
         return fill(template("Model-compiled.kt"), FILE=spec.file, CLASS=name, TENSORS=tensors_line(spec),
                     INPUT=describe(t), OUTPUT=describe(p), STEPS=str(steps), FEATURES=str(features))
     return fill(template("Model-litert.kt"), FILE=spec.file, CLASS=name, TENSORS=tensors_line(spec),
-                WHY=f"Not CompiledModel: {why_not[:1].lower()}{why_not[1:]}", CLASSIFY=_kt_litert(spec))
+                WHY=f"Not CompiledModel: {why_not}.", CLASSIFY=_kt_litert(spec))
 
 
 # --- Swift -------------------------------------------------------------------------------------------------

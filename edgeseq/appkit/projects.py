@@ -51,11 +51,14 @@ PINS = {
 }
 
 
+def android_runtime_pin(spec: AppSpec) -> Pin:
+    return PINS["onnxruntime-android"] if spec.format == "onnx" else PINS["litert"]
+
+
 def pins_for(spec: AppSpec) -> list[Pin]:
     """The pins a file's projects use, for the README."""
-    android = PINS["onnxruntime-android"] if spec.format == "onnx" else PINS["litert"]
     ios = PINS["onnxruntime-swift"] if spec.format == "onnx" else PINS["tflite-swift"]
-    return [PINS["agp"], PINS["gradle"], PINS["kotlin"], PINS["json"], android, ios]
+    return [PINS["agp"], PINS["gradle"], PINS["kotlin"], PINS["json"], android_runtime_pin(spec), ios]
 
 
 def android(spec: AppSpec, contract: DataSpec, assets: dict[str, bytes], runner: bool) -> dict[str, str | bytes]:
@@ -68,9 +71,8 @@ def android(spec: AppSpec, contract: DataSpec, assets: dict[str, bytes], runner:
     if not runner:
         return files
     name = class_name(spec.file)
-    runtime = PINS["onnxruntime-android"] if spec.format == "onnx" else PINS["litert"]
     dependencies = "\n".join(f'    implementation("{p.coordinate}:{p.version}")   // {p.what}'
-                             for p in (runtime, PINS["json"]))
+                             for p in (android_runtime_pin(spec), PINS["json"]))
     files.update({
         "android/settings.gradle.kts": fill(template("android/settings.gradle.kts"),
                                             PROJECT=name.removesuffix("Model") + "App"),
@@ -166,13 +168,13 @@ def readme_lines(spec: AppSpec, runner: bool) -> list[str]:
         return ["## On Android and iOS", "",
                 "`android/app/src/main/kotlin/edgeseq/app/` and `ios/Sources/EdgeseqCore/` hold `Preprocess`,"
                 " `Classifier` and the golden check only: no runner was generated for this file (see the notes).", ""]
+    why_not = mobile.compiled_model_why_not(spec)
     if spec.format == "onnx":
         android_runtime = "ONNX Runtime for Android"
-    elif mobile.compiled_model_why_not(spec) is None:
+    elif why_not is None:
         android_runtime = "LiteRT's `CompiledModel` (CPU)"
     else:
-        why = mobile.compiled_model_why_not(spec) or ""
-        android_runtime = f"LiteRT's Interpreter API (not CompiledModel: {why[:1].lower()}{why[1:].rstrip('.')})"
+        android_runtime = f"LiteRT's Interpreter API (not CompiledModel: {why_not})"
     pins = "; ".join(f"{p.what} `{p.coordinate}` {p.version}" for p in pins_for(spec))
     ios = (["`ios/` is a Swift package: `EdgeseqCore` (Foundation only) and `EdgeseqModel` (the file on ONNX"
             " Runtime's Swift package, the file in its resources); `swift test` on a Mac runs the golden vectors"

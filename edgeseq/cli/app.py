@@ -61,12 +61,12 @@ def pack(file: Path | None, out: Path | None, check_dir: Path | None, target: st
         raise click.UsageError("pack takes FILE and --out DIR (or --check DIR)")
     if bench_paths and target != PackTarget.APP.value:
         raise click.UsageError("--bench is for --target app (bundle.json)")
+    measured: dict[str, Any] = {}
     if bench_paths:
         from edgeseq.report.devices import read_device_results  # noqa: PLC0415
 
-        result = packer(target)(file, out, verify=not no_verify, bench=read_device_results(list(bench_paths)))
-    else:
-        result = packer(target)(file, out, verify=not no_verify)
+        measured["bench"] = read_device_results(list(bench_paths))
+    result = packer(target)(file, out, verify=not no_verify, **measured)
     if as_json:
         emit_json(result.to_dict())
         return
