@@ -11,6 +11,7 @@ from edgeseq.step_contract import PROBABILITIES, ROW
 
 if TYPE_CHECKING:
     from edgeseq.core.manifest import Manifest
+    from edgeseq.data.spec import DataSpec
 
 KEY = "edgeseq"                 # ONNX metadata_props key, and TFLite metadata entry name
 # the embedded fields a manifest must agree with
@@ -54,3 +55,10 @@ def contradictions(embedded: dict[str, Any] | None, manifest: Manifest | None) -
     return [f"{name}: the file says {embedded.get(name)!r}, its manifest {expected.get(name)!r}"
             for name in CHECKED_FIELDS
             if name in embedded and expected.get(name) is not None and embedded[name] != expected[name]]
+
+
+def data_contract(embedded: dict[str, Any]) -> DataSpec:
+    """The data contract a file's embedded facts carry (data_spec, or MNIST's normalisation for MNIST files)."""
+    from edgeseq.data.spec import spec_of_record  # noqa: PLC0415
+
+    return spec_of_record(embedded.get("data_spec"), embedded.get("normalisation"))

@@ -18,10 +18,10 @@ import numpy as np
 from edgeseq.artifacts import FileFacts
 from edgeseq.core.environment import installed as is_installed
 from edgeseq.core.errors import EdgeseqError
-from edgeseq.parity.compare import compare, judge
+from edgeseq.parity.check import check
 from edgeseq.recipes import Tolerance
 from edgeseq.runtimes.table import RUNTIMES, RuntimeName, TFLiteBackend, portability_columns, portable_libraries
-from edgeseq.runtimes.guard import Evaluator
+from edgeseq.runtimes.guard import Evaluator, SharedChild
 
 
 @dataclass(frozen=True)
@@ -106,29 +106,29 @@ def known_limits(facts: FileFacts) -> list[Cell]:
 
 def measure(path: Path, sequences: np.ndarray, labels: np.ndarray, reference: np.ndarray, tolerance: Tolerance,
             backends: tuple[Backend, ...] = BACKENDS, unit: str = "digits",
-            shown_as: str | None = None) -> list[Cell]:
+            shown_as: str | None = None, shared: SharedChild | None = None) -> list[Cell]:
     """Every installed backend for this file type runs it on `sequences`, judged against `reference`. A refusal
-    names the file by its name, or as `shown_as` (export measures the partial file under its final name)."""
+    names the file by its name, or as `shown_as` (export measures the partial file under its final name).
+    `shared`: the guard child that export's files share (else a fresh child per file and backend)."""
     cells = []
     for backend in backends:
         if backend.suffix != Path(path).suffix or not installed(backend):
             continue
         used = budget(backend.runtime, sequences)
-        with Evaluator(sequences[:used], 1, backend.tflite_backend) as evaluator:
+        with Evaluator(sequences[:used], 1, backend.tflite_backend, shared) as evaluator:
             try:
-                outcome = evaluator.run(Path(path), backend.runtime)
+                checked = check(evaluator, Path(path), backend.runtime, reference, labels, tolerance, unit)
             except EdgeseqError as err:
                 name = shown_as or Path(path).name
                 reason = str(err).replace(str(path), name).replace(Path(path).name, name)
                 cells.append(Cell(backend.label, "cannot-load", True, reason=reason))
                 continue
-        figures = compare(outcome.probabilities, reference[:used], labels[:used])
-        judgement = judge(tolerance, figures, unit)
+        figures, judgement = checked.figures, checked.judgement
         reason = judgement.reason
         if used < len(sequences):
             said = f"judged on the first {used} of {len(sequences)} {unit} ({backend.runtime.value}'s step budget)"
             reason = f"{reason}; {said}" if reason else None
-        cells.append(Cell(backend.label, judgement.outcome, True, _library(outcome.backend), reason,
+        cells.append(Cell(backend.label, judgement.outcome, True, _library(checked.outcome.backend), reason,
                           round(figures["agreement"], 4), figures["delta_accuracy_pp"],
                           float(f"{figures['max_abs_diff']:.3g}"), used if used < len(sequences) else None))
     return cells

@@ -143,3 +143,24 @@ def test_ctrl_c_is_held_until_a_commit_is_complete(tmp_path, monkeypatch, keyboa
             sha256=sha256_file(tmp), size_bytes=tmp.stat().st_size))
     assert json.loads(manifest_path(target).read_text())["sha256"] == sha256_file(target)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.tflite", "model.tflite.json"]
+
+
+def test_a_work_folder_is_removed_whole_when_ctrl_c_arrives_during_its_removal(tmp_path, monkeypatch,
+                                                                               keyboard_interrupt):
+    """fileio.work_folder: a Ctrl-C that lands while the folder is being removed (a fast conversion's answer
+    just written) waits until it is gone, then interrupts."""
+    import shutil
+
+    from edgeseq.core.fileio import work_folder
+
+    real_rmtree = shutil.rmtree
+
+    def rmtree_interrupted(path, *args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)          # as if Ctrl-C came now
+        real_rmtree(path, *args, **kwargs)
+
+    with pytest.raises(KeyboardInterrupt), work_folder(tmp_path, ".edgeseq-export-") as folder:
+        (folder / "request.json").write_text("{}")
+        (folder / "response.json").write_text("{}")
+        monkeypatch.setattr(shutil, "rmtree", rmtree_interrupted)
+    assert list(tmp_path.iterdir()) == []

@@ -13,6 +13,7 @@ import pytest
 from conftest import invoke_cli
 from edgeseq import data, golden
 from edgeseq.data import DataSpec, spec_of_manifest
+from edgeseq.data.spec import spec_of_record
 from edgeseq.core.errors import DataError
 
 
@@ -115,10 +116,12 @@ def test_spec_round_trips_and_reads_old_manifests():
     spec = data.load("sample").spec
     assert spec is data.MNIST_SPEC
     assert DataSpec.from_dict(spec.to_dict()) == spec
-    assert spec_of_manifest({"normalisation": data.NORMALISATION}) == data.MNIST_SPEC     # manifests before issue 21
-    assert spec_of_manifest(None) == data.MNIST_SPEC
+    assert spec_of_record(None, data.NORMALISATION) == data.MNIST_SPEC          # records before data contracts
+    assert spec_of_record(None, None) == data.MNIST_SPEC
+    assert spec_of_record(spec.to_dict(), {"input": "ignored"}) == spec
+    assert spec_of_manifest(None) == data.MNIST_SPEC                           # a file without a manifest
     with pytest.raises(DataError):
-        spec_of_manifest({"normalisation": {"input": "something else"}})
+        spec_of_record(None, {"input": "something else"})
 
 
 def test_mismatch_names_shape_classes_and_normalisation(tmp_path):

@@ -17,6 +17,8 @@ WORKER = textwrap.dedent("""
         what = request["do"]
         if what == "crash":
             os.kill(os.getpid(), signal.SIGSEGV)
+        if what == "crash-if-shared" and sys.argv[1:] == ["--session"]:   # as a former file's damage would
+            os.kill(os.getpid(), signal.SIGSEGV)
         if what == "hang":
             time.sleep(120)
         if what == "fail":
@@ -75,3 +77,30 @@ def test_a_session_answers_what_run_worker_answers(tmp_path, worker_env):
     with WorkerSession("toy_worker", worker_env) as session:
         again = _ask(session, tmp_path, 0, "fail")
     assert (once.kind, once.message, once.error_type) == (again.kind, again.message, again.error_type)
+
+
+def test_a_shared_child_asks_a_crash_again_in_a_fresh_child(tmp_path, worker_env):
+    """guard.SharedChild: a crash in the shared child may be a former request's doing, so the request is run again
+    alone; only that answer counts (a crash there too is the request's own). An error or a timeout is not asked
+    again."""
+    from edgeseq.runtimes.guard import SharedChild
+
+    def ask(shared, n, what="answer"):
+        folder = tmp_path / f"shared-{n}"
+        folder.mkdir()
+        return shared.run({"do": what, "n": n}, folder)
+
+    with SharedChild("toy_worker", worker_env) as shared:
+        first, second = ask(shared, 1), ask(shared, 2)
+        assert first["pid"] == second["pid"] and shared.started == 1 and shared.confirmed == 0
+        rescued = ask(shared, 3, "crash-if-shared")
+        assert rescued["n"] == 3 and rescued["pid"] != first["pid"] and shared.confirmed == 1
+        crashed = ask(shared, 4, "crash")
+        assert isinstance(crashed, WorkerError) and crashed.kind == "crashed" and crashed.signal == "SIGSEGV"
+        assert shared.confirmed == 2
+        failed = ask(shared, 5, "fail")
+        assert isinstance(failed, WorkerError) and failed.kind == "error" and shared.confirmed == 2
+        after = ask(shared, 6)
+        assert after["n"] == 6 and shared.started == 3          # a fresh shared child after each crash
+    alone = SharedChild("toy_worker", worker_env)               # not entered: a fresh child per request
+    assert ask(alone, 7)["n"] == 7 and alone.started == 0

@@ -8,17 +8,18 @@ from typing import Any
 import click
 
 from edgeseq.data import spec_of_manifest
+from edgeseq.embedded import data_contract
 from edgeseq.core.errors import EdgeseqError
 
 
 def echo_data_contract(embedded: dict[str, Any] | None, manifest: Any) -> None:
     """The data contract: what the file takes and how raw values become its input (from the file itself where it
     carries it: a file copied alone still says so)."""
-    source = embedded if embedded and embedded.get("normalisation") else manifest
-    if not source:
+    carried = bool(embedded and embedded.get("normalisation"))
+    if not carried and manifest is None:
         return
     try:
-        spec = spec_of_manifest(source)
+        spec = data_contract(embedded) if carried else spec_of_manifest(manifest)
     except EdgeseqError as err:
         click.echo(f"data: unreadable contract ({err})")
         return

@@ -76,6 +76,21 @@ def interrupts_deferred() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def work_folder(parent: Path, prefix: str) -> Iterator[Path]:
+    """A scratch folder made in `parent` and removed after the block, Ctrl-C or not. Its removal is not cut
+    short by a Ctrl-C (held until it is done), so no half-removed work folder is left behind."""
+    import shutil  # noqa: PLC0415
+
+    with interrupts_deferred():
+        folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    try:
+        yield folder
+    finally:
+        with interrupts_deferred():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
 def staged(target: Path) -> Iterator[Path]:
     """Yield a new temporary path beside `target` (same suffix: converters and Keras look at suffixes).
     Whatever is left at that path when the block ends, committed or not, is removed."""
@@ -140,7 +155,8 @@ def atomic_folder(target: Path) -> Iterator[Path]:
                 target.rmdir()                 # empty (checked): rename onto it
             os.rename(tmp, target)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with interrupts_deferred():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _umask() -> int:

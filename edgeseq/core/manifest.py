@@ -24,7 +24,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from edgeseq.data.spec import DataSpec, spec_of_manifest
+from edgeseq.data.spec import DataSpec, spec_of_record
 from edgeseq.core.errors import DataError, IntegrityError
 from edgeseq.core.fileio import commit, json_bytes, read_json, sha256_file, staged, write_bytes
 from edgeseq.core.layout import manifest_path, plain_name, shown
@@ -245,7 +245,7 @@ def _upgraded(payload: dict[str, Any], where: str) -> dict[str, Any]:
         body["golden"] = {("samples" if k == "digits" else k): v for k, v in body["golden"].items()}
     if not isinstance(body.get("data_spec"), dict):
         try:
-            body["data_spec"] = spec_of_manifest(payload).to_dict()
+            body["data_spec"] = spec_of_record(payload.get("data_spec"), payload.get("normalisation")).to_dict()
         except DataError as err:
             raise IntegrityError(f"{where}: {err}") from err
     for key in _V1_DERIVED:

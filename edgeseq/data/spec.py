@@ -156,16 +156,19 @@ MNIST_SPEC = DataSpec(MNIST_TIMESTEPS, MNIST_FEATURES, MNIST_LABELS, Normalisati
 
 
 def spec_of_manifest(manifest: Any) -> DataSpec:
-    """The data contract a manifest records: an `edgeseq.core.manifest.Manifest`'s data_spec, or a schema 1 JSON
-    object's (what `Manifest.from_dict` upgrades). Manifests written before edgeseq took other data carry no
-    `data_spec`: every one of those was MNIST, and their `normalisation` says pixel / 255 (checked)."""
-    if hasattr(manifest, "data_contract"):
-        return manifest.data_contract
-    manifest = manifest or {}
-    if isinstance(manifest.get("data_spec"), dict):
-        return DataSpec.from_dict(manifest["data_spec"])
-    norm = manifest.get("normalisation")
+    """The data contract of a file's `edgeseq.core.manifest.Manifest`; MNIST's for a file without one (None: every
+    file that predates manifests was MNIST)."""
+    return MNIST_SPEC if manifest is None else manifest.data_contract
+
+
+def spec_of_record(data_spec: Any, normalisation: Any) -> DataSpec:
+    """The data contract from the two JSON values that carry one (a schema 1 manifest's, a file's embedded facts):
+    `data_spec`, or for records written before edgeseq took other data, none: every one of those was MNIST, and
+    their `normalisation` says pixel / 255 (checked)."""
+    if isinstance(data_spec, dict):
+        return DataSpec.from_dict(data_spec)
+    norm = normalisation
     if norm is None or (isinstance(norm, dict) and norm.get("input") == PIXELS_TEXT
                         and list(norm.get("shape", [MNIST_TIMESTEPS, MNIST_FEATURES])) == [MNIST_TIMESTEPS, MNIST_FEATURES]):
         return MNIST_SPEC
-    raise DataError("the manifest records neither a data_spec nor MNIST's normalisation")
+    raise DataError("the record holds neither a data_spec nor MNIST's normalisation")

@@ -3,17 +3,18 @@ with a loss budget, through the accuracy-aware recipe search (edgeseq.export.sea
 
 from __future__ import annotations
 
-import shutil
-import tempfile
+import contextlib
 from pathlib import Path
 from typing import Any
 
 from edgeseq.data import Dataset
 from edgeseq.core.errors import EdgeseqError
-from edgeseq.export.exporter import ExportResult, ExportSpec, export_one, source_model, unavailable_graph
+from edgeseq.export.exporter import WORKER, ExportResult, ExportSpec, export_one, source_model, unavailable_graph
 from edgeseq.export.search import Judge, search
-from edgeseq.core.fileio import ensure_dir
+from edgeseq.core.fileio import ensure_dir, work_folder
+from edgeseq.core.procs import WorkerSession
 from edgeseq.core.progress import ProgressLike, as_progress
+from edgeseq.runtimes.guard import SharedChild
 
 
 def parity_outcome(portability: dict[str, Any] | None) -> tuple[str, str | None]:
@@ -51,22 +52,26 @@ def export_all(specs: list[ExportSpec], source_root: Path, out: Path, dataset: D
             raise EdgeseqError("the recipe search needs test sequences to judge on (--data)")
         judge_file = Judge(dataset, max_loss_pp)
     results = []
-    # each conversion in a fresh worker process: procs.WorkerSession (one process per model) is not used here yet,
-    # as Ctrl-C during a conversion once left a work folder behind with it (tests/test_interrupt.py)
-    with progress.stage("export", total=len(specs), unit="recipes") as stage:
+    # one converter process per model (TensorFlow imported once in it) and one guard child for every file's
+    # portability runs; a crash or a hang costs its recipe only (procs.WorkerSession, guard.SharedChild)
+    with progress.stage("export", total=len(specs), unit="recipes") as stage, contextlib.ExitStack() as stack:
+        shared = stack.enter_context(SharedChild())
+        sessions: dict[Any, WorkerSession] = {}
         for spec in specs:
+            if spec.arch not in sessions:
+                for other in sessions.values():
+                    other.close()                      # the model before: its process ends
+                sessions = {spec.arch: stack.enter_context(WorkerSession(WORKER))}
             graph = f"{spec.graph.value} graph" if spec.graph else "no graph"
             stage.begin(f"{spec.arch.value} {spec.recipe.key} ({graph})")
-            workdir = Path(tempfile.mkdtemp(prefix=".edgeseq-export-", dir=out))
-            try:
+            with work_folder(out, ".edgeseq-export-") as workdir:
                 if judge_file is not None and spec.recipe.tolerance.min_delta_accuracy_pp is not None \
                         and spec.graph is not None and not spec.step and unavailable_graph(spec) is None:
                     outcome = search(spec, sources[spec.arch], out, dataset, max_loss_pp, search_seconds,
-                                     judge_file, progress)
+                                     judge_file, progress, sessions[spec.arch], shared)
                 else:
-                    outcome = export_one(spec, sources[spec.arch], out, dataset, workdir)
-            finally:
-                shutil.rmtree(workdir, ignore_errors=True)
+                    outcome = export_one(spec, sources[spec.arch], out, dataset, workdir, sessions[spec.arch],
+                                         shared)
             detail = f"{outcome.size_bytes:,} bytes" if outcome.status == "ok" else outcome.reason
             if spec.candidate and outcome.status == "ok":
                 detail += f", {parity_summary(outcome.portability)}"

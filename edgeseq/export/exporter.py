@@ -29,6 +29,7 @@ from edgeseq.portability import measure, portability
 from edgeseq.core.procs import WorkerError, WorkerSession, run_worker
 from edgeseq.recipes import GRAPHS, Format, Graph, Recipe
 from edgeseq.core.rows import from_dict
+from edgeseq.runtimes.guard import SharedChild
 from edgeseq.step_contract import StepContract, is_step_facts
 
 WORKER = "edgeseq.export.worker"
@@ -199,7 +200,8 @@ def plan_picked(archs: list[Variant], chosen: list[Recipe], picks: dict[tuple[st
     return specs
 
 
-def _finish(manifest: Manifest, partial: Path, spec: ExportSpec, golden_file: Path, target: Path) -> Manifest:
+def _finish(manifest: Manifest, partial: Path, spec: ExportSpec, golden_file: Path, target: Path,
+            shared: SharedChild | None = None) -> Manifest:
     """Embed the file's essentials in it and write the standard metadata (in that order: the TFLite metadata
     writer keeps other entries, and appends the labels file after the flatbuffer, which a later re-pack would
     drop), then add what depends on its final bytes: size, sha256, the golden outputs it is checked against,
@@ -217,7 +219,7 @@ def _finish(manifest: Manifest, partial: Path, spec: ExportSpec, golden_file: Pa
     reference = golden.read(golden_file)
     samples = reference.dataset()
     cells = measure(partial, samples.x_test, samples.y_test, reference.probabilities, spec.recipe.tolerance,
-                    unit=samples.units, shown_as=target.name)
+                    unit=samples.units, shown_as=target.name, shared=shared)
     accuracy = float(np.mean(np.argmax(reference.probabilities, 1) == reference.labels))
     return final.replace(
         golden={"file": golden_file.name, "sha256": sha256_file(golden_file), "samples": reference.info["digits"],
@@ -264,9 +266,11 @@ def source_spec(source: Path, dataset: Dataset | None) -> DataSpec:
 
 
 def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | None, workdir: Path,
-               session: WorkerSession | None = None) -> ExportResult:
+               session: WorkerSession | None = None, shared: SharedChild | None = None) -> ExportResult:
     """Convert one recipe for one architecture into `out`; never leaves a partial file behind. The golden
-    outputs of the architecture are written beside it first unless they are there for this source model."""
+    outputs of the architecture are written beside it first unless they are there for this source model.
+    `session`: the model's converter process (else a fresh one for this recipe); `shared`: the guard child that
+    measures where the file runs (else a fresh one per runtime)."""
     started = time.perf_counter()
     recipe = spec.recipe
     target = exported_path(out, spec.arch.value, recipe.format.value, recipe.name, spec.step, spec.tag, spec.app)
@@ -336,7 +340,7 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
         manifest = exported_manifest(spec, source, partial, facts, calibration_info, answer["zero_input_output"],
                                      target, answer.get("contract"), contract)
         try:
-            manifest = _finish(manifest, partial, spec, golden_file, target)
+            manifest = _finish(manifest, partial, spec, golden_file, target, shared)
         except EdgeseqError as err:
             return result("failed", str(err), facts)
         commit_with_manifest(partial, target, manifest)

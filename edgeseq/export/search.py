@@ -27,7 +27,6 @@ Calibration always draws training digits; the test split only judges.
 from __future__ import annotations
 
 import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -38,13 +37,14 @@ from edgeseq.data import Dataset
 from edgeseq.core.errors import EdgeseqError
 from edgeseq.export.exporter import ExportResult, ExportSpec, export_one
 from edgeseq.export.climb import Climb, Guide, holder, kept_layers, layer_table, mixes_apply
-from edgeseq.core.fileio import sha256_file, write_bytes_atomic
+from edgeseq.core.fileio import sha256_file, work_folder, write_bytes_atomic
 from edgeseq.core.manifest import commit_with_manifest, read_manifest
-from edgeseq.parity.compare import compare, judge
+from edgeseq.parity.check import check
 from edgeseq.core.progress import Progress
 from edgeseq.recipes import Format, Tolerance
 from edgeseq.runtimes import RuntimeName, runtimes_for
-from edgeseq.runtimes.guard import Evaluator
+from edgeseq.core.procs import WorkerSession
+from edgeseq.runtimes.guard import Evaluator, SharedChild
 
 REJECTED = ".rejected"
 
@@ -130,9 +130,9 @@ class Judge:
         with Evaluator(self.dataset.x_test) as evaluator:
             if source not in self._references:
                 self._references[source] = evaluator.run(source, RuntimeName.KERAS).probabilities
-            candidate = evaluator.run(path, runtimes_for(path)[0]).probabilities
-        figures = compare(candidate, self._references[source], self.dataset.y_test)
-        return figures | {"judgement": judge(self.tolerance, figures, self.dataset.units)}
+            checked = check(evaluator, path, runtimes_for(path)[0], self._references[source], self.dataset.y_test,
+                            self.tolerance, self.dataset.units)
+        return checked.figures | {"judgement": checked.judgement}
 
 
 def _latency_us(path: Path) -> float | None:
@@ -144,19 +144,18 @@ def _latency_us(path: Path) -> float | None:
 
 
 def _attempt(number: int, name: str, attempt_spec: ExportSpec, source: Path, folder: Path, dataset: Dataset,
-                  judge_file: Judge, golden_file: Path) -> tuple[Attempt, ExportResult]:
-    """Export `attempt_spec` into `folder` and judge it: one attempt."""
+             judge_file: Judge, golden_file: Path, session: WorkerSession | None = None,
+             shared: SharedChild | None = None) -> tuple[Attempt, ExportResult]:
+    """Export `attempt_spec` into `folder` (through the model's converter `session` and the `shared` guard child,
+    when given) and judge it: one attempt."""
     started = time.perf_counter()
     spec = attempt_spec
     target_dir = folder / spec.arch.value
     target_dir.mkdir(parents=True)
     if golden_file.is_file():  # the architecture's golden outputs, so the attempt does not compute them again
         shutil.copy2(golden_file, target_dir / golden_file.name)
-    scratch = Path(tempfile.mkdtemp(prefix="work-", dir=folder))
-    try:
-        result = export_one(attempt_spec, source, folder, dataset, scratch)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    with work_folder(folder, "work-") as scratch:
+        result = export_one(attempt_spec, source, folder, dataset, scratch, session, shared)
     settings = {"calibration_size": attempt_spec.calibration_size if spec.recipe.calibrated else None,
                 "onnx_settings": attempt_spec.settings()}
     mix = {"mix": spec.mix.to_dict()} if spec.mix is not None else {}
@@ -173,18 +172,27 @@ def _attempt(number: int, name: str, attempt_spec: ExportSpec, source: Path, fol
 
 
 def search(spec: ExportSpec, source: Path, out: Path, dataset: Dataset, max_loss_pp: float, budget_s: float,
-           judge_file: Judge, progress: Progress) -> ExportResult:
+           judge_file: Judge, progress: Progress, session: WorkerSession | None = None,
+           shared: SharedChild | None = None) -> ExportResult:
     """Export `spec` as the fastest attempt within `max_loss_pp` (module docstring)."""
+    with work_folder(out, ".edgeseq-search-") as work:
+        return _search(spec, source, out, dataset, max_loss_pp, budget_s, judge_file, progress, work, session,
+                       shared)
+
+
+def _search(spec: ExportSpec, source: Path, out: Path, dataset: Dataset, max_loss_pp: float, budget_s: float,
+            judge_file: Judge, progress: Progress, work: Path, session: WorkerSession | None,
+            shared: SharedChild | None) -> ExportResult:
     started = time.perf_counter()
     golden_file = layout.golden_path(out / spec.arch.value, spec.arch.value)
-    work = Path(tempfile.mkdtemp(prefix=".edgeseq-search-", dir=out))
     attempts: list[tuple[Attempt, ExportResult, Path]] = []
     skipped: list[str] = []
 
     def run(name: str, attempt_spec: ExportSpec) -> tuple[Attempt, Path | None]:
         number = len(attempts)
         folder = work / f"attempt-{number}"
-        attempt, result = _attempt(number, name, attempt_spec, source, folder, dataset, judge_file, golden_file)
+        attempt, result = _attempt(number, name, attempt_spec, source, folder, dataset, judge_file, golden_file,
+                                   session, shared)
         attempts.append((attempt, result, folder))
         shown = (f"{attempt.delta_accuracy_pp:+.2f} pp, CI [{attempt.delta_ci_pp[0]:+.2f},"
                  f" {attempt.delta_ci_pp[1]:+.2f}], p50 {attempt.p50_us or float('nan'):.1f} µs: {attempt.outcome}"
@@ -198,25 +206,22 @@ def search(spec: ExportSpec, source: Path, out: Path, dataset: Dataset, max_loss
     def out_of_time() -> bool:
         return bool(attempts) and time.perf_counter() - started > budget_s
 
-    try:
-        for remedy in remedies_for(spec):
-            if met():
-                break
-            if out_of_time():
-                skipped.append(remedy.name)
-                continue
-            run(remedy.name, remedy.applied_to(spec))
-        guide = None
-        if not met() and mixes_apply(spec) and out_of_time():
-            skipped.append("per-layer mixes")
-        elif not met() and mixes_apply(spec):
-            best = max(((a, Path(r.path)) for a, r, _ in attempts if a.status == "ok" and r.path),
-                       key=lambda x: x[0].accuracy or 0, default=None)
-            climb = Climb(spec, source, dataset, work, run, met, out_of_time, skipped, progress)
-            guide = climb.tflite() if spec.recipe.format is Format.TFLITE else climb.onnx(best)
-        return _conclude(spec, out, attempts, skipped, max_loss_pp, budget_s, dataset, started, guide)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    for remedy in remedies_for(spec):
+        if met():
+            break
+        if out_of_time():
+            skipped.append(remedy.name)
+            continue
+        run(remedy.name, remedy.applied_to(spec))
+    guide = None
+    if not met() and mixes_apply(spec) and out_of_time():
+        skipped.append("per-layer mixes")
+    elif not met() and mixes_apply(spec):
+        best = max(((a, Path(r.path)) for a, r, _ in attempts if a.status == "ok" and r.path),
+                   key=lambda x: x[0].accuracy or 0, default=None)
+        climb = Climb(spec, source, dataset, work, run, met, out_of_time, skipped, progress)
+        guide = climb.tflite() if spec.recipe.format is Format.TFLITE else climb.onnx(best)
+    return _conclude(spec, out, attempts, skipped, max_loss_pp, budget_s, dataset, started, guide)
 
 
 def _record(attempts: list[Attempt], kept: Attempt | None, skipped: list[str], max_loss_pp: float, budget_s: float,

@@ -18,12 +18,13 @@ from edgeseq.core.errors import EdgeseqError, shown
 from edgeseq.core.fileio import sha256_file
 from edgeseq.core.manifest import Manifest, read_manifest
 from edgeseq.integrity import check as check_integrity
-from edgeseq.parity.compare import FAIL, PASS, ParityReport, compare, correct_bits, judge, kernels_agreement
+from edgeseq.parity.check import check
+from edgeseq.parity.compare import FAIL, PASS, ParityReport, correct_bits, kernels_agreement
 from edgeseq.parity.reference import GOLDEN_KIND, VALIDATE, resolve_reference
 from edgeseq.core.progress import ProgressLike, as_progress
 from edgeseq.recipes import tolerance_of
 from edgeseq.runtimes import RuntimeName
-from edgeseq.runtimes.guard import Evaluator
+from edgeseq.runtimes.guard import Evaluator, SharedChild
 from edgeseq.runtimes.table import default_kernels, kernel_settings
 
 __all__ = ["GOLDEN_KIND", "validate"]
@@ -66,17 +67,19 @@ def validate(paths: list[Path], dataset: Dataset, reference: Path | None = None,
 
 
 class _Evaluators:
-    """One Evaluator per set of digits: the requested test split, and the golden digits when a file is
-    checked against golden outputs (made on first use)."""
+    """One Evaluator per set of sequences: the requested test split, and the golden samples when a file is
+    checked against golden outputs (made on first use); both run isolated runtimes in one shared guard child."""
 
     def __init__(self, stack: contextlib.ExitStack, dataset: Dataset, threads: int, tflite_backend: str) -> None:
         self._stack, self._threads, self._backend = stack, threads, tflite_backend
-        self.main = stack.enter_context(Evaluator(dataset.x_test, threads, tflite_backend))
+        self._shared = stack.enter_context(SharedChild())
+        self.main = stack.enter_context(Evaluator(dataset.x_test, threads, tflite_backend, self._shared))
         self._golden: Evaluator | None = None
 
-    def golden(self, digits: np.ndarray) -> Evaluator:
+    def golden(self, samples: np.ndarray) -> Evaluator:
         if self._golden is None:
-            self._golden = self._stack.enter_context(Evaluator(digits, self._threads, self._backend))
+            self._golden = self._stack.enter_context(Evaluator(samples, self._threads, self._backend,
+                                                               self._shared))
         return self._golden
 
 
@@ -133,9 +136,9 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
             stored = golden.read(ref_path, recorded.get("sha256") if verify else None, recorded.get("count"))
             digits = stored.dataset()
             common["data"] = digits.identity()
-            candidate = evaluators.golden(digits.x_test).run(path, runtime_name, hygiene=True, kernels=kernels)
-            figures, unit = compare(candidate.probabilities, stored.probabilities, stored.labels), digits.units
-            bits = {"correct": correct_bits(candidate.probabilities, stored.labels),
+            checked = check(evaluators.golden(digits.x_test), path, runtime_name, stored.probabilities,
+                            stored.labels, tolerance, digits.units, hygiene=True, kernels=kernels)
+            bits = {"correct": correct_bits(checked.outcome.probabilities, stored.labels),
                     "reference_correct": correct_bits(stored.probabilities, stored.labels)}
         else:
             if manifest is not None:
@@ -143,14 +146,14 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
                                                    f"{shown(path.name)} cannot be checked on {dataset.name}")
             if ref_path not in references:
                 references[ref_path] = evaluators.main.run(ref_path, runtimes.runtimes_for(ref_path)[0]).probabilities
-            candidate = evaluators.main.run(path, runtime_name, hygiene=True, kernels=kernels)
-            figures, unit = compare(candidate.probabilities, references[ref_path], dataset.y_test), dataset.units
-            bits = {"correct": correct_bits(candidate.probabilities, dataset.y_test),
+            checked = check(evaluators.main, path, runtime_name, references[ref_path], dataset.y_test, tolerance,
+                            dataset.units, hygiene=True, kernels=kernels)
+            bits = {"correct": correct_bits(checked.outcome.probabilities, dataset.y_test),
                     "reference_correct": correct_bits(references[ref_path], dataset.y_test)}
     except EdgeseqError as err:
         return ParityReport(**common, passed=False, reason=str(err), integrity=integrity,
                             seconds=round(time.perf_counter() - started, 2))
-    judgement = judge(tolerance, figures, unit)
+    candidate, figures, judgement = checked.outcome, checked.figures, checked.judgement
     vs_kernels = None
     if kernels is not None and first is not None:
         base = first.setdefault((path, runtime_name), (kernels, candidate.probabilities))

@@ -6,6 +6,9 @@ crashes on a later file; no try/except catches either. For the runtimes marked `
 table, `Evaluator.run` loads and runs the file in a child process (procs.run_worker on this module), and a
 child that dies is one ModelError naming the file and the signal. The others run in this process.
 `trace_in_child` runs a step file's trace (every row's probabilities and state, for drift) the same way.
+`SharedChild` lets many Evaluators (an export's files, a validate run) share one child (procs.WorkerSession), its
+imports (TensorFlow for the tf.lite backend) paid once: a child that dies there is asked again in a fresh child
+before the file is blamed, since a crash may be a former file's doing.
 `Predictor` answers many small batches of inputs for many files (fuzz and its shrinking): one child serves them
 all (procs.WorkerSession) and keeps each file loaded; a crash costs the batch in flight, which fails as above.
 
@@ -63,14 +66,53 @@ def evaluate(path: Path, runtime: RuntimeName, sequences: np.ndarray, threads: i
     return Outcome(probabilities, state_hygiene(loaded, sequences) if hygiene else None, loaded.backend)
 
 
+class SharedChild:
+    """One guard child that serves the evaluations of many files, one after another (procs.WorkerSession), so
+    that what it imports is paid once. A file that crashes it, or ends it without an answer, is run again in a
+    fresh child (procs.run_worker), and only that answer counts: a crash there is the file's own, while one in
+    the shared child may have been prepared by a file before it (LiteRT can corrupt a process's memory so that
+    a later file crashes). A timeout is not asked again. Use it as a context manager."""
+
+    def __init__(self, module: str = WORKER, env: dict[str, str] | None = None) -> None:
+        self.module, self.env = module, env
+        self._session: WorkerSession | None = None
+        self.confirmed = 0                     # answers asked again in a fresh child
+
+    def __enter__(self) -> "SharedChild":
+        self._session = WorkerSession(self.module, self.env)
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def run(self, request: dict[str, Any], workdir: Path) -> dict[str, Any] | WorkerError:
+        if self._session is None:
+            return run_worker(self.module, request, CHILD_TIMEOUT_S, workdir, self.env)
+        answer = self._session.run(request, CHILD_TIMEOUT_S, workdir)
+        if isinstance(answer, WorkerError) and answer.kind in ("crashed", "exited"):
+            self.confirmed += 1
+            answer = run_worker(self.module, request, CHILD_TIMEOUT_S, workdir, self.env)
+        return answer
+
+    @property
+    def started(self) -> int:
+        """Shared children started so far (1 unless one died or hung)."""
+        return self._session.started if self._session is not None else 0
+
+
 class Evaluator:
-    """`evaluate` for many files on the same sequences, in a child process for isolated runtimes.
+    """`evaluate` for many files on the same sequences, in a child process for isolated runtimes: a fresh one
+    per file, or `shared`'s.
 
     Use it as a context manager: the sequences are written once to a scratch folder the children read.
     """
 
-    def __init__(self, sequences: np.ndarray, threads: int = 1, tflite_backend: str = "auto") -> None:
+    def __init__(self, sequences: np.ndarray, threads: int = 1, tflite_backend: str = "auto",
+                 shared: SharedChild | None = None) -> None:
         self.sequences, self.threads, self.tflite_backend = sequences, threads, tflite_backend
+        self.shared = shared
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
 
     def __enter__(self) -> "Evaluator":
@@ -89,7 +131,8 @@ class Evaluator:
             request = {"path": str(path), "runtime": runtime.value, "threads": self.threads, "hygiene": hygiene,
                        "tflite_backend": self.tflite_backend, "tflite_kernels": kernels,
                        "sequences": str(Path(self._scratch.name) / "sequences.npy")}
-            answer = run_worker(WORKER, request, CHILD_TIMEOUT_S, Path(out))
+            answer = self.shared.run(request, Path(out)) if self.shared is not None \
+                else run_worker(WORKER, request, CHILD_TIMEOUT_S, Path(out))
             if isinstance(answer, WorkerError):
                 raise _failure(Path(path), runtime, answer, self.tflite_backend)
             probabilities = np.load(Path(out) / answer["probabilities"], allow_pickle=False)
