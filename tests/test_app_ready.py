@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, run_cli
-from edgeseq import golden
+from edgeseq import formats, golden
 from edgeseq.core import layout
 from edgeseq.artifacts import read_facts
 from edgeseq.export import app, tensor_order
@@ -56,7 +56,7 @@ def _scrambled(path: Path, contract: StepContract) -> None:
     (the TFLite converter gave a step model h1, h2, c2, row, c1; tf2onnx sorts outputs by name)."""
     order = tensor_order.documented(contract)
     scrambled = tensor_order.TensorOrder(order.inputs[::-1], order.outputs[::-1])
-    (tensor_order._tflite if path.suffix == ".tflite" else tensor_order._onnx)(path, scrambled)
+    formats.by_suffix(path).adapter().write_tensor_order(path, scrambled)
     assert tensor_order.problem(read_facts(path), contract) is not None
 
 

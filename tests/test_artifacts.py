@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from edgeseq.artifacts import ONNX_DEFAULT_DOMAIN, read_facts
+from edgeseq.artifacts import read_facts
+from edgeseq.formats.onnx import ONNX_DEFAULT_DOMAIN
 from edgeseq.core.tflite_schema import tflite_schema
 from edgeseq.core.errors import ModelError, RuntimeUnavailable
 

@@ -19,7 +19,9 @@ import numpy as np
 import pytest
 
 from edgeseq import data, runtimes
-from edgeseq.artifacts import RECURRENT_ONNX, RECURRENT_TFLITE, STEP_RECURRENCE, read_facts
+from edgeseq.artifacts import STEP_RECURRENCE, read_facts
+from edgeseq.formats.onnx import RECURRENT_ONNX
+from edgeseq.formats.tflite import RECURRENT_TFLITE
 from edgeseq import models
 from edgeseq.models import Cell, Variant
 from edgeseq.recipes import GRAPHS, RECIPES, Format, Graph, Quant, Recipe

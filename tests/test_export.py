@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from edgeseq.artifacts import onnx_lstm_activations, read_facts
+from edgeseq.artifacts import read_facts
+from edgeseq.formats.onnx import onnx_lstm_activations
 from edgeseq.recipes import RECIPES, Quant
 from edgeseq.core.fileio import sha256_file
 from edgeseq.core.layout import manifest_path

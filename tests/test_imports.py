@@ -13,7 +13,8 @@ RUNTIME_MODULES = ["edgeseq.bench", "edgeseq.bench.runner", "edgeseq.bench.worke
                    "edgeseq.runtimes.litert_runtime", "edgeseq.runtimes.onnx_runtime", "edgeseq.export.exporter",
                    "edgeseq.data", "edgeseq.cli", "edgeseq.report", "edgeseq.fuzz.engine", "edgeseq.fuzz.replay",
                    "edgeseq.fuzz.junit", "edgeseq.diagnostics.long_stream",
-                   "edgeseq.diagnostics.long_stream_worker"]
+                   "edgeseq.diagnostics.long_stream_worker", "edgeseq.formats", "edgeseq.formats.tflite",
+                   "edgeseq.formats.onnx"]
 
 
 @pytest.mark.parametrize("module", RUNTIME_MODULES)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
+from edgeseq.formats import FORMATS
 
 PACKAGE = REPO / "edgeseq"
 
@@ -22,9 +23,10 @@ PACKAGE = REPO / "edgeseq"
 # layer or lower.
 LAYERS = {
     0: ["", "core.*", "data.*", "models", "recipes", "ts_format", "embedded", "golden", "step_contract",
-        "gemm_peak", "graphs", "health"],      # foundation ("" is the edgeseq package itself; core.*: errors, layout, fileio, ...)
+        "gemm_peak", "graphs", "health", "formats", "formats.table"],      # foundation ("" is the edgeseq package
+                                                             # itself; core.*: errors, layout, fileio, ...)
     1: ["artifacts", "integrity", "runtimes.*", "parity.*", "bench.*", "portability",
-        "diagnostics.*", "appkit.*", "fuzz.*"],              # device side: no TensorFlow
+        "diagnostics.*", "appkit.*", "fuzz.*", "formats.*"],  # device side: no TensorFlow (formats.*: the adapters)
     2: ["train", "own_model", "export.*"],                   # TensorFlow side
     3: ["report.*", "pipeline", "sweep.*"],                  # orchestration
     4: ["cli.*", "__main__"],                                # the command line
@@ -140,7 +142,8 @@ def cycles() -> list[list[str]]:
 
 def upward(module: str) -> list[Import]:
     own = layer_of(module)
-    return [i for i in IMPORTS[module] if i.target in MODULES and (layer_of(i.target) or 0) > (own or 0)]
+    return [i for i in IMPORTS[module] if i.target in MODULES and (layer_of(i.target) or 0) > (own or 0)
+            and not _lazy_export(module, i)]
 
 
 def reaches_tensorflow(module: str) -> list[Import]:
@@ -161,6 +164,18 @@ TENSORFLOW_ON_REQUEST = {
 }
 
 
+# The format adapters (formats.table's rows) are device side: they read files without TensorFlow. The functions
+# only the TensorFlow side calls (convert, the standard metadata, the tensor order) reach the export stage that
+# does the work, inside the function: module -> why
+FORMAT_ADAPTERS = {row.module: f"{row.label}: convert and the written metadata are the export stage's"
+                   for row in FORMATS.values()}
+EXPORT_STAGE = "edgeseq.export."
+
+
+def _lazy_export(module: str, i: Import) -> bool:
+    return module in FORMAT_ADAPTERS and not i.top_level and i.target.startswith(EXPORT_STAGE)
+
+
 def cases(violations: dict[str, str], modules: list[str] | None = None) -> list[object]:
     return [pytest.param(m, id=m, marks=[pytest.mark.xfail(strict=True, reason=violations[m])] if m in violations
                          else []) for m in (modules if modules is not None else sorted(MODULES))]
@@ -173,7 +188,7 @@ DEVICE_MODULES = sorted(m for m in MODULES if layer_of(m) == DEVICE_LAYER)
 
 def test_the_graph_is_read():
     """Guards the reader: known edges of each kind are found."""
-    assert "edgeseq.export.tflite" in GRAPH["edgeseq.export.worker"]      # from edgeseq.export import tflite (lazy)
+    assert "edgeseq.export.tflite" in GRAPH["edgeseq.formats.tflite"]     # from edgeseq.export import tflite (lazy)
     assert "edgeseq.runtimes" in GRAPH["edgeseq.runtimes.guard"]          # from edgeseq import runtimes
     assert "edgeseq.bench.runner" in GRAPH["edgeseq.bench"]               # a package's __init__
     assert "edgeseq.cli" in GRAPH["edgeseq.__main__"]
@@ -225,3 +240,11 @@ def test_keras_runtime_reaches_tensorflow_only_through_tfsupport():
 def test_tensorflow_on_request_is_lazy_and_through_tfsupport(module):
     found = reaches_tensorflow(module)
     assert found and {i.target for i in found} == {TFSUPPORT} and not any(i.top_level for i in found)
+
+
+@pytest.mark.parametrize("module", sorted(FORMAT_ADAPTERS))
+def test_format_adapters_reach_the_export_stage_only_inside_functions(module):
+    """An adapter is device side (layer 1); its only imports from above are the export stage's, in a function."""
+    assert module in MODULES and layer_of(module) == DEVICE_LAYER
+    above = [i for i in IMPORTS[module] if i.target in MODULES and (layer_of(i.target) or 0) > DEVICE_LAYER]
+    assert above and all(_lazy_export(module, i) for i in above), [str(i) for i in above]

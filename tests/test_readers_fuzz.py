@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from edgeseq.artifacts import read_facts, tflite_facts
+from edgeseq.artifacts import read_facts
+from edgeseq.formats.tflite import tflite_facts
 from edgeseq.core.keras_archive import check_keras_archive
 from edgeseq.core.errors import EdgeseqError
 from edgeseq.core.manifest import Manifest, read_manifest, verify_against_manifest

@@ -12,6 +12,7 @@ import json
 import re
 from importlib import resources
 
+from edgeseq import formats
 from edgeseq.appkit.spec import STEP, AppSpec, AppTensor
 from edgeseq.core.errors import ModelError
 
@@ -109,36 +110,18 @@ def javascript(spec: AppSpec, warnings: list[str]) -> str:
     return fill(template("example-litert.test.mjs"), FILE=spec.file, CLASSIFY=body, WARNINGS=notes)
 
 
-ORT_SETUP = """import * as ort from 'onnxruntime-web';
-
-ort.env.wasm.wasmPaths = new URL('../js/node_modules/onnxruntime-web/dist/', import.meta.url).href;
-ort.env.wasm.numThreads = 1;         // threads in WASM need cross-origin isolation: any static server will do
-const load = (bytes) => ort.InferenceSession.create(bytes, {executionProviders: ['wasm']});"""
-LITERT_SETUP = """import {loadLiteRt, loadAndCompile, Tensor} from '@litertjs/core';
-
-await loadLiteRt(new URL('../js/node_modules/@litertjs/core/wasm/', import.meta.url).href);
-const load = (bytes) => loadAndCompile(bytes, {accelerator: 'wasm'});"""
-IMPORT_MAPS = {
-    "onnx": {"onnxruntime-web": "../js/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs"},
-    "tflite": {"@litertjs/core": "../js/node_modules/@litertjs/core/dist/index.js",
-               "@litertjs/wasm-utils": "../js/node_modules/@litertjs/wasm-utils/dist/index.js"},
-}
-
-
 def web(spec: AppSpec, versions: dict[str, str]) -> dict[str, str]:
     """web/index.html and web/app.mjs: the file in the browser (onnxruntime-web for .onnx, LiteRT.js for .tflite,
     both WASM), its golden self-test on load, and `window.edgeseq.classify(sequence)`."""
     check_dtypes(spec)
-    onnx = spec.format == "onnx"
-    runtime = (f"onnxruntime-web {versions['onnxruntime-web']} (WASM)" if onnx
-               else f"LiteRT.js (@litertjs/core {versions['@litertjs/core']}, WASM)")
+    app = formats.by_name(spec.format).adapter().APP       # the page's runtime: the format's (formats.table.AppRuntime)
+    runtime = app.web_runtime.format_map(versions)
     body = javascript_classify(spec)
     values = {"FILE": spec.file, "RUNTIME": runtime, "TIMESTEPS": str(spec.timesteps), "FEATURES": str(spec.features)}
     return {
         "web/index.html": fill(template("web/index.html"), **values,
-                               IMPORTMAP=json.dumps({"imports": IMPORT_MAPS[spec.format]}, indent=2)),
-        "web/app.mjs": fill(template("web/app.mjs"), **values, SETUP=ORT_SETUP if onnx else LITERT_SETUP,
-                            CLASSIFY=body),
+                               IMPORTMAP=json.dumps({"imports": dict(app.import_map)}, indent=2)),
+        "web/app.mjs": fill(template("web/app.mjs"), **values, SETUP=app.web_setup, CLASSIFY=body),
     }
 
 
@@ -158,8 +141,7 @@ def javascript_classify(spec: AppSpec) -> str:
 
 
 def package_json(spec: AppSpec, versions: dict[str, str]) -> str:
-    deps = {"onnxruntime-node": versions["onnxruntime-node"], "onnxruntime-web": versions["onnxruntime-web"]} \
-        if spec.format == "onnx" else {"@litertjs/core": versions["@litertjs/core"]}
+    deps = {package: versions[package] for package in formats.by_name(spec.format).adapter().APP.npm_packages}
     return json.dumps({"name": identifier(spec.file, camel=False).lower().replace("_", "-") + "-example",
                        "private": True, "type": "module", "scripts": {"test": "node example.test.mjs"},
                        "dependencies": deps}, indent=2) + "\n"

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from edgeseq import formats
 from edgeseq.appkit import bundle, code, mobile, preprocess, projects
 from edgeseq.appkit.bundle import BUNDLE
 from edgeseq.appkit.spec import STEP, AppSpec, app_spec
@@ -137,7 +138,7 @@ def _readme(spec: AppSpec, vectors: Vectors, manifest: Manifest, warnings: list[
                 ". Reset: not measured for this file (`edgeseq drift FILE --stream 100000 --record`); the contract"
                 " says zeros at the start of every sequence")
     tol = vectors.max_abs_diff
-    runtime = "onnxruntime-web" if spec.format == "onnx" else "LiteRT.js"
+    runtime = formats.by_name(spec.format).adapter().APP.web_label
     lines = [f"# {spec.file} in an app", "", f"Packed by `edgeseq pack`. {how}.", "",
              "## In a browser", "",
              f"`web/` is a working page: {runtime} (WASM) runs the file, the golden vectors are checked on load (the"
@@ -181,7 +182,7 @@ def _readme(spec: AppSpec, vectors: Vectors, manifest: Manifest, warnings: list[
 def packable(path: Path, verify: bool = True) -> tuple[Manifest, AppSpec]:
     """The manifest and AppSpec of a file pack takes (an exported file with its manifest, checked against it unless
     `verify` is False); anything else is one line."""
-    if path.suffix not in (".tflite", ".onnx"):
+    if formats.find(path) is None:
         read_facts(path)                    # the one line naming what pack reads
     manifest = read_manifest(path)
     if manifest is None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edgeseq import formats
 from edgeseq.appkit import mobile, preprocess
 from edgeseq.appkit.code import class_name, fill, template
 from edgeseq.appkit.spec import AppSpec
@@ -52,12 +53,12 @@ PINS = {
 
 
 def android_runtime_pin(spec: AppSpec) -> Pin:
-    return PINS["onnxruntime-android"] if spec.format == "onnx" else PINS["litert"]
+    return PINS[formats.by_name(spec.format).adapter().APP.android_pin]
 
 
 def pins_for(spec: AppSpec) -> list[Pin]:
     """The pins a file's projects use, for the README."""
-    ios = PINS["onnxruntime-swift"] if spec.format == "onnx" else PINS["tflite-swift"]
+    ios = PINS[formats.by_name(spec.format).adapter().APP.ios_pin]
     return [PINS["agp"], PINS["gradle"], PINS["kotlin"], PINS["json"], android_runtime_pin(spec), ios]
 
 

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from edgeseq import formats
 from edgeseq.artifacts import FileFacts, TensorInfo
 from edgeseq.core.errors import ModelError
 from edgeseq.core.layout import shown
@@ -125,4 +126,6 @@ def inputs_feature(inputs: tuple[AppTensor, ...], role: str) -> int:
 
 
 def _signature(facts: FileFacts) -> str | None:
-    return facts.signatures[0] if facts.format == "tflite" and facts.signatures else None
+    """The serving signature apps call the file by, where its format names its tensors by one."""
+    signed = facts.signatures and formats.by_name(facts.format).adapter().SIGNATURE_NAMES
+    return facts.signatures[0] if signed else None

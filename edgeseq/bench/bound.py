@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from edgeseq import formats
 from edgeseq.core.fileio import sha256_file
 from edgeseq.gemm_peak import PEAK_REPS, PEAK_SIZE, PEAK_WARMUP, THREAD_VARIABLES, blas_name, measure_peak
 from edgeseq.core.procs import WorkerError, run_worker
@@ -235,14 +236,11 @@ def count_flops(path: Path, manifest: Any = None, step: bool = False, timesteps:
             problems.append(f"{found.name}: {err}")
     else:
         problems.append(why)
-    if path.suffix == ".onnx":
-        try:
-            flops, parts = onnx_structure_flops(path)
-            return FlopCount(flops * scale, f"ONNX graph structure{rows}", tuple(parts))
-        except ImportError:
-            problems.append("onnx is not installed to count the graph")
-        except Exception as err:  # noqa: BLE001  (onnx's loader and checker raise many kinds)
-            problems.append(f"the ONNX graph: {str(err).splitlines()[0][:120] if str(err) else type(err).__name__}")
-    elif path.suffix == ".tflite":
-        problems.append("a TFLite graph is not counted")
+    if (row := formats.find(path)) is not None:          # the format's own count, from the file's graph
+        counted = row.adapter().flops(path)
+        if isinstance(counted, str):
+            problems.append(counted)
+        else:
+            flops, counted_by, parts = counted
+            return FlopCount(flops * scale, f"{counted_by}{rows}", tuple(parts))
     return FlopCount(None, "FLOPs unknown: " + "; ".join(p for p in problems if p))

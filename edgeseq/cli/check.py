@@ -14,7 +14,9 @@ from edgeseq.cli.options import (
     max_loss_pp_option, reference_option, runtime_options, tflite_kernels_option)
 from edgeseq.cli.outputs import junit_xml_option
 from edgeseq.cli.render import Column, attr, echo_table, emit_json, fail, outcome
+from edgeseq import formats
 from edgeseq.core.progress import for_cli
+from edgeseq.formats import EXPORT_SUFFIXES
 from edgeseq.runtimes.table import off_default
 
 VALIDATE_COLUMNS = (
@@ -33,7 +35,7 @@ VALIDATE_COLUMNS = (
 
 
 @click.command()
-@paths_argument(".tflite", ".onnx")
+@paths_argument(*EXPORT_SUFFIXES)
 @reference_option("Reference model (.keras, or an fp32 .tflite/.onnx). Default: <arch>.keras beside each file"
                   " where TensorFlow is installed, else the fp32 file of the same architecture, else the golden"
                   " outputs its manifest names (<arch>.golden.npz: the reference model's output on the 1,000 test"
@@ -164,7 +166,7 @@ def inspect(file: Path, no_verify: bool, as_json: bool) -> None:
     from edgeseq.artifacts import read_facts  # noqa: PLC0415
     from edgeseq.integrity import check as check_integrity  # noqa: PLC0415
 
-    if file.suffix not in (".tflite", ".onnx"):
+    if formats.find(file) is None:
         read_facts(file)                                   # one line: what inspect reads
     checked = check_integrity(file, not no_verify)         # size, sha256, structure, embedded facts
     manifest, integrity, facts = checked.manifest, checked.integrity, checked.facts

@@ -15,6 +15,7 @@ from edgeseq.cli.options import (
 from edgeseq.cli.outputs import junit_xml_option, out_option
 from edgeseq.cli.render import Column, echo_table, emit_json, fail, outcome
 from edgeseq.core.progress import for_cli
+from edgeseq.formats import EXPORT_SUFFIXES
 
 MAX_INPUTS = 1_000_000
 
@@ -59,7 +60,7 @@ def _replay(file: Path, npz: Path, reference: Path | None, wanted: Any, kernels:
 
 
 @click.command()
-@paths_argument(".tflite", ".onnx")
+@paths_argument(*EXPORT_SUFFIXES)
 @click.option("--count", type=int, default=1000, show_default=True, metavar="N",
               callback=positive, help="Generated inputs per file (the edge cases first, then realistic and random).")
 @seed_option("Seed of the generated inputs.")

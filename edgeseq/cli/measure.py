@@ -19,6 +19,7 @@ from edgeseq.cli.bench_table import bench_columns, echo_choices, peak_line
 from edgeseq.cli.render import Column, attr, echo_table, emit_json, fail
 from edgeseq.cli.profile import run_profile
 from edgeseq.cli.scaling import lengths_option, run_scaling
+from edgeseq.core.layout import MODEL_SUFFIXES
 from edgeseq.core.progress import for_cli
 
 def _label(choice: Any) -> str:
@@ -35,7 +36,7 @@ REPORT_COLUMNS = (
 
 
 @click.command()
-@paths_argument(".tflite", ".onnx", ".keras")
+@paths_argument(*MODEL_SUFFIXES)
 @runtime_option(None, "Runtimes: litert, onnxruntime, openvino, keras, and the app runtimes litert-compiled,"
                       " litertjs, onnxruntime-node, onnxruntime-web (Node: timed inside Node), and tflm"
                       " (TensorFlow Lite Micro: host time of TFLM's kernels, and its arena). Default: every one"

@@ -27,15 +27,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from edgeseq import formats
 from edgeseq.core.errors import IntegrityError, shown
+from edgeseq.formats import FORMATS
 
 MANIFEST_SUFFIX = ".json"
 HISTORY_NAME = "history.json"
 GOLDEN_SUFFIX = ".golden.npz"
 VELA_SIDECAR_SUFFIX = ".vela.json"   # <file>.vela.json: a file Vela compiled for an Ethos-U NPU (edgeseq.appkit.ethos)
 KERAS_FORMAT = "keras"
-SUFFIXES = {"tflite": ".tflite", "onnx": ".onnx", KERAS_FORMAT: ".keras"}   # format -> file suffix
-EXPORT_SUFFIXES = (".tflite", ".onnx")
+# format -> file suffix: the export formats' (edgeseq.formats' table), then the Keras model's
+SUFFIXES = {**{row.name: row.suffix for row in FORMATS.values()}, KERAS_FORMAT: ".keras"}
+EXPORT_SUFFIXES = formats.EXPORT_SUFFIXES
 MODEL_SUFFIXES = (*EXPORT_SUFFIXES, ".keras")
 STEP_TAG = "-step"
 APP_TAG = "-app"               # after STEP_TAG: <arch>-<recipe>[-step]-app.<format>, the app-ready variant

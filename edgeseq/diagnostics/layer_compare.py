@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from edgeseq import formats
 from edgeseq.diagnostics import capture as cap
 from edgeseq.diagnostics.graph import KIND_ORDER, RECURRENT, Layer, Probe, find_layers, untraced_loops
 
@@ -43,8 +44,7 @@ GRAPHS = {"tflite": lambda p: cap.tflite_graph(p)[0], "onnx": lambda p: cap.onnx
 def capture_layers(path: Path, capture: Capture, digits: np.ndarray, timesteps: int,
                    tick: Callable[[int], None]) -> tuple[cap.Captured, list[Layer], list[str]]:
     """The file's layers and the values of every tensor they need, on `digits`."""
-    fmt = "tflite" if path.suffix == ".tflite" else "onnx"
-    graph = GRAPHS[fmt](path)
+    graph = GRAPHS[formats.by_suffix(path).name](path)
     layers = find_layers(graph, timesteps)
     notes = [f"{path.name}: a {op} op is not traced (its steps are inside a loop body)" for op in untraced_loops(graph)]
     tensors = {p.tensor for layer in layers for p in layer.probes if p is not None}

@@ -31,7 +31,8 @@ from typing import Any
 from edgeseq.data import DataSpec, spec_of_manifest
 from edgeseq.data.spec import NormKind
 from edgeseq.core.errors import ExportError
-from edgeseq.export import onnx_metadata, tflite_metadata
+from edgeseq import formats
+from edgeseq.export import tflite_metadata
 from edgeseq.core.manifest import Manifest
 
 AUTHOR = "edgeseq"
@@ -172,9 +173,7 @@ def write(path: Path, manifest: Manifest, version: str) -> dict[str, Any]:
     section (what was written, or why not)."""
     meta = describe_file(Path(path), manifest, version)
     try:
-        if Path(path).suffix == ".onnx":
-            return onnx_metadata.write(Path(path), meta)
-        return _write_tflite(Path(path), meta)
+        return formats.by_suffix(path).adapter().write_standard_metadata(Path(path), meta)
     except ExportError:
         raise
     except Exception as err:  # noqa: BLE001  (flatbuffers/protobuf/tflite-support errors have no common base)
@@ -189,7 +188,7 @@ def describe_file(path: Path, manifest: Manifest, version: str) -> StandardMetad
 def _signature_named(manifest: Manifest, path: Path) -> Manifest:
     """The manifest with each TFLite tensor's signature name (what apps call it: `probabilities`, not
     `StatefulPartitionedCall:0`) read from the file where the manifest, written before it recorded them, has none."""
-    if path.suffix != ".tflite":
+    if not formats.by_suffix(path).adapter().SIGNATURE_NAMES:
         return manifest
     from edgeseq.artifacts import read_facts  # noqa: PLC0415
 
@@ -273,7 +272,8 @@ def _probe(python: str) -> TfliteWriter | str:
         return f"{TFLITE_SUPPORT} is not usable in {python}: {err}"
 
 
-def _write_tflite(path: Path, meta: StandardMetadata) -> dict[str, Any]:
+def write_tflite(path: Path, meta: StandardMetadata) -> dict[str, Any]:
+    """TFLITE_METADATA written into the TFLite file at `path` (formats.tflite.write_standard_metadata calls it)."""
     writer = tflite_writer()
     if isinstance(writer, str):
         return {"tflite": None, "reason": writer}

@@ -13,7 +13,8 @@ the probabilities first, then the next states in the same order). The rewrite on
 graph's inputs and outputs (TFLite: the main subgraph's `inputs`/`outputs` and the signature's tensor maps;
 ONNX: `graph.input`/`graph.output`): no tensor, op or weight changes, so every output stays bit-identical.
 
-Importing this module imports nothing heavy; `apply` imports the file's library (flatbuffers / onnx).
+Importing this module imports nothing heavy; `apply` calls the file's format adapter (edgeseq.formats:
+`write_tensor_order`), which imports its library (flatbuffers / onnx).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from edgeseq import formats
 from edgeseq.core.errors import ExportError
 from edgeseq.step_contract import PROBABILITIES, StepContract, plain_name
 
@@ -62,75 +64,20 @@ def problem(facts: Any, contract: StepContract | None) -> str | None:
             f" {', '.join(have.outputs)}; documented: {', '.join(want.inputs)} -> {', '.join(want.outputs)}")
 
 
-def _permute(items: list[Any], name_of: Callable[[Any], str], order: tuple[str, ...], what: str) -> list[Any]:
+def permute(items: list[Any], name_of: Callable[[Any], str], order: tuple[str, ...], what: str) -> list[Any]:
+    """`items` in `order`, by name (each format's writer permutes its lists with it: formats.<name>.write_tensor_order)."""
     by_name = {name_of(item): item for item in items}
     if sorted(by_name) != sorted(order) or len(by_name) != len(items):
         raise ExportError(f"the file's {what} are {sorted(by_name)}, the documented order names {sorted(order)}")
     return [by_name[name] for name in order]
 
 
-def _tflite(path: Path, order: TensorOrder) -> None:
-    import flatbuffers  # noqa: PLC0415
-    from ai_edge_litert import schema_py_generated as schema  # noqa: PLC0415  (the object API, as export.embed)
-
-    model = schema.ModelT.InitFromPackedBuf(bytearray(path.read_bytes()), 0)
-    main = model.subgraphs[0]
-    signature = next((s for s in model.signatureDefs or [] if s.subgraphIndex == 0), None)
-
-    def signed(maps: list[Any] | None) -> dict[int, str]:
-        return {m.tensorIndex: _text(m.name) for m in maps or []}
-
-    names_in, names_out = signed(signature.inputs if signature else None), signed(signature.outputs if signature else None)
-
-    def name_of(table: dict[int, str]) -> Callable[[int], str]:
-        return lambda index: table.get(index) or _text(main.tensors[index].name).split(":")[0]
-
-    main.inputs = _permute(list(main.inputs), name_of(names_in), order.inputs, "inputs")
-    main.outputs = _permute(list(main.outputs), name_of(names_out), order.outputs, "outputs")
-    if signature is not None:
-        signature.inputs = _permute(list(signature.inputs), lambda m: _text(m.name), order.inputs, "signature inputs")
-        signature.outputs = _permute(list(signature.outputs), lambda m: _text(m.name), order.outputs,
-                                     "signature outputs")
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    path.write_bytes(bytes(builder.Output()))
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _onnx(path: Path, order: TensorOrder) -> None:
-    import onnx  # noqa: PLC0415
-
-    model = onnx.load(str(path))
-    graph = model.graph
-    initializers = {i.name for i in graph.initializer}
-    feeds = [v for v in graph.input if v.name not in initializers]
-    constants = [v for v in graph.input if v.name in initializers]
-    inputs = _permute(feeds, lambda v: v.name, order.inputs, "inputs")
-    outputs = _permute(list(graph.output), lambda v: v.name, order.outputs, "outputs")
-    copies = [type(v)() for v in (*inputs, *constants)]
-    for copy, v in zip(copies, (*inputs, *constants)):
-        copy.CopyFrom(v)
-    out_copies = [type(v)() for v in outputs]
-    for copy, v in zip(out_copies, outputs):
-        copy.CopyFrom(v)
-    del graph.input[:]
-    graph.input.extend(copies)
-    del graph.output[:]
-    graph.output.extend(out_copies)
-    onnx.save(model, str(path))
-
-
-WRITERS: dict[str, Callable[[Path, TensorOrder], None]] = {".tflite": _tflite, ".onnx": _onnx}
-
-
 def apply(path: Path, contract: StepContract | None) -> TensorOrder:
     """Rewrite the file at `path` in place so that its positional order is the documented one; returns it."""
     order = documented(contract)
-    writer = WRITERS.get(Path(path).suffix)
-    if writer is None:
-        raise ExportError(f"no tensor-order writer for {Path(path).suffix!r} files (known: {', '.join(WRITERS)})")
-    writer(Path(path), order)
+    row = formats.find(path)
+    if row is None:
+        raise ExportError(f"no tensor-order writer for {Path(path).suffix!r} files"
+                          f" (known: {', '.join(formats.EXPORT_SUFFIXES)})")
+    row.adapter().write_tensor_order(Path(path), order)
     return order

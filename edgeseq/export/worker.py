@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from edgeseq import formats
 from edgeseq.export import tensor_order
 from edgeseq.core.procs import serve
-from edgeseq.recipes import Format
 
 
 def _smoke_run(path: Path, shape: tuple[int, ...]) -> list[float]:
@@ -40,34 +40,6 @@ def _smoke_run(path: Path, shape: tuple[int, ...]) -> list[float]:
 
     runtime = runtimes.load(path, runtimes.runtimes_for(path)[0])
     return runtime.predict(np.zeros((1, *shape), np.float32)).astype(float).ravel().tolist()
-
-
-def _write_tflite(model: Any, arch: Any, recipe: Any, graph: Any, calibration: Any, output: Path,
-                  mix: dict[str, Any] | None = None) -> None:
-    from edgeseq.export import tflite  # noqa: PLC0415
-
-    if mix is None:
-        output.write_bytes(tflite.convert(model, arch, recipe, graph, calibration))
-        return
-    from edgeseq.export import selective  # noqa: PLC0415
-    from edgeseq.recipes import TFLiteSettings  # noqa: PLC0415
-
-    if calibration is None:
-        raise ValueError("a quantization mix needs calibration data")
-    float_model = tflite.convert(model, arch, replace(recipe, tflite=TFLiteSettings()), graph, None)
-    output.write_bytes(selective.quantize(float_model, selective.Mix.from_dict(mix), calibration))
-
-
-def _write_onnx(model: Any, arch: Any, recipe: Any, graph: Any, calibration: Any, output: Path,
-                mix: dict[str, Any] | None = None) -> None:
-    from edgeseq.export import onnx  # noqa: PLC0415
-
-    if mix is not None:
-        raise ValueError("quantization mixes are made for TFLite files only")
-    onnx.convert(model, arch, recipe, graph, calibration, output)
-
-
-CONVERTERS = {Format.TFLITE: _write_tflite, Format.ONNX: _write_onnx}
 
 
 def _fresh_names() -> None:
@@ -113,8 +85,8 @@ def handle(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
         answer["contract"] = contract.to_dict()
     else:
         arch = inspect_keras(Path(request["source"])) if request.get("own_model") else variant(request["arch"])
-        CONVERTERS[chosen.format](model, arch, chosen, Graph(request["graph"]), calibration, output,
-                                  request.get("mix"))
+        formats.by_name(chosen.format).adapter().convert(model, arch, chosen, Graph(request["graph"]), calibration,
+                                                          output, request.get("mix"))
     if request.get("app"):
         from edgeseq.export.app import pin_batch  # noqa: PLC0415
 

@@ -1,0 +1,6 @@
+"""Export formats: the table (one row per format) and one adapter module per format (tflite, onnx) that owns
+everything specific to it: convert, read facts, embed, standard metadata, tensor order, FLOPs, app runtimes."""
+
+from edgeseq.formats.table import EXPORT_SUFFIXES, FORMATS, FormatAdapter, FormatRow, by_name, by_suffix, find
+
+__all__ = ["EXPORT_SUFFIXES", "FORMATS", "FormatAdapter", "FormatRow", "by_name", "by_suffix", "find"]
