@@ -7,7 +7,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from edgeseq.bench.runner import BenchResult
 from edgeseq.core.pareto import pareto as frontier_of
+from edgeseq.core.rows import from_dict
+from edgeseq.parity.compare import ParityReport
+from edgeseq.report.inputs import Inputs
+from edgeseq.report.join import file_rows
 
 
 @dataclass(frozen=True)
@@ -33,18 +38,16 @@ class Point:
 
 def points(validate_rows: Iterable[dict[str, Any]], bench_rows: Iterable[dict[str, Any]], variant: str,
            seed: bool) -> list[Point]:
-    """A point per file × runtime that did not fail parity and was measured at batch 1 (joined on sha256)."""
-    measured = {(r["sha256"], r["runtime"]): r for r in bench_rows
-                if r.get("status") == "ok" and r.get("batch") == 1 and not r.get("step")}
-    found = []
-    for row in validate_rows:
-        bench = measured.get((row.get("sha256"), row.get("runtime")))
-        if bench is None or row.get("accuracy") is None or row.get("outcome") == "fail" or row.get("step"):
-            continue
-        found.append(Point(variant, seed, row["format"], row["recipe"], row["runtime"], float(row["accuracy"]),
-                           row.get("outcome") or "pass", float(bench["p50_us"]), int(bench["size_bytes"]),
-                           row["path"]))
-    return found
+    """A point per file × runtime that did not fail parity and was measured at batch 1, from the report's join
+    (edgeseq.report.join: rows about one file joined on its sha256), so that the sweep and the report see the
+    same files. The rows are read back through the dataclasses that wrote them (a malformed one: a DataError)."""
+    inputs = Inputs("", (), (), tuple(from_dict(ParityReport, r, "a validate row") for r in validate_rows),
+                    tuple(from_dict(BenchResult, r, "a bench row") for r in bench_rows))
+    return [Point(variant, seed, row.format, row.recipe, row.runtime, float(row.accuracy),
+                  row.parity_outcome or "pass", float(row.p50_us), int(row.size_bytes or 0), str(row.path))
+            for row in file_rows(inputs)
+            if not row.baseline and not row.step and row.accuracy is not None and row.passed is not None
+            and row.parity_outcome != "fail" and row.p50_us is not None]
 
 
 def pareto(found: Iterable[Point], cost: Callable[[Point], float]) -> list[Point]:

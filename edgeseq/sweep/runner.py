@@ -13,6 +13,7 @@ from edgeseq.bench.runner import bench
 from edgeseq.core.errors import EdgeseqError, IntegrityError, shown
 from edgeseq.core.fileio import check_output_dir, ensure_dir, write_bytes_atomic, write_json_atomic, write_text_atomic
 from edgeseq.core.progress import ProgressLike, as_progress
+from edgeseq.report.document import Block, to_markdown
 from edgeseq.sweep.engines import engine_for
 from edgeseq.sweep.frontier import Point, fastest_at_or_above, pareto, points
 from edgeseq.sweep.plot import frontier_figure
@@ -154,38 +155,49 @@ def _result(config: SweepConfig, engine: str, identity: dict[str, Any], planned:
     return result
 
 
+POINT_HEADER = ["file", "runtime", "accuracy %", "p50 µs", "KB", "parity"]
+
+
 def _row(p: Point) -> list[str]:
     return [p.label, p.runtime, f"{p.accuracy * 100:.2f}", f"{p.p50_us:,.1f}", f"{p.size_bytes / 1024:,.1f}",
             p.parity]
 
 
+def _fastest_row(threshold: str, p: Point | None) -> list[str]:
+    shown = [p.label, f"{p.accuracy * 100:.2f}", f"{p.p50_us:,.1f}", f"{p.size_bytes / 1024:,.1f}"] if p \
+        else ["none", "–", "–", "–"]
+    return [f"{float(threshold) * 100:.2f} %", *shown]
+
+
+def _variant_row(v: dict[str, Any]) -> list[Any]:
+    accuracy = f"{v['test_accuracy'] * 100:.2f}" if v["test_accuracy"] is not None else "–"
+    status = v["status"] if v["status"] == "ok" else f"FAILED: {v['reason']}"
+    return [f"{v['variant']}{' (seed)' if v['seed'] else ''}", status, accuracy, v["parameters"] or "–", v["points"],
+            v["seconds"], "yes" if v["reused"] else "no"]
+
+
 def markdown(result: SweepResult) -> str:
-    header = "| file | runtime | accuracy % | p50 µs | KB | parity |\n|---|---|---|---|---|---|"
+    """sweep.md, as the report's document blocks (edgeseq.report.document: one table renderer for both)."""
+    def table(found: list[Point]) -> Block:
+        return ("table", POINT_HEADER, [_row(p) for p in found]) if found else ("p", "None.")
 
-    def table(found: list[Point]) -> str:
-        return "\n".join([header, *("| " + " | ".join(_row(p)) + " |" for p in found)]) if found else "None."
-
-    lines = ["# edgeseq sweep", "",
-             f"{len(result.variants)} variants on {result.data.get('name')} ({result.data.get('train_count')} train /"
-             f" {result.data.get('test_count')} test sequences), {result.engine} engine, {result.seconds:.0f} s wall"
-             " time. Accuracy: each exported file on the test split; p50: batch 1, one thread, measured after every"
-             " task had ended, one file at a time. Seed models are marked (seed).", "",
-             "## The fastest at or above", "", "| accuracy at least | fastest file | accuracy % | p50 µs | KB |",
-             "|---|---|---|---|---|"]
-    for threshold, p in result.fastest.items():
-        lines.append(f"| {float(threshold) * 100:.2f} % | " + (" | ".join([p.label, f"{p.accuracy * 100:.2f}",
-                     f"{p.p50_us:,.1f}", f"{p.size_bytes / 1024:,.1f}"]) if p else "none | – | – | –") + " |")
-    lines += ["", "## Pareto frontier: accuracy against p50 latency", "", table(result.frontier_latency),
-              "", "## Pareto frontier: accuracy against size", "", table(result.frontier_size), "",
-              "![accuracy vs latency](sweep-frontier.png)", "", "## Variants", "",
-              "| variant | status | Keras test accuracy % | parameters | files measured | task s | reused |",
-              "|---|---|---|---|---|---|---|"]
-    for v in result.variants:
-        accuracy = f"{v['test_accuracy'] * 100:.2f}" if v["test_accuracy"] is not None else "–"
-        status = v["status"] if v["status"] == "ok" else f"FAILED: {v['reason']}"
-        lines.append(f"| {v['variant']}{' (seed)' if v['seed'] else ''} | {status} | {accuracy} |"
-                     f" {v['parameters'] or '–'} | {v['points']} | {v['seconds']} | {'yes' if v['reused'] else 'no'} |")
-    return "\n".join(lines) + "\n"
+    blocks: list[Block] = [
+        ("h", 1, "edgeseq sweep"),
+        ("p", f"{len(result.variants)} variants on {result.data.get('name')} ({result.data.get('train_count')} train"
+              f" / {result.data.get('test_count')} test sequences), {result.engine} engine, {result.seconds:.0f} s"
+              " wall time. Accuracy: each exported file on the test split; p50: batch 1, one thread, measured after"
+              " every task had ended, one file at a time. Seed models are marked (seed)."),
+        ("h", 2, "The fastest at or above"),
+        ("table", ["accuracy at least", "fastest file", "accuracy %", "p50 µs", "KB"],
+         [_fastest_row(t, p) for t, p in result.fastest.items()]),
+        ("h", 2, "Pareto frontier: accuracy against p50 latency"), table(result.frontier_latency),
+        ("h", 2, "Pareto frontier: accuracy against size"), table(result.frontier_size),
+        ("img", "sweep-frontier.png", "accuracy vs latency"),
+        ("h", 2, "Variants"),
+        ("table", ["variant", "status", "Keras test accuracy %", "parameters", "files measured", "task s", "reused"],
+         [_variant_row(v) for v in result.variants]),
+    ]
+    return to_markdown(blocks)
 
 
 def with_thresholds(config: SweepConfig, extra: tuple[float, ...]) -> SweepConfig:
