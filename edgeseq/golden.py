@@ -176,10 +176,10 @@ def _check_declared(path: Path, expected_count: Any = None) -> bool:
             raise IntegrityError(f"{shown(path)} declares stored inputs {i_shape} {i_dtype}; expected (N, T, F) floats"
                                  f" of at most {MAX_INPUT_VALUES:,} values")
     if not 0 < l_shape[0] <= DIGITS:
-        raise IntegrityError(f"{shown(path)} declares {l_shape[0]:,} digits; golden outputs hold 1 to {DIGITS:,}"
-                             " (the shipped sample's test digits)")
+        raise IntegrityError(f"{shown(path)} declares {l_shape[0]:,} samples; golden outputs hold 1 to {DIGITS:,}"
+                             " (as many as the shipped sample's test digits)")
     if isinstance(expected_count, int) and l_shape[0] != expected_count:
-        raise IntegrityError(f"{shown(path)} declares {l_shape[0]:,} digits, the manifest records {expected_count:,}:"
+        raise IntegrityError(f"{shown(path)} declares {l_shape[0]:,} samples, the manifest records {expected_count:,}:"
                              " copy it again or re-export")
     return "inputs" in declared
 

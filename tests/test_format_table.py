@@ -1,10 +1,12 @@
-"""Every per-format fact is its format adapter's (edgeseq.formats): the table's rows, each adapter with the
-protocol's names, lookups that refuse what is not a format, no module outside the adapters branching on a format
-(but the single-target checks and the other tables, each named with why), and a format added as its module plus one
-table row, in a copy of the package, reaching every caller that branched on the suffix before.
+"""Every per-format fact is its format adapter's (edgeseq.formats) or its app code's (edgeseq.appkit.code_<format>,
+named by the adapter's APP): the table's rows, each adapter and each app code module with its protocol's names,
+lookups that refuse what is not a format, no module outside the adapters and the app code branching on a format (but
+the single-target checks and the other tables, each named with why), and a format added as its modules plus one table
+row, in a copy of the package, reaching every caller that branched on the suffix or the format before.
 
 Before the table, adding a format touched the 28 modules that branched on a suffix or a format name (today's
-`git grep` pattern below, at the commit before edgeseq/formats/); after it: its module and one row of table.py.
+`git grep` pattern below, at the commit before edgeseq/formats/); after it: its adapter, its app code and one row of
+table.py.
 """
 
 from __future__ import annotations
@@ -23,22 +25,18 @@ from conftest import REPO
 from edgeseq import formats
 from edgeseq.core import layout
 from edgeseq.core.errors import EdgeseqError
-from edgeseq.formats.table import FORMATS, PROTOCOL, AppRuntime, FormatAdapter
+from edgeseq.formats.table import APP_CODE, FORMATS, PROTOCOL, AppCode, AppRuntime, FormatAdapter
 from edgeseq.recipes import Format
 
 PACKAGE = REPO / "edgeseq"
 BRANCH = re.compile(r'"\.tflite"|"\.onnx"|Format\.TFLITE|Format\.ONNX|[=!]= "tflite"|[=!]= "onnx"')
-# modules outside edgeseq/formats/ that still name a format, and why that is not a format's fact to move
+# modules outside edgeseq/formats/ and the app code that still name a format, and why that is not a format's fact to
+# move
 NAMED_ELSEWHERE = {
     "appkit/ethos.py": "one target: Vela compiles TFLite files only",
     "appkit/tflm.py": "one target: TFLite Micro runs TFLite flatbuffers only",
     "appkit/demo.py": "one target: the demo page runs .onnx step models in onnxruntime-web",
-    "appkit/pack.py": "one target: LiteRT.js's refusals are warnings for .tflite files",
     "diagnostics/long_stream_worker.py": "one target: the QUANTIZE ranges of a TFLite file's states",
-    "appkit/code.py": "app code left to move: the JavaScript test and classify() per runtime",
-    "appkit/mobile.py": "app code left to move: the Kotlin and Swift runners per runtime",
-    "appkit/projects.py": "app code left to move: the iOS project's shape and the README per runtime",
-    "export/app.py": "app readiness per format (export side), left to move",
     "export/exporter.py": "being changed by another engineer: its TFLite-only app variants",
     "recipes.py": "the recipes table: its rows are per format",
     "runtimes/table.py": "the runtimes table: the suffixes each runtime runs",
@@ -73,6 +71,20 @@ def test_every_adapter_has_the_protocols_names(name):
     assert formats.by_suffix(Path(f"x/y.partial{row.suffix}")) is row and formats.by_name(Format(name)) is row
 
 
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_every_format_has_app_code_with_the_protocols_names(name):
+    app = FORMATS[name].adapter().APP
+    code = app.code()
+    declared = {n for n in vars(AppCode) if not n.startswith("_")}
+    assert set(APP_CODE) == declared
+    assert code.__name__ == app.code_module and app.code_module.startswith("edgeseq.appkit.code_")
+    missing = [n for n in APP_CODE if not hasattr(code, n)]
+    assert missing == [], f"{app.code_module} lacks {missing}"
+    for function in APP_CODE:
+        want = list(inspect.signature(getattr(AppCode, function)).parameters)[1:]        # without self
+        assert list(inspect.signature(getattr(code, function)).parameters) == want, f"{app.code_module}.{function}"
+
+
 @pytest.mark.parametrize("what", [".h5", "model.pb", Path("some/model.keras"), "noext", ""])
 def test_by_suffix_refuses_what_is_no_format_in_one_line(what):
     with pytest.raises(EdgeseqError) as err:
@@ -88,9 +100,16 @@ def test_by_name_refuses_an_unknown_format_in_one_line():
         formats.by_name("keras")
 
 
+def _own(path: Path) -> bool:
+    """A format's own module: its adapter (edgeseq/formats/) or its app code (the module its APP names)."""
+    relative = path.relative_to(PACKAGE)
+    app_code = {row.adapter().APP.code_module for row in FORMATS.values()}
+    return relative.parts[0] == "formats" or ".".join(("edgeseq", *relative.with_suffix("").parts)) in app_code
+
+
 def test_no_module_outside_the_adapters_branches_on_a_format():
     found = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
-                   if "formats" not in p.relative_to(PACKAGE).parts[:1] and BRANCH.search(p.read_text(encoding="utf-8")))
+                   if not _own(p) and BRANCH.search(p.read_text(encoding="utf-8")))
     assert found == sorted(NAMED_ELSEWHERE)
 
 
@@ -102,7 +121,7 @@ from edgeseq.formats import onnx as base
 from edgeseq.formats.table import AppRuntime
 
 APP = AppRuntime("FakeRT.js", "FakeRT.js {fakert} (WASM)", ("fakert",), (("fakert", "../js/fakert.mjs"),),
-                 "const load = null;", "litert", "tflite-swift")
+                 "const load = null;", "litert", "tflite-swift", "edgeseq.appkit.code_fake")
 SIGNATURE_NAMES = False
 CALLED = []
 
@@ -128,6 +147,49 @@ def flops(path):
 
 def convert(model, arch, recipe, graph, calibration, output, mix=None):
     raise ValueError("not converted here")
+
+def app_readiness(facts):
+    CALLED.append("app_readiness")
+    return {"ready": True, "blockers": [], "checked": "the fake's"}
+'''
+# its app code: the ONNX app code's, saying which of its functions were called
+FAKE_APP_CODE = '''
+from dataclasses import replace
+from edgeseq.appkit import code_onnx as base
+
+CALLED = []
+
+def web_warnings(spec, sibling):
+    CALLED.append("web_warnings")
+    return ["the fake runtime refuses nothing"]
+
+def javascript(spec, warnings):
+    CALLED.append("javascript")
+    return base.javascript(spec, warnings)
+
+def javascript_classify(spec):
+    CALLED.append("javascript_classify")
+    return base.javascript_classify(spec)
+
+def unsupported(spec):
+    CALLED.append("unsupported")
+    return None
+
+def kotlin(spec):
+    CALLED.append("kotlin")
+    return "// the fake runner"
+
+def swift(spec, bundle):
+    CALLED.append("swift")
+    return f"// the fake runner in {bundle}"
+
+def android_runtime(spec):
+    CALLED.append("android_runtime")
+    return "FakeRT for Android"
+
+def ios_project(spec):
+    CALLED.append("ios_project")
+    return replace(base.ios_project(spec), folder="ios/Fake", bundle="Bundle.fake")
 '''
 ROW = '    FormatRow("fake", ".fake", "Fake", "edgeseq.formats.fake"),\n'
 
@@ -140,9 +202,11 @@ from edgeseq.artifacts import collect_files, read_facts
 from edgeseq.export.embed import embed
 from edgeseq.export import tensor_order
 from edgeseq.bench.bound import count_flops
-from edgeseq.appkit import code, projects
+from edgeseq.appkit import code, mobile, pack, projects
 from edgeseq.appkit.spec import app_spec
 from edgeseq.cli import check
+from edgeseq.core.manifest import read_manifest
+from edgeseq.export import app
 
 fake = Path(sys.argv[1])
 adapter = formats.by_suffix(fake).adapter()
@@ -150,6 +214,12 @@ facts = read_facts(fake)
 embed(fake, {"made": "by the dry run"})
 tensor_order.apply(fake, None)
 spec = app_spec(fake, facts, 28)
+contract = read_manifest(Path(sys.argv[2])).data_contract
+ios = projects.ios(spec, contract, {"labels.txt": b"0"}, runner=True)
+android = projects.android(spec, contract, {"labels.txt": b"0"}, runner=True)
+readme = "\\n".join(projects.readme_lines(spec, runner=True))
+test = code.javascript(spec, [])
+page = code.web(spec, pack.JS_VERSIONS | {"fakert": "1.0"})["web/app.mjs"]
 paths = next(p for p in check.validate.params if p.name == "paths")
 print(json.dumps({
     "suffixes": layout.EXPORT_SUFFIXES, "format_of": layout.format_of(fake),
@@ -159,7 +229,15 @@ print(json.dumps({
     "cli": [p.name for p in paths.callback(None, paths, (fake.parent,))],       # validate FOLDER takes it
     "package": json.loads(code.package_json(spec, {"fakert": "1.0"}))["dependencies"],
     "pins": [p.coordinate for p in projects.pins_for(spec)][-2:],
+    "ready": app.readiness(facts, "fake")["checked"],
+    "page_notes": pack.page_notes(fake, None, spec),
+    "unsupported": mobile.unsupported(spec),
+    "runners": [ios["ios/Fake/LstmFp32Model.swift"], android[f"{projects.KOTLIN_DIR}/LstmFp32Model.kt"]],
+    "ios": sorted(name for name in ios if name.startswith("ios/Fake/")),
+    "readme": "FakeRT for Android" in readme and "Bundle.fake" in ios["ios/Fake/SelfTest.swift"],
+    "classify": "new ort.Tensor" in test and "new ort.Tensor" in page,
     "called": adapter.CALLED,
+    "app_called": sorted(set(code.app_code(spec).CALLED)),
 }))
 """
 
@@ -181,14 +259,17 @@ def test_a_format_is_its_module_and_one_row(tmp_path):
     last = text.index("\n", last) + 1
     table.write_text(text[:last] + ROW + text[last:], encoding="utf-8")
     (copy / "formats" / "fake.py").write_text(FAKE_ADAPTER, encoding="utf-8")
-    assert _changed(PACKAGE, copy) == ["formats/fake.py", "formats/table.py"]       # the count: 2 files
+    (copy / "appkit" / "code_fake.py").write_text(FAKE_APP_CODE, encoding="utf-8")
+    # the count: its two modules and the table
+    assert _changed(PACKAGE, copy) == ["appkit/code_fake.py", "formats/fake.py", "formats/table.py"]
     diff = set(table.read_text(encoding="utf-8").splitlines()) ^ set(text.splitlines())
     assert diff == {ROW.rstrip("\n")}                                              # one row
 
     fake = tmp_path / "files" / "lstm-fp32.fake"
     fake.parent.mkdir()
     shutil.copyfile(REPO / "models" / "lstm" / "lstm-fp32.onnx", fake)
-    done = subprocess.run([sys.executable, "-c", USE, str(fake)], capture_output=True, text=True, check=False,
+    done = subprocess.run([sys.executable, "-c", USE, str(fake), str(REPO / "models" / "lstm" / "lstm-fp32.onnx")],
+                          capture_output=True, text=True, check=False,
                           cwd=tmp_path, env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout.strip().splitlines()[-1])
@@ -197,4 +278,9 @@ def test_a_format_is_its_module_and_one_row(tmp_path):
     assert found["format"] == "fake" and found["embedded"] == {"made": "by the dry run"}
     assert found["flops"] == "the fake graph" and found["package"] == {"fakert": "1.0"}
     assert found["pins"] == ["com.google.ai.edge.litert:litert", "TensorFlowLiteSwift"]
-    assert {"read_facts", "embed", "write_tensor_order", "flops"} <= set(found["called"])
+    assert {"read_facts", "embed", "write_tensor_order", "flops", "app_readiness"} <= set(found["called"])
+    assert found["ready"] == "the fake's" and found["page_notes"] == ["the fake runtime refuses nothing"]
+    assert found["unsupported"] is None and found["readme"] and found["classify"]
+    assert found["runners"] == ["// the fake runner in Bundle.fake", "// the fake runner"]
+    assert found["ios"] == ["ios/Fake/LstmFp32Model.swift", "ios/Fake/Resources/labels.txt", "ios/Fake/SelfTest.swift"]
+    assert found["app_called"] == sorted(APP_CODE)          # every caller reached the fake's app code

@@ -3,8 +3,8 @@ example code per platform, generated from the file's own tensors) and `demo` (a 
 models in the browser with onnxruntime-web, one row at a time).
 
 spec.py reads what an app must know about a file (its tensors, in the file's own order, by name); vectors.py
-picks the golden test vectors; code.py renders the example code from templates/; pack.py and demo.py write the
-folders. `pack --target tflm` writes a C/C++ bundle for TensorFlow Lite Micro instead (tflm.py; its sources
+picks the golden test vectors; code.py renders the example code from templates/, each format's part by its app
+code (code_tflite.py, code_onnx.py: formats.table.AppCode); pack.py and demo.py write the folders. `pack --target tflm` writes a C/C++ bundle for TensorFlow Lite Micro instead (tflm.py; its sources
 tflm_code.py, its op resolver's table tflm_ops.py); ethos.py compiles a .tflite for an Arm Ethos-U NPU with Vela.
 Nothing here imports TensorFlow.
 """

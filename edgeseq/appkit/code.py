@@ -1,9 +1,10 @@
 """Example code per platform, rendered from a file's AppSpec (edgeseq.appkit.spec) into the templates beside this
 module: every name, shape, dtype, scale and input index in the examples is the file's own.
 
-JavaScript: a runnable unit test (onnxruntime-node/-web for .onnx, LiteRT.js for .tflite). Kotlin: LiteRT's
-Interpreter by signature name (.tflite) or ONNX Runtime for Android (.onnx). Swift: TensorFlowLiteSwift by input
-index in the file's order (.tflite) or onnxruntime-objc by name (.onnx).
+What differs by format is its app code (formats.table.AppCode: code_tflite.py, code_onnx.py; `app_code` finds a
+file's): JavaScript, a runnable unit test and the page's classify() (LiteRT.js for .tflite, onnxruntime-node/-web
+for .onnx); Kotlin and Swift, the runners (edgeseq.appkit.mobile holds their shared helpers). Here: the templates,
+the tensor descriptions, the JavaScript every runtime shares (js_body), the page and package.json.
 """
 
 from __future__ import annotations
@@ -15,8 +16,14 @@ from importlib import resources
 from edgeseq import formats
 from edgeseq.appkit.spec import STEP, AppSpec, AppTensor
 from edgeseq.core.errors import ModelError
+from edgeseq.formats.table import AppCode
 
 EXAMPLE_DTYPES = ("float32", "int8", "uint8")     # what the examples feed and read
+
+
+def app_code(spec: AppSpec) -> AppCode:
+    """The file's format's app code (formats.table.AppRuntime.code_module)."""
+    return formats.by_name(spec.format).adapter().APP.code()
 
 
 def template(name: str) -> str:
@@ -73,9 +80,10 @@ def _js_feed(t: AppTensor, values: str, tensor: str) -> str:
     return f"    {json.dumps(t.name)}: {tensor.format(dtype=t.dtype, data=data, shape=list(t.app_shape))},"
 
 
-def _js_body(spec: AppSpec, tensor: str, run: list[str], read: str, cleanup: list[str]) -> str:
-    """classify(model, sequence) for either runtime: `tensor` builds a tensor ({dtype}, {data}, {shape}), `run` the
-    lines running the feeds into `outputs`, `read` reads one output's values ({name})."""
+def js_body(spec: AppSpec, tensor: str, run: list[str], read: str, cleanup: list[str]) -> str:
+    """classify(model, sequence) for any format's JavaScript runtime (its app code says how): `tensor` builds a tensor
+    ({dtype}, {data}, {shape}), `run` the lines running the feeds into `outputs`, `read` reads one output's values
+    ({name})."""
     p = spec.output("probabilities")
     out = f"decode({read.format(name=json.dumps(p.name))}{_quant_args(p)})"
     lines = ["/** The probabilities (one per label) for one sequence: [timesteps][features] numbers, normalised as the",
@@ -101,13 +109,9 @@ def _js_body(spec: AppSpec, tensor: str, run: list[str], read: str, cleanup: lis
 
 
 def javascript(spec: AppSpec, warnings: list[str]) -> str:
-    """The JavaScript unit test (example.test.mjs) for the file."""
+    """The JavaScript unit test (example.test.mjs) for the file: its format's."""
     check_dtypes(spec)
-    body = javascript_classify(spec)
-    if spec.format == "onnx":
-        return fill(template("example-onnx.test.mjs"), FILE=spec.file, CLASSIFY=body)
-    notes = "\n".join(f"// NOTE: {w}" for w in warnings) or "// (none of these was found in this file)"
-    return fill(template("example-litert.test.mjs"), FILE=spec.file, CLASSIFY=body, WARNINGS=notes)
+    return app_code(spec).javascript(spec, warnings)
 
 
 def web(spec: AppSpec, versions: dict[str, str]) -> dict[str, str]:
@@ -127,17 +131,7 @@ def web(spec: AppSpec, versions: dict[str, str]) -> dict[str, str]:
 
 def javascript_classify(spec: AppSpec) -> str:
     """classify(model, sequence) for the file's runtime in JavaScript (the Node test and the web page share it)."""
-    if spec.format == "onnx":
-        return _js_body(spec, "new ort.Tensor('{dtype}', {data}, {shape})", ["  const outputs = await model.run(feeds);"],
-                        "outputs[{name}].data", [])
-    if spec.signature:
-        run = [f"  const outputs = await model.run({json.dumps(spec.signature)}, feeds);"]
-    else:       # no signature: by position, in the file's order
-        run = ["  const inputs = [" + ", ".join(f"feeds[{json.dumps(t.name)}]" for t in spec.inputs) + "];",
-               "  const list = await model.run(inputs);",
-               "  const outputs = {" + ", ".join(f"{json.dumps(t.name)}: list[{t.index}]" for t in spec.outputs) + "};"]
-    cleanup = ["  for (const t of [...Object.values(feeds), ...Object.values(outputs)]) t.delete();"]
-    return _js_body(spec, "new Tensor({data}, {shape})", run, "outputs[{name}].toTypedArray()", cleanup)
+    return app_code(spec).javascript_classify(spec)
 
 
 def package_json(spec: AppSpec, versions: dict[str, str]) -> str:

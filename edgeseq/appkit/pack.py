@@ -71,23 +71,10 @@ def app_sibling(path: Path, manifest: Manifest | None) -> Path | None:
     return sibling if sibling.is_file() else None
 
 
-def litert_js_warnings(spec: AppSpec, sibling: Path | None = None) -> list[str]:
-    """What LiteRT.js (@litertjs/core 2.5.3) was seen to refuse, as this file has it (TOOLCHAIN "In apps"), and the
-    `-app` sibling beside it that it runs, when there is one."""
-    if spec.format != "tflite":
-        return []
-    found = []
-    if any(t.dtype in ("int8", "int16") for t in (*spec.inputs, *spec.outputs)):
-        found.append("LiteRT.js refuses int8/int16 input and output tensors ('Element type INT8 is not supported')")
-    if spec.stateful:
-        found.append("LiteRT.js refuses variable tensors (this file's fused recurrent op keeps its state in them)")
-    if spec.dynamic_batch:
-        found.append("this file's batch dimension is dynamic: LiteRT.js refused such files when tried (a tensor"
-                     " [1, ...] does not match [-1, ...]); a batch-1 file loads")
-    if found and sibling is not None:
-        found.append(f"for LiteRT.js, pack {sibling.name} (beside this file: float32 input and output, batch 1)"
-                     " instead")
-    return found
+def page_notes(path: Path, manifest: Manifest | None, spec: AppSpec) -> list[str]:
+    """What the page's runtime was seen to refuse of this file (its format's app code says), and the `-app` sibling
+    beside it that it runs, when there is one."""
+    return code.app_code(spec).web_warnings(spec, app_sibling(path, manifest))
 
 
 def labels_of(manifest: Manifest, classes: int) -> list[str]:
@@ -216,7 +203,7 @@ def pack(path: Path, out: Path, verify: bool = True, bench: tuple[Any, ...] = ()
     measured = bundle.latency(tuple(bench), manifest, spec.file)
     vectors = checked_vectors(path, manifest, spec)
     labels = labels_of(manifest, spec.classes)
-    warnings = litert_js_warnings(spec, app_sibling(path, manifest))
+    warnings = page_notes(path, manifest, spec)
     why_not = mobile.unsupported(spec)
     if why_not:
         warnings.append(f"no Android or iOS runner (the projects hold only Preprocess, Classifier and the golden"

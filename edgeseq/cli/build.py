@@ -16,6 +16,7 @@ from edgeseq.cli.own import adopt_into, keras_option, own_model
 from edgeseq.cli.render import Column, Note, attr, echo_table, emit_json, fail, noted, usage_errors
 from edgeseq.export.plan import AUTO, Modes
 from edgeseq.core.progress import for_cli
+from edgeseq.data import units_of
 from edgeseq.recipes import Format, Graph
 
 TRAIN_COLUMNS = (
@@ -234,8 +235,7 @@ def run_command(data_spec: str, epochs: int, seed: int, threads: int, out: Path 
         click.echo(f"verdict: {result.conclusion}")
         click.echo(f"report: {result.report}")
     if result.inconclusive_files:
-        unit = "sequences" if "shape" in result.data else "digits"
-        click.echo(f"inconclusive (the {result.data['test_count']} test {unit} cannot tell; not a pass, never recommended):"
+        click.echo(f"inconclusive (the {result.data['test_count']} test {units_of(result.data)} cannot tell; not a pass, never recommended):"
                    f" {', '.join(result.inconclusive_files)}", err=True)
     if not result.passed:
         fail(f"parity gate failed for {len(result.failed_files)} file(s): {', '.join(result.failed_files)}")

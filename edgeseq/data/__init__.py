@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from edgeseq.data.dataset import Dataset, balanced_indices, calibration_sample
+from edgeseq.data.dataset import Dataset, balanced_indices, calibration_sample, units_of
 from edgeseq.data.mnist import (
     FEATURES, IDX_MAGIC, IDX_NAMES, LABELS, NORMALISATION, NUM_CLASSES, SAMPLE_PATH, TIMESTEPS, _load_idx_folder,
     _find_idx, _load_keras_mnist, _load_sample, assemble_npz, is_mnist_npz, keras_cache_path, parse_idx,
@@ -27,7 +27,7 @@ from edgeseq.core.fileio import sha256_file
 
 __all__ = [
     "Dataset", "DataSpec", "Normalisation", "NormKind", "MNIST_SPEC", "PADDING_RULE", "load", "calibration_sample",
-    "balanced_indices", "spec_of_manifest", "to_model_input", "parse_idx", "keras_cache_path", "SAMPLE_PATH",
+    "balanced_indices", "spec_of_manifest", "units_of", "to_model_input", "parse_idx", "keras_cache_path", "SAMPLE_PATH",
     "TIMESTEPS", "FEATURES", "NUM_CLASSES", "LABELS", "NORMALISATION", "IDX_NAMES", "IDX_MAGIC",
 ]
 

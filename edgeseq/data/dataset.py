@@ -98,3 +98,9 @@ def balanced_indices(labels: np.ndarray, count: int, classes: int) -> np.ndarray
             break
         depth += 1
     return np.sort(np.asarray(chosen, np.int64))
+
+
+def units_of(*identities: dict[str, object] | None) -> str:
+    """What results call the samples of the data these identities (Dataset.identity, as rows record it) describe:
+    'digits' for MNIST (whose identities carry no shape), else 'sequences'."""
+    return "sequences" if any(d and "shape" in d for d in identities) else "digits"

@@ -48,7 +48,7 @@ from edgeseq.step_contract import StepContract
 __all__ = ["Diff", "DriftFile", "DriftReport", "DriftRow", "Growth", "drift", "growth", "rows_to_fraction",
            "same_contract"]
 
-CHUNK = 2000            # digits per child run: bounds memory (LSTM: 4 states x 128 units x 28 rows x 4 B = 57 kB a digit)
+CHUNK = 2000            # sequences per child run: bounds memory (LSTM: 4 states x 128 units x 28 rows x 4 B = 57 kB one)
 
 
 def _describe(contract: StepContract) -> str:
@@ -69,7 +69,7 @@ def same_contract(path: Path, reference: Path) -> StepContract:
 
 
 class _Totals:
-    """Running sums and maxima over the chunks of digits, per row."""
+    """Running sums and maxima over the chunks of sequences, per row."""
 
     def __init__(self, steps: int, names: list[str]) -> None:
         self.digits = 0
@@ -153,31 +153,31 @@ def drift(path: Path, reference: Path | None = None, dataset: Dataset | str = "s
     mine, theirs, contract, dataset = paired_step_models(path, reference, dataset, verify)
     if limit is not None and limit <= 0:
         raise DataError(f"--limit must be a positive number of test sequences, not {limit}")
-    digits, labels = dataset.x_test[:limit], np.asarray(dataset.y_test[:limit])
-    if len(digits) == 0:
+    sequences, labels = dataset.x_test[:limit], np.asarray(dataset.y_test[:limit])
+    if len(sequences) == 0:
         raise DataError(f"no test {dataset.units} to compare on")
-    progress.log(f"data: {dataset.name}, {len(digits)} test {dataset.units}")
+    progress.log(f"data: {dataset.name}, {len(sequences)} test {dataset.units}")
     same = mine.path.resolve() == theirs.path.resolve()
     runtimes = {"file": step_runtime_for(mine.path).value, "reference": step_runtime_for(theirs.path).value}
     names = [s.name for s in contract.states]
-    totals = _Totals(int(digits.shape[1]), names)
+    totals = _Totals(int(sequences.shape[1]), names)
     backends: dict[str, str] = {}
-    chunks = range(0, len(digits), CHUNK)
+    chunks = range(0, len(sequences), CHUNK)
     runs = [("reference", theirs.path)] + ([] if same else [("file", mine.path)])
     with tempfile.TemporaryDirectory(prefix="edgeseq-drift-") as tmp, \
             progress.stage("drift", total=len(chunks) * len(runs), unit="runs") as stage:
         for start in chunks:
-            chunk = digits[start:start + CHUNK]
+            chunk = sequences[start:start + CHUNK]
             outcomes = {}
             for role, file in runs:
-                stage.begin(f"{file} ({role}, digits {start + 1}-{start + len(chunk)} of {len(digits)})")
+                stage.begin(f"{file} ({role}, {dataset.units} {start + 1}-{start + len(chunk)} of {len(sequences)})")
                 workdir = Path(tmp) / role
                 workdir.mkdir(exist_ok=True)
                 t0 = time.perf_counter()
                 outcomes[role] = trace_in_child(file, runtimes[role], chunk, workdir, keep_states=True,
                                                 threads=threads, tflite_backend=tflite_backend)
                 backends[role] = outcomes[role].backend
-                stage.advance(detail=f"{len(chunk)} digits x {chunk.shape[1]} rows in {time.perf_counter() - t0:.1f} s")
+                stage.advance(detail=f"{len(chunk)} {dataset.units} x {chunk.shape[1]} rows in {time.perf_counter() - t0:.1f} s")
             if same:
                 outcomes["file"] = outcomes["reference"]
                 backends["file"] = backends["reference"]
@@ -204,10 +204,10 @@ def drift(path: Path, reference: Path | None = None, dataset: Dataset | str = "s
     return DriftReport(
         file=_side(mine, runtimes["file"], backends["file"], acc["file"], FRACTION),
         reference=_side(theirs, runtimes["reference"], backends["reference"], acc["reference"], FRACTION),
-        digits=len(digits), timesteps=len(rows), contract=contract.to_dict(), rows=rows,
+        digits=len(sequences), timesteps=len(rows), contract=contract.to_dict(), rows=rows,
         state_growth=growth(np.array([r.state.mean for r in rows]), "state drift (mean |diff|)",
                             np.array([r.state.max for r in rows])),
         probability_growth=growth(np.array([r.probabilities.mean for r in rows]),
                                   "probability drift (mean |diff|)", np.array([r.probabilities.max for r in rows])),
         same_file=same, seconds=round(time.perf_counter() - started, 2),
-        data=dataset.identity() | {"digits_used": len(digits)}, notes=tuple(notes))
+        data=dataset.identity() | {"digits_used": len(sequences)}, notes=tuple(notes))

@@ -83,7 +83,7 @@ def plot(report: DriftReport) -> bytes:
     bottom.set_title(report.state_growth.short(), fontsize=9)
     bottom.legend(fontsize=8, loc="best")
     bottom.grid(alpha=0.3, which="both")
-    fig.suptitle(f"{report.file.name} vs {report.reference.name} ({report.digits} digits)", fontsize=11)
+    fig.suptitle(f"{report.file.name} vs {report.reference.name} ({report.digits} test samples)", fontsize=11)
     fig.tight_layout()
     return png(fig, dpi=DPI, tight=False)
 
@@ -117,8 +117,8 @@ def plot_many(reports: Sequence[DriftReport], title: str | None = None) -> bytes
     bottom.set_title("state drift vs rows seen", fontsize=9)
     bottom.legend(fontsize=7, loc="lower right")
     bottom.grid(alpha=0.3, which="both")
-    digits = sorted({r.digits for r in reports})
-    fig.suptitle(title or f"drift and early answers ({', '.join(map(str, digits))} digits)", fontsize=11)
+    counts = sorted({r.digits for r in reports})
+    fig.suptitle(title or f"drift and early answers ({', '.join(map(str, counts))} test samples)", fontsize=11)
     fig.tight_layout()
     return png(fig, dpi=DPI, tight=False)
 

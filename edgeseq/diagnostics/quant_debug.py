@@ -121,26 +121,26 @@ def debug_file(path: Path, reference: Path | None, dataset: Dataset, limit: int 
     if manifest is not None and (problem := manifest.contradicted_by(facts)):
         raise IntegrityError(f"{shown(path.name)}: {problem}")
     spec_of_manifest(manifest).require(dataset.spec, f"{path.name} cannot be compared on {dataset.name}")
-    digits = dataset.x_test[:limit]
-    if len(digits) == 0:
+    sequences = dataset.x_test[:limit]
+    if len(sequences) == 0:
         raise EdgeseqError(f"no test {dataset.units} to compare on")
     capture = compare.CAPTURES[layout.format_of(path)]
-    timesteps = int(digits.shape[1])
+    timesteps = int(sequences.shape[1])
     captured = {}
     with progress.stage("quant-debug", total=2, unit="files") as stage:
         for role, file in (("reference", reference), ("quantized", path)):
-            stage.begin(f"{file} ({role}, {len(digits)} digits)")
+            stage.begin(f"{file} ({role}, {len(sequences)} {dataset.units})")
             t0 = time.perf_counter()
             def tick(n: int, name: str = file.name) -> None:
-                stage.describe(f"{name}: digit {n}/{len(digits)}")
-            captured[role] = compare.capture_layers(file, capture, digits, timesteps, tick)
+                stage.describe(f"{name}: {dataset.spec.unit} {n}/{len(sequences)}")
+            captured[role] = compare.capture_layers(file, capture, sequences, timesteps, tick)
             stage.advance(detail=f"{len(captured[role][1])} layers found in {time.perf_counter() - t0:.1f} s")
     rows, notes = compare.compare_layers(captured["quantized"], captured["reference"])
     return QuantDebugResult(
         path=str(path), reference=str(reference), format=layout.format_of(path) or "", model=key.model if key else None,
-        recipe=key.recipe if key else None, digits=len(digits), rows=rows, backend=captured["quantized"][0].backend,
+        recipe=key.recipe if key else None, digits=len(sequences), rows=rows, backend=captured["quantized"][0].backend,
         seconds=round(time.perf_counter() - started, 2), notes=notes,
-        data=dataset.identity() | {"digits_used": len(digits)})
+        data=dataset.identity() | {"digits_used": len(sequences)})
 
 
 def plot(result: QuantDebugResult) -> bytes:
@@ -167,6 +167,6 @@ def plot(result: QuantDebugResult) -> bytes:
         right.set_ylabel("RMSE / float range (%)")
         right.set_title("recurrent state error per timestep")
         right.legend()
-    fig.suptitle(f"{Path(result.path).name} vs {Path(result.reference).name} ({result.digits} digits)")
+    fig.suptitle(f"{Path(result.path).name} vs {Path(result.reference).name} ({result.digits} test samples)")
     fig.tight_layout()
     return png(fig, dpi=100, tight=False)

@@ -22,6 +22,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from edgeseq import formats
+
 DYNAMIC_BATCH = "dynamic batch (-1): LiteRT.js refuses it, tfjs-tflite answers zeros on the first call"
 VARIABLE_STATE = "state in variable tensors: LiteRT CompiledModel and LiteRT.js refuse them"
 INTEGER_IO = "{dtype} input/output: LiteRT.js has no {dtype} tensors (float32, int32 and uint8 only)"
@@ -41,13 +43,9 @@ def blockers(facts: Any) -> list[str]:
 
 
 def readiness(facts: Any, fmt: str) -> dict[str, Any]:
-    """A manifest's `app_ready` section for any exported file: ready or not, and why not."""
-    if fmt == "onnx":
-        return {"ready": True, "blockers": [], "checked": "ONNX: no app variant needed (every committed"
-                " ONNX file loaded and ran in onnxruntime-node 1.30 and onnxruntime-web 1.30, WASM, 2026-12-02)"}
-    found = blockers(facts)
-    return {"ready": not found, "blockers": found,
-            "checked": "batch 1, no variable tensors, float/int32/uint8 I/O (LiteRT CompiledModel, LiteRT.js)"}
+    """A manifest's `app_ready` section for any exported file: ready or not, and why not (its format's adapter
+    says: formats.FormatAdapter.app_readiness)."""
+    return formats.by_name(fmt).adapter().app_readiness(facts)
 
 
 def variant_section(default_graph: str | None, graph: str, recipe_io: str, default_file: str) -> dict[str, Any]:

@@ -310,15 +310,15 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
     if recipe.calibrated:
         if dataset is None:
             return result("failed", "calibration data is required")
-        digits = data_module.calibration_sample(dataset, spec.calibration_size, spec.calibration_seed)
-        np.save(workdir / "calibration.npy", digits, allow_pickle=False)
+        calibration = data_module.calibration_sample(dataset, spec.calibration_size, spec.calibration_seed)
+        np.save(workdir / "calibration.npy", calibration, allow_pickle=False)
         request["calibration"] = str(workdir / "calibration.npy")
-        calibration_info = {"size": int(len(digits)), "seed": spec.calibration_seed, "split": "train",
+        calibration_info = {"size": int(len(calibration)), "seed": spec.calibration_seed, "split": "train",
                             "data": dataset.identity()}
     ensure_dir(target.parent)
     if not golden.is_current(golden_file, sha256_file(source), samples):
-        np.save(workdir / "golden-digits.npy", samples.x_test, allow_pickle=False)
-        request["golden_digits"] = str(workdir / "golden-digits.npy")
+        np.save(workdir / "golden-samples.npy", samples.x_test, allow_pickle=False)
+        request["golden_samples"] = str(workdir / "golden-samples.npy")
     request["output"] = str(partial)
     try:
         answer = session.run(request, WORKER_TIMEOUT_S, workdir) if session is not None \

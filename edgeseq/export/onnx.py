@@ -51,7 +51,7 @@ def _rename_output(proto: Any, name: str) -> None:
 
 
 class _Calibration:
-    """onnxruntime CalibrationDataReader over calibration digits, one at a time."""
+    """onnxruntime CalibrationDataReader over calibration samples, one at a time."""
 
     def __init__(self, digits: np.ndarray) -> None:
         self._iter = iter(digits)

@@ -70,11 +70,11 @@ class Remedy:
 
 REMEDIES: tuple[Remedy, ...] = (
     Remedy("as configured", (Format.TFLITE, Format.ONNX), calibrated_only=False),
-    Remedy("4x the calibration digits, at least 1,000", (Format.TFLITE, Format.ONNX), calibration_factor=4,
+    Remedy("4x the calibration samples, at least 1,000", (Format.TFLITE, Format.ONNX), calibration_factor=4,
            calibration_at_least=1000),
     Remedy("entropy calibration", (Format.ONNX,), onnx_settings=(("calibrate_method", "Entropy"),)),
     Remedy("percentile calibration", (Format.ONNX,), onnx_settings=(("calibrate_method", "Percentile"),)),
-    Remedy("per-channel weights, 4x the calibration digits, at least 1,000", (Format.ONNX,), calibration_factor=4,
+    Remedy("per-channel weights, 4x the calibration samples, at least 1,000", (Format.ONNX,), calibration_factor=4,
            calibration_at_least=1000, onnx_settings=(("per_channel", True),)),
 )
 # What the search cannot try yet, said in every search record rather than left out silently.

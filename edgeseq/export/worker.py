@@ -2,7 +2,7 @@
 calibrator) cannot take the caller down. Spoken to through `procs.run_worker`:
 
     request: {arch, format, recipe, graph, source, output, calibration (a .npy in the work folder) or null,
-              golden_digits (a .npy) or absent, onnx_settings (fields of OnnxSettings to change) or absent,
+              golden_samples (a .npy) or absent, onnx_settings (fields of OnnxSettings to change) or absent,
               step (bool): write the recipe's step model (edgeseq.export.step) instead of the whole-sequence file,
               own_model (bool): the source is a user's own model (edgeseq.own_model), read from its archive,
               mix (a selective.Mix as a dict) or absent: a TFLite recipe made by converting the graph in float,
@@ -10,7 +10,7 @@ calibrator) cannot take the caller down. Spoken to through `procs.run_worker`:
               app (bool): the app-ready variant (edgeseq.export.app): float32 I/O, batch pinned to 1}
     result:  {zero_input_output}: the written file, run on one zero digit through edgeseq's own adapter;
              {contract}: a step model's contract (edgeseq.step_contract), for the manifest;
-             {golden}: a .npy of the source model's probabilities on golden_digits, when they were sent
+             {golden}: a .npy of the source model's probabilities on golden_samples, when they were sent
     The written file's inputs and outputs are in the documented order (edgeseq.export.tensor_order).
 
 An error response carries the exception's type: ModelError means the source model itself is unusable
@@ -67,12 +67,12 @@ def handle(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
         chosen = replace(chosen, tflite=replace(chosen.tflite, io_type=None), io_dtype="float32")
     calibration = np.load(request["calibration"], allow_pickle=False) if request.get("calibration") else None
     answer: dict[str, Any] = {}
-    if request.get("golden_digits"):  # first, through the adapter validate uses, so the figures are the same
+    if request.get("golden_samples"):  # first, through the adapter validate uses, so the figures are the same
         from edgeseq.runtimes import RuntimeName  # noqa: PLC0415
         from edgeseq.runtimes.guard import evaluate  # noqa: PLC0415
 
-        digits = np.load(request["golden_digits"], allow_pickle=False)
-        outcome = evaluate(Path(request["source"]), RuntimeName.KERAS, digits)
+        samples = np.load(request["golden_samples"], allow_pickle=False)
+        outcome = evaluate(Path(request["source"]), RuntimeName.KERAS, samples)
         np.save(workdir / "golden.npy", outcome.probabilities, allow_pickle=False)
         answer["golden"] = "golden.npy"
     model = load_keras_model(Path(request["source"]))

@@ -31,7 +31,7 @@ APP = AppRuntime(
 ort.env.wasm.wasmPaths = new URL('../js/node_modules/onnxruntime-web/dist/', import.meta.url).href;
 ort.env.wasm.numThreads = 1;         // threads in WASM need cross-origin isolation: any static server will do
 const load = (bytes) => ort.InferenceSession.create(bytes, {executionProviders: ['wasm']});""",
-    android_pin="onnxruntime-android", ios_pin="onnxruntime-swift")
+    android_pin="onnxruntime-android", ios_pin="onnxruntime-swift", code_module="edgeseq.appkit.code_onnx")
 
 
 def _onnx() -> Any:
@@ -155,7 +155,7 @@ def write_standard_metadata(path: Path, meta: Any) -> dict[str, Any]:
     return onnx_metadata.write(Path(path), meta)
 
 
-# --- FLOPs and conversion ---------------------------------------------------------------------------------
+# --- FLOPs, app readiness and conversion ------------------------------------------------------------------
 
 def flops(path: Path) -> tuple[int, str, list[dict[str, Any]]] | str:
     """Counted from the graph's structure (bench.bound.onnx_structure_flops)."""
@@ -168,6 +168,12 @@ def flops(path: Path) -> tuple[int, str, list[dict[str, Any]]] | str:
     except Exception as err:  # noqa: BLE001  (onnx's loader and checker raise many kinds)
         return f"the ONNX graph: {str(err).splitlines()[0][:120] if str(err) else type(err).__name__}"
     return counted, "ONNX graph structure", parts
+
+
+def app_readiness(facts: Any) -> dict[str, Any]:
+    """Ready: ONNX files need no app variant (export.app)."""
+    return {"ready": True, "blockers": [], "checked": "ONNX: no app variant needed (every committed"
+            " ONNX file loaded and ran in onnxruntime-node 1.30 and onnxruntime-web 1.30, WASM, 2026-12-02)"}
 
 
 def convert(model: Any, arch: Any, recipe: Any, graph: Any, calibration: Any, output: Path,

@@ -1,7 +1,8 @@
 """The one table of export formats: a row per format (its name, file suffix, label and the module of its adapter),
 and the adapter every format module is (FormatAdapter). Adding a format is its module (edgeseq/formats/<name>.py,
-with FormatAdapter's names) plus one row in FORMATS: callers find it by a file's suffix (`by_suffix`) or by the
-format's name (`by_name`), and call its adapter instead of branching on the format.
+with FormatAdapter's names), its app code (edgeseq/appkit/code_<name>.py, with AppCode's names, named by its
+adapter's APP) plus one row in FORMATS: callers find it by a file's suffix (`by_suffix`) or by the format's name
+(`by_name`), and call its adapter (and its app code) instead of branching on the format.
 
 Importing this module imports nothing heavy, and no adapter: an adapter is imported when it is first asked for
 (`FormatRow.adapter()`), and imports its libraries (flatbuffers, onnx, TensorFlow's converters) inside its
@@ -20,7 +21,7 @@ from edgeseq.core.errors import ModelError
 @dataclass(frozen=True)
 class AppRuntime:
     """What apps run a format's files with (edgeseq.appkit): the page's runtime in the browser, the example test's
-    npm packages, and the Android and iOS runtimes (keys of appkit.projects.PINS)."""
+    npm packages, the Android and iOS runtimes (keys of appkit.projects.PINS), and the module of its app code."""
     web_label: str                              # the page's runtime, as the pack README names it
     web_runtime: str                            # the page's runtime line: {package} is the package's pinned version
     npm_packages: tuple[str, ...]               # the example test's dependencies (package.json)
@@ -28,6 +29,46 @@ class AppRuntime:
     web_setup: str                              # the page's JavaScript that loads the runtime and defines load(bytes)
     android_pin: str
     ios_pin: str
+    code_module: str                            # its app code (AppCode): what `edgeseq pack` writes for its files
+
+    def code(self) -> AppCode:
+        """The format's app code module, imported when first asked for (as the adapter is)."""
+        return importlib.import_module(self.code_module)   # type: ignore[return-value]
+
+
+class AppCode(Protocol):
+    """The names a format's app code module has (edgeseq.appkit.code_<format>): the part of what `edgeseq pack`
+    writes that differs by format. `spec` is the file's appkit.spec.AppSpec; the shared parts (templates, tensor
+    descriptions, the Kotlin and Swift helpers, the projects around the runners) are appkit's."""
+
+    def web_warnings(self, spec: Any, sibling: Path | None) -> list[str]:
+        """What the format's web runtime was seen to refuse, as this file has it (and the `-app` sibling to pack
+        instead, when there is one)."""
+
+    def javascript(self, spec: Any, warnings: list[str]) -> str:
+        """The JavaScript unit test (js/example.test.mjs); `warnings`: the pack's notes."""
+
+    def javascript_classify(self, spec: Any) -> str:
+        """classify(model, sequence) for the format's JavaScript runtime (the Node test and the web page share it)."""
+
+    def unsupported(self, spec: Any) -> str | None:
+        """Why the format's Android and iOS runners cannot be written for this file, or None."""
+
+    def kotlin(self, spec: Any) -> str:
+        """The Android runner (<Name>Model.kt), implementing SequenceModel."""
+
+    def swift(self, spec: Any, bundle: str) -> str:
+        """The iOS runner (<Name>Model.swift); `bundle` is where fromBundle() looks for the file."""
+
+    def android_runtime(self, spec: Any) -> str:
+        """What runs the file on Android, as the pack README names it."""
+
+    def ios_project(self, spec: Any) -> Any:
+        """Where the iOS runner goes and what the format adds around it (appkit.projects.IosProject)."""
+
+
+APP_CODE = ("web_warnings", "javascript", "javascript_classify", "unsupported", "kotlin", "swift", "android_runtime",
+            "ios_project")
 
 
 class FormatAdapter(Protocol):
@@ -55,9 +96,13 @@ class FormatAdapter(Protocol):
                 mix: dict[str, Any] | None = None) -> None:
         """Convert the Keras `model` into the file `output` (in the export worker: TensorFlow is loaded)."""
 
+    def app_readiness(self, facts: Any) -> dict[str, Any]:
+        """The manifest's `app_ready` section for an exported file (artifacts.FileFacts): ready in the app runtimes
+        or not, why not, and what was checked (export.app)."""
+
 
 PROTOCOL = ("APP", "SIGNATURE_NAMES", "read_facts", "embed", "write_standard_metadata", "write_tensor_order", "flops",
-            "convert")
+            "convert", "app_readiness")
 
 
 @dataclass(frozen=True)

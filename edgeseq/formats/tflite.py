@@ -32,7 +32,7 @@ APP = AppRuntime(
 
 await loadLiteRt(new URL('../js/node_modules/@litertjs/core/wasm/', import.meta.url).href);
 const load = (bytes) => loadAndCompile(bytes, {accelerator: 'wasm'});""",
-    android_pin="litert", ios_pin="tflite-swift")
+    android_pin="litert", ios_pin="tflite-swift", code_module="edgeseq.appkit.code_tflite")
 
 
 # --- facts ------------------------------------------------------------------------------------------------
@@ -166,10 +166,19 @@ def write_standard_metadata(path: Path, meta: Any) -> dict[str, Any]:
     return write_tflite(Path(path), meta)
 
 
-# --- FLOPs and conversion ---------------------------------------------------------------------------------
+# --- FLOPs, app readiness and conversion ------------------------------------------------------------------
 
 def flops(path: Path) -> tuple[int, str, list[dict[str, Any]]] | str:
     return "a TFLite graph is not counted"
+
+
+def app_readiness(facts: Any) -> dict[str, Any]:
+    """Ready where nothing keeps the file from loading in every app runtime measured (export.app.blockers)."""
+    from edgeseq.export.app import blockers  # noqa: PLC0415
+
+    found = blockers(facts)
+    return {"ready": not found, "blockers": found,
+            "checked": "batch 1, no variable tensors, float/int32/uint8 I/O (LiteRT CompiledModel, LiteRT.js)"}
 
 
 def convert(model: Any, arch: Any, recipe: Any, graph: Any, calibration: Any, output: Path,

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from edgeseq.core.errors import shown
+from edgeseq.data import units_of
 from edgeseq.parity.compare import ParityReport
 
 SUITE_NAME = "edgeseq validate"
@@ -56,7 +57,7 @@ def _message(report: ParityReport) -> str:
     if report.delta_ci_pp and "95 % CI" not in reason:
         low, high = report.delta_ci_pp
         parts.append(f"delta {report.delta_accuracy_pp:+.2f} pp, 95 % CI [{low:+.2f}, {high:+.2f}] on"
-                     f" {report.digits} digits")
+                     f" {report.digits} {units_of(report.data)}")
     parts.append(f"tolerance: {_tolerance(report)}")
     return _text("; ".join(parts))
 
@@ -81,12 +82,12 @@ def figures(report: ParityReport) -> list[str]:
         lines.append(f"reference: {report.reference_kind} {report.reference}")
     if report.accuracy is not None:
         lines.append(f"accuracy: {report.accuracy:.2%} (reference {report.reference_accuracy:.2%})"
-                     f" on {report.digits} digits ({report.data.get('name', '?')})")
+                     f" on {report.digits} {units_of(report.data)} ({report.data.get('name', '?')})")
     if report.delta_ci_pp:
         low, high = report.delta_ci_pp
         lines.append(f"delta: {report.delta_accuracy_pp:+.2f} pp, 95 % CI [{low:+.2f}, {high:+.2f}]")
     if report.discordant:
-        lines.append(f"discordant digits: reference only right {report.discordant['reference_only']}, file only"
+        lines.append(f"discordant {units_of(report.data)}: reference only right {report.discordant['reference_only']}, file only"
                      f" right {report.discordant['candidate_only']}; exact McNemar p {report.mcnemar_p:.3g}")
     if report.agreement is not None:
         lines.append(f"top-1 agreement: {report.agreement:.2%}; max abs diff {report.max_abs_diff:.3g}")

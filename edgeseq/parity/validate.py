@@ -13,7 +13,7 @@ import numpy as np
 from edgeseq import golden, runtimes
 from edgeseq.core import layout
 from edgeseq.artifacts import collect_files, is_step_file
-from edgeseq.data import Dataset, spec_of_manifest
+from edgeseq.data import Dataset, spec_of_manifest, units_of
 from edgeseq.core.errors import EdgeseqError, shown
 from edgeseq.core.fileio import sha256_file
 from edgeseq.core.manifest import Manifest, read_manifest
@@ -160,7 +160,7 @@ def _check(path: Path, runtime_name: RuntimeName | None, dataset: Dataset, evalu
         vs_kernels = kernels_agreement(candidate.probabilities, base[1], base[0]) if base[0] != kernels else None
     outcome, reason = judgement.outcome, judgement.reason
     if judgement.passed and not candidate.state_hygiene:
-        outcome, reason = FAIL, "state hygiene: the same digit gave different outputs across invokes"
+        outcome, reason = FAIL, f"state hygiene: the same {units_of(common['data'])[:-1]} gave different outputs across invokes"
     if reason is None and manifest is None:
         integrity = "no-manifest (warning: unverified file)"
     return ParityReport(

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from edgeseq.report.bound import bound_blocks, bound_cell, peak_of, ratio_cell
+from edgeseq.data import units_of
 from edgeseq.health import Health
 from edgeseq.report.conclusion import Conclusion
 from edgeseq.report.figures import FIGURES
@@ -202,7 +203,7 @@ def _data(data: dict[str, Any]) -> list[Block]:
     identities += [("validate.json", d) for d in data["validate"]]
     rows = [[where, d.get("name", "–"), _shape(d), d.get("train_count", "–"), d.get("test_count", "–"),
              d.get("note", "")] for where, d in identities]
-    unit = "sequences" if any("shape" in d for _, d in identities) else "digits"
+    unit = units_of(*(d for _, d in identities))
     digests = sorted({f"{name}: {digest}" for _, d in identities
                       for name, digest in (d.get("sha256") or {}).items()})
     classes = sorted({", ".join(d["labels"]) for _, d in identities if isinstance(d.get("labels"), list)})

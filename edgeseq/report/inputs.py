@@ -19,6 +19,7 @@ from edgeseq.bench.runner import BenchResult
 from edgeseq.core.errors import DataError, EdgeseqError
 from edgeseq.export.exporter import ExportResult
 from edgeseq.core.fileio import read_json
+from edgeseq.data import units_of
 from edgeseq.core.rows import out_of_range
 from edgeseq.core.layout import plain_name
 from edgeseq.health import Health
@@ -171,8 +172,7 @@ def data_identities(inputs: Inputs) -> dict[str, Any]:
 def sequence_units(data: dict[str, Any]) -> str:
     """What the report calls the data's samples: 'digits' for MNIST (whose identities carry no shape), else
     'sequences'."""
-    identities = [*data["train"].values(), *data["validate"]]
-    return "sequences" if any("shape" in d for d in identities) else "digits"
+    return units_of(*data["train"].values(), *data["validate"])
 
 
 RUN_ONLY = "fp32_gemm_peak"
