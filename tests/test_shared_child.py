@@ -45,3 +45,14 @@ def test_a_crashing_file_in_the_shared_child_is_one_model_error(sequences, tmp_p
         if "SIGSEGV" in message:
             assert shared.confirmed == 1                        # asked again alone before it was blamed
         np.testing.assert_array_equal(evaluator.run(good, RuntimeName.LITERT).probabilities, before)
+
+
+def test_no_sequences_is_one_data_error_not_a_guessed_class_count(sequences):
+    """Nothing to predict is refused: how many classes a file has shows only in its answers."""
+    from edgeseq.core.errors import DataError
+    from edgeseq.runtimes import load, predict_in_batches
+
+    loaded = load(REPO / "models" / "rnn" / "rnn-fp32.onnx", RuntimeName.ONNXRUNTIME)
+    with pytest.raises(DataError, match="no sequences to predict"):
+        predict_in_batches(loaded, sequences[:0])
+    assert predict_in_batches(loaded, sequences[:3]).shape == (3, 10)

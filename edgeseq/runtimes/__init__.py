@@ -19,7 +19,7 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from edgeseq.artifacts import is_step_file
-from edgeseq.core.errors import RuntimeUnavailable
+from edgeseq.core.errors import DataError, RuntimeUnavailable
 from edgeseq.core.layout import EXPORT_SUFFIXES
 from edgeseq.runtimes.table import (  # noqa: F401  (the table's names, for the runtime side's callers)
     RUNTIMES, Library, RuntimeName, RuntimeRow, TFLiteBackend, portable_libraries, step_runtime_for)
@@ -104,11 +104,12 @@ def load(path: Path, runtime: RuntimeName, threads: int = 1, step: bool | None =
 def predict_in_batches(runtime: Runtime, sequences: np.ndarray, batch: int = 256) -> np.ndarray:
     """Whole-array prediction at a fixed chunk size (quantized kernels can depend slightly on batch size); a
     runtime in another process (Node) is given the whole array at once and chunks it there."""
+    if len(sequences) == 0:         # how many classes a file has shows only in its answers: none to give
+        raise DataError("no sequences to predict")
     if getattr(runtime, "chunks_itself", False):
         return runtime.predict(sequences)
     size = 1 if runtime.batch_one_only else batch
-    parts = [runtime.predict(sequences[i:i + size]) for i in range(0, len(sequences), size)]
-    return np.concatenate(parts, axis=0) if parts else np.zeros((0, 10), np.float32)
+    return np.concatenate([runtime.predict(sequences[i:i + size]) for i in range(0, len(sequences), size)], axis=0)
 
 
 def state_hygiene(runtime: Runtime, sequences: np.ndarray) -> bool:

@@ -21,7 +21,7 @@ from typing import Any, Callable
 import numpy as np
 
 from edgeseq.artifacts import is_step_file, read_facts
-from edgeseq.core.errors import ModelError, RuntimeUnavailable, cause_line
+from edgeseq.core.errors import DataError, ModelError, RuntimeUnavailable, cause_line
 from edgeseq.core.procs import run_child, signal_name
 from edgeseq.runtimes.node_env import BRIDGE, js_dir, missing
 from edgeseq.runtimes.table import RUNTIMES, RuntimeName
@@ -97,6 +97,8 @@ class NodeRuntime:
         self.backend = RUNTIMES[runtime].libraries[0].label   # the adapter's label once Node has run it
 
     def predict(self, sequences: np.ndarray) -> np.ndarray:
+        if len(sequences) == 0:
+            raise DataError("no sequences to predict")
         with tempfile.TemporaryDirectory(prefix="edgeseq-node-") as scratch:
             folder = Path(scratch)
             request = {"op": "predict", "threads": self.threads, "input": _write(folder, sequences), "step": self.step,
@@ -104,7 +106,7 @@ class NodeRuntime:
             answer = call(self.runtime, request, folder, self.path)
             self.backend = f"{answer['label']}, Node {node_version()}"
             probabilities = np.fromfile(folder / "output.f32", "<f4")
-        return probabilities.reshape(len(sequences), -1) if len(sequences) else np.zeros((0, 10), np.float32)
+        return probabilities.reshape(len(sequences), -1)
 
     def bind(self, sequences: np.ndarray) -> Callable[[], np.ndarray]:
         """One inference per call, each a Node process: for checks, not for timing (`measure` times in Node)."""

@@ -48,7 +48,9 @@ def contract_of(path: Path, facts: FileFacts | None = None) -> StepContract:
         cell = "LSTM" if kinds == "hc" else "SimpleRNN"
         states += [StateTensor(f"{kind}{k}", k, cell, int(tensors[f"{kind}{k}"].shape[-1]))
                    for kind in CELL_STATES[cell]]
-    classes = next((int(t.shape[-1]) for t in facts.outputs if plain_name(t) == PROBABILITIES), 10)
+    classes = next((int(t.shape[-1]) for t in facts.outputs if plain_name(t) == PROBABILITIES), None)
+    if classes is None:
+        raise ModelError(f"{path}: not a step model (no '{PROBABILITIES}' output)")
     return StepContract(int(row.shape[-1]), classes, tuple(states))
 
 
