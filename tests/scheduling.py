@@ -28,10 +28,14 @@ import pytest
 GROUPS_FILE = "xdist-groups.json"
 THE_RUN = "test_run.py"
 BY_CASE = ("test_converters.py",)
-LONGEST = ("test_own_run.py",
-           "test_sweep.py", "test_converters.py", "test_search.py", "test_committed_models.py", "test_variants.py",
-           "test_tflite_runtime.py", "test_bench_ssh.py", "test_reference.py", "test_fused_lstm.py", "test_drift.py",
-           "test_scaling.py", "test_cli_options.py", "test_quant_debug.py", "test_openvino.py", "test_report.py")
+# measured in a clean-clone run (pytest --durations), longest first: the recipe search's per-layer phase (about 7
+# minutes of ai-edge-quantizer conversions in two tests), the whole job on JapaneseVowels, the sweep, ...
+LONGEST = ("test_quant_mix.py", "test_own_run.py",
+           "test_sweep.py", "test_converters.py", "test_pack_kotlin.py", "test_search.py", "test_export_session.py",
+           "test_export_exit.py", "test_committed_models.py", "test_variants.py", "test_graph_choice.py",
+           "test_own_model.py", "test_health.py", "test_tflite_runtime.py", "test_bench_ssh.py", "test_reference.py",
+           "test_fused_lstm.py", "test_drift.py", "test_scaling.py", "test_cli_options.py", "test_quant_debug.py",
+           "test_openvino.py", "test_report.py")
 LONGEST_WITH_THE_RUN = ("test_streaming.py", "test_validate.py", "test_interrupt.py", "test_runtime_only.py",
                         "test_device_parity.py", "test_export.py", "test_bench.py")
 
