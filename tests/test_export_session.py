@@ -1,6 +1,6 @@
-"""Export in one process per model: a model's recipes are converted by one converter process (TensorFlow imported
-once), its portability runs by one shared guard child, and the files are the bytes a fresh process per recipe
-writes (the child resets the names Keras and the converters count between requests)."""
+"""Export in one process: every recipe of every model in one export call is converted by one converter process
+(TensorFlow imported once), the portability runs by one shared guard child, and the files are the bytes a fresh
+process per recipe writes (the child resets the names Keras and the converters count between requests)."""
 
 from pathlib import Path
 
@@ -22,9 +22,10 @@ pytestmark = pytest.mark.slow
 
 RECIPES = [recipe_row(Format.TFLITE, Quant.FP32), recipe_row(Format.TFLITE, Quant.FP16),
            recipe_row(Format.TFLITE, Quant.DYNAMIC)]
+MODELS = ("rnn", "lstm")
 
 
-def test_a_models_recipes_share_one_converter_and_one_guard_child(tmp_path, monkeypatch):
+def test_an_exports_recipes_share_one_converter_and_one_guard_child(tmp_path, monkeypatch):
     sessions: list[WorkerSession] = []
     shared: list[guard.SharedChild] = []
 
@@ -45,10 +46,10 @@ def test_a_models_recipes_share_one_converter_and_one_guard_child(tmp_path, monk
     monkeypatch.setattr(batch, "WorkerSession", CountedSession)
     monkeypatch.setattr(batch, "SharedChild", CountedShared)
     dataset = load("sample")
-    specs = plan([variant("rnn")], RECIPES)
+    specs = plan([variant(name) for name in MODELS], RECIPES)
     together = batch.export_all(specs, REPO / "models", tmp_path / "together", dataset)
-    assert [r.status for r in together] == ["ok"] * len(RECIPES), together
-    assert len(sessions) == 1 and sessions[0].started == 1            # one converter process for the model
+    assert [r.status for r in together] == ["ok"] * len(specs), together
+    assert len(sessions) == 1 and sessions[0].started == 1            # one converter process for both models
     assert len(shared) == 1 and shared[0].seen == 1 and shared[0].confirmed == 0
     for spec, result in zip(specs, together):
         section = result.portability or {}
@@ -56,8 +57,9 @@ def test_a_models_recipes_share_one_converter_and_one_guard_child(tmp_path, monk
         assert {"LiteRT", "tf.lite"} <= {c["backend"] for c in measured}, section      # run in the shared child
         if spec.recipe.quant is Quant.FP32:
             assert {c["backend"] for c in section["runs_on"]} >= {"LiteRT", "tf.lite"}, section
-        alone_dir = tmp_path / f"alone-{spec.recipe.name}"
+        alone_dir = tmp_path / f"alone-{spec.arch.value}-{spec.recipe.name}"
         (alone_dir / "work").mkdir(parents=True)
-        alone = export_one(spec, REPO / "models" / "rnn" / "rnn.keras", alone_dir, dataset, alone_dir / "work")
+        source = REPO / "models" / spec.arch.value / f"{spec.arch.value}.keras"
+        alone = export_one(spec, source, alone_dir, dataset, alone_dir / "work")
         assert alone.status == "ok" and sha256_file(Path(alone.path)) == sha256_file(Path(result.path)), spec
         assert alone.portability == result.portability, spec

@@ -52,26 +52,22 @@ def export_all(specs: list[ExportSpec], source_root: Path, out: Path, dataset: D
             raise EdgeseqError("the recipe search needs test sequences to judge on (--data)")
         judge_file = Judge(dataset, max_loss_pp)
     results = []
-    # one converter process per model (TensorFlow imported once in it) and one guard child for every file's
-    # portability runs; a crash or a hang costs its recipe only (procs.WorkerSession, guard.SharedChild)
+    # one converter process for the whole call (TensorFlow imported once in it; each request loads its model
+    # afresh) and one guard child for every file's portability runs; a crash or a hang costs its recipe only, and
+    # the next recipe starts a fresh process (procs.WorkerSession, guard.SharedChild)
     with progress.stage("export", total=len(specs), unit="recipes") as stage, contextlib.ExitStack() as stack:
         shared = stack.enter_context(SharedChild())
-        sessions: dict[Any, WorkerSession] = {}
+        converter = stack.enter_context(WorkerSession(WORKER))
         for spec in specs:
-            if spec.arch not in sessions:
-                for other in sessions.values():
-                    other.close()                      # the model before: its process ends
-                sessions = {spec.arch: stack.enter_context(WorkerSession(WORKER))}
             graph = f"{spec.graph.value} graph" if spec.graph else "no graph"
             stage.begin(f"{spec.arch.value} {spec.recipe.key} ({graph})")
             with work_folder(out, ".edgeseq-export-") as workdir:
                 if judge_file is not None and spec.recipe.tolerance.min_delta_accuracy_pp is not None \
                         and spec.graph is not None and not spec.step and unavailable_graph(spec) is None:
                     outcome = search(spec, sources[spec.arch], out, dataset, max_loss_pp, search_seconds,
-                                     judge_file, progress, sessions[spec.arch], shared)
+                                     judge_file, progress, converter, shared)
                 else:
-                    outcome = export_one(spec, sources[spec.arch], out, dataset, workdir, sessions[spec.arch],
-                                         shared)
+                    outcome = export_one(spec, sources[spec.arch], out, dataset, workdir, converter, shared)
             detail = f"{outcome.size_bytes:,} bytes" if outcome.status == "ok" else outcome.reason
             if spec.candidate and outcome.status == "ok":
                 detail += f", {parity_summary(outcome.portability)}"
