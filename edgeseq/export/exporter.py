@@ -269,7 +269,7 @@ def export_one(spec: ExportSpec, source: Path, out: Path, dataset: Dataset | Non
                session: WorkerSession | None = None, shared: SharedChild | None = None) -> ExportResult:
     """Convert one recipe for one architecture into `out`; never leaves a partial file behind. The golden
     outputs of the architecture are written beside it first unless they are there for this source model.
-    `session`: the model's converter process (else a fresh one for this recipe); `shared`: the guard child that
+    `session`: the export's converter process (else a fresh one for this recipe); `shared`: the guard child that
     measures where the file runs (else a fresh one per runtime)."""
     started = time.perf_counter()
     recipe = spec.recipe

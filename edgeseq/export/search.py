@@ -146,7 +146,7 @@ def _latency_us(path: Path) -> float | None:
 def _attempt(number: int, name: str, attempt_spec: ExportSpec, source: Path, folder: Path, dataset: Dataset,
              judge_file: Judge, golden_file: Path, session: WorkerSession | None = None,
              shared: SharedChild | None = None) -> tuple[Attempt, ExportResult]:
-    """Export `attempt_spec` into `folder` (through the model's converter `session` and the `shared` guard child,
+    """Export `attempt_spec` into `folder` (through the export's converter `session` and the `shared` guard child,
     when given) and judge it: one attempt."""
     started = time.perf_counter()
     spec = attempt_spec
